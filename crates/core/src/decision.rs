@@ -1,0 +1,295 @@
+//! Pure decisions. Given a trigger and a readiness snapshot, what should lifeboat do?
+//!
+//! * ignore (flap, duplicate, run in progress, already active, inside the minimum interval)
+//! * refuse (target not ready, database state unknown, lag above the RPO guard or unknown)
+//! * start a run, asking a person first or not, as a switchover (RPO 0, the primary answers)
+//!   or a failover that may lose the writes not yet replicated (the primary does not answer
+//!   and the lag is within the guard, or a person explicitly overrode the guard).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::plan::{OnTimeout, ValidPlan};
+use crate::run::{LockRecord, RunId};
+use crate::trigger::Trigger;
+
+/// What lifeboat knows about the world when deciding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// The region whose member cluster is the writer; `None` while no member is the writer.
+    pub writer_region: Option<String>,
+    /// A switchover/failover already under way on the global cluster (its FailoverState status).
+    pub operation_in_progress: Option<String>,
+    /// Whether the target region's cluster is `available`.
+    pub target_cluster_available: bool,
+    /// Whether the primary's database answered (its cluster described as `available` from its own
+    /// region within the probe timeout).
+    pub primary_reachable: bool,
+    /// Replication lag of the target cluster, if known.
+    #[serde(with = "opt_secs", default)]
+    pub replication_lag: Option<Duration>,
+    /// Whether the triggering alarm is still in ALARM when re-read (`None`: not re-read).
+    pub alarm_still_firing: Option<bool>,
+}
+
+/// Serialize an optional duration as fractional seconds.
+mod opt_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let v: Option<f64> = Option::deserialize(d)?;
+        Ok(v.filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64))
+    }
+}
+
+/// How the database is promoted.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum PromotionMode {
+    /// Planned switchover: replication catches up first, no data loss (RPO 0).
+    Switchover,
+    /// Unplanned failover: writes not yet replicated may be lost.
+    Failover {
+        /// Lag when decided: the RPO estimate.
+        #[serde(with = "opt_secs", default)]
+        lag: Option<Duration>,
+        /// A person overrode the RPO guard.
+        overridden: bool,
+    },
+}
+
+/// Whether a person must approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "approval", rename_all = "snake_case")]
+pub enum Approval {
+    Required {
+        timeout_minutes: u32,
+        on_timeout: OnTimeout,
+        proceed_after_outage_minutes: Option<u32>,
+    },
+    /// The plan does not require approval.
+    NotRequiredByPlan,
+    /// An operator asked for this run: a person has decided already.
+    RequestedByOperator,
+}
+
+/// Why nothing happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum IgnoreReason {
+    #[error("the alarm is no longer in ALARM when re-read (flap)")]
+    Flap,
+    #[error("run {run_id} for this incident already holds the lock (duplicate event)")]
+    Duplicate { run_id: RunId },
+    #[error("run {run_id} (into {target_region}) is in progress")]
+    RunInProgress { run_id: RunId, target_region: String },
+    #[error("{region} is already the active writer region")]
+    AlreadyActive { region: String },
+    #[error("a global database operation is already under way ({status}); lifeboat does not interfere")]
+    OperationInProgress { status: String },
+    #[error("the last run ended at {last_ended}; the plan allows the next run from {next_allowed}")]
+    InsideMinimumInterval {
+        #[serde(with = "time::serde::rfc3339")]
+        last_ended: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        next_allowed: OffsetDateTime,
+    },
+}
+
+/// Why lifeboat refuses to act (a person should look).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    #[error("the target cluster in {region} is not available")]
+    TargetNotReady { region: String },
+    #[error("no member of the global database is the writer right now")]
+    WriterUnknown,
+    #[error(
+        "the primary does not answer and replication lag is {lag_seconds:.1}s, above the RPO guard of {guard_seconds}s: an unplanned failover would lose more than the plan allows (override explicitly to proceed)"
+    )]
+    LagAboveGuard { lag_seconds: f64, guard_seconds: u64 },
+    #[error(
+        "the primary does not answer and replication lag is unknown: cannot check the RPO guard of {guard_seconds}s (override explicitly to proceed)"
+    )]
+    LagUnknown { guard_seconds: u64 },
+}
+
+/// The decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    Ignore { why: IgnoreReason },
+    Refuse { why: Refusal },
+    Start {
+        promotion: PromotionMode,
+        approval: Approval,
+        /// This incident's run already held the lock: start (or find) its execution again.
+        resumed: bool,
+    },
+}
+
+/// The cheap part of the decision, from the lock and the last run alone (read before any
+/// expensive readiness probe): another run in progress, or too soon after the last one.
+/// Returns `Ok(true)` when this incident's own run already holds the lock.
+pub fn precheck(
+    plan: &ValidPlan,
+    run_id: &RunId,
+    lock: Option<&LockRecord>,
+    last_run_ended: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<bool, IgnoreReason> {
+    if let Some(lock) = lock {
+        if lock.run_id == *run_id {
+            return Ok(true);
+        }
+        return Err(IgnoreReason::RunInProgress {
+            run_id: lock.run_id.clone(),
+            target_region: lock.target_region.clone(),
+        });
+    }
+    if let Some(last_ended) = last_run_ended {
+        let gap = time::Duration::seconds(i64::from(plan.triggers().min_seconds_between_runs));
+        let next_allowed = last_ended + gap;
+        if now < next_allowed {
+            return Err(IgnoreReason::InsideMinimumInterval {
+                last_ended,
+                next_allowed,
+            });
+        }
+    }
+    Ok(false)
+}
+
+/// Switchover when the primary answers; otherwise failover only within the RPO guard, unless a
+/// person overrides.
+pub fn choose_promotion(
+    primary_reachable: bool,
+    lag: Option<Duration>,
+    guard: Duration,
+    allow_data_loss_override: bool,
+) -> Result<PromotionMode, Refusal> {
+    if primary_reachable {
+        return Ok(PromotionMode::Switchover);
+    }
+    let guard_seconds = guard.as_secs();
+    match lag {
+        Some(lag) if lag <= guard => Ok(PromotionMode::Failover {
+            lag: Some(lag),
+            overridden: false,
+        }),
+        _ if allow_data_loss_override => Ok(PromotionMode::Failover {
+            lag,
+            overridden: true,
+        }),
+        Some(lag) => Err(Refusal::LagAboveGuard {
+            lag_seconds: lag.as_secs_f64(),
+            guard_seconds,
+        }),
+        None => Err(Refusal::LagUnknown { guard_seconds }),
+    }
+}
+
+/// Everything the decision looks at.
+#[derive(Debug, Clone)]
+pub struct DecisionInput<'a> {
+    pub plan: &'a ValidPlan,
+    pub target_region: &'a str,
+    pub trigger: &'a Trigger,
+    pub run_id: &'a RunId,
+    pub lock: Option<&'a LockRecord>,
+    pub last_run_ended: Option<OffsetDateTime>,
+    pub readiness: &'a Readiness,
+    pub now: OffsetDateTime,
+    /// A person explicitly accepts data loss beyond the RPO guard.
+    pub allow_data_loss_override: bool,
+}
+
+/// The whole decision.
+pub fn decide(input: &DecisionInput<'_>) -> Decision {
+    let r = input.readiness;
+    if r.alarm_still_firing == Some(false) {
+        return Decision::Ignore {
+            why: IgnoreReason::Flap,
+        };
+    }
+    let resumed = match precheck(
+        input.plan,
+        input.run_id,
+        input.lock,
+        input.last_run_ended,
+        input.now,
+    ) {
+        Ok(resumed) => resumed,
+        Err(why) => return Decision::Ignore { why },
+    };
+    if let Some(status) = &r.operation_in_progress {
+        return Decision::Ignore {
+            why: IgnoreReason::OperationInProgress {
+                status: status.clone(),
+            },
+        };
+    }
+    match r.writer_region.as_deref() {
+        Some(w) if w == input.target_region => {
+            return Decision::Ignore {
+                why: IgnoreReason::AlreadyActive {
+                    region: w.to_string(),
+                },
+            };
+        }
+        Some(_) => {}
+        None => {
+            return Decision::Refuse {
+                why: Refusal::WriterUnknown,
+            };
+        }
+    }
+    if !r.target_cluster_available {
+        return Decision::Refuse {
+            why: Refusal::TargetNotReady {
+                region: input.target_region.to_string(),
+            },
+        };
+    }
+    let promotion = match choose_promotion(
+        r.primary_reachable,
+        r.replication_lag,
+        input.plan.rpo_guard(),
+        input.allow_data_loss_override,
+    ) {
+        Ok(p) => p,
+        Err(why) => return Decision::Refuse { why },
+    };
+    let ap = input.plan.approval();
+    let approval = if input.trigger.is_manual() {
+        Approval::RequestedByOperator
+    } else if ap.required {
+        Approval::Required {
+            timeout_minutes: ap.timeout_minutes,
+            on_timeout: ap.on_timeout,
+            proceed_after_outage_minutes: ap.proceed_after_outage_minutes,
+        }
+    } else {
+        Approval::NotRequiredByPlan
+    };
+    Decision::Start {
+        promotion,
+        approval,
+        resumed,
+    }
+}
+
+#[cfg(test)]
+mod tests;

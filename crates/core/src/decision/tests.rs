@@ -1,0 +1,283 @@
+//! Table-driven tests over every branch of the decision.
+
+use super::*;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-22 03:00 UTC);
+const TARGET: &str = "us-west-2";
+
+fn plan() -> ValidPlan {
+    ValidPlan::parse(include_str!("../../../../examples/plan.yaml")).expect("example plan")
+}
+
+fn plan_without_approval() -> ValidPlan {
+    let mut p = crate::plan::Plan::parse(include_str!("../../../../examples/plan.yaml"))
+        .expect("parses");
+    p.approval.required = false;
+    p.validate().expect("valid")
+}
+
+fn alarm() -> Trigger {
+    Trigger::Alarm {
+        name: "lifeboat-shop-primary-unhealthy".into(),
+        region: TARGET.into(),
+        reason: "threshold crossed".into(),
+        at: NOW,
+    }
+}
+
+fn manual() -> Trigger {
+    Trigger::Manual {
+        requested_by: "ops@shop".into(),
+        at: NOW,
+    }
+}
+
+fn healthy_primary() -> Readiness {
+    Readiness {
+        writer_region: Some("us-east-1".into()),
+        operation_in_progress: None,
+        target_cluster_available: true,
+        primary_reachable: true,
+        replication_lag: Some(Duration::from_millis(800)),
+        alarm_still_firing: Some(true),
+    }
+}
+
+fn dark_primary(lag: Option<f64>) -> Readiness {
+    Readiness {
+        primary_reachable: false,
+        replication_lag: lag.map(Duration::from_secs_f64),
+        ..healthy_primary()
+    }
+}
+
+fn run_id() -> RunId {
+    RunId::for_incident("shop", TARGET, NOW, 900)
+}
+
+fn lock_by(id: &str) -> LockRecord {
+    LockRecord {
+        run_id: RunId::parse(id).expect("id"),
+        target_region: TARGET.into(),
+        acquired_at: NOW - time::Duration::minutes(3),
+    }
+}
+
+struct Case {
+    name: &'static str,
+    plan: ValidPlan,
+    trigger: Trigger,
+    readiness: Readiness,
+    lock: Option<LockRecord>,
+    last_run_ended: Option<OffsetDateTime>,
+    override_guard: bool,
+    want: &'static str,
+}
+
+fn case(name: &'static str, readiness: Readiness, want: &'static str) -> Case {
+    Case {
+        name,
+        plan: plan(),
+        trigger: alarm(),
+        readiness,
+        lock: None,
+        last_run_ended: None,
+        override_guard: false,
+        want,
+    }
+}
+
+/// A compact rendering of a decision for the table.
+fn render(d: &Decision) -> String {
+    let v = serde_json::to_value(d).expect("json");
+    match d {
+        Decision::Ignore { .. } => format!("ignore:{}", v["why"]["reason"].as_str().unwrap_or("?")),
+        Decision::Refuse { .. } => format!("refuse:{}", v["why"]["reason"].as_str().unwrap_or("?")),
+        Decision::Start {
+            promotion,
+            approval,
+            resumed,
+        } => {
+            let p = match promotion {
+                PromotionMode::Switchover => "switchover".to_string(),
+                PromotionMode::Failover { overridden, .. } => {
+                    if *overridden {
+                        "failover-overridden".to_string()
+                    } else {
+                        "failover".to_string()
+                    }
+                }
+            };
+            let a = match approval {
+                Approval::Required { .. } => "ask",
+                Approval::NotRequiredByPlan => "proceed",
+                Approval::RequestedByOperator => "operator",
+            };
+            format!("start:{p}:{a}{}", if *resumed { ":resumed" } else { "" })
+        }
+    }
+}
+
+#[test]
+fn every_branch() {
+    let own = run_id();
+    let cases = vec![
+        case("healthy primary: switchover, ask a person", healthy_primary(), "start:switchover:ask"),
+        case("dark primary, lag within guard: failover", dark_primary(Some(5.0)), "start:failover:ask"),
+        case("dark primary, lag exactly the guard: failover", dark_primary(Some(30.0)), "start:failover:ask"),
+        case("dark primary, lag above guard: refuse", dark_primary(Some(30.5)), "refuse:lag_above_guard"),
+        case("dark primary, lag unknown: refuse", dark_primary(None), "refuse:lag_unknown"),
+        Case {
+            override_guard: true,
+            ..case("lag above guard, person overrides", dark_primary(Some(120.0)), "start:failover-overridden:ask")
+        },
+        Case {
+            override_guard: true,
+            ..case("lag unknown, person overrides", dark_primary(None), "start:failover-overridden:ask")
+        },
+        Case {
+            override_guard: true,
+            ..case("override is moot when the primary answers", healthy_primary(), "start:switchover:ask")
+        },
+        case(
+            "alarm back to OK when re-read: flap",
+            Readiness { alarm_still_firing: Some(false), ..healthy_primary() },
+            "ignore:flap",
+        ),
+        case(
+            "alarm not re-read: act",
+            Readiness { alarm_still_firing: None, ..healthy_primary() },
+            "start:switchover:ask",
+        ),
+        case(
+            "already active in target",
+            Readiness { writer_region: Some(TARGET.into()), ..healthy_primary() },
+            "ignore:already_active",
+        ),
+        case(
+            "global operation under way",
+            Readiness { operation_in_progress: Some("failing-over".into()), ..healthy_primary() },
+            "ignore:operation_in_progress",
+        ),
+        case(
+            "no writer",
+            Readiness { writer_region: None, ..healthy_primary() },
+            "refuse:writer_unknown",
+        ),
+        case(
+            "target not available",
+            Readiness { target_cluster_available: false, ..healthy_primary() },
+            "refuse:target_not_ready",
+        ),
+        Case {
+            lock: Some(lock_by("shop-to-us-west-2-42")),
+            ..case("another run holds the lock", healthy_primary(), "ignore:run_in_progress")
+        },
+        Case {
+            lock: Some(lock_by(own.as_str())),
+            ..case("this incident's run holds the lock: resume", healthy_primary(), "start:switchover:ask:resumed")
+        },
+        Case {
+            last_run_ended: Some(NOW - time::Duration::minutes(59)),
+            ..case("59 min after last run (min 60)", healthy_primary(), "ignore:inside_minimum_interval")
+        },
+        Case {
+            last_run_ended: Some(NOW - time::Duration::minutes(60)),
+            ..case("60 min after last run", healthy_primary(), "start:switchover:ask")
+        },
+        Case {
+            plan: plan_without_approval(),
+            ..case("plan without approval: proceed", healthy_primary(), "start:switchover:proceed")
+        },
+        Case {
+            trigger: manual(),
+            ..case("operator request needs no second approval", healthy_primary(), "start:switchover:operator")
+        },
+        Case {
+            trigger: manual(),
+            ..case("operator request still obeys the RPO guard", dark_primary(Some(90.0)), "refuse:lag_above_guard")
+        },
+    ];
+    let mut failures = Vec::new();
+    for c in &cases {
+        let input = DecisionInput {
+            plan: &c.plan,
+            target_region: TARGET,
+            trigger: &c.trigger,
+            run_id: &own,
+            lock: c.lock.as_ref(),
+            last_run_ended: c.last_run_ended,
+            readiness: &c.readiness,
+            now: NOW,
+            allow_data_loss_override: c.override_guard,
+        };
+        let got = render(&decide(&input));
+        if got != c.want {
+            failures.push(format!("{}: want {}, got {got}", c.name, c.want));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn failover_carries_the_rpo_estimate() {
+    let got = choose_promotion(false, Some(Duration::from_secs(7)), Duration::from_secs(30), false);
+    assert_eq!(
+        got,
+        Ok(PromotionMode::Failover {
+            lag: Some(Duration::from_secs(7)),
+            overridden: false
+        })
+    );
+}
+
+#[test]
+fn approval_carries_the_timeout_policy() {
+    let p = plan();
+    let r = healthy_primary();
+    let own = run_id();
+    let t = alarm();
+    let d = decide(&DecisionInput {
+        plan: &p,
+        target_region: TARGET,
+        trigger: &t,
+        run_id: &own,
+        lock: None,
+        last_run_ended: None,
+        readiness: &r,
+        now: NOW,
+        allow_data_loss_override: false,
+    });
+    let Decision::Start { approval, .. } = d else {
+        panic!("expected start, got {d:?}")
+    };
+    assert_eq!(
+        approval,
+        Approval::Required {
+            timeout_minutes: 15,
+            on_timeout: OnTimeout::Abort,
+            proceed_after_outage_minutes: None
+        }
+    );
+}
+
+#[test]
+fn refusal_messages_name_the_numbers() {
+    let r = Refusal::LagAboveGuard {
+        lag_seconds: 42.25,
+        guard_seconds: 30,
+    };
+    let text = r.to_string();
+    assert!(text.contains("42.2s") || text.contains("42.3s"), "{text}");
+    assert!(text.contains("30s"), "{text}");
+}
+
+#[test]
+fn readiness_lag_serialises_as_seconds() {
+    let r = dark_primary(Some(1.5));
+    let v = serde_json::to_value(&r).expect("json");
+    assert_eq!(v["replication_lag"], serde_json::json!(1.5));
+    let back: Readiness = serde_json::from_value(v).expect("back");
+    assert_eq!(back, r);
+}

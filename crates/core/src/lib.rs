@@ -1,0 +1,23 @@
+//! lifeboat-core: the pure heart of lifeboat.
+//!
+//! * [`plan`]: the versioned plan document, its parsing and validation, and its JSON Schema.
+//! * [`decision`]: pure decisions (ignore / ask / proceed; switchover / failover / refuse).
+//! * [`trigger`]: which observed alarm and canary events may start a run.
+//! * [`ports`]: the narrow traits behind which AWS lives; adapters are in `lifeboat-aws`.
+//! * [`run`]: run identity, the create-only run lock, and the recorded run state.
+//! * [`error`]: the error kinds that cross the Lambda boundary as stable `errorType`s.
+//! * [`timeline`]: step timings, RTO and RPO of a run.
+//!
+//! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
+
+pub mod decision;
+pub mod error;
+#[cfg(feature = "fakes")]
+pub mod fakes;
+pub mod plan;
+pub mod ports;
+pub mod run;
+pub mod timeline;
+pub mod trigger;
+
+pub use error::{Error, ErrorKind, Result};

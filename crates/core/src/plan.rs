@@ -1,0 +1,862 @@
+//! The plan: one versioned document that describes an application for lifeboat.
+//!
+//! Functions read it from SSM Parameter Store, the CLI from a file. It may be JSON or YAML.
+//! [`Plan::parse`] checks the syntax and the shape, [`Plan::validate`] checks the meaning and
+//! reports *every* problem at once, each naming the field; only a [`ValidPlan`] reaches the
+//! decisions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+
+/// The plan format version this build reads and writes.
+pub const PLAN_VERSION: u32 = 1;
+
+/// A lifeboat plan (format version 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Plan format version. This build reads version 1.
+    pub version: u32,
+    /// Short application name (lowercase letters, digits, '-'; at most 32). Used in parameter
+    /// names (`/lifeboat/<app>/...`) and in run (execution) names.
+    pub app: String,
+    /// The region that serves traffic in normal operation ("home").
+    pub primary_region: String,
+    /// Exactly two regions, keyed by region name (e.g. `us-east-1`).
+    pub regions: BTreeMap<String, RegionPlan>,
+    /// The Aurora global database.
+    pub database: DatabasePlan,
+    /// Whether a person must approve, and what a timeout does.
+    #[serde(default)]
+    pub approval: ApprovalPlan,
+    /// What may start a run, and how often.
+    pub triggers: TriggerPlan,
+    /// How traffic moves between regions.
+    pub traffic: TrafficPlan,
+}
+
+/// What lifeboat needs to know about one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionPlan {
+    /// ARN of this region's member cluster of the global database.
+    pub db_cluster_arn: String,
+    /// SNS topic in this region for approval requests and run reports.
+    pub notification_topic_arn: String,
+    /// Compute to scale up when this region becomes active.
+    #[serde(default)]
+    pub compute: ComputePlan,
+    /// This region's own health endpoints (probed by the canary in the other region, and by
+    /// verify after a shift).
+    #[serde(default)]
+    pub health_endpoints: Vec<HealthEndpoint>,
+    /// Traffic resources that point at this region.
+    #[serde(default)]
+    pub traffic: RegionTraffic,
+}
+
+/// The Aurora global database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabasePlan {
+    /// Global cluster identifier.
+    pub global_cluster_id: String,
+    /// RPO guard: the largest replication lag (seconds) accepted for an unplanned failover
+    /// (which may lose the writes not yet replicated). Above it lifeboat refuses unless a person
+    /// explicitly overrides.
+    pub rpo_guard_seconds: u32,
+    /// Failback starts only when the lag is below this (seconds).
+    #[serde(default = "default_failback_max_lag_seconds")]
+    pub failback_max_lag_seconds: u32,
+}
+
+fn default_failback_max_lag_seconds() -> u32 {
+    1
+}
+
+/// Approval policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalPlan {
+    /// Whether a person must approve before anything changes (default: true).
+    #[serde(default = "default_true")]
+    pub required: bool,
+    /// How long to wait for a decision (minutes).
+    #[serde(default = "default_approval_timeout_minutes")]
+    pub timeout_minutes: u32,
+    /// What a timeout does: `abort` (default) or `proceed`.
+    #[serde(default)]
+    pub on_timeout: OnTimeout,
+    /// With `on_timeout: proceed`: proceed only once the outage has been confirmed for this many
+    /// minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proceed_after_outage_minutes: Option<u32>,
+    /// SSM SecureString parameter holding the Slack incoming-webhook URL, if Slack is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_webhook_parameter: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_approval_timeout_minutes() -> u32 {
+    15
+}
+
+impl Default for ApprovalPlan {
+    fn default() -> Self {
+        Self {
+            required: true,
+            timeout_minutes: default_approval_timeout_minutes(),
+            on_timeout: OnTimeout::Abort,
+            proceed_after_outage_minutes: None,
+            slack_webhook_parameter: None,
+        }
+    }
+}
+
+/// What an approval timeout does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    /// Nobody answered: do nothing and report.
+    #[default]
+    Abort,
+    /// Nobody answered: proceed, once the outage is confirmed for long enough.
+    Proceed,
+}
+
+/// What may start a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerPlan {
+    /// Names of the CloudWatch alarms (in the standby region) whose transition into ALARM may
+    /// start a failover run. Other alarms are reported and ignored.
+    pub alarms: Vec<String>,
+    /// Events within one window of this many seconds belong to one incident and collapse into
+    /// one run.
+    #[serde(default = "default_incident_window_seconds")]
+    pub incident_window_seconds: u32,
+    /// Minimum time between the end of one run and the start of the next (seconds).
+    #[serde(default = "default_min_seconds_between_runs")]
+    pub min_seconds_between_runs: u32,
+    /// Canary events (source `lifeboat.probe`) count when at least `failures_required` of the
+    /// last `of_probes` probes failed.
+    #[serde(default)]
+    pub canary: CanaryPlan,
+}
+
+fn default_incident_window_seconds() -> u32 {
+    900
+}
+
+fn default_min_seconds_between_runs() -> u32 {
+    3600
+}
+
+/// k-of-n rule for canary events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CanaryPlan {
+    /// k: failed probes required.
+    pub failures_required: u32,
+    /// n: probes considered.
+    pub of_probes: u32,
+}
+
+impl Default for CanaryPlan {
+    fn default() -> Self {
+        Self {
+            failures_required: 3,
+            of_probes: 5,
+        }
+    }
+}
+
+/// How traffic is moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficPlan {
+    /// `record_upsert`, `health_check` or `routing_control`.
+    pub mode: TrafficMode,
+    /// Route 53 ARC cluster endpoints (mode `routing_control`); tried in turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arc_cluster_endpoints: Vec<ArcClusterEndpoint>,
+}
+
+/// Traffic-shifting mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrafficMode {
+    /// UPSERT the region's records (control plane, us-east-1).
+    RecordUpsert,
+    /// Failover records driven by health checks; flipped by inverting the checks.
+    HealthCheck,
+    /// Route 53 ARC routing controls (data plane; recommended by AWS for regional failover).
+    RoutingControl,
+}
+
+/// One Route 53 ARC cluster endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArcClusterEndpoint {
+    pub endpoint: String,
+    pub region: String,
+}
+
+/// Traffic resources for one region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionTraffic {
+    /// Records to UPSERT when this region becomes active (mode `record_upsert`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosted_zones: Vec<HostedZoneRecords>,
+    /// Health checks guarding this region's failover records (mode `health_check`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_check_ids: Vec<String>,
+    /// Routing controls that send traffic to this region (mode `routing_control`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing_control_arns: Vec<String>,
+}
+
+/// Records of one hosted zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostedZoneRecords {
+    pub zone_id: String,
+    pub records: Vec<RecordPlan>,
+}
+
+/// One record set, as it must read when this region is active.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPlan {
+    pub name: String,
+    /// `A`, `AAAA`, `CNAME` or `TXT`.
+    #[serde(rename = "type")]
+    pub record_type: String,
+    #[serde(default = "default_ttl")]
+    pub ttl: u32,
+    pub values: Vec<String>,
+}
+
+fn default_ttl() -> u32 {
+    60
+}
+
+/// Compute per region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComputePlan {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ecs_services: Vec<EcsServicePlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscaling_groups: Vec<AutoScalingGroupPlan>,
+}
+
+/// An ECS service with its standby and active desired counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EcsServicePlan {
+    pub cluster: String,
+    pub service: String,
+    pub standby_count: u32,
+    pub active_count: u32,
+}
+
+/// An Auto Scaling group with its standby and active capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutoScalingGroupPlan {
+    pub name: String,
+    pub standby: Capacity,
+    pub active: Capacity,
+}
+
+/// Min and desired capacity of an Auto Scaling group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    pub min: u32,
+    pub desired: u32,
+}
+
+/// An HTTP health endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HealthEndpoint {
+    pub url: String,
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_body_contains: Option<String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+
+fn default_timeout_ms() -> u32 {
+    2000
+}
+
+/// One validation problem, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Why a plan cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// Not JSON/YAML, or not of the plan's shape (unknown field, wrong type, missing field).
+    #[error("the plan cannot be read: {0}")]
+    Syntax(String),
+    /// Well-formed, but wrong; every problem is listed.
+    #[error("the plan has {} problem(s):\n{}", .0.len(), render_problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl PlanError {
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            PlanError::Syntax(_) => &[],
+            PlanError::Invalid(p) => p,
+        }
+    }
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        Error::new(ErrorKind::InvalidInput, e.to_string())
+    }
+}
+
+impl Plan {
+    /// Parse a plan written in JSON (first non-blank character `{`) or YAML.
+    pub fn parse(text: &str) -> Result<Plan, PlanError> {
+        if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| PlanError::Syntax(e.to_string()))
+        } else {
+            serde_norway::from_str(text).map_err(|e| PlanError::Syntax(e.to_string()))
+        }
+    }
+
+    /// Check everything, report every problem.
+    pub fn validate(self) -> Result<ValidPlan, PlanError> {
+        let problems = validate(&self);
+        if problems.is_empty() {
+            Ok(ValidPlan(self))
+        } else {
+            Err(PlanError::Invalid(problems))
+        }
+    }
+
+    /// The JSON Schema of the plan document, generated from these types.
+    pub fn json_schema() -> serde_json::Value {
+        let schema = schemars::schema_for!(Plan);
+        serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A plan that passed validation. Only these reach decisions and adapters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidPlan(Plan);
+
+impl ValidPlan {
+    /// Parse and validate in one step.
+    pub fn parse(text: &str) -> Result<ValidPlan, PlanError> {
+        Plan::parse(text)?.validate()
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.0
+    }
+
+    pub fn app(&self) -> &str {
+        &self.0.app
+    }
+
+    pub fn primary_region(&self) -> &str {
+        &self.0.primary_region
+    }
+
+    /// Whether `region` is one of the plan's two regions.
+    pub fn has_region(&self, region: &str) -> bool {
+        self.0.regions.contains_key(region)
+    }
+
+    /// The plan's settings for `region`.
+    pub fn region(&self, region: &str) -> crate::Result<&RegionPlan> {
+        self.0.regions.get(region).ok_or_else(|| {
+            Error::invalid_input(format!(
+                "region {region} is not in plan '{}' (regions: {})",
+                self.0.app,
+                self.region_names().join(", ")
+            ))
+        })
+    }
+
+    /// The other of the two regions.
+    pub fn other_region(&self, region: &str) -> crate::Result<&str> {
+        self.region(region)?;
+        self.0
+            .regions
+            .keys()
+            .find(|r| r.as_str() != region)
+            .map(String::as_str)
+            .ok_or_else(|| Error::internal("a valid plan has two regions"))
+    }
+
+    pub fn region_names(&self) -> Vec<&str> {
+        self.0.regions.keys().map(String::as_str).collect()
+    }
+
+    /// Which region a database member cluster ARN belongs to, if it is one of the plan's.
+    pub fn region_of_cluster(&self, cluster_arn: &str) -> Option<&str> {
+        self.0
+            .regions
+            .iter()
+            .find(|(_, r)| r.db_cluster_arn == cluster_arn)
+            .map(|(name, _)| name.as_str())
+    }
+
+    pub fn database(&self) -> &DatabasePlan {
+        &self.0.database
+    }
+
+    pub fn rpo_guard(&self) -> Duration {
+        Duration::from_secs(u64::from(self.0.database.rpo_guard_seconds))
+    }
+
+    pub fn approval(&self) -> &ApprovalPlan {
+        &self.0.approval
+    }
+
+    pub fn triggers(&self) -> &TriggerPlan {
+        &self.0.triggers
+    }
+
+    pub fn traffic(&self) -> &TrafficPlan {
+        &self.0.traffic
+    }
+
+    /// Prefix of every SSM parameter lifeboat keeps for this app.
+    pub fn parameter_prefix(&self) -> String {
+        format!("/lifeboat/{}", self.0.app)
+    }
+}
+
+/// Parts of an ARN: `arn:partition:service:region:account:resource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    pub fn parse(s: &'a str) -> Option<Arn<'a>> {
+        let mut parts = s.splitn(6, ':');
+        let (arn, partition, service, region, account, resource) = (
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        (arn == "arn"
+            && partition.starts_with("aws")
+            && !service.is_empty()
+            && !resource.is_empty())
+        .then_some(Arn {
+            partition,
+            service,
+            region,
+            account,
+            resource,
+        })
+    }
+}
+
+/// The cluster identifier at the end of an RDS cluster ARN (`...:cluster:<id>`).
+pub fn cluster_id_from_arn(arn: &str) -> Option<&str> {
+    Arn::parse(arn)?.resource.strip_prefix("cluster:")
+}
+
+/// Whether `s` looks like an AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+pub fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let (first, last) = match (parts.first(), parts.last()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return false,
+    };
+    parts.len() >= 3
+        && first.len() == 2
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && !last.is_empty()
+        && last.chars().all(|c| c.is_ascii_digit())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) {
+        if !ok {
+            self.fail(field, message);
+        }
+    }
+
+    fn arn(&mut self, field: &str, value: &str, service: &str, region: &str, resource_prefix: &str) {
+        match Arn::parse(value) {
+            None => self.fail(field, format!("'{value}' is not an ARN")),
+            Some(arn) => {
+                self.check(
+                    arn.service == service,
+                    field,
+                    format!("expected an {service} ARN, got service '{}'", arn.service),
+                );
+                self.check(
+                    arn.region == region,
+                    field,
+                    format!("ARN is in region '{}' but belongs to region {region}", arn.region),
+                );
+                self.check(
+                    arn.account.len() == 12 && arn.account.chars().all(|c| c.is_ascii_digit()),
+                    field,
+                    format!("ARN account '{}' is not a 12-digit account id", arn.account),
+                );
+                self.check(
+                    arn.resource.starts_with(resource_prefix)
+                        && arn.resource.len() > resource_prefix.len(),
+                    field,
+                    format!("ARN resource must start with '{resource_prefix}'"),
+                );
+            }
+        }
+    }
+
+    fn range(&mut self, field: &str, value: u64, min: u64, max: u64) {
+        self.check(
+            (min..=max).contains(&value),
+            field,
+            format!("{value} is out of range {min}..={max}"),
+        );
+    }
+}
+
+fn is_identifier(s: &str, max: usize) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && s.len() <= max
+        && chars.all(|c| c.is_ascii_alphanumeric() || "-:._".contains(c))
+}
+
+fn validate(plan: &Plan) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.check(
+        plan.version == PLAN_VERSION,
+        "version",
+        format!(
+            "unsupported plan version {}; this build reads version {PLAN_VERSION}",
+            plan.version
+        ),
+    );
+    let app_ok = !plan.app.is_empty()
+        && plan.app.len() <= 32
+        && plan.app.starts_with(|c: char| c.is_ascii_lowercase())
+        && plan
+            .app
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    c.check(
+        app_ok,
+        "app",
+        "must be 1-32 characters: lowercase letters, digits and '-', starting with a letter",
+    );
+    c.check(
+        plan.regions.len() == 2,
+        "regions",
+        format!("must name exactly two regions, found {}", plan.regions.len()),
+    );
+    c.check(
+        plan.regions.contains_key(&plan.primary_region),
+        "primary_region",
+        format!("'{}' is not one of the plan's regions", plan.primary_region),
+    );
+
+    let mut cluster_arns = BTreeSet::new();
+    for (name, region) in &plan.regions {
+        let at = format!("regions.{name}");
+        c.check(is_region_name(name), &at, format!("'{name}' is not a region name"));
+        c.arn(
+            &format!("{at}.db_cluster_arn"),
+            &region.db_cluster_arn,
+            "rds",
+            name,
+            "cluster:",
+        );
+        c.check(
+            cluster_arns.insert(region.db_cluster_arn.as_str()),
+            format!("{at}.db_cluster_arn"),
+            "the same cluster is named for both regions",
+        );
+        c.arn(
+            &format!("{at}.notification_topic_arn"),
+            &region.notification_topic_arn,
+            "sns",
+            name,
+            "",
+        );
+        validate_compute(&mut c, &at, &region.compute);
+        for (i, ep) in region.health_endpoints.iter().enumerate() {
+            let f = format!("{at}.health_endpoints[{i}]");
+            c.check(
+                ep.url.starts_with("http://") || ep.url.starts_with("https://"),
+                format!("{f}.url"),
+                "must be an http:// or https:// URL",
+            );
+            c.range(&format!("{f}.expect_status"), ep.expect_status.into(), 100, 599);
+            c.range(&format!("{f}.timeout_ms"), ep.timeout_ms.into(), 1, 30_000);
+        }
+        validate_region_traffic(&mut c, &at, name, plan.traffic.mode, &region.traffic);
+    }
+
+    let db = &plan.database;
+    c.check(
+        is_identifier(&db.global_cluster_id, 255),
+        "database.global_cluster_id",
+        "must start with a letter and hold only letters, digits and '-:._' (at most 255)",
+    );
+    c.range(
+        "database.rpo_guard_seconds",
+        db.rpo_guard_seconds.into(),
+        1,
+        86_400,
+    );
+    c.range(
+        "database.failback_max_lag_seconds",
+        db.failback_max_lag_seconds.into(),
+        0,
+        3_600,
+    );
+
+    let ap = &plan.approval;
+    c.range("approval.timeout_minutes", ap.timeout_minutes.into(), 1, 1_440);
+    match (ap.on_timeout, ap.proceed_after_outage_minutes) {
+        (OnTimeout::Proceed, None) => c.fail(
+            "approval.proceed_after_outage_minutes",
+            "required when on_timeout is 'proceed'",
+        ),
+        (OnTimeout::Proceed, Some(m)) => {
+            c.range("approval.proceed_after_outage_minutes", m.into(), 1, 1_440)
+        }
+        (OnTimeout::Abort, Some(_)) => c.fail(
+            "approval.proceed_after_outage_minutes",
+            "only meaningful when on_timeout is 'proceed'",
+        ),
+        (OnTimeout::Abort, None) => {}
+    }
+    if let Some(p) = &ap.slack_webhook_parameter {
+        c.check(
+            p.starts_with('/') && p.len() > 1,
+            "approval.slack_webhook_parameter",
+            "must be an SSM parameter name starting with '/'",
+        );
+    }
+
+    let tr = &plan.triggers;
+    c.check(
+        !tr.alarms.is_empty(),
+        "triggers.alarms",
+        "name at least one alarm (for example the canary's alarm)",
+    );
+    let mut seen = BTreeSet::new();
+    for (i, a) in tr.alarms.iter().enumerate() {
+        c.check(
+            !a.trim().is_empty() && a.len() <= 255,
+            format!("triggers.alarms[{i}]"),
+            "alarm names are 1-255 characters",
+        );
+        c.check(
+            seen.insert(a),
+            format!("triggers.alarms[{i}]"),
+            format!("'{a}' is listed twice"),
+        );
+    }
+    c.range(
+        "triggers.incident_window_seconds",
+        tr.incident_window_seconds.into(),
+        60,
+        86_400,
+    );
+    c.range(
+        "triggers.min_seconds_between_runs",
+        tr.min_seconds_between_runs.into(),
+        0,
+        7 * 86_400,
+    );
+    c.range("triggers.canary.of_probes", tr.canary.of_probes.into(), 1, 100);
+    c.check(
+        tr.canary.failures_required >= 1 && tr.canary.failures_required <= tr.canary.of_probes,
+        "triggers.canary.failures_required",
+        "must be between 1 and of_probes",
+    );
+
+    if plan.traffic.mode == TrafficMode::RoutingControl {
+        c.check(
+            !plan.traffic.arc_cluster_endpoints.is_empty(),
+            "traffic.arc_cluster_endpoints",
+            "mode routing_control needs at least one ARC cluster endpoint",
+        );
+    }
+    for (i, ep) in plan.traffic.arc_cluster_endpoints.iter().enumerate() {
+        c.check(
+            ep.endpoint.starts_with("https://"),
+            format!("traffic.arc_cluster_endpoints[{i}].endpoint"),
+            "must be an https:// URL",
+        );
+        c.check(
+            is_region_name(&ep.region),
+            format!("traffic.arc_cluster_endpoints[{i}].region"),
+            format!("'{}' is not a region name", ep.region),
+        );
+    }
+    c.problems
+}
+
+fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
+    for (i, s) in compute.ecs_services.iter().enumerate() {
+        let f = format!("{at}.compute.ecs_services[{i}]");
+        c.check(!s.cluster.is_empty(), format!("{f}.cluster"), "must not be empty");
+        c.check(!s.service.is_empty(), format!("{f}.service"), "must not be empty");
+        c.check(
+            s.active_count >= s.standby_count,
+            format!("{f}.active_count"),
+            format!(
+                "active count {} is below standby count {}",
+                s.active_count, s.standby_count
+            ),
+        );
+        c.range(&format!("{f}.active_count"), s.active_count.into(), 1, 5_000);
+    }
+    for (i, g) in compute.autoscaling_groups.iter().enumerate() {
+        let f = format!("{at}.compute.autoscaling_groups[{i}]");
+        c.check(!g.name.is_empty(), format!("{f}.name"), "must not be empty");
+        for (which, cap) in [("standby", g.standby), ("active", g.active)] {
+            c.check(
+                cap.min <= cap.desired,
+                format!("{f}.{which}.min"),
+                format!("min {} is above desired {}", cap.min, cap.desired),
+            );
+        }
+        c.check(
+            g.active.desired >= g.standby.desired,
+            format!("{f}.active.desired"),
+            format!(
+                "active desired {} is below standby desired {}",
+                g.active.desired, g.standby.desired
+            ),
+        );
+        c.range(&format!("{f}.active.desired"), g.active.desired.into(), 1, 10_000);
+    }
+}
+
+fn validate_region_traffic(
+    c: &mut Checker,
+    at: &str,
+    region: &str,
+    mode: TrafficMode,
+    traffic: &RegionTraffic,
+) {
+    let f = format!("{at}.traffic");
+    match mode {
+        TrafficMode::RecordUpsert => c.check(
+            traffic.hosted_zones.iter().any(|z| !z.records.is_empty()),
+            format!("{f}.hosted_zones"),
+            "mode record_upsert needs at least one hosted zone with records",
+        ),
+        TrafficMode::HealthCheck => c.check(
+            !traffic.health_check_ids.is_empty(),
+            format!("{f}.health_check_ids"),
+            "mode health_check needs at least one health check",
+        ),
+        TrafficMode::RoutingControl => c.check(
+            !traffic.routing_control_arns.is_empty(),
+            format!("{f}.routing_control_arns"),
+            "mode routing_control needs at least one routing control",
+        ),
+    }
+    for (z, zone) in traffic.hosted_zones.iter().enumerate() {
+        let zf = format!("{f}.hosted_zones[{z}]");
+        c.check(!zone.zone_id.is_empty(), format!("{zf}.zone_id"), "must not be empty");
+        for (r, rec) in zone.records.iter().enumerate() {
+            let rf = format!("{zf}.records[{r}]");
+            c.check(!rec.name.is_empty(), format!("{rf}.name"), "must not be empty");
+            c.check(
+                ["A", "AAAA", "CNAME", "TXT"].contains(&rec.record_type.as_str()),
+                format!("{rf}.type"),
+                format!("'{}' is not one of A, AAAA, CNAME, TXT", rec.record_type),
+            );
+            c.check(!rec.values.is_empty(), format!("{rf}.values"), "must not be empty");
+            c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
+        }
+    }
+    for (i, id) in traffic.health_check_ids.iter().enumerate() {
+        c.check(!id.is_empty(), format!("{f}.health_check_ids[{i}]"), "must not be empty");
+    }
+    for (i, arn) in traffic.routing_control_arns.iter().enumerate() {
+        // Routing controls live in the ARC control plane (us-west-2), whatever region they serve.
+        let ok = Arn::parse(arn).is_some_and(|a| a.service == "route53-recovery-control");
+        c.check(
+            ok,
+            format!("{f}.routing_control_arns[{i}]"),
+            format!("'{arn}' is not a route53-recovery-control ARN (region {region})"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

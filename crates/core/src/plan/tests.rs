@@ -1,0 +1,165 @@
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../../../examples/plan.yaml");
+
+fn example() -> Plan {
+    Plan::parse(EXAMPLE).expect("the example plan parses")
+}
+
+fn problems(plan: Plan) -> Vec<Problem> {
+    match plan.validate() {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems().to_vec(),
+    }
+}
+
+fn fields(plan: Plan) -> Vec<String> {
+    problems(plan).into_iter().map(|p| p.field).collect()
+}
+
+#[test]
+fn the_example_plan_is_valid() {
+    let plan = example().validate().expect("valid");
+    assert_eq!(plan.app(), "shop");
+    assert_eq!(plan.primary_region(), "us-east-1");
+    assert_eq!(plan.other_region("us-east-1").ok(), Some("us-west-2"));
+    assert_eq!(plan.rpo_guard(), Duration::from_secs(30));
+    assert_eq!(
+        plan.region_of_cluster("arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2"),
+        Some("us-west-2")
+    );
+    assert_eq!(plan.parameter_prefix(), "/lifeboat/shop");
+}
+
+#[test]
+fn json_and_yaml_read_the_same_plan() {
+    let yaml = example();
+    let json = serde_json::to_string(&yaml).expect("serialises");
+    assert_eq!(Plan::parse(&json).expect("json parses"), yaml);
+}
+
+#[test]
+fn unknown_fields_are_syntax_errors_naming_the_field() {
+    let text = EXAMPLE.replace("rpo_guard_seconds: 30", "rpo_guard_secs: 30");
+    let err = Plan::parse(&text).expect_err("unknown field");
+    assert!(matches!(err, PlanError::Syntax(_)));
+    assert!(err.to_string().contains("rpo_guard_secs"), "{err}");
+}
+
+#[test]
+fn garbage_is_a_syntax_error_not_a_panic() {
+    for text in ["", "{", "[1,2]", "version: [", "\u{0}\u{1}", "app: 3\nversion: x"] {
+        assert!(Plan::parse(text).is_err(), "{text:?}");
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut plan = example();
+    plan.version = 2;
+    plan.app = "Shop!".into();
+    plan.primary_region = "eu-west-1".into();
+    plan.database.rpo_guard_seconds = 0;
+    plan.triggers.alarms.clear();
+    let west = plan.regions.get_mut("us-west-2").expect("region");
+    west.db_cluster_arn = "arn:aws:rds:us-east-1:123456789012:cluster:shop-usw2".into();
+    west.compute.ecs_services[0].active_count = 0;
+    let got = fields(plan);
+    for want in [
+        "version",
+        "app",
+        "primary_region",
+        "database.rpo_guard_seconds",
+        "triggers.alarms",
+        "regions.us-west-2.db_cluster_arn",
+        "regions.us-west-2.compute.ecs_services[0].active_count",
+    ] {
+        assert!(got.iter().any(|f| f == want), "missing {want} in {got:?}");
+    }
+}
+
+#[test]
+fn exactly_two_regions() {
+    let mut plan = example();
+    plan.regions.remove("us-west-2");
+    assert!(fields(plan).contains(&"regions".to_string()));
+}
+
+#[test]
+fn approval_timeout_policy_must_be_complete() {
+    let mut plan = example();
+    plan.approval.on_timeout = OnTimeout::Proceed;
+    assert_eq!(fields(plan.clone()), ["approval.proceed_after_outage_minutes"]);
+    plan.approval.proceed_after_outage_minutes = Some(10);
+    assert!(fields(plan.clone()).is_empty());
+    plan.approval.on_timeout = OnTimeout::Abort;
+    assert_eq!(fields(plan), ["approval.proceed_after_outage_minutes"]);
+}
+
+#[test]
+fn traffic_mode_needs_its_resources_in_each_region() {
+    let mut plan = example();
+    plan.traffic.mode = TrafficMode::RoutingControl;
+    let got = fields(plan);
+    assert!(got.contains(&"traffic.arc_cluster_endpoints".to_string()), "{got:?}");
+    assert!(got.contains(&"regions.us-east-1.traffic.routing_control_arns".to_string()));
+    assert!(got.contains(&"regions.us-west-2.traffic.routing_control_arns".to_string()));
+
+    let mut plan = example();
+    plan.traffic.mode = TrafficMode::HealthCheck;
+    let got = fields(plan);
+    assert!(got.contains(&"regions.us-east-1.traffic.health_check_ids".to_string()));
+}
+
+#[test]
+fn canary_rule_and_capacities_are_checked() {
+    let mut plan = example();
+    plan.triggers.canary = CanaryPlan {
+        failures_required: 6,
+        of_probes: 5,
+    };
+    let east = plan.regions.get_mut("us-east-1").expect("region");
+    east.compute.autoscaling_groups[0].active = Capacity { min: 7, desired: 6 };
+    east.health_endpoints[0].url = "ftp://x".into();
+    let got = fields(plan);
+    assert!(got.contains(&"triggers.canary.failures_required".to_string()));
+    assert!(got.contains(&"regions.us-east-1.compute.autoscaling_groups[0].active.min".to_string()));
+    assert!(got.contains(&"regions.us-east-1.health_endpoints[0].url".to_string()));
+}
+
+#[test]
+fn region_lookup_errors_are_invalid_input() {
+    let plan = example().validate().expect("valid");
+    let err = plan.region("eu-west-1").expect_err("not in plan");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn region_names_and_arns() {
+    for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+        assert!(is_region_name(ok), "{ok}");
+    }
+    for bad in ["", "us", "us-east", "US-EAST-1", "us-east-x", "useast1", "us--1"] {
+        assert!(!is_region_name(bad), "{bad}");
+    }
+    assert_eq!(
+        cluster_id_from_arn("arn:aws:rds:us-east-1:123456789012:cluster:shop-use1"),
+        Some("shop-use1")
+    );
+    assert_eq!(cluster_id_from_arn("arn:aws:rds:us-east-1:1:db:x"), None);
+    assert_eq!(cluster_id_from_arn("nonsense"), None);
+}
+
+#[test]
+fn the_committed_json_schema_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/plan.schema.json");
+    let generated = serde_json::to_string_pretty(&Plan::json_schema()).expect("json") + "\n";
+    if std::env::var_os("LIFEBOAT_UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &generated).expect("write schema");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema/plan.schema.json is stale: run `make schema`"
+    );
+}

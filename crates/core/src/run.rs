@@ -1,0 +1,166 @@
+//! Run identity, the create-only run lock, and the recorded run state.
+//!
+//! * A run's id (also its Step Functions execution name) is derived from the app, the target
+//!   region and the incident window, so every event of one incident names the same run.
+//! * The lock is an SSM parameter created with `Overwrite=false`: exactly one creator wins.
+//! * The run state records the active region, an epoch that increases with each completed
+//!   shift, and the last run.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+
+/// A run's id; also its Step Functions execution name (`[A-Za-z0-9-_]`, at most 80).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(String);
+
+impl RunId {
+    /// The run for the incident window containing `at`.
+    pub fn for_incident(app: &str, target_region: &str, at: OffsetDateTime, window_secs: u32) -> RunId {
+        let window = i64::from(window_secs.max(1));
+        let start = at.unix_timestamp().div_euclid(window) * window;
+        RunId(format!("{app}-to-{target_region}-{start}"))
+    }
+
+    /// Parse an id given as input, checking the execution-name rules.
+    pub fn parse(s: &str) -> Result<RunId> {
+        let ok = !s.is_empty()
+            && s.len() <= 80
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(RunId(s.to_string()))
+        } else {
+            Err(Error::invalid_input(format!(
+                "run id must be 1-80 characters of letters, digits, '-' and '_'; got {} characters",
+                s.chars().count()
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the lock parameter holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRecord {
+    pub run_id: RunId,
+    pub target_region: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub acquired_at: OffsetDateTime,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+/// The last run, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRun {
+    pub run_id: RunId,
+    pub target_region: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub ended_at: Option<OffsetDateTime>,
+    pub outcome: Option<RunOutcome>,
+}
+
+/// The recorded state of an app: which region is active, and the last run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunState {
+    pub active_region: String,
+    /// Increases by one with every completed traffic shift.
+    pub epoch: u64,
+    pub last_run: Option<LastRun>,
+}
+
+/// SSM parameter names for an app.
+pub fn lock_parameter(app: &str) -> String {
+    format!("/lifeboat/{app}/lock")
+}
+
+pub fn state_parameter(app: &str) -> String {
+    format!("/lifeboat/{app}/state")
+}
+
+/// Create-only marker so that a refusal for one incident is announced once.
+pub fn notice_parameter(app: &str, run_id: &RunId) -> String {
+    format!("/lifeboat/{app}/notices/{run_id}")
+}
+
+/// Decode a JSON document stored in a parameter, naming the parameter on failure.
+pub fn decode<T: serde::de::DeserializeOwned>(parameter: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::internal(format!("parameter {parameter} does not hold what lifeboat wrote: {e}"))
+    })
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("cannot encode: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn events_of_one_window_share_a_run() {
+        let a = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:00:01 UTC), 900);
+        let b = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:14:59 UTC), 900);
+        let c = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:15:00 UTC), 900);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(RunId::parse(a.as_str()).is_ok());
+    }
+
+    #[test]
+    fn run_ids_are_valid_execution_names() {
+        let longest = RunId::for_incident(
+            &"a".repeat(32),
+            "us-gov-southeast-1",
+            datetime!(2099-12-31 23:59 UTC),
+            60,
+        );
+        assert!(RunId::parse(longest.as_str()).is_ok(), "{longest}");
+        for bad in ["", "a b", "x/y", &"a".repeat(81), "ünï"] {
+            assert!(RunId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn state_round_trips_and_bad_state_names_the_parameter() {
+        let state = RunState {
+            active_region: "us-east-1".into(),
+            epoch: 3,
+            last_run: Some(LastRun {
+                run_id: RunId("shop-to-us-west-2-1".into()),
+                target_region: "us-west-2".into(),
+                started_at: datetime!(2026-11-22 03:00 UTC),
+                ended_at: None,
+                outcome: None,
+            }),
+        };
+        let text = encode(&state).expect("encode");
+        assert_eq!(decode::<RunState>("/p", &text).expect("decode"), state);
+        let err = decode::<RunState>("/lifeboat/shop/state", "{").expect_err("bad");
+        assert!(err.to_string().contains("/lifeboat/shop/state"));
+    }
+}
