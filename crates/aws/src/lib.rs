@@ -1,0 +1,17 @@
+//! lifeboat-aws: the adapters that implement lifeboat-core's ports over the AWS SDK, and the
+//! one place that builds `SdkConfig`.
+//!
+//! * [`config`]: [`config::AwsSettings`] (retry mode, timeouts, endpoint override) and
+//!   [`config::Regional`], which makes one client per region from one shared `SdkConfig`.
+//! * [`error`]: SDK errors classified by kind, keeping the original error as `source()`.
+//! * Adapters: [`rds`], [`cloudwatch`], [`ssm`], [`sfn`], [`sns`].
+
+pub mod cloudwatch;
+pub mod config;
+pub mod error;
+pub mod rds;
+pub mod sfn;
+pub mod sns;
+pub mod ssm;
+
+pub use config::{AwsSettings, Regional};

@@ -1,0 +1,157 @@
+//! Aurora global database over RDS.
+
+use std::time::Duration;
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::GlobalCluster;
+use lifeboat_core::plan::cluster_id_from_arn;
+use lifeboat_core::ports::{
+    ClusterView, GlobalClusterView, GlobalDatabase, GlobalMember, GlobalOperation,
+};
+use lifeboat_core::{Error, ErrorKind, Result};
+
+use crate::config::Regional;
+use crate::error::classify;
+
+/// [`GlobalDatabase`] over the RDS API.
+#[derive(Debug, Clone)]
+pub struct RdsGlobalDatabase {
+    clients: Regional<Client>,
+    probe_timeout: Duration,
+}
+
+impl RdsGlobalDatabase {
+    /// `probe_timeout` bounds [`GlobalDatabase::describe_cluster`], which lifeboat uses to ask
+    /// whether a (possibly dark) region's cluster answers.
+    pub fn new(base: &aws_config::SdkConfig, probe_timeout: Duration) -> Self {
+        Self {
+            clients: Regional::new(base, |c, r| {
+                Client::from_conf(aws_sdk_rds::config::Builder::from(c).region(r).build())
+            }),
+            probe_timeout,
+        }
+    }
+
+    /// Build from a ready client (tests with `aws-smithy-mocks`): every region uses it.
+    pub fn from_client(client: Client, probe_timeout: Duration) -> Self {
+        Self {
+            clients: Regional::fixed(client),
+            probe_timeout,
+        }
+    }
+}
+
+fn view(gc: &GlobalCluster) -> GlobalClusterView {
+    GlobalClusterView {
+        id: gc.global_cluster_identifier().unwrap_or_default().to_string(),
+        status: gc.status().unwrap_or_default().to_string(),
+        members: gc
+            .global_cluster_members()
+            .iter()
+            .map(|m| GlobalMember {
+                cluster_arn: m.db_cluster_arn().unwrap_or_default().to_string(),
+                is_writer: m.is_writer().unwrap_or(false),
+                synchronization_status: m.synchronization_status().map(|s| s.as_str().to_string()),
+            })
+            .collect(),
+        operation: gc.failover_state().and_then(|f| {
+            f.status().map(|s| GlobalOperation {
+                status: s.as_str().to_string(),
+                from_cluster_arn: f.from_db_cluster_arn().map(str::to_string),
+                to_cluster_arn: f.to_db_cluster_arn().map(str::to_string),
+                data_loss_allowed: f.is_data_loss_allowed().unwrap_or(false),
+            })
+        }),
+    }
+}
+
+fn cluster_id(arn: &str) -> Result<&str> {
+    cluster_id_from_arn(arn)
+        .ok_or_else(|| Error::invalid_input(format!("'{arn}' is not an RDS cluster ARN")))
+}
+
+impl GlobalDatabase for RdsGlobalDatabase {
+    async fn describe_global(&self, region: &str, id: &str) -> Result<GlobalClusterView> {
+        let out = self
+            .clients
+            .get(region)?
+            .describe_global_clusters()
+            .global_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeGlobalClusters", e))?;
+        out.global_clusters()
+            .first()
+            .map(view)
+            .ok_or_else(|| Error::not_found(format!("global cluster {id} not found in {region}")))
+    }
+
+    async fn describe_cluster(&self, region: &str, arn: &str) -> Result<ClusterView> {
+        let id = cluster_id(arn)?;
+        let call = self
+            .clients
+            .get(region)?
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send();
+        let out = tokio::time::timeout(self.probe_timeout, call)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Transient,
+                    format!(
+                        "DescribeDBClusters in {region}: no answer within {} ms",
+                        self.probe_timeout.as_millis()
+                    ),
+                )
+            })?
+            .map_err(|e| classify("DescribeDBClusters", e))?;
+        let cluster = out
+            .db_clusters()
+            .first()
+            .ok_or_else(|| Error::not_found(format!("cluster {arn} not found in {region}")))?;
+        Ok(ClusterView {
+            arn: cluster.db_cluster_arn().unwrap_or(arn).to_string(),
+            status: cluster.status().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn switchover(&self, region: &str, id: &str, target: &str) -> Result<GlobalClusterView> {
+        let out = self
+            .clients
+            .get(region)?
+            .switchover_global_cluster()
+            .global_cluster_identifier(id)
+            .target_db_cluster_identifier(target)
+            .send()
+            .await
+            .map_err(|e| classify("SwitchoverGlobalCluster", e))?;
+        out.global_cluster()
+            .map(view)
+            .ok_or_else(|| Error::internal("SwitchoverGlobalCluster returned no GlobalCluster"))
+    }
+
+    async fn failover_allow_data_loss(
+        &self,
+        region: &str,
+        id: &str,
+        target: &str,
+    ) -> Result<GlobalClusterView> {
+        let out = self
+            .clients
+            .get(region)?
+            .failover_global_cluster()
+            .global_cluster_identifier(id)
+            .target_db_cluster_identifier(target)
+            .allow_data_loss(true)
+            .send()
+            .await
+            .map_err(|e| classify("FailoverGlobalCluster", e))?;
+        out.global_cluster()
+            .map(view)
+            .ok_or_else(|| Error::internal("FailoverGlobalCluster returned no GlobalCluster"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
