@@ -1,0 +1,428 @@
+//! alarm-to-failover: turns an alarm or canary event into at most one failover run.
+//!
+//! 1. Parse the event (EventBridge "CloudWatch Alarm State Change", or lifeboat's canary event
+//!    `lifeboat.probe` / "Primary Unhealthy"); malformed input is `InvalidInput`, nothing changes.
+//! 2. Load the plan; keep only a plan alarm's transition into ALARM, not muted or suppressed, or
+//!    a canary report over the plan's k-of-n threshold. Everything else is reported and ignored.
+//! 3. Derive the run id from (app, target region, incident window): every event of one incident
+//!    names the same run. Check the lock and the last run first (cheap), then the readiness
+//!    snapshot (global database, primary probe, replication lag, the alarm re-read).
+//! 4. Decide (lifeboat-core). Refusals are announced once per incident. A start takes the
+//!    create-only lock and starts the state machine with the run id as execution name; if the
+//!    start fails for good, the lock is released so the next event can try again.
+
+use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarmData, CloudWatchAlarmStateValue};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lifeboat_core::decision::{Decision, DecisionInput, IgnoreReason, Readiness, decide, precheck};
+use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
+use lifeboat_core::ports::{
+    AlarmReader, Clock, GlobalDatabase, Notifier, ParameterStore, ReplicationLagSource,
+    WorkflowStarter,
+};
+use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
+use lifeboat_core::store::{self, LockOutcome};
+use lifeboat_core::trigger::{
+    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger, classify,
+};
+use lifeboat_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// EventBridge source and detail-type of lifeboat's canary events.
+pub const CANARY_SOURCE: &str = "lifeboat.probe";
+pub const CANARY_DETAIL_TYPE: &str = "Primary Unhealthy";
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in and fails over *into* (`AWS_REGION`).
+    pub region: String,
+    /// The failover state machine (`LIFEBOAT_STATE_MACHINE_ARN`).
+    pub state_machine_arn: String,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+            state_machine_arn: env.required("LIFEBOAT_STATE_MACHINE_ARN")?,
+        })
+    }
+}
+
+/// Why nothing started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IgnoredBecause {
+    NotActionable(NotActionable),
+    Decision(IgnoreReason),
+}
+
+/// What the function decided and why (the Lambda's response).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Seen and deliberately not acted on.
+    Ignored {
+        message: String,
+        reason: IgnoredBecause,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        run_id: Option<RunId>,
+    },
+    /// lifeboat will not fail over on its own; a person must look. Announced once per incident.
+    Refused {
+        message: String,
+        reason: lifeboat_core::decision::Refusal,
+        run_id: RunId,
+        /// Whether this invocation sent the announcement (false: an earlier event of the same
+        /// incident did).
+        notified: bool,
+    },
+    /// A run is under way.
+    Started {
+        run_id: RunId,
+        execution_arn: String,
+        request: Box<RunRequest>,
+        /// Another event of this incident had started (or was starting) the run already.
+        duplicate: bool,
+    },
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<D, L, A, P, W, N, C> {
+    pub db: D,
+    pub lag: L,
+    pub alarms: A,
+    pub params: P,
+    pub workflow: W,
+    pub notifier: N,
+    pub clock: C,
+}
+
+/// The handler: built once at init, called per event.
+#[derive(Debug)]
+pub struct Handler<D, L, A, P, W, N, C> {
+    pub config: Config,
+    pub ports: Ports<D, L, A, P, W, N, C>,
+}
+
+/// Reduce an incoming event to an [`Observation`], or `InvalidInput`.
+pub fn parse_observation(event: Value) -> Result<Observation> {
+    let envelope: EventBridgeEvent<Value> =
+        lifeboat_lambda::parse_event("EventBridge event", event)?;
+    match envelope.source.as_str() {
+        "aws.cloudwatch" => {
+            let detail: CloudWatchAlarmData<Value, Value> =
+                lifeboat_lambda::parse_event("alarm event detail", envelope.detail)?;
+            let state = detail
+                .state
+                .as_ref()
+                .ok_or_else(|| Error::invalid_input("alarm event has no state"))?;
+            let at = to_time(
+                state.timestamp.timestamp(),
+                state.timestamp.timestamp_subsec_nanos(),
+            )?;
+            let muted_by = detail
+                .other
+                .get("muteDetail")
+                .filter(|v| !v.is_null())
+                .map(describe_mute);
+            Ok(Observation::Alarm(AlarmChange {
+                detail_type: envelope.detail_type,
+                alarm_name: detail.alarm_name.clone(),
+                region: envelope.region.unwrap_or_default(),
+                state: alarm_state(&state.value),
+                previous_state: detail
+                    .previous_state
+                    .as_ref()
+                    .map(|s| alarm_state(&s.value)),
+                at,
+                reason: state.reason.clone(),
+                muted_by,
+                actions_suppressed_by: state.actions_suppressed_by.clone(),
+            }))
+        }
+        CANARY_SOURCE if envelope.detail_type == CANARY_DETAIL_TYPE => {
+            let report: CanaryReport =
+                lifeboat_lambda::parse_event("canary event detail", envelope.detail)?;
+            Ok(Observation::Canary(report))
+        }
+        other => Err(Error::invalid_input(format!(
+            "unsupported event: source '{other}', detail-type '{}'",
+            envelope.detail_type
+        ))),
+    }
+}
+
+fn to_time(secs: i64, nanos: u32) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map(|t| t + time::Duration::nanoseconds(i64::from(nanos)))
+        .map_err(|e| Error::invalid_input(format!("alarm timestamp out of range: {e}")))
+}
+
+fn alarm_state(v: &CloudWatchAlarmStateValue) -> AlarmState {
+    match v {
+        CloudWatchAlarmStateValue::Alarm => AlarmState::Alarm,
+        CloudWatchAlarmStateValue::InsufficientData => AlarmState::InsufficientData,
+        _ => AlarmState::Ok,
+    }
+}
+
+/// A short description of a `muteDetail` object, for the report.
+fn describe_mute(v: &Value) -> String {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut text: String = text.chars().take(200).collect();
+    if text.is_empty() {
+        text = "a mute rule".into();
+    }
+    text
+}
+
+impl<D, L, A, P, W, N, C> Handler<D, L, A, P, W, N, C>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    A: AlarmReader,
+    P: ParameterStore,
+    W: WorkflowStarter,
+    N: Notifier,
+    C: Clock,
+{
+    pub async fn handle(&self, event: Value) -> Result<Outcome> {
+        let observation = parse_observation(event)?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let target = self.config.region.as_str();
+        let source = plan
+            .other_region(target)
+            .map_err(|e| e.context("this function's region"))?
+            .to_string();
+
+        let trigger = match classify(&plan, target, &observation) {
+            Ok(t) => t,
+            Err(why) => {
+                tracing::info!(reason = %why, "event seen, not acted on");
+                return Ok(Outcome::Ignored {
+                    message: why.to_string(),
+                    reason: IgnoredBecause::NotActionable(why),
+                    run_id: None,
+                });
+            }
+        };
+        let now = self.ports.clock.now();
+        let run_id = RunId::for_incident(
+            plan.app(),
+            target,
+            trigger.at(),
+            plan.triggers().incident_window_seconds,
+        );
+
+        // Cheap checks first: a storm of events for a run in progress costs two reads each.
+        let lock = store::read_lock(&self.ports.params, plan.app()).await?;
+        let last_run_ended = store::read_state(&self.ports.params, plan.app())
+            .await?
+            .and_then(|s| s.last_run)
+            .and_then(|r| r.ended_at);
+        if let Err(why) = precheck(&plan, &run_id, lock.as_ref(), last_run_ended, now) {
+            return Ok(ignored(why, run_id));
+        }
+
+        let readiness = self.readiness(&plan, target, &source, &trigger).await?;
+        let decision = decide(&DecisionInput {
+            plan: &plan,
+            target_region: target,
+            trigger: &trigger,
+            run_id: &run_id,
+            lock: lock.as_ref(),
+            last_run_ended,
+            readiness: &readiness,
+            now,
+            allow_data_loss_override: false,
+        });
+        tracing::info!(run_id = %run_id, decision = ?decision, "decided");
+        match decision {
+            Decision::Ignore { why } => Ok(ignored(why, run_id)),
+            Decision::Refuse { why } => {
+                let notified = self
+                    .announce_refusal(&plan, target, &run_id, &why, &readiness)
+                    .await?;
+                Ok(Outcome::Refused {
+                    message: why.to_string(),
+                    reason: why,
+                    run_id,
+                    notified,
+                })
+            }
+            Decision::Start {
+                promotion,
+                approval,
+                resumed,
+            } => {
+                let request = RunRequest {
+                    app: plan.app().to_string(),
+                    run_id: run_id.clone(),
+                    source_region: source,
+                    target_region: target.to_string(),
+                    plan_parameter: self.config.plan_parameter.clone(),
+                    trigger,
+                    promotion,
+                    approval,
+                    readiness,
+                    decided_at: now,
+                };
+                self.start(&plan, request, resumed, now).await
+            }
+        }
+    }
+
+    async fn readiness(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+        source: &str,
+        trigger: &Trigger,
+    ) -> Result<Readiness> {
+        let p = &self.ports;
+        let gid = &plan.database().global_cluster_id;
+        let target_arn = &plan.region(target)?.db_cluster_arn;
+        let global = p.db.describe_global(target, gid).await?;
+        let writer_region = match global.writer_arn() {
+            None => None,
+            Some(arn) => Some(plan.region_of_cluster(arn).map(str::to_string).ok_or_else(
+                || {
+                    Error::precondition(format!(
+                        "the writer of {gid} is {arn}, which is not one of the plan's clusters"
+                    ))
+                },
+            )?),
+        };
+        let target_cluster_available =
+            p.db.describe_cluster(target, target_arn).await?.status == "available";
+        let primary_arn = &plan.region(source)?.db_cluster_arn;
+        let primary_reachable = match p.db.describe_cluster(source, primary_arn).await {
+            Ok(c) => c.status == "available",
+            Err(e) => {
+                tracing::warn!(region = source, error = %e, "primary database does not answer");
+                false
+            }
+        };
+        let target_id = cluster_id_from_arn(target_arn)
+            .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
+        let replication_lag = p.lag.replication_lag(target, target_id).await?;
+        let alarm_still_firing = match trigger {
+            Trigger::Alarm { name, region, .. } => {
+                let region = if region.is_empty() {
+                    target
+                } else {
+                    region.as_str()
+                };
+                match p.alarms.alarm_state(region, name).await {
+                    Ok(state) => state.map(|s| s == AlarmState::Alarm),
+                    Err(e) => {
+                        tracing::warn!(alarm = %name, error = %e, "could not re-read the alarm");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Readiness {
+            writer_region,
+            operation_in_progress: global.operation.map(|o| o.status),
+            target_cluster_available,
+            primary_reachable,
+            replication_lag,
+            alarm_still_firing,
+        })
+    }
+
+    async fn announce_refusal(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+        run_id: &RunId,
+        why: &lifeboat_core::decision::Refusal,
+        readiness: &Readiness,
+    ) -> Result<bool> {
+        let p = &self.ports;
+        let marker = notice_parameter(plan.app(), run_id);
+        let body = encode(&serde_json::json!({ "run_id": run_id, "refused": why }))?;
+        if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::AlreadyExists {
+            return Ok(false);
+        }
+        let topic = &plan.region(target)?.notification_topic_arn;
+        let subject = format!("lifeboat {}: failover into {target} refused", plan.app());
+        let message = format!(
+            "lifeboat did not start a failover of '{}' into {target}.\n\nWhy: {why}\n\nRun: {run_id}\nReadiness: {}\n\nA person must decide. To override the RPO guard, start the failover explicitly and accept the data loss.",
+            plan.app(),
+            serde_json::to_string_pretty(readiness).unwrap_or_default()
+        );
+        p.notifier.publish(topic, &subject, &message).await?;
+        Ok(true)
+    }
+
+    async fn start(
+        &self,
+        plan: &ValidPlan,
+        request: RunRequest,
+        resumed: bool,
+        now: OffsetDateTime,
+    ) -> Result<Outcome> {
+        let p = &self.ports;
+        let run_id = request.run_id.clone();
+        let duplicate = if resumed {
+            true
+        } else {
+            match store::acquire_lock(&p.params, plan.app(), &run_id, &request.target_region, now)
+                .await?
+            {
+                LockOutcome::Acquired => false,
+                LockOutcome::AlreadyOurs => true,
+                LockOutcome::HeldBy(holder) => {
+                    return Ok(ignored(
+                        IgnoreReason::RunInProgress {
+                            run_id: holder.run_id,
+                            target_region: holder.target_region,
+                        },
+                        run_id,
+                    ));
+                }
+            }
+        };
+        let input = encode(&serde_json::json!({ "run": &request }))?;
+        match p.workflow.start(run_id.as_str(), &input).await {
+            Ok(execution) => Ok(Outcome::Started {
+                run_id,
+                execution_arn: execution.arn,
+                request: Box::new(request),
+                duplicate: duplicate || execution.already_existed,
+            }),
+            Err(e) if !e.kind().is_retryable() && !duplicate => {
+                // Nothing started and retrying cannot help: free the lock for the next attempt.
+                if let Err(release) = store::release_lock(&p.params, plan.app(), &run_id).await {
+                    tracing::error!(error = %release, "could not release the run lock");
+                }
+                Err(e.context(format!("starting run {run_id}")))
+            }
+            Err(e) => Err(e.context(format!("starting run {run_id}"))),
+        }
+    }
+}
+
+fn ignored(why: IgnoreReason, run_id: RunId) -> Outcome {
+    Outcome::Ignored {
+        message: why.to_string(),
+        reason: IgnoredBecause::Decision(why),
+        run_id: Some(run_id),
+    }
+}
+
+#[cfg(test)]
+mod tests;

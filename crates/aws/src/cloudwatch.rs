@@ -31,7 +31,11 @@ impl CloudWatch {
     pub fn new(base: &aws_config::SdkConfig) -> Self {
         Self {
             clients: Regional::new(base, |c, r| {
-                Client::from_conf(aws_sdk_cloudwatch::config::Builder::from(c).region(r).build())
+                Client::from_conf(
+                    aws_sdk_cloudwatch::config::Builder::from(c)
+                        .region(r)
+                        .build(),
+                )
             }),
             lookback: Duration::from_secs(300),
         }
@@ -96,7 +100,11 @@ impl AlarmReader for CloudWatch {
             .metric_alarms()
             .iter()
             .filter_map(|a| a.state_value())
-            .chain(out.composite_alarms().iter().filter_map(|a| a.state_value()))
+            .chain(
+                out.composite_alarms()
+                    .iter()
+                    .filter_map(|a| a.state_value()),
+            )
             .next();
         Ok(state.and_then(|s| match s {
             StateValue::Alarm => Some(AlarmState::Alarm),
@@ -142,7 +150,10 @@ mod tests {
                     .build()
             });
         let cw = CloudWatch::from_client(mock_client!(aws_sdk_cloudwatch, [&rule]));
-        let lag = cw.replication_lag("us-west-2", "shop-usw2").await.expect("lag");
+        let lag = cw
+            .replication_lag("us-west-2", "shop-usw2")
+            .await
+            .expect("lag");
         assert_eq!(lag, Some(Duration::from_millis(1_500)));
         assert_eq!(rule.num_calls(), 1);
     }
@@ -152,7 +163,10 @@ mod tests {
         let rule = mock!(Client::get_metric_statistics)
             .then_output(|| GetMetricStatisticsOutput::builder().build());
         let cw = CloudWatch::from_client(mock_client!(aws_sdk_cloudwatch, [&rule]));
-        assert_eq!(cw.replication_lag("us-west-2", "x").await.expect("ok"), None);
+        assert_eq!(
+            cw.replication_lag("us-west-2", "x").await.expect("ok"),
+            None
+        );
     }
 
     #[tokio::test]
@@ -170,7 +184,10 @@ mod tests {
                     .build()
             });
         let cw = CloudWatch::from_client(mock_client!(aws_sdk_cloudwatch, [&rule]));
-        let state = cw.alarm_state("us-west-2", "primary-down").await.expect("ok");
+        let state = cw
+            .alarm_state("us-west-2", "primary-down")
+            .await
+            .expect("ok");
         assert_eq!(state, Some(AlarmState::Ok));
     }
 }

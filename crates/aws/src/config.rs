@@ -123,7 +123,7 @@ pub struct Regional<C> {
 #[derive(Clone)]
 enum Source<C> {
     Build {
-        base: SdkConfig,
+        base: Box<SdkConfig>,
         make: fn(&SdkConfig, Region) -> C,
     },
     /// One ready client for every region (mocked clients in adapter tests).
@@ -148,7 +148,7 @@ impl<C: Clone> Regional<C> {
     pub fn new(base: &SdkConfig, make: fn(&SdkConfig, Region) -> C) -> Self {
         Self {
             source: Source::Build {
-                base: base.clone(),
+                base: Box::new(base.clone()),
                 make,
             },
             clients: Arc::new(Mutex::new(BTreeMap::new())),
@@ -166,7 +166,9 @@ impl<C: Clone> Regional<C> {
     /// The client for `region`.
     pub fn get(&self, region: &str) -> Result<C> {
         if !is_region_name(region) {
-            return Err(Error::invalid_input(format!("'{region}' is not a region name")));
+            return Err(Error::invalid_input(format!(
+                "'{region}' is not a region name"
+            )));
         }
         let (base, make) = match &self.source {
             Source::Fixed(c) => return Ok(c.clone()),

@@ -126,7 +126,10 @@ where
         ),
         SdkError::ConstructionFailure(_) => (
             ErrorKind::InvalidInput,
-            format!("{operation}: request could not be built: {}", DisplayErrorContext(&err)),
+            format!(
+                "{operation}: request could not be built: {}",
+                DisplayErrorContext(&err)
+            ),
         ),
         _ => (
             ErrorKind::Internal,
@@ -161,8 +164,16 @@ mod tests {
             ("GlobalClusterNotFoundFault", 404, ErrorKind::NotFound),
             ("ExecutionDoesNotExist", 400, ErrorKind::NotFound),
             ("NoSuchHostedZone", 404, ErrorKind::NotFound),
-            ("InvalidGlobalClusterStateFault", 400, ErrorKind::PreconditionFailed),
-            ("InvalidDBClusterStateFault", 400, ErrorKind::PreconditionFailed),
+            (
+                "InvalidGlobalClusterStateFault",
+                400,
+                ErrorKind::PreconditionFailed,
+            ),
+            (
+                "InvalidDBClusterStateFault",
+                400,
+                ErrorKind::PreconditionFailed,
+            ),
             ("ParameterAlreadyExists", 400, ErrorKind::PreconditionFailed),
             ("ExecutionAlreadyExists", 400, ErrorKind::PreconditionFailed),
             ("InvalidParameterCombination", 400, ErrorKind::InvalidInput),

@@ -43,7 +43,10 @@ impl RdsGlobalDatabase {
 
 fn view(gc: &GlobalCluster) -> GlobalClusterView {
     GlobalClusterView {
-        id: gc.global_cluster_identifier().unwrap_or_default().to_string(),
+        id: gc
+            .global_cluster_identifier()
+            .unwrap_or_default()
+            .to_string(),
         status: gc.status().unwrap_or_default().to_string(),
         members: gc
             .global_cluster_members()

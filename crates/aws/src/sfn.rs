@@ -33,7 +33,8 @@ impl SfnWorkflow {
             .then(|| {
                 format!(
                     "{}:{name}",
-                    self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+                    self.state_machine_arn
+                        .replacen(":stateMachine:", ":execution:", 1)
                 )
             })
             .ok_or_else(|| {
@@ -94,14 +95,21 @@ mod tests {
             .sequence()
             .output(|| {
                 StartExecutionOutput::builder()
-                    .execution_arn(format!("{}:run-1", SM.replace(":stateMachine:", ":execution:")))
+                    .execution_arn(format!(
+                        "{}:run-1",
+                        SM.replace(":stateMachine:", ":execution:")
+                    ))
                     .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
                     .build()
                     .expect("output")
             })
-            .error(|| StartExecutionError::ExecutionAlreadyExists(ExecutionAlreadyExists::builder()
-                .meta(crate::error::test_meta("ExecutionAlreadyExists"))
-                .build()))
+            .error(|| {
+                StartExecutionError::ExecutionAlreadyExists(
+                    ExecutionAlreadyExists::builder()
+                        .meta(crate::error::test_meta("ExecutionAlreadyExists"))
+                        .build(),
+                )
+            })
             .build();
         let sfn = SfnWorkflow::from_client(mock_client!(aws_sdk_sfn, [&rule]), SM);
         let first = sfn.start("run-1", "{}").await.expect("started");
@@ -114,9 +122,11 @@ mod tests {
     #[tokio::test]
     async fn a_missing_state_machine_is_not_found() {
         let rule = mock!(Client::start_execution).then_error(|| {
-            StartExecutionError::StateMachineDoesNotExist(StateMachineDoesNotExist::builder()
-                .meta(crate::error::test_meta("StateMachineDoesNotExist"))
-                .build())
+            StartExecutionError::StateMachineDoesNotExist(
+                StateMachineDoesNotExist::builder()
+                    .meta(crate::error::test_meta("StateMachineDoesNotExist"))
+                    .build(),
+            )
         });
         let sfn = SfnWorkflow::from_client(mock_client!(aws_sdk_sfn, [&rule]), SM);
         let err = sfn.start("run-1", "{}").await.expect_err("missing");

@@ -33,7 +33,13 @@ impl SnsNotifier {
 pub fn subject_line(subject: &str) -> String {
     let clean: String = subject
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { ' ' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     let clean = clean.trim();
     if clean.len() <= 100 {
@@ -91,10 +97,13 @@ mod tests {
 
     #[tokio::test]
     async fn missing_topic_is_not_found_and_bad_arn_is_invalid() {
-        let rule = mock!(Client::publish)
-            .then_error(|| PublishError::NotFoundException(NotFoundException::builder()
-                .meta(crate::error::test_meta("NotFound"))
-                .build()));
+        let rule = mock!(Client::publish).then_error(|| {
+            PublishError::NotFoundException(
+                NotFoundException::builder()
+                    .meta(crate::error::test_meta("NotFound"))
+                    .build(),
+            )
+        });
         let sns = SnsNotifier::from_client(mock_client!(aws_sdk_sns, [&rule]));
         assert_eq!(
             sns.publish(TOPIC, "s", "b").await.expect_err("nf").kind(),

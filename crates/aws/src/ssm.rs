@@ -1,6 +1,7 @@
 //! SSM Parameter Store: the plan, the create-only lock, the run state.
 
 use aws_sdk_ssm::Client;
+use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
 use aws_sdk_ssm::types::ParameterType;
@@ -37,11 +38,13 @@ impl ParameterStore for SsmParameterStore {
             .send()
             .await
         {
-            Ok(out) => Ok(out
-                .parameter()
-                .and_then(|p| p.value())
-                .map(str::to_string)),
-            Err(e) if matches!(e.as_service_error(), Some(GetParameterError::ParameterNotFound(_))) => {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetParameterError::ParameterNotFound(_))
+                ) =>
+            {
                 Ok(None)
             }
             Err(e) => Err(classify("GetParameter", e)),
@@ -84,6 +87,21 @@ impl ParameterStore for SsmParameterStore {
             .map_err(|e| classify("PutParameter", e))?;
         Ok(())
     }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        match self.client.delete_parameter().name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteParameterError::ParameterNotFound(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify("DeleteParameter", e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -107,9 +125,13 @@ mod tests {
             });
         let missing = mock!(Client::get_parameter)
             .match_requests(|r| r.name() == Some("/b"))
-            .then_error(|| GetParameterError::ParameterNotFound(ParameterNotFound::builder()
-                .meta(crate::error::test_meta("ParameterNotFound"))
-                .build()));
+            .then_error(|| {
+                GetParameterError::ParameterNotFound(
+                    ParameterNotFound::builder()
+                        .meta(crate::error::test_meta("ParameterNotFound"))
+                        .build(),
+                )
+            });
         let ssm = SsmParameterStore::from_client(mock_client!(aws_sdk_ssm, [&found, &missing]));
         assert_eq!(ssm.get("/a").await.expect("ok").as_deref(), Some("v"));
         assert_eq!(ssm.get("/b").await.expect("ok"), None);
@@ -122,14 +144,22 @@ mod tests {
             .sequence()
             .output(|| PutParameterOutput::builder().version(1).build())
             .error(|| {
-                PutParameterError::ParameterAlreadyExists(ParameterAlreadyExists::builder()
-                    .meta(crate::error::test_meta("ParameterAlreadyExists"))
-                    .build())
+                PutParameterError::ParameterAlreadyExists(
+                    ParameterAlreadyExists::builder()
+                        .meta(crate::error::test_meta("ParameterAlreadyExists"))
+                        .build(),
+                )
             })
             .build();
         let ssm = SsmParameterStore::from_client(mock_client!(aws_sdk_ssm, [&created]));
-        assert_eq!(ssm.create("/lock", "x").await.expect("ok"), Created::Created);
-        assert_eq!(ssm.create("/lock", "y").await.expect("ok"), Created::AlreadyExists);
+        assert_eq!(
+            ssm.create("/lock", "x").await.expect("ok"),
+            Created::Created
+        );
+        assert_eq!(
+            ssm.create("/lock", "y").await.expect("ok"),
+            Created::AlreadyExists
+        );
     }
 
     #[tokio::test]
@@ -146,6 +176,9 @@ mod tests {
         let err = ssm.get("/a").await.expect_err("throttled");
         assert_eq!(err.kind(), ErrorKind::Throttled);
         assert!(err.to_string().contains("ThrottlingException"), "{err}");
-        assert!(std::error::Error::source(&err).is_some(), "the SdkError is kept");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the SdkError is kept"
+        );
     }
 }

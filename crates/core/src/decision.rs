@@ -94,10 +94,15 @@ pub enum IgnoreReason {
     #[error("run {run_id} for this incident already holds the lock (duplicate event)")]
     Duplicate { run_id: RunId },
     #[error("run {run_id} (into {target_region}) is in progress")]
-    RunInProgress { run_id: RunId, target_region: String },
+    RunInProgress {
+        run_id: RunId,
+        target_region: String,
+    },
     #[error("{region} is already the active writer region")]
     AlreadyActive { region: String },
-    #[error("a global database operation is already under way ({status}); lifeboat does not interfere")]
+    #[error(
+        "a global database operation is already under way ({status}); lifeboat does not interfere"
+    )]
     OperationInProgress { status: String },
     #[error("the last run ended at {last_ended}; the plan allows the next run from {next_allowed}")]
     InsideMinimumInterval {
@@ -119,7 +124,10 @@ pub enum Refusal {
     #[error(
         "the primary does not answer and replication lag is {lag_seconds:.1}s, above the RPO guard of {guard_seconds}s: an unplanned failover would lose more than the plan allows (override explicitly to proceed)"
     )]
-    LagAboveGuard { lag_seconds: f64, guard_seconds: u64 },
+    LagAboveGuard {
+        lag_seconds: f64,
+        guard_seconds: u64,
+    },
     #[error(
         "the primary does not answer and replication lag is unknown: cannot check the RPO guard of {guard_seconds}s (override explicitly to proceed)"
     )]
@@ -130,8 +138,12 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum Decision {
-    Ignore { why: IgnoreReason },
-    Refuse { why: Refusal },
+    Ignore {
+        why: IgnoreReason,
+    },
+    Refuse {
+        why: Refusal,
+    },
     Start {
         promotion: PromotionMode,
         approval: Approval,

@@ -72,7 +72,10 @@ impl FakeGlobalDatabase {
 
     fn reachable(&self, region: &str) -> Result<()> {
         if self.dark_regions.lock().unwrap().contains(region) {
-            Err(Error::new(ErrorKind::Transient, format!("{region}: connection timed out")))
+            Err(Error::new(
+                ErrorKind::Transient,
+                format!("{region}: connection timed out"),
+            ))
         } else {
             Ok(())
         }
@@ -81,13 +84,19 @@ impl FakeGlobalDatabase {
     fn promote(&self, region: &str, target: &str, data_loss: bool) -> Result<GlobalClusterView> {
         self.reachable(region)?;
         let mut guard = self.view.lock().unwrap();
-        let view = guard.as_mut().ok_or_else(|| Error::not_found("global cluster"))?;
+        let view = guard
+            .as_mut()
+            .ok_or_else(|| Error::not_found("global cluster"))?;
         if view.operation.is_some() {
-            return Err(Error::precondition("InvalidGlobalClusterStateFault: operation in progress"));
+            return Err(Error::precondition(
+                "InvalidGlobalClusterStateFault: operation in progress",
+            ));
         }
         let from = view.writer_arn().map(str::to_string);
         if view.member(target).is_none() {
-            return Err(Error::not_found(format!("DBClusterNotFoundFault: {target}")));
+            return Err(Error::not_found(format!(
+                "DBClusterNotFoundFault: {target}"
+            )));
         }
         for m in &mut view.members {
             m.is_writer = m.cluster_arn == target;
@@ -186,7 +195,9 @@ pub struct FakeParameters(pub Mutex<BTreeMap<String, String>>);
 impl FakeParameters {
     pub fn with(name: &str, value: &str) -> Self {
         let me = Self::default();
-        me.0.lock().unwrap().insert(name.to_string(), value.to_string());
+        me.0.lock()
+            .unwrap()
+            .insert(name.to_string(), value.to_string());
         me
     }
 
@@ -214,7 +225,15 @@ impl ParameterStore for FakeParameters {
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<()> {
-        self.0.lock().unwrap().insert(name.to_string(), value.to_string());
+        self.0
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), value.to_string());
+        Ok(())
+    }
+
+    async fn delete(&self, name: &str) -> Result<()> {
+        self.0.lock().unwrap().remove(name);
         Ok(())
     }
 }
@@ -225,7 +244,12 @@ pub struct FakeWorkflow(pub Mutex<Vec<(String, String)>>);
 
 impl FakeWorkflow {
     pub fn names(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|(n, _)| n.clone()).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     pub fn input(&self, name: &str) -> Option<serde_json::Value> {
@@ -241,7 +265,8 @@ impl FakeWorkflow {
 impl WorkflowStarter for FakeWorkflow {
     async fn start(&self, name: &str, input: &str) -> Result<Execution> {
         let mut all = self.0.lock().unwrap();
-        let arn = format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{name}");
+        let arn =
+            format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{name}");
         if all.iter().any(|(n, _)| n == name) {
             return Ok(Execution {
                 arn,

@@ -4,6 +4,7 @@
 //! * [`decision`]: pure decisions (ignore / ask / proceed; switchover / failover / refuse).
 //! * [`trigger`]: which observed alarm and canary events may start a run.
 //! * [`ports`]: the narrow traits behind which AWS lives; adapters are in `lifeboat-aws`.
+//! * [`store`]: the plan, the lock and the run state, kept in a [`ports::ParameterStore`].
 //! * [`run`]: run identity, the create-only run lock, and the recorded run state.
 //! * [`error`]: the error kinds that cross the Lambda boundary as stable `errorType`s.
 //! * [`timeline`]: step timings, RTO and RPO of a run.
@@ -17,6 +18,7 @@ pub mod fakes;
 pub mod plan;
 pub mod ports;
 pub mod run;
+pub mod store;
 pub mod timeline;
 pub mod trigger;
 

@@ -547,7 +547,14 @@ impl Checker {
         }
     }
 
-    fn arn(&mut self, field: &str, value: &str, service: &str, region: &str, resource_prefix: &str) {
+    fn arn(
+        &mut self,
+        field: &str,
+        value: &str,
+        service: &str,
+        region: &str,
+        resource_prefix: &str,
+    ) {
         match Arn::parse(value) {
             None => self.fail(field, format!("'{value}' is not an ARN")),
             Some(arn) => {
@@ -559,7 +566,10 @@ impl Checker {
                 self.check(
                     arn.region == region,
                     field,
-                    format!("ARN is in region '{}' but belongs to region {region}", arn.region),
+                    format!(
+                        "ARN is in region '{}' but belongs to region {region}",
+                        arn.region
+                    ),
                 );
                 self.check(
                     arn.account.len() == 12 && arn.account.chars().all(|c| c.is_ascii_digit()),
@@ -619,7 +629,10 @@ fn validate(plan: &Plan) -> Vec<Problem> {
     c.check(
         plan.regions.len() == 2,
         "regions",
-        format!("must name exactly two regions, found {}", plan.regions.len()),
+        format!(
+            "must name exactly two regions, found {}",
+            plan.regions.len()
+        ),
     );
     c.check(
         plan.regions.contains_key(&plan.primary_region),
@@ -630,7 +643,11 @@ fn validate(plan: &Plan) -> Vec<Problem> {
     let mut cluster_arns = BTreeSet::new();
     for (name, region) in &plan.regions {
         let at = format!("regions.{name}");
-        c.check(is_region_name(name), &at, format!("'{name}' is not a region name"));
+        c.check(
+            is_region_name(name),
+            &at,
+            format!("'{name}' is not a region name"),
+        );
         c.arn(
             &format!("{at}.db_cluster_arn"),
             &region.db_cluster_arn,
@@ -658,7 +675,12 @@ fn validate(plan: &Plan) -> Vec<Problem> {
                 format!("{f}.url"),
                 "must be an http:// or https:// URL",
             );
-            c.range(&format!("{f}.expect_status"), ep.expect_status.into(), 100, 599);
+            c.range(
+                &format!("{f}.expect_status"),
+                ep.expect_status.into(),
+                100,
+                599,
+            );
             c.range(&format!("{f}.timeout_ms"), ep.timeout_ms.into(), 1, 30_000);
         }
         validate_region_traffic(&mut c, &at, name, plan.traffic.mode, &region.traffic);
@@ -684,7 +706,12 @@ fn validate(plan: &Plan) -> Vec<Problem> {
     );
 
     let ap = &plan.approval;
-    c.range("approval.timeout_minutes", ap.timeout_minutes.into(), 1, 1_440);
+    c.range(
+        "approval.timeout_minutes",
+        ap.timeout_minutes.into(),
+        1,
+        1_440,
+    );
     match (ap.on_timeout, ap.proceed_after_outage_minutes) {
         (OnTimeout::Proceed, None) => c.fail(
             "approval.proceed_after_outage_minutes",
@@ -738,7 +765,12 @@ fn validate(plan: &Plan) -> Vec<Problem> {
         0,
         7 * 86_400,
     );
-    c.range("triggers.canary.of_probes", tr.canary.of_probes.into(), 1, 100);
+    c.range(
+        "triggers.canary.of_probes",
+        tr.canary.of_probes.into(),
+        1,
+        100,
+    );
     c.check(
         tr.canary.failures_required >= 1 && tr.canary.failures_required <= tr.canary.of_probes,
         "triggers.canary.failures_required",
@@ -770,8 +802,16 @@ fn validate(plan: &Plan) -> Vec<Problem> {
 fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
     for (i, s) in compute.ecs_services.iter().enumerate() {
         let f = format!("{at}.compute.ecs_services[{i}]");
-        c.check(!s.cluster.is_empty(), format!("{f}.cluster"), "must not be empty");
-        c.check(!s.service.is_empty(), format!("{f}.service"), "must not be empty");
+        c.check(
+            !s.cluster.is_empty(),
+            format!("{f}.cluster"),
+            "must not be empty",
+        );
+        c.check(
+            !s.service.is_empty(),
+            format!("{f}.service"),
+            "must not be empty",
+        );
         c.check(
             s.active_count >= s.standby_count,
             format!("{f}.active_count"),
@@ -780,7 +820,12 @@ fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
                 s.active_count, s.standby_count
             ),
         );
-        c.range(&format!("{f}.active_count"), s.active_count.into(), 1, 5_000);
+        c.range(
+            &format!("{f}.active_count"),
+            s.active_count.into(),
+            1,
+            5_000,
+        );
     }
     for (i, g) in compute.autoscaling_groups.iter().enumerate() {
         let f = format!("{at}.compute.autoscaling_groups[{i}]");
@@ -800,7 +845,12 @@ fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
                 g.active.desired, g.standby.desired
             ),
         );
-        c.range(&format!("{f}.active.desired"), g.active.desired.into(), 1, 10_000);
+        c.range(
+            &format!("{f}.active.desired"),
+            g.active.desired.into(),
+            1,
+            10_000,
+        );
     }
 }
 
@@ -831,21 +881,37 @@ fn validate_region_traffic(
     }
     for (z, zone) in traffic.hosted_zones.iter().enumerate() {
         let zf = format!("{f}.hosted_zones[{z}]");
-        c.check(!zone.zone_id.is_empty(), format!("{zf}.zone_id"), "must not be empty");
+        c.check(
+            !zone.zone_id.is_empty(),
+            format!("{zf}.zone_id"),
+            "must not be empty",
+        );
         for (r, rec) in zone.records.iter().enumerate() {
             let rf = format!("{zf}.records[{r}]");
-            c.check(!rec.name.is_empty(), format!("{rf}.name"), "must not be empty");
+            c.check(
+                !rec.name.is_empty(),
+                format!("{rf}.name"),
+                "must not be empty",
+            );
             c.check(
                 ["A", "AAAA", "CNAME", "TXT"].contains(&rec.record_type.as_str()),
                 format!("{rf}.type"),
                 format!("'{}' is not one of A, AAAA, CNAME, TXT", rec.record_type),
             );
-            c.check(!rec.values.is_empty(), format!("{rf}.values"), "must not be empty");
+            c.check(
+                !rec.values.is_empty(),
+                format!("{rf}.values"),
+                "must not be empty",
+            );
             c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
         }
     }
     for (i, id) in traffic.health_check_ids.iter().enumerate() {
-        c.check(!id.is_empty(), format!("{f}.health_check_ids[{i}]"), "must not be empty");
+        c.check(
+            !id.is_empty(),
+            format!("{f}.health_check_ids[{i}]"),
+            "must not be empty",
+        );
     }
     for (i, arn) in traffic.routing_control_arns.iter().enumerate() {
         // Routing controls live in the ARC control plane (us-west-2), whatever region they serve.

@@ -132,6 +132,8 @@ pub trait ParameterStore: Send + Sync {
     fn create(&self, name: &str, value: &str) -> impl Future<Output = Result<Created>> + Send;
     /// Create or overwrite.
     fn put(&self, name: &str, value: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Delete; deleting what does not exist is not an error.
+    fn delete(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// An execution, as started.

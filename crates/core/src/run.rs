@@ -20,7 +20,12 @@ pub struct RunId(String);
 
 impl RunId {
     /// The run for the incident window containing `at`.
-    pub fn for_incident(app: &str, target_region: &str, at: OffsetDateTime, window_secs: u32) -> RunId {
+    pub fn for_incident(
+        app: &str,
+        target_region: &str,
+        at: OffsetDateTime,
+        window_secs: u32,
+    ) -> RunId {
         let window = i64::from(window_secs.max(1));
         let start = at.unix_timestamp().div_euclid(window) * window;
         RunId(format!("{app}-to-{target_region}-{start}"))
@@ -30,7 +35,8 @@ impl RunId {
     pub fn parse(s: &str) -> Result<RunId> {
         let ok = !s.is_empty()
             && s.len() <= 80
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if ok {
             Ok(RunId(s.to_string()))
         } else {
@@ -91,6 +97,25 @@ pub struct RunState {
     pub last_run: Option<LastRun>,
 }
 
+/// What alarm-to-failover hands the failover state machine: the contract between the decision
+/// and the workflow (`$.run` in the execution input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub app: String,
+    pub run_id: RunId,
+    pub source_region: String,
+    pub target_region: String,
+    /// Where the functions read the plan.
+    pub plan_parameter: String,
+    pub trigger: crate::trigger::Trigger,
+    pub promotion: crate::decision::PromotionMode,
+    pub approval: crate::decision::Approval,
+    /// The readiness snapshot the decision was made on (evidence for the approver).
+    pub readiness: crate::decision::Readiness,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+}
+
 /// SSM parameter names for an app.
 pub fn lock_parameter(app: &str) -> String {
     format!("/lifeboat/{app}/lock")
@@ -108,7 +133,9 @@ pub fn notice_parameter(app: &str, run_id: &RunId) -> String {
 /// Decode a JSON document stored in a parameter, naming the parameter on failure.
 pub fn decode<T: serde::de::DeserializeOwned>(parameter: &str, text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| {
-        Error::internal(format!("parameter {parameter} does not hold what lifeboat wrote: {e}"))
+        Error::internal(format!(
+            "parameter {parameter} does not hold what lifeboat wrote: {e}"
+        ))
     })
 }
 

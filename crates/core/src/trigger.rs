@@ -118,11 +118,18 @@ pub enum NotActionable {
     AlreadyInAlarm { alarm: String },
     #[error("alarm '{alarm}' is muted by {muted_by}; lifeboat saw it and did not act")]
     Muted { alarm: String, muted_by: String },
-    #[error("alarm '{alarm}' has its actions suppressed by {suppressed_by}; lifeboat saw it and did not act")]
-    ActionsSuppressed { alarm: String, suppressed_by: String },
+    #[error(
+        "alarm '{alarm}' has its actions suppressed by {suppressed_by}; lifeboat saw it and did not act"
+    )]
+    ActionsSuppressed {
+        alarm: String,
+        suppressed_by: String,
+    },
     #[error("canary report is for app '{app}', not this plan's")]
     OtherApp { app: String },
-    #[error("canary probed {probed_region}, which is not the region lifeboat would fail over from ({from})")]
+    #[error(
+        "canary probed {probed_region}, which is not the region lifeboat would fail over from ({from})"
+    )]
     NotTheSourceRegion { probed_region: String, from: String },
     #[error("canary saw {failures} failed of {probes} probes; the plan needs {required} of {of}")]
     BelowThreshold {
@@ -152,7 +159,7 @@ fn classify_alarm(plan: &ValidPlan, a: &AlarmChange) -> Result<Trigger, NotActio
             detail_type: a.detail_type.clone(),
         });
     }
-    if !plan.triggers().alarms.iter().any(|n| *n == a.alarm_name) {
+    if !plan.triggers().alarms.contains(&a.alarm_name) {
         return Err(NotActionable::NotAPlanAlarm { alarm });
     }
     if a.state != AlarmState::Alarm {
@@ -257,11 +264,27 @@ mod tests {
         let plan = plan();
         let cases: Vec<(&str, AlarmChange, Option<&str>)> = vec![
             ("OK -> ALARM acts", alarm(Alarm, Some(Ok)), None),
-            ("INSUFFICIENT -> ALARM acts", alarm(Alarm, Some(InsufficientData)), None),
+            (
+                "INSUFFICIENT -> ALARM acts",
+                alarm(Alarm, Some(InsufficientData)),
+                None,
+            ),
             ("no previous state -> ALARM acts", alarm(Alarm, None), None),
-            ("ALARM -> OK", alarm(Ok, Some(Alarm)), Some("not_into_alarm")),
-            ("OK -> INSUFFICIENT", alarm(InsufficientData, Some(Ok)), Some("not_into_alarm")),
-            ("ALARM -> ALARM", alarm(Alarm, Some(Alarm)), Some("already_in_alarm")),
+            (
+                "ALARM -> OK",
+                alarm(Ok, Some(Alarm)),
+                Some("not_into_alarm"),
+            ),
+            (
+                "OK -> INSUFFICIENT",
+                alarm(InsufficientData, Some(Ok)),
+                Some("not_into_alarm"),
+            ),
+            (
+                "ALARM -> ALARM",
+                alarm(Alarm, Some(Alarm)),
+                Some("already_in_alarm"),
+            ),
             (
                 "other alarm",
                 AlarmChange {

@@ -1,0 +1,296 @@
+//! db-failover: promote the target region's Aurora cluster, and report on it.
+//!
+//! * `start`: switchover (RPO 0) when the primary answers; failover with data loss when it does
+//!   not and the lag is within the plan's RPO guard (or a person explicitly overrode it);
+//!   otherwise `PreconditionFailed` naming the reason. Idempotent: when the target is the writer
+//!   already it reports so and changes nothing; when the promotion is already under way it
+//!   reports that.
+//! * `status`: `done` (target is the writer), `in_progress` (with the RDS phase), or `failed`
+//!   (the operation was cancelled or never took: nothing is moving and the writer is elsewhere).
+
+use lifeboat_core::decision::{PromotionMode, choose_promotion};
+use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
+use lifeboat_core::ports::{
+    GlobalClusterView, GlobalDatabase, ParameterStore, ReplicationLagSource,
+};
+use lifeboat_core::store;
+use lifeboat_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`): the default target.
+    pub region: String,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+        })
+    }
+}
+
+/// A request, as the state machine (or `cargo lambda invoke`) sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    Start {
+        /// Region to promote into (default: the function's own region).
+        #[serde(default)]
+        target_region: Option<String>,
+        /// The run this belongs to (for the logs and the report).
+        #[serde(default)]
+        run_id: Option<String>,
+        /// A person explicitly accepts data loss beyond the RPO guard.
+        #[serde(default)]
+        allow_data_loss_override: bool,
+    },
+    Status {
+        #[serde(default)]
+        target_region: Option<String>,
+    },
+}
+
+/// What `start` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum StartOutcome {
+    /// We asked RDS to promote.
+    Started {
+        promotion: PromotionMode,
+        from_region: String,
+        to_region: String,
+        /// The RPO estimate: 0 for a switchover, the lag at promotion for a failover.
+        rpo_estimate_seconds: Option<f64>,
+        rds_status: Option<String>,
+    },
+    /// The promotion into the target is already under way (an earlier start).
+    InProgress {
+        rds_status: String,
+        to_region: String,
+    },
+    /// The target is the writer already: nothing to do.
+    AlreadyDone { writer_region: String },
+}
+
+/// What `status` sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    Done {
+        writer_region: String,
+        /// Other members and their synchronization status (`pending-resync` after a failover).
+        secondaries: Vec<(String, Option<String>)>,
+    },
+    InProgress {
+        rds_status: String,
+    },
+    Failed {
+        detail: String,
+        writer_region: Option<String>,
+    },
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Start(StartOutcome),
+    Status(Status),
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<D, L, P> {
+    pub db: D,
+    pub lag: L,
+    pub params: P,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<D, L, P> {
+    pub config: Config,
+    pub ports: Ports<D, L, P>,
+}
+
+impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L, P> {
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let request: Request = lifeboat_lambda::parse_event("db-failover request", event)?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        match request {
+            Request::Start {
+                target_region,
+                run_id,
+                allow_data_loss_override,
+            } => {
+                let target = self.target(&plan, target_region)?;
+                let out = self.start(&plan, &target, allow_data_loss_override).await;
+                tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "start");
+                out.map(Response::Start)
+            }
+            Request::Status { target_region } => {
+                let target = self.target(&plan, target_region)?;
+                self.status(&plan, &target).await.map(Response::Status)
+            }
+        }
+    }
+
+    fn target(&self, plan: &ValidPlan, requested: Option<String>) -> Result<String> {
+        let target = requested.unwrap_or_else(|| self.config.region.clone());
+        plan.region(&target)?;
+        Ok(target)
+    }
+
+    async fn describe(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+    ) -> Result<(GlobalClusterView, String)> {
+        let target_arn = plan.region(target)?.db_cluster_arn.clone();
+        let view = self
+            .ports
+            .db
+            .describe_global(target, &plan.database().global_cluster_id)
+            .await?;
+        if view.member(&target_arn).is_none() {
+            return Err(Error::precondition(format!(
+                "{target_arn} is not a member of global cluster {}",
+                view.id
+            )));
+        }
+        Ok((view, target_arn))
+    }
+
+    async fn start(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+        allow_override: bool,
+    ) -> Result<StartOutcome> {
+        let db = &self.ports.db;
+        let (view, target_arn) = self.describe(plan, target).await?;
+        if let Some(op) = &view.operation {
+            return if op.to_cluster_arn.as_deref() == Some(target_arn.as_str())
+                && op.status != "cancelling"
+            {
+                Ok(StartOutcome::InProgress {
+                    rds_status: op.status.clone(),
+                    to_region: target.to_string(),
+                })
+            } else {
+                Err(Error::precondition(format!(
+                    "another global database operation is under way ({}, to {})",
+                    op.status,
+                    op.to_cluster_arn.as_deref().unwrap_or("?")
+                )))
+            };
+        }
+        let writer_arn = view
+            .writer_arn()
+            .ok_or_else(|| Error::precondition("no member of the global database is the writer"))?
+            .to_string();
+        if writer_arn == target_arn {
+            return Ok(StartOutcome::AlreadyDone {
+                writer_region: target.to_string(),
+            });
+        }
+        let source = plan.region_of_cluster(&writer_arn).ok_or_else(|| {
+            Error::precondition(format!(
+                "the writer {writer_arn} is not one of the plan's clusters"
+            ))
+        })?;
+        let target_status = db.describe_cluster(target, &target_arn).await?.status;
+        if target_status != "available" {
+            return Err(Error::precondition(format!(
+                "the target cluster {target_arn} is {target_status}, not available: lifeboat never promotes into an unhealthy target"
+            )));
+        }
+        let primary_reachable = match db.describe_cluster(source, &writer_arn).await {
+            Ok(c) => c.status == "available",
+            Err(e) => {
+                tracing::warn!(region = source, error = %e, "primary database does not answer");
+                false
+            }
+        };
+        let target_id = cluster_id_from_arn(&target_arn)
+            .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
+        let lag = if primary_reachable {
+            None
+        } else {
+            self.ports.lag.replication_lag(target, target_id).await?
+        };
+        let promotion = choose_promotion(primary_reachable, lag, plan.rpo_guard(), allow_override)
+            .map_err(|refusal| Error::precondition(refusal.to_string()))?;
+        let gid = &plan.database().global_cluster_id;
+        let (after, rpo) = match promotion {
+            PromotionMode::Switchover => {
+                (db.switchover(target, gid, &target_arn).await?, Some(0.0))
+            }
+            PromotionMode::Failover { lag, .. } => (
+                db.failover_allow_data_loss(target, gid, &target_arn)
+                    .await?,
+                lag.map(|l| l.as_secs_f64()),
+            ),
+        };
+        Ok(StartOutcome::Started {
+            promotion,
+            from_region: source.to_string(),
+            to_region: target.to_string(),
+            rpo_estimate_seconds: rpo,
+            rds_status: after.operation.map(|o| o.status),
+        })
+    }
+
+    async fn status(&self, plan: &ValidPlan, target: &str) -> Result<Status> {
+        let (view, target_arn) = self.describe(plan, target).await?;
+        let writer_region = view
+            .writer_arn()
+            .and_then(|a| plan.region_of_cluster(a))
+            .map(str::to_string);
+        if let Some(op) = &view.operation {
+            if op.to_cluster_arn.as_deref() == Some(target_arn.as_str())
+                && op.status != "cancelling"
+            {
+                return Ok(Status::InProgress {
+                    rds_status: op.status.clone(),
+                });
+            }
+            return Ok(Status::Failed {
+                detail: format!(
+                    "the global database operation is {} (to {}), not a promotion into {target}",
+                    op.status,
+                    op.to_cluster_arn.as_deref().unwrap_or("?")
+                ),
+                writer_region,
+            });
+        }
+        if view.writer_arn() == Some(target_arn.as_str()) {
+            return Ok(Status::Done {
+                writer_region: target.to_string(),
+                secondaries: view
+                    .members
+                    .iter()
+                    .filter(|m| !m.is_writer)
+                    .map(|m| (m.cluster_arn.clone(), m.synchronization_status.clone()))
+                    .collect(),
+            });
+        }
+        Ok(Status::Failed {
+            detail: format!(
+                "nothing is moving and the writer is {}: the promotion into {target} was cancelled or never started",
+                writer_region.as_deref().unwrap_or("unknown")
+            ),
+            writer_region,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,32 @@
-fn main() {}
+//! db-failover Lambda: wiring only (policy lives in the library and lifeboat-core).
+
+use db_failover::{Config, Handler, Ports};
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use lifeboat_aws::AwsSettings;
+use lifeboat_aws::cloudwatch::CloudWatch;
+use lifeboat_aws::rds::RdsGlobalDatabase;
+use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_lambda::{Env, init_tracing, report};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let env = Env::process();
+    let config = Config::from_env(&env)?;
+    let probe_timeout = env.millis("LIFEBOAT_PROBE_TIMEOUT_MS", 2_000, 30_000)?;
+    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let handler = Handler {
+        ports: Ports {
+            db: RdsGlobalDatabase::new(&sdk, probe_timeout),
+            lag: CloudWatch::new(&sdk),
+            params: SsmParameterStore::new(&sdk),
+        },
+        config,
+    };
+    let handler = &handler;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await.map_err(report)
+    }))
+    .await
+}

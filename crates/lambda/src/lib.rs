@@ -1,0 +1,174 @@
+//! Runtime glue shared by lifeboat's Lambda functions: tracing, typed environment config,
+//! event parsing with typed errors, and the mapping of error kinds to stable `errorType`s.
+
+use std::fmt;
+
+use lambda_runtime::Diagnostic;
+use lifeboat_core::{Error, ErrorKind};
+use serde::de::DeserializeOwned;
+
+/// JSON logs to stdout (CloudWatch Logs), level from `RUST_LOG` (default `info`).
+/// Call once at the top of `main`.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
+/// The error a handler returns: a lifeboat error whose kind becomes the Lambda `errorType`
+/// (`Transient`, `Throttled`, `PreconditionFailed`, `InvalidInput`, `NotFound`,
+/// `AccessDenied`, `Internal`), the names the state machine's `Retry`/`Catch` match on.
+pub struct LambdaError(pub Error);
+
+impl From<Error> for LambdaError {
+    fn from(e: Error) -> Self {
+        LambdaError(e)
+    }
+}
+
+impl fmt::Debug for LambdaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.kind(), self.0)
+    }
+}
+
+impl fmt::Display for LambdaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<LambdaError> for Diagnostic {
+    fn from(e: LambdaError) -> Self {
+        Diagnostic {
+            error_type: e.0.kind().as_str().to_string(),
+            error_message: e.0.to_string(),
+        }
+    }
+}
+
+/// Log a handler's failure once, with its kind, and hand it to the runtime.
+pub fn report(e: Error) -> LambdaError {
+    match e.kind() {
+        ErrorKind::InvalidInput | ErrorKind::PreconditionFailed | ErrorKind::NotFound => {
+            tracing::warn!(error_type = e.kind().as_str(), error = %e, "refused")
+        }
+        _ => tracing::error!(error_type = e.kind().as_str(), error = %e, "failed"),
+    }
+    LambdaError(e)
+}
+
+/// Parse an event into its type; a malformed event is `InvalidInput` naming where it is wrong.
+///
+/// Functions take the raw JSON from the runtime and parse it here (rather than letting the
+/// runtime fail with its own untyped `Runtime.UnmarshalError`), so that bad input gets lifeboat's
+/// typed error and changes nothing.
+pub fn parse_event<T: DeserializeOwned>(what: &str, value: serde_json::Value) -> Result<T, Error> {
+    serde_json::from_value(value)
+        .map_err(|e| Error::invalid_input(format!("malformed {what}: {e}")))
+}
+
+/// Typed access to the function's environment.
+#[derive(Debug, Clone)]
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    /// The process environment.
+    pub fn process() -> Self {
+        Env(|k| std::env::var(k).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// A required, non-empty variable.
+    pub fn required(&self, name: &str) -> Result<String, Error> {
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::invalid_input(format!("environment variable {name} is not set")))
+    }
+
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A whole number of milliseconds within `max`, or `default`.
+    pub fn millis(&self, name: &str, default: u64, max: u64) -> Result<std::time::Duration, Error> {
+        match self.optional(name) {
+            None => Ok(std::time::Duration::from_millis(default)),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| {
+                    Error::invalid_input(format!("{name} must be milliseconds in 1..={max}"))
+                }),
+        }
+    }
+
+    /// The function's region (`AWS_REGION`, set by Lambda): the region it fails over *into*.
+    pub fn region(&self) -> Result<String, Error> {
+        let region = self.required("AWS_REGION")?;
+        if lifeboat_core::plan::is_region_name(&region) {
+            Ok(region)
+        } else {
+            Err(Error::invalid_input(format!(
+                "AWS_REGION '{region}' is not a region name"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_becomes_its_stable_error_type() {
+        for kind in ErrorKind::ALL {
+            let d: Diagnostic = LambdaError(Error::new(kind, "boom")).into();
+            assert_eq!(d.error_type, kind.as_str());
+            assert_eq!(d.error_message, "boom");
+        }
+    }
+
+    #[test]
+    fn malformed_events_are_invalid_input() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct E {
+            action: String,
+        }
+        let err = parse_event::<E>("request", serde_json::json!({"act": 1})).expect_err("bad");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("action"), "{err}");
+    }
+
+    #[test]
+    fn env_is_typed() {
+        let env = Env(|k: &str| match k {
+            "AWS_REGION" => Some("us-west-2".to_string()),
+            "EMPTY" => Some("  ".to_string()),
+            "MS" => Some("250".to_string()),
+            "BAD_MS" => Some("0".to_string()),
+            _ => None,
+        });
+        assert_eq!(env.region().expect("region"), "us-west-2");
+        assert!(env.required("EMPTY").is_err());
+        assert!(env.required("MISSING").is_err());
+        assert_eq!(env.millis("MS", 1, 1000).expect("ms").as_millis(), 250);
+        assert!(env.millis("BAD_MS", 1, 1000).is_err());
+        assert_eq!(env.millis("NONE", 7, 1000).expect("default").as_millis(), 7);
+        let bad = Env(|_: &str| Some("../x".to_string()));
+        assert!(bad.region().is_err());
+    }
+}

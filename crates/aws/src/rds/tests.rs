@@ -21,7 +21,12 @@ fn global(op: Option<FailoverState>) -> GlobalCluster {
     GlobalCluster::builder()
         .global_cluster_identifier("shop-global")
         .status("available")
-        .global_cluster_members(GlobalClusterMember::builder().db_cluster_arn(EAST).is_writer(true).build())
+        .global_cluster_members(
+            GlobalClusterMember::builder()
+                .db_cluster_arn(EAST)
+                .is_writer(true)
+                .build(),
+        )
         .global_cluster_members(
             GlobalClusterMember::builder()
                 .db_cluster_arn(WEST)
@@ -51,11 +56,17 @@ async fn describe_maps_members_and_operation() {
                 .global_clusters(global(Some(pending())))
                 .build()
         });
-    let db = RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
-    let v = db.describe_global("us-west-2", "shop-global").await.expect("view");
+    let db =
+        RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
+    let v = db
+        .describe_global("us-west-2", "shop-global")
+        .await
+        .expect("view");
     assert_eq!(v.writer_arn(), Some(EAST));
     assert_eq!(
-        v.member(WEST).and_then(|m| m.synchronization_status.clone()).as_deref(),
+        v.member(WEST)
+            .and_then(|m| m.synchronization_status.clone())
+            .as_deref(),
         Some("connected")
     );
     let op = v.operation.expect("operation");
@@ -68,7 +79,8 @@ async fn describe_maps_members_and_operation() {
 async fn an_empty_describe_is_not_found() {
     let rule = mock!(Client::describe_global_clusters)
         .then_output(|| DescribeGlobalClustersOutput::builder().build());
-    let db = RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
+    let db =
+        RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
     let err = db.describe_global("us-west-2", "x").await.expect_err("nf");
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
@@ -98,8 +110,12 @@ async fn failover_sends_allow_data_loss_and_switchover_does_not() {
         mock_client!(aws_sdk_rds, [&failover, &switchover]),
         Duration::from_secs(1),
     );
-    db.failover_allow_data_loss("us-west-2", "shop-global", WEST).await.expect("failover");
-    db.switchover("us-west-2", "shop-global", WEST).await.expect("switchover");
+    db.failover_allow_data_loss("us-west-2", "shop-global", WEST)
+        .await
+        .expect("failover");
+    db.switchover("us-west-2", "shop-global", WEST)
+        .await
+        .expect("switchover");
     assert_eq!(failover.num_calls(), 1);
     assert_eq!(switchover.num_calls(), 1);
 }
@@ -114,13 +130,17 @@ async fn an_operation_in_progress_is_a_precondition_failure() {
                 .build(),
         )
     });
-    let db = RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
+    let db =
+        RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&rule]), Duration::from_secs(1));
     let err = db
         .failover_allow_data_loss("us-west-2", "shop-global", WEST)
         .await
         .expect_err("refused");
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
-    assert!(err.to_string().contains("InvalidGlobalClusterStateFault"), "{err}");
+    assert!(
+        err.to_string().contains("InvalidGlobalClusterStateFault"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -129,11 +149,23 @@ async fn describe_cluster_asks_by_identifier_and_a_5xx_is_transient() {
         .match_requests(|r| r.db_cluster_identifier() == Some("shop-use1"))
         .then_output(|| {
             DescribeDbClustersOutput::builder()
-                .db_clusters(DbCluster::builder().db_cluster_arn(EAST).status("available").build())
+                .db_clusters(
+                    DbCluster::builder()
+                        .db_cluster_arn(EAST)
+                        .status("available")
+                        .build(),
+                )
                 .build()
         });
-    let db = RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&ok]), Duration::from_secs(1));
-    assert_eq!(db.describe_cluster("us-east-1", EAST).await.expect("ok").status, "available");
+    let db =
+        RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&ok]), Duration::from_secs(1));
+    assert_eq!(
+        db.describe_cluster("us-east-1", EAST)
+            .await
+            .expect("ok")
+            .status,
+        "available"
+    );
 
     let dark = mock!(Client::describe_db_clusters).then_http_response(|| {
         aws_smithy_runtime_api::http::Response::new(
@@ -143,10 +175,17 @@ async fn describe_cluster_asks_by_identifier_and_a_5xx_is_transient() {
             ),
         )
     });
-    let db = RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&dark]), Duration::from_secs(1));
-    let err = db.describe_cluster("us-east-1", EAST).await.expect_err("dark");
+    let db =
+        RdsGlobalDatabase::from_client(mock_client!(aws_sdk_rds, [&dark]), Duration::from_secs(1));
+    let err = db
+        .describe_cluster("us-east-1", EAST)
+        .await
+        .expect_err("dark");
     assert_eq!(err.kind(), ErrorKind::Transient);
 
-    let err = db.describe_cluster("us-east-1", "not-an-arn").await.expect_err("bad");
+    let err = db
+        .describe_cluster("us-east-1", "not-an-arn")
+        .await
+        .expect_err("bad");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }

@@ -11,8 +11,8 @@ fn plan() -> ValidPlan {
 }
 
 fn plan_without_approval() -> ValidPlan {
-    let mut p = crate::plan::Plan::parse(include_str!("../../../../examples/plan.yaml"))
-        .expect("parses");
+    let mut p =
+        crate::plan::Plan::parse(include_str!("../../../../examples/plan.yaml")).expect("parses");
     p.approval.required = false;
     p.validate().expect("valid")
 }
@@ -123,80 +123,158 @@ fn render(d: &Decision) -> String {
 fn every_branch() {
     let own = run_id();
     let cases = vec![
-        case("healthy primary: switchover, ask a person", healthy_primary(), "start:switchover:ask"),
-        case("dark primary, lag within guard: failover", dark_primary(Some(5.0)), "start:failover:ask"),
-        case("dark primary, lag exactly the guard: failover", dark_primary(Some(30.0)), "start:failover:ask"),
-        case("dark primary, lag above guard: refuse", dark_primary(Some(30.5)), "refuse:lag_above_guard"),
-        case("dark primary, lag unknown: refuse", dark_primary(None), "refuse:lag_unknown"),
+        case(
+            "healthy primary: switchover, ask a person",
+            healthy_primary(),
+            "start:switchover:ask",
+        ),
+        case(
+            "dark primary, lag within guard: failover",
+            dark_primary(Some(5.0)),
+            "start:failover:ask",
+        ),
+        case(
+            "dark primary, lag exactly the guard: failover",
+            dark_primary(Some(30.0)),
+            "start:failover:ask",
+        ),
+        case(
+            "dark primary, lag above guard: refuse",
+            dark_primary(Some(30.5)),
+            "refuse:lag_above_guard",
+        ),
+        case(
+            "dark primary, lag unknown: refuse",
+            dark_primary(None),
+            "refuse:lag_unknown",
+        ),
         Case {
             override_guard: true,
-            ..case("lag above guard, person overrides", dark_primary(Some(120.0)), "start:failover-overridden:ask")
+            ..case(
+                "lag above guard, person overrides",
+                dark_primary(Some(120.0)),
+                "start:failover-overridden:ask",
+            )
         },
         Case {
             override_guard: true,
-            ..case("lag unknown, person overrides", dark_primary(None), "start:failover-overridden:ask")
+            ..case(
+                "lag unknown, person overrides",
+                dark_primary(None),
+                "start:failover-overridden:ask",
+            )
         },
         Case {
             override_guard: true,
-            ..case("override is moot when the primary answers", healthy_primary(), "start:switchover:ask")
+            ..case(
+                "override is moot when the primary answers",
+                healthy_primary(),
+                "start:switchover:ask",
+            )
         },
         case(
             "alarm back to OK when re-read: flap",
-            Readiness { alarm_still_firing: Some(false), ..healthy_primary() },
+            Readiness {
+                alarm_still_firing: Some(false),
+                ..healthy_primary()
+            },
             "ignore:flap",
         ),
         case(
             "alarm not re-read: act",
-            Readiness { alarm_still_firing: None, ..healthy_primary() },
+            Readiness {
+                alarm_still_firing: None,
+                ..healthy_primary()
+            },
             "start:switchover:ask",
         ),
         case(
             "already active in target",
-            Readiness { writer_region: Some(TARGET.into()), ..healthy_primary() },
+            Readiness {
+                writer_region: Some(TARGET.into()),
+                ..healthy_primary()
+            },
             "ignore:already_active",
         ),
         case(
             "global operation under way",
-            Readiness { operation_in_progress: Some("failing-over".into()), ..healthy_primary() },
+            Readiness {
+                operation_in_progress: Some("failing-over".into()),
+                ..healthy_primary()
+            },
             "ignore:operation_in_progress",
         ),
         case(
             "no writer",
-            Readiness { writer_region: None, ..healthy_primary() },
+            Readiness {
+                writer_region: None,
+                ..healthy_primary()
+            },
             "refuse:writer_unknown",
         ),
         case(
             "target not available",
-            Readiness { target_cluster_available: false, ..healthy_primary() },
+            Readiness {
+                target_cluster_available: false,
+                ..healthy_primary()
+            },
             "refuse:target_not_ready",
         ),
         Case {
             lock: Some(lock_by("shop-to-us-west-2-42")),
-            ..case("another run holds the lock", healthy_primary(), "ignore:run_in_progress")
+            ..case(
+                "another run holds the lock",
+                healthy_primary(),
+                "ignore:run_in_progress",
+            )
         },
         Case {
             lock: Some(lock_by(own.as_str())),
-            ..case("this incident's run holds the lock: resume", healthy_primary(), "start:switchover:ask:resumed")
+            ..case(
+                "this incident's run holds the lock: resume",
+                healthy_primary(),
+                "start:switchover:ask:resumed",
+            )
         },
         Case {
             last_run_ended: Some(NOW - time::Duration::minutes(59)),
-            ..case("59 min after last run (min 60)", healthy_primary(), "ignore:inside_minimum_interval")
+            ..case(
+                "59 min after last run (min 60)",
+                healthy_primary(),
+                "ignore:inside_minimum_interval",
+            )
         },
         Case {
             last_run_ended: Some(NOW - time::Duration::minutes(60)),
-            ..case("60 min after last run", healthy_primary(), "start:switchover:ask")
+            ..case(
+                "60 min after last run",
+                healthy_primary(),
+                "start:switchover:ask",
+            )
         },
         Case {
             plan: plan_without_approval(),
-            ..case("plan without approval: proceed", healthy_primary(), "start:switchover:proceed")
+            ..case(
+                "plan without approval: proceed",
+                healthy_primary(),
+                "start:switchover:proceed",
+            )
         },
         Case {
             trigger: manual(),
-            ..case("operator request needs no second approval", healthy_primary(), "start:switchover:operator")
+            ..case(
+                "operator request needs no second approval",
+                healthy_primary(),
+                "start:switchover:operator",
+            )
         },
         Case {
             trigger: manual(),
-            ..case("operator request still obeys the RPO guard", dark_primary(Some(90.0)), "refuse:lag_above_guard")
+            ..case(
+                "operator request still obeys the RPO guard",
+                dark_primary(Some(90.0)),
+                "refuse:lag_above_guard",
+            )
         },
     ];
     let mut failures = Vec::new();
@@ -222,7 +300,12 @@ fn every_branch() {
 
 #[test]
 fn failover_carries_the_rpo_estimate() {
-    let got = choose_promotion(false, Some(Duration::from_secs(7)), Duration::from_secs(30), false);
+    let got = choose_promotion(
+        false,
+        Some(Duration::from_secs(7)),
+        Duration::from_secs(30),
+        false,
+    );
     assert_eq!(
         got,
         Ok(PromotionMode::Failover {

@@ -48,7 +48,14 @@ fn unknown_fields_are_syntax_errors_naming_the_field() {
 
 #[test]
 fn garbage_is_a_syntax_error_not_a_panic() {
-    for text in ["", "{", "[1,2]", "version: [", "\u{0}\u{1}", "app: 3\nversion: x"] {
+    for text in [
+        "",
+        "{",
+        "[1,2]",
+        "version: [",
+        "\u{0}\u{1}",
+        "app: 3\nversion: x",
+    ] {
         assert!(Plan::parse(text).is_err(), "{text:?}");
     }
 }
@@ -89,7 +96,10 @@ fn exactly_two_regions() {
 fn approval_timeout_policy_must_be_complete() {
     let mut plan = example();
     plan.approval.on_timeout = OnTimeout::Proceed;
-    assert_eq!(fields(plan.clone()), ["approval.proceed_after_outage_minutes"]);
+    assert_eq!(
+        fields(plan.clone()),
+        ["approval.proceed_after_outage_minutes"]
+    );
     plan.approval.proceed_after_outage_minutes = Some(10);
     assert!(fields(plan.clone()).is_empty());
     plan.approval.on_timeout = OnTimeout::Abort;
@@ -101,7 +111,10 @@ fn traffic_mode_needs_its_resources_in_each_region() {
     let mut plan = example();
     plan.traffic.mode = TrafficMode::RoutingControl;
     let got = fields(plan);
-    assert!(got.contains(&"traffic.arc_cluster_endpoints".to_string()), "{got:?}");
+    assert!(
+        got.contains(&"traffic.arc_cluster_endpoints".to_string()),
+        "{got:?}"
+    );
     assert!(got.contains(&"regions.us-east-1.traffic.routing_control_arns".to_string()));
     assert!(got.contains(&"regions.us-west-2.traffic.routing_control_arns".to_string()));
 
@@ -123,7 +136,9 @@ fn canary_rule_and_capacities_are_checked() {
     east.health_endpoints[0].url = "ftp://x".into();
     let got = fields(plan);
     assert!(got.contains(&"triggers.canary.failures_required".to_string()));
-    assert!(got.contains(&"regions.us-east-1.compute.autoscaling_groups[0].active.min".to_string()));
+    assert!(
+        got.contains(&"regions.us-east-1.compute.autoscaling_groups[0].active.min".to_string())
+    );
     assert!(got.contains(&"regions.us-east-1.health_endpoints[0].url".to_string()));
 }
 
@@ -136,10 +151,23 @@ fn region_lookup_errors_are_invalid_input() {
 
 #[test]
 fn region_names_and_arns() {
-    for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4"] {
+    for ok in [
+        "us-east-1",
+        "eu-central-2",
+        "us-gov-west-1",
+        "ap-southeast-4",
+    ] {
         assert!(is_region_name(ok), "{ok}");
     }
-    for bad in ["", "us", "us-east", "US-EAST-1", "us-east-x", "useast1", "us--1"] {
+    for bad in [
+        "",
+        "us",
+        "us-east",
+        "US-EAST-1",
+        "us-east-x",
+        "useast1",
+        "us--1",
+    ] {
         assert!(!is_region_name(bad), "{bad}");
     }
     assert_eq!(

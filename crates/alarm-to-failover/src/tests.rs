@@ -1,0 +1,329 @@
+//! GIVEN / WHEN / THEN tests of the handler over in-memory fakes.
+
+use std::time::Duration;
+
+use lifeboat_core::fakes::*;
+use lifeboat_core::trigger::AlarmState;
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+
+const PLAN: &str = include_str!("../../../examples/plan.yaml");
+const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+const ALARM: &str = "lifeboat-shop-primary-unhealthy";
+
+type Fakes = Handler<
+    FakeGlobalDatabase,
+    FakeLag,
+    FakeAlarms,
+    FakeParameters,
+    FakeWorkflow,
+    FakeNotifier,
+    FixedClock,
+>;
+
+/// GIVEN a shop whose primary is us-east-1, lifeboat in us-west-2, lag 2 s, the alarm in ALARM.
+fn given_a_shop() -> Fakes {
+    let lag = FakeLag::default();
+    lag.set("shop-usw2", Duration::from_secs(2));
+    let alarms = FakeAlarms::default();
+    alarms.set(ALARM, AlarmState::Alarm);
+    Handler {
+        config: Config {
+            plan_parameter: "/lifeboat/shop/plan".into(),
+            region: "us-west-2".into(),
+            state_machine_arn:
+                "arn:aws:states:us-west-2:123456789012:stateMachine:lifeboat-failover".into(),
+        },
+        ports: Ports {
+            db: FakeGlobalDatabase::new("shop-global", EAST, WEST),
+            lag,
+            alarms,
+            params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+            workflow: FakeWorkflow::default(),
+            notifier: FakeNotifier::default(),
+            clock: FixedClock::at(datetime!(2026-11-22 03:00:30 UTC)),
+        },
+    }
+}
+
+fn alarm_event(name: &str, state: &str, previous: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2026-11-22T03:00:10Z",
+        "region": "us-west-2",
+        "resources": [format!("arn:aws:cloudwatch:us-west-2:123456789012:alarm:{name}")],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": state, "reason": "Threshold Crossed: 3 of 5 probes failed",
+                      "reasonData": "{\"version\":\"1.0\"}", "timestamp": "2026-11-22T03:00:10.000+0000"},
+            "previousState": {"value": previous, "reason": "ok", "timestamp": "2026-11-22T02:00:00.000+0000"},
+            "configuration": {"metrics": []}
+        }
+    })
+}
+
+fn outcome_name(o: &Outcome) -> String {
+    serde_json::to_value(o).expect("json")["outcome"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_alarm_into_alarm_starts_one_switchover_run_with_approval() {
+    let h = given_a_shop();
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    let Outcome::Started {
+        run_id,
+        request,
+        duplicate,
+        ..
+    } = &out
+    else {
+        panic!("expected a start, got {out:?}")
+    };
+    assert!(!duplicate);
+    assert_eq!(h.ports.workflow.names(), [run_id.to_string()]);
+    assert_eq!(
+        request.promotion,
+        lifeboat_core::decision::PromotionMode::Switchover
+    );
+    assert!(matches!(
+        request.approval,
+        lifeboat_core::decision::Approval::Required { .. }
+    ));
+    let input = h.ports.workflow.input(run_id.as_str()).expect("input");
+    assert_eq!(input["run"]["target_region"], "us-west-2");
+    assert_eq!(input["run"]["source_region"], "us-east-1");
+    assert!(
+        h.ports.params.value("/lifeboat/shop/lock").is_some(),
+        "the lock is held"
+    );
+    assert!(
+        h.ports.db.calls().is_empty(),
+        "deciding changes nothing in the database"
+    );
+}
+
+#[tokio::test]
+async fn twenty_copies_of_an_alarm_start_exactly_one_run() {
+    let h = given_a_shop();
+    let mut started = 0;
+    for _ in 0..20 {
+        let out = h
+            .handle(alarm_event(ALARM, "ALARM", "OK"))
+            .await
+            .expect("handled");
+        if matches!(
+            out,
+            Outcome::Started {
+                duplicate: false,
+                ..
+            }
+        ) {
+            started += 1;
+        }
+    }
+    assert_eq!(started, 1);
+    assert_eq!(h.ports.workflow.names().len(), 1);
+}
+
+#[tokio::test]
+async fn non_transitions_and_other_alarms_change_nothing() {
+    let h = given_a_shop();
+    let before = h.ports.params.snapshot();
+    for (event, reason) in [
+        (alarm_event(ALARM, "OK", "ALARM"), "not_into_alarm"),
+        (
+            alarm_event(ALARM, "INSUFFICIENT_DATA", "OK"),
+            "not_into_alarm",
+        ),
+        (alarm_event(ALARM, "ALARM", "ALARM"), "already_in_alarm"),
+        (alarm_event("cpu-high", "ALARM", "OK"), "not_a_plan_alarm"),
+    ] {
+        let out = h.handle(event).await.expect("handled");
+        let v = serde_json::to_value(&out).expect("json");
+        assert_eq!(v["outcome"], "ignored");
+        assert_eq!(v["reason"]["reason"], reason, "{v}");
+    }
+    assert!(h.ports.workflow.names().is_empty());
+    assert_eq!(h.ports.params.snapshot(), before);
+}
+
+#[tokio::test]
+async fn a_muted_alarm_is_reported_and_not_acted_on() {
+    let h = given_a_shop();
+    let mut event = alarm_event(ALARM, "ALARM", "OK");
+    event["detail"]["muteDetail"] = json!({"mutedBy": ["deploy-window"]});
+    let out = h.handle(event).await.expect("handled");
+    let v = serde_json::to_value(&out).expect("json");
+    assert_eq!(v["reason"]["reason"], "muted");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("deploy-window"),
+        "{v}"
+    );
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_suppressed_composite_alarm_is_not_acted_on() {
+    let h = given_a_shop();
+    let mut event = alarm_event(ALARM, "ALARM", "OK");
+    event["detail"]["state"]["actionsSuppressedBy"] = json!("WaitPeriod");
+    let out = h.handle(event).await.expect("handled");
+    assert_eq!(
+        serde_json::to_value(&out).expect("json")["reason"]["reason"],
+        "actions_suppressed"
+    );
+}
+
+#[tokio::test]
+async fn a_flap_is_ignored_when_the_alarm_is_back_to_ok() {
+    let h = given_a_shop();
+    h.ports.alarms.set(ALARM, AlarmState::Ok);
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    assert_eq!(
+        serde_json::to_value(&out).expect("json")["reason"]["reason"],
+        "flap"
+    );
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_dark_primary_within_the_guard_fails_over_with_data_loss() {
+    let h = given_a_shop();
+    h.ports.db.go_dark("us-east-1");
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    let Outcome::Started { request, .. } = out else {
+        panic!("expected a start")
+    };
+    assert_eq!(
+        request.promotion,
+        lifeboat_core::decision::PromotionMode::Failover {
+            lag: Some(Duration::from_secs(2)),
+            overridden: false
+        }
+    );
+}
+
+#[tokio::test]
+async fn lag_above_the_guard_is_refused_and_announced_once() {
+    let h = given_a_shop();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set("shop-usw2", Duration::from_secs(45));
+    for _ in 0..3 {
+        let out = h
+            .handle(alarm_event(ALARM, "ALARM", "OK"))
+            .await
+            .expect("handled");
+        assert_eq!(outcome_name(&out), "refused");
+    }
+    let messages = h.ports.notifier.messages();
+    assert_eq!(messages.len(), 1, "nobody is paged twice for one incident");
+    assert!(messages[0].2.contains("45.0s"), "{}", messages[0].2);
+    assert!(
+        messages[0]
+            .0
+            .ends_with(":us-west-2:123456789012:lifeboat-shop")
+    );
+    assert!(h.ports.workflow.names().is_empty());
+    assert!(h.ports.params.value("/lifeboat/shop/lock").is_none());
+}
+
+#[tokio::test]
+async fn another_run_in_progress_wins() {
+    let h = given_a_shop();
+    h.ports.params.0.lock().expect("lock").insert(
+        "/lifeboat/shop/lock".into(),
+        r#"{"run_id":"shop-to-us-west-2-1","target_region":"us-west-2","acquired_at":"2026-11-22T02:00:00Z"}"#.into(),
+    );
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    assert_eq!(
+        serde_json::to_value(&out).expect("json")["reason"]["reason"],
+        "run_in_progress"
+    );
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_canary_report_over_threshold_starts_a_run() {
+    let h = given_a_shop();
+    let event = json!({
+        "version": "0", "id": "1", "detail-type": CANARY_DETAIL_TYPE, "source": CANARY_SOURCE,
+        "account": "123456789012", "time": "2026-11-22T03:00:20Z", "region": "us-west-2",
+        "resources": [],
+        "detail": {"app": "shop", "probed_region": "us-east-1", "failures": 4, "probes": 5,
+                   "at": "2026-11-22T03:00:20Z", "evidence": ["https://use1.shop.example.com/healthz: 503"]}
+    });
+    let out = h.handle(event).await.expect("handled");
+    assert_eq!(outcome_name(&out), "started");
+}
+
+#[tokio::test]
+async fn malformed_events_are_invalid_input_and_change_nothing() {
+    let h = given_a_shop();
+    let before = h.ports.params.snapshot();
+    for event in [
+        json!(null),
+        json!("ALARM"),
+        json!({"detail-type": "CloudWatch Alarm State Change"}),
+        json!({"detail-type": "x", "source": "aws.ec2", "detail": {}}),
+        json!({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch", "detail": {"alarmName": 7}}),
+        json!({"detail-type": CANARY_DETAIL_TYPE, "source": CANARY_SOURCE, "detail": {"app": "shop"}}),
+    ] {
+        let err = h.handle(event.clone()).await.expect_err("malformed");
+        assert_eq!(
+            err.kind(),
+            lifeboat_core::ErrorKind::InvalidInput,
+            "{event}: {err}"
+        );
+    }
+    assert_eq!(h.ports.params.snapshot(), before);
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_plan_is_not_found() {
+    let mut h = given_a_shop();
+    h.config.plan_parameter = "/lifeboat/other/plan".into();
+    let err = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect_err("no plan");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn the_example_events_parse() {
+    for file in ["alarm-state-change.json", "canary-primary-unhealthy.json"] {
+        let path = format!(
+            "{}/../../events/alarm-to-failover/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("sample event");
+        let event: Value = serde_json::from_str(&text).expect("json");
+        parse_observation(event).expect(&path);
+    }
+}

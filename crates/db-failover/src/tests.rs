@@ -1,0 +1,222 @@
+//! GIVEN / WHEN / THEN tests of db-failover over in-memory fakes.
+
+use std::time::Duration;
+
+use lifeboat_core::fakes::*;
+use lifeboat_core::ports::GlobalOperation;
+use serde_json::json;
+
+use super::*;
+
+const PLAN: &str = include_str!("../../../examples/plan.yaml");
+const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+
+type Fakes = Handler<FakeGlobalDatabase, FakeLag, FakeParameters>;
+
+/// GIVEN a global database written in us-east-1, db-failover in us-west-2, lag 3 s.
+fn given_a_global_database() -> Fakes {
+    let lag = FakeLag::default();
+    lag.set("shop-usw2", Duration::from_secs(3));
+    Handler {
+        config: Config {
+            plan_parameter: "/lifeboat/shop/plan".into(),
+            region: "us-west-2".into(),
+        },
+        ports: Ports {
+            db: FakeGlobalDatabase::new("shop-global", EAST, WEST),
+            lag,
+            params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+        },
+    }
+}
+
+fn start() -> Value {
+    json!({"action": "start"})
+}
+
+#[tokio::test]
+async fn start_switches_over_while_the_primary_answers() {
+    let h = given_a_global_database();
+    let out = h.handle(start()).await.expect("started");
+    let Response::Start(StartOutcome::Started {
+        promotion,
+        from_region,
+        rpo_estimate_seconds,
+        ..
+    }) = out
+    else {
+        panic!("expected started, got {out:?}")
+    };
+    assert_eq!(promotion, PromotionMode::Switchover);
+    assert_eq!(from_region, "us-east-1");
+    assert_eq!(rpo_estimate_seconds, Some(0.0));
+    assert_eq!(h.ports.db.calls(), [format!("switchover {WEST}")]);
+}
+
+#[tokio::test]
+async fn start_fails_over_with_data_loss_when_the_primary_is_dark_and_lag_within_guard() {
+    let h = given_a_global_database();
+    h.ports.db.go_dark("us-east-1");
+    let out = h.handle(start()).await.expect("started");
+    let Response::Start(StartOutcome::Started {
+        promotion,
+        rpo_estimate_seconds,
+        ..
+    }) = out
+    else {
+        panic!("expected started")
+    };
+    assert!(matches!(
+        promotion,
+        PromotionMode::Failover {
+            overridden: false,
+            ..
+        }
+    ));
+    assert_eq!(rpo_estimate_seconds, Some(3.0));
+    assert_eq!(h.ports.db.calls(), [format!("failover {WEST}")]);
+}
+
+#[tokio::test]
+async fn start_refuses_lag_above_the_guard_unless_overridden() {
+    let h = given_a_global_database();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set("shop-usw2", Duration::from_secs(31));
+    let err = h.handle(start()).await.expect_err("refused");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("RPO guard"), "{err}");
+    assert!(h.ports.db.calls().is_empty(), "a refusal changes nothing");
+
+    let out = h
+        .handle(json!({"action": "start", "allow_data_loss_override": true}))
+        .await
+        .expect("overridden");
+    assert!(matches!(
+        out,
+        Response::Start(StartOutcome::Started {
+            promotion: PromotionMode::Failover {
+                overridden: true,
+                ..
+            },
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
+async fn start_never_promotes_into_an_unavailable_target() {
+    let h = given_a_global_database();
+    h.ports.db.set_cluster_status(WEST, "modifying");
+    let err = h.handle(start()).await.expect_err("refused");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(h.ports.db.calls().is_empty());
+}
+
+#[tokio::test]
+async fn start_is_idempotent() {
+    let h = given_a_global_database();
+    h.handle(start()).await.expect("started");
+    // The fake completes at once: the target is now the writer.
+    let again = h.handle(start()).await.expect("again");
+    assert_eq!(
+        again,
+        Response::Start(StartOutcome::AlreadyDone {
+            writer_region: "us-west-2".into()
+        })
+    );
+    assert_eq!(
+        h.ports.db.calls().len(),
+        1,
+        "a second start changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn start_during_our_promotion_reports_it_and_other_operations_refuse() {
+    let h = given_a_global_database();
+    let set_op = |to: &str, status: &str| {
+        let mut v = h.ports.db.view.lock().expect("lock");
+        v.as_mut().expect("view").operation = Some(GlobalOperation {
+            status: status.into(),
+            from_cluster_arn: Some(EAST.into()),
+            to_cluster_arn: Some(to.into()),
+            data_loss_allowed: false,
+        });
+    };
+    set_op(WEST, "switching-over");
+    assert_eq!(
+        h.handle(start()).await.expect("in progress"),
+        Response::Start(StartOutcome::InProgress {
+            rds_status: "switching-over".into(),
+            to_region: "us-west-2".into()
+        })
+    );
+    assert_eq!(
+        h.handle(json!({"action": "status"})).await.expect("status"),
+        Response::Status(Status::InProgress {
+            rds_status: "switching-over".into()
+        })
+    );
+    set_op(WEST, "cancelling");
+    let err = h.handle(start()).await.expect_err("cancelling");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(matches!(
+        h.handle(json!({"action": "status"})).await.expect("status"),
+        Response::Status(Status::Failed { .. })
+    ));
+    assert!(h.ports.db.calls().is_empty());
+}
+
+#[tokio::test]
+async fn status_reports_done_and_failed() {
+    let h = given_a_global_database();
+    let before = h.handle(json!({"action": "status"})).await.expect("status");
+    assert!(
+        matches!(before, Response::Status(Status::Failed { writer_region: Some(ref w), .. }) if w == "us-east-1")
+    );
+    h.handle(start()).await.expect("started");
+    let after = h.handle(json!({"action": "status"})).await.expect("status");
+    let Response::Status(Status::Done {
+        writer_region,
+        secondaries,
+    }) = after
+    else {
+        panic!("expected done")
+    };
+    assert_eq!(writer_region, "us-west-2");
+    assert_eq!(secondaries.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_requests_are_invalid_input_and_change_nothing() {
+    let h = given_a_global_database();
+    for event in [
+        json!({}),
+        json!({"action": "promote"}),
+        json!({"action": "start", "target_region": 5}),
+        json!({"action": "start", "allow_data_loss": true}),
+        json!({"action": "start", "target_region": "eu-west-1"}),
+        json!([1, 2]),
+    ] {
+        let err = h.handle(event.clone()).await.expect_err("bad");
+        assert_eq!(
+            err.kind(),
+            lifeboat_core::ErrorKind::InvalidInput,
+            "{event}: {err}"
+        );
+    }
+    assert!(h.ports.db.calls().is_empty());
+}
+
+#[tokio::test]
+async fn the_example_events_parse() {
+    for file in ["start.json", "start-override-rpo-guard.json", "status.json"] {
+        let path = format!(
+            "{}/../../events/db-failover/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("sample event");
+        let _: Request = serde_json::from_str(&text).expect(&path);
+    }
+}
