@@ -376,10 +376,25 @@ impl Plan {
         }
     }
 
-    /// The JSON Schema of the plan document, generated from these types.
+    /// The JSON Schema of the plan document, generated from these types (object keys sorted,
+    /// whatever serde_json's `preserve_order` feature says).
     pub fn json_schema() -> serde_json::Value {
         let schema = schemars::schema_for!(Plan);
-        serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null)
+        sorted(serde_json::to_value(&schema).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let entries: BTreeMap<String, serde_json::Value> =
+                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            serde_json::Value::Object(entries.into_iter().collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
     }
 }
 
