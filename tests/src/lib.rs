@@ -1,1 +1,423 @@
+//! The emulated-AWS harness for integration tests: one moto server with lifeboat's extensions
+//! (`tests/emulator/`) per test, on 127.0.0.1 and a free port, plus seeding helpers for the
+//! two-region shop of `examples/plan.yaml`.
+//!
+//! The Python environment comes from `make emulator-venv` (`.venv/`); point
+//! `LIFEBOAT_EMULATOR_PYTHON` at another interpreter that has `moto[server]` to override.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_sdk_ssm::config::{Credentials, SharedCredentialsProvider};
+use lifeboat_aws::AwsSettings;
+use serde_json::{Value, json};
+
+pub const EAST: &str = "us-east-1";
+pub const WEST: &str = "us-west-2";
+pub const ACCOUNT: &str = "123456789012";
+pub const GLOBAL: &str = "shop-global";
+pub const EAST_CLUSTER: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+pub const WEST_CLUSTER: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+pub const PLAN_PARAMETER: &str = "/lifeboat/shop/plan";
+pub const ALARM: &str = "lifeboat-shop-primary-unhealthy";
+pub const STATE_MACHINE: &str = "lifeboat-failover";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A running emulator; stopped when dropped.
+#[derive(Debug)]
+pub struct Emulator {
+    child: Child,
+    endpoint: String,
+    http: reqwest::Client,
+    _dir: TempDir,
+}
+
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Emulator {
+    /// Start an emulator and wait until it answers.
+    pub async fn start() -> Emulator {
+        let root = repo_root();
+        let python = std::env::var_os("LIFEBOAT_EMULATOR_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        assert!(
+            python.exists(),
+            "no emulator Python at {} (run `make emulator-venv`)",
+            python.display()
+        );
+        let dir = std::env::temp_dir().join(format!(
+            "lifeboat-emu-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port_file = dir.join("port");
+        let child = Command::new(&python)
+            .arg(root.join("tests/emulator/server.py"))
+            .arg("--port")
+            .arg("0")
+            .arg("--port-file")
+            .arg(&port_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the emulator");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            if let Ok(p) = std::fs::read_to_string(&port_file) {
+                break p.trim().to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not start within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let emulator = Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            _dir: TempDir(dir),
+        };
+        let health = emulator.control("GET", "/_lifeboat/health", None).await;
+        assert_eq!(health["ok"], true);
+        emulator
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A call to the emulator's control API.
+    pub async fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.endpoint);
+        let req = match method {
+            "GET" => self.http.get(&url),
+            "DELETE" => self.http.delete(&url),
+            _ => self.http.post(&url),
+        };
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        let resp = req.send().await.expect("control call");
+        assert!(
+            resp.status().is_success(),
+            "{method} {path}: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Time-scale the emulated AWS (see tests/emulator/lifeboat_ext.py).
+    pub async fn configure(&self, config: Value) {
+        self.control("POST", "/_lifeboat/config", Some(config))
+            .await;
+    }
+
+    /// Make `region` dark (every service answers 503).
+    pub async fn outage(&self, region: &str) {
+        self.control(
+            "POST",
+            "/_lifeboat/outage",
+            Some(json!({ "region": region })),
+        )
+        .await;
+    }
+
+    /// Settings for lifeboat's adapters: this endpoint, one attempt, short timeouts.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings {
+            endpoint_url: Some(self.endpoint.clone()),
+            max_attempts: 1,
+            connect_timeout: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(20),
+            credentials: Some(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ))),
+        }
+    }
+
+    pub async fn sdk(&self, region: &str) -> SdkConfig {
+        self.settings().load(region).await
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The two-region shop of `examples/plan.yaml`, seeded into an emulator.
+#[derive(Debug)]
+pub struct Shop {
+    pub emulator: Emulator,
+    pub east: SdkConfig,
+    pub west: SdkConfig,
+    pub state_machine_arn: String,
+    /// SQS queue subscribed to the us-west-2 topic: what a person would receive.
+    pub inbox_url: String,
+}
+
+pub fn plan_text() -> String {
+    std::fs::read_to_string(repo_root().join("examples/plan.yaml")).expect("example plan")
+}
+
+impl Shop {
+    /// GIVEN: a global database written in us-east-1 with a secondary in us-west-2, the plan in
+    /// SSM (us-west-2), the failover state machine, the topic (with a subscribed queue), the
+    /// canary alarm in ALARM and a replication lag of `lag_ms`.
+    pub async fn seed(lag_ms: f64) -> Shop {
+        let emulator = Emulator::start().await;
+        let east = emulator.sdk(EAST).await;
+        let west = emulator.sdk(WEST).await;
+
+        let rds_east = aws_sdk_rds::Client::new(&east);
+        let rds_west = aws_sdk_rds::Client::new(&west);
+        let primary = rds_east
+            .create_db_cluster()
+            .db_cluster_identifier("shop-use1")
+            .engine("aurora-postgresql")
+            .master_username("shop")
+            .master_user_password("emulated-only-0")
+            .send()
+            .await
+            .expect("primary cluster");
+        let primary_arn = primary
+            .db_cluster()
+            .and_then(|c| c.db_cluster_arn())
+            .expect("arn");
+        assert_eq!(primary_arn, EAST_CLUSTER);
+        rds_east
+            .create_global_cluster()
+            .global_cluster_identifier(GLOBAL)
+            .source_db_cluster_identifier(primary_arn)
+            .send()
+            .await
+            .expect("global cluster");
+        rds_west
+            .create_db_cluster()
+            .db_cluster_identifier("shop-usw2")
+            .engine("aurora-postgresql")
+            .global_cluster_identifier(GLOBAL)
+            .send()
+            .await
+            .expect("secondary cluster");
+
+        let ssm = aws_sdk_ssm::Client::new(&west);
+        ssm.put_parameter()
+            .name(PLAN_PARAMETER)
+            .value(plan_text())
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .expect("plan");
+
+        let sfn = aws_sdk_sfn::Client::new(&west);
+        let sm = sfn
+            .create_state_machine()
+            .name(STATE_MACHINE)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/lifeboat-failover"))
+            .definition(r#"{"StartAt":"Hold","States":{"Hold":{"Type":"Pass","End":true}}}"#)
+            .send()
+            .await
+            .expect("state machine");
+
+        let mut inbox_url = String::new();
+        for cfg in [&east, &west] {
+            let sns = aws_sdk_sns::Client::new(cfg);
+            let topic = sns
+                .create_topic()
+                .name("lifeboat-shop")
+                .send()
+                .await
+                .expect("topic");
+            if cfg.region().map(|r| r.as_ref()) == Some(WEST) {
+                let sqs_queue = create_inbox(cfg).await;
+                sns.subscribe()
+                    .topic_arn(topic.topic_arn().expect("topic arn"))
+                    .protocol("sqs")
+                    .endpoint(&sqs_queue.1)
+                    .send()
+                    .await
+                    .expect("subscribe");
+                inbox_url = sqs_queue.0;
+            }
+        }
+
+        let cw = aws_sdk_cloudwatch::Client::new(&west);
+        cw.put_metric_alarm()
+            .alarm_name(ALARM)
+            .namespace("Lifeboat")
+            .metric_name("PrimaryProbeFailures")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(3.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+            )
+            .send()
+            .await
+            .expect("alarm");
+        cw.set_alarm_state()
+            .alarm_name(ALARM)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("3 of 5 probes of us-east-1 failed")
+            .send()
+            .await
+            .expect("alarm state");
+
+        let shop = Shop {
+            emulator,
+            east,
+            west,
+            state_machine_arn: sm.state_machine_arn().to_string(),
+            inbox_url,
+        };
+        shop.set_lag(lag_ms).await;
+        shop
+    }
+
+    /// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).
+    pub async fn set_lag(&self, lag_ms: f64) {
+        aws_sdk_cloudwatch::Client::new(&self.west)
+            .put_metric_data()
+            .namespace("AWS/RDS")
+            .metric_data(
+                aws_sdk_cloudwatch::types::MetricDatum::builder()
+                    .metric_name("AuroraGlobalDBReplicationLag")
+                    .dimensions(
+                        aws_sdk_cloudwatch::types::Dimension::builder()
+                            .name("DBClusterIdentifier")
+                            .value("shop-usw2")
+                            .build(),
+                    )
+                    .value(lag_ms)
+                    .unit(aws_sdk_cloudwatch::types::StandardUnit::Milliseconds)
+                    .timestamp(aws_smithy_types::DateTime::from(
+                        std::time::SystemTime::now(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("lag metric");
+    }
+
+    /// The global database's writer, as described from us-west-2.
+    pub async fn writer(&self) -> Option<String> {
+        let out = aws_sdk_rds::Client::new(&self.west)
+            .describe_global_clusters()
+            .global_cluster_identifier(GLOBAL)
+            .send()
+            .await
+            .expect("describe");
+        out.global_clusters()
+            .first()?
+            .global_cluster_members()
+            .iter()
+            .find(|m| m.is_writer() == Some(true))
+            .and_then(|m| m.db_cluster_arn())
+            .map(str::to_string)
+    }
+
+    /// Names of the executions of the failover state machine.
+    pub async fn executions(&self) -> Vec<String> {
+        let out = aws_sdk_sfn::Client::new(&self.west)
+            .list_executions()
+            .state_machine_arn(&self.state_machine_arn)
+            .send()
+            .await
+            .expect("list executions");
+        out.executions()
+            .iter()
+            .map(|e| e.name().to_string())
+            .collect()
+    }
+
+    /// Every parameter under /lifeboat (name, value).
+    pub async fn parameters(&self) -> Vec<(String, String)> {
+        let out = aws_sdk_ssm::Client::new(&self.west)
+            .get_parameters_by_path()
+            .path("/lifeboat")
+            .recursive(true)
+            .send()
+            .await
+            .expect("parameters");
+        let mut all: Vec<(String, String)> = out
+            .parameters()
+            .iter()
+            .map(|p| {
+                (
+                    p.name().unwrap_or_default().to_string(),
+                    p.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
+    /// Notifications delivered to the topic's subscriber so far: (subject, message).
+    pub async fn inbox(&self) -> Vec<(String, String)> {
+        let out = aws_sdk_sqs::Client::new(&self.west)
+            .receive_message()
+            .queue_url(&self.inbox_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .expect("receive");
+        out.messages()
+            .iter()
+            .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
+            .map(|v| {
+                (
+                    v["Subject"].as_str().unwrap_or_default().to_string(),
+                    v["Message"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn create_inbox(cfg: &SdkConfig) -> (String, String) {
+    let sqs = aws_sdk_sqs::Client::new(cfg);
+    let url = sqs
+        .create_queue()
+        .queue_name("inbox")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("queue url")
+        .to_string();
+    let region = cfg.region().map(|r| r.to_string()).unwrap_or_default();
+    (url, format!("arn:aws:sqs:{region}:{ACCOUNT}:inbox"))
+}
