@@ -154,20 +154,25 @@ impl Emulator {
 
     /// Settings for lifeboat's adapters: this endpoint, one attempt, short timeouts.
     pub fn settings(&self) -> AwsSettings {
-        AwsSettings {
-            endpoint_url: Some(self.endpoint.clone()),
-            max_attempts: 1,
-            connect_timeout: Duration::from_secs(2),
-            attempt_timeout: Duration::from_secs(10),
-            operation_timeout: Duration::from_secs(20),
-            credentials: Some(SharedCredentialsProvider::new(Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ))),
-        }
+        settings_for(&self.endpoint)
     }
 
     pub async fn sdk(&self, region: &str) -> SdkConfig {
         self.settings().load(region).await
+    }
+}
+
+/// Settings for an emulator at `endpoint`: one attempt, short timeouts, test credentials.
+pub fn settings_for(endpoint: &str) -> AwsSettings {
+    AwsSettings {
+        endpoint_url: Some(endpoint.to_string()),
+        max_attempts: 1,
+        connect_timeout: Duration::from_secs(2),
+        attempt_timeout: Duration::from_secs(10),
+        operation_timeout: Duration::from_secs(20),
+        credentials: Some(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "emulator",
+        ))),
     }
 }
 
@@ -194,8 +199,31 @@ impl Shop {
     /// canary alarm in ALARM and a replication lag of `lag_ms`.
     pub async fn seed(lag_ms: f64) -> Shop {
         let emulator = Emulator::start().await;
-        let east = emulator.sdk(EAST).await;
-        let west = emulator.sdk(WEST).await;
+        let seeded = Seeded::into_endpoint(emulator.endpoint(), lag_ms).await;
+        Shop {
+            emulator,
+            east: seeded.east,
+            west: seeded.west,
+            state_machine_arn: seeded.state_machine_arn,
+            inbox_url: seeded.inbox_url,
+        }
+    }
+}
+
+/// The shop's resources, seeded into an emulator at some endpoint (also `lifeboat-seed`).
+#[derive(Debug)]
+pub struct Seeded {
+    pub east: SdkConfig,
+    pub west: SdkConfig,
+    pub state_machine_arn: String,
+    pub inbox_url: String,
+}
+
+impl Seeded {
+    pub async fn into_endpoint(endpoint: &str, lag_ms: f64) -> Seeded {
+        let settings = settings_for(endpoint);
+        let east = settings.load(EAST).await;
+        let west = settings.load(WEST).await;
 
         let rds_east = aws_sdk_rds::Client::new(&east);
         let rds_west = aws_sdk_rds::Client::new(&west);
@@ -293,41 +321,21 @@ impl Shop {
             .await
             .expect("alarm state");
 
-        let shop = Shop {
-            emulator,
+        let seeded = Seeded {
             east,
             west,
             state_machine_arn: sm.state_machine_arn().to_string(),
             inbox_url,
         };
-        shop.set_lag(lag_ms).await;
-        shop
+        set_lag(&seeded.west, lag_ms).await;
+        seeded
     }
+}
 
+impl Shop {
     /// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).
     pub async fn set_lag(&self, lag_ms: f64) {
-        aws_sdk_cloudwatch::Client::new(&self.west)
-            .put_metric_data()
-            .namespace("AWS/RDS")
-            .metric_data(
-                aws_sdk_cloudwatch::types::MetricDatum::builder()
-                    .metric_name("AuroraGlobalDBReplicationLag")
-                    .dimensions(
-                        aws_sdk_cloudwatch::types::Dimension::builder()
-                            .name("DBClusterIdentifier")
-                            .value("shop-usw2")
-                            .build(),
-                    )
-                    .value(lag_ms)
-                    .unit(aws_sdk_cloudwatch::types::StandardUnit::Milliseconds)
-                    .timestamp(aws_smithy_types::DateTime::from(
-                        std::time::SystemTime::now(),
-                    ))
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("lag metric");
+        set_lag(&self.west, lag_ms).await;
     }
 
     /// The global database's writer, as described from us-west-2.
@@ -405,6 +413,32 @@ impl Shop {
             })
             .collect()
     }
+}
+
+/// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).
+pub async fn set_lag(west: &SdkConfig, lag_ms: f64) {
+    aws_sdk_cloudwatch::Client::new(west)
+        .put_metric_data()
+        .namespace("AWS/RDS")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("AuroraGlobalDBReplicationLag")
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name("DBClusterIdentifier")
+                        .value("shop-usw2")
+                        .build(),
+                )
+                .value(lag_ms)
+                .unit(aws_sdk_cloudwatch::types::StandardUnit::Milliseconds)
+                .timestamp(aws_smithy_types::DateTime::from(
+                    std::time::SystemTime::now(),
+                ))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("lag metric");
 }
 
 async fn create_inbox(cfg: &SdkConfig) -> (String, String) {

@@ -85,8 +85,9 @@ pub enum StartOutcome {
 pub enum Status {
     Done {
         writer_region: String,
-        /// Other members and their synchronization status (`pending-resync` after a failover).
-        secondaries: Vec<(String, Option<String>)>,
+        /// The other members (`synchronization_status` is `pending-resync` after a failover
+        /// until the old primary has been rebuilt as a secondary).
+        secondaries: Vec<GlobalMember>,
     },
     InProgress {
         rds_status: String,
@@ -278,7 +279,7 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
                     .members
                     .iter()
                     .filter(|m| !m.is_writer)
-                    .map(|m| (m.cluster_arn.clone(), m.synchronization_status.clone()))
+                    .cloned()
                     .collect(),
             });
         }

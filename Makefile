@@ -1,0 +1,67 @@
+# lifeboat — see README.md. Every target installs what it needs on a fresh machine.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+FUNCTIONS   := alarm-to-failover db-failover
+EMULATOR_PORT ?= 5005
+
+.PHONY: help setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(STAMP): tests/emulator/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt
+	touch $@
+
+setup: $(STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI)
+
+test: setup ## All tests: Rust unit + adapter + emulator-backed integration tests, and the emulator's own tests
+	cargo test --workspace --all-targets
+	$(PY) -m pytest -q tests/emulator
+
+test-rust: setup ## Rust tests only
+	cargo test --workspace --all-targets
+
+test-emulator: setup ## The moto extension's own tests only
+	$(PY) -m pytest -q tests/emulator
+
+lint: ## rustfmt check and clippy with warnings denied
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+schema: ## Regenerate schema/plan.schema.json from the Rust types
+	LIFEBOAT_UPDATE_SCHEMA=1 cargo test -q -p lifeboat-core plan::tests::the_committed_json_schema_is_up_to_date
+
+emulator: setup ## Run the emulated AWS in the foreground on 127.0.0.1:$(EMULATOR_PORT)
+	$(PY) tests/emulator/server.py --port $(EMULATOR_PORT)
+
+build: setup ## Release builds of every function for Lambda (arm64, provided.al2023) with cargo-lambda
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	@$(MAKE) --no-print-directory sizes
+
+sizes: ## Sizes of the built bootstrap binaries
+	@for f in $(FUNCTIONS); do \
+	  b=target/lambda/$$f/bootstrap; \
+	  if [ -f $$b ]; then printf '%-22s %6s KiB\n' $$f $$(( $$(stat -c %s $$b) / 1024 )); fi; \
+	done
+
+demo: setup ## Local end-to-end: emulator + cargo lambda watch + invoke (alarm -> run, db promotion)
+	bash scripts/demo.sh
+
+ci: setup lint test demo ## What CI runs
+
+clean: ## Remove build output and the venv
+	cargo clean
+	rm -rf $(VENV)
