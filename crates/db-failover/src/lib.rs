@@ -11,7 +11,7 @@
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
 use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    GlobalClusterView, GlobalDatabase, ParameterStore, ReplicationLagSource,
+    GlobalClusterView, GlobalDatabase, GlobalMember, ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::store;
 use lifeboat_core::{Error, Result};
