@@ -364,7 +364,13 @@ where
             plan.app(),
             serde_json::to_string_pretty(readiness).unwrap_or_default()
         );
-        p.notifier.publish(topic, &subject, &message).await?;
+        if let Err(e) = p.notifier.publish(topic, &subject, &message).await {
+            // Not announced: drop the marker so the next delivery of the event announces it.
+            if let Err(cleanup) = p.params.delete(&marker).await {
+                tracing::error!(error = %cleanup, "could not remove the refusal marker");
+            }
+            return Err(e.context("announcing the refusal"));
+        }
         Ok(true)
     }
 

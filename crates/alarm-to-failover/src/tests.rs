@@ -250,6 +250,79 @@ async fn lag_above_the_guard_is_refused_and_announced_once() {
 }
 
 #[tokio::test]
+async fn a_refusal_that_could_not_be_announced_is_announced_on_the_next_delivery() {
+    let h = given_a_shop();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set("shop-usw2", Duration::from_secs(45));
+    h.ports
+        .notifier
+        .fail_next(lifeboat_core::ErrorKind::Transient);
+    let err = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect_err("not announced");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::Transient);
+    assert!(h.ports.notifier.messages().is_empty());
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    assert!(
+        matches!(out, Outcome::Refused { notified: true, .. }),
+        "{out:?}"
+    );
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_start_that_fails_for_good_releases_the_lock_and_a_transient_one_keeps_it() {
+    use lifeboat_core::ErrorKind;
+    let h = given_a_shop();
+    h.ports.workflow.fail_next(ErrorKind::AccessDenied);
+    let err = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect_err("denied");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::AccessDenied,
+        "the kind survives: {err}"
+    );
+    assert!(
+        h.ports.params.value("/lifeboat/shop/lock").is_none(),
+        "nothing started: lock freed"
+    );
+
+    h.ports.workflow.fail_next(ErrorKind::Transient);
+    let err = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect_err("transient");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(
+        h.ports.params.value("/lifeboat/shop/lock").is_some(),
+        "kept for the retry"
+    );
+
+    // The retry (EventBridge redelivery) resumes the same run and starts it once.
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("retried");
+    assert!(
+        matches!(
+            out,
+            Outcome::Started {
+                duplicate: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    assert_eq!(h.ports.workflow.names().len(), 1);
+}
+
+#[tokio::test]
 async fn another_run_in_progress_wins() {
     let h = given_a_shop();
     h.ports.params.0.lock().expect("lock").insert(

@@ -240,9 +240,17 @@ impl ParameterStore for FakeParameters {
 
 /// Executions by name.
 #[derive(Debug, Default)]
-pub struct FakeWorkflow(pub Mutex<Vec<(String, String)>>);
+pub struct FakeWorkflow(
+    pub Mutex<Vec<(String, String)>>,
+    /// When set, the next start fails with this kind.
+    pub Mutex<Option<ErrorKind>>,
+);
 
 impl FakeWorkflow {
+    pub fn fail_next(&self, kind: ErrorKind) {
+        *self.1.lock().unwrap() = Some(kind);
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.0
             .lock()
@@ -264,6 +272,9 @@ impl FakeWorkflow {
 
 impl WorkflowStarter for FakeWorkflow {
     async fn start(&self, name: &str, input: &str) -> Result<Execution> {
+        if let Some(kind) = self.1.lock().unwrap().take() {
+            return Err(Error::new(kind, "StartExecution: failed"));
+        }
         let mut all = self.0.lock().unwrap();
         let arn =
             format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{name}");
@@ -283,16 +294,27 @@ impl WorkflowStarter for FakeWorkflow {
 
 /// Published messages: (topic, subject, message).
 #[derive(Debug, Default)]
-pub struct FakeNotifier(pub Mutex<Vec<(String, String, String)>>);
+pub struct FakeNotifier(
+    pub Mutex<Vec<(String, String, String)>>,
+    /// When set, the next publish fails with this kind.
+    pub Mutex<Option<ErrorKind>>,
+);
 
 impl FakeNotifier {
     pub fn messages(&self) -> Vec<(String, String, String)> {
         self.0.lock().unwrap().clone()
     }
+
+    pub fn fail_next(&self, kind: ErrorKind) {
+        *self.1.lock().unwrap() = Some(kind);
+    }
 }
 
 impl Notifier for FakeNotifier {
     async fn publish(&self, topic: &str, subject: &str, message: &str) -> Result<String> {
+        if let Some(kind) = self.1.lock().unwrap().take() {
+            return Err(Error::new(kind, "Publish: service unavailable"));
+        }
         let mut all = self.0.lock().unwrap();
         all.push((topic.to_string(), subject.to_string(), message.to_string()));
         Ok(format!("msg-{}", all.len()))
