@@ -69,6 +69,18 @@ fn alarm_event(name: &str, state: &str, previous: &str) -> Value {
     })
 }
 
+/// WHEN the plan's alarm goes from OK into ALARM.
+async fn fire(h: &Fakes) -> Outcome {
+    h.handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled")
+}
+
+/// The machine-readable reason of an ignored or refused outcome.
+fn reason_of(o: &Outcome) -> serde_json::Value {
+    serde_json::to_value(o).expect("json")["reason"]["reason"].clone()
+}
+
 fn outcome_name(o: &Outcome) -> String {
     serde_json::to_value(o).expect("json")["outcome"]
         .as_str()
@@ -79,10 +91,7 @@ fn outcome_name(o: &Outcome) -> String {
 #[tokio::test]
 async fn an_alarm_into_alarm_starts_one_switchover_run_with_approval() {
     let h = given_a_shop();
-    let out = h
-        .handle(alarm_event(ALARM, "ALARM", "OK"))
-        .await
-        .expect("handled");
+    let out = fire(&h).await;
     let Outcome::Started {
         run_id,
         request,
@@ -120,10 +129,7 @@ async fn twenty_copies_of_an_alarm_start_exactly_one_run() {
     let h = given_a_shop();
     let mut started = 0;
     for _ in 0..20 {
-        let out = h
-            .handle(alarm_event(ALARM, "ALARM", "OK"))
-            .await
-            .expect("handled");
+        let out = fire(&h).await;
         if matches!(
             out,
             Outcome::Started {
@@ -184,24 +190,15 @@ async fn a_suppressed_composite_alarm_is_not_acted_on() {
     let mut event = alarm_event(ALARM, "ALARM", "OK");
     event["detail"]["state"]["actionsSuppressedBy"] = json!("WaitPeriod");
     let out = h.handle(event).await.expect("handled");
-    assert_eq!(
-        serde_json::to_value(&out).expect("json")["reason"]["reason"],
-        "actions_suppressed"
-    );
+    assert_eq!(reason_of(&out), "actions_suppressed");
 }
 
 #[tokio::test]
 async fn a_flap_is_ignored_when_the_alarm_is_back_to_ok() {
     let h = given_a_shop();
     h.ports.alarms.set(ALARM, AlarmState::Ok);
-    let out = h
-        .handle(alarm_event(ALARM, "ALARM", "OK"))
-        .await
-        .expect("handled");
-    assert_eq!(
-        serde_json::to_value(&out).expect("json")["reason"]["reason"],
-        "flap"
-    );
+    let out = fire(&h).await;
+    assert_eq!(reason_of(&out), "flap");
     assert!(h.ports.workflow.names().is_empty());
 }
 
@@ -209,10 +206,7 @@ async fn a_flap_is_ignored_when_the_alarm_is_back_to_ok() {
 async fn a_dark_primary_within_the_guard_fails_over_with_data_loss() {
     let h = given_a_shop();
     h.ports.db.go_dark("us-east-1");
-    let out = h
-        .handle(alarm_event(ALARM, "ALARM", "OK"))
-        .await
-        .expect("handled");
+    let out = fire(&h).await;
     let Outcome::Started { request, .. } = out else {
         panic!("expected a start")
     };
@@ -231,10 +225,7 @@ async fn lag_above_the_guard_is_refused_and_announced_once() {
     h.ports.db.go_dark("us-east-1");
     h.ports.lag.set("shop-usw2", Duration::from_secs(45));
     for _ in 0..3 {
-        let out = h
-            .handle(alarm_event(ALARM, "ALARM", "OK"))
-            .await
-            .expect("handled");
+        let out = fire(&h).await;
         assert_eq!(outcome_name(&out), "refused");
     }
     let messages = h.ports.notifier.messages();
@@ -263,10 +254,7 @@ async fn a_refusal_that_could_not_be_announced_is_announced_on_the_next_delivery
         .expect_err("not announced");
     assert_eq!(err.kind(), lifeboat_core::ErrorKind::Transient);
     assert!(h.ports.notifier.messages().is_empty());
-    let out = h
-        .handle(alarm_event(ALARM, "ALARM", "OK"))
-        .await
-        .expect("handled");
+    let out = fire(&h).await;
     assert!(
         matches!(out, Outcome::Refused { notified: true, .. }),
         "{out:?}"
@@ -329,14 +317,8 @@ async fn another_run_in_progress_wins() {
         "/lifeboat/shop/lock".into(),
         r#"{"run_id":"shop-to-us-west-2-1","target_region":"us-west-2","acquired_at":"2026-11-22T02:00:00Z"}"#.into(),
     );
-    let out = h
-        .handle(alarm_event(ALARM, "ALARM", "OK"))
-        .await
-        .expect("handled");
-    assert_eq!(
-        serde_json::to_value(&out).expect("json")["reason"]["reason"],
-        "run_in_progress"
-    );
+    let out = fire(&h).await;
+    assert_eq!(reason_of(&out), "run_in_progress");
     assert!(h.ports.workflow.names().is_empty());
 }
 
