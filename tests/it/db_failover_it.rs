@@ -10,9 +10,12 @@ use serde_json::json;
 use crate::db_handler;
 use lifeboat_tests::{EAST, EAST_CLUSTER, Shop, WEST_CLUSTER};
 
-/// Make the emulated promotions take a fraction of a second.
+/// Make the emulated promotions take about a second (`pending` 0.5 s, so that a start's answer
+/// reliably shows it even on a loaded machine).
 async fn fast(shop: &Shop) {
-    shop.emulator.configure(json!({"time_scale": 0.005})).await;
+    shop.emulator
+        .configure(json!({"time_scale": 0.005, "rds": {"pending_seconds": 100}}))
+        .await;
 }
 
 /// Poll `status` until it is no longer in progress (the state machine's loop, in a test).
@@ -150,7 +153,10 @@ async fn lag_above_the_guard_is_refused_and_the_writer_stays() {
 async fn a_switchover_cancelled_by_rds_is_reported_failed() {
     // The primary answers when we decide, then its region goes dark before RDS verifies it.
     let shop = Shop::seed(500.0).await;
-    shop.emulator.configure(json!({"time_scale": 0.02})).await;
+    // pending lasts 2 s: the outage surely begins before RDS verifies the clusters
+    shop.emulator
+        .configure(json!({"time_scale": 0.02, "rds": {"pending_seconds": 100}}))
+        .await;
     let handler = db_handler(&shop);
     let out = handler
         .handle(json!({"action": "start"}))
