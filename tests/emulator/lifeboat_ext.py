@@ -28,7 +28,9 @@ Aurora global database (RDS query API)
   ``Switchover`` -> ``InvalidParameterCombination`` (400).
 
 Durations are AWS-scale seconds multiplied by ``time_scale`` (default 0.01), so a 60 s failover
-takes 0.6 s of real time. States advance lazily when read: deterministic, no timer threads.
+takes 0.6 s of real time. States advance lazily when read: deterministic, no timer threads. Each
+request sees one instant (the clock is frozen for the request), so a response is a consistent
+snapshot, as AWS's are: never the old writer together with a finished operation.
 
 Regional outage
 ---------------
@@ -72,7 +74,13 @@ DEFAULTS: dict[str, Any] = {
 class _State:
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.request = threading.local()
         self.reset()
+
+    def now(self) -> float:
+        """The instant of the request being served (or the wall clock outside a request)."""
+        frozen = getattr(self.request, "now", None)
+        return frozen if frozen is not None else time.monotonic()
 
     def reset(self) -> None:
         with self.lock:
@@ -147,7 +155,7 @@ class _Operation:
         self.source = source
         self.target = target
         self.data_loss = data_loss
-        self.started = time.monotonic()
+        self.started = STATE.now()
         self.cancelled_at: float | None = None
 
 
@@ -155,7 +163,7 @@ def _advance(gc: Any) -> None:
     """Move the operation on the global cluster forward to where wall time says it is."""
     with STATE.lock:
         op: _Operation | None = getattr(gc, "_lifeboat_op", None)
-        now = time.monotonic()
+        now = STATE.now()
         if op is not None:
             pending_end = op.started + STATE.scaled("pending_seconds")
             if op.cancelled_at is None and now >= pending_end and not op.data_loss:
@@ -195,7 +203,7 @@ def _phase(gc: Any) -> str | None:
         return None
     if op.cancelled_at is not None:
         return "cancelling"
-    if time.monotonic() < op.started + STATE.scaled("pending_seconds"):
+    if STATE.now() < op.started + STATE.scaled("pending_seconds"):
         return "pending"
     return "failing-over" if op.data_loss else "switching-over"
 
@@ -357,6 +365,13 @@ class LifeboatMiddleware:
             return self._control(path, method, environ, start_response)
         if path == "/moto-api/reset":
             STATE.reset()
+        STATE.request.now = time.monotonic()
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            STATE.request.now = None
+
+    def _serve(self, environ: dict[str, Any], start_response: Any) -> Any:
         match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         if match and STATE.region_dark(match.group(1), match.group(2)):
             body = (

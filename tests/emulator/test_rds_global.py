@@ -15,10 +15,10 @@ def fast(endpoint):
     """Durations of a few tens of milliseconds."""
     requests.post(
         f"{endpoint}/_lifeboat/config",
-        # phases of 100-250 ms: polled every 5 ms, none can be missed on a loaded machine
-        json={"time_scale": 0.005, "rds": {"pending_seconds": 20, "switchover_seconds": 40,
-                                            "failover_seconds": 30, "cancel_seconds": 20,
-                                            "resync_seconds": 50}},
+        # phases of 0.6-1 s, polled every 5 ms: a loaded machine cannot skip one
+        json={"time_scale": 0.01, "rds": {"pending_seconds": 60, "switchover_seconds": 100,
+                                           "failover_seconds": 100, "cancel_seconds": 100,
+                                           "resync_seconds": 80}},
         timeout=5,
     ).raise_for_status()
 
@@ -48,7 +48,7 @@ def writer(gc):
     return [m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"]]
 
 
-def wait_until(rds, predicate, seconds=5.0):
+def wait_until(rds, predicate, seconds=10.0):
     deadline = time.monotonic() + seconds
     seen = []
     while time.monotonic() < deadline:
@@ -115,7 +115,7 @@ def test_failover_without_allow_data_loss_is_a_switchover(gdb, fast):
 
 
 def test_switchover_is_cancelled_when_the_primary_region_is_dark(gdb, fast, endpoint, client):
-    # a long pending phase (1 s), so the outage surely begins before RDS verifies the clusters
+    # a long pending phase (2 s), so the outage surely begins before RDS verifies the clusters
     requests.post(f"{endpoint}/_lifeboat/config", json={"rds": {"pending_seconds": 200}},
                   timeout=5).raise_for_status()
     gdb["west"].switchover_global_cluster(
@@ -132,7 +132,7 @@ def test_old_primary_resyncs_only_after_its_region_returns(gdb, fast, endpoint):
         GlobalClusterIdentifier=GLOBAL, TargetDbClusterIdentifier=gdb["secondary"],
         AllowDataLoss=True)
     wait_until(gdb["west"], lambda g: "FailoverState" not in g)
-    time.sleep(0.6)  # more than twice resync_seconds at this scale
+    time.sleep(1.6)  # twice resync_seconds at this scale
     old = [m for m in describe(gdb["west"])["GlobalClusterMembers"]
            if m["DBClusterArn"] == gdb["primary"]][0]
     assert old["SynchronizationStatus"] == "pending-resync"
@@ -208,3 +208,19 @@ def test_bad_control_requests_are_400(endpoint):
     assert r.status_code == 400
     r = requests.post(f"{endpoint}/_lifeboat/config", data="[", timeout=5)
     assert r.status_code == 400
+
+
+def test_every_response_is_a_consistent_snapshot(gdb, fast):
+    """Once a switchover has started, no answer may show the old writer with no operation (a torn
+    read of a state that advanced in the middle of serialising one response)."""
+    gdb["west"].switchover_global_cluster(
+        GlobalClusterIdentifier=GLOBAL, TargetDbClusterIdentifier=gdb["secondary"])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        gc = describe(gdb["west"])
+        if "FailoverState" in gc:
+            assert writer(gc) == [gdb["primary"]], gc
+            continue
+        assert writer(gc) == [gdb["secondary"]], f"torn snapshot: {gc}"
+        return
+    raise AssertionError("the switchover did not finish")
