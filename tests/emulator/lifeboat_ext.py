@@ -43,7 +43,15 @@ Configuration
 -------------
 ``GET|POST /_lifeboat/config`` reads or changes ``time_scale`` and the RDS durations:
 ``rds.pending_seconds`` (10), ``rds.switchover_seconds`` (90), ``rds.failover_seconds`` (60),
-``rds.cancel_seconds`` (10), ``rds.resync_seconds`` (300).
+``rds.cancel_seconds`` (10), ``rds.resync_seconds`` (300); ``ecs.task_start_seconds`` (60),
+``ecs.task_stop_seconds`` (30), ``autoscaling.instance_start_seconds`` (120).
+
+ECS services and Auto Scaling groups
+------------------------------------
+Capacity ramps over time instead of appearing at once (see the section in the code): ECS
+``runningCount`` climbs to a new desired count over ``ecs.task_start_seconds``; instances an Auto
+Scaling group launches after its creation are ``Pending`` for
+``autoscaling.instance_start_seconds``.
 """
 
 from __future__ import annotations
@@ -68,6 +76,13 @@ DEFAULTS: dict[str, Any] = {
         "cancel_seconds": 10.0,
         "resync_seconds": 300.0,
     },
+    "ecs": {
+        "task_start_seconds": 60.0,
+        "task_stop_seconds": 30.0,
+    },
+    "autoscaling": {
+        "instance_start_seconds": 120.0,
+    },
 }
 
 
@@ -88,8 +103,8 @@ class _State:
             # region -> set of services (empty set = every service)
             self.outages: dict[str, set[str]] = {}
 
-    def scaled(self, key: str) -> float:
-        return float(self.config["rds"][key]) * float(self.config["time_scale"])
+    def scaled(self, key: str, section: str = "rds") -> float:
+        return float(self.config[section][key]) * float(self.config["time_scale"])
 
     def region_dark(self, region: str | None, service: str = "rds") -> bool:
         if region is None:
@@ -104,12 +119,13 @@ class _State:
                 if not 0 < scale <= 10:
                     raise ValueError("time_scale must be in (0, 10]")
                 self.config["time_scale"] = scale
-            for key, value in (body.get("rds") or {}).items():
-                if key not in self.config["rds"]:
-                    raise ValueError(f"unknown rds setting {key}")
-                if float(value) < 0:
-                    raise ValueError(f"rds.{key} must be >= 0")
-                self.config["rds"][key] = float(value)
+            for section in ("rds", "ecs", "autoscaling"):
+                for key, value in (body.get(section) or {}).items():
+                    if key not in self.config[section]:
+                        raise ValueError(f"unknown {section} setting {key}")
+                    if float(value) < 0:
+                        raise ValueError(f"{section}.{key} must be >= 0")
+                    self.config[section][key] = float(value)
 
 
 STATE = _State()
@@ -337,6 +353,131 @@ def switchover_global_cluster(self: RDSResponse) -> ActionResult:
 
 RDSResponse.failover_global_cluster = failover_global_cluster
 RDSResponse.switchover_global_cluster = switchover_global_cluster
+
+
+# --- ECS services and Auto Scaling groups: capacity ramps over time ---------------------------
+#
+# moto makes a new desired count "running" at once. AWS does not: new ECS tasks are PENDING while
+# images are pulled and containers start (typically tens of seconds to minutes), and new EC2
+# instances of an Auto Scaling group are ``Pending`` until they have booted and passed their
+# health checks. Here:
+#
+# * An ECS service is created steady (running = desired). When ``UpdateService`` changes the
+#   desired count, ``runningCount`` moves linearly from its value at that instant to the new
+#   desired count over ``ecs.task_start_seconds`` (up) or ``ecs.task_stop_seconds`` (down);
+#   ``pendingCount`` is the rest. The PRIMARY deployment reports the same counts (scaling
+#   changes no task definition, so no new deployment starts and its ``rolloutState`` stays).
+# * Instances launched by ``CreateAutoScalingGroup`` are ``InService`` at once (the group is
+#   seeded steady); instances launched later (``UpdateAutoScalingGroup`` / ``SetDesiredCapacity``)
+#   are ``Pending`` for ``autoscaling.instance_start_seconds``, then ``InService``.
+
+from moto.autoscaling import models as asg_models  # noqa: E402
+from moto.ecs import models as ecs_models  # noqa: E402
+
+
+def _ecs_ramp_value(service: Any) -> int:
+    ramp = service.__dict__.get("_lb_ramp")
+    if ramp is None:
+        return int(service.__dict__.get("desired_count") or 0)
+    start, frm, to, duration = ramp
+    if duration <= 0 or to == frm:
+        return to
+    done = min(1.0, max(0.0, (STATE.now() - start) / duration))
+    moved = int((to - frm) * done)  # toward `to`, truncated: a task is up or it is not
+    return frm + moved
+
+
+def _ecs_running_get(self: Any) -> int:
+    return _ecs_ramp_value(self)
+
+
+def _ecs_running_set(self: Any, value: Any) -> None:
+    with STATE.lock:
+        target = max(int(value or 0), 0)
+        if "_lb_ramp" not in self.__dict__:
+            # Created: steady at its desired count.
+            desired = int(self.__dict__.get("desired_count") or 0)
+            self.__dict__["_lb_ramp"] = (STATE.now(), desired, desired, 0.0)
+            return
+        current = _ecs_ramp_value(self)
+        key = "task_start_seconds" if target >= current else "task_stop_seconds"
+        self.__dict__["_lb_ramp"] = (STATE.now(), current, target, STATE.scaled(key, "ecs"))
+
+
+def _ecs_pending_get(self: Any) -> int:
+    return max(int(self.__dict__.get("desired_count") or 0) - _ecs_ramp_value(self), 0)
+
+
+def _ecs_deployments_get(self: Any) -> list[dict[str, Any]]:
+    deployments = self.__dict__.get("_lb_deployments") or []
+    for d in deployments:
+        if d.get("status") == "PRIMARY":
+            d["desiredCount"] = self.desired_count
+            d["runningCount"] = self.running_count
+            d["pendingCount"] = self.pending_count
+    return deployments
+
+
+def _ecs_deployments_set(self: Any, value: Any) -> None:
+    for d in value or []:
+        # Seeded services start steady: their first deployment has completed.
+        if d.get("status") == "PRIMARY" and d.get("rolloutState") == "IN_PROGRESS":
+            d["rolloutState"] = "COMPLETED"
+            d["rolloutStateReason"] = "ECS deployment completed."
+    self.__dict__["_lb_deployments"] = value
+
+
+ecs_models.Service.running_count = property(_ecs_running_get, _ecs_running_set)
+ecs_models.Service.pending_count = property(_ecs_pending_get, lambda self, value: None)
+ecs_models.Service.deployments = property(_ecs_deployments_get, _ecs_deployments_set)
+
+
+class _InstanceView:
+    """An instance of a group as DescribeAutoScalingGroups shows it: Pending while booting."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
+
+    @property
+    def lifecycle_state(self) -> str:
+        born = self._state.__dict__.get("_lb_born", float("-inf"))
+        if (
+            self._state.lifecycle_state == "InService"
+            and STATE.now() - born < STATE.scaled("instance_start_seconds", "autoscaling")
+        ):
+            return "Pending"
+        return self._state.lifecycle_state
+
+
+_original_instance_state_init = asg_models.InstanceState.__init__
+
+
+def _instance_state_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_instance_state_init(self, *args, **kwargs)
+    self.__dict__["_lb_born"] = STATE.now()
+
+
+_original_create_asg = asg_models.AutoScalingBackend.create_auto_scaling_group
+
+
+def _create_asg(self: Any, *args: Any, **kwargs: Any) -> Any:
+    result = _original_create_asg(self, *args, **kwargs)
+    name = kwargs.get("name") or (args[0] if args else None)
+    group = self.autoscaling_groups.get(name)
+    if group is not None:
+        for state in group.instance_states:
+            state.__dict__["_lb_born"] = float("-inf")
+    return result
+
+
+asg_models.InstanceState.__init__ = _instance_state_init
+asg_models.AutoScalingBackend.create_auto_scaling_group = _create_asg
+asg_models.FakeAutoScalingGroup.instances = property(
+    lambda self: [_InstanceView(s) for s in self.instance_states]
+)
 
 
 # --- WSGI middleware: control endpoints and regional outages --------------------------------

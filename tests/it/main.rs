@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod alarm_to_failover_it;
+mod approval_it;
 mod db_failover_it;
+mod steps_it;
 
 use std::time::Duration;
 

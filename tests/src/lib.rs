@@ -108,6 +108,15 @@ impl Emulator {
         };
         let health = emulator.control("GET", "/_lifeboat/health", None).await;
         assert_eq!(health["ok"], true);
+        // Step Functions executes state machines (created after this), without Docker.
+        emulator
+            .control(
+                "POST",
+                "/moto-api/config",
+                Some(json!({"stepfunctions": {"execute_state_machine": true},
+                            "lambda": {"use_docker": false}})),
+            )
+            .await;
         emulator
     }
 
@@ -185,6 +194,8 @@ pub struct Shop {
     pub east: SdkConfig,
     pub west: SdkConfig,
     pub state_machine_arn: String,
+    /// The hosted zone of the plan's records (moto chooses the id; the stored plan names it).
+    pub zone_id: String,
     /// SQS queue subscribed to the us-west-2 topic: what a person would receive.
     pub inbox_url: String,
 }
@@ -205,6 +216,7 @@ impl Shop {
             east: seeded.east,
             west: seeded.west,
             state_machine_arn: seeded.state_machine_arn,
+            zone_id: seeded.zone_id,
             inbox_url: seeded.inbox_url,
         }
     }
@@ -216,6 +228,7 @@ pub struct Seeded {
     pub east: SdkConfig,
     pub west: SdkConfig,
     pub state_machine_arn: String,
+    pub zone_id: String,
     pub inbox_url: String,
 }
 
@@ -257,10 +270,15 @@ impl Seeded {
             .await
             .expect("secondary cluster");
 
+        let zone_id = seed_zone(&east).await;
+        for (cfg, active) in [(&east, true), (&west, false)] {
+            seed_compute(cfg, active).await;
+        }
+
         let ssm = aws_sdk_ssm::Client::new(&west);
         ssm.put_parameter()
             .name(PLAN_PARAMETER)
-            .value(plan_text())
+            .value(plan_text().replace(PLAN_ZONE_ID, &zone_id))
             .r#type(aws_sdk_ssm::types::ParameterType::String)
             .send()
             .await
@@ -325,11 +343,116 @@ impl Seeded {
             east,
             west,
             state_machine_arn: sm.state_machine_arn().to_string(),
+            zone_id,
             inbox_url,
         };
         set_lag(&seeded.west, lag_ms).await;
         seeded
     }
+}
+
+/// The zone id `examples/plan.yaml` names; the seed replaces it with the emulator's.
+pub const PLAN_ZONE_ID: &str = "Z0SHOPEXAMPLE";
+
+/// `shop.example.com` with the records of the plan pointing at us-east-1 (the primary).
+async fn seed_zone(cfg: &SdkConfig) -> String {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let r53 = aws_sdk_route53::Client::new(cfg);
+    let zone = r53
+        .create_hosted_zone()
+        .name("shop.example.com")
+        .caller_reference(format!("lifeboat-seed-{}", std::process::id()))
+        .send()
+        .await
+        .expect("hosted zone");
+    let zone_id = zone
+        .hosted_zone()
+        .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+        .expect("zone id");
+    let record = |name: &str, value: &str| {
+        Change::builder()
+            .action(ChangeAction::Upsert)
+            .resource_record_set(
+                ResourceRecordSet::builder()
+                    .name(name)
+                    .r#type(RrType::Cname)
+                    .ttl(60)
+                    .resource_records(ResourceRecord::builder().value(value).build().expect("rr"))
+                    .build()
+                    .expect("rrset"),
+            )
+            .build()
+            .expect("change")
+    };
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(record("www.shop.example.com", "use1.shop.example.com"))
+                .changes(record("api.shop.example.com", "api-use1.shop.example.com"))
+                .build()
+                .expect("batch"),
+        )
+        .send()
+        .await
+        .expect("records");
+    zone_id
+}
+
+/// ECS services `web` and `checkout` in cluster `shop`, and the region's workers group:
+/// at active capacity in the primary, standby capacity in the other region.
+async fn seed_compute(cfg: &SdkConfig, active: bool) {
+    let region = cfg.region().map(|r| r.to_string()).expect("region");
+    let ecs = aws_sdk_ecs::Client::new(cfg);
+    ecs.create_cluster()
+        .cluster_name("shop")
+        .send()
+        .await
+        .expect("cluster");
+    for (service, active_count) in [("web", 6), ("checkout", 4)] {
+        ecs.register_task_definition()
+            .family(service)
+            .container_definitions(
+                aws_sdk_ecs::types::ContainerDefinition::builder()
+                    .name(service)
+                    .image("public.ecr.aws/nginx/nginx:stable")
+                    .memory(256)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("task definition");
+        ecs.create_service()
+            .cluster("shop")
+            .service_name(service)
+            .task_definition(service)
+            .desired_count(if active { active_count } else { 1 })
+            .send()
+            .await
+            .expect("service");
+    }
+    let asg = aws_sdk_autoscaling::Client::new(cfg);
+    let short = if region == EAST { "use1" } else { "usw2" };
+    asg.create_launch_configuration()
+        .launch_configuration_name(format!("shop-workers-{short}"))
+        .image_id("ami-12c6146b")
+        .instance_type("t3.micro")
+        .send()
+        .await
+        .expect("launch configuration");
+    let (min, desired) = if active { (4, 6) } else { (1, 1) };
+    asg.create_auto_scaling_group()
+        .auto_scaling_group_name(format!("shop-workers-{short}"))
+        .launch_configuration_name(format!("shop-workers-{short}"))
+        .min_size(min)
+        .max_size(10)
+        .desired_capacity(desired)
+        .availability_zones(format!("{region}a"))
+        .send()
+        .await
+        .expect("auto scaling group");
 }
 
 impl Shop {
@@ -442,10 +565,15 @@ pub async fn set_lag(west: &SdkConfig, lag_ms: f64) {
 }
 
 async fn create_inbox(cfg: &SdkConfig) -> (String, String) {
+    create_queue(cfg, "inbox").await
+}
+
+/// A queue: (url, arn).
+pub async fn create_queue(cfg: &SdkConfig, name: &str) -> (String, String) {
     let sqs = aws_sdk_sqs::Client::new(cfg);
     let url = sqs
         .create_queue()
-        .queue_name("inbox")
+        .queue_name(name)
         .send()
         .await
         .expect("queue")
@@ -453,5 +581,29 @@ async fn create_inbox(cfg: &SdkConfig) -> (String, String) {
         .expect("queue url")
         .to_string();
     let region = cfg.region().map(|r| r.to_string()).unwrap_or_default();
-    (url, format!("arn:aws:sqs:{region}:{ACCOUNT}:inbox"))
+    (url, format!("arn:aws:sqs:{region}:{ACCOUNT}:{name}"))
+}
+
+/// The bodies of the messages in a queue (waiting up to 5 s for the first).
+pub async fn receive(cfg: &SdkConfig, queue_url: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(cfg);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let bodies: Vec<String> = out
+            .messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_string))
+            .collect();
+        if !bodies.is_empty() || Instant::now() > deadline {
+            return bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

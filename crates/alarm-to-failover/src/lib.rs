@@ -30,8 +30,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 /// EventBridge source and detail-type of lifeboat's canary events.
-pub const CANARY_SOURCE: &str = "lifeboat.probe";
-pub const CANARY_DETAIL_TYPE: &str = "Primary Unhealthy";
+pub use lifeboat_core::trigger::{CANARY_DETAIL_TYPE, CANARY_SOURCE};
 
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]

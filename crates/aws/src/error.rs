@@ -48,6 +48,11 @@ const TRANSIENT: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "ServiceFailure",
+    "InternalServerException",
+    "EndpointTemporarilyUnavailableException",
+    "ServerException",
+    "ScalingActivityInProgress",
+    "ResourceContention",
 ];
 
 const PRECONDITION: &[&str] = &[
@@ -57,6 +62,7 @@ const PRECONDITION: &[&str] = &[
     "TaskTimedOut",
     "StateMachineDeleting",
     "InvalidChangeBatchState",
+    "ServiceNotActiveException",
 ];
 
 /// The kind of a service error, from its code (first) and HTTP status (fallback).

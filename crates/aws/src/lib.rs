@@ -4,12 +4,16 @@
 //! * [`config`]: [`config::AwsSettings`] (retry mode, timeouts, endpoint override) and
 //!   [`config::Regional`], which makes one client per region from one shared `SdkConfig`.
 //! * [`error`]: SDK errors classified by kind, keeping the original error as `source()`.
-//! * Adapters: [`rds`], [`cloudwatch`], [`ssm`], [`sfn`], [`sns`].
+//! * Adapters: [`rds`], [`cloudwatch`], [`ssm`], [`sfn`], [`sns`], [`compute`] (ECS, Auto
+//!   Scaling), [`route53`] (records, health checks, ARC routing controls), [`events`].
 
 pub mod cloudwatch;
+pub mod compute;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod rds;
+pub mod route53;
 pub mod sfn;
 pub mod sns;
 pub mod ssm;

@@ -1,8 +1,10 @@
 //! Step Functions: start the failover workflow idempotently by execution name.
 
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
-use lifeboat_core::ports::{Execution, WorkflowStarter};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use lifeboat_core::ports::{Execution, TaskCallbacks, WorkflowStarter};
 use lifeboat_core::{Error, Result};
 
 use crate::error::classify;
@@ -78,6 +80,63 @@ impl WorkflowStarter for SfnWorkflow {
     }
 }
 
+/// [`TaskCallbacks`] over Step Functions `SendTaskSuccess` / `SendTaskFailure`.
+///
+/// A task token is a bearer credential: errors name the operation and the error code only, never
+/// the service's message (which may quote the token).
+#[derive(Debug, Clone)]
+pub struct SfnCallbacks {
+    client: Client,
+}
+
+impl SfnCallbacks {
+    pub fn new(base: &aws_config::SdkConfig) -> Self {
+        Self::from_client(Client::new(base))
+    }
+
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn without_message<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let classified = classify(operation, err);
+    let message = match code {
+        Some(code) => format!("{operation}: {code}"),
+        None => format!("{operation}: {:?}", classified.kind()),
+    };
+    Error::new(classified.kind(), message)
+}
+
+impl TaskCallbacks for SfnCallbacks {
+    async fn succeed(&self, task_token: &str, output_json: &str) -> Result<()> {
+        self.client
+            .send_task_success()
+            .task_token(task_token)
+            .output(output_json)
+            .send()
+            .await
+            .map_err(|e| without_message("SendTaskSuccess", e))?;
+        Ok(())
+    }
+
+    async fn fail(&self, task_token: &str, error: &str, cause: &str) -> Result<()> {
+        self.client
+            .send_task_failure()
+            .task_token(task_token)
+            .error(error)
+            .cause(cause)
+            .send()
+            .await
+            .map_err(|e| without_message("SendTaskFailure", e))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +190,33 @@ mod tests {
         let sfn = SfnWorkflow::from_client(mock_client!(aws_sdk_sfn, [&rule]), SM);
         let err = sfn.start("run-1", "{}").await.expect_err("missing");
         assert_eq!(err.kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_callback_error_keeps_its_kind_but_not_the_token() {
+        use aws_sdk_sfn::operation::send_task_success::SendTaskSuccessError;
+        let rule = mock!(Client::send_task_success).then_error(|| {
+            SendTaskSuccessError::TaskTimedOut(
+                aws_sdk_sfn::types::error::TaskTimedOut::builder()
+                    .message("Task Timed Out: 'SECRET-TOKEN'")
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("TaskTimedOut")
+                            .message("Task Timed Out: 'SECRET-TOKEN'")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let cb = SfnCallbacks::from_client(mock_client!(aws_sdk_sfn, [&rule]));
+        let err = cb
+            .succeed("SECRET-TOKEN", "{}")
+            .await
+            .expect_err("timed out");
+        assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+        assert!(
+            !format!("{err} {err:?}").contains("SECRET-TOKEN"),
+            "{err:?}"
+        );
     }
 }

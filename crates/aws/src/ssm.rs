@@ -28,6 +28,32 @@ impl SsmParameterStore {
     }
 }
 
+impl SsmParameterStore {
+    async fn create_typed(&self, name: &str, value: &str, kind: ParameterType) -> Result<Created> {
+        match self
+            .client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .overwrite(false)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Created::Created),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutParameterError::ParameterAlreadyExists(_))
+                ) =>
+            {
+                Ok(Created::AlreadyExists)
+            }
+            Err(e) => Err(classify("PutParameter", e)),
+        }
+    }
+}
+
 impl ParameterStore for SsmParameterStore {
     async fn get(&self, name: &str) -> Result<Option<String>> {
         match self
@@ -52,27 +78,12 @@ impl ParameterStore for SsmParameterStore {
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<Created> {
-        match self
-            .client
-            .put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(ParameterType::String)
-            .overwrite(false)
-            .send()
+        self.create_typed(name, value, ParameterType::String).await
+    }
+
+    async fn create_secret(&self, name: &str, value: &str) -> Result<Created> {
+        self.create_typed(name, value, ParameterType::SecureString)
             .await
-        {
-            Ok(_) => Ok(Created::Created),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutParameterError::ParameterAlreadyExists(_))
-                ) =>
-            {
-                Ok(Created::AlreadyExists)
-            }
-            Err(e) => Err(classify("PutParameter", e)),
-        }
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<()> {

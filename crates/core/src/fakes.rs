@@ -224,6 +224,10 @@ impl ParameterStore for FakeParameters {
         Ok(Created::Created)
     }
 
+    async fn create_secret(&self, name: &str, value: &str) -> Result<Created> {
+        self.create(name, value).await
+    }
+
     async fn put(&self, name: &str, value: &str) -> Result<()> {
         self.0
             .lock()
@@ -338,5 +342,491 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
         *self.0.lock().unwrap()
+    }
+}
+
+/// ECS services by (region, cluster, service). `set_desired_count` changes `desired` only;
+/// [`FakeEcs::settle`] makes every service reach it (tasks started, deployment complete).
+#[derive(Debug, Default)]
+pub struct FakeEcs {
+    pub services: Mutex<BTreeMap<(String, String, String), EcsServiceView>>,
+    /// Every mutating call: `region cluster/service=desired`.
+    pub calls: Mutex<Vec<String>>,
+    /// Regions that fail every call (transient).
+    pub dark_regions: Mutex<BTreeSet<String>>,
+}
+
+impl FakeEcs {
+    pub fn add(&self, region: &str, cluster: &str, service: &str, desired: u32) {
+        self.services.lock().unwrap().insert(
+            (region.into(), cluster.into(), service.into()),
+            EcsServiceView {
+                cluster: cluster.into(),
+                service: service.into(),
+                status: "ACTIVE".into(),
+                desired,
+                running: desired,
+                pending: 0,
+                rollout_state: Some("COMPLETED".into()),
+                deployments: 1,
+            },
+        );
+    }
+
+    pub fn get(&self, region: &str, cluster: &str, service: &str) -> Option<EcsServiceView> {
+        self.services
+            .lock()
+            .unwrap()
+            .get(&(region.into(), cluster.into(), service.into()))
+            .cloned()
+    }
+
+    pub fn settle(&self) {
+        for v in self.services.lock().unwrap().values_mut() {
+            v.running = v.desired;
+            v.pending = 0;
+            v.rollout_state = Some("COMPLETED".into());
+            v.deployments = 1;
+        }
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn reachable(&self, region: &str) -> Result<()> {
+        if self.dark_regions.lock().unwrap().contains(region) {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                format!("{region}: timed out"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl EcsServices for FakeEcs {
+    async fn describe_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<EcsServiceView>> {
+        self.reachable(region)?;
+        Ok(self.get(region, cluster, service))
+    }
+
+    async fn set_desired_count(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> Result<()> {
+        self.reachable(region)?;
+        let mut all = self.services.lock().unwrap();
+        let view = all
+            .get_mut(&(region.into(), cluster.into(), service.into()))
+            .ok_or_else(|| Error::not_found(format!("ServiceNotFoundException: {service}")))?;
+        if view.desired != desired {
+            view.desired = desired;
+            view.rollout_state = Some("IN_PROGRESS".into());
+        }
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{region} {cluster}/{service}={desired}"));
+        Ok(())
+    }
+}
+
+/// Auto Scaling groups by (region, name); [`FakeAsg::settle`] brings instances in service.
+#[derive(Debug, Default)]
+pub struct FakeAsg {
+    pub groups: Mutex<BTreeMap<(String, String), AsgView>>,
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeAsg {
+    pub fn add(&self, region: &str, name: &str, min: u32, max: u32, desired: u32) {
+        self.groups.lock().unwrap().insert(
+            (region.into(), name.into()),
+            AsgView {
+                name: name.into(),
+                min,
+                max,
+                desired,
+                in_service: desired,
+                instances: desired,
+            },
+        );
+    }
+
+    pub fn get(&self, region: &str, name: &str) -> Option<AsgView> {
+        self.groups
+            .lock()
+            .unwrap()
+            .get(&(region.into(), name.into()))
+            .cloned()
+    }
+
+    pub fn settle(&self) {
+        for g in self.groups.lock().unwrap().values_mut() {
+            g.in_service = g.desired;
+            g.instances = g.desired;
+        }
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl AutoScalingGroups for FakeAsg {
+    async fn describe_group(&self, region: &str, name: &str) -> Result<Option<AsgView>> {
+        Ok(self.get(region, name))
+    }
+
+    async fn set_capacity(&self, region: &str, name: &str, min: u32, desired: u32) -> Result<()> {
+        let mut all = self.groups.lock().unwrap();
+        let g = all
+            .get_mut(&(region.into(), name.into()))
+            .ok_or_else(|| Error::not_found(format!("AutoScalingGroup {name}")))?;
+        if desired > g.max || min > desired {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "ValidationError: desired {desired} outside [{min}, {}]",
+                    g.max
+                ),
+            ));
+        }
+        g.min = min;
+        g.desired = desired;
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{region} {name} min={min} desired={desired}"));
+        Ok(())
+    }
+}
+
+/// Route 53 zones: records by (zone, name, type), change batches, and `GetChange` answers
+/// that become INSYNC after `polls_until_sync` polls.
+#[derive(Debug, Default)]
+pub struct FakeRecords {
+    pub records: Mutex<BTreeMap<(String, String, String), RecordValue>>,
+    /// Every change batch: (zone, records).
+    pub batches: Mutex<Vec<(String, Vec<RecordValue>)>>,
+    pub polls: Mutex<BTreeMap<String, u32>>,
+    pub polls_until_sync: Mutex<u32>,
+}
+
+impl FakeRecords {
+    pub fn put(&self, zone: &str, record: RecordValue) {
+        self.records.lock().unwrap().insert(
+            (zone.into(), record.name.clone(), record.record_type.clone()),
+            record,
+        );
+    }
+
+    pub fn get(&self, zone: &str, name: &str, record_type: &str) -> Option<RecordValue> {
+        self.records
+            .lock()
+            .unwrap()
+            .get(&(zone.into(), name.into(), record_type.into()))
+            .cloned()
+    }
+
+    pub fn batches(&self) -> Vec<(String, Vec<RecordValue>)> {
+        self.batches.lock().unwrap().clone()
+    }
+}
+
+impl RecordSets for FakeRecords {
+    async fn read_record(
+        &self,
+        zone: &str,
+        name: &str,
+        record_type: &str,
+    ) -> Result<Option<RecordValue>> {
+        Ok(self.get(zone, name, record_type))
+    }
+
+    async fn upsert(&self, zone: &str, records: &[RecordValue], _comment: &str) -> Result<String> {
+        for r in records {
+            self.put(zone, r.clone());
+        }
+        let mut batches = self.batches.lock().unwrap();
+        batches.push((zone.to_string(), records.to_vec()));
+        let id = format!("/change/C{}", batches.len());
+        self.polls.lock().unwrap().insert(id.clone(), 0);
+        Ok(id)
+    }
+
+    async fn change_in_sync(&self, change_id: &str) -> Result<bool> {
+        let until = *self.polls_until_sync.lock().unwrap();
+        let mut polls = self.polls.lock().unwrap();
+        let n = polls
+            .get_mut(change_id)
+            .ok_or_else(|| Error::not_found(format!("NoSuchChange: {change_id}")))?;
+        *n += 1;
+        Ok(*n > until)
+    }
+}
+
+/// Health checks: inverted flag by id.
+#[derive(Debug, Default)]
+pub struct FakeHealthChecks(pub Mutex<BTreeMap<String, bool>>);
+
+impl FakeHealthChecks {
+    pub fn add(&self, id: &str, inverted: bool) {
+        self.0.lock().unwrap().insert(id.into(), inverted);
+    }
+
+    pub fn is_inverted(&self, id: &str) -> Option<bool> {
+        self.0.lock().unwrap().get(id).copied()
+    }
+}
+
+impl HealthChecks for FakeHealthChecks {
+    async fn inverted(&self, id: &str) -> Result<bool> {
+        self.is_inverted(id)
+            .ok_or_else(|| Error::not_found(format!("NoSuchHealthCheck: {id}")))
+    }
+
+    async fn set_inverted(&self, id: &str, inverted: bool) -> Result<()> {
+        let mut all = self.0.lock().unwrap();
+        let v = all
+            .get_mut(id)
+            .ok_or_else(|| Error::not_found(format!("NoSuchHealthCheck: {id}")))?;
+        *v = inverted;
+        Ok(())
+    }
+}
+
+/// Routing controls; endpoints (by URL) in `failing` answer with a transient error.
+#[derive(Debug, Default)]
+pub struct FakeRoutingControls {
+    pub states: Mutex<BTreeMap<String, bool>>,
+    pub failing: Mutex<BTreeSet<String>>,
+    /// Every call: `state <endpoint>` / `update <endpoint>`.
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeRoutingControls {
+    pub fn new(states: &[(&str, bool)]) -> Self {
+        Self {
+            states: Mutex::new(states.iter().map(|(a, s)| (a.to_string(), *s)).collect()),
+            ..Self::default()
+        }
+    }
+
+    pub fn fail_endpoint(&self, endpoint: &str) {
+        self.failing.lock().unwrap().insert(endpoint.to_string());
+    }
+
+    pub fn get(&self, arn: &str) -> Option<bool> {
+        self.states.lock().unwrap().get(arn).copied()
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn reach(&self, what: &str, endpoint: &crate::plan::ArcClusterEndpoint) -> Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("{what} {}", endpoint.endpoint));
+        if self.failing.lock().unwrap().contains(&endpoint.endpoint) {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                format!("{}: timed out", endpoint.endpoint),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl RoutingControls for FakeRoutingControls {
+    async fn state(&self, endpoint: &crate::plan::ArcClusterEndpoint, arn: &str) -> Result<bool> {
+        self.reach("state", endpoint)?;
+        self.get(arn)
+            .ok_or_else(|| Error::not_found(format!("ResourceNotFoundException: {arn}")))
+    }
+
+    async fn update(
+        &self,
+        endpoint: &crate::plan::ArcClusterEndpoint,
+        states: &[(String, bool)],
+    ) -> Result<()> {
+        self.reach("update", endpoint)?;
+        let mut all = self.states.lock().unwrap();
+        for (arn, _) in states {
+            if !all.contains_key(arn) {
+                return Err(Error::not_found(format!(
+                    "ResourceNotFoundException: {arn}"
+                )));
+            }
+        }
+        for (arn, on) in states {
+            all.insert(arn.clone(), *on);
+        }
+        Ok(())
+    }
+}
+
+/// Task-token callbacks received: `success <token> <output>` / `failure <token> <error> <cause>`.
+#[derive(Debug, Default)]
+pub struct FakeCallbacks(
+    pub Mutex<Vec<String>>,
+    /// When set, the next callback fails with this kind.
+    pub Mutex<Option<ErrorKind>>,
+);
+
+impl FakeCallbacks {
+    pub fn calls(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn fail_next(&self, kind: ErrorKind) {
+        *self.1.lock().unwrap() = Some(kind);
+    }
+
+    fn take_failure(&self) -> Result<()> {
+        match self.1.lock().unwrap().take() {
+            Some(kind) => Err(Error::new(kind, "SendTask*: failed")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TaskCallbacks for FakeCallbacks {
+    async fn succeed(&self, token: &str, output: &str) -> Result<()> {
+        self.take_failure()?;
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("success {token} {output}"));
+        Ok(())
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<()> {
+        self.take_failure()?;
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("failure {token} {error} {cause}"));
+        Ok(())
+    }
+}
+
+/// Events put: (region, source, detail-type, detail).
+#[derive(Debug, Default)]
+pub struct FakeEvents(pub Mutex<Vec<(String, String, String, String)>>);
+
+impl FakeEvents {
+    pub fn events(&self) -> Vec<(String, String, String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl EventPublisher for FakeEvents {
+    async fn put_event(&self, region: &str, source: &str, dt: &str, detail: &str) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((region.into(), source.into(), dt.into(), detail.into()));
+        Ok(())
+    }
+}
+
+/// HTTP answers by URL (unknown URLs fail to connect); counts requests. Scripted answers
+/// ([`FakeHttp::script`]) are given first, one per request, then the standing answer.
+#[derive(Debug, Default)]
+pub struct FakeHttp {
+    pub answers: Mutex<BTreeMap<String, HttpObservation>>,
+    pub scripted: Mutex<BTreeMap<String, std::collections::VecDeque<(u16, String)>>>,
+    pub requests: Mutex<Vec<String>>,
+}
+
+impl FakeHttp {
+    /// The next requests to `url` get these answers (status, body), in order.
+    pub fn script(&self, url: &str, answers: &[(u16, &str)]) {
+        self.scripted.lock().unwrap().insert(
+            url.into(),
+            answers.iter().map(|(s, b)| (*s, b.to_string())).collect(),
+        );
+    }
+
+    pub fn answer(&self, url: &str, status: u16, body: &str) {
+        self.answers.lock().unwrap().insert(
+            url.into(),
+            HttpObservation::Response {
+                status,
+                body: body.into(),
+                elapsed_ms: 3,
+            },
+        );
+    }
+
+    pub fn time_out(&self, url: &str) {
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(url.into(), HttpObservation::TimedOut { elapsed_ms: 2000 });
+    }
+
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl HttpGetter for FakeHttp {
+    async fn get(&self, url: &str, _timeout: Duration) -> HttpObservation {
+        self.requests.lock().unwrap().push(url.to_string());
+        if let Some((status, body)) = self
+            .scripted
+            .lock()
+            .unwrap()
+            .get_mut(url)
+            .and_then(|q| q.pop_front())
+        {
+            return HttpObservation::Response {
+                status,
+                body,
+                elapsed_ms: 3,
+            };
+        }
+        self.answers
+            .lock()
+            .unwrap()
+            .get(url)
+            .cloned()
+            .unwrap_or(HttpObservation::Failed {
+                reason: "connection refused".into(),
+                elapsed_ms: 1,
+            })
+    }
+}
+
+/// Webhook posts received: (url, body).
+#[derive(Debug, Default)]
+pub struct FakeWebhook(pub Mutex<Vec<(String, String)>>);
+
+impl FakeWebhook {
+    pub fn posts(&self) -> Vec<(String, String)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl WebhookPoster for FakeWebhook {
+    async fn post_json(&self, url: &Secret, body: &str) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((url.expose().to_string(), body.to_string()));
+        Ok(())
     }
 }

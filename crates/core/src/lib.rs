@@ -7,6 +7,7 @@
 //! * [`store`]: the plan, the lock and the run state, kept in a [`ports::ParameterStore`].
 //! * [`run`]: run identity, the create-only run lock, and the recorded run state.
 //! * [`error`]: the error kinds that cross the Lambda boundary as stable `errorType`s.
+//! * [`steps`]: pure helpers of the failover steps (writer region, steadiness, DNS batches).
 //! * [`timeline`]: step timings, RTO and RPO of a run.
 //!
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
@@ -18,6 +19,7 @@ pub mod fakes;
 pub mod plan;
 pub mod ports;
 pub mod run;
+pub mod steps;
 pub mod store;
 pub mod timeline;
 pub mod trigger;

@@ -56,6 +56,10 @@ pub struct RegionPlan {
     /// verify after a shift).
     #[serde(default)]
     pub health_endpoints: Vec<HealthEndpoint>,
+    /// Checks through the public name(s) that must pass once traffic has moved to this region
+    /// (verify), e.g. `https://www.shop.example.com/healthz` answering with this region's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_checks: Vec<HealthEndpoint>,
     /// Traffic resources that point at this region.
     #[serde(default)]
     pub traffic: RegionTraffic,
@@ -683,8 +687,19 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             "",
         );
         validate_compute(&mut c, &at, &region.compute);
-        for (i, ep) in region.health_endpoints.iter().enumerate() {
-            let f = format!("{at}.health_endpoints[{i}]");
+        let endpoints = region
+            .health_endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, ep)| (format!("{at}.health_endpoints[{i}]"), ep))
+            .chain(
+                region
+                    .public_checks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ep)| (format!("{at}.public_checks[{i}]"), ep)),
+            );
+        for (f, ep) in endpoints {
             c.check(
                 ep.url.starts_with("http://") || ep.url.starts_with("https://"),
                 format!("{f}.url"),

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::plan::ArcClusterEndpoint;
 use crate::trigger::AlarmState;
 
 /// One member of a global database, as described.
@@ -130,6 +131,13 @@ pub trait ParameterStore: Send + Sync {
     fn get(&self, name: &str) -> impl Future<Output = Result<Option<String>>> + Send;
     /// Create only if absent (`Overwrite=false`).
     fn create(&self, name: &str, value: &str) -> impl Future<Output = Result<Created>> + Send;
+    /// Create only if absent, encrypted at rest (`SecureString`): for values that are
+    /// credentials, such as a Step Functions task token.
+    fn create_secret(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<Created>> + Send;
     /// Create or overwrite.
     fn put(&self, name: &str, value: &str) -> impl Future<Output = Result<()>> + Send;
     /// Delete; deleting what does not exist is not an error.
@@ -176,5 +184,226 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute (dr-scale-up)
+
+/// An ECS service, as described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsServiceView {
+    pub cluster: String,
+    pub service: String,
+    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
+    pub status: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    /// The PRIMARY deployment's rollout state (`IN_PROGRESS`, `COMPLETED`, `FAILED`), when the
+    /// service reports one.
+    pub rollout_state: Option<String>,
+    /// Number of deployments (more than one: a deployment is still replacing tasks).
+    pub deployments: u32,
+}
+
+/// ECS services in one region.
+pub trait EcsServices: Send + Sync {
+    /// `None` when the service does not exist (or is INACTIVE).
+    fn describe_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = Result<Option<EcsServiceView>>> + Send;
+
+    fn set_desired_count(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        desired: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// An EC2 Auto Scaling group, as described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AsgView {
+    pub name: String,
+    pub min: u32,
+    pub max: u32,
+    pub desired: u32,
+    /// Instances in the `InService` lifecycle state.
+    pub in_service: u32,
+    /// All instances, whatever their state.
+    pub instances: u32,
+}
+
+/// Auto Scaling groups in one region.
+pub trait AutoScalingGroups: Send + Sync {
+    /// `None` when the group does not exist.
+    fn describe_group(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<AsgView>>> + Send;
+
+    /// Set min size and desired capacity (max is never changed by lifeboat).
+    fn set_capacity(
+        &self,
+        region: &str,
+        name: &str,
+        min: u32,
+        desired: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic (dns-flip)
+
+/// A record set as lifeboat reads and writes it (simple routing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordValue {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub ttl: u32,
+    pub values: Vec<String>,
+}
+
+/// Route 53 record sets and changes (control plane, global).
+pub trait RecordSets: Send + Sync {
+    /// The record set `name`/`type` in `zone_id`, if it exists.
+    fn read_record(
+        &self,
+        zone_id: &str,
+        name: &str,
+        record_type: &str,
+    ) -> impl Future<Output = Result<Option<RecordValue>>> + Send;
+
+    /// UPSERT all `records` in one change batch; returns the change id.
+    fn upsert(
+        &self,
+        zone_id: &str,
+        records: &[RecordValue],
+        comment: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
+
+    /// Whether the change is `INSYNC` (propagated to every Route 53 DNS server).
+    fn change_in_sync(&self, change_id: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Route 53 health checks (control plane, global).
+pub trait HealthChecks: Send + Sync {
+    /// Whether the health check is inverted.
+    fn inverted(&self, health_check_id: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    fn set_inverted(
+        &self,
+        health_check_id: &str,
+        inverted: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Route 53 ARC routing controls (data plane), reached through one of the cluster's regional
+/// endpoints (the caller tries them in turn).
+pub trait RoutingControls: Send + Sync {
+    /// Whether `routing_control_arn` is `On`, read through `endpoint`.
+    fn state(
+        &self,
+        endpoint: &ArcClusterEndpoint,
+        routing_control_arn: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Set several routing controls at once (one atomic `UpdateRoutingControlStates`).
+    fn update(
+        &self,
+        endpoint: &ArcClusterEndpoint,
+        states: &[(String, bool)],
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approval, events, HTTP
+
+/// Step Functions task-token callbacks.
+pub trait TaskCallbacks: Send + Sync {
+    fn succeed(
+        &self,
+        task_token: &str,
+        output_json: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn fail(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// EventBridge: put one event on the default bus of `region`.
+pub trait EventPublisher: Send + Sync {
+    fn put_event(
+        &self,
+        region: &str,
+        source: &str,
+        detail_type: &str,
+        detail_json: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// What one HTTP GET observed. Timeouts and connection failures are observations, not errors:
+/// a health check records them as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum HttpObservation {
+    /// An answer (body truncated to a few KiB).
+    Response {
+        status: u16,
+        body: String,
+        elapsed_ms: u64,
+    },
+    /// No answer within the timeout.
+    TimedOut { elapsed_ms: u64 },
+    /// Could not connect, or the exchange failed.
+    Failed { reason: String, elapsed_ms: u64 },
+}
+
+/// HTTP GET with a timeout (health endpoints, the public name).
+pub trait HttpGetter: Send + Sync {
+    fn get(&self, url: &str, timeout: Duration) -> impl Future<Output = HttpObservation> + Send;
+}
+
+/// HTTP POST of a JSON document (Slack incoming webhook).
+pub trait WebhookPoster: Send + Sync {
+    /// `url` is a secret (a webhook URL is a bearer credential): never log it.
+    fn post_json(&self, url: &Secret, body_json: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A secret value. Its `Debug` and `Display` never show it; [`Secret::expose`] does, on purpose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that must use it (a signature, a request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }

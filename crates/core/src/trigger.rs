@@ -41,6 +41,11 @@ pub struct AlarmChange {
     pub actions_suppressed_by: Option<String>,
 }
 
+/// EventBridge `source` of the canary's events (health-probe puts, alarm-to-failover accepts).
+pub const CANARY_SOURCE: &str = "lifeboat.probe";
+/// EventBridge `detail-type` of a sustained canary failure.
+pub const CANARY_DETAIL_TYPE: &str = "Primary Unhealthy";
+
 /// A report from lifeboat's canary (EventBridge source `lifeboat.probe`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CanaryReport {

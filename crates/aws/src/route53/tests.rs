@@ -1,0 +1,230 @@
+use super::*;
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+use aws_sdk_route53::operation::get_change::GetChangeOutput;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+use aws_sdk_route53::types::ChangeInfo;
+use aws_sdk_route53recoverycluster::operation::update_routing_control_states::{
+    UpdateRoutingControlStatesError, UpdateRoutingControlStatesOutput,
+};
+use aws_smithy_mocks::{mock, mock_client};
+use lifeboat_core::ErrorKind;
+
+fn rec(name: &str, value: &str) -> RecordValue {
+    RecordValue {
+        name: name.into(),
+        record_type: "CNAME".into(),
+        ttl: 60,
+        values: vec![value.into()],
+    }
+}
+
+fn ep(url: &str) -> ArcClusterEndpoint {
+    ArcClusterEndpoint {
+        endpoint: url.into(),
+        region: "us-west-2".into(),
+    }
+}
+
+fn change_info(status: ChangeStatus) -> ChangeInfo {
+    ChangeInfo::builder()
+        .id("/change/C1")
+        .status(status)
+        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn all_records_go_in_one_upsert_batch() {
+    let rule = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .match_requests(|r| {
+            let changes = r.change_batch().map(|b| b.changes()).unwrap_or_default();
+            r.hosted_zone_id() == Some("Z1")
+                && changes.len() == 2
+                && changes.iter().all(|c| c.action() == &ChangeAction::Upsert)
+                && changes[1]
+                    .resource_record_set()
+                    .map(|s| s.resource_records()[0].value())
+                    == Some("api-usw2.example.com")
+        })
+        .then_output(|| {
+            ChangeResourceRecordSetsOutput::builder()
+                .change_info(change_info(ChangeStatus::Pending))
+                .build()
+        });
+    let r53 = Route53Adapter::from_client(mock_client!(aws_sdk_route53, [&rule]));
+    let id = r53
+        .upsert(
+            "Z1",
+            &[
+                rec("www.example.com", "usw2.example.com"),
+                rec("api.example.com", "api-usw2.example.com"),
+            ],
+            "lifeboat run r1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(id, "/change/C1");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_record_is_read_whatever_its_trailing_dot() {
+    let rule = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            r.start_record_name() == Some("www.example.com") && r.max_items() == Some(1)
+        })
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(
+                    ResourceRecordSet::builder()
+                        .name("www.example.com.")
+                        .r#type(RrType::Cname)
+                        .ttl(60)
+                        .resource_records(
+                            ResourceRecord::builder()
+                                .value("use1.example.com")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .is_truncated(false)
+                .max_items(1)
+                .build()
+                .unwrap()
+        });
+    let r53 = Route53Adapter::from_client(mock_client!(aws_sdk_route53, [&rule]));
+    let got = r53
+        .read_record("Z1", "www.example.com", "CNAME")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(rec("www.example.com", "use1.example.com")));
+}
+
+#[tokio::test]
+async fn the_next_record_in_the_zone_is_not_taken_for_a_missing_one() {
+    let rule = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
+        ListResourceRecordSetsOutput::builder()
+            .resource_record_sets(
+                ResourceRecordSet::builder()
+                    .name("zzz.example.com.")
+                    .r#type(RrType::Cname)
+                    .build()
+                    .unwrap(),
+            )
+            .is_truncated(false)
+            .max_items(1)
+            .build()
+            .unwrap()
+    });
+    let r53 = Route53Adapter::from_client(mock_client!(aws_sdk_route53, [&rule]));
+    let got = r53
+        .read_record("Z1", "www.example.com", "CNAME")
+        .await
+        .unwrap();
+    assert_eq!(got, None);
+}
+
+#[tokio::test]
+async fn a_change_is_in_sync_only_when_insync() {
+    let pending = mock!(aws_sdk_route53::Client::get_change).then_output(|| {
+        GetChangeOutput::builder()
+            .change_info(change_info(ChangeStatus::Pending))
+            .build()
+    });
+    let insync = mock!(aws_sdk_route53::Client::get_change).then_output(|| {
+        GetChangeOutput::builder()
+            .change_info(change_info(ChangeStatus::Insync))
+            .build()
+    });
+    let r53 = Route53Adapter::from_client(mock_client!(
+        aws_sdk_route53,
+        aws_smithy_mocks::RuleMode::Sequential,
+        [&pending, &insync]
+    ));
+    assert!(!r53.change_in_sync("/change/C1").await.unwrap());
+    assert!(r53.change_in_sync("/change/C1").await.unwrap());
+}
+
+#[tokio::test]
+async fn routing_controls_are_updated_in_one_call() {
+    let rule = mock!(aws_sdk_route53recoverycluster::Client::update_routing_control_states)
+        .match_requests(|r| {
+            let e = r.update_routing_control_state_entries();
+            e.len() == 2
+                && e[0].routing_control_state() == &RoutingControlState::On
+                && e[1].routing_control_state() == &RoutingControlState::Off
+        })
+        .then_output(|| UpdateRoutingControlStatesOutput::builder().build());
+    let arc = ArcAdapter::from_clients([(
+        "https://a.example".to_string(),
+        mock_client!(aws_sdk_route53recoverycluster, [&rule]),
+    )]);
+    arc.update(
+        &ep("https://a.example"),
+        &[("rc-usw2".into(), true), ("rc-use1".into(), false)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(
+        arc.update(&ep("https://b.example"), &[])
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_that_fails_is_transient_and_a_conflict_is_a_precondition() {
+    let down = mock!(aws_sdk_route53recoverycluster::Client::update_routing_control_states)
+        .then_error(|| {
+            UpdateRoutingControlStatesError::InternalServerException(
+                aws_sdk_route53recoverycluster::types::error::InternalServerException::builder()
+                    .message("endpoint unavailable")
+                    .meta(crate::error::test_meta("InternalServerException"))
+                    .build()
+                    .unwrap(),
+            )
+        });
+    let conflict = mock!(aws_sdk_route53recoverycluster::Client::update_routing_control_states)
+        .then_error(|| {
+            UpdateRoutingControlStatesError::ConflictException(
+                aws_sdk_route53recoverycluster::types::error::ConflictException::builder()
+                    .message("safety rule")
+                    .resource_id("rc")
+                    .resource_type("routing-control")
+                    .meta(crate::error::test_meta("ConflictException"))
+                    .build()
+                    .unwrap(),
+            )
+        });
+    let arc = ArcAdapter::from_clients([
+        (
+            "https://a.example".to_string(),
+            mock_client!(aws_sdk_route53recoverycluster, [&down]),
+        ),
+        (
+            "https://b.example".to_string(),
+            mock_client!(aws_sdk_route53recoverycluster, [&conflict]),
+        ),
+    ]);
+    let states = [("rc".to_string(), true)];
+    assert_eq!(
+        arc.update(&ep("https://a.example"), &states)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Transient
+    );
+    assert_eq!(
+        arc.update(&ep("https://b.example"), &states)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::PreconditionFailed
+    );
+}

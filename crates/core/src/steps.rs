@@ -1,0 +1,187 @@
+//! Pure helpers shared by the failover steps (scale-up, traffic, verify).
+
+use crate::plan::{HealthEndpoint, ValidPlan};
+use crate::ports::{AsgView, EcsServiceView, GlobalClusterView, HttpObservation, RecordValue};
+
+/// Judge one HTTP observation against what the endpoint must answer: `Ok` with a short
+/// description, or `Err` with the evidence of the failure. Either names the URL.
+pub fn judge(endpoint: &HealthEndpoint, seen: &HttpObservation) -> Result<String, String> {
+    let url = &endpoint.url;
+    match seen {
+        HttpObservation::Response {
+            status,
+            body,
+            elapsed_ms,
+        } => {
+            if *status != endpoint.expect_status {
+                return Err(format!(
+                    "{url}: HTTP {status} (expected {}) in {elapsed_ms} ms",
+                    endpoint.expect_status
+                ));
+            }
+            if let Some(want) = &endpoint.expect_body_contains
+                && !body.contains(want.as_str())
+            {
+                return Err(format!(
+                    "{url}: HTTP {status} but the body lacks '{want}' (got '{}')",
+                    body.chars().take(80).collect::<String>().replace('\n', " ")
+                ));
+            }
+            Ok(format!("{url}: HTTP {status} in {elapsed_ms} ms"))
+        }
+        HttpObservation::TimedOut { elapsed_ms } => {
+            Err(format!("{url}: timed out after {elapsed_ms} ms"))
+        }
+        HttpObservation::Failed { reason, elapsed_ms } => {
+            Err(format!("{url}: {reason} after {elapsed_ms} ms"))
+        }
+    }
+}
+
+/// The plan region whose cluster is the global database's writer, if any.
+pub fn writer_region<'p>(plan: &'p ValidPlan, view: &GlobalClusterView) -> Option<&'p str> {
+    view.writer_arn()
+        .and_then(|arn| plan.region_of_cluster(arn))
+}
+
+/// An ECS service has settled at `desired`: that many tasks run, none pending, and one
+/// deployment remains whose rollout (when reported) is complete.
+pub fn ecs_steady(view: &EcsServiceView) -> bool {
+    view.running == view.desired
+        && view.pending == 0
+        && view.deployments <= 1
+        && view
+            .rollout_state
+            .as_deref()
+            .is_none_or(|s| s == "COMPLETED")
+}
+
+/// An Auto Scaling group has settled: as many instances in service as desired, and no others.
+pub fn asg_steady(view: &AsgView) -> bool {
+    view.in_service == view.desired && view.instances == view.desired
+}
+
+/// Route 53 limits for one `ChangeResourceRecordSets` request: at most 1,000 `ResourceRecord`
+/// elements and 32,000 characters of `Value`, where an UPSERT counts twice.
+pub const MAX_RECORDS_PER_BATCH: usize = 1000;
+pub const MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;
+
+/// Split UPSERTs into as few change batches as the API allows: one, unless the records exceed
+/// the limits (order kept; a batch never splits one record set).
+pub fn upsert_batches(records: &[RecordValue]) -> Vec<Vec<RecordValue>> {
+    let mut batches: Vec<Vec<RecordValue>> = Vec::new();
+    let (mut n, mut chars) = (0usize, 0usize);
+    for r in records {
+        let rn = 2 * r.values.len().max(1);
+        let rc = 2 * r.values.iter().map(String::len).sum::<usize>();
+        let full = n + rn > MAX_RECORDS_PER_BATCH || chars + rc > MAX_VALUE_CHARS_PER_BATCH;
+        match batches.last_mut() {
+            Some(batch) if !full => batch.push(r.clone()),
+            _ => {
+                batches.push(vec![r.clone()]);
+                (n, chars) = (0, 0);
+            }
+        }
+        n += rn;
+        chars += rc;
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(i: usize, values: usize) -> RecordValue {
+        RecordValue {
+            name: format!("r{i}.example.com"),
+            record_type: "A".into(),
+            ttl: 60,
+            values: (0..values).map(|v| format!("10.0.0.{v}")).collect(),
+        }
+    }
+
+    #[test]
+    fn an_answer_passes_only_with_the_expected_status_and_body() {
+        let ep = HealthEndpoint {
+            url: "http://x/healthz".into(),
+            expect_status: 200,
+            expect_body_contains: Some("ok".into()),
+            timeout_ms: 2000,
+        };
+        let answer = |status, body: &str| HttpObservation::Response {
+            status,
+            body: body.into(),
+            elapsed_ms: 5,
+        };
+        assert!(judge(&ep, &answer(200, "all ok")).is_ok());
+        let e = judge(&ep, &answer(503, "ok")).unwrap_err();
+        assert!(e.contains("HTTP 503"), "{e}");
+        assert!(judge(&ep, &answer(200, "degraded")).is_err());
+        let e = judge(&ep, &HttpObservation::TimedOut { elapsed_ms: 2001 }).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+    }
+
+    #[test]
+    fn a_zone_of_ordinary_size_is_one_batch() {
+        let records: Vec<_> = (0..100).map(|i| rec(i, 1)).collect();
+        let batches = upsert_batches(&records);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0], records);
+    }
+
+    #[test]
+    fn batches_split_at_the_record_element_limit_counting_upserts_twice() {
+        // 500 single-value UPSERTs = 1,000 elements: exactly one batch; 501 need two.
+        assert_eq!(
+            upsert_batches(&(0..500).map(|i| rec(i, 1)).collect::<Vec<_>>()).len(),
+            1
+        );
+        let b = upsert_batches(&(0..501).map(|i| rec(i, 1)).collect::<Vec<_>>());
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [500, 1]);
+    }
+
+    #[test]
+    fn batches_split_at_the_value_character_limit() {
+        let long = |i| RecordValue {
+            name: format!("t{i}.example.com"),
+            record_type: "TXT".into(),
+            ttl: 60,
+            values: vec!["x".repeat(4000)],
+        };
+        // 4,000 chars x2 per UPSERT: 4 fit in 32,000, the 5th starts a new batch.
+        let b = upsert_batches(&(0..5).map(long).collect::<Vec<_>>());
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [4, 1]);
+    }
+
+    #[test]
+    fn steadiness_needs_every_task_running_and_the_rollout_complete() {
+        let mut v = EcsServiceView {
+            cluster: "c".into(),
+            service: "s".into(),
+            status: "ACTIVE".into(),
+            desired: 6,
+            running: 6,
+            pending: 0,
+            rollout_state: Some("COMPLETED".into()),
+            deployments: 1,
+        };
+        assert!(ecs_steady(&v));
+        v.rollout_state = Some("IN_PROGRESS".into());
+        assert!(!ecs_steady(&v));
+        v.rollout_state = None;
+        v.running = 5;
+        assert!(!ecs_steady(&v));
+        let mut g = AsgView {
+            name: "g".into(),
+            min: 4,
+            max: 10,
+            desired: 6,
+            in_service: 6,
+            instances: 6,
+        };
+        assert!(asg_steady(&g));
+        g.instances = 7;
+        assert!(!asg_steady(&g));
+    }
+}

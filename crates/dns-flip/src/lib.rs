@@ -1,0 +1,389 @@
+//! dns-flip: move the shop's traffic to the target region, in the plan's traffic mode.
+//!
+//! * `record_upsert`: each hosted zone's records in one atomic UPSERT batch (split only at the
+//!   Route 53 request limits), zones in parallel; `status` then reports when every change is
+//!   `INSYNC`. A zone whose records already read as planned is left alone.
+//! * `health_check`: the other region's health checks are inverted (reported unhealthy) and the
+//!   target's restored, so Route 53's failover records answer with the target.
+//! * `routing_control`: the target's ARC routing controls `On` and the other region's `Off`, in
+//!   one `UpdateRoutingControlStates` call, trying each cluster endpoint in turn until one
+//!   answers (the data-plane path AWS recommends during a regional outage).
+//!
+//! Always first: the target region's database must be the global cluster's writer, or the flip
+//! is refused (`PreconditionFailed`) and nothing changes. Every answer carries the previous
+//! values, so the change can be undone.
+
+use futures::future::join_all;
+use lifeboat_core::plan::{ArcClusterEndpoint, TrafficMode, ValidPlan};
+use lifeboat_core::ports::{
+    GlobalDatabase, HealthChecks, ParameterStore, RecordSets, RecordValue, RoutingControls,
+};
+use lifeboat_core::steps::{upsert_batches, writer_region};
+use lifeboat_core::{Error, Result, store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`): the default target.
+    pub region: String,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+        })
+    }
+}
+
+/// One submitted Route 53 change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneChange {
+    pub zone_id: String,
+    pub change_id: String,
+}
+
+/// A request, as the state machine (or `cargo lambda invoke`) sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    Flip {
+        /// Region to send traffic to (default: the function's own region).
+        #[serde(default)]
+        target_region: Option<String>,
+        #[serde(default)]
+        run_id: Option<String>,
+    },
+    /// Whether the changes a `flip` returned have propagated.
+    Status {
+        #[serde(default)]
+        changes: Vec<ZoneChange>,
+    },
+}
+
+/// A record set as it read before the flip (`value: null`: it did not exist).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousRecord {
+    pub zone_id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub value: Option<RecordValue>,
+}
+
+/// What the traffic resources read before the flip.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Previous {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<PreviousRecord>,
+    /// Health check id → inverted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<(String, bool)>,
+    /// Routing control ARN → on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routing_controls: Vec<(String, bool)>,
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Response {
+    Flipped {
+        mode: TrafficMode,
+        target_region: String,
+        /// Route 53 changes to wait for (`status`); empty in the other modes.
+        changes: Vec<ZoneChange>,
+        /// Zones whose records already read as planned (nothing sent).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        unchanged_zones: Vec<String>,
+        /// The ARC cluster endpoint that took the update.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint: Option<String>,
+        previous: Previous,
+    },
+    InSync {
+        changes: Vec<ZoneChange>,
+    },
+    Pending {
+        pending: Vec<ZoneChange>,
+    },
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<R, H, C, D, P> {
+    pub records: R,
+    pub checks: H,
+    pub arc: C,
+    pub db: D,
+    pub params: P,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<R, H, C, D, P> {
+    pub config: Config,
+    pub ports: Ports<R, H, C, D, P>,
+}
+
+impl<R, H, C, D, P> Handler<R, H, C, D, P>
+where
+    R: RecordSets,
+    H: HealthChecks,
+    C: RoutingControls,
+    D: GlobalDatabase,
+    P: ParameterStore,
+{
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let request: Request = lifeboat_lambda::parse_event("dns-flip request", event)?;
+        match request {
+            Request::Flip {
+                target_region,
+                run_id,
+            } => {
+                let plan =
+                    store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+                let target = target_region.unwrap_or_else(|| self.config.region.clone());
+                plan.region(&target)?;
+                let run = run_id.as_deref().unwrap_or("-");
+                let out = self.flip(&plan, &target, run).await;
+                tracing::info!(run_id = run, target = %target, outcome = ?out, "flip");
+                out
+            }
+            Request::Status { changes } => self.status(changes).await,
+        }
+    }
+
+    async fn flip(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {
+        // Never send traffic to a region whose database is not the writer.
+        let view = self
+            .ports
+            .db
+            .describe_global(target, &plan.database().global_cluster_id)
+            .await?;
+        let writer = writer_region(plan, &view);
+        if writer != Some(target) {
+            return Err(Error::precondition(format!(
+                "the database writer is in {}, not {target}: traffic is not sent to a region \
+                 whose database cannot take writes (promote the database first)",
+                writer.unwrap_or("no region")
+            )));
+        }
+        let mode = plan.traffic().mode;
+        let other = plan.other_region(target)?;
+        match mode {
+            TrafficMode::RecordUpsert => self.upsert_records(plan, target, run).await,
+            TrafficMode::HealthCheck => {
+                // Restore the target's checks before inverting the other's: never both down.
+                let mut wanted: Vec<(String, bool)> = Vec::new();
+                for id in &plan.region(target)?.traffic.health_check_ids {
+                    wanted.push((id.clone(), false));
+                }
+                for id in &plan.region(other)?.traffic.health_check_ids {
+                    wanted.push((id.clone(), true));
+                }
+                let mut previous = Vec::new();
+                for (id, _) in &wanted {
+                    previous.push((id.clone(), self.ports.checks.inverted(id).await?));
+                }
+                for ((id, inverted), (_, was)) in wanted.iter().zip(&previous) {
+                    if inverted != was {
+                        self.ports.checks.set_inverted(id, *inverted).await?;
+                    }
+                }
+                Ok(Response::Flipped {
+                    mode,
+                    target_region: target.to_string(),
+                    changes: Vec::new(),
+                    unchanged_zones: Vec::new(),
+                    endpoint: None,
+                    previous: Previous {
+                        health_checks: previous,
+                        ..Previous::default()
+                    },
+                })
+            }
+            TrafficMode::RoutingControl => {
+                let mut wanted: Vec<(String, bool)> = Vec::new();
+                for arn in &plan.region(target)?.traffic.routing_control_arns {
+                    wanted.push((arn.clone(), true));
+                }
+                for arn in &plan.region(other)?.traffic.routing_control_arns {
+                    wanted.push((arn.clone(), false));
+                }
+                let endpoints = &plan.traffic().arc_cluster_endpoints;
+                let (used, previous) = self.update_routing_controls(endpoints, &wanted).await?;
+                Ok(Response::Flipped {
+                    mode,
+                    target_region: target.to_string(),
+                    changes: Vec::new(),
+                    unchanged_zones: Vec::new(),
+                    endpoint: Some(used),
+                    previous: Previous {
+                        routing_controls: previous,
+                        ..Previous::default()
+                    },
+                })
+            }
+        }
+    }
+
+    async fn upsert_records(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {
+        let zones = &plan.region(target)?.traffic.hosted_zones;
+        let comment = format!("lifeboat {run}: traffic to {target}");
+        let per_zone = zones.iter().map(|zone| async {
+            let wanted: Vec<RecordValue> = zone
+                .records
+                .iter()
+                .map(|r| RecordValue {
+                    name: r.name.clone(),
+                    record_type: r.record_type.clone(),
+                    ttl: r.ttl,
+                    values: r.values.clone(),
+                })
+                .collect();
+            let mut previous = Vec::with_capacity(wanted.len());
+            for w in &wanted {
+                let value = self
+                    .ports
+                    .records
+                    .read_record(&zone.zone_id, &w.name, &w.record_type)
+                    .await?;
+                previous.push(PreviousRecord {
+                    zone_id: zone.zone_id.clone(),
+                    name: w.name.clone(),
+                    record_type: w.record_type.clone(),
+                    value,
+                });
+            }
+            let already = previous
+                .iter()
+                .zip(&wanted)
+                .all(|(p, w)| p.value.as_ref().is_some_and(|v| same_record(v, w)));
+            let mut changes = Vec::new();
+            if !already {
+                for batch in upsert_batches(&wanted) {
+                    let change_id = self
+                        .ports
+                        .records
+                        .upsert(&zone.zone_id, &batch, &comment)
+                        .await?;
+                    changes.push(ZoneChange {
+                        zone_id: zone.zone_id.clone(),
+                        change_id,
+                    });
+                }
+            }
+            Ok::<_, Error>((zone.zone_id.clone(), previous, changes))
+        });
+        let mut all_changes = Vec::new();
+        let mut all_previous = Vec::new();
+        let mut unchanged = Vec::new();
+        let mut failures = Vec::new();
+        for result in join_all(per_zone).await {
+            match result {
+                Ok((zone, previous, changes)) => {
+                    if changes.is_empty() {
+                        unchanged.push(zone);
+                    }
+                    all_previous.extend(previous);
+                    all_changes.extend(changes);
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        if let Some(first) = failures.into_iter().next() {
+            let done: Vec<_> = all_changes.iter().map(|c| c.zone_id.as_str()).collect();
+            return Err(first.context(format!(
+                "zones changed so far: [{}]; the flip is safe to repeat",
+                done.join(", ")
+            )));
+        }
+        Ok(Response::Flipped {
+            mode: TrafficMode::RecordUpsert,
+            target_region: target.to_string(),
+            changes: all_changes,
+            unchanged_zones: unchanged,
+            endpoint: None,
+            previous: Previous {
+                records: all_previous,
+                ..Previous::default()
+            },
+        })
+    }
+
+    /// Read the previous states and update, through the first endpoint that answers. A
+    /// retryable failure (timeout, 5xx, throttling) moves on to the next endpoint; any other
+    /// failure (a safety rule's conflict, a missing control) is final.
+    async fn update_routing_controls(
+        &self,
+        endpoints: &[ArcClusterEndpoint],
+        wanted: &[(String, bool)],
+    ) -> Result<(String, Vec<(String, bool)>)> {
+        let mut last: Option<Error> = None;
+        for ep in endpoints {
+            let attempt = async {
+                let mut previous = Vec::with_capacity(wanted.len());
+                for (arn, _) in wanted {
+                    previous.push((arn.clone(), self.ports.arc.state(ep, arn).await?));
+                }
+                self.ports.arc.update(ep, wanted).await?;
+                Ok::<_, Error>(previous)
+            };
+            match attempt.await {
+                Ok(previous) => return Ok((ep.endpoint.clone(), previous)),
+                Err(e) if e.kind().is_retryable() => {
+                    tracing::warn!(endpoint = %ep.endpoint, error = %e, "ARC endpoint failed; trying the next");
+                    last = Some(e.context(format!("ARC endpoint {}", ep.endpoint)));
+                }
+                Err(e) => return Err(e.context(format!("ARC endpoint {}", ep.endpoint))),
+            }
+        }
+        Err(match last {
+            Some(e) => e.context(format!(
+                "all {} ARC cluster endpoints failed",
+                endpoints.len()
+            )),
+            None => Error::invalid_input("traffic.arc_cluster_endpoints is empty"),
+        })
+    }
+
+    async fn status(&self, changes: Vec<ZoneChange>) -> Result<Response> {
+        let polls = changes.iter().map(|c| async move {
+            let synced = self.ports.records.change_in_sync(&c.change_id).await?;
+            Ok::<_, Error>((c.clone(), synced))
+        });
+        let mut pending = Vec::new();
+        for result in join_all(polls).await {
+            let (change, synced) = result?;
+            if !synced {
+                pending.push(change);
+            }
+        }
+        Ok(if pending.is_empty() {
+            Response::InSync { changes }
+        } else {
+            Response::Pending { pending }
+        })
+    }
+}
+
+fn same_record(a: &RecordValue, b: &RecordValue) -> bool {
+    let norm = |v: &[String]| {
+        let mut v: Vec<String> = v
+            .iter()
+            .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        v.sort();
+        v
+    };
+    a.ttl == b.ttl && a.record_type == b.record_type && norm(&a.values) == norm(&b.values)
+}
+
+#[cfg(test)]
+mod tests;

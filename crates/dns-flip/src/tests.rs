@@ -1,0 +1,269 @@
+//! GIVEN / WHEN / THEN tests of dns-flip over in-memory fakes.
+
+use lifeboat_core::ErrorKind;
+use lifeboat_core::fakes::*;
+use lifeboat_core::plan::Plan;
+use serde_json::json;
+
+use super::*;
+
+const PLAN: &str = include_str!("../../../examples/plan.yaml");
+const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+const ZONE: &str = "Z0SHOPEXAMPLE";
+const RC_EAST: &str =
+    "arn:aws:route53-recovery-control::123456789012:controlpanel/p/routingcontrol/use1";
+const RC_WEST: &str =
+    "arn:aws:route53-recovery-control::123456789012:controlpanel/p/routingcontrol/usw2";
+const EP1: &str = "https://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1";
+const EP2: &str = "https://host-2.route53-recovery-cluster.eu-west-1.amazonaws.com/v1";
+
+type Fakes =
+    Handler<FakeRecords, FakeHealthChecks, FakeRoutingControls, FakeGlobalDatabase, FakeParameters>;
+
+fn cname(name: &str, value: &str) -> RecordValue {
+    RecordValue {
+        name: name.into(),
+        record_type: "CNAME".into(),
+        ttl: 60,
+        values: vec![value.into()],
+    }
+}
+
+/// GIVEN the example shop in `mode`, the database already promoted in us-west-2 (the
+/// writer), traffic still on us-east-1.
+fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
+    let mut plan: Plan = serde_norway::from_str(PLAN).unwrap();
+    plan.traffic.mode = mode;
+    if mode == TrafficMode::HealthCheck {
+        plan.regions
+            .get_mut("us-east-1")
+            .unwrap()
+            .traffic
+            .health_check_ids = vec!["hc-use1".into()];
+        plan.regions
+            .get_mut("us-west-2")
+            .unwrap()
+            .traffic
+            .health_check_ids = vec!["hc-usw2".into()];
+    }
+    if mode == TrafficMode::RoutingControl {
+        plan.regions
+            .get_mut("us-east-1")
+            .unwrap()
+            .traffic
+            .routing_control_arns = vec![RC_EAST.into()];
+        plan.regions
+            .get_mut("us-west-2")
+            .unwrap()
+            .traffic
+            .routing_control_arns = vec![RC_WEST.into()];
+        plan.traffic.arc_cluster_endpoints = [(EP1, "us-west-2"), (EP2, "eu-west-1")]
+            .iter()
+            .map(|(e, r)| ArcClusterEndpoint {
+                endpoint: e.to_string(),
+                region: r.to_string(),
+            })
+            .collect();
+    }
+    let records = FakeRecords::default();
+    records.put(ZONE, cname("www.shop.example.com", "use1.shop.example.com"));
+    records.put(
+        ZONE,
+        cname("api.shop.example.com", "api-use1.shop.example.com"),
+    );
+    let checks = FakeHealthChecks::default();
+    checks.add("hc-use1", false);
+    checks.add("hc-usw2", false);
+    Handler {
+        config: Config {
+            plan_parameter: "/lifeboat/shop/plan".into(),
+            region: "us-west-2".into(),
+        },
+        ports: Ports {
+            records,
+            checks,
+            arc: FakeRoutingControls::new(&[(RC_EAST, true), (RC_WEST, false)]),
+            db: FakeGlobalDatabase::new("shop-global", WEST, EAST),
+            params: FakeParameters::with(
+                "/lifeboat/shop/plan",
+                &serde_json::to_string(&plan).unwrap(),
+            ),
+        },
+    }
+}
+
+fn flip() -> Value {
+    json!({"action": "flip", "run_id": "shop-to-us-west-2-1"})
+}
+
+#[tokio::test]
+async fn records_of_a_zone_change_in_one_batch_and_the_old_values_come_back() {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    let out = h.handle(flip()).await.unwrap();
+    let Response::Flipped {
+        changes, previous, ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    let batches = h.ports.records.batches();
+    assert_eq!(batches.len(), 1, "one batch for the zone");
+    assert_eq!(batches[0].1.len(), 2);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        h.ports.records.get(ZONE, "www.shop.example.com", "CNAME"),
+        Some(cname("www.shop.example.com", "usw2.shop.example.com"))
+    );
+    let www = previous
+        .records
+        .iter()
+        .find(|r| r.name == "www.shop.example.com")
+        .unwrap();
+    assert_eq!(
+        www.value.as_ref().unwrap().values,
+        ["use1.shop.example.com"]
+    );
+}
+
+#[tokio::test]
+async fn status_is_pending_until_route53_reports_insync() {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    *h.ports.records.polls_until_sync.lock().unwrap() = 1;
+    let Response::Flipped { changes, .. } = h.handle(flip()).await.unwrap() else {
+        panic!()
+    };
+    let status = json!({"action": "status", "changes": changes});
+    let first = h.handle(status.clone()).await.unwrap();
+    assert!(matches!(first, Response::Pending { .. }), "{first:?}");
+    let second = h.handle(status).await.unwrap();
+    assert!(matches!(second, Response::InSync { .. }), "{second:?}");
+}
+
+#[tokio::test]
+async fn a_second_flip_finds_the_records_set_and_sends_nothing() {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    h.handle(flip()).await.unwrap();
+    let out = h.handle(flip()).await.unwrap();
+    let Response::Flipped {
+        changes,
+        unchanged_zones,
+        ..
+    } = out
+    else {
+        panic!()
+    };
+    assert!(changes.is_empty());
+    assert_eq!(unchanged_zones, [ZONE]);
+    assert_eq!(h.ports.records.batches().len(), 1);
+}
+
+#[tokio::test]
+async fn traffic_is_refused_to_a_region_whose_database_is_not_the_writer() {
+    for mode in [
+        TrafficMode::RecordUpsert,
+        TrafficMode::HealthCheck,
+        TrafficMode::RoutingControl,
+    ] {
+        let h = given_a_promoted_database(mode);
+        let err = h
+            .handle(json!({"action": "flip", "target_region": "us-east-1"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{mode:?}");
+        assert!(err.message().contains("writer is in us-west-2"), "{err}");
+        assert!(h.ports.records.batches().is_empty());
+        assert_eq!(h.ports.checks.is_inverted("hc-use1"), Some(false));
+        assert_eq!(h.ports.arc.get(RC_EAST), Some(true));
+        assert!(h.ports.arc.calls().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn health_check_mode_inverts_the_other_regions_checks() {
+    let h = given_a_promoted_database(TrafficMode::HealthCheck);
+    h.ports.checks.add("hc-usw2", true); // left inverted by an earlier drill
+    let out = h.handle(flip()).await.unwrap();
+    assert_eq!(h.ports.checks.is_inverted("hc-use1"), Some(true));
+    assert_eq!(h.ports.checks.is_inverted("hc-usw2"), Some(false));
+    let Response::Flipped { previous, .. } = out else {
+        panic!()
+    };
+    assert_eq!(
+        previous.health_checks,
+        [
+            ("hc-usw2".to_string(), true),
+            ("hc-use1".to_string(), false)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn routing_controls_flip_through_the_first_endpoint() {
+    let h = given_a_promoted_database(TrafficMode::RoutingControl);
+    let out = h.handle(flip()).await.unwrap();
+    assert_eq!(h.ports.arc.get(RC_WEST), Some(true));
+    assert_eq!(h.ports.arc.get(RC_EAST), Some(false));
+    let Response::Flipped {
+        endpoint, previous, ..
+    } = out
+    else {
+        panic!()
+    };
+    assert_eq!(endpoint.as_deref(), Some(EP1));
+    assert_eq!(
+        previous.routing_controls,
+        [(RC_WEST.to_string(), false), (RC_EAST.to_string(), true)]
+    );
+}
+
+#[tokio::test]
+async fn a_failing_arc_endpoint_falls_back_to_the_next() {
+    let h = given_a_promoted_database(TrafficMode::RoutingControl);
+    h.ports.arc.fail_endpoint(EP1);
+    let out = h.handle(flip()).await.unwrap();
+    let Response::Flipped { endpoint, .. } = out else {
+        panic!()
+    };
+    assert_eq!(endpoint.as_deref(), Some(EP2));
+    assert_eq!(h.ports.arc.get(RC_WEST), Some(true));
+    assert!(h.ports.arc.calls().iter().any(|c| c.ends_with(EP1)));
+}
+
+#[tokio::test]
+async fn all_arc_endpoints_failing_is_transient_and_changes_nothing() {
+    let h = given_a_promoted_database(TrafficMode::RoutingControl);
+    h.ports.arc.fail_endpoint(EP1);
+    h.ports.arc.fail_endpoint(EP2);
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert!(
+        err.to_string()
+            .contains("all 2 ARC cluster endpoints failed"),
+        "{err}"
+    );
+    assert_eq!(h.ports.arc.get(RC_EAST), Some(true));
+}
+
+#[tokio::test]
+async fn a_missing_routing_control_is_final_not_retried_elsewhere() {
+    let h = given_a_promoted_database(TrafficMode::RoutingControl);
+    h.ports.arc.states.lock().unwrap().remove(RC_WEST);
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(!h.ports.arc.calls().iter().any(|c| c.ends_with(EP2)));
+}
+
+#[tokio::test]
+async fn bad_requests_are_invalid_input() {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    for bad in [
+        json!({"action": "undo"}),
+        json!({"action": "status", "changes": "C1"}),
+        json!({"action": "flip", "zone": "Z1"}),
+    ] {
+        let err = h.handle(bad.clone()).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+    }
+    assert!(h.ports.records.batches().is_empty());
+}

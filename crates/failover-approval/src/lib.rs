@@ -1,0 +1,852 @@
+//! failover-approval: a person decides. Two entry points in one function.
+//!
+//! * **Request** (the state machine's `.waitForTaskToken` task): the task token is kept
+//!   server-side (SSM SecureString under a random approval id, never in a link); an approval
+//!   request goes to the plan's SNS topic (e-mail-friendly text) and, when the plan names a Slack
+//!   webhook, to Slack as a Block Kit card with Approve / Reject buttons. Both show what a person
+//!   must weigh: the trigger and outage evidence, what will happen (switchover, or failover with
+//!   data loss), the replication lag (RPO risk), target readiness, the deadline and what a timeout
+//!   does. Links carry a URL-safe token, HMAC-SHA256-signed, bound to the approval id, the run, the
+//!   decision and the deadline ([`token`]).
+//! * **Callback** (the Lambda Function URL): `GET /?t=…` only shows a confirmation page (mail
+//!   scanners prefetch links: a GET never decides); the page's `POST /` decides. `POST /slack`
+//!   takes Slack's interaction callback, verified per Slack's signing spec ([`slack`]). A decision
+//!   needs a valid signature (checked in constant time), an unexpired token, the approval record of
+//!   the same run, and a create-only "decided" marker (single use); then `SendTaskSuccess` (who,
+//!   when, how) or `SendTaskFailure` with error [`REJECTED_ERROR`]. Every answer is a small HTML
+//!   page (or plain text for Slack); refusals change nothing.
+
+pub mod page;
+pub mod slack;
+pub mod token;
+
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
+use base64::Engine;
+use lifeboat_core::decision::PromotionMode;
+use lifeboat_core::plan::{OnTimeout, ValidPlan};
+use lifeboat_core::ports::{
+    Clock, Created, Notifier, ParameterStore, Secret, TaskCallbacks, WebhookPoster,
+};
+use lifeboat_core::run::RunRequest;
+use lifeboat_core::trigger::Trigger;
+use lifeboat_core::{Error, ErrorKind, Result, store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::page::{escape, facts, page};
+use crate::token::{Claims, Decision, Refusal};
+
+/// The `error` of `SendTaskFailure` when a person rejects: the state machine's Catch matches it.
+pub const REJECTED_ERROR: &str = "ApprovalRejected";
+
+/// The function's configuration (read once at init; secrets from SSM SecureString).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`).
+    pub region: String,
+    /// Key that signs approval links (SecureString named by `LIFEBOAT_LINK_SECRET_PARAMETER`).
+    pub link_secret: Secret,
+    /// Slack app signing secret (SecureString named by `LIFEBOAT_SLACK_SIGNING_SECRET_PARAMETER`);
+    /// without it `/slack` answers 404.
+    pub slack_signing_secret: Option<Secret>,
+    /// The function URL, when the request does not say (`LIFEBOAT_APPROVAL_URL`).
+    pub approval_url: Option<String>,
+}
+
+impl Config {
+    /// Read the environment and load the secrets it names.
+    pub async fn load<F: Fn(&str) -> Option<String>, P: ParameterStore>(
+        env: &lifeboat_lambda::Env<F>,
+        params: &P,
+    ) -> Result<Self> {
+        let secret = |name: String| async move {
+            params
+                .get(&name)
+                .await?
+                .filter(|v| !v.is_empty())
+                .map(Secret::new)
+                .ok_or_else(|| Error::not_found(format!("secret parameter {name} is missing")))
+        };
+        let link_secret = secret(env.required("LIFEBOAT_LINK_SECRET_PARAMETER")?).await?;
+        let slack_signing_secret = match env.optional("LIFEBOAT_SLACK_SIGNING_SECRET_PARAMETER") {
+            Some(name) => Some(secret(name).await?),
+            None => None,
+        };
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+            link_secret,
+            slack_signing_secret,
+            approval_url: env.optional("LIFEBOAT_APPROVAL_URL"),
+        })
+    }
+}
+
+/// The state machine's request (task input of `lambda:invoke.waitForTaskToken`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequest {
+    /// Always `request`.
+    pub action: RequestAction,
+    /// `$$.Task.Token`: kept server-side, never put in a link or a log line.
+    pub task_token: String,
+    /// The function URL that links point to (default: `LIFEBOAT_APPROVAL_URL`).
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// The run, as alarm-to-failover decided it (`$.run`).
+    pub run: RunRequest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestAction {
+    Request,
+}
+
+/// What the request entry point did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requested {
+    pub approval_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    pub sns_message_id: String,
+    /// `sent`, `not configured`, or why it failed (e-mail went out regardless).
+    pub slack: String,
+}
+
+/// The function's response: the request's outcome, or the Function URL's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Requested(Requested),
+    Page(LambdaFunctionUrlResponse),
+}
+
+/// What is kept server-side per approval request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ApprovalRecord {
+    run_id: String,
+    target_region: String,
+    promotion: PromotionMode,
+    task_token: String,
+    deadline: i64,
+}
+
+/// The single-use marker: who decided what, when, how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DecidedMarker {
+    decision: Decision,
+    by: String,
+    via: String,
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+}
+
+/// The output a decision sends to the waiting task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionOutput {
+    pub decision: Decision,
+    pub by: String,
+    pub via: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub run_id: String,
+    pub approval_id: String,
+}
+
+/// SSM name of an approval record.
+pub fn approval_parameter(app: &str, id: &str) -> String {
+    format!("/lifeboat/{app}/approvals/{id}")
+}
+
+/// SSM name of an approval's single-use "decided" marker.
+pub fn decided_parameter(app: &str, id: &str) -> String {
+    format!("/lifeboat/{app}/decisions/{id}")
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<P, N, W, T, C> {
+    pub params: P,
+    pub notifier: N,
+    pub webhook: W,
+    pub callbacks: T,
+    pub clock: C,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<P, N, W, T, C> {
+    pub config: Config,
+    pub ports: Ports<P, N, W, T, C>,
+}
+
+/// A refusal of a callback: the HTTP status and a sentence for the person.
+type Refused = (u16, &'static str, String);
+
+impl<P, N, W, T, C> Handler<P, N, W, T, C>
+where
+    P: ParameterStore,
+    N: Notifier,
+    W: WebhookPoster,
+    T: TaskCallbacks,
+    C: Clock,
+{
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let is_url_request = event
+            .as_object()
+            .is_some_and(|o| o.contains_key("requestContext"));
+        if is_url_request {
+            let request: LambdaFunctionUrlRequest =
+                lifeboat_lambda::parse_event("Function URL request", event)?;
+            Ok(Response::Page(self.callback(request).await))
+        } else {
+            let request: ApprovalRequest = lifeboat_lambda::parse_event("approval request", event)?;
+            self.request(request).await.map(Response::Requested)
+        }
+    }
+
+    // ---- request -------------------------------------------------------------------------
+
+    async fn request(&self, req: ApprovalRequest) -> Result<Requested> {
+        if req.task_token.is_empty() || req.task_token.len() > 2048 {
+            return Err(Error::invalid_input("task_token must be 1-2048 characters"));
+        }
+        let base_url = req
+            .callback_url
+            .clone()
+            .or_else(|| self.config.approval_url.clone())
+            .ok_or_else(|| {
+                Error::invalid_input("no callback_url in the request and no LIFEBOAT_APPROVAL_URL")
+            })?;
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            return Err(Error::invalid_input("callback_url must be an http(s) URL"));
+        }
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let run = &req.run;
+        if run.app != plan.app() {
+            return Err(Error::invalid_input(format!(
+                "run is for app '{}', the plan is for '{}'",
+                run.app,
+                plan.app()
+            )));
+        }
+        let topic = plan
+            .region(&run.target_region)?
+            .notification_topic_arn
+            .clone();
+        let now = self.ports.clock.now();
+        let timeout_minutes = plan.approval().timeout_minutes;
+        let deadline = now + time::Duration::minutes(i64::from(timeout_minutes));
+
+        let id = random_id()?;
+        let record = ApprovalRecord {
+            run_id: run.run_id.to_string(),
+            target_region: run.target_region.clone(),
+            promotion: run.promotion,
+            task_token: req.task_token.clone(),
+            deadline: deadline.unix_timestamp(),
+        };
+        let record_json = serde_json::to_string(&record)
+            .map_err(|e| Error::internal(format!("approval record: {e}")))?;
+        match self
+            .ports
+            .params
+            .create_secret(&approval_parameter(plan.app(), &id), &record_json)
+            .await?
+        {
+            Created::Created => {}
+            Created::AlreadyExists => {
+                return Err(Error::internal("approval id collision; retry the request"));
+            }
+        }
+
+        let claims = |d| Claims {
+            v: 1,
+            id: id.clone(),
+            run: run.run_id.to_string(),
+            d,
+            exp: deadline.unix_timestamp(),
+        };
+        let approve = token::sign(&self.config.link_secret, &claims(Decision::Approve))?;
+        let reject = token::sign(&self.config.link_secret, &claims(Decision::Reject))?;
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        let approve_link = format!("{base_url}{sep}t={approve}");
+        let reject_link = format!("{base_url}{sep}t={reject}");
+
+        let facts = request_facts(&plan, run, now, deadline);
+        let title = format!(
+            "APPROVAL NEEDED: {} failover to {} ({})",
+            plan.app(),
+            run.target_region,
+            match run.promotion {
+                PromotionMode::Switchover => "switchover, no data loss",
+                PromotionMode::Failover { .. } => "failover WITH DATA LOSS",
+            }
+        );
+        let mut text = format!("{title}\n\n");
+        for (k, v) in &facts {
+            text.push_str(&format!("{k}: {v}\n"));
+        }
+        text.push_str(&format!(
+            "\nApprove: {approve_link}\n\nReject:  {reject_link}\n\n\
+             Opening a link shows a confirmation page; nothing happens until you press its \
+             button. Each link works once, and only until the deadline.\n"
+        ));
+        let sns_message_id = self
+            .ports
+            .notifier
+            .publish(&topic, &format!("[lifeboat] {title}"), &text)
+            .await?;
+
+        let slack = match &plan.approval().slack_webhook_parameter {
+            None => "not configured".to_string(),
+            Some(name) => {
+                let card = slack::card(&title, &facts, &approve, &reject);
+                match self.post_to_slack(name, &card).await {
+                    Ok(()) => "sent".to_string(),
+                    Err(e) => {
+                        tracing::warn!(kind = %e.kind(), error = %e, "Slack approval card not sent; the e-mail was");
+                        format!("failed ({}): {}", e.kind(), e.message())
+                    }
+                }
+            }
+        };
+        tracing::info!(run_id = %run.run_id, approval_id = %id, deadline = %deadline, slack = %slack, "approval requested");
+        Ok(Requested {
+            approval_id: id,
+            deadline,
+            sns_message_id,
+            slack,
+        })
+    }
+
+    async fn post_to_slack(&self, parameter: &str, card: &Value) -> Result<()> {
+        let url = self
+            .ports
+            .params
+            .get(parameter)
+            .await?
+            .map(Secret::new)
+            .ok_or_else(|| Error::not_found(format!("Slack webhook parameter {parameter}")))?;
+        self.ports.webhook.post_json(&url, &card.to_string()).await
+    }
+
+    // ---- callback ------------------------------------------------------------------------
+
+    async fn callback(&self, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        let method = req
+            .request_context
+            .http
+            .method
+            .clone()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let path = req.raw_path.clone().unwrap_or_else(|| "/".into());
+        let body = match raw_body(&req) {
+            Some(b) => b,
+            None => {
+                return page(
+                    400,
+                    "Bad request",
+                    "<p>The request body could not be read.</p>",
+                );
+            }
+        };
+        match (method.as_str(), path.as_str()) {
+            ("GET", "/") => self.confirmation_page(&req).await,
+            ("POST", "/") => self.decide_from_form(&body).await,
+            ("POST", "/slack") => self.decide_from_slack(&req, &body).await,
+            (_, "/" | "/slack") => page(405, "Method not allowed", ""),
+            _ => page(404, "Not found", ""),
+        }
+    }
+
+    /// Verify a token and find its approval record (same run, not yet decided).
+    async fn check(
+        &self,
+        token: &str,
+    ) -> std::result::Result<(Claims, ApprovalRecord, String), Refused> {
+        let now = self.ports.clock.now();
+        let claims = match token::verify(&self.config.link_secret, token, now) {
+            Ok(c) => c,
+            Err(Refusal::Forged) => {
+                return Err((
+                    403,
+                    "Not a valid link",
+                    "This link is not a valid lifeboat approval link.".into(),
+                ));
+            }
+            Err(Refusal::Expired) => {
+                return Err((
+                    410,
+                    "Link expired",
+                    "This approval link has expired. Nothing was changed.".into(),
+                ));
+            }
+        };
+        let app = self.app().await.map_err(unavailable)?;
+        let record = self
+            .ports
+            .params
+            .get(&approval_parameter(&app, &claims.id))
+            .await
+            .map_err(unavailable)?
+            .and_then(|v| serde_json::from_str::<ApprovalRecord>(&v).ok());
+        let Some(record) = record else {
+            return Err((
+                404,
+                "Unknown request",
+                "There is no such approval request.".into(),
+            ));
+        };
+        if record.run_id != claims.run {
+            return Err((
+                403,
+                "Not a valid link",
+                "This link does not belong to this run.".into(),
+            ));
+        }
+        Ok((claims, record, app))
+    }
+
+    async fn app(&self) -> Result<String> {
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        Ok(plan.app().to_string())
+    }
+
+    async fn confirmation_page(&self, req: &LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        let Some(token) = query_token(req) else {
+            return page(
+                400,
+                "Missing link token",
+                "<p>This page needs the link from the approval request.</p>",
+            );
+        };
+        let (claims, record, app) = match self.check(&token).await {
+            Ok(x) => x,
+            Err(r) => return refused(r),
+        };
+        match self
+            .ports
+            .params
+            .get(&decided_parameter(&app, &claims.id))
+            .await
+        {
+            Ok(Some(marker)) => return already_decided(&marker),
+            Ok(None) => {}
+            Err(e) => return refused(unavailable(e)),
+        }
+        let (verb, class) = match claims.d {
+            Decision::Approve => ("Approve failover", "approve"),
+            Decision::Reject => ("Reject failover", "reject"),
+        };
+        let deadline = OffsetDateTime::from_unix_timestamp(record.deadline)
+            .map(format_time)
+            .unwrap_or_default();
+        let body = format!(
+            "{}<form method=\"post\" action=\"./\">\
+             <p><label>Your name (recorded with the decision)<br>\
+             <input name=\"who\" required maxlength=\"64\" autocomplete=\"name\"></label></p>\
+             <input type=\"hidden\" name=\"t\" value=\"{}\">\
+             <p><button class=\"{class}\" type=\"submit\">{verb}</button></p></form>\
+             <p class=\"note\">Nothing has happened yet: only this button decides. The link works \
+             once.</p>",
+            facts(&[
+                ("Run".into(), record.run_id.clone()),
+                ("Target region".into(), record.target_region.clone()),
+                (
+                    "Promotion".into(),
+                    describe_promotion(&record.promotion, None)
+                ),
+                ("Deadline".into(), deadline),
+            ]),
+            escape(&token)
+        );
+        page(200, &format!("{verb}?"), &body)
+    }
+
+    async fn decide_from_form(&self, body: &str) -> LambdaFunctionUrlResponse {
+        #[derive(Deserialize)]
+        struct Form {
+            t: String,
+            #[serde(default)]
+            who: String,
+        }
+        let Ok(form) = serde_urlencoded::from_str::<Form>(body) else {
+            return page(
+                400,
+                "Bad request",
+                "<p>Use the button on the confirmation page.</p>",
+            );
+        };
+        let who = form.who.trim();
+        if who.is_empty() || who.chars().count() > 64 || who.chars().any(char::is_control) {
+            return page(
+                400,
+                "Name needed",
+                "<p>Go back and give your name (at most 64 characters): it is recorded with the decision.</p>",
+            );
+        }
+        match self.decide(&form.t, who, "e-mail link").await {
+            Ok((decision, record)) => {
+                let body = match decision {
+                    Decision::Approve => format!(
+                        "<p>Thank you, {}. lifeboat now fails over to <b>{}</b>. The report follows by e-mail.</p>",
+                        escape(who),
+                        escape(&record.target_region)
+                    ),
+                    Decision::Reject => format!(
+                        "<p>Thank you, {}. The failover was rejected: nothing changes.</p>",
+                        escape(who)
+                    ),
+                };
+                page(
+                    200,
+                    match decision {
+                        Decision::Approve => "Approved",
+                        Decision::Reject => "Rejected",
+                    },
+                    &body,
+                )
+            }
+            Err(r) => refused(r),
+        }
+    }
+
+    async fn decide_from_slack(
+        &self,
+        req: &LambdaFunctionUrlRequest,
+        body: &str,
+    ) -> LambdaFunctionUrlResponse {
+        let Some(secret) = &self.config.slack_signing_secret else {
+            return page::text(404, "not found");
+        };
+        let header = |name: &str| req.headers.get(name).and_then(|v| v.to_str().ok());
+        let now = self.ports.clock.now();
+        if let Err(why) = slack::verify_signature(
+            secret,
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            body,
+            now,
+        ) {
+            tracing::warn!(refusal = ?why, "Slack request refused");
+            return page::text(401, "request signature refused");
+        }
+        let Ok(interaction) = slack::parse_interaction(body) else {
+            return page::text(400, "unexpected payload");
+        };
+        let expected = match token::verify(&self.config.link_secret, &interaction.value, now) {
+            Ok(c) => match c.d {
+                Decision::Approve => slack::APPROVE_ACTION,
+                Decision::Reject => slack::REJECT_ACTION,
+            },
+            Err(_) => "",
+        };
+        if interaction.action_id != expected {
+            return page::text(403, "This button is not valid.");
+        }
+        match self
+            .decide(&interaction.value, &interaction.user, "Slack")
+            .await
+        {
+            Ok((Decision::Approve, r)) => page::text(
+                200,
+                &format!(
+                    "Approved by {}: failing over to {}.",
+                    interaction.user, r.target_region
+                ),
+            ),
+            Ok((Decision::Reject, _)) => page::text(
+                200,
+                &format!("Rejected by {}: nothing changes.", interaction.user),
+            ),
+            Err((status, _, sentence)) => page::text(status, &sentence),
+        }
+    }
+
+    /// Decide once: the create-only marker makes a replay (or the other button) a no-op.
+    async fn decide(
+        &self,
+        token: &str,
+        who: &str,
+        via: &str,
+    ) -> std::result::Result<(Decision, ApprovalRecord), Refused> {
+        let (claims, record, app) = self.check(token).await?;
+        let now = self.ports.clock.now();
+        let marker = DecidedMarker {
+            decision: claims.d,
+            by: who.to_string(),
+            via: via.to_string(),
+            at: now,
+        };
+        let marker_json = serde_json::to_string(&marker)
+            .map_err(|e| unavailable(Error::internal(e.to_string())))?;
+        let marker_name = decided_parameter(&app, &claims.id);
+        match self.ports.params.create(&marker_name, &marker_json).await {
+            Ok(Created::Created) => {}
+            Ok(Created::AlreadyExists) => {
+                let seen = self
+                    .ports
+                    .params
+                    .get(&marker_name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                return Err((409, "Already decided", already_decided_sentence(&seen)));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+        let sent = match claims.d {
+            Decision::Approve => {
+                let output = DecisionOutput {
+                    decision: claims.d,
+                    by: who.to_string(),
+                    via: via.to_string(),
+                    at: now,
+                    run_id: record.run_id.clone(),
+                    approval_id: claims.id.clone(),
+                };
+                match serde_json::to_string(&output) {
+                    Ok(json) => {
+                        self.ports
+                            .callbacks
+                            .succeed(&record.task_token, &json)
+                            .await
+                    }
+                    Err(e) => Err(Error::internal(e.to_string())),
+                }
+            }
+            Decision::Reject => {
+                let cause = format!("rejected by {who} via {via} at {}", format_time(now));
+                self.ports
+                    .callbacks
+                    .fail(&record.task_token, REJECTED_ERROR, &cause)
+                    .await
+            }
+        };
+        match sent {
+            Ok(()) => {
+                tracing::info!(run_id = %record.run_id, approval_id = %claims.id, decision = claims.d.as_str(), by = %who, via = %via, "decided");
+                Ok((claims.d, record))
+            }
+            Err(e) if e.kind().is_retryable() => {
+                // Not delivered: undo the marker so the person can press again.
+                if let Err(undo) = self.ports.params.delete(&marker_name).await {
+                    tracing::error!(error = %undo, "could not remove the decided marker");
+                }
+                Err(unavailable(e))
+            }
+            Err(e) => {
+                tracing::warn!(run_id = %record.run_id, kind = %e.kind(), error = %e, "the run no longer waits for a decision");
+                Err((410, "No longer waiting", "The run is no longer waiting for a decision (it timed out, or was stopped). Nothing was changed.".into()))
+            }
+        }
+    }
+}
+
+fn unavailable(e: Error) -> Refused {
+    tracing::error!(kind = %e.kind(), error = %e, "approval callback could not be served");
+    match e.kind() {
+        ErrorKind::Transient | ErrorKind::Throttled => (503, "Try again", "lifeboat could not record the decision just now. Nothing was changed; please press again in a moment.".into()),
+        _ => (500, "Error", "lifeboat could not serve this request. Nothing was changed.".into()),
+    }
+}
+
+fn refused((status, title, sentence): Refused) -> LambdaFunctionUrlResponse {
+    page(status, title, &format!("<p>{}</p>", escape(&sentence)))
+}
+
+fn already_decided_sentence(marker_json: &str) -> String {
+    match serde_json::from_str::<DecidedMarker>(marker_json) {
+        Ok(m) => format!(
+            "This request was already decided: {} by {} via {} at {}. Nothing was changed.",
+            m.decision.as_str(),
+            m.by,
+            m.via,
+            format_time(m.at)
+        ),
+        Err(_) => "This request was already decided. Nothing was changed.".into(),
+    }
+}
+
+fn already_decided(marker_json: &str) -> LambdaFunctionUrlResponse {
+    refused((
+        409,
+        "Already decided",
+        already_decided_sentence(marker_json),
+    ))
+}
+
+fn raw_body(req: &LambdaFunctionUrlRequest) -> Option<String> {
+    let body = req.body.clone().unwrap_or_default();
+    if req.is_base64_encoded {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    } else {
+        Some(body)
+    }
+}
+
+fn query_token(req: &LambdaFunctionUrlRequest) -> Option<String> {
+    if let Some(t) = req.query_string_parameters.get("t") {
+        return Some(t.clone());
+    }
+    let raw = req.raw_query_string.as_deref()?;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "t")
+        .map(|(_, v)| v)
+}
+
+fn random_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("random id: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+fn format_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(f)
+        .unwrap_or_default()
+}
+
+fn secs(d: std::time::Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn describe_promotion(p: &PromotionMode, guard: Option<u32>) -> String {
+    match p {
+        PromotionMode::Switchover => {
+            "planned switchover: replication catches up first, no data loss (RPO 0)".into()
+        }
+        PromotionMode::Failover { lag, overridden } => {
+            let mut s = format!(
+                "UNPLANNED FAILOVER, data loss allowed: writes of the last ~{} may be lost",
+                lag.map(secs).unwrap_or_else(|| "(unknown)".into())
+            );
+            if let Some(g) = guard {
+                s.push_str(&format!(" (RPO guard {g} s"));
+                s.push_str(if *overridden {
+                    ", OVERRIDDEN by a person)"
+                } else {
+                    ")"
+                });
+            }
+            s
+        }
+    }
+}
+
+fn describe_trigger(t: &Trigger) -> String {
+    match t {
+        Trigger::Alarm {
+            name,
+            region,
+            reason,
+            at,
+        } => format!(
+            "alarm {name} ({region}) in ALARM since {}: {reason}",
+            format_time(*at)
+        ),
+        Trigger::Canary {
+            probed_region,
+            failures,
+            probes,
+            evidence,
+            at,
+        } => {
+            let mut s = format!(
+                "canary: {failures} of {probes} probes of {probed_region} failed at {}",
+                format_time(*at)
+            );
+            for e in evidence.iter().take(3) {
+                s.push_str(&format!("; {e}"));
+            }
+            s
+        }
+        Trigger::Manual { requested_by, at } => {
+            format!("requested by {requested_by} at {}", format_time(*at))
+        }
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "NO" }
+}
+
+/// What a person must weigh, in order.
+fn request_facts(
+    plan: &ValidPlan,
+    run: &RunRequest,
+    now: OffsetDateTime,
+    deadline: OffsetDateTime,
+) -> Vec<(String, String)> {
+    let r = &run.readiness;
+    let ap = plan.approval();
+    let on_timeout = match ap.on_timeout {
+        OnTimeout::Abort => "nothing changes; the run ends as not approved and is reported".into(),
+        OnTimeout::Proceed => format!(
+            "lifeboat proceeds on its own once the outage has been confirmed for {} minutes",
+            ap.proceed_after_outage_minutes.unwrap_or_default()
+        ),
+    };
+    vec![
+        ("Run".into(), run.run_id.to_string()),
+        ("What happened".into(), describe_trigger(&run.trigger)),
+        (
+            "What will happen".into(),
+            format!(
+                "{} from {} to {}; then scale up {}, move traffic, verify",
+                describe_promotion(&run.promotion, Some(plan.database().rpo_guard_seconds)),
+                run.source_region,
+                run.target_region,
+                run.target_region
+            ),
+        ),
+        (
+            "Replication lag (RPO risk)".into(),
+            r.replication_lag
+                .map(secs)
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "Target readiness".into(),
+            format!(
+                "target database available: {}; primary database answers: {}; writer now in: {}{}",
+                yes_no(r.target_cluster_available),
+                yes_no(r.primary_reachable),
+                r.writer_region.as_deref().unwrap_or("none"),
+                match r.alarm_still_firing {
+                    Some(true) => "; alarm still firing: yes",
+                    Some(false) => "; alarm still firing: NO (recovered?)",
+                    None => "",
+                }
+            ),
+        ),
+        (
+            "Deadline".into(),
+            format!(
+                "{} ({} minutes from {})",
+                format_time(deadline),
+                (deadline - now).whole_minutes(),
+                format_time(now)
+            ),
+        ),
+        ("If nobody answers".into(), on_timeout),
+    ]
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,230 @@
+//! health-probe: lifeboat's canary. It runs on a schedule in the standby region (static
+//! stability: an alarm that lives in the failed region dies with it) and probes the other
+//! region's health endpoints `n` times per invocation (the plan's `triggers.canary.of_probes`),
+//! a probe failing when any endpoint fails.
+//!
+//! * Every invocation writes one CloudWatch Embedded Metric Format line to stdout: metrics
+//!   `PrimaryProbeFailures`, `Probes` and `PrimaryHealthy` in namespace `Lifeboat`, dimensions `App` and
+//!   `ProbedRegion`. CloudWatch Logs turns it into metrics; no API call on the probe's path. The
+//!   plan's alarm (e.g. `PrimaryProbeFailures` >= k over a minute) watches them.
+//! * When at least `k` of the `n` probes failed (`triggers.canary.failures_required`), it also
+//!   puts an EventBridge event (source `lifeboat.probe`, detail-type `Primary Unhealthy`, detail
+//!   a [`CanaryReport`]) on this region's default bus, which alarm-to-failover accepts.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use lifeboat_core::plan::ValidPlan;
+use lifeboat_core::ports::{Clock, EventPublisher, HttpGetter, ParameterStore};
+use lifeboat_core::steps::judge;
+use lifeboat_core::trigger::{CANARY_DETAIL_TYPE, CANARY_SOURCE, CanaryReport};
+use lifeboat_core::{Error, Result, store};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The CloudWatch namespace of the canary's metrics.
+pub const NAMESPACE: &str = "Lifeboat";
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`); the other region is probed.
+    pub region: String,
+    /// Pause between probes (`LIFEBOAT_PROBE_INTERVAL_MS`, default 2000).
+    pub interval: Duration,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+            interval: env.millis("LIFEBOAT_PROBE_INTERVAL_MS", 2_000, 60_000)?,
+        })
+    }
+}
+
+/// The invocation: an EventBridge scheduled event.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Scheduled {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+/// Where EMF lines go.
+pub trait LineSink: Send + Sync {
+    fn line(&self, line: &str);
+}
+
+/// Standard output: in Lambda, CloudWatch Logs, which extracts EMF metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutLines;
+
+impl LineSink for StdoutLines {
+    #[allow(
+        clippy::print_stdout,
+        reason = "EMF lines must be whole JSON lines on stdout"
+    )]
+    fn line(&self, line: &str) {
+        println!("{line}");
+    }
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub probed_region: String,
+    pub probes: u32,
+    pub failures: u32,
+    /// Whether a `Primary Unhealthy` event was put.
+    pub event_sent: bool,
+    pub evidence: Vec<String>,
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<H, E, P, M, C> {
+    pub http: H,
+    pub events: E,
+    pub params: P,
+    pub metrics: M,
+    pub clock: C,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<H, E, P, M, C> {
+    pub config: Config,
+    pub ports: Ports<H, E, P, M, C>,
+}
+
+impl<H, E, P, M, C> Handler<H, E, P, M, C>
+where
+    H: HttpGetter,
+    E: EventPublisher,
+    P: ParameterStore,
+    M: LineSink,
+    C: Clock,
+{
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let scheduled: Scheduled = lifeboat_lambda::parse_event("scheduled event", event)?;
+        if scheduled.source != "aws.events" || scheduled.detail_type != "Scheduled Event" {
+            return Err(Error::invalid_input(format!(
+                "health-probe runs on a schedule; got source '{}' / detail-type '{}'",
+                scheduled.source, scheduled.detail_type
+            )));
+        }
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let probed = plan.other_region(&self.config.region)?.to_string();
+        let canary = plan.triggers().canary;
+        let (failures, evidence) = self.probe(&plan, &probed, canary.of_probes).await?;
+        let unhealthy = failures >= canary.failures_required;
+        self.ports.metrics.line(&emf(
+            plan.app(),
+            &probed,
+            self.ports.clock.now(),
+            canary.of_probes,
+            failures,
+            !unhealthy,
+        ));
+        if unhealthy {
+            let report = CanaryReport {
+                app: plan.app().to_string(),
+                probed_region: probed.clone(),
+                failures,
+                probes: canary.of_probes,
+                at: self.ports.clock.now(),
+                evidence: evidence.clone(),
+            };
+            let detail = serde_json::to_string(&report)
+                .map_err(|e| Error::internal(format!("canary report: {e}")))?;
+            self.ports
+                .events
+                .put_event(
+                    &self.config.region,
+                    CANARY_SOURCE,
+                    CANARY_DETAIL_TYPE,
+                    &detail,
+                )
+                .await?;
+            tracing::warn!(probed = %probed, failures, probes = canary.of_probes, "primary unhealthy: event sent");
+        } else {
+            tracing::info!(probed = %probed, failures, probes = canary.of_probes, "probed");
+        }
+        Ok(Response {
+            probed_region: probed,
+            probes: canary.of_probes,
+            failures,
+            event_sent: unhealthy,
+            evidence,
+        })
+    }
+
+    /// `n` probes, `interval` apart; each probes every endpoint at once and fails if any does.
+    async fn probe(&self, plan: &ValidPlan, region: &str, n: u32) -> Result<(u32, Vec<String>)> {
+        let endpoints = &plan.region(region)?.health_endpoints;
+        if endpoints.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "regions.{region}.health_endpoints is empty: nothing to probe"
+            )));
+        }
+        let mut failures = 0;
+        let mut evidence = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                tokio::time::sleep(self.config.interval).await;
+            }
+            let seen = join_all(endpoints.iter().map(|ep| async move {
+                let timeout = Duration::from_millis(ep.timeout_ms.into());
+                judge(ep, &self.ports.http.get(&ep.url, timeout).await)
+            }))
+            .await;
+            let failed: Vec<String> = seen.into_iter().filter_map(|r| r.err()).collect();
+            if !failed.is_empty() {
+                failures += 1;
+                evidence.extend(failed);
+            }
+        }
+        Ok((failures, evidence))
+    }
+}
+
+/// One Embedded Metric Format line.
+pub fn emf(
+    app: &str,
+    probed_region: &str,
+    at: time::OffsetDateTime,
+    probes: u32,
+    failures: u32,
+    healthy: bool,
+) -> String {
+    let millis = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["App", "ProbedRegion"]],
+                "Metrics": [
+                    {"Name": "PrimaryProbeFailures", "Unit": "Count"},
+                    {"Name": "Probes", "Unit": "Count"},
+                    {"Name": "PrimaryHealthy", "Unit": "None"}
+                ]
+            }]
+        },
+        "App": app,
+        "ProbedRegion": probed_region,
+        "PrimaryProbeFailures": failures,
+        "Probes": probes,
+        "PrimaryHealthy": u8::from(healthy)
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,34 @@
+//! health-probe Lambda: wiring only (policy lives in the library and lifeboat-core).
+
+use health_probe::{Config, Handler, Ports, StdoutLines};
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use lifeboat_aws::AwsSettings;
+use lifeboat_aws::events::EventBridgePublisher;
+use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_core::ports::SystemClock;
+use lifeboat_http::Http;
+use lifeboat_lambda::{Env, init_tracing, report};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let env = Env::process();
+    let config = Config::from_env(&env)?;
+    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let handler = Handler {
+        ports: Ports {
+            http: Http::new()?,
+            events: EventBridgePublisher::new(&sdk),
+            params: SsmParameterStore::new(&sdk),
+            metrics: StdoutLines,
+            clock: SystemClock,
+        },
+        config,
+    };
+    let handler = &handler;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await.map_err(report)
+    }))
+    .await
+}

@@ -1,0 +1,165 @@
+//! verify: after traffic moved, is the shop really served from the target region?
+//!
+//! Checks, all at once, each with its own timeout: the database writer is the target's cluster;
+//! each of the target region's own health endpoints answers as the plan expects (status, body);
+//! each public check (through the public name) answers as expected. The answer is `passed` or
+//! not, with one line of evidence per check. A failed check is an answer, not an error: the state
+//! machine decides whether to look again or to report.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use lifeboat_core::plan::{HealthEndpoint, ValidPlan};
+use lifeboat_core::ports::{GlobalDatabase, HttpGetter, ParameterStore};
+use lifeboat_core::steps::{judge, writer_region};
+use lifeboat_core::{Result, store};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`): the default target.
+    pub region: String,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+        })
+    }
+}
+
+/// A request, as the state machine (or `cargo lambda invoke`) sends it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    /// Region that must now serve the shop (default: the function's own region).
+    #[serde(default)]
+    pub target_region: Option<String>,
+    #[serde(default)]
+    pub run_id: Option<String>,
+}
+
+/// What kind of check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The target's cluster is the global database's writer.
+    DatabaseWriter,
+    /// One of the target region's own health endpoints.
+    RegionalEndpoint,
+    /// Through the public name.
+    PublicName,
+}
+
+/// One check and its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub passed: bool,
+    pub evidence: String,
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub passed: bool,
+    pub target_region: String,
+    pub checks: Vec<Check>,
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<H, D, P> {
+    pub http: H,
+    pub db: D,
+    pub params: P,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<H, D, P> {
+    pub config: Config,
+    pub ports: Ports<H, D, P>,
+}
+
+impl<H: HttpGetter, D: GlobalDatabase, P: ParameterStore> Handler<H, D, P> {
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let request: Request = lifeboat_lambda::parse_event("verify request", event)?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let target = request
+            .target_region
+            .unwrap_or_else(|| self.config.region.clone());
+        let region = plan.region(&target)?;
+        let http = region
+            .health_endpoints
+            .iter()
+            .map(|ep| (CheckKind::RegionalEndpoint, ep))
+            .chain(
+                region
+                    .public_checks
+                    .iter()
+                    .map(|ep| (CheckKind::PublicName, ep)),
+            )
+            .map(|(kind, ep)| self.http_check(kind, ep));
+        let (db, http) = futures::join!(self.writer_check(&plan, &target), join_all(http));
+        let mut checks = vec![db];
+        checks.extend(http);
+        let passed = checks.iter().all(|c| c.passed);
+        tracing::info!(run_id = request.run_id.as_deref().unwrap_or("-"), target = %target, passed, checks = ?checks, "verify");
+        Ok(Response {
+            passed,
+            target_region: target,
+            checks,
+        })
+    }
+
+    async fn writer_check(&self, plan: &ValidPlan, target: &str) -> Check {
+        let seen = self
+            .ports
+            .db
+            .describe_global(target, &plan.database().global_cluster_id)
+            .await;
+        let (passed, evidence) = match seen {
+            Ok(view) => match writer_region(plan, &view) {
+                Some(w) if w == target => (true, format!("database writer is in {target}")),
+                Some(w) => (false, format!("database writer is in {w}, not {target}")),
+                None => (false, "the global database has no writer".to_string()),
+            },
+            Err(e) => (
+                false,
+                format!("could not describe the global database: {e}"),
+            ),
+        };
+        Check {
+            kind: CheckKind::DatabaseWriter,
+            passed,
+            evidence,
+        }
+    }
+
+    async fn http_check(&self, kind: CheckKind, ep: &HealthEndpoint) -> Check {
+        let seen = self
+            .ports
+            .http
+            .get(&ep.url, Duration::from_millis(ep.timeout_ms.into()))
+            .await;
+        let (passed, evidence) = match judge(ep, &seen) {
+            Ok(e) => (true, e),
+            Err(e) => (false, e),
+        };
+        Check {
+            kind,
+            passed,
+            evidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

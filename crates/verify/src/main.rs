@@ -1,0 +1,31 @@
+//! verify Lambda: wiring only (policy lives in the library and lifeboat-core).
+
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use lifeboat_aws::AwsSettings;
+use lifeboat_aws::rds::RdsGlobalDatabase;
+use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_http::Http;
+use lifeboat_lambda::{Env, init_tracing, report};
+use serde_json::Value;
+use verify::{Config, Handler, Ports};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let env = Env::process();
+    let config = Config::from_env(&env)?;
+    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let handler = Handler {
+        ports: Ports {
+            http: Http::new()?,
+            db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
+            params: SsmParameterStore::new(&sdk),
+        },
+        config,
+    };
+    let handler = &handler;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handler.handle(event.payload).await.map_err(report)
+    }))
+    .await
+}

@@ -1,0 +1,531 @@
+//! dr-scale-up, dns-flip, verify and health-probe against the emulated AWS, with the real
+//! adapters over HTTP; health endpoints served by local HTTP servers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
+use lifeboat_aws::events::EventBridgePublisher;
+use lifeboat_aws::rds::RdsGlobalDatabase;
+use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
+use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_core::ErrorKind;
+use lifeboat_core::plan::{HealthEndpoint, Plan, TrafficMode};
+use lifeboat_core::ports::{RecordSets, RecordValue, SystemClock};
+use lifeboat_core::trigger::Observation;
+use lifeboat_http::Http;
+use lifeboat_tests::{EAST, GLOBAL, PLAN_PARAMETER, Shop, WEST, WEST_CLUSTER};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn scale_handler(
+    shop: &Shop,
+) -> dr_scale_up::Handler<EcsAdapter, AsgAdapter, RdsGlobalDatabase, SsmParameterStore> {
+    let sdk = &shop.west;
+    dr_scale_up::Handler {
+        config: dr_scale_up::Config {
+            plan_parameter: PLAN_PARAMETER.into(),
+            region: WEST.into(),
+            concurrency: 8,
+        },
+        ports: dr_scale_up::Ports {
+            ecs: EcsAdapter::new(sdk),
+            asg: AsgAdapter::new(sdk),
+            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            params: SsmParameterStore::new(sdk),
+        },
+    }
+}
+
+/// Route 53 records, counting change batches.
+#[derive(Debug)]
+struct CountingRecords(Route53Adapter, AtomicUsize);
+
+impl RecordSets for CountingRecords {
+    async fn read_record(
+        &self,
+        zone: &str,
+        name: &str,
+        t: &str,
+    ) -> lifeboat_core::Result<Option<RecordValue>> {
+        self.0.read_record(zone, name, t).await
+    }
+    async fn upsert(
+        &self,
+        zone: &str,
+        records: &[RecordValue],
+        comment: &str,
+    ) -> lifeboat_core::Result<String> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.upsert(zone, records, comment).await
+    }
+    async fn change_in_sync(&self, id: &str) -> lifeboat_core::Result<bool> {
+        self.0.change_in_sync(id).await
+    }
+}
+
+type DnsHandler = dns_flip::Handler<
+    CountingRecords,
+    Route53Adapter,
+    ArcAdapter,
+    RdsGlobalDatabase,
+    SsmParameterStore,
+>;
+
+fn dns_handler(shop: &Shop) -> DnsHandler {
+    let sdk = &shop.west;
+    dns_flip::Handler {
+        config: dns_flip::Config {
+            plan_parameter: PLAN_PARAMETER.into(),
+            region: WEST.into(),
+        },
+        ports: dns_flip::Ports {
+            records: CountingRecords(Route53Adapter::new(sdk), AtomicUsize::new(0)),
+            checks: Route53Adapter::new(sdk),
+            arc: ArcAdapter::new(sdk),
+            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            params: SsmParameterStore::new(sdk),
+        },
+    }
+}
+
+/// Store a changed plan (as an operator would with `aws ssm put-parameter`).
+async fn change_plan(shop: &Shop, change: impl FnOnce(&mut Plan)) {
+    let ssm = aws_sdk_ssm::Client::new(&shop.west);
+    let text = ssm
+        .get_parameter()
+        .name(PLAN_PARAMETER)
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap()
+        .to_string();
+    let mut plan: Plan = lifeboat_core::plan::ValidPlan::parse(&text)
+        .unwrap()
+        .plan()
+        .clone();
+    change(&mut plan);
+    ssm.put_parameter()
+        .name(PLAN_PARAMETER)
+        .value(serde_json::to_string(&plan).unwrap())
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Promote us-west-2 (an unplanned failover, time-scaled) and wait until it is the writer.
+async fn promote_west(shop: &Shop) {
+    shop.emulator.configure(json!({"time_scale": 0.001})).await;
+    aws_sdk_rds::Client::new(&shop.west)
+        .failover_global_cluster()
+        .global_cluster_identifier(GLOBAL)
+        .target_db_cluster_identifier(WEST_CLUSTER)
+        .allow_data_loss(true)
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while shop.writer().await.as_deref() != Some(WEST_CLUSTER) {
+        assert!(
+            Instant::now() < deadline,
+            "us-west-2 never became the writer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn ecs_desired(shop: &Shop, region_cfg: &aws_config::SdkConfig, service: &str) -> (i32, i32) {
+    let out = aws_sdk_ecs::Client::new(region_cfg)
+        .describe_services()
+        .cluster("shop")
+        .services(service)
+        .send()
+        .await
+        .unwrap();
+    let _ = shop;
+    let s = &out.services()[0];
+    (s.desired_count(), s.running_count())
+}
+
+#[tokio::test]
+async fn scale_up_sets_active_capacity_and_reports_steady_once_tasks_run() {
+    let shop = Shop::seed(2000.0).await;
+    // Tasks take 1 s to start, instances 1.2 s to boot.
+    shop.emulator
+        .configure(
+            json!({"time_scale": 0.01, "ecs": {"task_start_seconds": 100},
+                          "autoscaling": {"instance_start_seconds": 120}}),
+        )
+        .await;
+    let h = scale_handler(&shop);
+    let out = h.handle(json!({"action": "start"})).await.unwrap();
+    let dr_scale_up::Response::Scaled { changed, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(changed.len(), 3, "{out:?}");
+    assert_eq!(ecs_desired(&shop, &shop.west, "web").await.0, 6);
+    assert_eq!(ecs_desired(&shop, &shop.west, "checkout").await.0, 4);
+    let first = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(
+        matches!(first, dr_scale_up::Response::Scaling { .. }),
+        "{first:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = h.handle(json!({"action": "status"})).await.unwrap();
+        if matches!(status, dr_scale_up::Response::Steady { .. }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never steady: {status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let g = aws_sdk_autoscaling::Client::new(&shop.west)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names("shop-workers-usw2")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.auto_scaling_groups()[0];
+    assert_eq!((g.min_size(), g.desired_capacity()), (Some(4), Some(6)));
+    assert_eq!(ecs_desired(&shop, &shop.west, "web").await, (6, 6));
+    // The primary region was not touched.
+    assert_eq!(ecs_desired(&shop, &shop.east, "web").await, (6, 6));
+}
+
+#[tokio::test]
+async fn scale_up_above_a_groups_max_is_refused_and_changes_nothing() {
+    let shop = Shop::seed(2000.0).await;
+    aws_sdk_autoscaling::Client::new(&shop.west)
+        .update_auto_scaling_group()
+        .auto_scaling_group_name("shop-workers-usw2")
+        .max_size(4)
+        .send()
+        .await
+        .unwrap();
+    let err = scale_handler(&shop)
+        .handle(json!({"action": "start"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(err.message().contains("max size 4"), "{err}");
+    assert_eq!(ecs_desired(&shop, &shop.west, "web").await.0, 1);
+}
+
+#[tokio::test]
+async fn scale_down_of_the_writers_region_is_refused() {
+    let shop = Shop::seed(2000.0).await;
+    let err = scale_handler(&shop)
+        .handle(json!({"action": "scale_down", "region": EAST}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert_eq!(ecs_desired(&shop, &shop.east, "web").await.0, 6);
+}
+
+async fn cname(shop: &Shop, name: &str) -> Vec<String> {
+    Route53Adapter::new(&shop.west)
+        .read_record(&shop.zone_id, name, "CNAME")
+        .await
+        .unwrap()
+        .map(|r| r.values)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn dns_flip_is_refused_until_the_target_database_is_the_writer() {
+    let shop = Shop::seed(2000.0).await;
+    let err = dns_handler(&shop)
+        .handle(json!({"action": "flip"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert_eq!(
+        cname(&shop, "www.shop.example.com").await,
+        ["use1.shop.example.com"]
+    );
+}
+
+#[tokio::test]
+async fn dns_flip_changes_a_zone_in_exactly_one_batch_and_waits_for_insync() {
+    let shop = Shop::seed(2000.0).await;
+    promote_west(&shop).await;
+    let h = dns_handler(&shop);
+    let out = h
+        .handle(json!({"action": "flip", "run_id": "shop-to-us-west-2-1"}))
+        .await
+        .unwrap();
+    let dns_flip::Response::Flipped {
+        changes, previous, ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        h.ports.records.1.load(Ordering::SeqCst),
+        1,
+        "one change batch"
+    );
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        cname(&shop, "www.shop.example.com").await,
+        ["usw2.shop.example.com"]
+    );
+    assert_eq!(
+        cname(&shop, "api.shop.example.com").await,
+        ["api-usw2.shop.example.com"]
+    );
+    assert_eq!(previous.records.len(), 2);
+    let status = h
+        .handle(json!({"action": "status", "changes": changes}))
+        .await
+        .unwrap();
+    assert!(
+        matches!(status, dns_flip::Response::InSync { .. }),
+        "{status:?}"
+    );
+    // Again: the records already read as planned; nothing is sent.
+    h.handle(json!({"action": "flip"})).await.unwrap();
+    assert_eq!(h.ports.records.1.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn health_check_mode_inverts_the_primarys_checks() {
+    let shop = Shop::seed(2000.0).await;
+    let r53 = aws_sdk_route53::Client::new(&shop.east);
+    let mut ids = Vec::new();
+    for (i, host) in ["use1.shop.example.com", "usw2.shop.example.com"]
+        .iter()
+        .enumerate()
+    {
+        let hc = r53
+            .create_health_check()
+            .caller_reference(format!("hc-{i}"))
+            .health_check_config(
+                aws_sdk_route53::types::HealthCheckConfig::builder()
+                    .r#type(aws_sdk_route53::types::HealthCheckType::Https)
+                    .fully_qualified_domain_name(*host)
+                    .resource_path("/healthz")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        ids.push(hc.health_check().unwrap().id().to_string());
+    }
+    let (east_hc, west_hc) = (ids[0].clone(), ids[1].clone());
+    change_plan(&shop, |p| {
+        p.traffic.mode = TrafficMode::HealthCheck;
+        p.regions.get_mut(EAST).unwrap().traffic.health_check_ids = vec![east_hc.clone()];
+        p.regions.get_mut(WEST).unwrap().traffic.health_check_ids = vec![west_hc.clone()];
+    })
+    .await;
+    promote_west(&shop).await;
+    let out = dns_handler(&shop)
+        .handle(json!({"action": "flip"}))
+        .await
+        .unwrap();
+    let inverted = |id: String| {
+        let r53 = r53.clone();
+        async move {
+            r53.get_health_check()
+                .health_check_id(id)
+                .send()
+                .await
+                .unwrap()
+                .health_check()
+                .and_then(|h| h.health_check_config())
+                .and_then(|c| c.inverted())
+                .unwrap_or(false)
+        }
+    };
+    assert!(
+        inverted(east_hc.clone()).await,
+        "the primary's check is inverted"
+    );
+    assert!(!inverted(west_hc.clone()).await);
+    let dns_flip::Response::Flipped { previous, .. } = out else {
+        panic!()
+    };
+    assert_eq!(previous.health_checks, [(west_hc, false), (east_hc, false)]);
+}
+
+/// A region's health endpoint and the public name, served locally.
+async fn serve_shop(regional: (u16, &str), public: (u16, &str), delay: Duration) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/usw2/healthz"))
+        .respond_with(
+            ResponseTemplate::new(regional.0)
+                .set_body_string(regional.1)
+                .set_delay(delay),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/www/healthz"))
+        .respond_with(ResponseTemplate::new(public.0).set_body_string(public.1))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn point_checks_at(shop: &Shop, server: &MockServer) {
+    let uri = server.uri();
+    change_plan(shop, |p| {
+        let west = p.regions.get_mut(WEST).unwrap();
+        west.health_endpoints = vec![HealthEndpoint {
+            url: format!("{uri}/usw2/healthz"),
+            expect_status: 200,
+            expect_body_contains: Some("ok".into()),
+            timeout_ms: 500,
+        }];
+        west.public_checks = vec![HealthEndpoint {
+            url: format!("{uri}/www/healthz"),
+            expect_status: 200,
+            expect_body_contains: Some("region=us-west-2".into()),
+            timeout_ms: 500,
+        }];
+    })
+    .await;
+}
+
+fn verify_handler(shop: &Shop) -> verify::Handler<Http, RdsGlobalDatabase, SsmParameterStore> {
+    let sdk = &shop.west;
+    verify::Handler {
+        config: verify::Config {
+            plan_parameter: PLAN_PARAMETER.into(),
+            region: WEST.into(),
+        },
+        ports: verify::Ports {
+            http: Http::new().unwrap(),
+            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            params: SsmParameterStore::new(sdk),
+        },
+    }
+}
+
+#[tokio::test]
+async fn verify_passes_against_live_endpoints_and_fails_on_503_or_timeout() {
+    let shop = Shop::seed(2000.0).await;
+    promote_west(&shop).await;
+    let h = verify_handler(&shop);
+
+    let good = serve_shop((200, "ok"), (200, "ok region=us-west-2"), Duration::ZERO).await;
+    point_checks_at(&shop, &good).await;
+    let r = h.handle(json!({})).await.unwrap();
+    assert!(r.passed, "{r:?}");
+    assert_eq!(r.checks.len(), 3);
+
+    let down = serve_shop((503, "down"), (200, "ok region=us-west-2"), Duration::ZERO).await;
+    point_checks_at(&shop, &down).await;
+    let r = h.handle(json!({})).await.unwrap();
+    assert!(!r.passed);
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| !c.passed && c.evidence.contains("HTTP 503")),
+        "{r:?}"
+    );
+
+    let slow = serve_shop(
+        (200, "ok"),
+        (200, "ok region=us-west-2"),
+        Duration::from_secs(3),
+    )
+    .await;
+    point_checks_at(&shop, &slow).await;
+    let started = Instant::now();
+    let r = h.handle(json!({})).await.unwrap();
+    assert!(!r.passed);
+    assert!(
+        r.checks.iter().any(|c| c.evidence.contains("timed out")),
+        "{r:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the timeout bounds the check"
+    );
+}
+
+#[tokio::test]
+async fn the_canary_puts_an_event_that_reaches_alarm_to_failover() {
+    let shop = Shop::seed(2000.0).await;
+    // The primary answers 503.
+    let primary = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&primary)
+        .await;
+    let uri = primary.uri();
+    change_plan(&shop, |p| {
+        p.regions.get_mut(EAST).unwrap().health_endpoints = vec![HealthEndpoint {
+            url: format!("{uri}/healthz"),
+            expect_status: 200,
+            expect_body_contains: None,
+            timeout_ms: 500,
+        }];
+    })
+    .await;
+    // EventBridge rule in us-west-2: lifeboat.probe events -> a queue (standing in for the
+    // alarm-to-failover target).
+    let (queue_url, queue_arn) = lifeboat_tests::create_queue(&shop.west, "probe-events").await;
+    let events = aws_sdk_eventbridge::Client::new(&shop.west);
+    events
+        .put_rule()
+        .name("lifeboat-canary")
+        .event_pattern(r#"{"source":["lifeboat.probe"],"detail-type":["Primary Unhealthy"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("lifeboat-canary")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let h = health_probe::Handler {
+        config: health_probe::Config {
+            plan_parameter: PLAN_PARAMETER.into(),
+            region: WEST.into(),
+            interval: Duration::from_millis(10),
+        },
+        ports: health_probe::Ports {
+            http: Http::new().unwrap(),
+            events: EventBridgePublisher::new(&shop.west),
+            params: SsmParameterStore::new(&shop.west),
+            metrics: health_probe::StdoutLines,
+            clock: SystemClock,
+        },
+    };
+    let schedule: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            lifeboat_tests::repo_root().join("events/health-probe/scheduled.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let r = h.handle(schedule).await.unwrap();
+    assert_eq!((r.failures, r.probes, r.event_sent), (5, 5, true));
+    assert_eq!(primary.received_requests().await.unwrap().len(), 5);
+
+    let delivered = lifeboat_tests::receive(&shop.west, &queue_url).await;
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    let event: Value = serde_json::from_str(&delivered[0]).unwrap();
+    let Observation::Canary(report) = alarm_to_failover::parse_observation(event).unwrap() else {
+        panic!("not a canary observation")
+    };
+    assert_eq!((report.failures, report.probed_region.as_str()), (5, EAST));
+}
