@@ -7,7 +7,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-FUNCTIONS   := alarm-to-failover db-failover
+FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe
 EMULATOR_PORT ?= 5005
 
 .PHONY: help setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
@@ -57,7 +57,7 @@ sizes: ## Sizes of the built bootstrap binaries
 	  if [ -f $$b ]; then printf '%-22s %6s KiB\n' $$f $$(( $$(stat -c %s $$b) / 1024 )); fi; \
 	done
 
-demo: setup ## Local end-to-end: emulator + cargo lambda watch + invoke (alarm -> run, db promotion)
+demo: setup ## Local end-to-end: every failover step under cargo lambda watch against the emulator
 	bash scripts/demo.sh
 
 ci: setup lint test demo ## What CI runs

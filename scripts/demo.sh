@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Local end-to-end demo of the first slice, with the real function binaries under the Lambda
+# Local end-to-end demo of every failover step, with the real function binaries under the Lambda
 # Runtime API (cargo lambda watch) and the emulated two-region AWS:
 #   canary alarm -> alarm-to-failover -> one run started (and a duplicate collapsed)
+#   -> failover-approval: request by SNS, the e-mail's link opened (GET) and confirmed (POST)
+#      through the function URL, as a person does -> the waiting execution is approved
 #   -> db-failover start -> status until done -> the writer is in us-west-2
+#   -> dr-scale-up start -> status until steady -> dns-flip -> verify
+#   -> health-probe finds us-east-1 dark and puts a lifeboat.probe event
 #   -> a malformed request comes back as errorType InvalidInput.
+# (The state machine that runs these steps in order is issue 4's; here the script does.)
 # Loopback only. Run through `make demo` (which installs the venv first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +29,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 json_get() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval('v'+sys.argv[1]))" "$1"; }
 
 say "building the functions (debug profile)"
-cargo build -q -p alarm-to-failover -p db-failover
-cargo build -q -p lifeboat-tests --bin lifeboat-seed
+# --all-targets: the same feature set as `cargo test --workspace --all-targets`, so after the
+# tests only the function binaries themselves are built.
+cargo build -q --workspace --all-targets
+functions=(alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe)
 
 say "starting the emulated AWS"
 .venv/bin/python tests/emulator/server.py --port 0 --port-file "$work/port" >/dev/null &
@@ -35,7 +42,16 @@ for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.1; done
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
 say "seeding the two-region shop (examples/plan.yaml) at $endpoint"
-sm=$(target/debug/lifeboat-seed "$endpoint" 1200 | json_get '["state_machine_arn"]')
+seed=$(target/debug/lifeboat-seed "$endpoint" 1200)
+sm=$(echo "$seed" | json_get '["state_machine_arn"]')
+inbox=$(echo "$seed" | json_get '["inbox_url"]')
+helper() { .venv/bin/python scripts/demo_helper.py "$endpoint" "$@"; }
+
+say "serving the shop's health endpoints locally (us-east-1 answers 503)"
+.venv/bin/python scripts/demo_helper.py serve-shop "$work/shop-port" &
+pids+=($!)
+for _ in $(seq 1 100); do [ -s "$work/shop-port" ] && break; sleep 0.05; done
+helper point-plan-at "http://127.0.0.1:$(cat "$work/shop-port")" >/dev/null
 curl -sf -X POST "$endpoint/_lifeboat/config" -H 'content-type: application/json' \
   -d '{"time_scale": 0.005}' >/dev/null
 
@@ -49,7 +65,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-for fn in alarm-to-failover db-failover; do
+for fn in "${functions[@]}"; do
   env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$invoke_port/.rt/$fn" \
     AWS_LAMBDA_FUNCTION_NAME="$fn" AWS_LAMBDA_FUNCTION_VERSION='$LATEST' \
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 AWS_LAMBDA_LOG_STREAM_NAME=demo \
@@ -58,6 +74,8 @@ for fn in alarm-to-failover db-failover; do
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     LIFEBOAT_AWS_MAX_ATTEMPTS=1 LIFEBOAT_PLAN_PARAMETER=/lifeboat/shop/plan \
     LIFEBOAT_STATE_MACHINE_ARN="$sm" RUST_LOG=warn \
+    LIFEBOAT_LINK_SECRET_PARAMETER=/lifeboat/shop/approval-link-secret \
+    LIFEBOAT_PROBE_INTERVAL_MS=50 \
     "target/debug/$fn" >>"$work/functions.log" 2>&1 &
   pids+=($!)
 done
@@ -81,6 +99,35 @@ out=$(invoke alarm-to-failover --data-file events/alarm-to-failover/alarm-state-
 [ "$(echo "$out" | json_get '["run_id"]')" = "$run_id" ] || fail "expected the same run"
 echo "  collapsed into run $run_id"
 
+say "failover-approval <- a task token from a waiting execution (request by SNS)"
+waiting=$(helper wait-for-approval "$sm")
+execution=$(echo "$waiting" | json_get '["execution"]')
+python3 - "$waiting" > "$work/approval-request.json" <<'PY'
+import json, sys
+w = json.loads(sys.argv[1])
+print(json.dumps({"action": "request", "task_token": w["task_token"],
+                  "callback_url": "http://127.0.0.1:INVOKE_PORT/lambda-url/failover-approval/",
+                  "run": w["run"]}))
+PY
+sed -i "s/INVOKE_PORT/$invoke_port/" "$work/approval-request.json"
+out=$(invoke failover-approval --data-file "$work/approval-request.json")
+echo "$out" | python3 -m json.tool
+link=$(helper approval-link "$inbox" "Approve:")
+echo "  e-mail link: ${link:0:90}..."
+say "opening the link (GET): a confirmation page, nothing decided yet"
+page=$(curl -s -w '\n%{http_code}' "$link")
+[ "$(echo "$page" | tail -1)" = 200 ] || fail "GET: $page"
+echo "$page" | grep -q 'Approve failover' || fail "no confirmation page: $page"
+[ "$(helper status "$execution")" = RUNNING ] || fail "a GET must not decide"
+say "pressing the button (POST from the page)"
+token=${link#*\?t=}
+page=$(curl -s -w '\n%{http_code}' --data-urlencode "t=$token" --data-urlencode "who=Demo Operator" \
+  "http://127.0.0.1:$invoke_port/lambda-url/failover-approval/")
+[ "$(echo "$page" | tail -1)" = 200 ] || fail "POST: $page"
+result=$(helper execution "$execution")
+echo "  execution: $result"
+[ "$(echo "$result" | json_get '["status"]')" = SUCCEEDED ] || fail "the execution was not approved"
+
 say "db-failover <- events/db-failover/start.json"
 out=$(invoke db-failover --data-file events/db-failover/start.json)
 echo "$out" | python3 -m json.tool
@@ -98,6 +145,39 @@ echo "$out" | python3 -m json.tool | sed -n '1,8p'
 [ "$state" = done ] || fail "expected done: $out"
 [ "$(echo "$out" | json_get '["writer_region"]')" = us-west-2 ] || fail "writer did not move"
 
+say "dr-scale-up <- events/dr-scale-up/start.json"
+out=$(invoke dr-scale-up --data-file events/dr-scale-up/start.json)
+echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); [print("  ", c["resource"], c["before"], "->", c["after"]) for c in o["changed"]]'
+[ "$(echo "$out" | json_get '["state"]')" = scaled ] || fail "expected scaled: $out"
+say "dr-scale-up <- status, until steady"
+for _ in $(seq 1 100); do
+  out=$(invoke dr-scale-up --data-file events/dr-scale-up/status.json)
+  state=$(echo "$out" | json_get '["state"]')
+  [ "$state" = steady ] && break
+  sleep 0.2
+done
+[ "$state" = steady ] || fail "never steady: $out"
+echo "  steady: $(echo "$out" | python3 -c 'import json,sys; print(", ".join("%s %s/%s" % (r["resource"], r["ready"], r["desired"]) for r in json.load(sys.stdin)["resources"]))')"
+
+say "dns-flip <- events/dns-flip/flip.json"
+out=$(invoke dns-flip --data-file events/dns-flip/flip.json)
+[ "$(echo "$out" | json_get '["state"]')" = flipped ] || fail "expected flipped: $out"
+echo "  changes: $(echo "$out" | json_get '["changes"]')"
+python3 -c 'import json,sys; print(json.dumps({"action": "status", "changes": json.loads(sys.argv[1])["changes"]}))' "$out" > "$work/dns-status.json"
+out=$(invoke dns-flip --data-file "$work/dns-status.json")
+[ "$(echo "$out" | json_get '["state"]')" = in_sync ] || fail "expected in_sync: $out"
+echo "  in sync"
+
+say "verify <- events/verify/verify.json"
+out=$(invoke verify --data-file events/verify/verify.json)
+echo "$out" | python3 -c 'import json,sys; [print("  ", "PASS" if c["passed"] else "FAIL", c["evidence"]) for c in json.load(sys.stdin)["checks"]]'
+[ "$(echo "$out" | json_get '["passed"]')" = True ] || fail "verify failed: $out"
+
+say "health-probe <- events/health-probe/scheduled.json (us-east-1 answers 503)"
+out=$(invoke health-probe --data-file events/health-probe/scheduled.json)
+echo "$out" | python3 -c 'import json,sys; o=json.load(sys.stdin); print("  %s of %s probes of %s failed; event sent: %s" % (o["failures"], o["probes"], o["probed_region"], o["event_sent"]))'
+[ "$(echo "$out" | json_get '["event_sent"]')" = True ] || fail "expected a canary event: $out"
+
 say "db-failover <- a malformed request"
 if out=$(invoke db-failover --data-ascii '{"action": "promote"}' 2>&1); then
   fail "a malformed request succeeded: $out"
@@ -105,4 +185,4 @@ fi
 echo "$out" | grep -q "InvalidInput" || fail "expected errorType InvalidInput: $out"
 echo "$out" | grep -m1 -o '.*InvalidInput.*' | cut -c1-160
 
-say "demo passed: 1 run started, 1 duplicate collapsed, writer moved to us-west-2, bad input typed"
+say "demo passed: 1 run started, 1 duplicate collapsed, approved by link, writer moved to us-west-2, scaled up, traffic moved, verified, canary fired, bad input typed"

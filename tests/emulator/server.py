@@ -36,6 +36,12 @@ class QuietHandler(MotoRequestHandler):
 def build_server(host: str = "127.0.0.1", port: int = 0, time_scale: float | None = None):
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("the emulator binds loopback only")
+    # Step Functions executes state machines (Pass, Task, Wait, Parallel, .waitForTaskToken, ...);
+    # Lambda never needs Docker.
+    from moto.core.config import default_user_config
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+    default_user_config.setdefault("lambda", {})["use_docker"] = False
     app = lifeboat_ext.LifeboatMiddleware(DomainDispatcherApplication(create_backend_app))
     server = make_server(
         host, port, app, threaded=True, request_handler=QuietHandler

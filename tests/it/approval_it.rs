@@ -10,14 +10,13 @@ use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
 use lifeboat_http::Http;
-use lifeboat_tests::{ACCOUNT, PLAN_PARAMETER, Shop, WEST};
+use lifeboat_tests::{ACCOUNT, LINK_SECRET_PARAMETER, PLAN_PARAMETER, Shop, WEST};
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::{alarm_event, alarm_handler};
 
-const LINK_SECRET_PARAMETER: &str = "/lifeboat/shop/approval-link-secret";
 const CALLBACK_URL: &str = "https://approve.shop.example/";
 
 type ApprovalHandler = Handler<SsmParameterStore, SnsNotifier, Http, SfnCallbacks, SystemClock>;
@@ -44,14 +43,6 @@ async fn given_a_waiting_workflow() -> World {
         .topic_arn(format!("arn:aws:sns:{WEST}:{ACCOUNT}:lifeboat-shop"))
         .protocol("http")
         .endpoint(format!("{}/sns", subscriber.uri()))
-        .send()
-        .await
-        .unwrap();
-    aws_sdk_ssm::Client::new(&shop.west)
-        .put_parameter()
-        .name(LINK_SECRET_PARAMETER)
-        .value("emulated-link-secret-5be1")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
         .send()
         .await
         .unwrap();

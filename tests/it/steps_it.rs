@@ -74,6 +74,10 @@ type DnsHandler = dns_flip::Handler<
 >;
 
 fn dns_handler(shop: &Shop) -> DnsHandler {
+    dns_handler_with_arc(shop, ArcAdapter::new(&shop.west))
+}
+
+fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
     let sdk = &shop.west;
     dns_flip::Handler {
         config: dns_flip::Config {
@@ -83,7 +87,7 @@ fn dns_handler(shop: &Shop) -> DnsHandler {
         ports: dns_flip::Ports {
             records: CountingRecords(Route53Adapter::new(sdk), AtomicUsize::new(0)),
             checks: Route53Adapter::new(sdk),
-            arc: ArcAdapter::new(sdk),
+            arc,
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
             params: SsmParameterStore::new(sdk),
         },
@@ -528,4 +532,127 @@ async fn the_canary_puts_an_event_that_reaches_alarm_to_failover() {
         panic!("not a canary observation")
     };
     assert_eq!((report.failures, report.probed_region.as_str()), (5, EAST));
+}
+
+#[tokio::test]
+async fn routing_controls_flip_through_the_next_arc_endpoint_when_one_fails() {
+    use aws_sdk_route53recoverycluster::Client as Arc;
+    use aws_sdk_route53recoverycluster::operation::get_routing_control_state::{
+        GetRoutingControlStateError, GetRoutingControlStateOutput,
+    };
+    use aws_sdk_route53recoverycluster::operation::update_routing_control_states::UpdateRoutingControlStatesOutput;
+    use aws_sdk_route53recoverycluster::types::RoutingControlState;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    const RC_EAST: &str =
+        "arn:aws:route53-recovery-control::123456789012:controlpanel/p/routingcontrol/use1";
+    const RC_WEST: &str =
+        "arn:aws:route53-recovery-control::123456789012:controlpanel/p/routingcontrol/usw2";
+    const EP1: &str = "https://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1";
+    const EP2: &str = "https://host-2.route53-recovery-cluster.ap-southeast-2.amazonaws.com/v1";
+
+    let shop = Shop::seed(2000.0).await;
+    change_plan(&shop, |p| {
+        p.traffic.mode = TrafficMode::RoutingControl;
+        p.traffic.arc_cluster_endpoints = [(EP1, "us-west-2"), (EP2, "ap-southeast-2")]
+            .iter()
+            .map(|(e, r)| lifeboat_core::plan::ArcClusterEndpoint {
+                endpoint: e.to_string(),
+                region: r.to_string(),
+            })
+            .collect();
+        p.regions
+            .get_mut(EAST)
+            .unwrap()
+            .traffic
+            .routing_control_arns = vec![RC_EAST.into()];
+        p.regions
+            .get_mut(WEST)
+            .unwrap()
+            .traffic
+            .routing_control_arns = vec![RC_WEST.into()];
+    })
+    .await;
+
+    // Endpoint 1 is down (its region is impaired); endpoint 2 answers.
+    let down = mock!(Arc::get_routing_control_state).then_error(|| {
+        GetRoutingControlStateError::InternalServerException(
+            aws_sdk_route53recoverycluster::types::error::InternalServerException::builder()
+                .message("endpoint unavailable")
+                .meta(
+                    aws_smithy_types::error::ErrorMetadata::builder()
+                        .code("InternalServerException")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+    });
+    let state = |arn: &'static str, on: bool| {
+        mock!(Arc::get_routing_control_state)
+            .match_requests(move |r| r.routing_control_arn() == Some(arn))
+            .then_output(move || {
+                GetRoutingControlStateOutput::builder()
+                    .routing_control_arn(arn)
+                    .routing_control_state(if on {
+                        RoutingControlState::On
+                    } else {
+                        RoutingControlState::Off
+                    })
+                    .build()
+                    .unwrap()
+            })
+    };
+    let west_off = state(RC_WEST, false);
+    let east_on = state(RC_EAST, true);
+    let update = mock!(Arc::update_routing_control_states)
+        .match_requests(|r| {
+            let e = r.update_routing_control_state_entries();
+            e.len() == 2
+                && e[0].routing_control_arn() == RC_WEST
+                && e[0].routing_control_state() == &RoutingControlState::On
+                && e[1].routing_control_arn() == RC_EAST
+                && e[1].routing_control_state() == &RoutingControlState::Off
+        })
+        .then_output(|| UpdateRoutingControlStatesOutput::builder().build());
+    let arc = ArcAdapter::from_clients([
+        (
+            EP1.to_string(),
+            mock_client!(aws_sdk_route53recoverycluster, [&down]),
+        ),
+        (
+            EP2.to_string(),
+            mock_client!(
+                aws_sdk_route53recoverycluster,
+                RuleMode::MatchAny,
+                [&west_off, &east_on, &update]
+            ),
+        ),
+    ]);
+    let h = dns_handler_with_arc(&shop, arc);
+
+    // Not before the database: us-east-1 is still the writer.
+    let err = h.handle(json!({"action": "flip"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert_eq!(update.num_calls(), 0);
+
+    promote_west(&shop).await;
+    let out = h.handle(json!({"action": "flip"})).await.unwrap();
+    let dns_flip::Response::Flipped {
+        endpoint, previous, ..
+    } = out
+    else {
+        panic!()
+    };
+    assert_eq!(down.num_calls(), 1, "endpoint 1 was tried first");
+    assert_eq!(
+        update.num_calls(),
+        1,
+        "one atomic update through endpoint 2"
+    );
+    assert_eq!(endpoint.as_deref(), Some(EP2));
+    assert_eq!(
+        previous.routing_controls,
+        [(RC_WEST.to_string(), false), (RC_EAST.to_string(), true)]
+    );
 }

@@ -23,6 +23,8 @@ pub const GLOBAL: &str = "shop-global";
 pub const EAST_CLUSTER: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 pub const WEST_CLUSTER: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 pub const PLAN_PARAMETER: &str = "/lifeboat/shop/plan";
+/// The SecureString parameter holding the key that signs approval links.
+pub const LINK_SECRET_PARAMETER: &str = "/lifeboat/shop/approval-link-secret";
 pub const ALARM: &str = "lifeboat-shop-primary-unhealthy";
 pub const STATE_MACHINE: &str = "lifeboat-failover";
 
@@ -283,6 +285,15 @@ impl Seeded {
             .send()
             .await
             .expect("plan");
+
+        // The key that signs approval links (SecureString; the emulator's is not secret).
+        ssm.put_parameter()
+            .name(LINK_SECRET_PARAMETER)
+            .value(format!("emulated-link-secret-{}", std::process::id()))
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("link secret");
 
         let sfn = aws_sdk_sfn::Client::new(&west);
         let sm = sfn

@@ -267,3 +267,15 @@ async fn bad_requests_are_invalid_input() {
     }
     assert!(h.ports.records.batches().is_empty());
 }
+
+#[test]
+fn the_sample_events_parse() {
+    for file in ["flip.json", "status.json"] {
+        let path = format!(
+            "{}/../../events/dns-flip/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _: Request = serde_json::from_str(&text).expect(&path);
+    }
+}

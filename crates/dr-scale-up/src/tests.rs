@@ -229,3 +229,15 @@ async fn bad_requests_are_invalid_input_and_change_nothing() {
     }
     assert!(h.ports.ecs.calls().is_empty() && h.ports.asg.calls().is_empty());
 }
+
+#[test]
+fn the_sample_events_parse() {
+    for file in ["start.json", "status.json", "scale-down.json"] {
+        let path = format!(
+            "{}/../../events/dr-scale-up/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let _: Request = serde_json::from_str(&text).expect(&path);
+    }
+}

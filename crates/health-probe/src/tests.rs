@@ -121,3 +121,14 @@ async fn anything_but_a_schedule_is_invalid_input_and_probes_nothing() {
     }
     assert!(h.ports.http.requests().is_empty());
 }
+
+#[tokio::test]
+async fn the_sample_event_is_a_schedule() {
+    let path = format!(
+        "{}/../../events/health-probe/scheduled.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let h = given_a_canary();
+    assert!(h.handle(event).await.is_ok());
+}

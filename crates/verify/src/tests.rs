@@ -95,3 +95,12 @@ async fn bad_requests_are_invalid_input() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(h.ports.http.requests().is_empty());
 }
+
+#[test]
+fn the_sample_event_parses() {
+    let path = format!(
+        "{}/../../events/verify/verify.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let _: Request = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+}

@@ -2,7 +2,7 @@
 //!
 //!     cargo run -p lifeboat-tests --bin lifeboat-seed -- http://127.0.0.1:5005 [LAG_MS]
 //!
-//! Prints the failover state machine's ARN as JSON.
+//! Prints the failover state machine's ARN, the hosted zone id and the inbox queue as JSON.
 
 #![allow(
     clippy::unwrap_used,
@@ -28,6 +28,10 @@ async fn main() {
     let seeded = lifeboat_tests::Seeded::into_endpoint(&endpoint, lag_ms).await;
     println!(
         "{}",
-        serde_json::json!({ "state_machine_arn": seeded.state_machine_arn })
+        serde_json::json!({
+            "state_machine_arn": seeded.state_machine_arn,
+            "zone_id": seeded.zone_id,
+            "inbox_url": seeded.inbox_url,
+        })
     );
 }
