@@ -307,3 +307,123 @@ async fn reject_fails_the_waiting_execution() {
     assert_eq!(done.status(), &aws_sdk_sfn::types::ExecutionStatus::Failed);
     assert_eq!(done.error(), Some(failover_approval::REJECTED_ERROR));
 }
+
+#[tokio::test]
+async fn every_attack_on_the_callback_is_refused_and_changes_nothing() {
+    use failover_approval::token::{self, Claims, Decision};
+    use lifeboat_core::ports::Secret;
+
+    let w = given_a_waiting_workflow().await;
+    let execution = when_a_run_waits_for_approval(&w, "attacked-1").await;
+    let (_, text) = received_request(&w).await;
+    let approve = link(&text, "Approve:");
+    let reject = link(&text, "Reject:");
+    let approve_token = approve.split_once("?t=").unwrap().1.to_string();
+    let reject_token = reject.split_once("?t=").unwrap().1.to_string();
+    // The attacker's tools: the real key (to show that even validly signed but wrong claims are
+    // refused) and a guessed one.
+    let key = aws_sdk_ssm::Client::new(&w.shop.west)
+        .get_parameter()
+        .name(LINK_SECRET_PARAMETER)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .and_then(|p| p.value())
+        .unwrap()
+        .to_string();
+    let real: Claims = token::verify(
+        &Secret::new(&key),
+        &approve_token,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let forged = token::sign(&Secret::new("guessed"), &real).unwrap();
+    let other_run = token::sign(
+        &Secret::new(&key),
+        &Claims {
+            run: "shop-to-us-west-2-1700000000".into(),
+            ..real.clone()
+        },
+    )
+    .unwrap();
+    let expired = token::sign(
+        &Secret::new(&key),
+        &Claims {
+            exp: time::OffsetDateTime::now_utc().unix_timestamp() - 1,
+            ..real.clone()
+        },
+    )
+    .unwrap();
+    let tampered = {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (payload, mac) = reject_token.split_once('.').unwrap();
+        let json = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        format!(
+            "{}.{mac}",
+            URL_SAFE_NO_PAD.encode(json.replace("\"reject\"", "\"approve\""))
+        )
+    };
+    assert_eq!(real.d, Decision::Approve);
+
+    for (what, token, status) in [
+        ("forged", forged.as_str(), 403),
+        ("another run", other_run.as_str(), 403),
+        ("expired", expired.as_str(), 410),
+        ("tampered decision", tampered.as_str(), 403),
+        ("garbage", "x.y", 403),
+    ] {
+        let (got, _) = page(
+            &w,
+            browser(
+                "POST",
+                CALLBACK_URL,
+                Some(&[("t", token), ("who", "Mallory")]),
+            ),
+        )
+        .await;
+        assert_eq!(got, status, "{what}");
+    }
+    // Prefetching both links, repeatedly, decides nothing.
+    for _ in 0..3 {
+        assert_eq!(page(&w, browser("GET", &approve, None)).await.0, 200);
+        assert_eq!(page(&w, browser("GET", &reject, None)).await.0, 200);
+    }
+    // Nothing changed: still waiting, no decision recorded.
+    let sfn = aws_sdk_sfn::Client::new(&w.shop.west);
+    let still = sfn
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Running
+    );
+    assert!(
+        !w.shop
+            .parameters()
+            .await
+            .iter()
+            .any(|(name, _)| name.starts_with("/lifeboat/shop/decisions/")),
+        "a decision was recorded"
+    );
+    // The real link still works (so the refusals above were not an accident of the setup).
+    let (status, _) = page(
+        &w,
+        browser(
+            "POST",
+            CALLBACK_URL,
+            Some(&[("t", &approve_token), ("who", "Ana")]),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        finished(&w, &execution).await.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded
+    );
+}

@@ -656,3 +656,29 @@ async fn routing_controls_flip_through_the_next_arc_endpoint_when_one_fails() {
         [(RC_WEST.to_string(), false), (RC_EAST.to_string(), true)]
     );
 }
+
+#[tokio::test]
+async fn scale_up_with_a_missing_service_is_not_found_and_changes_nothing() {
+    let shop = Shop::seed(2000.0).await;
+    let ecs = aws_sdk_ecs::Client::new(&shop.west);
+    ecs.update_service()
+        .cluster("shop")
+        .service("checkout")
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+    ecs.delete_service()
+        .cluster("shop")
+        .service("checkout")
+        .send()
+        .await
+        .unwrap();
+    let err = scale_handler(&shop)
+        .handle(json!({"action": "start"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("ecs:shop/checkout"), "{err}");
+    assert_eq!(ecs_desired(&shop, &shop.west, "web").await.0, 1);
+}

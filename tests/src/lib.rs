@@ -505,23 +505,21 @@ impl Shop {
 
     /// Every parameter under /lifeboat (name, value).
     pub async fn parameters(&self) -> Vec<(String, String)> {
-        let out = aws_sdk_ssm::Client::new(&self.west)
+        let mut all: Vec<(String, String)> = Vec::new();
+        let mut pages = aws_sdk_ssm::Client::new(&self.west)
             .get_parameters_by_path()
             .path("/lifeboat")
             .recursive(true)
-            .send()
-            .await
-            .expect("parameters");
-        let mut all: Vec<(String, String)> = out
-            .parameters()
-            .iter()
-            .map(|p| {
-                (
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for p in page.expect("parameters").parameters() {
+                all.push((
                     p.name().unwrap_or_default().to_string(),
                     p.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
+                ));
+            }
+        }
         all.sort();
         all
     }

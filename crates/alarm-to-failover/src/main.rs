@@ -1,7 +1,6 @@
 //! alarm-to-failover Lambda: wiring only (policy lives in the library and lifeboat-core).
 
 use alarm_to_failover::{Config, Handler, Ports};
-use lambda_runtime::{LambdaEvent, run, service_fn};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::rds::RdsGlobalDatabase;
@@ -9,8 +8,7 @@ use lifeboat_aws::sfn::SfnWorkflow;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
-use lifeboat_lambda::{Env, init_tracing, report};
-use serde_json::Value;
+use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -32,9 +30,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         config,
     };
-    let handler = &handler;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event.payload).await.map_err(report)
-    }))
-    .await
+    lifeboat_lambda::serve(|event| handler.handle(event)).await
 }

@@ -24,22 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The function's configuration (from its environment, read once at init).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in (`AWS_REGION`): the default target.
-    pub region: String,
-}
-
-impl Config {
-    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
-        Ok(Self {
-            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region: env.region()?,
-        })
-    }
-}
+pub use lifeboat_lambda::PlanConfig as Config;
 
 /// One submitted Route 53 change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,9 +48,10 @@ impl Config {
                     ))
                 })?,
         };
+        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
         Ok(Self {
-            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region: env.region()?,
+            plan_parameter: base.plan_parameter,
+            region: base.region,
             concurrency,
         })
     }

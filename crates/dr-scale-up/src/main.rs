@@ -1,13 +1,11 @@
 //! dr-scale-up Lambda: wiring only (policy lives in the library and lifeboat-core).
 
 use dr_scale_up::{Config, Handler, Ports};
-use lambda_runtime::{LambdaEvent, run, service_fn};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
-use lifeboat_lambda::{Env, init_tracing, report};
-use serde_json::Value;
+use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -24,9 +22,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         config,
     };
-    let handler = &handler;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event.payload).await.map_err(report)
-    }))
-    .await
+    lifeboat_lambda::serve(|event| handler.handle(event)).await
 }

@@ -1,15 +1,13 @@
 //! failover-approval Lambda: wiring only (policy lives in the library and lifeboat-core).
 
 use failover_approval::{Config, Handler, Ports};
-use lambda_runtime::{LambdaEvent, run, service_fn};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::sfn::SfnCallbacks;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
 use lifeboat_http::Http;
-use lifeboat_lambda::{Env, init_tracing, report};
-use serde_json::Value;
+use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -30,9 +28,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         config,
     };
-    let handler = &handler;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler.handle(event.payload).await.map_err(report)
-    }))
-    .await
+    lifeboat_lambda::serve(|event| handler.handle(event)).await
 }

@@ -38,9 +38,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
         Ok(Self {
-            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region: env.region()?,
+            plan_parameter: base.plan_parameter,
+            region: base.region,
             interval: env.millis("LIFEBOAT_PROBE_INTERVAL_MS", 2_000, 60_000)?,
         })
     }

@@ -172,3 +172,40 @@ mod tests {
         assert!(bad.region().is_err());
     }
 }
+
+/// What most lifeboat functions need from their environment: where the plan is, and where the
+/// function runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanConfig {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`): the default target.
+    pub region: String,
+}
+
+impl PlanConfig {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, Error> {
+        Ok(Self {
+            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
+            region: env.region()?,
+        })
+    }
+}
+
+/// Serve `handle` under the Lambda runtime: each event's JSON payload in, the handler's answer
+/// (or its error, as a typed `errorType`) out. Call at the end of `main`, after the handler has
+/// been built once.
+pub async fn serve<H, Fut, R>(handle: H) -> Result<(), lambda_runtime::Error>
+where
+    H: Fn(serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Error>>,
+    R: serde::Serialize,
+{
+    let handle = &handle;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            handle(event.payload).await.map_err(report)
+        },
+    ))
+    .await
+}
