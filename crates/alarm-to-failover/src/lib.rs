@@ -303,15 +303,12 @@ where
             )?),
         };
         let target_cluster_available =
-            p.db.describe_cluster(target, target_arn).await?.status == "available";
+            p.db.describe_cluster(target, target_arn)
+                .await?
+                .is_available();
         let primary_arn = &plan.region(source)?.db_cluster_arn;
-        let primary_reachable = match p.db.describe_cluster(source, primary_arn).await {
-            Ok(c) => c.status == "available",
-            Err(e) => {
-                tracing::warn!(region = source, error = %e, "primary database does not answer");
-                false
-            }
-        };
+        let primary_reachable =
+            lifeboat_core::steps::primary_answers(&p.db, source, primary_arn).await;
         let target_id = cluster_id_from_arn(target_arn)
             .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
         let replication_lag = p.lag.replication_lag(target, target_id).await?;

@@ -63,6 +63,13 @@ pub struct ClusterView {
     pub status: String,
 }
 
+impl ClusterView {
+    /// `available`: the only status lifeboat promotes into or counts as answering.
+    pub fn is_available(&self) -> bool {
+        self.status == "available"
+    }
+}
+
 /// The Aurora global database.
 pub trait GlobalDatabase: Send + Sync {
     /// Describe the global cluster through `region`'s endpoint.

@@ -1,7 +1,22 @@
 //! Pure helpers shared by the failover steps (scale-up, traffic, verify).
 
 use crate::plan::{HealthEndpoint, ValidPlan};
-use crate::ports::{AsgView, EcsServiceView, GlobalClusterView, HttpObservation, RecordValue};
+use crate::ports::{
+    AsgView, EcsServiceView, GlobalClusterView, GlobalDatabase, HttpObservation, RecordValue,
+};
+
+/// Whether the primary's database answers: its cluster, described through its own region's
+/// endpoint (within the adapter's probe timeout), is `available`. A failure to answer is the
+/// answer `false` (a dark region), logged, never an error.
+pub async fn primary_answers<D: GlobalDatabase>(db: &D, region: &str, cluster_arn: &str) -> bool {
+    match db.describe_cluster(region, cluster_arn).await {
+        Ok(c) => c.is_available(),
+        Err(e) => {
+            tracing::warn!(region, error = %e, "primary database does not answer");
+            false
+        }
+    }
+}
 
 /// Judge one HTTP observation against what the endpoint must answer: `Ok` with a short
 /// description, or `Err` with the evidence of the failure. Either names the URL.

@@ -198,13 +198,8 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
                 "the target cluster {target_arn} is {target_status}, not available: lifeboat never promotes into an unhealthy target"
             )));
         }
-        let primary_reachable = match db.describe_cluster(source, &writer_arn).await {
-            Ok(c) => c.status == "available",
-            Err(e) => {
-                tracing::warn!(region = source, error = %e, "primary database does not answer");
-                false
-            }
-        };
+        let primary_reachable =
+            lifeboat_core::steps::primary_answers(db, source, &writer_arn).await;
         let target_id = cluster_id_from_arn(&target_arn)
             .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
         let lag = if primary_reachable {
