@@ -427,3 +427,87 @@ async fn every_attack_on_the_callback_is_refused_and_changes_nothing() {
         &aws_sdk_sfn::types::ExecutionStatus::Succeeded
     );
 }
+
+#[tokio::test]
+async fn slack_gets_the_card_and_its_signed_button_press_approves() {
+    use aws_lambda_events::http::HeaderValue;
+    use failover_approval::slack;
+    use lifeboat_core::ports::Secret;
+
+    let mut w = given_a_waiting_workflow().await;
+    // Slack: the incoming webhook (a local server) and the app's signing secret, both in SSM.
+    let slack_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack_server)
+        .await;
+    let ssm = aws_sdk_ssm::Client::new(&w.shop.west);
+    for (name, value) in [
+        (
+            "/lifeboat/shop/slack-webhook",
+            format!("{}/services/T0/B0/XYZ", slack_server.uri()),
+        ),
+        (
+            "/lifeboat/shop/slack-signing-secret",
+            "emulated-slack-signing".to_string(),
+        ),
+    ] {
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    }
+    let plan_text =
+        lifeboat_tests::plan_text().replace(lifeboat_tests::PLAN_ZONE_ID, &w.shop.zone_id);
+    let mut plan = lifeboat_core::plan::ValidPlan::parse(&plan_text)
+        .unwrap()
+        .plan()
+        .clone();
+    plan.approval.slack_webhook_parameter = Some("/lifeboat/shop/slack-webhook".into());
+    ssm.put_parameter()
+        .name(PLAN_PARAMETER)
+        .value(serde_json::to_string(&plan).unwrap())
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    w.approval.config.slack_signing_secret = Some(Secret::new("emulated-slack-signing"));
+
+    let execution = when_a_run_waits_for_approval(&w, "slack-1").await;
+    let posts = slack_server.received_requests().await.unwrap();
+    assert_eq!(posts.len(), 1);
+    let card: Value = serde_json::from_slice(&posts[0].body).unwrap();
+    let buttons = &card["blocks"].as_array().unwrap().last().unwrap()["elements"];
+    let approve_token = buttons[0]["value"].as_str().unwrap();
+
+    // Slack calls the function URL with the interaction, signed.
+    let payload = json!({"type": "block_actions", "user": {"id": "U42", "username": "ana"},
+                         "actions": [{"action_id": slack::APPROVE_ACTION, "value": approve_token}]});
+    let body = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+    let signature = slack::sign(&Secret::new("emulated-slack-signing"), &ts, &body);
+    let mut event = browser("POST", CALLBACK_URL, None);
+    event["rawPath"] = json!("/slack");
+    event["requestContext"]["http"]["path"] = json!("/slack");
+    event["body"] = json!(body);
+    event["headers"] = json!({
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": HeaderValue::from_str(&signature).unwrap().to_str().unwrap(),
+    });
+    let (status, text) = page(&w, event).await;
+    assert_eq!(status, 200, "{text}");
+    let done = finished(&w, &execution).await;
+    assert_eq!(
+        done.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded
+    );
+    let output: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(
+        (output["by"].as_str(), output["via"].as_str()),
+        (Some("ana (U42)"), Some("Slack"))
+    );
+}
