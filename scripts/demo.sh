@@ -73,7 +73,7 @@ for fn in "${functions[@]}"; do
     AWS_REGION=us-west-2 AWS_ENDPOINT_URL="$endpoint" \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     LIFEBOAT_AWS_MAX_ATTEMPTS=1 LIFEBOAT_PLAN_PARAMETER=/lifeboat/shop/plan \
-    LIFEBOAT_STATE_MACHINE_ARN="$sm" RUST_LOG=warn \
+    LIFEBOAT_STATE_MACHINE_ARN="$sm" RUST_LOG=info \
     LIFEBOAT_LINK_SECRET_PARAMETER=/lifeboat/shop/approval-link-secret \
     LIFEBOAT_PROBE_INTERVAL_MS=50 \
     "target/debug/$fn" >>"$work/functions.log" 2>&1 &
@@ -184,5 +184,13 @@ if out=$(invoke db-failover --data-ascii '{"action": "promote"}' 2>&1); then
 fi
 echo "$out" | grep -q "InvalidInput" || fail "expected errorType InvalidInput: $out"
 echo "$out" | grep -m1 -o '.*InvalidInput.*' | cut -c1-160
+
+say "the functions' logs: no secret in any line"
+[ -s "$work/functions.log" ] || fail "no function logs captured"
+for value in "$(helper secret /lifeboat/shop/approval-link-secret)" \
+             "$(echo "$waiting" | json_get '["task_token"]')" "$token"; do
+  if grep -qF -- "$value" "$work/functions.log"; then fail "a secret appears in the logs"; fi
+done
+echo "  $(wc -l < "$work/functions.log") log lines checked (link key, task token, link token)"
 
 say "demo passed: 1 run started, 1 duplicate collapsed, approved by link, writer moved to us-west-2, scaled up, traffic moved, verified, canary fired, bad input typed"

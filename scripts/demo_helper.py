@@ -6,6 +6,7 @@ health endpoints. Loopback only; talks to the emulator with boto3.
     demo_helper.py ENDPOINT approval-link INBOX_URL LABEL          -> the link from the e-mail
     demo_helper.py ENDPOINT execution EXECUTION_ARN                -> {"status", "output", "error"}
     demo_helper.py ENDPOINT status EXECUTION_ARN                   -> RUNNING, SUCCEEDED, ... (now)
+    demo_helper.py ENDPOINT secret PARAMETER                       -> a SecureString's value
     demo_helper.py ENDPOINT point-plan-at BASE_URL                 -> rewrites the plan's endpoints
     demo_helper.py serve-shop PORT_FILE                            -> health endpoints (us-east-1 dark)
 """
@@ -61,6 +62,10 @@ def approval_link(endpoint, inbox, label):
                     return line[len(label):].strip()
         time.sleep(0.05)
     raise SystemExit("no approval request in the inbox")
+
+
+def secret(endpoint, name):
+    return client(endpoint, "ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
 
 
 def status(endpoint, arn):
@@ -127,6 +132,7 @@ def main():
         "approval-link": approval_link,
         "execution": execution,
         "status": status,
+        "secret": secret,
         "point-plan-at": point_plan_at,
     }[command](endpoint, *args)
     print(result if isinstance(result, str) else json.dumps(result))
