@@ -16,6 +16,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# moto's EC2 loads thousands of public AMIs into every region it touches (an Auto Scaling group
+# launches instances): seconds of CPU per emulator. lifeboat's launch configurations name their
+# image directly, and moto does not validate it, so none are loaded.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
 import lifeboat_ext  # noqa: E402  (patches moto on import)
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,

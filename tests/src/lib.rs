@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -43,6 +44,41 @@ pub struct Emulator {
     endpoint: String,
     http: reqwest::Client,
     _dir: TempDir,
+    _slot: Slot,
+}
+
+/// At most `LIFEBOAT_EMULATORS` (default 8) emulators run at once in one test process: each is a
+/// moto server with a CPU-heavy start (EC2 images, for Auto Scaling), and two dozen of them on a
+/// 2-core machine make single requests take longer than any sane timeout.
+static SLOTS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+#[derive(Debug)]
+struct Slot;
+
+impl Slot {
+    fn acquire() -> Slot {
+        let max = std::env::var("LIFEBOAT_EMULATORS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(8);
+        let (lock, freed) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= max {
+            running = freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (lock, freed) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        freed.notify_one();
+    }
 }
 
 #[derive(Debug)]
@@ -64,6 +100,8 @@ impl Drop for Emulator {
 impl Emulator {
     /// Start an emulator and wait until it answers.
     pub async fn start() -> Emulator {
+        // Blocks this test's thread (each test has its own) until a slot is free.
+        let slot = Slot::acquire();
         let root = repo_root();
         let python = std::env::var_os("LIFEBOAT_EMULATOR_PYTHON")
             .map(PathBuf::from)
@@ -107,6 +145,7 @@ impl Emulator {
             endpoint: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
             _dir: TempDir(dir),
+            _slot: slot,
         };
         let health = emulator.control("GET", "/_lifeboat/health", None).await;
         assert_eq!(health["ok"], true);
@@ -179,8 +218,9 @@ pub fn settings_for(endpoint: &str) -> AwsSettings {
         endpoint_url: Some(endpoint.to_string()),
         max_attempts: 1,
         connect_timeout: Duration::from_secs(2),
-        attempt_timeout: Duration::from_secs(10),
-        operation_timeout: Duration::from_secs(20),
+        // Generous: a loaded 2-core CI machine; the tests never wait on these.
+        attempt_timeout: Duration::from_secs(30),
+        operation_timeout: Duration::from_secs(60),
         credentials: Some(SharedCredentialsProvider::new(Credentials::new(
             "testing", "testing", None, None, "emulator",
         ))),
