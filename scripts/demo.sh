@@ -32,6 +32,7 @@ say "building the functions (debug profile)"
 # --all-targets: the same feature set as `cargo test --workspace --all-targets`, so after the
 # tests only the function binaries themselves are built.
 cargo build -q --workspace --all-targets
+bin="${CARGO_TARGET_DIR:-target}/debug"
 functions=(alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe)
 
 say "starting the emulated AWS"
@@ -42,7 +43,7 @@ for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.1; done
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
 say "seeding the two-region shop (examples/plan.yaml) at $endpoint"
-seed=$(target/debug/lifeboat-seed "$endpoint" 1200)
+seed=$("$bin/lifeboat-seed" "$endpoint" 1200)
 sm=$(echo "$seed" | json_get '["state_machine_arn"]')
 inbox=$(echo "$seed" | json_get '["inbox_url"]')
 helper() { .venv/bin/python scripts/demo_helper.py "$endpoint" "$@"; }
@@ -76,7 +77,7 @@ for fn in "${functions[@]}"; do
     LIFEBOAT_STATE_MACHINE_ARN="$sm" RUST_LOG=info \
     LIFEBOAT_LINK_SECRET_PARAMETER=/lifeboat/shop/approval-link-secret \
     LIFEBOAT_PROBE_INTERVAL_MS=50 \
-    "target/debug/$fn" >>"$work/functions.log" 2>&1 &
+    "$bin/$fn" >>"$work/functions.log" 2>&1 &
   pids+=($!)
 done
 
