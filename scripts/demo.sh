@@ -38,7 +38,7 @@ functions=(alarm-to-failover failover-approval db-failover dr-scale-up dns-flip 
 say "starting the emulated AWS"
 .venv/bin/python tests/emulator/server.py --port 0 --port-file "$work/port" >/dev/null &
 pids+=($!)
-for _ in $(seq 1 200); do [ -s "$work/port" ] && break; sleep 0.1; done
+for _ in $(seq 1 1200); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || fail "the emulator did not start"
 endpoint="http://127.0.0.1:$(cat "$work/port")"
 
@@ -51,7 +51,7 @@ helper() { .venv/bin/python scripts/demo_helper.py "$endpoint" "$@"; }
 say "serving the shop's health endpoints locally (us-east-1 answers 503)"
 .venv/bin/python scripts/demo_helper.py serve-shop "$work/shop-port" &
 pids+=($!)
-for _ in $(seq 1 100); do [ -s "$work/shop-port" ] && break; sleep 0.05; done
+for _ in $(seq 1 1200); do [ -s "$work/shop-port" ] && break; sleep 0.1; done
 helper point-plan-at "http://127.0.0.1:$(cat "$work/shop-port")" >/dev/null
 curl -sf -X POST "$endpoint/_lifeboat/config" -H 'content-type: application/json' \
   -d '{"time_scale": 0.005}' >/dev/null
@@ -61,10 +61,13 @@ say "Lambda Runtime + Invoke APIs (cargo lambda watch --only-lambda-apis) on 127
 cargo lambda watch --only-lambda-apis --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   >"$work/watch.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null && break
+# A loaded machine can take a while to start it: wait up to 120 s, then say so.
+up=
+for _ in $(seq 1 1200); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$invoke_port") 2>/dev/null; then up=1; break; fi
   sleep 0.1
 done
+[ -n "$up" ] || fail "cargo lambda watch did not listen on 127.0.0.1:$invoke_port within 120 s"
 
 for fn in "${functions[@]}"; do
   env AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$invoke_port/.rt/$fn" \
