@@ -208,6 +208,18 @@ async fn page(w: &World, event: Value) -> (i64, String) {
     }
 }
 
+/// The execution's status at this instant.
+async fn status_now(w: &World, execution: &str) -> aws_sdk_sfn::types::ExecutionStatus {
+    aws_sdk_sfn::Client::new(&w.shop.west)
+        .describe_execution()
+        .execution_arn(execution)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .clone()
+}
+
 async fn finished(
     w: &World,
     execution: &str,
@@ -243,16 +255,9 @@ async fn a_click_on_the_signed_link_approves_the_waiting_execution() {
     let (status, html) = page(&w, browser("GET", &approve, None)).await;
     assert_eq!(status, 200);
     assert!(html.contains("Approve failover"));
-    let sfn = aws_sdk_sfn::Client::new(&w.shop.west);
-    let waiting = sfn
-        .describe_execution()
-        .execution_arn(&execution)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        waiting.status(),
-        &aws_sdk_sfn::types::ExecutionStatus::Running
+        status_now(&w, &execution).await,
+        aws_sdk_sfn::types::ExecutionStatus::Running
     );
 
     // ... and presses the button.
@@ -392,16 +397,9 @@ async fn every_attack_on_the_callback_is_refused_and_changes_nothing() {
         assert_eq!(page(&w, browser("GET", &reject, None)).await.0, 200);
     }
     // Nothing changed: still waiting, no decision recorded.
-    let sfn = aws_sdk_sfn::Client::new(&w.shop.west);
-    let still = sfn
-        .describe_execution()
-        .execution_arn(&execution)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        still.status(),
-        &aws_sdk_sfn::types::ExecutionStatus::Running
+        status_now(&w, &execution).await,
+        aws_sdk_sfn::types::ExecutionStatus::Running
     );
     assert!(
         !w.shop
@@ -460,20 +458,11 @@ async fn slack_gets_the_card_and_its_signed_button_press_approves() {
             .await
             .unwrap();
     }
-    let plan_text =
-        lifeboat_tests::plan_text().replace(lifeboat_tests::PLAN_ZONE_ID, &w.shop.zone_id);
-    let mut plan = lifeboat_core::plan::ValidPlan::parse(&plan_text)
-        .unwrap()
-        .plan()
-        .clone();
-    plan.approval.slack_webhook_parameter = Some("/lifeboat/shop/slack-webhook".into());
-    ssm.put_parameter()
-        .name(PLAN_PARAMETER)
-        .value(serde_json::to_string(&plan).unwrap())
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    w.shop
+        .change_plan(|p| {
+            p.approval.slack_webhook_parameter = Some("/lifeboat/shop/slack-webhook".into());
+        })
+        .await;
     w.approval.config.slack_signing_secret = Some(Secret::new("emulated-slack-signing"));
 
     let execution = when_a_run_waits_for_approval(&w, "slack-1").await;

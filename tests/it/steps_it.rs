@@ -10,7 +10,7 @@ use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ErrorKind;
-use lifeboat_core::plan::{HealthEndpoint, Plan, TrafficMode};
+use lifeboat_core::plan::{HealthEndpoint, TrafficMode};
 use lifeboat_core::ports::{RecordSets, RecordValue, SystemClock};
 use lifeboat_core::trigger::Observation;
 use lifeboat_http::Http;
@@ -92,33 +92,6 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
             params: SsmParameterStore::new(sdk),
         },
     }
-}
-
-/// Store a changed plan (as an operator would with `aws ssm put-parameter`).
-async fn change_plan(shop: &Shop, change: impl FnOnce(&mut Plan)) {
-    let ssm = aws_sdk_ssm::Client::new(&shop.west);
-    let text = ssm
-        .get_parameter()
-        .name(PLAN_PARAMETER)
-        .send()
-        .await
-        .unwrap()
-        .parameter()
-        .and_then(|p| p.value())
-        .unwrap()
-        .to_string();
-    let mut plan: Plan = lifeboat_core::plan::ValidPlan::parse(&text)
-        .unwrap()
-        .plan()
-        .clone();
-    change(&mut plan);
-    ssm.put_parameter()
-        .name(PLAN_PARAMETER)
-        .value(serde_json::to_string(&plan).unwrap())
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
 }
 
 /// Promote us-west-2 (an unplanned failover, time-scaled) and wait until it is the writer.
@@ -322,7 +295,7 @@ async fn health_check_mode_inverts_the_primarys_checks() {
         ids.push(hc.health_check().unwrap().id().to_string());
     }
     let (east_hc, west_hc) = (ids[0].clone(), ids[1].clone());
-    change_plan(&shop, |p| {
+    shop.change_plan(|p| {
         p.traffic.mode = TrafficMode::HealthCheck;
         p.regions.get_mut(EAST).unwrap().traffic.health_check_ids = vec![east_hc.clone()];
         p.regions.get_mut(WEST).unwrap().traffic.health_check_ids = vec![west_hc.clone()];
@@ -380,7 +353,7 @@ async fn serve_shop(regional: (u16, &str), public: (u16, &str), delay: Duration)
 
 async fn point_checks_at(shop: &Shop, server: &MockServer) {
     let uri = server.uri();
-    change_plan(shop, |p| {
+    shop.change_plan(|p| {
         let west = p.regions.get_mut(WEST).unwrap();
         west.health_endpoints = vec![HealthEndpoint {
             url: format!("{uri}/usw2/healthz"),
@@ -466,7 +439,7 @@ async fn the_canary_puts_an_event_that_reaches_alarm_to_failover() {
         .mount(&primary)
         .await;
     let uri = primary.uri();
-    change_plan(&shop, |p| {
+    shop.change_plan(|p| {
         p.regions.get_mut(EAST).unwrap().health_endpoints = vec![HealthEndpoint {
             url: format!("{uri}/healthz"),
             expect_status: 200,
@@ -552,7 +525,7 @@ async fn routing_controls_flip_through_the_next_arc_endpoint_when_one_fails() {
     const EP2: &str = "https://host-2.route53-recovery-cluster.ap-southeast-2.amazonaws.com/v1";
 
     let shop = Shop::seed(2000.0).await;
-    change_plan(&shop, |p| {
+    shop.change_plan(|p| {
         p.traffic.mode = TrafficMode::RoutingControl;
         p.traffic.arc_cluster_endpoints = [(EP1, "us-west-2"), (EP2, "ap-southeast-2")]
             .iter()

@@ -507,6 +507,33 @@ async fn seed_compute(cfg: &SdkConfig, active: bool) {
 }
 
 impl Shop {
+    /// Store a changed plan (as an operator would with `aws ssm put-parameter`).
+    pub async fn change_plan(&self, change: impl FnOnce(&mut lifeboat_core::plan::Plan)) {
+        let ssm = aws_sdk_ssm::Client::new(&self.west);
+        let text = ssm
+            .get_parameter()
+            .name(PLAN_PARAMETER)
+            .send()
+            .await
+            .expect("plan")
+            .parameter()
+            .and_then(|p| p.value())
+            .expect("plan value")
+            .to_string();
+        let mut plan = lifeboat_core::plan::ValidPlan::parse(&text)
+            .expect("a valid plan")
+            .plan()
+            .clone();
+        change(&mut plan);
+        ssm.put_parameter()
+            .name(PLAN_PARAMETER)
+            .value(serde_json::to_string(&plan).expect("json"))
+            .overwrite(true)
+            .send()
+            .await
+            .expect("store the plan");
+    }
+
     /// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).
     pub async fn set_lag(&self, lag_ms: f64) {
         set_lag(&self.west, lag_ms).await;
