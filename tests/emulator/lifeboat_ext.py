@@ -83,6 +83,10 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling": {
         "instance_start_seconds": 120.0,
     },
+    # Where Lambda invocations go (cargo lambda watch's Invoke API); empty: moto's own Lambda.
+    "lambda": {
+        "forward_url": "",
+    },
 }
 
 
@@ -102,6 +106,8 @@ class _State:
             self.config = json.loads(json.dumps(DEFAULTS))
             # region -> set of services (empty set = every service)
             self.outages: dict[str, set[str]] = {}
+            # Injected faults: how many of the next Aurora global operations get cancelled.
+            self.cancel_next_rds_operations = 0
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -119,6 +125,13 @@ class _State:
                 if not 0 < scale <= 10:
                     raise ValueError("time_scale must be in (0, 10]")
                 self.config["time_scale"] = scale
+            forward = (body.get("lambda") or {}).get("forward_url")
+            if forward is not None:
+                if not isinstance(forward, str) or (
+                    forward and not re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?$", forward)
+                ):
+                    raise ValueError("lambda.forward_url must be http://127.0.0.1:PORT or empty")
+                self.config["lambda"]["forward_url"] = forward
             for section in ("rds", "ecs", "autoscaling"):
                 for key, value in (body.get(section) or {}).items():
                     if key not in self.config[section]:
@@ -173,6 +186,8 @@ class _Operation:
         self.data_loss = data_loss
         self.started = STATE.now()
         self.cancelled_at: float | None = None
+        # An injected fault: RDS cancels the operation when ``pending`` ends.
+        self.doomed = False
 
 
 def _advance(gc: Any) -> None:
@@ -182,6 +197,8 @@ def _advance(gc: Any) -> None:
         now = STATE.now()
         if op is not None:
             pending_end = op.started + STATE.scaled("pending_seconds")
+            if op.cancelled_at is None and now >= pending_end and op.doomed:
+                op.cancelled_at = pending_end
             if op.cancelled_at is None and now >= pending_end and not op.data_loss:
                 # A switchover verifies both clusters when pending ends.
                 if STATE.region_dark(_region_of(op.source)) or STATE.region_dark(
@@ -330,6 +347,9 @@ def _start_operation(
         if source is None:
             raise InvalidGlobalClusterState(f"Global cluster {identifier} has no writer")
         gc._lifeboat_op = _Operation(source, target, data_loss)
+        if STATE.cancel_next_rds_operations > 0:
+            STATE.cancel_next_rds_operations -= 1
+            gc._lifeboat_op.doomed = True
     return ActionResult({"GlobalCluster": gc})
 
 
@@ -482,6 +502,148 @@ asg_models.FakeAutoScalingGroup.instances = property(
 
 # --- WSGI middleware: control endpoints and regional outages --------------------------------
 
+# --- Lambda: invocations forwarded to the real function binaries --------------------------------
+#
+# moto runs no Lambda code without Docker. With ``lambda.forward_url`` set (cargo lambda watch's
+# Invoke API, e.g. ``http://127.0.0.1:9000``), Invoke on a function created in moto goes to
+# ``{forward_url}/2015-03-31/functions/{FunctionName}/invocations``, which runs the real binary.
+# As AWS documents Invoke: ``RequestResponse`` waits and returns the function's payload; a function
+# error returns 200 with ``X-Amz-Function-Error: Unhandled`` and the ``{errorType, errorMessage}``
+# payload (Step Functions then matches on ``errorType``); ``Event`` returns 202 at once and runs
+# the function in the background. An unknown function is still moto's 404.
+
+import threading as _threading  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+
+from moto.awslambda import models as lambda_models  # noqa: E402
+from moto.awslambda_simple import models as lambda_simple_models  # noqa: E402
+from moto.awslambda.utils import get_backend as lambda_get_backend  # noqa: E402
+from moto.events import models as events_models  # noqa: E402
+
+
+def _forward(url: str, name: str, payload: bytes) -> tuple[bytes, bool]:
+    """POST to the Invoke API; (payload, function_error)."""
+    req = urllib.request.Request(
+        f"{url}/2015-03-31/functions/{urllib.request.quote(name, safe='')}/invocations",
+        data=payload,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=900) as resp:
+            return resp.read(), False
+    except urllib.error.HTTPError as err:
+        body = err.read()
+        try:
+            parsed = json.loads(body)
+            if isinstance(parsed, dict) and "errorType" in parsed:
+                return body, True
+        except ValueError:
+            pass
+        # Not a function error: the runtime could not run it at all.
+        return (
+            json.dumps(
+                {"errorType": "Lambda.ServiceException", "errorMessage": f"HTTP {err.code}"}
+            ).encode(),
+            True,
+        )
+    except OSError as err:
+        return (
+            json.dumps(
+                {"errorType": "Lambda.ServiceException", "errorMessage": str(err)}
+            ).encode(),
+            True,
+        )
+
+
+def _forwarding(original: Any) -> Any:
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> Any:
+        if not STATE.config["lambda"]["forward_url"]:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        return _lambda_invoke(self, function_name, qualifier, body, headers, response_headers)
+
+    return invoke
+
+
+def _lambda_invoke(
+    self: Any,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
+) -> Any:
+    url = STATE.config["lambda"]["forward_url"]
+    fn = self.get_function(function_name, qualifier)
+    payload = body if isinstance(body, bytes) else (body or "{}").encode()
+    inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
+    if inv_type == "Event":
+        _threading.Thread(
+            target=_forward, args=(url, fn.function_name, payload), daemon=True
+        ).start()
+        return b""
+    result, errored = _forward(url, fn.function_name, payload)
+    if errored:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    response_headers["Content-Length"] = str(len(result))
+    return result
+
+
+# moto serves Invoke from LambdaSimpleBackend when Docker is off (server.py), else LambdaBackend.
+lambda_models.LambdaBackend.invoke = _forwarding(lambda_models.LambdaBackend.invoke)
+lambda_simple_models.LambdaSimpleBackend.invoke = _forwarding(
+    lambda_simple_models.LambdaSimpleBackend.invoke
+)
+
+
+# --- EventBridge: rules with Lambda targets ------------------------------------------------------
+#
+# moto delivers to SQS, logs, buses and API destinations, not to Lambda. A rule's Lambda target is
+# invoked asynchronously (InvocationType Event) with the matched event (after the target's
+# InputTransformer), as EventBridge does.
+
+_original_send_to_targets = events_models.Rule.send_to_targets
+
+
+def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    _original_send_to_targets(self, original_event, transform_input)
+    if not self.event_pattern.matches_event(original_event):
+        return
+    for target in self.targets:
+        arn = target["Arn"].split(":")
+        if len(arn) < 7 or arn[2] != "lambda":
+            continue
+        event: Any = original_event
+        if transform_input:
+            transformer = target.get("InputTransformer", {})
+            event = events_models.EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap", {}),
+                event=original_event,
+            )
+        if "Input" in target:
+            event = json.loads(target["Input"])
+        region, account, name = arn[3], arn[4], arn[6]
+        backend = lambda_get_backend(account, region)
+        try:
+            backend.invoke(
+                name, None, json.dumps(event, default=str), {"X-Amz-Invocation-Type": "Event"}, {}
+            )
+        except Exception as exc:  # noqa: BLE001 - EventBridge drops failed deliveries too
+            print(f"lifeboat-emulator: EventBridge could not invoke {name}: {exc}", flush=True)
+
+
+events_models.Rule.send_to_targets = _send_to_targets
+
+
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 
@@ -556,6 +718,13 @@ class LifeboatMiddleware:
                         "200 OK",
                         {r: sorted(s) for r, s in STATE.outages.items()},
                     )
+            if path == "/_lifeboat/faults" and method == "POST":
+                with STATE.lock:
+                    n = body.get("cancel_next_rds_operations", 0)
+                    if not isinstance(n, int) or n < 0:
+                        raise ValueError("cancel_next_rds_operations must be a count")
+                    STATE.cancel_next_rds_operations = n
+                    return _json(start_response, "200 OK", {"cancel_next_rds_operations": n})
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})

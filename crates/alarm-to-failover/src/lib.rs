@@ -14,7 +14,7 @@
 use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarmData, CloudWatchAlarmStateValue};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lifeboat_core::decision::{Decision, DecisionInput, IgnoreReason, Readiness, decide, precheck};
-use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
+use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
     AlarmReader, Clock, GlobalDatabase, Notifier, ParameterStore, ReplicationLagSource,
     WorkflowStarter,
@@ -22,7 +22,7 @@ use lifeboat_core::ports::{
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
 use lifeboat_core::store::{self, LockOutcome};
 use lifeboat_core::trigger::{
-    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger, classify,
+    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, classify,
 };
 use lifeboat_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -233,7 +233,11 @@ where
             return Ok(ignored(why, run_id));
         }
 
-        let readiness = self.readiness(&plan, target, &source, &trigger).await?;
+        let p = &self.ports;
+        let readiness = lifeboat_core::steps::readiness(
+            &p.db, &p.lag, &p.alarms, &plan, target, &source, &trigger,
+        )
+        .await?;
         let decision = decide(&DecisionInput {
             plan: &plan,
             target_region: target,
@@ -279,64 +283,6 @@ where
                 self.start(&plan, request, resumed, now).await
             }
         }
-    }
-
-    async fn readiness(
-        &self,
-        plan: &ValidPlan,
-        target: &str,
-        source: &str,
-        trigger: &Trigger,
-    ) -> Result<Readiness> {
-        let p = &self.ports;
-        let gid = &plan.database().global_cluster_id;
-        let target_arn = &plan.region(target)?.db_cluster_arn;
-        let global = p.db.describe_global(target, gid).await?;
-        let writer_region = match global.writer_arn() {
-            None => None,
-            Some(arn) => Some(plan.region_of_cluster(arn).map(str::to_string).ok_or_else(
-                || {
-                    Error::precondition(format!(
-                        "the writer of {gid} is {arn}, which is not one of the plan's clusters"
-                    ))
-                },
-            )?),
-        };
-        let target_cluster_available =
-            p.db.describe_cluster(target, target_arn)
-                .await?
-                .is_available();
-        let primary_arn = &plan.region(source)?.db_cluster_arn;
-        let primary_reachable =
-            lifeboat_core::steps::primary_answers(&p.db, source, primary_arn).await;
-        let target_id = cluster_id_from_arn(target_arn)
-            .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
-        let replication_lag = p.lag.replication_lag(target, target_id).await?;
-        let alarm_still_firing = match trigger {
-            Trigger::Alarm { name, region, .. } => {
-                let region = if region.is_empty() {
-                    target
-                } else {
-                    region.as_str()
-                };
-                match p.alarms.alarm_state(region, name).await {
-                    Ok(state) => state.map(|s| s == AlarmState::Alarm),
-                    Err(e) => {
-                        tracing::warn!(alarm = %name, error = %e, "could not re-read the alarm");
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
-        Ok(Readiness {
-            writer_region,
-            operation_in_progress: global.operation.map(|o| o.status),
-            target_cluster_available,
-            primary_reachable,
-            replication_lag,
-            alarm_still_firing,
-        })
     }
 
     async fn announce_refusal(

@@ -4,7 +4,9 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use lifeboat_core::ports::{Execution, TaskCallbacks, WorkflowStarter};
+use lifeboat_core::ports::{
+    Execution, ExecutionHistory, StateEvent, TaskCallbacks, WorkflowStarter,
+};
 use lifeboat_core::{Error, Result};
 
 use crate::error::classify;
@@ -137,6 +139,65 @@ impl TaskCallbacks for SfnCallbacks {
     }
 }
 
+/// [`ExecutionHistory`] over `GetExecutionHistory` (every page, oldest first).
+#[derive(Debug, Clone)]
+pub struct SfnHistory {
+    client: Client,
+}
+
+impl SfnHistory {
+    pub fn new(base: &aws_config::SdkConfig) -> Self {
+        Self::from_client(Client::new(base))
+    }
+
+    pub fn from_client(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+impl ExecutionHistory for SfnHistory {
+    async fn state_events(&self, execution_arn: &str) -> Result<Vec<StateEvent>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_execution_history()
+                .execution_arn(execution_arn)
+                .max_results(1000)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("GetExecutionHistory", e))?;
+            for event in page.events() {
+                let (state, entered) = if let Some(d) = event.state_entered_event_details() {
+                    (d.name(), true)
+                } else if let Some(d) = event.state_exited_event_details() {
+                    (d.name(), false)
+                } else {
+                    continue;
+                };
+                let ts = event.timestamp();
+                let at = time::OffsetDateTime::from_unix_timestamp(ts.secs())
+                    .map(|t| t + time::Duration::nanoseconds(i64::from(ts.subsec_nanos())))
+                    .map_err(|e| {
+                        Error::internal(format!("GetExecutionHistory: timestamp out of range: {e}"))
+                    })?;
+                out.push(StateEvent {
+                    state: state.to_string(),
+                    entered,
+                    at,
+                });
+            }
+            match page.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +278,75 @@ mod tests {
         assert!(
             !format!("{err} {err:?}").contains("SECRET-TOKEN"),
             "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn history_reads_every_page_and_keeps_only_state_entries_and_exits() {
+        use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
+        use aws_sdk_sfn::primitives::DateTime;
+        use aws_sdk_sfn::types::{
+            HistoryEvent, HistoryEventType, StateEnteredEventDetails, StateExitedEventDetails,
+        };
+        let entered = |id: i64, name: &str, secs: i64| {
+            HistoryEvent::builder()
+                .id(id)
+                .r#type(HistoryEventType::TaskStateEntered)
+                .timestamp(DateTime::from_secs(secs))
+                .state_entered_event_details(
+                    StateEnteredEventDetails::builder()
+                        .name(name)
+                        .build()
+                        .expect("details"),
+                )
+                .build()
+                .expect("event")
+        };
+        let exited = |id: i64, name: &str, secs: i64| {
+            HistoryEvent::builder()
+                .id(id)
+                .r#type(HistoryEventType::TaskStateExited)
+                .timestamp(DateTime::from_secs(secs))
+                .state_exited_event_details(
+                    StateExitedEventDetails::builder()
+                        .name(name)
+                        .build()
+                        .expect("details"),
+                )
+                .build()
+                .expect("event")
+        };
+        let other = HistoryEvent::builder()
+            .id(1)
+            .r#type(HistoryEventType::ExecutionStarted)
+            .timestamp(DateTime::from_secs(1_800_000_000))
+            .build()
+            .expect("event");
+        let first = mock!(Client::get_execution_history)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .events(other.clone())
+                    .events(entered(2, "Assess", 1_800_000_001))
+                    .next_token("page-2")
+                    .build()
+                    .expect("output")
+            });
+        let second = mock!(Client::get_execution_history)
+            .match_requests(|r| r.next_token() == Some("page-2"))
+            .then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .events(exited(3, "Assess", 1_800_000_003))
+                    .build()
+                    .expect("output")
+            });
+        let history = SfnHistory::from_client(mock_client!(aws_sdk_sfn, [&first, &second]));
+        let events = history.state_events("arn:x").await.expect("history");
+        assert_eq!(events.len(), 2);
+        assert!(events[0].entered && !events[1].entered);
+        assert_eq!(
+            events[1].at.unix_timestamp() - events[0].at.unix_timestamp(),
+            2
         );
     }
 }

@@ -830,3 +830,27 @@ impl WebhookPoster for FakeWebhook {
         Ok(())
     }
 }
+
+/// Execution histories by execution ARN (an unknown ARN is `NotFound`).
+#[derive(Debug, Default)]
+pub struct FakeHistory(pub Mutex<BTreeMap<String, Vec<StateEvent>>>);
+
+impl FakeHistory {
+    pub fn set(&self, execution_arn: &str, events: Vec<StateEvent>) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(execution_arn.to_string(), events);
+    }
+}
+
+impl ExecutionHistory for FakeHistory {
+    async fn state_events(&self, execution_arn: &str) -> Result<Vec<StateEvent>> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(execution_arn)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("no execution {execution_arn}")))
+    }
+}

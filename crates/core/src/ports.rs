@@ -168,6 +168,25 @@ pub trait WorkflowStarter: Send + Sync {
     ) -> impl Future<Output = Result<Execution>> + Send;
 }
 
+/// A state entered or left, from a workflow execution's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEvent {
+    /// The state's name.
+    pub state: String,
+    /// `true`: the state was entered; `false`: it was left.
+    pub entered: bool,
+    pub at: time::OffsetDateTime,
+}
+
+/// Reads a workflow execution's history (Step Functions `GetExecutionHistory`).
+pub trait ExecutionHistory: Send + Sync {
+    /// Every state entered or left, oldest first.
+    fn state_events(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Vec<StateEvent>>> + Send;
+}
+
 /// Publishes a notification (SNS).
 pub trait Notifier: Send + Sync {
     /// Returns the message id.

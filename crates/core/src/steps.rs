@@ -1,9 +1,13 @@
 //! Pure helpers shared by the failover steps (scale-up, traffic, verify).
 
-use crate::plan::{HealthEndpoint, ValidPlan};
+use crate::decision::Readiness;
+use crate::error::{Error, Result};
+use crate::plan::{HealthEndpoint, ValidPlan, cluster_id_from_arn};
 use crate::ports::{
-    AsgView, EcsServiceView, GlobalClusterView, GlobalDatabase, HttpObservation, RecordValue,
+    AlarmReader, AsgView, EcsServiceView, GlobalClusterView, GlobalDatabase, HttpObservation,
+    RecordValue, ReplicationLagSource,
 };
+use crate::trigger::{AlarmState, Trigger};
 
 /// Whether the primary's database answers: its cluster, described through its own region's
 /// endpoint (within the adapter's probe timeout), is `available`. A failure to answer is the
@@ -16,6 +20,74 @@ pub async fn primary_answers<D: GlobalDatabase>(db: &D, region: &str, cluster_ar
             false
         }
     }
+}
+
+/// The readiness snapshot a decision is made on: who the writer is, whether an operation is under
+/// way, whether the target cluster is available and the primary answers, the target's replication
+/// lag, and (for an alarm trigger) whether the alarm still fires when re-read. One code for
+/// alarm-to-failover's decision and the state machine's Assess step.
+pub async fn readiness<D, L, A>(
+    db: &D,
+    lag: &L,
+    alarms: &A,
+    plan: &ValidPlan,
+    target: &str,
+    source: &str,
+    trigger: &Trigger,
+) -> Result<Readiness>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    A: AlarmReader,
+{
+    let gid = &plan.database().global_cluster_id;
+    let target_arn = &plan.region(target)?.db_cluster_arn;
+    let global = db.describe_global(target, gid).await?;
+    let writer_region =
+        match global.writer_arn() {
+            None => None,
+            Some(arn) => Some(plan.region_of_cluster(arn).map(str::to_string).ok_or_else(
+                || {
+                    Error::precondition(format!(
+                        "the writer of {gid} is {arn}, which is not one of the plan's clusters"
+                    ))
+                },
+            )?),
+        };
+    let target_cluster_available = db
+        .describe_cluster(target, target_arn)
+        .await?
+        .is_available();
+    let primary_arn = &plan.region(source)?.db_cluster_arn;
+    let primary_reachable = primary_answers(db, source, primary_arn).await;
+    let target_id = cluster_id_from_arn(target_arn)
+        .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
+    let replication_lag = lag.replication_lag(target, target_id).await?;
+    let alarm_still_firing = match trigger {
+        Trigger::Alarm { name, region, .. } => {
+            let region = if region.is_empty() {
+                target
+            } else {
+                region.as_str()
+            };
+            match alarms.alarm_state(region, name).await {
+                Ok(state) => state.map(|s| s == AlarmState::Alarm),
+                Err(e) => {
+                    tracing::warn!(alarm = %name, error = %e, "could not re-read the alarm");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    Ok(Readiness {
+        writer_region,
+        operation_in_progress: global.operation.map(|o| o.status),
+        target_cluster_available,
+        primary_reachable,
+        replication_lag,
+        alarm_still_firing,
+    })
 }
 
 /// Judge one HTTP observation against what the endpoint must answer: `Ok` with a short

@@ -115,6 +115,20 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A whole number within `min..=max`, or `default`.
+    pub fn number(&self, name: &str, default: u32, min: u32, max: u32) -> Result<u32, Error> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid_input(format!("{name} must be a whole number in {min}..={max}"))
+                }),
+        }
+    }
+
     /// The function's region (`AWS_REGION`, set by Lambda): the region it fails over *into*.
     pub fn region(&self) -> Result<String, Error> {
         let region = self.required("AWS_REGION")?;

@@ -1,0 +1,384 @@
+//! GIVEN / WHEN / THEN tests of the handler over in-memory fakes.
+
+use std::time::Duration;
+
+use lifeboat_core::decision::{Approval, PromotionMode, Readiness};
+use lifeboat_core::fakes::*;
+use lifeboat_core::ports::StateEvent;
+use lifeboat_core::run::{LockRecord, RunId, RunOutcome, RunRequest, decode, encode};
+use lifeboat_core::trigger::Trigger;
+use lifeboat_core::{ErrorKind, store};
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+
+const PLAN: &str = include_str!("../../../examples/plan.yaml");
+const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+const EXECUTION: &str = "arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:run-1";
+const T0: time::OffsetDateTime = datetime!(2026-11-22 03:00 UTC);
+
+type Fakes = Handler<
+    FakeGlobalDatabase,
+    FakeLag,
+    FakeAlarms,
+    FakeParameters,
+    FakeHistory,
+    FakeNotifier,
+    FixedClock,
+>;
+
+/// GIVEN a shop whose primary us-east-1 is dark, lifeboat in us-west-2, lag 2 s, and run-1
+/// holding the lock.
+async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
+    let lag = FakeLag::default();
+    lag.set("shop-usw2", Duration::from_secs(2));
+    let db = FakeGlobalDatabase::new("shop-global", EAST, WEST);
+    db.go_dark("us-east-1");
+    let h = Handler {
+        config: Config {
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
+            poll_seconds: 2,
+            step_deadline_seconds: 61,
+        },
+        ports: Ports {
+            db,
+            lag,
+            alarms: FakeAlarms::default(),
+            params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+            history: FakeHistory::default(),
+            notifier: FakeNotifier::default(),
+            clock: FixedClock::at(T0 + time::Duration::seconds(90)),
+        },
+    };
+    let run = RunRequest {
+        app: "shop".into(),
+        run_id: RunId::parse("run-1").expect("id"),
+        source_region: "us-east-1".into(),
+        target_region: "us-west-2".into(),
+        plan_parameter: "/lifeboat/shop/plan".into(),
+        trigger: Trigger::Canary {
+            probed_region: "us-east-1".into(),
+            failures: 3,
+            probes: 3,
+            evidence: vec!["https://use1.shop.example.com/health: timeout".into()],
+            at: T0,
+        },
+        promotion: PromotionMode::Failover {
+            lag: Some(Duration::from_secs(2)),
+            overridden: false,
+        },
+        approval: Approval::Required {
+            timeout_minutes: 15,
+            on_timeout: lifeboat_core::plan::OnTimeout::Abort,
+            proceed_after_outage_minutes: None,
+        },
+        readiness: Readiness {
+            writer_region: Some("us-east-1".into()),
+            operation_in_progress: None,
+            target_cluster_available: true,
+            primary_reachable: false,
+            replication_lag: Some(Duration::from_secs(2)),
+            alarm_still_firing: None,
+        },
+        decided_at: T0 + time::Duration::seconds(5),
+    };
+    let lock = LockRecord {
+        run_id: run.run_id.clone(),
+        target_region: "us-west-2".into(),
+        acquired_at: T0,
+    };
+    h.ports
+        .params
+        .put("/lifeboat/shop/lock", &encode(&lock).expect("encode"))
+        .await
+        .expect("lock");
+    (h, run)
+}
+
+fn assess(run: &RunRequest, after_timeout: bool) -> Value {
+    json!({"action": "assess", "run": run, "after_approval_timeout": after_timeout})
+}
+
+fn ev(state: &str, entered: bool, secs: i64) -> StateEvent {
+    StateEvent {
+        state: state.into(),
+        entered,
+        at: T0 + time::Duration::seconds(secs),
+    }
+}
+
+/// A successful execution's history: assess 10-11, approval 11-40, database ‖ compute 40-100,
+/// traffic 100-110, verify 110-112, then the recording.
+fn a_successful_history() -> Vec<StateEvent> {
+    vec![
+        ev("Assess", true, 10),
+        ev("Assess", false, 11),
+        ev("Approval", true, 11),
+        ev("Approval", false, 40),
+        ev("Database: start", true, 40),
+        ev("Compute: start", true, 40),
+        ev("Database: start", false, 41),
+        ev("Compute: start", false, 41),
+        ev("Compute: status", true, 70),
+        ev("Compute: status", false, 71),
+        ev("Database: status", true, 99),
+        ev("Database: status", false, 100),
+        ev("Traffic: shift", true, 100),
+        ev("Traffic: status", false, 110),
+        ev("Verify", true, 110),
+        ev("Verify", false, 112),
+        ev("Record", true, 113),
+    ]
+}
+
+fn record(run: &RunRequest, outcome: &str, error: Option<Value>) -> Value {
+    let mut v = json!({
+        "action": "record", "run": run, "outcome": outcome, "execution_arn": EXECUTION,
+        "branches": [
+            {"step": "database", "start": {"state": "started", "rpo_estimate_seconds": 2.0, "promotion": {"mode": "failover"}}},
+            {"step": "compute", "start": {"state": "scaled", "changed": []}}
+        ]
+    });
+    if let Some(e) = error {
+        v["error"] = e;
+    }
+    v
+}
+
+#[tokio::test]
+async fn assess_goes_with_a_failover_within_the_guard_and_hands_over_the_pacing() {
+    // GIVEN a dark primary and lag 2 s (guard 30 s)
+    let (h, run) = given_a_run_in_progress().await;
+    // WHEN the workflow assesses
+    let Response::Assessment(a) = h.handle(assess(&run, false)).await.expect("go") else {
+        panic!("not an assessment")
+    };
+    // THEN go, as an unplanned failover, waiting for a person for the plan's 15 minutes
+    assert!(matches!(a.promotion, Some(PromotionMode::Failover { .. })));
+    assert!(a.approval_required);
+    assert_eq!(a.approval_timeout_seconds, 900);
+    assert_eq!(a.poll_seconds, 2);
+    assert_eq!(a.max_polls, 31);
+    assert_eq!(a.wait_seconds, 0);
+}
+
+#[tokio::test]
+async fn assess_refuses_a_run_without_the_lock_and_an_unavailable_target() {
+    let (h, run) = given_a_run_in_progress().await;
+    // GIVEN another run holds the lock
+    let other = LockRecord {
+        run_id: RunId::parse("run-2").expect("id"),
+        target_region: "us-west-2".into(),
+        acquired_at: T0,
+    };
+    h.ports
+        .params
+        .put("/lifeboat/shop/lock", &encode(&other).expect("encode"))
+        .await
+        .expect("put");
+    let err = h.handle(assess(&run, false)).await.expect_err("no lock");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("run-2"), "{err}");
+
+    // GIVEN the lock is ours again but the target cluster is not available
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.db.set_cluster_status(WEST, "modifying");
+    let err = h.handle(assess(&run, false)).await.expect_err("unhealthy");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("not available"), "{err}");
+}
+
+#[tokio::test]
+async fn assess_refuses_when_the_lag_grew_above_the_guard_since_the_decision() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.lag.set("shop-usw2", Duration::from_secs(45));
+    let err = h.handle(assess(&run, false)).await.expect_err("no go");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("no go"), "{err}");
+}
+
+#[tokio::test]
+async fn after_an_approval_timeout_the_plan_decides() {
+    // GIVEN the example plan says abort
+    let (h, run) = given_a_run_in_progress().await;
+    let err = h.handle(assess(&run, true)).await.expect_err("abort");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("abort"), "{err}");
+
+    // GIVEN a plan that proceeds after 5 minutes of outage, 90 s after the trigger
+    let (h, run) = given_a_run_in_progress().await;
+    let plan = PLAN.replace(
+        "on_timeout: abort ",
+        "on_timeout: proceed\n  proceed_after_outage_minutes: 5\n ",
+    );
+    h.ports
+        .params
+        .put("/lifeboat/shop/plan", &plan)
+        .await
+        .expect("plan");
+    let Response::Assessment(a) = h.handle(assess(&run, true)).await.expect("proceed") else {
+        panic!("not an assessment")
+    };
+    // THEN wait until the outage has lasted 5 minutes
+    assert_eq!(a.wait_seconds, 300 - 90);
+}
+
+#[tokio::test]
+async fn a_success_records_the_timeline_moves_the_active_region_and_frees_the_lock() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    // WHEN the run is recorded as succeeded
+    let Response::Report(r) = h
+        .handle(record(&run, "succeeded", None))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    // THEN the steps, the RTO (trigger to verified) and the RPO estimate
+    let names: Vec<&str> = r.timeline.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Assess", "Approval", "Database", "Compute", "Traffic", "Verify"
+        ]
+    );
+    assert_eq!(r.rto_seconds, Some(112.0));
+    assert_eq!(r.rpo_estimate_seconds, Some(2.0));
+    assert!(r.open_steps.is_empty());
+    // AND the state says us-west-2 is active, epoch 1; the lock is gone; the report is kept
+    let state = store::read_state(&h.ports.params, "shop")
+        .await
+        .expect("read")
+        .expect("state");
+    assert_eq!(state.active_region, "us-west-2");
+    assert_eq!(state.epoch, 1);
+    assert_eq!(
+        state.last_run.and_then(|l| l.outcome),
+        Some(RunOutcome::Succeeded)
+    );
+    assert!(r.lock_released);
+    assert!(h.ports.params.value("/lifeboat/shop/lock").is_none());
+    let kept: Report = decode(
+        "/lifeboat/shop/runs/run-1",
+        &h.ports
+            .params
+            .value("/lifeboat/shop/runs/run-1")
+            .expect("report kept"),
+    )
+    .expect("decode");
+    assert_eq!(kept, *r);
+}
+
+#[tokio::test]
+async fn a_failure_keeps_the_lock_names_the_half_done_step_and_leaves_the_active_region() {
+    let (h, run) = given_a_run_in_progress().await;
+    // GIVEN the database step never finished
+    h.ports.history.set(
+        EXECUTION,
+        vec![
+            ev("Assess", true, 10),
+            ev("Assess", false, 11),
+            ev("Database: start", true, 12),
+            ev("Database: start", false, 13),
+            ev("Database: status", true, 20),
+        ],
+    );
+    let error =
+        json!({"Error": "PromotionFailed", "Cause": "the global cluster operation was cancelled"});
+    let Response::Report(r) = h
+        .handle(record(&run, "failed", Some(error)))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    assert_eq!(r.open_steps, ["Database"]);
+    assert_eq!(r.rto_seconds, None);
+    assert_eq!(r.active_region, "us-east-1");
+    assert_eq!(r.epoch, 0);
+    assert!(!r.lock_released);
+    assert!(h.ports.params.value("/lifeboat/shop/lock").is_some());
+    // AND the notification says so
+    let Response::Notified(n) = h
+        .handle(json!({"action": "notify", "report": r}))
+        .await
+        .expect("notified")
+    else {
+        panic!("not notified")
+    };
+    assert!(n.subject.contains("FAILED"), "{}", n.subject);
+    let sent = h.ports.notifier.messages();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].0.contains("us-west-2"), "{}", sent[0].0);
+    assert!(sent[0].2.contains("PromotionFailed"));
+    assert!(sent[0].2.contains("Half-done: Database"));
+    assert!(sent[0].2.contains("/lifeboat/shop/lock"));
+}
+
+#[tokio::test]
+async fn an_abort_frees_the_lock_and_changes_no_region() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(
+        EXECUTION,
+        vec![
+            ev("Assess", true, 10),
+            ev("Assess", false, 11),
+            ev("Approval", true, 11),
+            ev("Approval", false, 30),
+        ],
+    );
+    let error = json!({"Error": "ApprovalRejected", "Cause": "rejected by ops@shop"});
+    let Response::Report(r) = h
+        .handle(record(&run, "aborted", Some(error)))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    assert!(r.lock_released);
+    assert_eq!(r.active_region, "us-east-1");
+    assert!(subject(&r).contains("aborted"));
+}
+
+#[tokio::test]
+async fn bad_input_is_invalid_and_changes_nothing() {
+    let (h, run) = given_a_run_in_progress().await;
+    let before = h.ports.params.snapshot();
+    for bad in [
+        json!({"action": "launch"}),
+        json!({"action": "record", "run": run, "outcome": "maybe", "execution_arn": EXECUTION}),
+        json!({"action": "assess"}),
+        json!("assess"),
+    ] {
+        let err = h.handle(bad.clone()).await.expect_err("invalid");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}");
+    }
+    // A run for another region is not this copy's to record.
+    let mut elsewhere = run.clone();
+    elsewhere.target_region = "us-east-1".into();
+    let err = h
+        .handle(record(&elsewhere, "succeeded", None))
+        .await
+        .expect_err("other region");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(h.ports.params.snapshot(), before);
+    assert!(h.ports.notifier.messages().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_execution_is_not_found_and_records_nothing() {
+    let (h, run) = given_a_run_in_progress().await;
+    let before = h.ports.params.snapshot();
+    let err = h
+        .handle(record(&run, "succeeded", None))
+        .await
+        .expect_err("no history");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(h.ports.params.snapshot(), before);
+}
