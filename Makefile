@@ -7,10 +7,13 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe
+FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe run-ledger
 EMULATOR_PORT ?= 5005
 
-.PHONY: help setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+# The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
+ARGS        ?=
+
+.PHONY: help drill setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -56,6 +59,10 @@ sizes: ## Sizes of the built bootstrap binaries
 	  b=target/lambda/$$f/bootstrap; \
 	  if [ -f $$b ]; then printf '%-22s %6s KiB\n' $$f $$(( $$(stat -c %s $$b) / 1024 )); fi; \
 	done
+
+drill: setup ## The local failover drill: emulated two-region AWS, the real functions and state machine (ARGS="--scenario ...")
+	cargo build -q --workspace --all-targets
+	$(PY) scripts/drill.py $(ARGS)
 
 demo: setup ## Local end-to-end: every failover step under cargo lambda watch against the emulator
 	bash scripts/demo.sh

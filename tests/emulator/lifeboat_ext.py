@@ -613,14 +613,29 @@ lambda_simple_models.LambdaSimpleBackend.invoke = _forwarding(
 _original_send_to_targets = events_models.Rule.send_to_targets
 
 
+_TARGETS_LOCK = _threading.Lock()
+
+
+def _is_lambda(target: dict[str, Any]) -> bool:
+    arn = target["Arn"].split(":")
+    return len(arn) >= 7 and arn[2] == "lambda"
+
+
 def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-    _original_send_to_targets(self, original_event, transform_input)
+    # moto raises on a target kind it does not know: hand it the others only.
+    with _TARGETS_LOCK:
+        targets = self.targets
+        self.targets = [t for t in targets if not _is_lambda(t)]
+        try:
+            _original_send_to_targets(self, original_event, transform_input)
+        finally:
+            self.targets = targets
     if not self.event_pattern.matches_event(original_event):
         return
-    for target in self.targets:
-        arn = target["Arn"].split(":")
-        if len(arn) < 7 or arn[2] != "lambda":
+    for target in targets:
+        if not _is_lambda(target):
             continue
+        arn = target["Arn"].split(":")
         event: Any = original_event
         if transform_input:
             transformer = target.get("InputTransformer", {})
@@ -631,6 +646,10 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
             )
         if "Input" in target:
             event = json.loads(target["Input"])
+        elif isinstance(event, dict) and isinstance(event.get("time"), (int, float)):
+            # moto keeps the time as epoch seconds; EventBridge delivers ISO 8601 UTC.
+            event = dict(event)
+            event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(event["time"]))
         region, account, name = arn[3], arn[4], arn[6]
         backend = lambda_get_backend(account, region)
         try:

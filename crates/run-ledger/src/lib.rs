@@ -56,8 +56,9 @@ impl Config {
 pub struct CaughtError {
     #[serde(rename = "Error")]
     pub error: String,
+    /// Absent or null when the failure carried none (a `SendTaskFailure` without a cause).
     #[serde(rename = "Cause", default)]
-    pub cause: String,
+    pub cause: Option<String>,
 }
 
 /// What a step returned, as far as the report needs it (the database promotion's RPO).
@@ -184,7 +185,7 @@ pub struct Handler<D, L, A, P, H, N, C> {
 }
 
 /// Steps of the workflow that are bookkeeping, not part of the timeline.
-pub const BOOKKEEPING_STEPS: &[&str] = &["Record", "Notify"];
+pub const BOOKKEEPING_STEPS: &[&str] = &["Record", "Notify", "Done", "Aborted", "Failed"];
 
 /// The report parameter of a run.
 pub fn report_parameter(app: &str, run_id: &str) -> String {
@@ -382,7 +383,7 @@ where
         };
         let error = error.map(|e| CaughtError {
             error: truncate(&e.error, 200),
-            cause: truncate(&e.cause, 600),
+            cause: e.cause.map(|c| truncate(&c, 600)),
         });
         let parameter = report_parameter(app, run.run_id.as_str());
         let mut report = Report {
@@ -508,7 +509,12 @@ pub fn render_text(report: &Report) -> String {
         let _ = writeln!(t, "  +{offset:>7.1} s  {:<10} {dur}", step.name);
     }
     if let Some(e) = &report.error {
-        let _ = writeln!(t, "\nError: {}: {}", e.error, e.cause);
+        let _ = writeln!(
+            t,
+            "\nError: {}: {}",
+            e.error,
+            e.cause.as_deref().unwrap_or("(no cause given)")
+        );
     }
     if !report.open_steps.is_empty() {
         let _ = writeln!(

@@ -1,0 +1,904 @@
+#!/usr/bin/env python3
+"""lifeboat's local failover drill: the real product against an emulated two-region AWS.
+
+    make drill [ARGS="--scenario approval-rejected --time-scale 0.05"]
+    .venv/bin/python scripts/drill.py [--scenario NAME] [--no-approval] [--time-scale F]
+                                      [--report FILE] [--json FILE] [--keep]
+
+What it sets up (all on 127.0.0.1):
+  * the emulated AWS (tests/emulator/server.py: moto + lifeboat's extensions), with Step Functions
+    executing state machines and Lambda invocations forwarded to the real function binaries;
+  * the Lambda Runtime and Invoke APIs (``cargo lambda watch --only-lambda-apis``) and every
+    function's debug binary attached to it, configured as infra/template.yaml configures them;
+  * the two-region shop (``lifeboat-seed``: Aurora global database written in us-east-1, hosted
+    zone and records, ECS services and Auto Scaling groups at standby capacity in us-west-2, the
+    topic with a subscribed inbox, the plan in SSM) and what ``sam deploy`` creates in us-west-2:
+    the functions, the failover state machine from infra/statemachine/failover.asl.json (its
+    DefinitionSubstitutions filled in), the EventBridge rule that sends the canary's events and
+    the plan's alarms to alarm-to-failover;
+  * the shop's health endpoints: /use1/healthz, /usw2/healthz, and /www/healthz, which answers
+    from whichever region Route 53 sends www.shop.example.com to.
+
+Then it breaks the primary (us-east-1's regional services and its health endpoint) and lets the
+product work: the canary (health-probe, invoked as its schedule would) finds the primary down,
+its event reaches alarm-to-failover through EventBridge, which starts the run; the state machine
+asks for approval, the drill reads the e-mail in the inbox and opens the signed link (GET), then
+confirms (POST), as a person would; then promotion || scale-up, DNS, verify, record, notify.
+
+Scenarios (--scenario): failover (default), lag-above-guard, approval-rejected, approval-timeout,
+promotion-fails, alarm-storm. Exit status 0 when the scenario behaved as named, 1 when not, 2 on
+bad usage or when the drill could not set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+EAST, WEST = "us-east-1", "us-west-2"
+APP = "shop"
+PLAN_PARAMETER = "/lifeboat/shop/plan"
+LINK_SECRET_PARAMETER = "/lifeboat/shop/approval-link-secret"
+FUNCTIONS = [
+    "alarm-to-failover",
+    "failover-approval",
+    "db-failover",
+    "dr-scale-up",
+    "dns-flip",
+    "verify",
+    "health-probe",
+    "run-ledger",
+]
+# infra/template.yaml's DefinitionSubstitutions: key -> function
+SUBSTITUTIONS = {
+    "RunLedgerFunctionArn": "run-ledger",
+    "FailoverApprovalFunctionArn": "failover-approval",
+    "DbFailoverFunctionArn": "db-failover",
+    "DrScaleUpFunctionArn": "dr-scale-up",
+    "DnsFlipFunctionArn": "dns-flip",
+    "VerifyFunctionArn": "verify",
+}
+SCENARIOS = {
+    "failover": "the primary goes dark; a person approves; the shop is served from us-west-2",
+    "lag-above-guard": "replication lag is above the RPO guard: refused, announced once, nothing moves",
+    "approval-rejected": "the person rejects: the run is aborted, nothing moves",
+    "approval-timeout": "nobody answers within the plan's timeout (abort): nothing moves",
+    "promotion-fails": "RDS cancels the promotion: the failure path notifies, traffic untouched",
+    "alarm-storm": "the canary and EventBridge deliver 30 events at once: one run, one page",
+}
+# The primary's regional services that go dark (Route 53's control plane is global).
+OUTAGE_SERVICES = ["rds", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
+                   "lambda", "events", "elasticloadbalancing"]
+
+
+class DrillError(Exception):
+    """The drill could not set up or lost a part (not a product failure)."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise DrillError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(every)
+
+
+# --------------------------------------------------------------------------------------------
+# The shop's health endpoints
+
+
+class ShopServer:
+    """Health endpoints per region; the public name answers from where Route 53 points."""
+
+    def __init__(self, route53: Any, zone_id: str) -> None:
+        self.broken: set[str] = set()
+        self.route53 = route53
+        self.zone_id = zone_id
+        self.requests = 0
+        shop = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                status, body = shop.answer(self.path)
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def region_answer(self, region: str) -> tuple[int, str]:
+        if region in self.broken:
+            return 503, "unavailable"
+        return 200, f"ok region={region}"
+
+    def answer(self, path: str) -> tuple[int, str]:
+        self.requests += 1
+        if path == "/use1/healthz":
+            return self.region_answer(EAST)
+        if path == "/usw2/healthz":
+            return self.region_answer(WEST)
+        if path == "/www/healthz":
+            region = self.www_region()
+            return self.region_answer(region) if region else (502, "www resolves nowhere")
+        return 404, "not found"
+
+    def www_region(self) -> str | None:
+        records = self.route53.list_resource_record_sets(
+            HostedZoneId=self.zone_id, StartRecordName="www.shop.example.com", MaxItems="1"
+        )["ResourceRecordSets"]
+        for r in records:
+            if r["Name"].rstrip(".") == "www.shop.example.com":
+                value = r["ResourceRecords"][0]["Value"]
+                return EAST if "use1" in value else WEST if "usw2" in value else None
+        return None
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+# --------------------------------------------------------------------------------------------
+# The drill
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    passed: bool = False
+    verdict: str = ""
+    run_id: str | None = None
+    execution_arn: str | None = None
+    status: str | None = None
+    error: str | None = None
+    report: dict[str, Any] | None = None
+    states: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, str]] = field(default_factory=list)
+    executions: int = 0
+    wall_seconds: float = 0.0
+    broke_at: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    end_state: dict[str, Any] = field(default_factory=dict)
+
+
+class Drill:
+    def __init__(
+        self,
+        scenario: str = "failover",
+        approval: bool = True,
+        time_scale: float = 0.1,
+        bin_dir: Path | None = None,
+        verbose: bool = True,
+        keep: bool = False,
+    ) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+        if not 0 < time_scale <= 1:
+            raise ValueError("--time-scale must be in (0, 1]")
+        self.scenario = scenario
+        if not approval and scenario in ("approval-rejected", "approval-timeout"):
+            raise ValueError(f"scenario {scenario} needs the approval step (drop --no-approval)")
+        self.approval = approval
+        self.time_scale = time_scale
+        self.bin_dir = bin_dir or Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
+        self.verbose = verbose
+        self.keep = keep
+        self.work = Path(tempfile.mkdtemp(prefix="lifeboat-drill-"))
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.t0 = time.monotonic()
+        self.shop: ShopServer | None = None
+        self.endpoint = ""
+        self.invoke_port = 0
+
+    # -- output
+    def say(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[{time.monotonic() - self.t0:6.1f} s] {msg}", flush=True)
+
+    # -- AWS clients
+    def client(self, service: str, region: str = WEST) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"max_attempts": 2}, read_timeout=60),
+        )
+
+    def control(self, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        req = urllib.request.Request(
+            self.endpoint + path,
+            data=json.dumps(body or {}).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    # -- set-up
+    def spawn(self, args: list[str], log: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        out = open(self.work / log, "ab")
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True
+        )
+        self.procs.append(proc)
+        return proc
+
+    def check_binaries(self) -> None:
+        missing = [f for f in FUNCTIONS + ["lifeboat-seed"] if not (self.bin_dir / f).exists()]
+        if missing:
+            raise DrillError(
+                f"missing binaries in {self.bin_dir}: {', '.join(missing)} "
+                "(run `cargo build --workspace --all-targets`, or use `make drill`)"
+            )
+        if not shutil.which("cargo-lambda") and not shutil.which("cargo"):
+            raise DrillError("cargo lambda is not installed (make setup installs it)")
+
+    def start_emulator(self) -> None:
+        port_file = self.work / "emulator.port"
+        self.spawn(
+            [sys.executable, str(ROOT / "tests/emulator/server.py"), "--port", "0",
+             "--port-file", str(port_file)],
+            "emulator.log",
+        )
+        port = wait_for("the emulator", lambda: port_file.exists() and port_file.read_text(), 120)
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def start_watch(self) -> None:
+        self.invoke_port = free_port()
+        self.spawn(
+            ["cargo", "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1",
+             "--invoke-port", str(self.invoke_port)],
+            "watch.log",
+        )
+
+        def listening() -> bool:
+            try:
+                with socket.create_connection(("127.0.0.1", self.invoke_port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+
+        wait_for(f"cargo lambda watch on 127.0.0.1:{self.invoke_port}", listening, 120)
+
+    @property
+    def approval_url(self) -> str:
+        return f"http://127.0.0.1:{self.invoke_port}/lambda-url/failover-approval/"
+
+    def seed(self, lag_ms: float) -> dict[str, Any]:
+        out = subprocess.run(
+            [str(self.bin_dir / "lifeboat-seed"), self.endpoint, str(lag_ms)],
+            capture_output=True, text=True, timeout=300, cwd=ROOT,
+        )
+        if out.returncode != 0:
+            raise DrillError(f"seeding failed: {out.stderr[-2000:]}")
+        return json.loads(out.stdout)
+
+    def deploy(self, state_machine_arn: str) -> None:
+        """What `sam deploy` creates in us-west-2, as the emulator can hold it."""
+        iam = self.client("iam")
+        role = iam.create_role(
+            RoleName="lifeboat-drill-function",
+            AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                               "Action": "sts:AssumeRole"}]}),
+        )["Role"]["Arn"]
+        lam = self.client("lambda")
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("bootstrap", "runs under cargo lambda watch")
+        arns: dict[str, str] = {}
+        for fn in FUNCTIONS:
+            arns[fn] = lam.create_function(
+                FunctionName=fn, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+                Architectures=["arm64"], Code={"ZipFile": code.getvalue()}, Timeout=60,
+            )["FunctionArn"]
+        definition = (ROOT / "infra/statemachine/failover.asl.json").read_text()
+        values = {k: arns[fn] for k, fn in SUBSTITUTIONS.items()}
+        values["ApprovalUrl"] = self.approval_url
+        definition = substitute(definition, values)
+        self.client("stepfunctions").update_state_machine(
+            stateMachineArn=state_machine_arn, definition=definition
+        )
+        events = self.client("events")
+        plan = self.plan()
+        for name, pattern in trigger_patterns(plan["triggers"]["alarms"]).items():
+            events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+            events.put_targets(
+                Rule=name, Targets=[{"Id": "alarm-to-failover", "Arn": arns["alarm-to-failover"]}]
+            )
+
+    def start_functions(self, state_machine_arn: str) -> None:
+        for fn in FUNCTIONS:
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.invoke_port}/.rt/{fn}",
+                "AWS_LAMBDA_FUNCTION_NAME": fn,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "drill",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn}",
+                "AWS_REGION": WEST,
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
+                "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
+                "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
+                "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
+                "LIFEBOAT_PROBE_INTERVAL_MS": "50",
+                "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
+                "LIFEBOAT_POLL_SECONDS": "1",
+                "LIFEBOAT_STEP_DEADLINE_SECONDS": "120",
+                "RUST_LOG": "info",
+            }
+            self.spawn([str(self.bin_dir / fn)], "functions.log", env)
+
+    def plan(self) -> dict[str, Any]:
+        import yaml
+
+        text = self.client("ssm").get_parameter(Name=PLAN_PARAMETER)["Parameter"]["Value"]
+        return yaml.safe_load(text)
+
+    def put_plan(self, plan: dict[str, Any]) -> None:
+        self.client("ssm").put_parameter(
+            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True
+        )
+
+    def set_up(self) -> dict[str, Any]:
+        self.check_binaries()
+        self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
+        self.start_emulator()
+        self.start_watch()
+        lag_ms = 60_000.0 if self.scenario == "lag-above-guard" else 800.0
+        self.say(f"seeding the two-region shop (primary us-east-1, lag {lag_ms / 1000:.1f} s)")
+        seeded = self.seed(lag_ms)
+        self.control("/_lifeboat/config", {
+            "time_scale": self.time_scale,
+            "lambda": {"forward_url": f"http://127.0.0.1:{self.invoke_port}"},
+        })
+        self.shop = ShopServer(self.client("route53", EAST), seeded["zone_id"])
+        plan = self.plan()
+        for region, short in ((EAST, "use1"), (WEST, "usw2")):
+            plan["regions"][region]["health_endpoints"] = [{
+                "url": f"{self.shop.base}/{short}/healthz", "expect_status": 200,
+                "expect_body_contains": "ok", "timeout_ms": 1000}]
+            plan["regions"][region]["public_checks"] = [{
+                "url": f"{self.shop.base}/www/healthz", "expect_status": 200,
+                "expect_body_contains": f"region={region}", "timeout_ms": 1000}]
+        if not self.approval:
+            plan["approval"]["required"] = False
+        if self.scenario == "approval-timeout":
+            plan["approval"]["timeout_minutes"] = 1
+            plan["approval"]["on_timeout"] = "abort"
+        self.put_plan(plan)
+        self.say("deploying the stack into the emulated us-west-2 (functions, state machine, rule)")
+        self.deploy(seeded["state_machine_arn"])
+        self.start_functions(seeded["state_machine_arn"])
+        if self.scenario == "promotion-fails":
+            self.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
+        return seeded
+
+    # -- the scenario
+    def break_primary(self) -> None:
+        assert self.shop is not None
+        self.shop.broken.add(EAST)
+        self.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+
+    def canary(self) -> dict[str, Any]:
+        """Invoke health-probe as its schedule does (through Lambda)."""
+        resp = self.client("lambda").invoke(
+            FunctionName="health-probe",
+            Payload=json.dumps(json.loads((ROOT / "events/health-probe/scheduled.json").read_text())),
+        )
+        body = json.loads(resp["Payload"].read() or b"{}")
+        if resp.get("FunctionError"):
+            raise DrillError(f"health-probe failed: {body}")
+        return body
+
+    def canary_event(self) -> dict[str, Any]:
+        return {
+            "Source": "lifeboat.probe",
+            "DetailType": "Primary Unhealthy",
+            "Detail": json.dumps({
+                "app": APP, "probed_region": EAST, "failures": 3, "probes": 3,
+                "evidence": ["use1/healthz: HTTP 503"],
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }),
+        }
+
+    def executions(self, sm: str) -> list[dict[str, Any]]:
+        return self.client("stepfunctions").list_executions(stateMachineArn=sm)["executions"]
+
+    def inbox(self, queue_url: str, seen: list[dict[str, str]]) -> list[dict[str, str]]:
+        sqs = self.client("sqs")
+        while True:
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not msgs:
+                return seen
+            for m in msgs:
+                body = json.loads(m["Body"])
+                seen.append({"subject": body.get("Subject", ""), "message": body.get("Message", "")})
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    def decide(self, message: str, decision: str) -> None:
+        """Open the e-mail's link (GET: a confirmation page), then confirm (POST)."""
+        label = "Approve:" if decision == "approve" else "Reject:"
+        link = next((line[len(label):].strip() for line in message.splitlines()
+                     if line.startswith(label)), None)
+        if not link:
+            raise DrillError(f"no {label} link in the approval e-mail")
+        if not link.startswith(self.approval_url):
+            raise DrillError("the approval link does not point at the approval function URL")
+        with urllib.request.urlopen(link, timeout=30) as resp:
+            page = resp.read().decode()
+            if resp.status != 200 or "<form" not in page:
+                raise DrillError(f"GET of the link: HTTP {resp.status}, no confirmation form")
+        token = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["t"][0]
+        data = urllib.parse.urlencode({"t": token, "who": "Drill Operator"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(self.approval_url, data=data), timeout=30) as resp:
+            if resp.status != 200:
+                raise DrillError(f"POST of the decision: HTTP {resp.status}")
+
+    def run(self) -> Outcome:
+        out = Outcome(scenario=self.scenario)
+        started = time.monotonic()
+        try:
+            seeded = self.set_up()
+            sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
+            out.timings["setup_seconds"] = time.monotonic() - started
+            self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
+            self.break_primary()
+            out.broke_at = time.time()
+            if self.scenario in ("alarm-storm", "lag-above-guard"):
+                self.storm()
+            else:
+                probe = self.canary()
+                self.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes of us-east-1 failed; event sent: {probe.get('event_sent')}")
+            if self.scenario == "lag-above-guard":
+                self.expect_refusal(out, sm, inbox)
+            else:
+                self.follow(out, sm, inbox)
+            self.collect_end_state(out, seeded)
+        except DrillError as exc:
+            out.passed = False
+            out.verdict = f"drill could not run: {exc}"
+            raise
+        finally:
+            out.wall_seconds = time.monotonic() - started
+        return out
+
+    def storm(self) -> None:
+        """30 deliveries at once: 10 canary invocations and 20 copies of the canary's event."""
+        events = self.client("events")
+        threads = [threading.Thread(target=self.canary) for _ in range(10)]
+        threads += [threading.Thread(target=lambda: events.put_events(Entries=[self.canary_event()]))
+                    for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.say("storm: 10 canary runs and 20 EventBridge deliveries of its event, all at once")
+
+    def expect_refusal(self, out: Outcome, sm: str, inbox: str) -> None:
+        # Let every asynchronous delivery land, then look.
+        time.sleep(3.0)
+        out.notifications = wait_for(
+            "the refusal notification", lambda: self.inbox(inbox, out.notifications), 30, 0.3
+        )
+        time.sleep(1.0)
+        self.inbox(inbox, out.notifications)
+        out.executions = len(self.executions(sm))
+        refusals = [n for n in out.notifications if "refused" in n["subject"]]
+        out.passed = out.executions == 0 and len(refusals) == 1
+        out.verdict = (
+            f"refused: {refusals[0]['subject'] if refusals else 'no refusal'}; "
+            f"{out.executions} executions, {len(refusals)} refusal notification(s)"
+        )
+        self.say(out.verdict)
+
+    def follow(self, out: Outcome, sm: str, inbox: str) -> None:
+        execs = wait_for("an execution started by the canary's event", lambda: self.executions(sm), 60, 0.2)
+        out.execution_arn = execs[0]["executionArn"]
+        out.run_id = execs[0]["name"]
+        self.say(f"run {out.run_id} started")
+        sfn = self.client("stepfunctions")
+        progress = Progress(self.verbose, self.t0)
+        decided = False
+        deadline = time.monotonic() + 600
+        while True:
+            hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
+            progress.update(hist)
+            entered = {e["stateEnteredEventDetails"]["name"] for e in hist if "stateEnteredEventDetails" in e}
+            if "Approval" in entered and not decided and self.scenario != "approval-timeout":
+                self.inbox(inbox, out.notifications)
+                request = next((n for n in out.notifications if "Approve:" in n["message"]), None)
+                if request:
+                    decision = "reject" if self.scenario == "approval-rejected" else "approve"
+                    progress.note(f"the approval e-mail arrived; the operator opens the {decision} link and confirms")
+                    self.decide(request["message"], decision)
+                    decided = True
+            status = sfn.describe_execution(executionArn=out.execution_arn)
+            if status["status"] != "RUNNING":
+                hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
+                progress.update(hist)
+                progress.close()
+                out.status = status["status"]
+                out.error = status.get("error")
+                out.states = [
+                    {"name": e[k]["name"], "type": e["type"], "at": e["timestamp"].timestamp()}
+                    for e in hist for k in ("stateEnteredEventDetails", "stateExitedEventDetails") if k in e
+                ]
+                break
+            if time.monotonic() > deadline:
+                raise DrillError("the execution did not end within 10 minutes")
+            time.sleep(0.25)
+        out.executions = len(self.executions(sm))
+        time.sleep(0.5)
+        self.inbox(inbox, out.notifications)
+        param = f"/lifeboat/{APP}/runs/{out.run_id}"
+        try:
+            value = self.client("ssm").get_parameter(Name=param)["Parameter"]["Value"]
+            out.report = json.loads(value)
+        except Exception:  # noqa: BLE001 - no report is a finding, judged below
+            out.report = None
+        self.judge(out)
+
+    def judge(self, out: Outcome) -> None:
+        outcome = (out.report or {}).get("outcome")
+        expected = {
+            "failover": ("SUCCEEDED", None, "succeeded"),
+            "alarm-storm": ("SUCCEEDED", None, "succeeded"),
+            "approval-rejected": ("FAILED", "FailoverAborted", "aborted"),
+            "approval-timeout": ("FAILED", "FailoverAborted", "aborted"),
+            "promotion-fails": ("FAILED", "FailoverFailed", "failed"),
+        }[self.scenario]
+        got = (out.status, out.error, outcome)
+        out.passed = got == expected and out.executions == 1
+        out.verdict = f"execution {out.status}{' (' + out.error + ')' if out.error else ''}, run {outcome}, {out.executions} execution(s)"
+        if not out.passed:
+            out.verdict += f"; expected {expected}"
+
+    def collect_end_state(self, out: Outcome, seeded: dict[str, Any]) -> None:
+        rds = self.client("rds", WEST)
+        gc = rds.describe_global_clusters(GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
+        writer = next((m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"]), None)
+        ecs = self.client("ecs", WEST)
+        services = ecs.describe_services(cluster="shop", services=["web", "checkout"])["services"]
+        asg = self.client("autoscaling", WEST).describe_auto_scaling_groups(
+            AutoScalingGroupNames=["shop-workers-usw2"])["AutoScalingGroups"][0]
+        assert self.shop is not None
+        state = None
+        try:
+            state = json.loads(self.client("ssm").get_parameter(Name=f"/lifeboat/{APP}/state")["Parameter"]["Value"])
+        except Exception:  # noqa: BLE001 - no state recorded yet is a valid end state
+            pass
+        lock = None
+        try:
+            lock = json.loads(self.client("ssm").get_parameter(Name=f"/lifeboat/{APP}/lock")["Parameter"]["Value"])
+        except Exception:  # noqa: BLE001
+            pass
+        out.end_state = {
+            "writer_region": writer.split(":")[3] if writer else None,
+            "www_region": self.shop.www_region(),
+            "ecs_desired": {s["serviceName"]: s["desiredCount"] for s in services},
+            "asg_desired": asg["DesiredCapacity"],
+            "run_state": state,
+            "lock": lock,
+        }
+
+    # -- tear-down
+    def stop(self) -> None:
+        if self.shop:
+            self.shop.stop()
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        if self.keep:
+            print(f"kept {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def logs(self, name: str) -> str:
+        path = self.work / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def substitute(definition: str, values: dict[str, str]) -> str:
+    """CloudFormation DefinitionSubstitutions: ${Key} -> value; every key must be filled."""
+    def repl(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in values:
+            raise DrillError(f"the state machine names ${{{key}}}, which the drill does not fill")
+        return values[key]
+
+    return re.sub(r"\$\{([A-Za-z0-9]+)\}", repl, definition)
+
+
+def trigger_patterns(alarms: list[str]) -> dict[str, dict[str, Any]]:
+    """The EventBridge rules of infra/template.yaml that start alarm-to-failover."""
+    return {
+        "lifeboat-canary-event": {"source": ["lifeboat.probe"], "detail-type": ["Primary Unhealthy"]},
+        "lifeboat-alarm-event": {
+            "source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": alarms, "state": {"value": ["ALARM"]}},
+        },
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Progress, summary and the HTML report
+
+
+class Progress:
+    """A live view of the steps (step, state, elapsed); plain lines when not on a terminal."""
+
+    def __init__(self, enabled: bool, t0: float) -> None:
+        self.enabled = enabled
+        self.tty = enabled and sys.stdout.isatty()
+        self.t0 = t0
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.lines = 0
+        self.printed: set[tuple[str, str]] = set()
+
+    def note(self, msg: str) -> None:
+        if self.enabled:
+            self._clear()
+            print(f"[{time.monotonic() - self.t0:6.1f} s] {msg}", flush=True)
+            self._draw()
+
+    def update(self, history: list[dict[str, Any]]) -> None:
+        self.steps = {}
+        for e in history:
+            for key, entered in (("stateEnteredEventDetails", True), ("stateExitedEventDetails", False)):
+                if key not in e:
+                    continue
+                name = e[key]["name"]
+                step = name.split(": ")[0]
+                if step in ("Record", "Notify", "Done", "Aborted", "Failed"):
+                    step = "Record and notify"
+                s = self.steps.setdefault(step, {"state": name, "start": e["timestamp"], "end": None, "open": 0})
+                s["state"] = name
+                s["open"] += 1 if entered else -1
+                s["end"] = None if s["open"] > 0 else e["timestamp"]
+                if e["type"].endswith("Failed") or e["type"] == "TaskTimedOut":
+                    s["failed"] = True
+        if not self.enabled:
+            return
+        if self.tty:
+            self._clear()
+            self._draw()
+        else:
+            for step, s in self.steps.items():
+                phase = "done" if s["end"] else "running"
+                if (step, phase) not in self.printed:
+                    self.printed.add((step, phase))
+                    took = f" in {(s['end'] - s['start']).total_seconds():.1f} s" if s["end"] else ""
+                    print(f"[{time.monotonic() - self.t0:6.1f} s]   {step:<28} {phase}{took}", flush=True)
+
+    def _clear(self) -> None:
+        if self.tty and self.lines:
+            sys.stdout.write(f"\x1b[{self.lines}A\x1b[J")
+            self.lines = 0
+
+    def _draw(self) -> None:
+        if not self.tty:
+            return
+        now = time.time()
+        rows = []
+        for step, s in self.steps.items():
+            end = s["end"].timestamp() if s["end"] else now
+            elapsed = end - s["start"].timestamp()
+            mark = "✔" if s["end"] else "…"
+            rows.append(f"  {mark} {step:<28} {s['state'][:40]:<40} {elapsed:6.1f} s")
+        sys.stdout.write("\n".join(rows) + ("\n" if rows else ""))
+        sys.stdout.flush()
+        self.lines = len(rows)
+
+    def close(self) -> None:
+        if self.tty:
+            self._clear()
+            self.tty = False
+            self.printed = set()
+            self.update([])
+
+
+def summary(out: Outcome) -> str:
+    lines = [f"Drill '{out.scenario}': {'PASSED' if out.passed else 'FAILED'} — {out.verdict}"]
+    r = out.report
+    if r:
+        rto = r.get("rto_seconds")
+        rpo = r.get("rpo_estimate_seconds")
+        lines.append(f"  RTO (trigger -> traffic verified): {f'{rto:.1f} s' if rto is not None else '-'}")
+        lines.append(f"  RPO estimate (lag at promotion):  {f'{rpo:.1f} s' if rpo is not None else '-'}")
+        tl = r["timeline"]
+        t0 = parse_time(tl["triggered_at"])
+        lines.append("  Steps:")
+        for s in tl["steps"]:
+            start = parse_time(s["started_at"]) - t0
+            end = parse_time(s["ended_at"]) - t0 if s.get("ended_at") else None
+            took = f"{end - start:6.1f} s" if end is not None else "  not finished"
+            lines.append(f"    +{start:6.1f} s  {s['name']:<10} {took}")
+        if r.get("error"):
+            lines.append(f"  Error: {r['error']['Error']}: {(r['error'].get('Cause') or '(no cause given)')[:200]}")
+    es = out.end_state
+    if es:
+        lines.append(
+            f"  End state: writer {es.get('writer_region')}, www -> {es.get('www_region')}, "
+            f"ECS {es.get('ecs_desired')}, workers {es.get('asg_desired')}, "
+            f"lock {'held' if es.get('lock') else 'free'}"
+        )
+    lines.append(f"  Notifications: {len(out.notifications)} ({'; '.join(n['subject'] for n in out.notifications)})")
+    lines.append(f"  Drill wall time {out.wall_seconds:.1f} s (set-up {out.timings.get('setup_seconds', 0):.1f} s)")
+    return "\n".join(lines)
+
+
+def parse_time(s: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def html_report(out: Outcome) -> str:
+    r = out.report or {}
+    tl = r.get("timeline") or {"steps": [], "triggered_at": None}
+    t0 = parse_time(tl["triggered_at"]) if tl.get("triggered_at") else None
+    bars = []
+    if t0 is not None:
+        spans = [(s["name"], parse_time(s["started_at"]) - t0,
+                  (parse_time(s["ended_at"]) - t0) if s.get("ended_at") else None) for s in tl["steps"]]
+        total = max([e or s for _, s, e in spans] + [r.get("rto_seconds") or 0, 1.0])
+        width, left, row = 760, 110, 28
+        for i, (name, s, e) in enumerate(spans):
+            x = left + s / total * (width - left)
+            w = max(2.0, ((e if e is not None else total) - s) / total * (width - left))
+            color = "#2e7d32" if e is not None else "#c62828"
+            label = f"{(e - s):.1f} s" if e is not None else "not finished"
+            y = 10 + i * row
+            bars.append(
+                f'<text x="4" y="{y + 16}">{html.escape(name)}</text>'
+                f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="20" fill="{color}" rx="3"/>'
+                f'<text x="{x + w + 4:.1f}" y="{y + 16}">{html.escape(label)}</text>'
+            )
+        height = 20 + len(spans) * row + 20
+        axis = "".join(
+            f'<line x1="{left + k / 4 * (width - left):.1f}" y1="0" x2="{left + k / 4 * (width - left):.1f}" '
+            f'y2="{height - 18}" stroke="#ddd"/><text x="{left + k / 4 * (width - left) - 10:.1f}" '
+            f'y="{height - 4}">{total * k / 4:.0f} s</text>'
+            for k in range(5)
+        )
+        chart = f'<svg width="{width + 120}" height="{height}" font-family="sans-serif" font-size="12">{axis}{"".join(bars)}</svg>'
+    else:
+        chart = "<p>No run timeline (no run was started).</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(n['subject'])}</td><td><pre>{html.escape(n['message'][:1500])}</pre></td></tr>"
+        for n in out.notifications
+    )
+    fmt = lambda v: f"{v:.1f} s" if isinstance(v, (int, float)) else "-"  # noqa: E731
+    error = r.get("error")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lifeboat drill: {html.escape(out.scenario)}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+td,th{{border-bottom:1px solid #eee;padding:4px 8px;vertical-align:top;text-align:left}}
+pre{{white-space:pre-wrap;margin:0;font-size:12px}} .ok{{color:#2e7d32}} .bad{{color:#c62828}}</style></head>
+<body><h1>lifeboat drill — {html.escape(out.scenario)}</h1>
+<p class="{'ok' if out.passed else 'bad'}"><b>{'PASSED' if out.passed else 'FAILED'}</b>: {html.escape(out.verdict)}</p>
+<p>{html.escape(SCENARIOS[out.scenario])}</p>
+<table>
+<tr><th>Run</th><td>{html.escape(str(out.run_id or '-'))}</td></tr>
+<tr><th>Outcome</th><td>{html.escape(str(r.get('outcome', '-')))}</td></tr>
+<tr><th>RTO (trigger → traffic verified)</th><td>{fmt(r.get('rto_seconds'))}</td></tr>
+<tr><th>RPO estimate (lag at promotion)</th><td>{fmt(r.get('rpo_estimate_seconds'))}</td></tr>
+<tr><th>Active region / epoch</th><td>{html.escape(str(r.get('active_region', '-')))} / {html.escape(str(r.get('epoch', '-')))}</td></tr>
+<tr><th>Error</th><td>{html.escape(error['Error'] + ': ' + (error.get('Cause') or '(no cause given)')) if error else '-'}</td></tr>
+<tr><th>Open steps</th><td>{html.escape(', '.join(r.get('open_steps') or []) or '-')}</td></tr>
+<tr><th>End state</th><td><pre>{html.escape(json.dumps(out.end_state, indent=1, default=str))}</pre></td></tr>
+</table>
+<h2>Timeline</h2>{chart}
+<h2>Notifications ({len(out.notifications)})</h2><table>{rows}</table>
+<p><small>Drill wall time {out.wall_seconds:.1f} s; simulated AWS durations scaled (see --time-scale).</small></p>
+</body></html>
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="lifeboat's local failover drill",
+        epilog="Scenarios:\n" + "\n".join(f"  {k:<18} {v}" for k, v in SCENARIOS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--scenario", default="failover", choices=sorted(SCENARIOS))
+    parser.add_argument("--no-approval", action="store_true",
+                        help="the plan does not require a person (default: the drill approves by link)")
+    parser.add_argument("--time-scale", type=float, default=0.1,
+                        help="simulated AWS durations x this (default 0.1: a 60 s failover takes 6 s)")
+    parser.add_argument("--report", default=str(ROOT / "target/drill/report.html"),
+                        help="where to write the HTML report")
+    parser.add_argument("--json", help="also write the outcome as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    args = parser.parse_args(argv)
+    try:
+        drill = Drill(args.scenario, not args.no_approval, args.time_scale, keep=args.keep)
+    except ValueError as exc:
+        print(f"drill: {exc}", file=sys.stderr)
+        return 2
+    print(f"lifeboat drill — scenario '{args.scenario}': {SCENARIOS[args.scenario]}")
+    try:
+        out = drill.run()
+    except DrillError as exc:
+        print(f"drill: {exc}", file=sys.stderr)
+        for log in ("emulator.log", "watch.log", "functions.log"):
+            tail = drill.logs(log)[-3000:]
+            if tail:
+                print(f"--- {log} (tail)\n{tail}", file=sys.stderr)
+        drill.stop()
+        return 2
+    except KeyboardInterrupt:
+        drill.stop()
+        return 130
+    drill.stop()
+    print()
+    print(summary(out))
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(html_report(out))
+    print(f"  HTML report: {report}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out.__dict__, indent=1, default=str))
+    return 0 if out.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
