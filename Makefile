@@ -13,10 +13,26 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill infra-lint deploy setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+INFRA_VENV  := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+ASL_STAMP   := infra/node_modules/.installed
+ENV         ?= usw2
+
+$(INFRA_STAMP): infra/requirements.txt
+	python3 -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/python -m pip install --quiet -r infra/requirements.txt
+	touch $@
+
+$(ASL_STAMP): infra/package.json infra/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js)"; exit 1; }
+	cd infra && npm ci --no-audit --no-fund --silent
+	touch $@
 
 $(STAMP): tests/emulator/requirements.txt
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -36,6 +52,17 @@ test-rust: setup ## Rust tests only
 
 test-emulator: setup ## The moto extension's own tests only
 	$(PY) -m pytest -q tests/emulator
+
+infra-lint: $(INFRA_STAMP) $(ASL_STAMP) ## cfn-lint, sam validate --lint, asl-validator on infra/
+	$(INFRA_VENV)/bin/cfn-lint infra/template.yaml
+	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam validate --lint --template infra/template.yaml --region us-west-2
+	infra/node_modules/.bin/asl-validator $(addprefix --json-path ,$(wildcard infra/statemachine/*.asl.json))
+
+deploy: $(INFRA_STAMP) setup ## sam build + sam deploy of one region's copy (ENV=usw2 or ENV=use1, see infra/samconfig.toml)
+	$(PY) scripts/deploy_secret.py --config infra/samconfig.toml --env $(ENV)
+	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam build --template infra/template.yaml --build-dir target/sam --beta-features
+	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --template-file target/sam/template.yaml \
+	  --config-file $(CURDIR)/infra/samconfig.toml --config-env $(ENV)
 
 lint: ## rustfmt check and clippy with warnings denied
 	cargo fmt --all --check
@@ -67,7 +94,7 @@ drill: setup ## The local failover drill: emulated two-region AWS, the real func
 demo: setup ## Local end-to-end: every failover step under cargo lambda watch against the emulator
 	bash scripts/demo.sh
 
-ci: setup lint test demo ## What CI runs
+ci: setup lint infra-lint test drill demo ## What CI runs
 
 clean: ## Remove build output and the venv
 	cargo clean

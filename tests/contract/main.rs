@@ -1,0 +1,348 @@
+//! Contract tests between the code, the state machine (infra/statemachine/*.asl.json) and the
+//! SAM template (infra/template.yaml). No emulator needed.
+//!
+//! * Every `errorType` the ASL matches on is one our code produces (or a `States.*` /
+//!   `Lambda.*` error of the service); only our transient kinds are retried.
+//! * Every Task either catches or sits in a Parallel that catches: no state ends a run silently.
+//! * Every function in the template is a function crate of the workspace, and vice versa; each
+//!   is built by cargo-lambda for arm64 / provided.al2023 and gets the environment it requires.
+//! * The ASL's `${...}` placeholders and the template's `DefinitionSubstitutions` are the same set.
+//! * IAM: no wildcard actions.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use lifeboat_core::ErrorKind;
+use lifeboat_tests::repo_root;
+use serde_json::Value as Json;
+use serde_norway::Value as Yaml;
+
+fn asl_files() -> Vec<(String, Json)> {
+    let dir = repo_root().join("infra/statemachine");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("infra/statemachine") {
+        let path = entry.expect("entry").path();
+        if path.to_string_lossy().ends_with(".asl.json") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let json = serde_json::from_str(&text).expect("ASL is JSON");
+            out.push((path.display().to_string(), json));
+        }
+    }
+    assert!(!out.is_empty(), "no state machines in {}", dir.display());
+    out
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).expect("template");
+    serde_norway::from_str(&text).expect("template is YAML")
+}
+
+/// Every state of a definition, with whether an enclosing Parallel catches `States.ALL`.
+fn states(definition: &Json, parent_catches: bool, out: &mut Vec<(String, Json, bool)>) {
+    let Some(map) = definition.get("States").and_then(Json::as_object) else {
+        return;
+    };
+    for (name, state) in map {
+        out.push((name.clone(), state.clone(), parent_catches));
+        if let Some(branches) = state.get("Branches").and_then(Json::as_array) {
+            let catches = parent_catches || catches_all(state);
+            for b in branches {
+                states(b, catches, out);
+            }
+        }
+    }
+}
+
+fn catches_all(state: &Json) -> bool {
+    state
+        .get("Catch")
+        .and_then(Json::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["ErrorEquals"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|x| x == "States.ALL"))
+            })
+        })
+}
+
+fn error_names(state: &Json, key: &str) -> Vec<String> {
+    state
+        .get(key)
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["ErrorEquals"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn every_error_the_asl_matches_on_is_one_our_code_produces() {
+    let ours: BTreeSet<&str> = ErrorKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .chain([failover_approval::REJECTED_ERROR])
+        .collect();
+    for (file, asl) in asl_files() {
+        let mut all = Vec::new();
+        states(&asl, false, &mut all);
+        for (name, state, _) in &all {
+            for e in error_names(state, "Retry")
+                .into_iter()
+                .chain(error_names(state, "Catch"))
+            {
+                assert!(
+                    ours.contains(e.as_str())
+                        || e.starts_with("States.")
+                        || e.starts_with("Lambda."),
+                    "{file}: state '{name}' matches on '{e}', which no lifeboat code produces"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn only_transient_errors_are_retried_and_every_task_retries_them() {
+    let retryable: BTreeSet<&str> = ErrorKind::ALL
+        .iter()
+        .filter(|k| k.is_retryable())
+        .map(|k| k.as_str())
+        .collect();
+    for (file, asl) in asl_files() {
+        let mut all = Vec::new();
+        states(&asl, false, &mut all);
+        for (name, state, _) in &all {
+            if state["Type"] != "Task" {
+                continue;
+            }
+            let retried: BTreeSet<String> = error_names(state, "Retry").into_iter().collect();
+            for kind in &retryable {
+                assert!(
+                    retried.contains(*kind),
+                    "{file}: task '{name}' does not retry {kind}"
+                );
+            }
+            for e in &retried {
+                assert!(
+                    retryable.contains(e.as_str()) || e.starts_with("Lambda."),
+                    "{file}: task '{name}' retries '{e}', which retrying cannot fix"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_task_can_end_a_run_without_the_failure_path() {
+    for (file, asl) in asl_files() {
+        let mut all = Vec::new();
+        states(&asl, false, &mut all);
+        for (name, state, parent_catches) in &all {
+            if state["Type"] == "Task" || state["Type"] == "Parallel" {
+                assert!(
+                    catches_all(state) || *parent_catches,
+                    "{file}: '{name}' has no Catch for States.ALL (nor does an enclosing Parallel)"
+                );
+            }
+        }
+    }
+}
+
+/// Function crates: workspace members with a `main.rs` that run under the Lambda runtime.
+fn function_crates() -> BTreeSet<String> {
+    let root = repo_root();
+    let manifest: toml_like::Members = toml_like::members(&root.join("Cargo.toml"));
+    manifest
+        .into_iter()
+        .filter(|m| {
+            let dir = root.join(m);
+            let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+            dir.join("src/main.rs").exists() && cargo.contains("lambda_runtime")
+        })
+        .map(|m| {
+            Path::new(&m)
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .to_string()
+        })
+        .collect()
+}
+
+mod toml_like {
+    /// The `members = [...]` list of the workspace manifest.
+    pub type Members = Vec<String>;
+
+    pub fn members(path: &std::path::Path) -> Members {
+        let text = std::fs::read_to_string(path).expect("Cargo.toml");
+        let start = text.find("members = [").expect("members");
+        let rest = &text[start + "members = [".len()..];
+        let end = rest.find(']').expect("end of members");
+        rest[..end]
+            .split(',')
+            .map(|s| s.trim().trim_matches('"').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+fn resources(t: &Yaml) -> Vec<(String, Yaml)> {
+    t["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .map(|(k, v)| (k.as_str().expect("logical id").to_string(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn the_template_deploys_exactly_the_workspaces_functions() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], Yaml::from("provided.al2023"));
+    assert_eq!(globals["Architectures"][0], Yaml::from("arm64"));
+    let mut in_template = BTreeSet::new();
+    for (id, r) in resources(&t) {
+        if r["Type"] != Yaml::from("AWS::Serverless::Function") {
+            continue;
+        }
+        assert_eq!(
+            r["Metadata"]["BuildMethod"],
+            Yaml::from("rust-cargolambda"),
+            "{id}"
+        );
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names no Binary"))
+            .to_string();
+        assert!(
+            in_template.insert(binary.clone()),
+            "{binary} deployed twice"
+        );
+    }
+    let crates = function_crates();
+    assert_eq!(
+        in_template, crates,
+        "functions in infra/template.yaml vs function crates of the workspace"
+    );
+}
+
+/// The environment variables a crate's code requires (`env.required("...")`).
+fn required_env(crate_dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(crate_dir.join("src")).expect("src") {
+        let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        // Production code only: what precedes the unit tests.
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for part in code.split("required(\"").skip(1) {
+            if let Some(end) = part.find('"') {
+                out.insert(part[..end].to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_gets_the_environment_its_code_requires() {
+    let t = template();
+    let global: BTreeSet<String> = t["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .expect("global variables")
+        .keys()
+        .map(|k| k.as_str().expect("name").to_string())
+        .collect();
+    // PlanConfig (lifeboat-lambda) requires the plan parameter of every function.
+    let shared = required_env(&repo_root().join("crates/lambda"));
+    for (id, r) in resources(&t) {
+        if r["Type"] != Yaml::from("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("binary");
+        let mut set = global.clone();
+        if let Some(vars) = r["Properties"]["Environment"]["Variables"].as_mapping() {
+            set.extend(vars.keys().map(|k| k.as_str().expect("name").to_string()));
+        }
+        let needed: BTreeSet<String> = required_env(&repo_root().join("crates").join(binary))
+            .into_iter()
+            .chain(shared.iter().cloned())
+            .filter(|v| v != "AWS_REGION") // set by Lambda itself
+            .collect();
+        for v in needed {
+            assert!(
+                set.contains(&v),
+                "{id} ({binary}) requires {v}, which the template does not set"
+            );
+        }
+    }
+}
+
+#[test]
+fn definition_substitutions_and_asl_placeholders_are_the_same_set() {
+    let t = template();
+    for (id, r) in resources(&t) {
+        if r["Type"] != Yaml::from("AWS::Serverless::StateMachine") {
+            continue;
+        }
+        let uri = r["Properties"]["DefinitionUri"]
+            .as_str()
+            .expect("DefinitionUri");
+        let text = std::fs::read_to_string(repo_root().join("infra").join(uri)).expect("asl");
+        let placeholders: BTreeSet<String> = text
+            .split("${")
+            .skip(1)
+            .filter_map(|p| p.find('}').map(|e| p[..e].to_string()))
+            .collect();
+        let substitutions: BTreeSet<String> = r["Properties"]["DefinitionSubstitutions"]
+            .as_mapping()
+            .expect("DefinitionSubstitutions")
+            .keys()
+            .map(|k| k.as_str().expect("key").to_string())
+            .collect();
+        assert_eq!(placeholders, substitutions, "{id}: {uri}");
+    }
+}
+
+fn actions(v: &Yaml, out: &mut Vec<String>) {
+    match v {
+        Yaml::Mapping(m) => {
+            for (k, val) in m {
+                if k.as_str() == Some("Action") {
+                    match val {
+                        Yaml::String(s) => out.push(s.clone()),
+                        Yaml::Sequence(seq) => {
+                            out.extend(seq.iter().filter_map(|a| a.as_str().map(str::to_string)))
+                        }
+                        _ => {}
+                    }
+                }
+                actions(val, out);
+            }
+        }
+        Yaml::Sequence(seq) => seq.iter().for_each(|x| actions(x, out)),
+        Yaml::Tagged(t) => actions(&t.value, out),
+        _ => {}
+    }
+}
+
+#[test]
+fn iam_lists_actions_never_wildcards() {
+    let mut all = Vec::new();
+    actions(&template(), &mut all);
+    assert!(all.len() > 20, "found only {} actions", all.len());
+    for a in all {
+        assert!(!a.contains('*'), "wildcard action {a}");
+    }
+}
