@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill infra-lint deploy setup test test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -43,15 +43,20 @@ $(STAMP): tests/emulator/requirements.txt
 
 setup: $(STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI)
 
-test: setup ## All tests: Rust unit + adapter + emulator-backed integration tests, and the emulator's own tests
+test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets
-	$(PY) -m pytest -q tests/emulator
+	cargo build -q --workspace --all-targets
+	$(PY) -m pytest -q -n 4 tests/emulator tests/drill
 
 test-rust: setup ## Rust tests only
 	cargo test --workspace --all-targets
 
 test-emulator: setup ## The moto extension's own tests only
 	$(PY) -m pytest -q tests/emulator
+
+test-drill: setup ## The drill's scenarios only (builds the function binaries first)
+	cargo build -q --workspace --all-targets
+	$(PY) -m pytest -q -n 4 tests/drill
 
 infra-lint: $(INFRA_STAMP) $(ASL_STAMP) ## cfn-lint, sam validate --lint, asl-validator on infra/
 	$(INFRA_VENV)/bin/cfn-lint infra/template.yaml

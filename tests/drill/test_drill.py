@@ -1,0 +1,171 @@
+"""The drill's scenarios as integration tests: each runs the real state machine in the emulator's
+Step Functions with the real function binaries (scripts/drill.py), then checks the end state in
+the emulated AWS and the execution history.
+
+Needs the debug binaries (`cargo build --workspace --all-targets`; `make test` builds them) and
+cargo-lambda (the venv). Each test starts its own emulator, Lambda APIs and shop.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import drill as drill_mod  # noqa: E402
+
+EAST_VALUE = "use1.shop.example.com"
+WEST_VALUE = "usw2.shop.example.com"
+
+
+@pytest.fixture
+def run_drill() -> Iterator[Any]:
+    started: list[drill_mod.Drill] = []
+
+    def run(scenario: str, approval: bool = True) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
+        d = drill_mod.Drill(scenario, approval, time_scale=0.05, verbose=False)
+        started.append(d)
+        return d, d.run()
+
+    yield run
+    for d in started:
+        d.stop()
+
+
+def www(d: drill_mod.Drill) -> str:
+    r53 = d.client("route53", "us-east-1")
+    zone = r53.list_hosted_zones()["HostedZones"][0]["Id"]
+    for r in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]:
+        if r["Name"].rstrip(".") == "www.shop.example.com":
+            return r["ResourceRecords"][0]["Value"]
+    raise AssertionError("no www record")
+
+
+def writer(d: drill_mod.Drill) -> str:
+    gc = d.client("rds").describe_global_clusters(GlobalClusterIdentifier="shop-global")
+    member = next(m for m in gc["GlobalClusters"][0]["GlobalClusterMembers"] if m["IsWriter"])
+    return member["DBClusterArn"].split(":")[3]
+
+
+def capacity(d: drill_mod.Drill) -> tuple[dict[str, int], int]:
+    services = d.client("ecs").describe_services(cluster="shop", services=["web", "checkout"])
+    asg = d.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=["shop-workers-usw2"])["AutoScalingGroups"][0]
+    return {s["serviceName"]: s["desiredCount"] for s in services["services"]}, asg["DesiredCapacity"]
+
+
+def parameter(d: drill_mod.Drill, name: str) -> Any:
+    try:
+        return json.loads(d.client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+    except d.client("ssm").exceptions.ParameterNotFound:
+        return None
+
+
+def visited(out: drill_mod.Outcome) -> list[str]:
+    return [s["name"] for s in out.states if s["type"].endswith("Entered")]
+
+
+def assert_nothing_moved(d: drill_mod.Drill) -> None:
+    assert writer(d) == "us-east-1"
+    assert www(d) == EAST_VALUE
+    assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
+
+
+def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -> None:
+    d, out = run_drill("failover")
+    assert out.passed, out.verdict
+    # execution history: the whole path, in order
+    names = visited(out)
+    order = ["Assess", "Approval", "Database: start", "Compute: start", "Traffic: start",
+             "Verify", "Record", "Notify", "Done"]
+    assert [n for n in names if n in order] == order
+    approval = next(e for e in d.client("stepfunctions").get_execution_history(
+        executionArn=out.execution_arn)["events"] if e["type"] == "TaskSucceeded"
+        and "Drill Operator" in e["taskSucceededEventDetails"].get("output", ""))
+    assert json.loads(approval["taskSucceededEventDetails"]["output"])["decision"] == "approve"
+    # end state in the emulated AWS
+    assert writer(d) == "us-west-2"
+    assert www(d) == WEST_VALUE
+    assert capacity(d) == ({"web": 6, "checkout": 4}, 6)
+    state = parameter(d, "/lifeboat/shop/state")
+    assert state["active_region"] == "us-west-2" and state["epoch"] == 1
+    assert state["last_run"]["outcome"] == "succeeded"
+    assert parameter(d, "/lifeboat/shop/lock") is None
+    report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
+    assert report["rto_seconds"] > 0 and report["rpo_estimate_seconds"] is not None
+    assert [s["name"] for s in report["timeline"]["steps"]][:2] == ["Assess", "Approval"]
+    # notifications: one approval request, one report
+    subjects = [n["subject"] for n in out.notifications]
+    assert len(subjects) == 2, subjects
+    assert "APPROVAL NEEDED" in subjects[0] and "succeeded" in subjects[1]
+
+
+def test_no_approval_when_the_plan_does_not_require_one(run_drill: Any) -> None:
+    d, out = run_drill("failover", approval=False)
+    assert out.passed, out.verdict
+    assert "Approval" not in visited(out)
+    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert [n["subject"] for n in out.notifications if "APPROVAL" in n["subject"]] == []
+
+
+def test_lag_above_the_guard_is_refused_once_and_nothing_moves(run_drill: Any) -> None:
+    d, out = run_drill("lag-above-guard")
+    assert out.passed, out.verdict
+    assert d.executions(d.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]) == []
+    refusals = [n for n in out.notifications if "refused" in n["subject"]]
+    assert len(refusals) == 1 and "lag" in refusals[0]["message"].lower()
+    assert_nothing_moved(d)
+    assert parameter(d, "/lifeboat/shop/lock") is None
+
+
+def test_a_rejected_approval_aborts_and_nothing_moves(run_drill: Any) -> None:
+    d, out = run_drill("approval-rejected")
+    assert out.passed, out.verdict
+    names = visited(out)
+    assert "Aborted: record" in names and "Promote" not in names
+    assert_nothing_moved(d)
+    state = parameter(d, "/lifeboat/shop/state")
+    assert state["active_region"] == "us-east-1" and state["last_run"]["outcome"] == "aborted"
+    assert parameter(d, "/lifeboat/shop/lock") is None
+    assert out.report["error"]["Error"] == "ApprovalRejected"
+    assert any("aborted" in n["subject"] for n in out.notifications)
+
+
+def test_an_approval_timeout_follows_the_plan_abort(run_drill: Any) -> None:
+    d, out = run_drill("approval-timeout")
+    assert out.passed, out.verdict
+    names = visited(out)
+    assert "Approval: on timeout?" in names and "Promote" not in names
+    assert out.report["error"]["Error"] == "States.Timeout"
+    assert_nothing_moved(d)
+    assert parameter(d, "/lifeboat/shop/lock") is None
+
+
+def test_a_failed_promotion_notifies_keeps_the_lock_and_leaves_traffic(run_drill: Any) -> None:
+    d, out = run_drill("promotion-fails")
+    assert out.passed, out.verdict
+    names = visited(out)
+    assert "Database: failed" in names and "Failed: record" in names
+    assert "Traffic: start" not in names
+    assert writer(d) == "us-east-1"
+    assert www(d) == EAST_VALUE  # traffic untouched
+    assert parameter(d, "/lifeboat/shop/lock") is not None  # a person decides
+    state = parameter(d, "/lifeboat/shop/state")
+    assert state["active_region"] == "us-east-1" and state["last_run"]["outcome"] == "failed"
+    assert out.report["error"]["Error"] == "PromotionFailed"
+    assert "Database" in out.report["open_steps"]
+    failed = [n for n in out.notifications if "FAILED" in n["subject"]]
+    assert len(failed) == 1 and "PromotionFailed" in failed[0]["message"]
+
+
+def test_an_alarm_storm_makes_one_run_and_one_page(run_drill: Any) -> None:
+    d, out = run_drill("alarm-storm")
+    assert out.passed, out.verdict
+    assert out.executions == 1
+    pages = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
+    assert len(pages) == 1
+    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
