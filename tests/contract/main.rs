@@ -207,7 +207,7 @@ fn the_template_deploys_exactly_the_workspaces_functions() {
     assert_eq!(globals["Architectures"][0], Yaml::from("arm64"));
     let mut in_template = BTreeSet::new();
     for (id, r) in resources(&t) {
-        if r["Type"] != Yaml::from("AWS::Serverless::Function") {
+        if r["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         assert_eq!(
@@ -265,7 +265,7 @@ fn every_function_gets_the_environment_its_code_requires() {
     // PlanConfig (lifeboat-lambda) requires the plan parameter of every function.
     let shared = required_env(&repo_root().join("crates/lambda"));
     for (id, r) in resources(&t) {
-        if r["Type"] != Yaml::from("AWS::Serverless::Function") {
+        if r["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         let binary = r["Metadata"]["BuildProperties"]["Binary"]
@@ -293,7 +293,7 @@ fn every_function_gets_the_environment_its_code_requires() {
 fn definition_substitutions_and_asl_placeholders_are_the_same_set() {
     let t = template();
     for (id, r) in resources(&t) {
-        if r["Type"] != Yaml::from("AWS::Serverless::StateMachine") {
+        if r["Type"] != "AWS::Serverless::StateMachine" {
             continue;
         }
         let uri = r["Properties"]["DefinitionUri"]
