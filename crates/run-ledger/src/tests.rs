@@ -383,3 +383,15 @@ async fn an_unknown_execution_is_not_found_and_records_nothing() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert_eq!(h.ports.params.snapshot(), before);
 }
+
+#[tokio::test]
+async fn the_example_events_parse() {
+    for file in ["assess.json", "record.json", "notify.json"] {
+        let path = format!(
+            "{}/../../events/run-ledger/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("sample event");
+        let _: Request = serde_json::from_str(&text).expect(&path);
+    }
+}
