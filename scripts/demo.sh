@@ -168,8 +168,14 @@ out=$(invoke dns-flip --data-file events/dns-flip/flip.json)
 [ "$(echo "$out" | json_get '["state"]')" = flipped ] || fail "expected flipped: $out"
 echo "  changes: $(echo "$out" | json_get '["changes"]')"
 python3 -c 'import json,sys; print(json.dumps({"action": "status", "changes": json.loads(sys.argv[1])["changes"]}))' "$out" > "$work/dns-status.json"
-out=$(invoke dns-flip --data-file "$work/dns-status.json")
-[ "$(echo "$out" | json_get '["state"]')" = in_sync ] || fail "expected in_sync: $out"
+for _ in $(seq 1 100); do
+  out=$(invoke dns-flip --data-file "$work/dns-status.json")
+  state=$(echo "$out" | json_get '["state"]')
+  [ "$state" = in_sync ] && break
+  echo "  $state (Route 53 propagating)"
+  sleep 0.2
+done
+[ "$state" = in_sync ] || fail "expected in_sync: $out"
 echo "  in sync"
 
 say "verify <- events/verify/verify.json"

@@ -83,6 +83,11 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling": {
         "instance_start_seconds": 120.0,
     },
+    "route53": {
+        # A change batch is PENDING until it has reached every Route 53 DNS server (AWS: usually
+        # well within 60 s), then INSYNC.
+        "propagation_seconds": 60.0,
+    },
     # Where Lambda invocations go (cargo lambda watch's Invoke API); empty: moto's own Lambda.
     "lambda": {
         "forward_url": "",
@@ -106,6 +111,8 @@ class _State:
             self.config = json.loads(json.dumps(DEFAULTS))
             # region -> set of services (empty set = every service)
             self.outages: dict[str, set[str]] = {}
+            # Route 53 change id -> when it was submitted.
+            self.route53_changes: dict[str, float] = {}
             # Injected faults: how many of the next Aurora global operations get cancelled.
             self.cancel_next_rds_operations = 0
 
@@ -132,7 +139,7 @@ class _State:
                 ):
                     raise ValueError("lambda.forward_url must be http://127.0.0.1:PORT or empty")
                 self.config["lambda"]["forward_url"] = forward
-            for section in ("rds", "ecs", "autoscaling"):
+            for section in ("rds", "ecs", "autoscaling", "route53"):
                 for key, value in (body.get(section) or {}).items():
                     if key not in self.config[section]:
                         raise ValueError(f"unknown {section} setting {key}")
@@ -661,6 +668,67 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
 
 
 events_models.Rule.send_to_targets = _send_to_targets
+
+
+# --- Route 53: change propagation -----------------------------------------------------------------
+#
+# moto answers INSYNC at once, under one fixed change id. As the Route 53 API reference documents
+# it: ChangeResourceRecordSets returns a new change id with status PENDING ("the initial status of
+# all change batch requests"); GetChange says PENDING until the change has propagated to every
+# Route 53 DNS server (here: ``route53.propagation_seconds`` x time_scale), then INSYNC; an unknown
+# id is NoSuchChange (404).
+
+import secrets as _secrets  # noqa: E402
+
+from moto.route53 import responses as route53_responses  # noqa: E402
+from moto.core.utils import utcnow  # noqa: E402
+from moto.route53.exceptions import Route53ClientError  # noqa: E402
+
+
+class NoSuchChange(Route53ClientError):
+    code = 404
+
+    def __init__(self, change_id: str) -> None:
+        super().__init__("NoSuchChange", f"A change with the specified change ID does not exist: {change_id}")
+
+
+_original_change_rrsets = route53_responses.Route53.change_resource_record_sets
+
+
+def _change_status(submitted: float) -> str:
+    if STATE.now() >= submitted + STATE.scaled("propagation_seconds", "route53"):
+        return "INSYNC"
+    return "PENDING"
+
+
+def _change_resource_record_sets(self: Any) -> Any:
+    result = _original_change_rrsets(self)
+    change_id = "C" + _secrets.token_hex(7).upper()
+    with STATE.lock:
+        STATE.route53_changes[change_id] = STATE.now()
+        status = _change_status(STATE.route53_changes[change_id])
+    result.result["ChangeInfo"]["Id"] = f"/change/{change_id}"
+    result.result["ChangeInfo"]["Status"] = status
+    return result
+
+
+def _get_change(self: Any) -> Any:
+    change_id = str(self._get_param("Id") or "").split("/")[-1]
+    with STATE.lock:
+        submitted = STATE.route53_changes.get(change_id)
+    if submitted is None:
+        raise NoSuchChange(change_id)
+    return ActionResult({
+        "ChangeInfo": {
+            "Id": f"/change/{change_id}",
+            "Status": _change_status(submitted),
+            "SubmittedAt": utcnow(),
+        }
+    })
+
+
+route53_responses.Route53.change_resource_record_sets = _change_resource_record_sets
+route53_responses.Route53.get_change = _get_change
 
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")

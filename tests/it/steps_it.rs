@@ -229,6 +229,10 @@ async fn dns_flip_is_refused_until_the_target_database_is_the_writer() {
 #[tokio::test]
 async fn dns_flip_changes_a_zone_in_exactly_one_batch_and_waits_for_insync() {
     let shop = Shop::seed(2000.0).await;
+    // Propagation of 3 s of real time: long enough to see PENDING on a loaded machine.
+    shop.emulator
+        .configure(json!({"route53": {"propagation_seconds": 300}}))
+        .await;
     promote_west(&shop).await;
     let h = dns_handler(&shop);
     let out = h
@@ -256,14 +260,27 @@ async fn dns_flip_changes_a_zone_in_exactly_one_batch_and_waits_for_insync() {
         ["api-usw2.shop.example.com"]
     );
     assert_eq!(previous.records.len(), 2);
+    // Route 53 answers PENDING until the change has propagated, then INSYNC.
     let status = h
         .handle(json!({"action": "status", "changes": changes}))
         .await
         .unwrap();
     assert!(
-        matches!(status, dns_flip::Response::InSync { .. }),
+        matches!(status, dns_flip::Response::Pending { .. }),
         "{status:?}"
     );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = h
+            .handle(json!({"action": "status", "changes": changes}))
+            .await
+            .unwrap();
+        if matches!(status, dns_flip::Response::InSync { .. }) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // Again: the records already read as planned; nothing is sent.
     h.handle(json!({"action": "flip"})).await.unwrap();
     assert_eq!(h.ports.records.1.load(Ordering::SeqCst), 1);

@@ -1,0 +1,170 @@
+"""Lambda invocations forwarded to real binaries, EventBridge Lambda targets, Route 53 change
+propagation and the RDS fault, as lifeboat_ext.py documents them."""
+
+import io
+import json
+import threading
+import time
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+WEST = "us-west-2"
+
+
+class InvokeApi:
+    """A stand-in for cargo lambda watch's Invoke API: records calls, answers per function."""
+
+    def __init__(self):
+        self.calls = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                name = self.path.split("/")[3]
+                api.calls.append((self.path, body))
+                if name == "broken":
+                    status, out = 500, {"errorType": "PreconditionFailed", "errorMessage": "no"}
+                else:
+                    status, out = 200, {"echo": body}
+                data = json.dumps(out).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+
+@pytest.fixture
+def invoke_api(endpoint):
+    api = InvokeApi()
+    requests.post(f"{endpoint}/_lifeboat/config", json={"lambda": {"forward_url": api.url}},
+                  timeout=5).raise_for_status()
+    yield api
+    api.server.shutdown()
+
+
+def create_function(client, name):
+    role = client("iam", WEST).create_role(
+        RoleName=f"fn-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("bootstrap", "x")
+    return client("lambda", WEST).create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+        Code={"ZipFile": code.getvalue()})["FunctionArn"]
+
+
+def test_invoke_reaches_the_binary_and_a_function_error_keeps_its_error_type(client, invoke_api):
+    create_function(client, "worker")
+    create_function(client, "broken")
+    lam = client("lambda", WEST)
+    ok = lam.invoke(FunctionName="worker", Payload=b'{"n": 1}')
+    assert json.loads(ok["Payload"].read()) == {"echo": {"n": 1}}
+    assert "FunctionError" not in ok
+    bad = lam.invoke(FunctionName="broken", Payload=b"{}")
+    assert bad["FunctionError"] == "Unhandled"
+    assert json.loads(bad["Payload"].read())["errorType"] == "PreconditionFailed"
+    assert [p for p, _ in invoke_api.calls] == [
+        "/2015-03-31/functions/worker/invocations", "/2015-03-31/functions/broken/invocations"]
+    with pytest.raises(ClientError) as err:
+        lam.invoke(FunctionName="missing", Payload=b"{}")
+    assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_an_event_invocation_returns_at_once_and_runs(client, invoke_api):
+    create_function(client, "worker")
+    resp = client("lambda", WEST).invoke(FunctionName="worker", InvocationType="Event",
+                                        Payload=b'{"async": true}')
+    assert resp["StatusCode"] == 202
+    deadline = time.monotonic() + 10
+    while not invoke_api.calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert invoke_api.calls[0][1] == {"async": True}
+
+
+def test_an_eventbridge_rule_invokes_its_lambda_target_with_the_event(client, invoke_api):
+    arn = create_function(client, "alarm-to-failover")
+    events = client("events", WEST)
+    events.put_rule(Name="canary", EventPattern=json.dumps(
+        {"source": ["lifeboat.probe"], "detail-type": ["Primary Unhealthy"]}))
+    events.put_targets(Rule="canary", Targets=[{"Id": "fn", "Arn": arn}])
+    events.put_events(Entries=[
+        {"Source": "lifeboat.probe", "DetailType": "Primary Unhealthy", "Detail": '{"failures": 3}'},
+        {"Source": "other", "DetailType": "Primary Unhealthy", "Detail": "{}"},
+    ])
+    deadline = time.monotonic() + 10
+    while not invoke_api.calls and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert len(invoke_api.calls) == 1, invoke_api.calls
+    event = invoke_api.calls[0][1]
+    assert event["source"] == "lifeboat.probe" and event["detail"] == {"failures": 3}
+    time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")  # ISO 8601, as EventBridge delivers
+
+
+def test_a_record_change_is_pending_until_it_has_propagated(client, endpoint):
+    requests.post(f"{endpoint}/_lifeboat/config",
+                  json={"time_scale": 0.01, "route53": {"propagation_seconds": 60}},
+                  timeout=5).raise_for_status()
+    r53 = client("route53", "us-east-1")
+    zone = r53.create_hosted_zone(Name="shop.example.com", CallerReference="t")["HostedZone"]["Id"]
+    change = r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {
+            "Name": "www.shop.example.com", "Type": "CNAME", "TTL": 60,
+            "ResourceRecords": [{"Value": "usw2.shop.example.com"}]}}]})["ChangeInfo"]
+    assert change["Status"] == "PENDING"
+    assert r53.get_change(Id=change["Id"])["ChangeInfo"]["Status"] == "PENDING"
+    time.sleep(0.7)
+    assert r53.get_change(Id=change["Id"])["ChangeInfo"]["Status"] == "INSYNC"
+    with pytest.raises(ClientError) as err:
+        r53.get_change(Id="/change/CNOSUCHCHANGE")
+    assert err.value.response["Error"]["Code"] == "NoSuchChange"
+
+
+def test_an_injected_fault_cancels_the_next_global_operation(client, endpoint):
+    requests.post(f"{endpoint}/_lifeboat/config",
+                  json={"time_scale": 0.01, "rds": {"pending_seconds": 30, "cancel_seconds": 30}},
+                  timeout=5).raise_for_status()
+    requests.post(f"{endpoint}/_lifeboat/faults", json={"cancel_next_rds_operations": 1},
+                  timeout=5).raise_for_status()
+    east, west = client("rds", "us-east-1"), client("rds", WEST)
+    primary = east.create_db_cluster(DBClusterIdentifier="a", Engine="aurora-postgresql",
+                                     MasterUsername="u", MasterUserPassword="not-a-secret-1")
+    east.create_global_cluster(GlobalClusterIdentifier="g",
+                               SourceDBClusterIdentifier=primary["DBCluster"]["DBClusterArn"])
+    target = west.create_db_cluster(DBClusterIdentifier="b", Engine="aurora-postgresql",
+                                    GlobalClusterIdentifier="g")["DBCluster"]["DBClusterArn"]
+    west.failover_global_cluster(GlobalClusterIdentifier="g", TargetDbClusterIdentifier=target,
+                                 AllowDataLoss=True)
+    seen = set()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        gc = west.describe_global_clusters(GlobalClusterIdentifier="g")["GlobalClusters"][0]
+        state = (gc.get("FailoverState") or {}).get("Status")
+        seen.add(state)
+        if state is None and "cancelling" in seen:
+            break
+        time.sleep(0.01)
+    assert "cancelling" in seen
+    writers = [m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"]]
+    assert writers == [primary["DBCluster"]["DBClusterArn"]]
+
+
+def test_forwarding_accepts_loopback_only(endpoint):
+    resp = requests.post(f"{endpoint}/_lifeboat/config",
+                         json={"lambda": {"forward_url": "http://10.0.0.1:9000"}}, timeout=5)
+    assert resp.status_code == 400
