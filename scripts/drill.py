@@ -748,11 +748,12 @@ class Progress:
         self.lines = len(rows)
 
     def close(self) -> None:
+        """Leave the final table on the terminal."""
         if self.tty:
             self._clear()
+            self._draw()
+            self.lines = 0
             self.tty = False
-            self.printed = set()
-            self.update([])
 
 
 def summary(out: Outcome) -> str:
