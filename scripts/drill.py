@@ -229,6 +229,7 @@ class Drill:
         self.shop: ShopServer | None = None
         self.endpoint = ""
         self.invoke_port = 0
+        self.seeded: dict[str, Any] = {}
 
     # -- output
     def say(self, msg: str) -> None:
@@ -490,6 +491,7 @@ class Drill:
         started = time.monotonic()
         try:
             seeded = self.set_up()
+            self.seeded = seeded
             sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
             out.timings["setup_seconds"] = time.monotonic() - started
             self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
@@ -542,14 +544,18 @@ class Drill:
         )
         self.say(out.verdict)
 
-    def follow(self, out: Outcome, sm: str, inbox: str) -> None:
-        execs = wait_for("an execution started by the canary's event", lambda: self.executions(sm), 60, 0.2)
-        out.execution_arn = execs[0]["executionArn"]
-        out.run_id = execs[0]["name"]
-        self.say(f"run {out.run_id} started")
+    def follow(self, out: Outcome, sm: str, inbox: str, execution_arn: str | None = None) -> None:
+        if execution_arn is None:
+            execs = wait_for("an execution started by the canary's event", lambda: self.executions(sm), 60, 0.2)
+            out.execution_arn = execs[0]["executionArn"]
+            out.run_id = execs[0]["name"]
+            self.say(f"run {out.run_id} started")
+        else:
+            out.execution_arn = execution_arn
         sfn = self.client("stepfunctions")
         progress = Progress(self.verbose, self.t0)
         decided = False
+        asked = len(out.notifications)  # approval requests before this execution do not count
         deadline = time.monotonic() + 600
         while True:
             hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
@@ -557,7 +563,7 @@ class Drill:
             entered = {e["stateEnteredEventDetails"]["name"] for e in hist if "stateEnteredEventDetails" in e}
             if "Approval" in entered and not decided and self.scenario != "approval-timeout":
                 self.inbox(inbox, out.notifications)
-                request = next((n for n in out.notifications if "Approve:" in n["message"]), None)
+                request = next((n for n in out.notifications[asked:] if "Approve:" in n["message"]), None)
                 if request:
                     decision = "reject" if self.scenario == "approval-rejected" else "approve"
                     progress.note(f"the approval e-mail arrived; the operator opens the {decision} link and confirms")
@@ -581,13 +587,34 @@ class Drill:
         out.executions = len(self.executions(sm))
         time.sleep(0.5)
         self.inbox(inbox, out.notifications)
+        self.collect_report(out)
+        self.judge(out)
+
+    def collect_report(self, out: Outcome) -> None:
         param = f"/lifeboat/{APP}/runs/{out.run_id}"
         try:
             value = self.client("ssm").get_parameter(Name=param)["Parameter"]["Value"]
             out.report = json.loads(value)
         except Exception:  # noqa: BLE001 - no report is a finding, judged below
             out.report = None
-        self.judge(out)
+
+    def resume(self, failed: Outcome, sm: str, inbox: str, decision: str = "approve") -> Outcome:
+        """Resume a failed run as the failure report says: start the state machine again with
+        the run's input under a new execution name; every step is idempotent."""
+        sfn = self.client("stepfunctions")
+        assert failed.execution_arn and failed.run_id
+        run_input = sfn.describe_execution(executionArn=failed.execution_arn)["input"]
+        arn = sfn.start_execution(stateMachineArn=sm, name=f"{failed.run_id}-resume-1",
+                                  input=run_input)["executionArn"]
+        self.say(f"resuming run {failed.run_id} (execution {failed.run_id}-resume-1)")
+        out = Outcome(scenario=self.scenario, run_id=failed.run_id,
+                      notifications=list(failed.notifications))
+        saved, self.scenario = self.scenario, "failover"
+        try:
+            self.follow(out, sm, inbox, execution_arn=arn)
+        finally:
+            self.scenario = saved
+        return out
 
     def judge(self, out: Outcome) -> None:
         outcome = (out.report or {}).get("outcome")
@@ -599,7 +626,8 @@ class Drill:
             "promotion-fails": ("FAILED", "FailoverFailed", "failed"),
         }[self.scenario]
         got = (out.status, out.error, outcome)
-        out.passed = got == expected and out.executions == 1
+        runs = 2 if (out.execution_arn or "").endswith("-resume-1") else 1
+        out.passed = got == expected and out.executions == runs
         out.verdict = f"execution {out.status}{' (' + out.error + ')' if out.error else ''}, run {outcome}, {out.executions} execution(s)"
         if not out.passed:
             out.verdict += f"; expected {expected}"

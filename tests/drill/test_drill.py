@@ -160,6 +160,21 @@ def test_a_failed_promotion_notifies_keeps_the_lock_and_leaves_traffic(run_drill
     assert "Database" in out.report["open_steps"]
     failed = [n for n in out.notifications if "FAILED" in n["subject"]]
     assert len(failed) == 1 and "PromotionFailed" in failed[0]["message"]
+    assert "resume" in failed[0]["message"]
+
+    # THEN the run is resumable as the report says: the same input under a new execution name
+    # (the fault was one-off); every step is idempotent, a person approves again
+    again = d.resume(out, d.seeded["state_machine_arn"], d.seeded["inbox_url"])
+    assert again.status == "SUCCEEDED", again.verdict
+    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert parameter(d, "/lifeboat/shop/lock") is None
+    state = parameter(d, "/lifeboat/shop/state")
+    assert state["active_region"] == "us-west-2" and state["last_run"]["outcome"] == "succeeded"
+    # the scale-up of the failed attempt was kept, not repeated: nothing left to change
+    compute = next(e for e in d.client("stepfunctions").get_execution_history(
+        executionArn=again.execution_arn, maxResults=1000)["events"]
+        if e["type"] == "TaskStateExited" and e["stateExitedEventDetails"]["name"] == "Compute: start")
+    assert json.loads(compute["stateExitedEventDetails"]["output"])["compute_start"]["value"]["changed"] == []
 
 
 def test_an_alarm_storm_makes_one_run_and_one_page(run_drill: Any) -> None:

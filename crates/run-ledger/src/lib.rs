@@ -526,7 +526,11 @@ pub fn render_text(report: &Report) -> String {
     if !report.lock_released {
         let _ = writeln!(
             t,
-            "The run lock stays held: no other run starts until a person has looked and removed {}.",
+            "The run lock stays held: no other run starts until a person has looked.\n\
+             To resume once the cause is fixed: start the state machine again with this \
+             execution's input under a new name (e.g. {}-resume-1); every step is idempotent \
+             and what is done stays done. To give up instead: delete {}.",
+            report.run_id,
             lock_parameter(&report.app)
         );
     }

@@ -319,6 +319,7 @@ async fn a_failure_keeps_the_lock_names_the_half_done_step_and_leaves_the_active
     assert!(sent[0].2.contains("PromotionFailed"));
     assert!(sent[0].2.contains("Half-done: Database"));
     assert!(sent[0].2.contains("/lifeboat/shop/lock"));
+    assert!(sent[0].2.contains("run-1-resume-1"));
 }
 
 #[tokio::test]
