@@ -185,6 +185,7 @@ class ShopServer:
 @dataclass
 class Outcome:
     scenario: str
+    approval: bool = True
     passed: bool = False
     verdict: str = ""
     run_id: str | None = None
@@ -487,7 +488,7 @@ class Drill:
                 raise DrillError(f"POST of the decision: HTTP {resp.status}")
 
     def run(self) -> Outcome:
-        out = Outcome(scenario=self.scenario)
+        out = Outcome(scenario=self.scenario, approval=self.approval)
         started = time.monotonic()
         try:
             seeded = self.set_up()
@@ -841,14 +842,22 @@ def html_report(out: Outcome) -> str:
                 f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="20" fill="{color}" rx="3"/>'
                 f'<text x="{x + w + 4:.1f}" y="{y + 16}">{html.escape(label)}</text>'
             )
-        height = 20 + len(spans) * row + 20
+        height = 20 + len(spans) * row + 40
         axis = "".join(
             f'<line x1="{left + k / 4 * (width - left):.1f}" y1="0" x2="{left + k / 4 * (width - left):.1f}" '
             f'y2="{height - 18}" stroke="#ddd"/><text x="{left + k / 4 * (width - left) - 10:.1f}" '
             f'y="{height - 4}">{total * k / 4:.0f} s</text>'
             for k in range(5)
         )
-        chart = f'<svg width="{width + 120}" height="{height}" font-family="sans-serif" font-size="12">{axis}{"".join(bars)}</svg>'
+        rto = r.get("rto_seconds")
+        marker = ""
+        if isinstance(rto, (int, float)):
+            mx = left + rto / total * (width - left)
+            marker = (f'<line x1="{mx:.1f}" y1="0" x2="{mx:.1f}" y2="{height - 18}" stroke="#1565c0" '
+                      f'stroke-dasharray="4 3"/><text x="{mx + 4:.1f}" y="{height - 22}" fill="#1565c0">'
+                      f'RTO {rto:.1f} s: traffic verified</text>')
+        trigger = (f'<text x="{left + 2}" y="{height - 22}" fill="#555">trigger</text>')
+        chart = f'<svg width="{width + 160}" height="{height}" font-family="sans-serif" font-size="12">{axis}{"".join(bars)}{marker}{trigger}</svg>'
     else:
         chart = "<p>No run timeline (no run was started).</p>"
     rows = "".join(
@@ -864,7 +873,7 @@ td,th{{border-bottom:1px solid #eee;padding:4px 8px;vertical-align:top;text-alig
 pre{{white-space:pre-wrap;margin:0;font-size:12px}} .ok{{color:#2e7d32}} .bad{{color:#c62828}}</style></head>
 <body><h1>lifeboat drill — {html.escape(out.scenario)}</h1>
 <p class="{'ok' if out.passed else 'bad'}"><b>{'PASSED' if out.passed else 'FAILED'}</b>: {html.escape(out.verdict)}</p>
-<p>{html.escape(SCENARIOS[out.scenario])}</p>
+<p>{html.escape(SCENARIOS[out.scenario])}{'' if out.approval else ' (--no-approval: the plan needs no person)'}</p>
 <table>
 <tr><th>Run</th><td>{html.escape(str(out.run_id or '-'))}</td></tr>
 <tr><th>Outcome</th><td>{html.escape(str(r.get('outcome', '-')))}</td></tr>
