@@ -8,7 +8,8 @@
 #   -> dr-scale-up start -> status until steady -> dns-flip -> verify
 #   -> health-probe finds us-east-1 dark and puts a lifeboat.probe event
 #   -> a malformed request comes back as errorType InvalidInput.
-# (The state machine that runs these steps in order is issue 4's; here the script does.)
+# (`make drill` runs the same steps through the failover state machine; here the script drives
+# each function with `cargo lambda invoke`, one by one.)
 # Loopback only. Run through `make demo` (which installs the venv first).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -508,6 +508,7 @@ class Drill:
             else:
                 self.follow(out, sm, inbox)
             self.collect_end_state(out, seeded)
+            self.check_logs(out)
         except DrillError as exc:
             out.passed = False
             out.verdict = f"drill could not run: {exc}"
@@ -632,6 +633,30 @@ class Drill:
         out.verdict = f"execution {out.status}{' (' + out.error + ')' if out.error else ''}, run {outcome}, {out.executions} execution(s)"
         if not out.passed:
             out.verdict += f"; expected {expected}"
+
+    def check_logs(self, out: Outcome) -> None:
+        """Secrets never appear in a log line: the link key, task tokens, link tokens."""
+        logs = self.logs("functions.log")
+        if not logs:
+            raise DrillError("no function logs captured")
+        secret = self.client("ssm").get_parameter(
+            Name=LINK_SECRET_PARAMETER, WithDecryption=True)["Parameter"]["Value"]
+        needles = {"the link-signing key": secret}
+        for n in out.notifications:
+            for line in n["message"].splitlines():
+                if "?t=" in line:
+                    needles["a link token"] = line.split("?t=", 1)[1].strip()
+        if out.execution_arn:
+            for e in self.client("stepfunctions").get_execution_history(
+                    executionArn=out.execution_arn, maxResults=1000)["events"]:
+                params = e.get("taskScheduledEventDetails", {}).get("parameters", "")
+                if "task_token" in params:
+                    needles["the task token"] = json.loads(params)["Payload"]["task_token"]
+        leaked = [what for what, value in needles.items() if value and value in logs]
+        out.timings["log_lines_checked"] = float(len(logs.splitlines()))
+        if leaked:
+            out.passed = False
+            out.verdict += f"; SECRET IN THE LOGS: {', '.join(leaked)}"
 
     def collect_end_state(self, out: Outcome, seeded: dict[str, Any]) -> None:
         rds = self.client("rds", WEST)
@@ -811,6 +836,8 @@ def summary(out: Outcome) -> str:
             f"lock {'held' if es.get('lock') else 'free'}"
         )
     lines.append(f"  Notifications: {len(out.notifications)} ({'; '.join(n['subject'] for n in out.notifications)})")
+    lines.append(f"  Secrets in {out.timings.get('log_lines_checked', 0):.0f} function log lines: none"
+                 if "SECRET" not in out.verdict else "  Secrets in the function logs: FOUND")
     lines.append(f"  Drill wall time {out.wall_seconds:.1f} s (set-up {out.timings.get('setup_seconds', 0):.1f} s)")
     return "\n".join(lines)
 

@@ -102,6 +102,16 @@ def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -
     subjects = [n["subject"] for n in out.notifications]
     assert len(subjects) == 2, subjects
     assert "APPROVAL NEEDED" in subjects[0] and "succeeded" in subjects[1]
+    # no secret in any function log line; and the check is real: a leaked task token is caught
+    assert "SECRET" not in out.verdict
+    history = d.client("stepfunctions").get_execution_history(
+        executionArn=out.execution_arn, maxResults=1000)["events"]
+    token = next(json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["task_token"]
+                 for e in history if "task_token" in e.get("taskScheduledEventDetails", {}).get("parameters", ""))
+    with open(d.work / "functions.log", "a") as log:
+        log.write(f"oops {token}\n")
+    d.check_logs(out)
+    assert "SECRET IN THE LOGS: the task token" in out.verdict and not out.passed
 
 
 def test_no_approval_when_the_plan_does_not_require_one(run_drill: Any) -> None:
