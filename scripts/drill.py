@@ -84,6 +84,7 @@ SCENARIOS = {
     "lag-above-guard": "replication lag is above the RPO guard: refused, announced once, nothing moves",
     "approval-rejected": "the person rejects: the run is aborted, nothing moves",
     "approval-timeout": "nobody answers within the plan's timeout (abort): nothing moves",
+    "approval-timeout-proceed": "nobody answers; the plan proceeds once the outage is confirmed for its minutes",
     "promotion-fails": "RDS cancels the promotion: the failure path notifies, traffic untouched",
     "alarm-storm": "the canary and EventBridge deliver 30 events at once: one run, one page",
 }
@@ -217,7 +218,7 @@ class Drill:
         if not 0 < time_scale <= 1:
             raise ValueError("--time-scale must be in (0, 1]")
         self.scenario = scenario
-        if not approval and scenario in ("approval-rejected", "approval-timeout"):
+        if not approval and scenario.startswith("approval-"):
             raise ValueError(f"scenario {scenario} needs the approval step (drop --no-approval)")
         self.approval = approval
         self.time_scale = time_scale
@@ -418,6 +419,10 @@ class Drill:
         if self.scenario == "approval-timeout":
             plan["approval"]["timeout_minutes"] = 1
             plan["approval"]["on_timeout"] = "abort"
+        if self.scenario == "approval-timeout-proceed":
+            plan["approval"]["timeout_minutes"] = 1
+            plan["approval"]["on_timeout"] = "proceed"
+            plan["approval"]["proceed_after_outage_minutes"] = 1
         self.put_plan(plan)
         self.say("deploying the stack into the emulated us-west-2 (functions, state machine, rule)")
         self.deploy(seeded["state_machine_arn"])
@@ -563,7 +568,7 @@ class Drill:
             hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
             progress.update(hist)
             entered = {e["stateEnteredEventDetails"]["name"] for e in hist if "stateEnteredEventDetails" in e}
-            if "Approval" in entered and not decided and self.scenario != "approval-timeout":
+            if "Approval" in entered and not decided and not self.scenario.startswith("approval-timeout"):
                 self.inbox(inbox, out.notifications)
                 request = next((n for n in out.notifications[asked:] if "Approve:" in n["message"]), None)
                 if request:
@@ -625,6 +630,7 @@ class Drill:
             "alarm-storm": ("SUCCEEDED", None, "succeeded"),
             "approval-rejected": ("FAILED", "FailoverAborted", "aborted"),
             "approval-timeout": ("FAILED", "FailoverAborted", "aborted"),
+            "approval-timeout-proceed": ("SUCCEEDED", None, "succeeded"),
             "promotion-fails": ("FAILED", "FailoverFailed", "failed"),
         }[self.scenario]
         got = (out.status, out.error, outcome)

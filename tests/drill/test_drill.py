@@ -155,6 +155,17 @@ def test_an_approval_timeout_follows_the_plan_abort(run_drill: Any) -> None:
     assert parameter(d, "/lifeboat/shop/lock") is None
 
 
+def test_an_approval_timeout_with_proceed_goes_on_once_the_outage_is_confirmed(run_drill: Any) -> None:
+    d, out = run_drill("approval-timeout-proceed")
+    assert out.passed, out.verdict
+    names = visited(out)
+    i = names.index("Approval: timed out, assess")
+    assert names.index("Approval: on timeout?") < i < names.index("Promote")
+    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    pages = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
+    assert len(pages) == 1  # asked once, nobody answered, the plan decided
+
+
 def test_a_failed_promotion_notifies_keeps_the_lock_and_leaves_traffic(run_drill: Any) -> None:
     d, out = run_drill("promotion-fails")
     assert out.passed, out.verdict
