@@ -69,6 +69,7 @@ FUNCTIONS = [
     "verify",
     "health-probe",
     "run-ledger",
+    "readiness",
 ]
 # infra/template.yaml's DefinitionSubstitutions: key -> function
 SUBSTITUTIONS = {
@@ -201,6 +202,8 @@ class Outcome:
     broke_at: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     end_state: dict[str, Any] = field(default_factory=dict)
+    # What the readiness function found before the outage (its scheduled evaluation).
+    readiness: dict[str, Any] = field(default_factory=dict)
 
 
 class Drill:
@@ -448,6 +451,28 @@ class Drill:
             raise DrillError(f"health-probe failed: {body}")
         return body
 
+    def readiness(self, out: Outcome) -> None:
+        """Invoke readiness as its schedule does, before anything breaks: would it work?"""
+        resp = self.client("lambda").invoke(
+            FunctionName="readiness",
+            Payload=(ROOT / "events/readiness/scheduled.json").read_text(),
+        )
+        body = json.loads(resp["Payload"].read() or b"{}")
+        if resp.get("FunctionError"):
+            raise DrillError(f"readiness failed: {body}")
+        findings = body["report"]["findings"]
+        count = lambda sev: sum(1 for f in findings if f["severity"] == sev)  # noqa: E731
+        critical = [f"{f['check']} {f['subject']}: {f['message']}"
+                    for f in findings if f["severity"] == "critical"]
+        out.readiness = {"ready": not critical, "ok": count("ok"), "warnings": count("warning"),
+                         "critical": critical, "notified": body["notified"]}
+        if critical:
+            self.say(f"readiness (scheduled, before the outage): NOT READY — {'; '.join(critical)}"
+                     f"{' (announced on the topic)' if body['notified'] else ''}")
+        else:
+            self.say(f"readiness (scheduled, before the outage): ready ({count('ok')} checks ok, "
+                     f"{count('warning')} warnings)")
+
     def canary_event(self) -> dict[str, Any]:
         return {
             "Source": "lifeboat.probe",
@@ -500,6 +525,7 @@ class Drill:
             self.seeded = seeded
             sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
             out.timings["setup_seconds"] = time.monotonic() - started
+            self.readiness(out)
             self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
             self.break_primary()
             out.broke_at = time.time()
@@ -834,6 +860,11 @@ def summary(out: Outcome) -> str:
             lines.append(f"    +{start:6.1f} s  {s['name']:<10} {took}")
         if r.get("error"):
             lines.append(f"  Error: {r['error']['Error']}: {(r['error'].get('Cause') or '(no cause given)')[:200]}")
+    rd = out.readiness
+    if rd:
+        lines.append("  Readiness before the outage: " + (
+            f"ready ({rd['ok']} checks ok, {rd['warnings']} warnings)" if rd["ready"]
+            else f"NOT READY ({'; '.join(rd['critical'])})"))
     es = out.end_state
     if es:
         lines.append(
@@ -915,6 +946,7 @@ pre{{white-space:pre-wrap;margin:0;font-size:12px}} .ok{{color:#2e7d32}} .bad{{c
 <tr><th>Active region / epoch</th><td>{html.escape(str(r.get('active_region', '-')))} / {html.escape(str(r.get('epoch', '-')))}</td></tr>
 <tr><th>Error</th><td>{html.escape(error['Error'] + ': ' + (error.get('Cause') or '(no cause given)')) if error else '-'}</td></tr>
 <tr><th>Open steps</th><td>{html.escape(', '.join(r.get('open_steps') or []) or '-')}</td></tr>
+<tr><th>Readiness before the outage</th><td>{html.escape(('ready (' + str(out.readiness.get('ok')) + ' checks ok)') if out.readiness.get('ready') else ('NOT READY: ' + '; '.join(out.readiness.get('critical') or [])) if out.readiness else '-')}</td></tr>
 <tr><th>End state</th><td><pre>{html.escape(json.dumps(out.end_state, indent=1, default=str))}</pre></td></tr>
 </table>
 <h2>Timeline</h2>{chart}

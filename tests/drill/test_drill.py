@@ -98,6 +98,10 @@ def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -
     report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
     assert report["rto_seconds"] > 0 and report["rpo_estimate_seconds"] is not None
     assert [s["name"] for s in report["timeline"]["steps"]][:2] == ["Assess", "Approval"]
+    # readiness, evaluated on schedule before the outage, found the plan would work (and, all
+    # clear the first time, paged nobody)
+    assert out.readiness["ready"] is True and out.readiness["critical"] == [], out.readiness
+    assert out.readiness["ok"] >= 16 and out.readiness["notified"] is False
     # notifications: one approval request, one report
     subjects = [n["subject"] for n in out.notifications]
     assert len(subjects) == 2, subjects
@@ -128,6 +132,10 @@ def test_lag_above_the_guard_is_refused_once_and_nothing_moves(run_drill: Any) -
     assert d.executions(d.client("stepfunctions").list_state_machines()["stateMachines"][0]["stateMachineArn"]) == []
     refusals = [n for n in out.notifications if "refused" in n["subject"]]
     assert len(refusals) == 1 and "lag" in refusals[0]["message"].lower()
+    # readiness had said so before the outage, once, on the topic
+    assert out.readiness["ready"] is False, out.readiness
+    assert [c for c in out.readiness["critical"] if c.startswith("replication_lag")], out.readiness
+    assert out.readiness["notified"] is True
     assert_nothing_moved(d)
     assert parameter(d, "/lifeboat/shop/lock") is None
 

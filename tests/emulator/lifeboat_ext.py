@@ -52,6 +52,12 @@ Capacity ramps over time instead of appearing at once (see the section in the co
 ``runningCount`` climbs to a new desired count over ``ecs.task_start_seconds``; instances an Auto
 Scaling group launches after its creation are ``Pending`` for
 ``autoscaling.instance_start_seconds``.
+
+S3
+--
+``GetBucketVersioning`` answers with the root element S3 documents, ``VersioningConfiguration``
+(moto 5.2.5 writes ``GetBucketVersioningResponse``, which boto3 tolerates and the Rust SDK
+rejects as invalid XML).
 """
 
 from __future__ import annotations
@@ -815,3 +821,22 @@ class LifeboatMiddleware:
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
+
+
+# S3: GetBucketVersioning's documented root element ------------------------------------------
+from moto.s3.responses import S3Response as _S3Response  # noqa: E402
+
+_original_get_bucket_versioning = _S3Response.get_bucket_versioning
+_VERSIONING_ROOT = re.compile(rb"<(/?)GetBucketVersioningResponse\b")
+
+
+def _get_bucket_versioning(self: Any) -> Any:
+    status, headers, body = _original_get_bucket_versioning(self)
+    raw = body.encode() if isinstance(body, str) else body
+    fixed = _VERSIONING_ROOT.sub(rb"<\1VersioningConfiguration", raw)
+    if "Content-Length" in headers:
+        headers["Content-Length"] = str(len(fixed))
+    return status, headers, fixed
+
+
+_S3Response.get_bucket_versioning = _get_bucket_versioning

@@ -224,6 +224,7 @@ pub fn settings_for(endpoint: &str) -> AwsSettings {
         credentials: Some(SharedCredentialsProvider::new(Credentials::new(
             "testing", "testing", None, None, "emulator",
         ))),
+        profile: None,
     }
 }
 
@@ -316,6 +317,7 @@ impl Seeded {
         for (cfg, active) in [(&east, true), (&west, false)] {
             seed_compute(cfg, active).await;
         }
+        seed_buckets(&east, &west).await;
 
         let ssm = aws_sdk_ssm::Client::new(&west);
         ssm.put_parameter()
@@ -401,6 +403,89 @@ impl Seeded {
         seeded
     }
 }
+
+/// The plan's buckets: versioned, each replicating into the other region's.
+async fn seed_buckets(east: &SdkConfig, west: &SdkConfig) {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+        DeleteMarkerReplication, DeleteMarkerReplicationStatus, Destination,
+        ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
+        VersioningConfiguration,
+    };
+    for (cfg, bucket) in [(east, BUCKET_EAST), (west, BUCKET_WEST)] {
+        let s3 = s3_client(cfg);
+        let region = cfg.region().map(|r| r.to_string()).unwrap_or_default();
+        let mut create = s3.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                    .build(),
+            );
+        }
+        create.send().await.expect("bucket");
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("versioning");
+    }
+    for (cfg, bucket, other) in [
+        (east, BUCKET_EAST, BUCKET_WEST),
+        (west, BUCKET_WEST, BUCKET_EAST),
+    ] {
+        s3_client(cfg)
+            .put_bucket_replication()
+            .bucket(bucket)
+            .replication_configuration(
+                ReplicationConfiguration::builder()
+                    .role(format!("arn:aws:iam::{ACCOUNT}:role/s3-replication"))
+                    .rules(
+                        ReplicationRule::builder()
+                            .id("to-the-other-region")
+                            .priority(1)
+                            .status(ReplicationRuleStatus::Enabled)
+                            .filter(ReplicationRuleFilter::builder().prefix("").build())
+                            .delete_marker_replication(
+                                DeleteMarkerReplication::builder()
+                                    .status(DeleteMarkerReplicationStatus::Enabled)
+                                    .build(),
+                            )
+                            .destination(
+                                Destination::builder()
+                                    .bucket(format!("arn:aws:s3:::{other}"))
+                                    .build()
+                                    .expect("destination"),
+                            )
+                            .build()
+                            .expect("rule"),
+                    )
+                    .build()
+                    .expect("replication"),
+            )
+            .send()
+            .await
+            .expect("bucket replication");
+    }
+}
+
+/// An S3 client for the emulator (path-style addressing).
+pub fn s3_client(cfg: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The buckets `examples/plan.yaml` names.
+pub const BUCKET_EAST: &str = "shop-media-use1";
+pub const BUCKET_WEST: &str = "shop-media-usw2";
 
 /// The zone id `examples/plan.yaml` names; the seed replaces it with the emulator's.
 pub const PLAN_ZONE_ID: &str = "Z0SHOPEXAMPLE";

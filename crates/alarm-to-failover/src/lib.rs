@@ -22,7 +22,7 @@ use lifeboat_core::ports::{
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
 use lifeboat_core::store::{self, LockOutcome};
 use lifeboat_core::trigger::{
-    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, classify,
+    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger, classify,
 };
 use lifeboat_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,20 @@ pub enum Outcome {
         /// Another event of this incident had started (or was starting) the run already.
         duplicate: bool,
     },
+}
+
+/// Everything a decision was made on, and the decision (nothing changed yet).
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    pub plan: ValidPlan,
+    pub run_id: RunId,
+    pub source: String,
+    pub target: String,
+    pub trigger: Trigger,
+    /// `None` when a cheap check (lock, last run) decided before the snapshot was taken.
+    pub readiness: Option<Readiness>,
+    pub decision: Decision,
+    pub now: OffsetDateTime,
 }
 
 /// The ports the handler uses.
@@ -199,11 +213,6 @@ where
         let observation = parse_observation(event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
         let target = self.config.region.as_str();
-        let source = plan
-            .other_region(target)
-            .map_err(|e| e.context("this function's region"))?
-            .to_string();
-
         let trigger = match classify(&plan, target, &observation) {
             Ok(t) => t,
             Err(why) => {
@@ -215,10 +224,48 @@ where
                 });
             }
         };
+        let assessed = self.assess(plan, trigger, false).await?;
+        self.act(assessed).await
+    }
+
+    /// A failover an operator asked for (`lifeboat failover --to`): the same checks and
+    /// decision as for an alarm, with the trigger `Manual` (no approval: a person has decided)
+    /// and, only when asked, the RPO guard overridden.
+    pub async fn manual(&self, requested_by: &str, allow_data_loss: bool) -> Result<Outcome> {
+        let assessed = self.assess_manual(requested_by, allow_data_loss).await?;
+        self.act(assessed).await
+    }
+
+    /// What [`Handler::manual`] would decide, without changing anything (`--dry-run`).
+    pub async fn assess_manual(
+        &self,
+        requested_by: &str,
+        allow_data_loss: bool,
+    ) -> Result<Assessed> {
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let trigger = Trigger::Manual {
+            requested_by: requested_by.to_string(),
+            at: self.ports.clock.now(),
+        };
+        self.assess(plan, trigger, allow_data_loss).await
+    }
+
+    /// Read everything the decision needs and decide; changes nothing.
+    pub async fn assess(
+        &self,
+        plan: ValidPlan,
+        trigger: Trigger,
+        allow_data_loss_override: bool,
+    ) -> Result<Assessed> {
+        let target = self.config.region.clone();
+        let source = plan
+            .other_region(&target)
+            .map_err(|e| e.context("this function's region"))?
+            .to_string();
         let now = self.ports.clock.now();
         let run_id = RunId::for_incident(
             plan.app(),
-            target,
+            &target,
             trigger.at(),
             plan.triggers().incident_window_seconds,
         );
@@ -230,31 +277,66 @@ where
             .and_then(|s| s.last_run)
             .and_then(|r| r.ended_at);
         if let Err(why) = precheck(&plan, &run_id, lock.as_ref(), last_run_ended, now) {
-            return Ok(ignored(why, run_id));
+            return Ok(Assessed {
+                plan,
+                run_id,
+                source,
+                target,
+                trigger,
+                readiness: None,
+                decision: Decision::Ignore { why },
+                now,
+            });
         }
 
         let p = &self.ports;
         let readiness = lifeboat_core::steps::readiness(
-            &p.db, &p.lag, &p.alarms, &plan, target, &source, &trigger,
+            &p.db, &p.lag, &p.alarms, &plan, &target, &source, &trigger,
         )
         .await?;
         let decision = decide(&DecisionInput {
             plan: &plan,
-            target_region: target,
+            target_region: &target,
             trigger: &trigger,
             run_id: &run_id,
             lock: lock.as_ref(),
             last_run_ended,
             readiness: &readiness,
             now,
-            allow_data_loss_override: false,
+            allow_data_loss_override,
         });
         tracing::info!(run_id = %run_id, decision = ?decision, "decided");
+        Ok(Assessed {
+            plan,
+            run_id,
+            source,
+            target,
+            trigger,
+            readiness: Some(readiness),
+            decision,
+            now,
+        })
+    }
+
+    /// Carry out a decision: announce a refusal once, or take the lock and start the run.
+    pub async fn act(&self, assessed: Assessed) -> Result<Outcome> {
+        let Assessed {
+            plan,
+            run_id,
+            source,
+            target,
+            trigger,
+            readiness,
+            decision,
+            now,
+        } = assessed;
+        let missing = || Error::internal("a decision to act was made without a readiness snapshot");
         match decision {
             Decision::Ignore { why } => Ok(ignored(why, run_id)),
             Decision::Refuse { why } => {
+                let readiness = readiness.ok_or_else(missing)?;
                 let notified = self
-                    .announce_refusal(&plan, target, &run_id, &why, &readiness)
+                    .announce_refusal(&plan, &target, &run_id, &why, &readiness)
                     .await?;
                 Ok(Outcome::Refused {
                     message: why.to_string(),
@@ -272,12 +354,12 @@ where
                     app: plan.app().to_string(),
                     run_id: run_id.clone(),
                     source_region: source,
-                    target_region: target.to_string(),
+                    target_region: target,
                     plan_parameter: self.config.plan_parameter.clone(),
                     trigger,
                     promotion,
                     approval,
-                    readiness,
+                    readiness: readiness.ok_or_else(missing)?,
                     decided_at: now,
                 };
                 self.start(&plan, request, resumed, now).await

@@ -26,8 +26,11 @@ pub struct AwsSettings {
     pub attempt_timeout: Duration,
     /// A whole call including retries (`LIFEBOAT_AWS_OPERATION_TIMEOUT_MS`, default 25000).
     pub operation_timeout: Duration,
-    /// Credentials to use instead of the default chain (tests, the CLI's `--profile` handling).
+    /// Credentials to use instead of the default chain (tests).
     pub credentials: Option<SharedCredentialsProvider>,
+    /// A named profile of the shared config files (the CLI's `--profile`); `None`: the default
+    /// chain (`AWS_PROFILE`, environment, SSO, instance or task role).
+    pub profile: Option<String>,
 }
 
 impl Default for AwsSettings {
@@ -39,6 +42,7 @@ impl Default for AwsSettings {
             attempt_timeout: Duration::from_millis(10_000),
             operation_timeout: Duration::from_millis(25_000),
             credentials: None,
+            profile: None,
         }
     }
 }
@@ -82,6 +86,7 @@ impl AwsSettings {
             attempt_timeout: ms("LIFEBOAT_AWS_ATTEMPT_TIMEOUT_MS", d.attempt_timeout)?,
             operation_timeout: ms("LIFEBOAT_AWS_OPERATION_TIMEOUT_MS", d.operation_timeout)?,
             credentials: None,
+            profile: None,
         })
     }
 
@@ -105,6 +110,9 @@ impl AwsSettings {
             .timeout_config(self.timeout_config());
         if let Some(url) = &self.endpoint_url {
             loader = loader.endpoint_url(url.clone());
+        }
+        if let Some(profile) = &self.profile {
+            loader = loader.profile_name(profile);
         }
         if let Some(creds) = &self.credentials {
             loader = loader.credentials_provider(creds.clone());

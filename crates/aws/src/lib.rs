@@ -5,7 +5,8 @@
 //!   [`config::Regional`], which makes one client per region from one shared `SdkConfig`.
 //! * [`error`]: SDK errors classified by kind, keeping the original error as `source()`.
 //! * Adapters: [`rds`], [`cloudwatch`], [`ssm`], [`sfn`], [`sns`], [`compute`] (ECS, Auto
-//!   Scaling), [`route53`] (records, health checks, ARC routing controls), [`events`].
+//!   Scaling), [`route53`] (records, health checks, ARC routing controls), [`events`], [`s3`]
+//!   (bucket versioning and replication, for readiness).
 
 pub mod cloudwatch;
 pub mod compute;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod rds;
 pub mod route53;
+pub mod s3;
 pub mod sfn;
 pub mod sns;
 pub mod ssm;

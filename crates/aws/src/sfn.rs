@@ -50,6 +50,46 @@ impl SfnWorkflow {
     }
 }
 
+/// Finding a state machine by name and following an execution (the CLI).
+#[derive(Debug, Clone)]
+pub struct SfnExecutions {
+    client: Client,
+}
+
+impl SfnExecutions {
+    pub fn new(base: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: Client::new(base),
+        }
+    }
+
+    /// The ARN of the state machine called `name` (e.g. `lifeboat-shop-failover`).
+    pub async fn state_machine_arn(&self, name: &str) -> Result<String> {
+        let mut pages = self.client.list_state_machines().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListStateMachines", e))?;
+            if let Some(sm) = page.state_machines().iter().find(|sm| sm.name() == name) {
+                return Ok(sm.state_machine_arn().to_string());
+            }
+        }
+        Err(Error::not_found(format!(
+            "no state machine named '{name}' in this region (is the stack deployed?)"
+        )))
+    }
+
+    /// An execution's status (`RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`).
+    pub async fn status(&self, execution_arn: &str) -> Result<String> {
+        let out = self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeExecution", e))?;
+        Ok(out.status().as_str().to_string())
+    }
+}
+
 impl WorkflowStarter for SfnWorkflow {
     async fn start(&self, name: &str, input_json: &str) -> Result<Execution> {
         match self

@@ -1,7 +1,7 @@
 //! SNS notifications.
 
 use aws_sdk_sns::Client;
-use lifeboat_core::ports::Notifier;
+use lifeboat_core::ports::{Notifier, Topics};
 use lifeboat_core::{Error, Result};
 
 use crate::config::Regional;
@@ -68,6 +68,32 @@ impl Notifier for SnsNotifier {
     }
 }
 
+impl Topics for SnsNotifier {
+    async fn topic_exists(&self, topic_arn: &str) -> Result<bool> {
+        let region = lifeboat_core::plan::Arn::parse(topic_arn)
+            .map(|a| a.region)
+            .ok_or_else(|| Error::invalid_input(format!("'{topic_arn}' is not a topic ARN")))?;
+        match self
+            .clients
+            .get(region)?
+            .get_topic_attributes()
+            .topic_arn(topic_arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let err = classify("GetTopicAttributes", e);
+                if err.kind() == lifeboat_core::ErrorKind::NotFound {
+                    Ok(false)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +103,35 @@ mod tests {
     use lifeboat_core::ErrorKind;
 
     const TOPIC: &str = "arn:aws:sns:us-west-2:123456789012:lifeboat-shop";
+
+    #[tokio::test]
+    async fn a_topic_exists_unless_sns_says_not_found() {
+        use aws_sdk_sns::operation::get_topic_attributes::{
+            GetTopicAttributesError, GetTopicAttributesOutput,
+        };
+        let found = mock!(Client::get_topic_attributes)
+            .match_requests(|r| r.topic_arn() == Some(TOPIC))
+            .then_output(|| GetTopicAttributesOutput::builder().build());
+        let sns = SnsNotifier::from_client(mock_client!(aws_sdk_sns, [&found]));
+        assert!(sns.topic_exists(TOPIC).await.expect("answers"));
+
+        let missing = mock!(Client::get_topic_attributes).then_error(|| {
+            GetTopicAttributesError::NotFoundException(
+                NotFoundException::builder()
+                    .meta(crate::error::test_meta("NotFound"))
+                    .build(),
+            )
+        });
+        let sns = SnsNotifier::from_client(mock_client!(aws_sdk_sns, [&missing]));
+        assert!(!sns.topic_exists(TOPIC).await.expect("answers"));
+        assert_eq!(
+            sns.topic_exists("not-an-arn")
+                .await
+                .expect_err("bad")
+                .kind(),
+            ErrorKind::InvalidInput
+        );
+    }
 
     #[test]
     fn subjects_are_made_safe() {

@@ -854,3 +854,51 @@ impl ExecutionHistory for FakeHistory {
             .ok_or_else(|| Error::not_found(format!("no execution {execution_arn}")))
     }
 }
+
+/// Topics that exist, by ARN.
+#[derive(Debug, Default)]
+pub struct FakeTopics(pub Mutex<BTreeSet<String>>);
+
+impl FakeTopics {
+    pub fn add(&self, arn: &str) {
+        self.0.lock().unwrap().insert(arn.into());
+    }
+
+    pub fn remove(&self, arn: &str) {
+        self.0.lock().unwrap().remove(arn);
+    }
+}
+
+impl Topics for FakeTopics {
+    async fn topic_exists(&self, arn: &str) -> Result<bool> {
+        Ok(self.0.lock().unwrap().contains(arn))
+    }
+}
+
+/// Buckets by (region, name).
+#[derive(Debug, Default)]
+pub struct FakeBuckets(pub Mutex<BTreeMap<(String, String), BucketView>>);
+
+impl FakeBuckets {
+    pub fn add(&self, region: &str, name: &str, versioning_enabled: bool, replicates_to: &[&str]) {
+        self.0.lock().unwrap().insert(
+            (region.into(), name.into()),
+            BucketView {
+                name: name.into(),
+                versioning_enabled,
+                replicates_to: replicates_to.iter().map(|s| s.to_string()).collect(),
+            },
+        );
+    }
+}
+
+impl Buckets for FakeBuckets {
+    async fn describe_bucket(&self, region: &str, name: &str) -> Result<Option<BucketView>> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(&(region.to_string(), name.to_string()))
+            .cloned())
+    }
+}

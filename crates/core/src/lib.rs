@@ -18,6 +18,7 @@ pub mod error;
 pub mod fakes;
 pub mod plan;
 pub mod ports;
+pub mod readiness;
 pub mod run;
 pub mod steps;
 pub mod store;

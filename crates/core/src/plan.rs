@@ -63,6 +63,11 @@ pub struct RegionPlan {
     /// Traffic resources that point at this region.
     #[serde(default)]
     pub traffic: RegionTraffic,
+    /// S3 buckets in this region whose objects the shop needs in the other region too: each must
+    /// have versioning on and an enabled replication rule into one of the other region's buckets
+    /// (checked by readiness).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buckets: Vec<String>,
 }
 
 /// The Aurora global database.
@@ -548,6 +553,18 @@ pub fn is_region_name(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
 }
 
+/// S3's bucket naming rules (general purpose buckets): 3-63 characters of lowercase letters,
+/// digits, '.' and '-', starting and ending with a letter or digit.
+pub fn is_bucket_name(s: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&s.len())
+        && edge(s.chars().next())
+        && edge(s.chars().last())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && !s.contains("..")
+}
+
 struct Checker {
     problems: Vec<Problem>,
 }
@@ -714,6 +731,15 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             c.range(&format!("{f}.timeout_ms"), ep.timeout_ms.into(), 1, 30_000);
         }
         validate_region_traffic(&mut c, &at, name, plan.traffic.mode, &region.traffic);
+        for (i, bucket) in region.buckets.iter().enumerate() {
+            c.check(
+                is_bucket_name(bucket),
+                format!("{at}.buckets[{i}]"),
+                format!(
+                    "'{bucket}' is not an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"
+                ),
+            );
+        }
     }
 
     let db = &plan.database;

@@ -198,6 +198,32 @@ pub trait Notifier: Send + Sync {
     ) -> impl Future<Output = Result<String>> + Send;
 }
 
+/// Whether an SNS topic exists (readiness).
+pub trait Topics: Send + Sync {
+    /// `false` when the topic does not exist; reads through the topic's own region.
+    fn topic_exists(&self, topic_arn: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// An S3 bucket's data-protection settings, as far as readiness needs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketView {
+    pub name: String,
+    /// Versioning is `Enabled` (not suspended, not never-enabled).
+    pub versioning_enabled: bool,
+    /// Destination bucket names of the replication rules whose status is `Enabled`.
+    pub replicates_to: Vec<String>,
+}
+
+/// S3 buckets (readiness).
+pub trait Buckets: Send + Sync {
+    /// `None` when the bucket does not exist.
+    fn describe_bucket(
+        &self,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<BucketView>>> + Send;
+}
+
 /// The current time (injected, so decisions and tests agree on "now").
 pub trait Clock: Send + Sync {
     fn now(&self) -> time::OffsetDateTime;

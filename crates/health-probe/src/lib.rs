@@ -47,34 +47,7 @@ impl Config {
     }
 }
 
-/// The invocation: an EventBridge scheduled event.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Scheduled {
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    pub source: String,
-    #[serde(default)]
-    pub time: Option<String>,
-}
-
-/// Where EMF lines go.
-pub trait LineSink: Send + Sync {
-    fn line(&self, line: &str);
-}
-
-/// Standard output: in Lambda, CloudWatch Logs, which extracts EMF metrics.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StdoutLines;
-
-impl LineSink for StdoutLines {
-    #[allow(
-        clippy::print_stdout,
-        reason = "EMF lines must be whole JSON lines on stdout"
-    )]
-    fn line(&self, line: &str) {
-        println!("{line}");
-    }
-}
+pub use lifeboat_lambda::{LineSink, Scheduled, StdoutLines};
 
 /// The function's response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,13 +86,7 @@ where
     C: Clock,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
-        let scheduled: Scheduled = lifeboat_lambda::parse_event("scheduled event", event)?;
-        if scheduled.source != "aws.events" || scheduled.detail_type != "Scheduled Event" {
-            return Err(Error::invalid_input(format!(
-                "health-probe runs on a schedule; got source '{}' / detail-type '{}'",
-                scheduled.source, scheduled.detail_type
-            )));
-        }
+        Scheduled::parse("health-probe", event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
         let probed = plan.other_region(&self.config.region)?.to_string();
         let canary = plan.triggers().canary;

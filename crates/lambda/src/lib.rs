@@ -187,6 +187,49 @@ mod tests {
     }
 }
 
+/// The invocation of a scheduled function: an EventBridge scheduled event.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+pub struct Scheduled {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    #[serde(default)]
+    pub time: Option<String>,
+}
+
+impl Scheduled {
+    /// Parse `event` as the schedule's event; anything else is `InvalidInput` naming `function`.
+    pub fn parse(function: &str, event: serde_json::Value) -> Result<Self, Error> {
+        let scheduled: Scheduled = parse_event("scheduled event", event)?;
+        if scheduled.source != "aws.events" || scheduled.detail_type != "Scheduled Event" {
+            return Err(Error::invalid_input(format!(
+                "{function} runs on a schedule; got source '{}' / detail-type '{}'",
+                scheduled.source, scheduled.detail_type
+            )));
+        }
+        Ok(scheduled)
+    }
+}
+
+/// Where EMF lines go.
+pub trait LineSink: Send + Sync {
+    fn line(&self, line: &str);
+}
+
+/// Standard output: in Lambda, CloudWatch Logs, which extracts EMF metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StdoutLines;
+
+impl LineSink for StdoutLines {
+    #[allow(
+        clippy::print_stdout,
+        reason = "EMF lines must be whole JSON lines on stdout"
+    )]
+    fn line(&self, line: &str) {
+        println!("{line}");
+    }
+}
+
 /// What most lifeboat functions need from their environment: where the plan is, and where the
 /// function runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,497 @@
+//! The `lifeboat` binary against the emulated two-region shop: what an operator types, what they
+//! read, how the process exits, and that a dry run changes nothing.
+
+// Test helpers fail the test they serve.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use aws_sdk_s3::types::BucketVersioningStatus;
+use lifeboat_tests::{BUCKET_WEST, EAST, EAST_CLUSTER, Shop, WEST, repo_root, s3_client};
+use serde_json::{Value, json};
+
+/// What one `lifeboat` invocation printed, and its exit code.
+#[derive(Debug)]
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Run `lifeboat ARGS` as an operator would, against `endpoint` (none: no AWS at all).
+fn lifeboat(endpoint: Option<&str>, args: &[&str]) -> Ran {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
+    cmd.args(args)
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("LIFEBOAT_APP")
+        .env_remove("LIFEBOAT_PLAN_PARAMETER")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("LIFEBOAT_AWS_MAX_ATTEMPTS", "1");
+    if let Some(url) = endpoint {
+        cmd.arg("--endpoint-url").arg(url);
+    }
+    let out = cmd.output().expect("run lifeboat");
+    Ran {
+        code: out.status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Critical findings of a readiness report (JSON), as (check, subject).
+fn critical(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or_default().to_string(),
+                f["subject"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn plan_validate_accepts_the_example_and_names_every_problem_of_a_bad_plan() {
+    // GIVEN the example plan, WHEN validated, THEN it is valid (exit 0)
+    let ok = lifeboat(None, &["plan", "validate", "examples/plan.yaml"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(ok.stdout.contains("valid plan for app 'shop'"), "{ok:?}");
+
+    // GIVEN a plan with a bad region name and a negative guard
+    let dir = std::env::temp_dir().join(format!("lifeboat-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("bad.yaml");
+    let text = std::fs::read_to_string(repo_root().join("examples/plan.yaml"))
+        .expect("plan")
+        .replace("primary_region: us-east-1", "primary_region: mars-1")
+        .replace("rpo_guard_seconds: 30", "rpo_guard_seconds: 0");
+    std::fs::write(&bad, text).expect("write");
+    // WHEN validated (text and JSON)
+    let ran = lifeboat(None, &["plan", "validate", bad.to_str().expect("utf-8")]);
+    let as_json = lifeboat(
+        None,
+        &["--json", "plan", "validate", bad.to_str().expect("utf-8")],
+    );
+    // THEN exit 2, every problem named with its field
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stdout.contains("primary_region"), "{ran:?}");
+    assert!(ran.stdout.contains("rpo_guard_seconds"), "{ran:?}");
+    let v = as_json.json();
+    assert_eq!(v["valid"], false);
+    let fields: Vec<&str> = v["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    assert!(fields.iter().any(|f| f.contains("primary_region")), "{v}");
+    assert!(
+        fields.iter().any(|f| f.contains("rpo_guard_seconds")),
+        "{v}"
+    );
+
+    // AND a file that is not there is "not found" (exit 4)
+    let missing = lifeboat(None, &["plan", "validate", "no/such/plan.yaml"]);
+    assert_eq!(missing.code, 4, "{missing:?}");
+    assert!(missing.stderr.contains("NotFound"), "{missing:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_a_region_the_cli_says_so_and_exits_2() {
+    let ran = lifeboat(Some("http://127.0.0.1:9"), &["status"]);
+    assert_eq!(ran.code, 2, "{ran:?}");
+    assert!(ran.stderr.contains("--region"), "{ran:?}");
+}
+
+#[tokio::test]
+async fn readiness_of_the_seeded_shop_is_ready() {
+    // GIVEN the shop as seeded: every resource of the plan in place, lag 0.8 s
+    let shop = Shop::seed(800.0).await;
+    // WHEN an operator asks whether a failover into us-west-2 would work
+    let ran = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "--json", "readiness"],
+    );
+    // THEN ready: exit 0, no critical finding, and every kind of check was made
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let report = ran.json();
+    assert_eq!(
+        critical(&report),
+        Vec::<(String, String)>::new(),
+        "{report}"
+    );
+    assert_eq!(report["writer_region"], EAST);
+    let checks: std::collections::BTreeSet<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    for check in [
+        "global_cluster",
+        "target_cluster",
+        "replication_lag",
+        "ecs_service",
+        "autoscaling_group",
+        "dns_record",
+        "topic",
+        "secret",
+        "bucket",
+    ] {
+        assert!(checks.contains(check), "no {check} finding: {report}");
+    }
+    // AND the human output says so
+    let text = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "readiness"],
+    );
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(text.stdout.contains("us-west-2"), "{text:?}");
+}
+
+#[tokio::test]
+async fn readiness_names_a_missing_service_lag_above_the_guard_and_a_bucket_without_replication() {
+    // GIVEN the shop, then broken three ways in us-west-2:
+    let shop = Shop::seed(800.0).await;
+    // a service the plan names is gone,
+    let ecs = aws_sdk_ecs::Client::new(&shop.west);
+    ecs.update_service()
+        .cluster("shop")
+        .service("web")
+        .desired_count(0)
+        .send()
+        .await
+        .expect("scale to 0");
+    ecs.delete_service()
+        .cluster("shop")
+        .service("web")
+        .force(true)
+        .send()
+        .await
+        .expect("delete service");
+    // replication lag is 45 s (the guard is 30 s),
+    shop.set_lag(45_000.0).await;
+    // and the standby's bucket no longer replicates.
+    s3_client(&shop.west)
+        .delete_bucket_replication()
+        .bucket(BUCKET_WEST)
+        .send()
+        .await
+        .expect("delete replication");
+
+    // WHEN readiness is evaluated
+    let ran = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "--json", "readiness"],
+    );
+    // THEN not ready (exit 3), each problem a critical finding naming its subject
+    assert_eq!(ran.code, 3, "{ran:?}");
+    let report = ran.json();
+    let crit = critical(&report);
+    let has =
+        |check: &str, subject: &str| crit.iter().any(|(c, s)| c == check && s.contains(subject));
+    assert!(has("ecs_service", "web"), "{crit:?}");
+    assert!(!has("ecs_service", "checkout"), "{crit:?}");
+    assert!(has("replication_lag", WEST), "{crit:?}");
+    assert!(has("bucket", BUCKET_WEST), "{crit:?}");
+    assert_eq!(crit.len(), 3, "only the three breaks: {crit:?}");
+    // AND the human output lists them
+    let text = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "readiness"],
+    );
+    assert_eq!(text.code, 3, "{text:?}");
+    assert!(text.stdout.contains(BUCKET_WEST), "{text:?}");
+
+    // AND versioning suspended is a finding of its own
+    s3_client(&shop.east)
+        .put_bucket_versioning()
+        .bucket(lifeboat_tests::BUCKET_EAST)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("suspend versioning");
+    let again = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "--json", "readiness"],
+    );
+    let crit = critical(&again.json());
+    assert!(
+        crit.iter()
+            .any(|(c, s)| c == "bucket" && s.contains(lifeboat_tests::BUCKET_EAST)),
+        "{crit:?}"
+    );
+}
+
+/// Everything a failover would change, as it stands now (through us-west-2, and through
+/// us-east-1 too unless it is dark).
+async fn snapshot(shop: &Shop, east_up: bool) -> Value {
+    let mut services = Vec::new();
+    let mut groups = Vec::new();
+    let regions = if east_up {
+        vec![&shop.east, &shop.west]
+    } else {
+        vec![&shop.west]
+    };
+    for cfg in regions {
+        let out = aws_sdk_ecs::Client::new(cfg)
+            .describe_services()
+            .cluster("shop")
+            .services("web")
+            .services("checkout")
+            .send()
+            .await
+            .expect("services");
+        for s in out.services() {
+            services.push(json!([s.service_name(), s.desired_count()]));
+        }
+        let out = aws_sdk_autoscaling::Client::new(cfg)
+            .describe_auto_scaling_groups()
+            .send()
+            .await
+            .expect("groups");
+        for g in out.auto_scaling_groups() {
+            groups.push(json!([
+                g.auto_scaling_group_name(),
+                g.min_size(),
+                g.desired_capacity()
+            ]));
+        }
+    }
+    let records = aws_sdk_route53::Client::new(&shop.west)
+        .list_resource_record_sets()
+        .hosted_zone_id(&shop.zone_id)
+        .send()
+        .await
+        .expect("records");
+    let records: Vec<Value> = records
+        .resource_record_sets()
+        .iter()
+        .map(|r| {
+            json!([
+                r.name(),
+                r.r#type().as_str(),
+                r.resource_records()
+                    .iter()
+                    .map(|v| v.value().to_string())
+                    .collect::<Vec<_>>()
+            ])
+        })
+        .collect();
+    json!({
+        "writer": shop.writer().await,
+        "parameters": shop.parameters().await,
+        "executions": shop.executions().await,
+        "services": services,
+        "groups": groups,
+        "records": records,
+        "inbox": shop.inbox().await.len(),
+    })
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
+    // GIVEN the shop (us-east-1 writing, us-west-2 at standby capacity)
+    let shop = Shop::seed(800.0).await;
+    let before = snapshot(&shop, true).await;
+    // WHEN an operator asks for a dry run of a failover into us-west-2
+    let ran = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &[
+            "--region",
+            WEST,
+            "failover",
+            "--to",
+            WEST,
+            "--dry-run",
+            "--state-machine-arn",
+            &shop.state_machine_arn,
+        ],
+    );
+    // THEN it says what it would do, step by step, in the order the machine does it
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(ran.stdout.starts_with("DRY RUN"), "{ran:?}");
+    assert!(ran.stdout.contains("Nothing was changed"), "{ran:?}");
+    let order = [
+        "take the run lock",
+        "start the state machine",
+        "Assess",
+        "Approval: none (an operator asked",
+        "Database: switchover of shop-global",
+        "ECS us-west-2/shop/web desired 1 -> 6",
+        "ECS us-west-2/shop/checkout desired 1 -> 4",
+        "Auto Scaling us-west-2/shop-workers-usw2 min 1 desired 1 -> min 4 desired 6",
+        "UPSERT www.shop.example.com CNAME",
+        "usw2.shop.example.com",
+        "Verify: GET https://usw2.shop.example.com/healthz",
+        "Record: /lifeboat/shop/state",
+        "Notify",
+    ];
+    let mut at = 0;
+    for needle in order {
+        let found = ran.stdout[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", ran.stdout));
+        at += found;
+    }
+    // AND nothing changed: capacities, records, writer, parameters, executions, notifications
+    let after = snapshot(&shop, true).await;
+    assert_eq!(before, after);
+    assert_eq!(after["writer"], EAST_CLUSTER);
+
+    // AND when us-east-1 is dark and the lag (45 s) is above the guard (30 s), the dry run says
+    // lifeboat would refuse, and exits 3, still changing nothing
+    shop.set_lag(45_000.0).await;
+    shop.emulator.outage(EAST).await;
+    let dark_before = snapshot(&shop, false).await;
+    let refused = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &[
+            "--region",
+            WEST,
+            "--json",
+            "failover",
+            "--to",
+            WEST,
+            "--dry-run",
+            "--state-machine-arn",
+            &shop.state_machine_arn,
+        ],
+    );
+    assert_eq!(refused.code, 3, "{refused:?}");
+    let v = refused.json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["would_start"], false);
+    assert!(
+        v["decision"].to_string().contains("guard"),
+        "the refusal names the guard: {v}"
+    );
+    assert_eq!(snapshot(&shop, false).await, dark_before);
+}
+
+#[tokio::test]
+async fn status_shows_the_writer_the_lag_and_the_last_run_and_report_writes_html() {
+    // GIVEN the shop with a recorded run (as the Record step leaves it)
+    let shop = Shop::seed(800.0).await;
+    let run = "shop-to-us-west-2-1795309200";
+    let report = json!({
+        "app": "shop",
+        "run_id": run,
+        "source_region": EAST,
+        "target_region": WEST,
+        "outcome": "succeeded",
+        "trigger": "alarm lifeboat-shop-primary-unhealthy",
+        "execution_arn": format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{run}"),
+        "timeline": {
+            "triggered_at": "2026-11-22T03:00:00Z",
+            "steps": [
+                {"name": "Assess", "started_at": "2026-11-22T03:00:01Z", "ended_at": "2026-11-22T03:00:02Z", "outcome": "ok"},
+                {"name": "Database", "started_at": "2026-11-22T03:00:02Z", "ended_at": "2026-11-22T03:01:10Z", "outcome": "ok"},
+                {"name": "Traffic", "started_at": "2026-11-22T03:01:10Z", "ended_at": "2026-11-22T03:02:00Z", "outcome": "ok"}
+            ],
+            "verified_at": "2026-11-22T03:02:05Z",
+            "rpo_estimate_seconds": 0.8
+        },
+        "rto_seconds": 125.0,
+        "rpo_estimate_seconds": 0.8,
+        "error": null,
+        "open_steps": [],
+        "active_region": WEST,
+        "epoch": 1,
+        "lock_released": true,
+        "parameter": format!("/lifeboat/shop/runs/{run}"),
+    });
+    let ssm = aws_sdk_ssm::Client::new(&shop.west);
+    ssm.put_parameter()
+        .name(format!("/lifeboat/shop/runs/{run}"))
+        .value(report.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("report");
+
+    // WHEN the operator asks for the status
+    let ran = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "--json", "status"],
+    );
+    // THEN the writer, its region and the standby's lag
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let v = ran.json();
+    assert_eq!(v["writer_region"], EAST, "{v}");
+    assert_eq!(v["standby_region"], WEST, "{v}");
+    assert_eq!(v["active_region"], EAST, "{v}");
+    assert_eq!(v["replication_lag_seconds"], 0.8, "{v}");
+    assert_eq!(v["runs_in_progress"], json!([]), "{v}");
+    let text = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "status"],
+    );
+    assert!(
+        text.stdout.contains("database writer us-east-1"),
+        "{text:?}"
+    );
+    assert!(
+        text.stdout.contains("0.8 s (us-west-2; guard 30 s)"),
+        "{text:?}"
+    );
+
+    // WHEN the run's report is asked for, with HTML
+    let dir = std::env::temp_dir().join(format!("lifeboat-cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let html = dir.join("report.html");
+    let ran = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["report", run, "--html", html.to_str().expect("utf-8")],
+    );
+    // THEN the timeline with RTO and RPO, and an HTML page with the chart
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert!(ran.stdout.contains("Database"), "{ran:?}");
+    assert!(ran.stdout.contains("125"), "{ran:?}");
+    let page = std::fs::read_to_string(&html).expect("html written");
+    assert!(page.contains("<svg"), "no chart");
+    assert!(page.contains(run));
+
+    // AND a run that does not exist is "not found" (exit 4)
+    let missing = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["report", "shop-to-us-west-2-1700000000"],
+    );
+    assert_eq!(missing.code, 4, "{missing:?}");
+    // AND so is a plan parameter that is not there
+    let no_plan = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &[
+            "--region",
+            WEST,
+            "--plan-parameter",
+            "/lifeboat/nope/plan",
+            "status",
+        ],
+    );
+    assert_eq!(no_plan.code, 4, "{no_plan:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,758 @@
+//! Readiness evaluation: would the plan work if the primary went dark now?
+//!
+//! Checks the plan against the live account, each check a [`Finding`] with a [`Severity`]:
+//!
+//! * **database**: the global cluster exists with exactly the plan's clusters as members, the
+//!   target cluster is `available`, no switchover/failover is under way, the standby's
+//!   replication lag is within the RPO guard (the same snapshot code the state machine's Assess
+//!   step and alarm-to-failover decide on: [`crate::steps::readiness`]);
+//! * **compute**: every ECS service and Auto Scaling group of both regions exists, and each
+//!   group's max allows its active capacity;
+//! * **traffic**: the records, health checks and routing controls the plan names exist;
+//! * **notifications and secrets**: both regions' topics exist, and the secrets this region's
+//!   copy needs (the approval link key, the Slack webhook) exist; their values are never read
+//!   into a finding;
+//! * **buckets**: every bucket the plan names exists, has versioning on, and an enabled
+//!   replication rule into one of the other region's buckets.
+//!
+//! A check that cannot be made (the call failed) is a `warning` naming the error: in a dark
+//! region that is expected, and it must not hide the other findings.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{ErrorKind, Result};
+use crate::plan::{ValidPlan, cluster_id_from_arn};
+use crate::ports::{
+    AlarmReader, AutoScalingGroups, Buckets, EcsServices, GlobalDatabase, HealthChecks,
+    ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
+};
+use crate::trigger::{AlarmState, Trigger};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The check passed.
+    Ok,
+    /// The check could not be made, or something weakens the plan without breaking it.
+    Warning,
+    /// A failover would be refused or would fail.
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    GlobalCluster,
+    TargetCluster,
+    ReplicationLag,
+    EcsService,
+    #[serde(rename = "autoscaling_group")]
+    AutoScalingGroup,
+    DnsRecord,
+    HealthCheck,
+    RoutingControl,
+    Topic,
+    Secret,
+    Bucket,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::GlobalCluster => "global_cluster",
+            Check::TargetCluster => "target_cluster",
+            Check::ReplicationLag => "replication_lag",
+            Check::EcsService => "ecs_service",
+            Check::AutoScalingGroup => "autoscaling_group",
+            Check::DnsRecord => "dns_record",
+            Check::HealthCheck => "health_check",
+            Check::RoutingControl => "routing_control",
+            Check::Topic => "topic",
+            Check::Secret => "secret",
+            Check::Bucket => "bucket",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub check: Check,
+    pub severity: Severity,
+    /// What was checked (a cluster ARN, `region/cluster/service`, a record name, ...).
+    pub subject: String,
+    pub message: String,
+}
+
+impl Finding {
+    fn new(check: Check, severity: Severity, subject: impl Into<String>, message: String) -> Self {
+        Self {
+            check,
+            severity,
+            subject: subject.into(),
+            message,
+        }
+    }
+}
+
+/// The outcome of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadinessReport {
+    pub app: String,
+    /// The region a failover would go into.
+    pub target_region: String,
+    /// The region holding the writer when checked, if known.
+    pub writer_region: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub checked_at: OffsetDateTime,
+    pub findings: Vec<Finding>,
+}
+
+impl ReadinessReport {
+    /// The worst severity found (`Ok` when there are no findings).
+    pub fn worst(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Ok)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// The findings that are not `ok`, as stable lines: two evaluations with the same problems
+    /// have the same digest (used to notify on change only).
+    pub fn digest(&self) -> String {
+        let mut lines: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Ok)
+            .map(|f| format!("{} {} {}", f.severity.as_str(), f.check.as_str(), f.subject))
+            .collect();
+        lines.sort();
+        lines.join("\n")
+    }
+
+    /// A one-line summary.
+    pub fn headline(&self) -> String {
+        let verdict = match self.worst() {
+            Severity::Ok => "ready",
+            Severity::Warning => "ready, with warnings",
+            Severity::Critical => "NOT READY",
+        };
+        format!(
+            "lifeboat {}: failover into {} {verdict} ({} critical, {} warnings, {} ok)",
+            self.app,
+            self.target_region,
+            self.count(Severity::Critical),
+            self.count(Severity::Warning),
+            self.count(Severity::Ok)
+        )
+    }
+
+    /// The report as plain text (notification body, CLI output): problems first.
+    pub fn text(&self) -> String {
+        let mut out = self.headline();
+        let _ = write!(
+            out,
+            "\nchecked at {} (writer: {})\n",
+            self.checked_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            self.writer_region.as_deref().unwrap_or("unknown")
+        );
+        let mut sorted: Vec<&Finding> = self.findings.iter().collect();
+        sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for f in sorted {
+            let _ = writeln!(
+                out,
+                "  {:<8} {:<17} {}: {}",
+                f.severity.as_str(),
+                f.check.as_str(),
+                f.subject,
+                f.message
+            );
+        }
+        out
+    }
+}
+
+/// The account, through the ports readiness reads (never writes).
+pub struct Account<'a, D, L, E, G, R, H, C, T, P, B> {
+    pub db: &'a D,
+    pub lag: &'a L,
+    pub ecs: &'a E,
+    pub asg: &'a G,
+    pub records: &'a R,
+    pub health_checks: &'a H,
+    pub routing: &'a C,
+    pub topics: &'a T,
+    /// Parameter Store of the region whose copy is checked (its secrets).
+    pub params: &'a P,
+    pub buckets: &'a B,
+}
+
+impl<D, L, E, G, R, H, C, T, P, B> std::fmt::Debug for Account<'_, D, L, E, G, R, H, C, T, P, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account").finish_non_exhaustive()
+    }
+}
+
+/// Evaluate the plan for a failover into `target`. `secrets` are the SecureString parameters the
+/// target region's copy needs (the link key; the plan's Slack webhook is added here).
+pub async fn evaluate<D, L, E, G, R, H, C, T, P, B>(
+    account: &Account<'_, D, L, E, G, R, H, C, T, P, B>,
+    plan: &ValidPlan,
+    target: &str,
+    secrets: &[String],
+    now: OffsetDateTime,
+) -> Result<ReadinessReport>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    E: EcsServices,
+    G: AutoScalingGroups,
+    R: RecordSets,
+    H: HealthChecks,
+    C: RoutingControls,
+    T: Topics,
+    P: ParameterStore,
+    B: Buckets,
+{
+    plan.region(target)?;
+    let (mut findings, writer_region) = database(account.db, account.lag, plan, target, now).await;
+    let (compute, traffic, notifications, secrets, buckets) = futures::join!(
+        compute(account.ecs, account.asg, plan),
+        traffic(
+            account.records,
+            account.health_checks,
+            account.routing,
+            plan
+        ),
+        topics(account.topics, plan),
+        secret_params(account.params, plan, secrets),
+        buckets(account.buckets, plan),
+    );
+    findings.extend(compute);
+    findings.extend(traffic);
+    findings.extend(notifications);
+    findings.extend(secrets);
+    findings.extend(buckets);
+    Ok(ReadinessReport {
+        app: plan.app().to_string(),
+        target_region: target.to_string(),
+        writer_region,
+        checked_at: now,
+        findings,
+    })
+}
+
+/// Readiness never re-reads an alarm (there is no trigger).
+struct NoAlarms;
+
+impl AlarmReader for NoAlarms {
+    async fn alarm_state(&self, _region: &str, _alarm: &str) -> Result<Option<AlarmState>> {
+        Ok(None)
+    }
+}
+
+fn could_not(check: Check, subject: &str, e: &crate::Error) -> Finding {
+    let severity = if e.kind() == ErrorKind::NotFound {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
+    let message = if e.kind() == ErrorKind::NotFound {
+        format!("does not exist ({e})")
+    } else {
+        format!("could not be checked: {e}")
+    };
+    Finding::new(check, severity, subject, message)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
+    db: &D,
+    lag: &L,
+    plan: &ValidPlan,
+    target: &str,
+    now: OffsetDateTime,
+) -> (Vec<Finding>, Option<String>) {
+    let mut out = Vec::new();
+    let gid = plan.database().global_cluster_id.clone();
+    // Members: exactly the plan's clusters.
+    match db.describe_global(target, &gid).await {
+        Err(e) => out.push(could_not(Check::GlobalCluster, &gid, &e)),
+        Ok(view) => {
+            let mut problems = Vec::new();
+            for region in plan.region_names() {
+                let Ok(rp) = plan.region(region) else {
+                    continue;
+                };
+                match view.member(&rp.db_cluster_arn) {
+                    None => {
+                        problems.push(format!("{} ({region}) is not a member", rp.db_cluster_arn))
+                    }
+                    Some(m) if m.synchronization_status.as_deref() == Some("pending-resync") => {
+                        problems.push(format!(
+                            "{} ({region}) is still being rebuilt as a secondary (pending-resync)",
+                            rp.db_cluster_arn
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            let strangers: Vec<&str> = view
+                .members
+                .iter()
+                .map(|m| m.cluster_arn.as_str())
+                .filter(|arn| plan.region_of_cluster(arn).is_none())
+                .collect();
+            if problems.is_empty() {
+                let mut msg = format!(
+                    "members are the plan's clusters; writer: {}",
+                    view.writer_arn().unwrap_or("none")
+                );
+                let severity = if strangers.is_empty() {
+                    Severity::Ok
+                } else {
+                    let _ = write!(
+                        msg,
+                        "; also has members the plan does not name: {}",
+                        strangers.join(", ")
+                    );
+                    Severity::Warning
+                };
+                out.push(Finding::new(Check::GlobalCluster, severity, &gid, msg));
+            } else {
+                out.push(Finding::new(
+                    Check::GlobalCluster,
+                    Severity::Critical,
+                    &gid,
+                    problems.join("; "),
+                ));
+            }
+        }
+    }
+
+    // The same snapshot the failover decides on.
+    let source = match plan.other_region(target) {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            out.push(could_not(Check::TargetCluster, target, &e));
+            return (out, None);
+        }
+    };
+    let trigger = Trigger::Manual {
+        requested_by: "readiness".into(),
+        at: now,
+    };
+    let target_arn = plan
+        .region(target)
+        .map(|r| r.db_cluster_arn.clone())
+        .unwrap_or_default();
+    let snap =
+        match crate::steps::readiness(db, lag, &NoAlarms, plan, target, &source, &trigger).await {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(could_not(Check::TargetCluster, &target_arn, &e));
+                return (out, None);
+            }
+        };
+    let target_is_writer = snap.writer_region.as_deref() == Some(target);
+    if let Some(op) = &snap.operation_in_progress {
+        out.push(Finding::new(
+            Check::GlobalCluster,
+            Severity::Warning,
+            &gid,
+            format!("a switchover or failover is under way ({op})"),
+        ));
+    }
+    out.push(if snap.target_cluster_available {
+        Finding::new(
+            Check::TargetCluster,
+            Severity::Ok,
+            &target_arn,
+            if target_is_writer {
+                "available, and already the writer".into()
+            } else {
+                "available".into()
+            },
+        )
+    } else {
+        Finding::new(
+            Check::TargetCluster,
+            Severity::Critical,
+            &target_arn,
+            "not available: lifeboat never promotes into it".into(),
+        )
+    });
+
+    // Lag of the standby (the target, unless the target already holds the writer).
+    let standby = if target_is_writer {
+        source.as_str()
+    } else {
+        target
+    };
+    let guard = plan.rpo_guard();
+    let lag_value = if standby == target {
+        Ok(snap.replication_lag)
+    } else {
+        let arn = plan
+            .region(standby)
+            .map(|r| r.db_cluster_arn.clone())
+            .unwrap_or_default();
+        match cluster_id_from_arn(&arn) {
+            Some(id) => lag.replication_lag(standby, id).await,
+            None => Ok(None),
+        }
+    };
+    let subject = format!("{standby} standby");
+    out.push(match lag_value {
+        Err(e) => could_not(Check::ReplicationLag, &subject, &e),
+        Ok(None) => Finding::new(
+            Check::ReplicationLag,
+            Severity::Warning,
+            subject,
+            "no recent AuroraGlobalDBReplicationLag datapoint: the RPO guard cannot be judged"
+                .into(),
+        ),
+        Ok(Some(l)) if l > guard => Finding::new(
+            Check::ReplicationLag,
+            Severity::Critical,
+            subject,
+            format!(
+                "{} is above the RPO guard of {}: an unplanned failover would be refused",
+                secs(l),
+                secs(guard)
+            ),
+        ),
+        Ok(Some(l)) => Finding::new(
+            Check::ReplicationLag,
+            Severity::Ok,
+            subject,
+            format!("{} (guard {})", secs(l), secs(guard)),
+        ),
+    });
+    (out, snap.writer_region)
+}
+
+async fn compute<E: EcsServices, G: AutoScalingGroups>(
+    ecs: &E,
+    asg: &G,
+    plan: &ValidPlan,
+) -> Vec<Finding> {
+    let mut services = Vec::new();
+    let mut groups = Vec::new();
+    for region in plan.region_names() {
+        let Ok(rp) = plan.region(region) else {
+            continue;
+        };
+        for s in &rp.compute.ecs_services {
+            services.push(async move {
+                let subject = format!("{region}/{}/{}", s.cluster, s.service);
+                match ecs.describe_service(region, &s.cluster, &s.service).await {
+                    Err(e) => could_not(Check::EcsService, &subject, &e),
+                    Ok(None) => Finding::new(
+                        Check::EcsService,
+                        Severity::Critical,
+                        subject,
+                        "does not exist (or is inactive)".into(),
+                    ),
+                    Ok(Some(v)) => Finding::new(
+                        Check::EcsService,
+                        Severity::Ok,
+                        subject,
+                        format!(
+                            "{}, desired {} (active capacity {})",
+                            v.status, v.desired, s.active_count
+                        ),
+                    ),
+                }
+            });
+        }
+        for g in &rp.compute.autoscaling_groups {
+            groups.push(async move {
+                let subject = format!("{region}/{}", g.name);
+                let need = g.active.desired.max(g.active.min);
+                match asg.describe_group(region, &g.name).await {
+                    Err(e) => could_not(Check::AutoScalingGroup, &subject, &e),
+                    Ok(None) => Finding::new(
+                        Check::AutoScalingGroup,
+                        Severity::Critical,
+                        subject,
+                        "does not exist".into(),
+                    ),
+                    Ok(Some(v)) if v.max < need => Finding::new(
+                        Check::AutoScalingGroup,
+                        Severity::Critical,
+                        subject,
+                        format!(
+                            "max {} does not allow the active capacity (min {}, desired {}): \
+                             scale-up would be refused",
+                            v.max, g.active.min, g.active.desired
+                        ),
+                    ),
+                    Ok(Some(v)) => Finding::new(
+                        Check::AutoScalingGroup,
+                        Severity::Ok,
+                        subject,
+                        format!(
+                            "min {} desired {} max {} (active {})",
+                            v.min, v.desired, v.max, g.active.desired
+                        ),
+                    ),
+                }
+            });
+        }
+    }
+    let mut out = join_all(services).await;
+    out.extend(join_all(groups).await);
+    out
+}
+
+async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
+    records: &R,
+    checks: &H,
+    routing: &C,
+    plan: &ValidPlan,
+) -> Vec<Finding> {
+    let mut record_checks = Vec::new();
+    let mut health = Vec::new();
+    let mut controls = Vec::new();
+    // Each region names the same records with its own values: check each record once.
+    let mut seen = std::collections::BTreeSet::new();
+    for region in plan.region_names() {
+        let Ok(rp) = plan.region(region) else {
+            continue;
+        };
+        for zone in &rp.traffic.hosted_zones {
+            for r in &zone.records {
+                if !seen.insert((&zone.zone_id, &r.name, &r.record_type)) {
+                    continue;
+                }
+                record_checks.push(async move {
+                    let subject = format!("{}/{} {}", zone.zone_id, r.name, r.record_type);
+                    match records
+                        .read_record(&zone.zone_id, &r.name, &r.record_type)
+                        .await
+                    {
+                        Err(e) => could_not(Check::DnsRecord, &subject, &e),
+                        Ok(None) => Finding::new(
+                            Check::DnsRecord,
+                            Severity::Critical,
+                            subject,
+                            "does not exist in the zone".into(),
+                        ),
+                        Ok(Some(v)) => Finding::new(
+                            Check::DnsRecord,
+                            Severity::Ok,
+                            subject,
+                            format!("exists ({})", v.values.join(", ")),
+                        ),
+                    }
+                });
+            }
+        }
+        for id in &rp.traffic.health_check_ids {
+            health.push(async move {
+                let subject = format!("{region} {id}");
+                match checks.inverted(id).await {
+                    Err(e) => could_not(Check::HealthCheck, &subject, &e),
+                    Ok(inverted) => Finding::new(
+                        Check::HealthCheck,
+                        Severity::Ok,
+                        subject,
+                        format!("exists (inverted: {inverted})"),
+                    ),
+                }
+            });
+        }
+        for arn in &rp.traffic.routing_control_arns {
+            controls.push(async move {
+                let mut last = None;
+                for endpoint in &plan.traffic().arc_cluster_endpoints {
+                    match routing.state(endpoint, arn).await {
+                        Ok(on) => {
+                            return Finding::new(
+                                Check::RoutingControl,
+                                Severity::Ok,
+                                arn.as_str(),
+                                format!(
+                                    "exists ({}), read through {}",
+                                    if on { "On" } else { "Off" },
+                                    endpoint.region
+                                ),
+                            );
+                        }
+                        Err(e) if e.kind() == ErrorKind::NotFound => {
+                            return could_not(Check::RoutingControl, arn, &e);
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match last {
+                    Some(e) => could_not(Check::RoutingControl, arn, &e),
+                    None => Finding::new(
+                        Check::RoutingControl,
+                        Severity::Critical,
+                        arn.as_str(),
+                        "the plan names no ARC cluster endpoint to read it through".into(),
+                    ),
+                }
+            });
+        }
+    }
+    let mut out = join_all(record_checks).await;
+    out.extend(join_all(health).await);
+    out.extend(join_all(controls).await);
+    out
+}
+
+async fn topics<T: Topics>(topics: &T, plan: &ValidPlan) -> Vec<Finding> {
+    let checks = plan.region_names().into_iter().filter_map(|region| {
+        let arn = plan.region(region).ok()?.notification_topic_arn.clone();
+        Some(async move {
+            match topics.topic_exists(&arn).await {
+                Err(e) => could_not(Check::Topic, &arn, &e),
+                Ok(false) => Finding::new(
+                    Check::Topic,
+                    Severity::Critical,
+                    arn,
+                    "does not exist: approvals and reports could not be sent".into(),
+                ),
+                Ok(true) => Finding::new(Check::Topic, Severity::Ok, arn, "exists".into()),
+            }
+        })
+    });
+    join_all(checks).await
+}
+
+async fn secret_params<P: ParameterStore>(
+    params: &P,
+    plan: &ValidPlan,
+    secrets: &[String],
+) -> Vec<Finding> {
+    let mut names: Vec<String> = secrets.to_vec();
+    if let Some(slack) = &plan.approval().slack_webhook_parameter {
+        names.push(slack.clone());
+    }
+    names.sort();
+    names.dedup();
+    let checks = names.into_iter().map(|name| async move {
+        // The value is read (SSM has no "exists" call) and dropped at once: never in a finding.
+        match params.get(&name).await {
+            Err(e) => could_not(Check::Secret, &name, &e),
+            Ok(None) => Finding::new(
+                Check::Secret,
+                Severity::Critical,
+                name,
+                "does not exist".into(),
+            ),
+            Ok(Some(v)) if v.trim().is_empty() => {
+                Finding::new(Check::Secret, Severity::Critical, name, "is empty".into())
+            }
+            Ok(Some(_)) => Finding::new(Check::Secret, Severity::Ok, name, "exists".into()),
+        }
+    });
+    join_all(checks).await
+}
+
+async fn buckets<B: Buckets>(buckets: &B, plan: &ValidPlan) -> Vec<Finding> {
+    let mut checks = Vec::new();
+    for region in plan.region_names() {
+        let (Ok(rp), Ok(other)) = (plan.region(region), plan.other_region(region)) else {
+            continue;
+        };
+        let destinations: Vec<String> = plan
+            .region(other)
+            .map(|o| o.buckets.clone())
+            .unwrap_or_default();
+        for name in &rp.buckets {
+            let destinations = destinations.clone();
+            checks.push(async move {
+                let subject = format!("{region}/{name}");
+                match buckets.describe_bucket(region, name).await {
+                    Err(e) => could_not(Check::Bucket, &subject, &e),
+                    Ok(None) => Finding::new(
+                        Check::Bucket,
+                        Severity::Critical,
+                        subject,
+                        "does not exist".into(),
+                    ),
+                    Ok(Some(v)) => {
+                        let mut problems = Vec::new();
+                        if !v.versioning_enabled {
+                            problems.push("versioning is not enabled".to_string());
+                        }
+                        let into_other: Vec<&String> = v
+                            .replicates_to
+                            .iter()
+                            .filter(|d| destinations.contains(d))
+                            .collect();
+                        if into_other.is_empty() {
+                            problems.push(if destinations.is_empty() {
+                                format!(
+                                    "no replication into {other}: the plan names no bucket there"
+                                )
+                            } else {
+                                format!(
+                                    "no enabled replication rule into {other} ({})",
+                                    destinations.join(", ")
+                                )
+                            });
+                        }
+                        if problems.is_empty() {
+                            Finding::new(
+                                Check::Bucket,
+                                Severity::Ok,
+                                subject,
+                                format!(
+                                    "versioned, replicating to {}",
+                                    into_other
+                                        .iter()
+                                        .map(|s| s.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            )
+                        } else {
+                            Finding::new(
+                                Check::Bucket,
+                                Severity::Critical,
+                                subject,
+                                problems.join("; "),
+                            )
+                        }
+                    }
+                }
+            });
+        }
+    }
+    join_all(checks).await
+}

@@ -1,0 +1,213 @@
+//! readiness: would the plan work if the primary went dark now? Runs on a schedule in each
+//! region (evaluating a failover *into* that region) and from the CLI (`lifeboat readiness`).
+//!
+//! * The checks are lifeboat-core's [`lifeboat_core::readiness::evaluate`]: the database part is
+//!   the same snapshot code the state machine's Assess step decides on.
+//! * Every invocation writes one CloudWatch Embedded Metric Format line: `ReadinessCritical`,
+//!   `ReadinessWarnings` and `Ready` (1 when nothing is critical) in namespace `Lifeboat`,
+//!   dimensions `App` and `Region`. Alarm on `Ready < 1`.
+//! * The findings go to this region's topic when the set of problems *changes* (a new problem, a
+//!   problem gone, all clear again), not on every schedule: the last problems are kept in
+//!   `/lifeboat/<app>/readiness/<region>`. The first evaluation notifies only if it finds problems.
+
+use lifeboat_core::plan::ValidPlan;
+use lifeboat_core::ports::{
+    AutoScalingGroups, Buckets, Clock, EcsServices, GlobalDatabase, HealthChecks, Notifier,
+    ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
+};
+use lifeboat_core::readiness::{Account, ReadinessReport, Severity, evaluate};
+use lifeboat_core::{Result, store};
+use lifeboat_lambda::{LineSink, Scheduled};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The CloudWatch namespace of the readiness metrics.
+pub const NAMESPACE: &str = "Lifeboat";
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub plan: lifeboat_lambda::PlanConfig,
+    /// The approval link key this region's copy signs with (`LIFEBOAT_LINK_SECRET_PARAMETER`):
+    /// checked to exist when set.
+    pub link_secret_parameter: Option<String>,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan: lifeboat_lambda::PlanConfig::from_env(env)?,
+            link_secret_parameter: env.optional("LIFEBOAT_LINK_SECRET_PARAMETER"),
+        })
+    }
+
+    /// The secrets this region's copy needs.
+    pub fn secrets(&self) -> Vec<String> {
+        self.link_secret_parameter.iter().cloned().collect()
+    }
+}
+
+/// Where the last evaluation's problems are kept (per region: each copy evaluates its own).
+pub fn last_parameter(plan: &ValidPlan, region: &str) -> String {
+    format!("{}/readiness/{region}", plan.parameter_prefix())
+}
+
+/// What the last-problems parameter holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastEvaluation {
+    pub digest: String,
+    pub worst: Severity,
+    pub checked_at: String,
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub report: ReadinessReport,
+    /// Whether the findings were published (they changed since the last evaluation).
+    pub notified: bool,
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<D, L, E, G, R, H, C, S, P, B, M, K> {
+    pub db: D,
+    pub lag: L,
+    pub ecs: E,
+    pub asg: G,
+    pub records: R,
+    pub health_checks: H,
+    pub routing: C,
+    /// SNS: topics exist, and the findings are published.
+    pub sns: S,
+    pub params: P,
+    pub buckets: B,
+    pub metrics: M,
+    pub clock: K,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<D, L, E, G, R, H, C, S, P, B, M, K> {
+    pub config: Config,
+    pub ports: Ports<D, L, E, G, R, H, C, S, P, B, M, K>,
+}
+
+impl<D, L, E, G, R, H, C, S, P, B, M, K> Handler<D, L, E, G, R, H, C, S, P, B, M, K>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    E: EcsServices,
+    G: AutoScalingGroups,
+    R: RecordSets,
+    H: HealthChecks,
+    C: RoutingControls,
+    S: Topics + Notifier,
+    P: ParameterStore,
+    B: Buckets,
+    M: LineSink,
+    K: Clock,
+{
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        Scheduled::parse("readiness", event)?;
+        let p = &self.ports;
+        let region = &self.config.plan.region;
+        let plan = store::load_plan(&p.params, &self.config.plan.plan_parameter).await?;
+        let now = p.clock.now();
+        let account = Account {
+            db: &p.db,
+            lag: &p.lag,
+            ecs: &p.ecs,
+            asg: &p.asg,
+            records: &p.records,
+            health_checks: &p.health_checks,
+            routing: &p.routing,
+            topics: &p.sns,
+            params: &p.params,
+            buckets: &p.buckets,
+        };
+        let report = evaluate(&account, &plan, region, &self.config.secrets(), now).await?;
+        p.metrics.line(&emf(&report));
+        let notified = self.notify_on_change(&plan, &report).await?;
+        tracing::info!(
+            worst = report.worst().as_str(),
+            critical = report.count(Severity::Critical),
+            warnings = report.count(Severity::Warning),
+            notified,
+            "readiness evaluated"
+        );
+        Ok(Response { report, notified })
+    }
+
+    async fn notify_on_change(&self, plan: &ValidPlan, report: &ReadinessReport) -> Result<bool> {
+        let p = &self.ports;
+        let name = last_parameter(plan, &report.target_region);
+        let last: Option<LastEvaluation> = match p.params.get(&name).await? {
+            // An unreadable record is treated as "never evaluated": it is rewritten below.
+            Some(text) => serde_json::from_str(&text).ok(),
+            None => None,
+        };
+        let digest = report.digest();
+        let changed = match &last {
+            Some(l) => l.digest != digest,
+            None => report.worst() != Severity::Ok,
+        };
+        if changed {
+            let topic = &plan.region(&report.target_region)?.notification_topic_arn;
+            let subject = match (report.worst(), &last) {
+                (Severity::Ok, Some(_)) => format!("lifeboat {}: ready again", report.app),
+                (Severity::Ok, None) => format!("lifeboat {}: ready", report.app),
+                (Severity::Warning, _) => format!("lifeboat {}: readiness warnings", report.app),
+                (Severity::Critical, _) => format!(
+                    "lifeboat {}: NOT READY to fail over into {}",
+                    report.app, report.target_region
+                ),
+            };
+            p.sns.publish(topic, &subject, &report.text()).await?;
+        }
+        // Written after the publish: a failed publish is tried again at the next schedule.
+        if changed || last.is_none() {
+            let record = LastEvaluation {
+                digest,
+                worst: report.worst(),
+                checked_at: report
+                    .checked_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            };
+            let text = serde_json::to_string(&record)
+                .map_err(|e| lifeboat_core::Error::internal(format!("encode {name}: {e}")))?;
+            p.params.put(&name, &text).await?;
+        }
+        Ok(changed)
+    }
+}
+
+/// One Embedded Metric Format line for an evaluation.
+pub fn emf(report: &ReadinessReport) -> String {
+    let millis =
+        i64::try_from(report.checked_at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
+    json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["App", "Region"]],
+                "Metrics": [
+                    {"Name": "ReadinessCritical", "Unit": "Count"},
+                    {"Name": "ReadinessWarnings", "Unit": "Count"},
+                    {"Name": "Ready", "Unit": "None"}
+                ]
+            }]
+        },
+        "App": report.app,
+        "Region": report.target_region,
+        "ReadinessCritical": report.count(Severity::Critical),
+        "ReadinessWarnings": report.count(Severity::Warning),
+        "Ready": u8::from(report.worst() != Severity::Critical)
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests;
