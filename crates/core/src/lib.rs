@@ -14,6 +14,7 @@
 
 pub mod decision;
 pub mod error;
+pub mod failback;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod plan;

@@ -39,6 +39,31 @@ pub struct Plan {
     pub triggers: TriggerPlan,
     /// How traffic moves between regions.
     pub traffic: TrafficPlan,
+    /// When the shop may come home after a failover.
+    #[serde(default)]
+    pub failback: FailbackPlan,
+}
+
+/// Failback policy (the lag threshold is `database.failback_max_lag_seconds`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailbackPlan {
+    /// The home region's health endpoints must have answered OK for this long, without a
+    /// failure, before a failback may start (minutes).
+    #[serde(default = "default_home_healthy_minutes")]
+    pub home_healthy_minutes: u32,
+}
+
+fn default_home_healthy_minutes() -> u32 {
+    30
+}
+
+impl Default for FailbackPlan {
+    fn default() -> Self {
+        Self {
+            home_healthy_minutes: default_home_healthy_minutes(),
+        }
+    }
 }
 
 /// What lifeboat needs to know about one region.
@@ -478,6 +503,10 @@ impl ValidPlan {
         Duration::from_secs(u64::from(self.0.database.rpo_guard_seconds))
     }
 
+    pub fn failback(&self) -> &FailbackPlan {
+        &self.0.failback
+    }
+
     pub fn approval(&self) -> &ApprovalPlan {
         &self.0.approval
     }
@@ -759,6 +788,13 @@ fn validate(plan: &Plan) -> Vec<Problem> {
         db.failback_max_lag_seconds.into(),
         0,
         3_600,
+    );
+
+    c.range(
+        "failback.home_healthy_minutes",
+        plan.failback.home_healthy_minutes.into(),
+        1,
+        1_440,
     );
 
     let ap = &plan.approval;
