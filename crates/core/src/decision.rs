@@ -85,6 +85,24 @@ pub enum Approval {
     RequestedByOperator,
 }
 
+impl Approval {
+    /// Who decides a run: nobody more when an operator asked for it, else the plan's policy.
+    pub fn for_run(plan: &ValidPlan, requested_by_operator: bool) -> Approval {
+        let ap = plan.approval();
+        if requested_by_operator {
+            Approval::RequestedByOperator
+        } else if ap.required {
+            Approval::Required {
+                timeout_minutes: ap.timeout_minutes,
+                on_timeout: ap.on_timeout,
+                proceed_after_outage_minutes: ap.proceed_after_outage_minutes,
+            }
+        } else {
+            Approval::NotRequiredByPlan
+        }
+    }
+}
+
 /// Why nothing happens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "reason", rename_all = "snake_case")]
@@ -284,18 +302,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
         Ok(p) => p,
         Err(why) => return Decision::Refuse { why },
     };
-    let ap = input.plan.approval();
-    let approval = if input.trigger.is_manual() {
-        Approval::RequestedByOperator
-    } else if ap.required {
-        Approval::Required {
-            timeout_minutes: ap.timeout_minutes,
-            on_timeout: ap.on_timeout,
-            proceed_after_outage_minutes: ap.proceed_after_outage_minutes,
-        }
-    } else {
-        Approval::NotRequiredByPlan
-    };
+    let approval = Approval::for_run(input.plan, input.trigger.is_manual());
     Decision::Start {
         promotion,
         approval,

@@ -181,22 +181,10 @@ pub fn decide_failback(
         return Err(why);
     }
     let from_region = s.writer_region.clone().unwrap_or_default();
-    let ap = plan.approval();
-    let approval = if requested_by_operator {
-        Approval::RequestedByOperator
-    } else if ap.required {
-        Approval::Required {
-            timeout_minutes: ap.timeout_minutes,
-            on_timeout: ap.on_timeout,
-            proceed_after_outage_minutes: ap.proceed_after_outage_minutes,
-        }
-    } else {
-        Approval::NotRequiredByPlan
-    };
     Ok(FailbackGo {
         from_region,
         to_region: home,
-        approval,
+        approval: Approval::for_run(plan, requested_by_operator),
     })
 }
 
