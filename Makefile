@@ -7,7 +7,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe run-ledger readiness
+FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe run-ledger readiness failback-orchestrator
 EMULATOR_PORT ?= 5005
 
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"

@@ -33,6 +33,7 @@ bad usage or when the drill could not set up.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import io
 import json
@@ -70,6 +71,7 @@ FUNCTIONS = [
     "health-probe",
     "run-ledger",
     "readiness",
+    "failback-orchestrator",
 ]
 # infra/template.yaml's DefinitionSubstitutions: key -> function
 SUBSTITUTIONS = {
@@ -79,6 +81,7 @@ SUBSTITUTIONS = {
     "DrScaleUpFunctionArn": "dr-scale-up",
     "DnsFlipFunctionArn": "dns-flip",
     "VerifyFunctionArn": "verify",
+    "FailbackOrchestratorFunctionArn": "failback-orchestrator",
 }
 SCENARIOS = {
     "failover": "the primary goes dark; a person approves; the shop is served from us-west-2",
@@ -204,6 +207,9 @@ class Outcome:
     end_state: dict[str, Any] = field(default_factory=dict)
     # What the readiness function found before the outage (its scheduled evaluation).
     readiness: dict[str, Any] = field(default_factory=dict)
+    # The way home (scenario failover): the failback run, and what it waited for first.
+    failback: "Outcome | None" = None
+    waited_for: list[str] = field(default_factory=list)
 
 
 class Drill:
@@ -215,6 +221,7 @@ class Drill:
         bin_dir: Path | None = None,
         verbose: bool = True,
         keep: bool = False,
+        go_home: bool = True,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
@@ -228,6 +235,7 @@ class Drill:
         self.bin_dir = bin_dir or Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
         self.verbose = verbose
         self.keep = keep
+        self.go_home = go_home
         self.work = Path(tempfile.mkdtemp(prefix="lifeboat-drill-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.t0 = time.monotonic()
@@ -235,6 +243,8 @@ class Drill:
         self.endpoint = ""
         self.invoke_port = 0
         self.seeded: dict[str, Any] = {}
+        self.failback_arn = ""
+        self.emf_offset = 0
 
     # -- output
     def say(self, msg: str) -> None:
@@ -348,9 +358,12 @@ class Drill:
         values = {k: arns[fn] for k, fn in SUBSTITUTIONS.items()}
         values["ApprovalUrl"] = self.approval_url
         definition = substitute(definition, values)
-        self.client("stepfunctions").update_state_machine(
-            stateMachineArn=state_machine_arn, definition=definition
-        )
+        sfn = self.client("stepfunctions")
+        sfn.update_state_machine(stateMachineArn=state_machine_arn, definition=definition)
+        failback = substitute((ROOT / "infra/statemachine/failback.asl.json").read_text(), values)
+        self.failback_arn = sfn.create_state_machine(
+            name="lifeboat-failback", definition=failback, roleArn=role
+        )["stateMachineArn"]
         events = self.client("events")
         plan = self.plan()
         for name, pattern in trigger_patterns(plan["triggers"]["alarms"]).items():
@@ -376,6 +389,7 @@ class Drill:
                 "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
                 "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
                 "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
+                "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": self.failback_arn,
                 "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
                 "LIFEBOAT_PROBE_INTERVAL_MS": "50",
                 "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
@@ -417,6 +431,7 @@ class Drill:
             plan["regions"][region]["public_checks"] = [{
                 "url": f"{self.shop.base}/www/healthz", "expect_status": 200,
                 "expect_body_contains": f"region={region}", "timeout_ms": 1000}]
+        plan.setdefault("failback", {})["home_healthy_minutes"] = 1
         if not self.approval:
             plan["approval"]["required"] = False
         if self.scenario == "approval-timeout":
@@ -540,6 +555,10 @@ class Drill:
                 self.follow(out, sm, inbox)
             self.collect_end_state(out, seeded)
             self.check_logs(out)
+            if self.scenario == "failover" and self.go_home and out.passed:
+                out.failback = self.failback(inbox)
+                out.passed = out.failback.passed
+                out.verdict += f"; failback: {out.failback.verdict}"
         except DrillError as exc:
             out.passed = False
             out.verdict = f"drill could not run: {exc}"
@@ -623,6 +642,119 @@ class Drill:
         self.collect_report(out)
         self.judge(out)
 
+    def lifeboat(self, *args: str) -> tuple[int, dict[str, Any]]:
+        """The operator's CLI, against the emulated us-west-2 (the copy serving the shop)."""
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        done = subprocess.run(
+            [str(self.bin_dir / "lifeboat"), "--endpoint-url", self.endpoint, "--region", WEST,
+             "--json", *args],
+            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+        )
+        try:
+            return done.returncode, json.loads(done.stdout)
+        except json.JSONDecodeError:
+            raise DrillError(f"lifeboat {' '.join(args)}: exit {done.returncode}: {done.stderr[-800:]}")
+
+    def emf_to_metrics(self) -> int:
+        """What CloudWatch Logs does with the functions' EMF lines: turn them into metrics (in
+        us-west-2, where the canary runs)."""
+        path = self.work / "functions.log"
+        if not path.exists():
+            return 0
+        with path.open("rb") as f:
+            f.seek(self.emf_offset)
+            chunk = f.read()
+        end = chunk.rfind(b"\n") + 1
+        self.emf_offset += end
+        data = []
+        for line in chunk[:end].decode(errors="replace").splitlines():
+            if not line.startswith("{") or '"_aws"' not in line:
+                continue
+            doc = json.loads(line)
+            meta = doc["_aws"]
+            for directive in meta["CloudWatchMetrics"]:
+                for dims in directive["Dimensions"]:
+                    for metric in directive["Metrics"]:
+                        data.append((directive["Namespace"], {
+                            "MetricName": metric["Name"],
+                            "Dimensions": [{"Name": d, "Value": str(doc[d])} for d in dims],
+                            "Timestamp": meta["Timestamp"] / 1000.0,
+                            "Value": float(doc[metric["Name"]]),
+                        }))
+        cw = self.client("cloudwatch", WEST)
+        for ns, datum in data:
+            cw.put_metric_data(Namespace=ns, MetricData=[datum])
+        return len(data)
+
+    def home_member(self) -> dict[str, Any]:
+        gc = self.client("rds", WEST).describe_global_clusters(
+            GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
+        return next(m for m in gc["GlobalClusterMembers"] if ":us-east-1:" in m["DBClusterArn"])
+
+    def failback(self, inbox: str) -> Outcome:
+        """The way home: us-east-1 comes back and is rebuilt as a secondary; the canary sees it
+        healthy for the plan's minute; lifeboat refuses until then, naming why; then the operator
+        runs `lifeboat failback` and the failback machine brings the shop home."""
+        assert self.shop is not None
+        out = Outcome(scenario="failback", approval=False)
+        started = time.monotonic()
+        self.say("us-east-1 comes back: its services and health endpoint answer again")
+        self.control("/_lifeboat/outage", method="DELETE")
+        self.shop.broken.discard(EAST)
+        # The person on call reads both regions' topics (a failback reports to home's).
+        queue_arn = self.client("sqs").get_queue_attributes(
+            QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.client("sns", EAST).subscribe(
+            TopicArn=f"arn:aws:sns:{EAST}:123456789012:lifeboat-{APP}", Protocol="sqs", Endpoint=queue_arn)
+        pending: list[str] = []
+        deadline = time.monotonic() + 420
+        while True:
+            probe = self.canary()
+            self.emf_to_metrics()
+            if self.home_member().get("SynchronizationStatus") == "connected":
+                # What Aurora publishes for a connected secondary.
+                self.client("cloudwatch", EAST).put_metric_data(Namespace="AWS/RDS", MetricData=[{
+                    "MetricName": "AuroraGlobalDBReplicationLag", "Value": 150.0, "Unit": "Milliseconds",
+                    "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "shop-use1"}]}])
+            code, dry = self.lifeboat("failback", "--dry-run", "--state-machine-arn", self.failback_arn)
+            if dry.get("would_start"):
+                out.timings["waited_seconds"] = time.monotonic() - started
+                self.say(f"lifeboat failback --dry-run: would start ({len(dry['actions'])} actions)")
+                break
+            reasons = [r["reason"] for r in dry.get("refusals", [])]
+            if code != 3 or not reasons:
+                raise DrillError(f"lifeboat failback --dry-run: exit {code}: {dry}")
+            for r in reasons:
+                if r not in out.waited_for:
+                    out.waited_for.append(r)
+            if reasons != pending:
+                pending = reasons
+                self.say(f"lifeboat failback --dry-run refuses, naming why: {', '.join(reasons)} "
+                         f"(canary: {probe.get('failures')} of {probe.get('probes')} probes failed)")
+            if time.monotonic() > deadline:
+                raise DrillError(f"failback still refused after 7 minutes: {', '.join(reasons)}")
+            time.sleep(3)
+        code, started_run = self.lifeboat("failback", "--state-machine-arn", self.failback_arn)
+        if code != 0 or started_run.get("outcome") != "started":
+            raise DrillError(f"lifeboat failback: exit {code}: {started_run}")
+        out.run_id = started_run["run_id"]
+        self.say(f"operator: lifeboat failback -> run {out.run_id} started")
+        saved, self.scenario = self.scenario, "failback"
+        try:
+            self.follow(out, self.failback_arn, inbox, execution_arn=started_run["execution_arn"])
+        finally:
+            self.scenario = saved
+        self.collect_end_state(out, self.seeded)
+        out.wall_seconds = time.monotonic() - started
+        home = out.end_state
+        at_home = (home.get("writer_region") == EAST and home.get("www_region") == EAST
+                   and home.get("ecs_desired") == {"web": 1, "checkout": 1}
+                   and home.get("ecs_desired_east") == {"web": 6, "checkout": 4})
+        if out.passed and not at_home:
+            out.passed = False
+            out.verdict += f"; not home: {home}"
+        return out
+
     def collect_report(self, out: Outcome) -> None:
         param = f"/lifeboat/{APP}/runs/{out.run_id}"
         try:
@@ -658,6 +790,7 @@ class Drill:
             "approval-timeout": ("FAILED", "FailoverAborted", "aborted"),
             "approval-timeout-proceed": ("SUCCEEDED", None, "succeeded"),
             "promotion-fails": ("FAILED", "FailoverFailed", "failed"),
+            "failback": ("SUCCEEDED", None, "succeeded"),
         }[self.scenario]
         got = (out.status, out.error, outcome)
         runs = 2 if (out.execution_arn or "").endswith("-resume-1") else 1
@@ -709,7 +842,13 @@ class Drill:
             lock = json.loads(self.client("ssm").get_parameter(Name=f"/lifeboat/{APP}/lock")["Parameter"]["Value"])
         except Exception:  # noqa: BLE001
             pass
+        try:
+            east = {s["serviceName"]: s["desiredCount"] for s in self.client("ecs", EAST).describe_services(
+                cluster="shop", services=["web", "checkout"])["services"]}
+        except Exception:  # noqa: BLE001 - us-east-1 dark: unknown
+            east = None
         out.end_state = {
+            "ecs_desired_east": east,
             "writer_region": writer.split(":")[3] if writer else None,
             "www_region": self.shop.www_region(),
             "ecs_desired": {s["serviceName"]: s["desiredCount"] for s in services},
@@ -848,8 +987,11 @@ def summary(out: Outcome) -> str:
     if r:
         rto = r.get("rto_seconds")
         rpo = r.get("rpo_estimate_seconds")
-        lines.append(f"  RTO (trigger -> traffic verified): {f'{rto:.1f} s' if rto is not None else '-'}")
-        lines.append(f"  RPO estimate (lag at promotion):  {f'{rpo:.1f} s' if rpo is not None else '-'}")
+        back = out.scenario == "failback"
+        lines.append(f"  {'Request -> traffic verified home' if back else 'RTO (trigger -> traffic verified)'}: "
+                     f"{f'{rto:.1f} s' if rto is not None else '-'}")
+        lines.append(f"  {'RPO (planned switchover)        ' if back else 'RPO estimate (lag at promotion): '} "
+                     f"{f'{rpo:.1f} s' if rpo is not None else '-'}")
         tl = r["timeline"]
         t0 = parse_time(tl["triggered_at"])
         lines.append("  Steps:")
@@ -873,9 +1015,19 @@ def summary(out: Outcome) -> str:
             f"lock {'held' if es.get('lock') else 'free'}"
         )
     lines.append(f"  Notifications: {len(out.notifications)} ({'; '.join(n['subject'] for n in out.notifications)})")
-    lines.append(f"  Secrets in {out.timings.get('log_lines_checked', 0):.0f} function log lines: none"
-                 if "SECRET" not in out.verdict else "  Secrets in the function logs: FOUND")
+    if out.scenario != "failback":
+        lines.append(f"  Secrets in {out.timings.get('log_lines_checked', 0):.0f} function log lines: none"
+                     if "SECRET" not in out.verdict else "  Secrets in the function logs: FOUND")
+    if out.scenario == "failback":
+        lines.append(f"  Waited {out.timings.get('waited_seconds', 0):.1f} s for: "
+                     f"{', '.join(out.waited_for) or 'nothing'} (lifeboat refused until then)")
+        lines.append(f"  Failback wall time {out.wall_seconds:.1f} s")
+        return "\n".join(lines)
     lines.append(f"  Drill wall time {out.wall_seconds:.1f} s (set-up {out.timings.get('setup_seconds', 0):.1f} s)")
+    if out.failback is not None:
+        lines.append("")
+        lines.append("The way home:")
+        lines.append(summary(out.failback))
     return "\n".join(lines)
 
 
@@ -887,6 +1039,38 @@ def parse_time(s: str) -> float:
 
 def html_report(out: Outcome) -> str:
     r = out.report or {}
+    chart = timeline_chart(r)
+    rows = notification_rows(out)
+    fmt = lambda v: f"{v:.1f} s" if isinstance(v, (int, float)) else "-"  # noqa: E731
+    error = r.get("error")
+    home = ""
+    fb = out.failback
+    if fb is not None:
+        fr = fb.report or {}
+        home = f"""<h2>The way home: failback</h2>
+<p class="{'ok' if fb.passed else 'bad'}"><b>{'PASSED' if fb.passed else 'FAILED'}</b>: {html.escape(fb.verdict)}</p>
+<table>
+<tr><th>Run</th><td>{html.escape(str(fb.run_id or '-'))}</td></tr>
+<tr><th>Waited for (lifeboat refused until then)</th><td>{html.escape(', '.join(fb.waited_for) or '-')} ({fmt(fb.timings.get('waited_seconds'))})</td></tr>
+<tr><th>Outcome</th><td>{html.escape(str(fr.get('outcome', '-')))}</td></tr>
+<tr><th>Trigger → traffic verified at home</th><td>{fmt(fr.get('rto_seconds'))}</td></tr>
+<tr><th>RPO (planned switchover)</th><td>{fmt(fr.get('rpo_estimate_seconds'))}</td></tr>
+<tr><th>Active region / epoch</th><td>{html.escape(str(fr.get('active_region', '-')))} / {html.escape(str(fr.get('epoch', '-')))}</td></tr>
+<tr><th>End state</th><td><pre>{html.escape(json.dumps(fb.end_state, indent=1, default=str))}</pre></td></tr>
+</table>
+<h3>Timeline</h3>{timeline_chart(fr)}
+<h3>Notifications ({len(fb.notifications)})</h3><table>{notification_rows(fb)}</table>"""
+    return page(out, r, chart, rows, fmt, error, home)
+
+
+def notification_rows(out: Outcome) -> str:
+    return "".join(
+        f"<tr><td>{html.escape(n['subject'])}</td><td><pre>{html.escape(n['message'][:1500])}</pre></td></tr>"
+        for n in out.notifications
+    )
+
+
+def timeline_chart(r: dict[str, Any]) -> str:
     tl = r.get("timeline") or {"steps": [], "triggered_at": None}
     t0 = parse_time(tl["triggered_at"]) if tl.get("triggered_at") else None
     bars = []
@@ -924,12 +1108,10 @@ def html_report(out: Outcome) -> str:
         chart = f'<svg width="{width + 160}" height="{height}" font-family="sans-serif" font-size="12">{axis}{"".join(bars)}{marker}{trigger}</svg>'
     else:
         chart = "<p>No run timeline (no run was started).</p>"
-    rows = "".join(
-        f"<tr><td>{html.escape(n['subject'])}</td><td><pre>{html.escape(n['message'][:1500])}</pre></td></tr>"
-        for n in out.notifications
-    )
-    fmt = lambda v: f"{v:.1f} s" if isinstance(v, (int, float)) else "-"  # noqa: E731
-    error = r.get("error")
+    return chart
+
+
+def page(out: Outcome, r: dict[str, Any], chart: str, rows: str, fmt: Any, error: Any, home: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lifeboat drill: {html.escape(out.scenario)}</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
@@ -951,6 +1133,7 @@ pre{{white-space:pre-wrap;margin:0;font-size:12px}} .ok{{color:#2e7d32}} .bad{{c
 </table>
 <h2>Timeline</h2>{chart}
 <h2>Notifications ({len(out.notifications)})</h2><table>{rows}</table>
+{home}
 <p><small>Drill wall time {out.wall_seconds:.1f} s; simulated AWS durations scaled (see --time-scale).</small></p>
 </body></html>
 """
@@ -971,9 +1154,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="where to write the HTML report")
     parser.add_argument("--json", help="also write the outcome as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument("--no-failback", action="store_true",
+                        help="scenario failover: stop once failed over (default: then fail back home)")
     args = parser.parse_args(argv)
     try:
-        drill = Drill(args.scenario, not args.no_approval, args.time_scale, keep=args.keep)
+        drill = Drill(args.scenario, not args.no_approval, args.time_scale, keep=args.keep,
+                      go_home=not args.no_failback)
     except ValueError as exc:
         print(f"drill: {exc}", file=sys.stderr)
         return 2
@@ -999,7 +1185,7 @@ def main(argv: list[str] | None = None) -> int:
     report.write_text(html_report(out))
     print(f"  HTML report: {report}")
     if args.json:
-        Path(args.json).write_text(json.dumps(out.__dict__, indent=1, default=str))
+        Path(args.json).write_text(json.dumps(dataclasses.asdict(out), indent=1, default=str))
     return 0 if out.passed else 1
 
 

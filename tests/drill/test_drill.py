@@ -26,8 +26,9 @@ WEST_VALUE = "usw2.shop.example.com"
 def run_drill() -> Iterator[Any]:
     started: list[drill_mod.Drill] = []
 
-    def run(scenario: str, approval: bool = True) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
-        d = drill_mod.Drill(scenario, approval, time_scale=0.05, verbose=False)
+    def run(scenario: str, approval: bool = True,
+            go_home: bool = False) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
+        d = drill_mod.Drill(scenario, approval, time_scale=0.05, verbose=False, go_home=go_home)
         started.append(d)
         return d, d.run()
 
@@ -75,8 +76,8 @@ def assert_nothing_moved(d: drill_mod.Drill) -> None:
     assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
 
 
-def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -> None:
-    d, out = run_drill("failover")
+def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill: Any) -> None:
+    d, out = run_drill("failover", go_home=True)
     assert out.passed, out.verdict
     # execution history: the whole path, in order
     names = visited(out)
@@ -87,14 +88,15 @@ def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -
         executionArn=out.execution_arn)["events"] if e["type"] == "TaskSucceeded"
         and "Drill Operator" in e["taskSucceededEventDetails"].get("output", ""))
     assert json.loads(approval["taskSucceededEventDetails"]["output"])["decision"] == "approve"
-    # end state in the emulated AWS
-    assert writer(d) == "us-west-2"
-    assert www(d) == WEST_VALUE
-    assert capacity(d) == ({"web": 6, "checkout": 4}, 6)
-    state = parameter(d, "/lifeboat/shop/state")
+    # end state in the emulated AWS once failed over (read before the way home began)
+    es = out.end_state
+    assert es["writer_region"] == "us-west-2"
+    assert es["www_region"] == "us-west-2"
+    assert (es["ecs_desired"], es["asg_desired"]) == ({"web": 6, "checkout": 4}, 6)
+    state = es["run_state"]
     assert state["active_region"] == "us-west-2" and state["epoch"] == 1
     assert state["last_run"]["outcome"] == "succeeded"
-    assert parameter(d, "/lifeboat/shop/lock") is None
+    assert es["lock"] is None
     report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
     assert report["rto_seconds"] > 0 and report["rpo_estimate_seconds"] is not None
     assert [s["name"] for s in report["timeline"]["steps"]][:2] == ["Assess", "Approval"]
@@ -106,6 +108,35 @@ def test_failover_approved_by_link_moves_the_shop_to_us_west_2(run_drill: Any) -
     subjects = [n["subject"] for n in out.notifications]
     assert len(subjects) == 2, subjects
     assert "APPROVAL NEEDED" in subjects[0] and "succeeded" in subjects[1]
+
+    # the way home: refused (naming why) while us-east-1 was resyncing / not healthy long enough
+    fb = out.failback
+    assert fb is not None and fb.passed, fb.verdict
+    assert {"home_not_healthy_long_enough", "home_unhealthy", "home_not_synchronized"} & set(fb.waited_for), fb.waited_for
+    names = visited(fb)
+    order = ["Assess", "Database: start", "Compute: start", "Traffic: start", "Verify",
+             "Standby: scale down", "Record", "Notify", "Done"]
+    assert [n for n in names if n in order] == order
+    assert "Approval" not in names  # an operator asked (lifeboat failback): a person decided
+    scheduled = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in
+                 d.client("stepfunctions").get_execution_history(
+                     executionArn=fb.execution_arn, maxResults=1000)["events"]
+                 if e["type"] == "TaskScheduled"]
+    db_start = next(p["Payload"] for p in scheduled if p["FunctionName"].endswith("db-failover")
+                    and p["Payload"].get("action") == "start")
+    assert db_start["planned"] is True and db_start["target_region"] == "us-east-1"
+    # home again: writer, traffic, us-west-2 back to standby capacity, us-east-1 active
+    assert writer(d) == "us-east-1"
+    assert www(d) == EAST_VALUE
+    assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
+    assert fb.end_state["ecs_desired_east"] == {"web": 6, "checkout": 4}
+    state = parameter(d, "/lifeboat/shop/state")
+    assert state["active_region"] == "us-east-1" and state["epoch"] == 2
+    assert state["last_run"]["run_id"] == fb.run_id and state["last_run"]["outcome"] == "succeeded"
+    assert parameter(d, "/lifeboat/shop/lock") is None
+    back = parameter(d, f"/lifeboat/shop/runs/{fb.run_id}")
+    assert back["kind"] == "failback" and back["rpo_estimate_seconds"] == 0.0
+    assert any("failback into us-east-1 succeeded" in n["subject"] for n in fb.notifications), fb.notifications
     # no secret in any function log line; and the check is real: a leaked task token is caught
     assert "SECRET" not in out.verdict
     history = d.client("stepfunctions").get_execution_history(

@@ -699,6 +699,100 @@ impl Shop {
     }
 }
 
+/// Publish one datapoint, `ago` before now.
+pub async fn put_metric(
+    cfg: &SdkConfig,
+    namespace: &str,
+    name: &str,
+    dimensions: &[(&str, &str)],
+    value: f64,
+    ago: std::time::Duration,
+) {
+    let mut datum = aws_sdk_cloudwatch::types::MetricDatum::builder()
+        .metric_name(name)
+        .value(value)
+        .timestamp(aws_smithy_types::DateTime::from(
+            std::time::SystemTime::now() - ago,
+        ));
+    for (k, v) in dimensions {
+        datum = datum.dimensions(
+            aws_sdk_cloudwatch::types::Dimension::builder()
+                .name(*k)
+                .value(*v)
+                .build(),
+        );
+    }
+    aws_sdk_cloudwatch::Client::new(cfg)
+        .put_metric_data()
+        .namespace(namespace)
+        .metric_data(datum.build())
+        .send()
+        .await
+        .expect("put metric data");
+}
+
+impl Shop {
+    /// Publish us-east-1's replication lag (as Aurora does for a secondary), `ago` before now.
+    pub async fn set_home_lag(&self, lag_ms: f64, ago: std::time::Duration) {
+        let dims = [("DBClusterIdentifier", "shop-use1")];
+        put_metric(
+            &self.east,
+            "AWS/RDS",
+            "AuroraGlobalDBReplicationLag",
+            &dims,
+            lag_ms,
+            ago,
+        )
+        .await;
+    }
+
+    /// What CloudWatch Logs makes of the us-west-2 canary's EMF lines: us-east-1 probed healthy
+    /// once a minute, from `from_minutes` ago up to `to_minutes` ago.
+    pub async fn canary_saw_home_healthy(&self, from_minutes: u64, to_minutes: u64) {
+        let dims = [("App", "shop"), ("ProbedRegion", EAST)];
+        for m in to_minutes..=from_minutes {
+            let ago = std::time::Duration::from_secs(m * 60);
+            put_metric(&self.west, "Lifeboat", "PrimaryHealthy", &dims, 1.0, ago).await;
+        }
+    }
+
+    /// An unplanned failover of the global database into us-west-2 (data loss allowed), as an
+    /// operator would start it with the AWS CLI.
+    pub async fn fail_over_into_west(&self) {
+        aws_sdk_rds::Client::new(&self.west)
+            .failover_global_cluster()
+            .global_cluster_identifier(GLOBAL)
+            .target_db_cluster_identifier(WEST_CLUSTER)
+            .allow_data_loss(true)
+            .send()
+            .await
+            .expect("failover");
+    }
+
+    /// us-east-1's member of the global database: (is writer, synchronization status).
+    pub async fn home_member(&self) -> (bool, Option<String>) {
+        let out = aws_sdk_rds::Client::new(&self.west)
+            .describe_global_clusters()
+            .global_cluster_identifier(GLOBAL)
+            .send()
+            .await
+            .expect("describe");
+        let m = out
+            .global_clusters()
+            .first()
+            .and_then(|g| {
+                g.global_cluster_members()
+                    .iter()
+                    .find(|m| m.db_cluster_arn() == Some(EAST_CLUSTER))
+            })
+            .expect("us-east-1 is a member");
+        (
+            m.is_writer() == Some(true),
+            m.synchronization_status().map(|s| s.as_str().to_string()),
+        )
+    }
+}
+
 /// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).
 pub async fn set_lag(west: &SdkConfig, lag_ms: f64) {
     aws_sdk_cloudwatch::Client::new(west)

@@ -20,7 +20,7 @@ use lifeboat_core::ports::{
     WorkflowStarter,
 };
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
-use lifeboat_core::store::{self, LockOutcome};
+use lifeboat_core::store::{self, RunStart};
 use lifeboat_core::trigger::{
     AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger, classify,
 };
@@ -351,6 +351,7 @@ where
                 resumed,
             } => {
                 let request = RunRequest {
+                    kind: lifeboat_core::run::RunKind::Failover,
                     app: plan.app().to_string(),
                     run_id: run_id.clone(),
                     source_region: source,
@@ -362,7 +363,7 @@ where
                     readiness: readiness.ok_or_else(missing)?,
                     decided_at: now,
                 };
-                self.start(&plan, request, resumed, now).await
+                self.start(request, resumed, now).await
             }
         }
     }
@@ -400,48 +401,29 @@ where
 
     async fn start(
         &self,
-        plan: &ValidPlan,
         request: RunRequest,
         resumed: bool,
         now: OffsetDateTime,
     ) -> Result<Outcome> {
         let p = &self.ports;
         let run_id = request.run_id.clone();
-        let duplicate = if resumed {
-            true
-        } else {
-            match store::acquire_lock(&p.params, plan.app(), &run_id, &request.target_region, now)
-                .await?
-            {
-                LockOutcome::Acquired => false,
-                LockOutcome::AlreadyOurs => true,
-                LockOutcome::HeldBy(holder) => {
-                    return Ok(ignored(
-                        IgnoreReason::RunInProgress {
-                            run_id: holder.run_id,
-                            target_region: holder.target_region,
-                        },
-                        run_id,
-                    ));
-                }
-            }
-        };
-        let input = encode(&serde_json::json!({ "run": &request }))?;
-        match p.workflow.start(run_id.as_str(), &input).await {
-            Ok(execution) => Ok(Outcome::Started {
+        match store::start_run(&p.params, &p.workflow, &request, resumed, now).await? {
+            RunStart::Started {
+                execution_arn,
+                duplicate,
+            } => Ok(Outcome::Started {
                 run_id,
-                execution_arn: execution.arn,
+                execution_arn,
                 request: Box::new(request),
-                duplicate: duplicate || execution.already_existed,
+                duplicate,
             }),
-            Err(e) if !e.kind().is_retryable() && !duplicate => {
-                // Nothing started and retrying cannot help: free the lock for the next attempt.
-                if let Err(release) = store::release_lock(&p.params, plan.app(), &run_id).await {
-                    tracing::error!(error = %release, "could not release the run lock");
-                }
-                Err(e.context(format!("starting run {run_id}")))
-            }
-            Err(e) => Err(e.context(format!("starting run {run_id}"))),
+            RunStart::HeldBy(holder) => Ok(ignored(
+                IgnoreReason::RunInProgress {
+                    run_id: holder.run_id,
+                    target_region: holder.target_region,
+                },
+                run_id,
+            )),
         }
     }
 }

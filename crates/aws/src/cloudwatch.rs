@@ -1,4 +1,4 @@
-//! CloudWatch: replication lag and alarm corroboration.
+//! CloudWatch: replication lag, alarm corroboration, and the canary's health history.
 //!
 //! `aws-sdk-cloudwatch` is pinned to 1.99.0, the last release on the query protocol
 //! (1.100+ speaks CBOR, which the emulator does not).
@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, StateValue, Statistic};
-use lifeboat_core::ports::{AlarmReader, ReplicationLagSource};
+use lifeboat_core::failback::{HealthPoint, healthy_run};
+use lifeboat_core::ports::{AlarmReader, HealthHistory, ReplicationLagSource};
 use lifeboat_core::trigger::AlarmState;
 use lifeboat_core::{Error, Result};
 
@@ -18,6 +19,9 @@ use crate::error::classify;
 /// The metric Aurora publishes for a secondary cluster of a global database (milliseconds).
 pub const LAG_METRIC: &str = "AuroraGlobalDBReplicationLag";
 pub const RDS_NAMESPACE: &str = "AWS/RDS";
+/// health-probe's metric (from its EMF lines): 1 when every probe of the invocation passed.
+pub const HEALTHY_METRIC: &str = "PrimaryHealthy";
+pub const LIFEBOAT_NAMESPACE: &str = "Lifeboat";
 
 /// [`ReplicationLagSource`] and [`AlarmReader`] over CloudWatch.
 #[derive(Debug, Clone)]
@@ -86,6 +90,58 @@ impl ReplicationLagSource for CloudWatch {
     }
 }
 
+impl HealthHistory for CloudWatch {
+    async fn healthy_for(
+        &self,
+        region: &str,
+        app: &str,
+        probed_region: &str,
+        window: Duration,
+    ) -> Result<Option<Duration>> {
+        let now = SystemTime::now();
+        let start = now
+            .checked_sub(window)
+            .ok_or_else(|| Error::internal("clock before the epoch"))?;
+        let out = self
+            .clients
+            .get(region)?
+            .get_metric_statistics()
+            .namespace(LIFEBOAT_NAMESPACE)
+            .metric_name(HEALTHY_METRIC)
+            .dimensions(Dimension::builder().name("App").value(app).build())
+            .dimensions(
+                Dimension::builder()
+                    .name("ProbedRegion")
+                    .value(probed_region)
+                    .build(),
+            )
+            .start_time(DateTime::from(start))
+            .end_time(DateTime::from(now + Duration::from_secs(60)))
+            .period(60)
+            .statistics(Statistic::Minimum)
+            .send()
+            .await
+            .map_err(|e| classify("GetMetricStatistics", e))?;
+        let points: Vec<HealthPoint> = out
+            .datapoints()
+            .iter()
+            .filter_map(|d| {
+                let at = time::OffsetDateTime::from_unix_timestamp(d.timestamp()?.secs()).ok()?;
+                Some(HealthPoint {
+                    at,
+                    minimum: d.minimum()?,
+                })
+            })
+            .collect();
+        // The canary runs every minute: three minutes without a period means nothing is known.
+        Ok(healthy_run(
+            &points,
+            time::OffsetDateTime::from(now),
+            Duration::from_secs(180),
+        ))
+    }
+}
+
 impl AlarmReader for CloudWatch {
     async fn alarm_state(&self, region: &str, alarm_name: &str) -> Result<Option<AlarmState>> {
         let out = self
@@ -122,6 +178,53 @@ mod tests {
     use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsOutput;
     use aws_sdk_cloudwatch::types::{Datapoint, MetricAlarm};
     use aws_smithy_mocks::{mock, mock_client};
+
+    #[tokio::test]
+    async fn health_history_reads_the_canary_metric_of_the_probed_region() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let minute = move |ago: u64| i64::try_from((now / 60 - ago) * 60).expect("secs");
+        let rule = mock!(Client::get_metric_statistics)
+            .match_requests(|r| {
+                r.metric_name() == Some(HEALTHY_METRIC)
+                    && r.namespace() == Some(LIFEBOAT_NAMESPACE)
+                    && r.dimensions()
+                        .iter()
+                        .any(|d| d.name() == Some("ProbedRegion") && d.value() == Some("us-east-1"))
+                    && r.dimensions()
+                        .iter()
+                        .any(|d| d.name() == Some("App") && d.value() == Some("shop"))
+                    && r.statistics() == [Statistic::Minimum]
+            })
+            .then_output(move || {
+                let point = |ago: u64, min: f64| {
+                    Datapoint::builder()
+                        .timestamp(DateTime::from_secs(minute(ago)))
+                        .minimum(min)
+                        .build()
+                };
+                GetMetricStatisticsOutput::builder()
+                    .datapoints(point(0, 1.0))
+                    .datapoints(point(6, 0.0))
+                    .datapoints(point(5, 1.0))
+                    .datapoints(point(1, 1.0))
+                    .build()
+            });
+        let cw = CloudWatch::from_client(mock_client!(aws_sdk_cloudwatch, [&rule]));
+        let healthy = cw
+            .healthy_for("us-west-2", "shop", "us-east-1", Duration::from_secs(900))
+            .await
+            .expect("history")
+            .expect("healthy now");
+        // healthy since the start of the period 5 minutes ago (the one after the failure)
+        assert!(
+            healthy >= Duration::from_secs(300) && healthy < Duration::from_secs(360),
+            "{healthy:?}"
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
 
     #[tokio::test]
     async fn lag_is_the_latest_maximum_in_seconds() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use alarm_to_failover::{Assessed, Outcome};
 use aws_config::SdkConfig;
+use failback_orchestrator::Outcome as FailbackOutcome;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::rds::RdsGlobalDatabase;
@@ -15,6 +16,7 @@ use lifeboat_aws::sfn::{SfnExecutions, SfnWorkflow};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::decision::{Approval, Decision, PromotionMode};
+use lifeboat_core::failback::FailbackRefusal;
 use lifeboat_core::plan::{Plan, PlanError, TrafficMode, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
     AutoScalingGroups, EcsServices, GlobalDatabase, ParameterStore, RecordSets,
@@ -356,32 +358,17 @@ pub async fn failover(
             duplicate,
             ..
         } => {
-            let mut text = format!(
-                "failover into {to} {}: run {run_id}\n  execution {execution_arn}\n",
-                if duplicate {
-                    "already started"
-                } else {
-                    "started"
-                }
-            );
-            let mut exit = Exit::Ok;
-            if wait {
-                let status = follow(&sdk, &execution_arn).await?;
-                let _ = writeln!(text, "  ended: {status}");
-                let _ = writeln!(
-                    text,
-                    "  report: lifeboat report {run_id} --region {to} [--html report.html]"
-                );
-                if status != "SUCCEEDED" {
-                    exit = Exit::Failed;
-                }
-            } else {
-                let _ = writeln!(
-                    text,
-                    "  follow it with: lifeboat status --region {to}; then lifeboat report {run_id}"
-                );
-            }
-            Ok(Output { text, json, exit })
+            started(
+                &sdk,
+                &format!("failover into {to}"),
+                to,
+                run_id.as_str(),
+                &execution_arn,
+                duplicate,
+                wait,
+                json,
+            )
+            .await
         }
         Outcome::Refused { message, .. } => Ok(Output {
             text: format!("lifeboat refused the failover into {to}: {message}"),
@@ -394,6 +381,219 @@ pub async fn failover(
             exit: Exit::NotReady,
         }),
     }
+}
+
+type FailbackHandler = failback_orchestrator::Handler<
+    RdsGlobalDatabase,
+    CloudWatch,
+    CloudWatch,
+    SsmParameterStore,
+    SfnWorkflow,
+    SystemClock,
+>;
+
+/// `failback [--dry-run]`: bring the shop home from the region serving it (`--region`).
+pub async fn failback(
+    global: &Global,
+    dry_run: bool,
+    state_machine_arn: Option<&str>,
+    wait: bool,
+) -> Result<Output> {
+    // The copy that serves the shop after a failover brings it home: read and start through it.
+    let from = global.region()?;
+    let sdk = sdk(global, &from).await?;
+    let arn = match state_machine_arn {
+        Some(a) => a.to_string(),
+        None => {
+            SfnExecutions::new(&sdk)
+                .state_machine_arn(&format!("lifeboat-{}-failback", global.app))
+                .await?
+        }
+    };
+    let handler: FailbackHandler = failback_orchestrator::Handler {
+        config: failback_orchestrator::Config {
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: global.plan_parameter(),
+                region: from.clone(),
+            },
+            state_machine_arn: arn.clone(),
+            poll_seconds: 5,
+            step_deadline_seconds: 1800,
+        },
+        ports: failback_orchestrator::Ports {
+            db: RdsGlobalDatabase::new(&sdk, PROBE_TIMEOUT),
+            lag: CloudWatch::new(&sdk),
+            health: CloudWatch::new(&sdk),
+            params: SsmParameterStore::new(&sdk),
+            workflow: SfnWorkflow::new(&sdk, arn.clone()),
+            clock: SystemClock,
+        },
+    };
+    let assessed = handler.assess_request(Some(&operator())).await?;
+    if dry_run {
+        return failback_dry_run(&sdk, &arn, &assessed).await;
+    }
+    let outcome = handler.act(assessed).await?;
+    let json = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+    match outcome {
+        FailbackOutcome::Refused { reasons, .. } => Ok(Output {
+            text: refusal_text("lifeboat refused the failback", &reasons),
+            json,
+            exit: Exit::NotReady,
+        }),
+        FailbackOutcome::Started {
+            run_id,
+            execution_arn,
+            duplicate,
+            request,
+        } => {
+            started(
+                &sdk,
+                &format!("failback from {from} home to {}", request.target_region),
+                &from,
+                run_id.as_str(),
+                &execution_arn,
+                duplicate,
+                wait,
+                json,
+            )
+            .await
+        }
+    }
+}
+
+/// A run was started: say so, and with `--wait` follow it to its end. `region`: the copy that
+/// runs it (where its report is kept).
+#[allow(clippy::too_many_arguments)]
+async fn started(
+    sdk: &SdkConfig,
+    what: &str,
+    region: &str,
+    run_id: &str,
+    execution_arn: &str,
+    duplicate: bool,
+    wait: bool,
+    json: Value,
+) -> Result<Output> {
+    let mut text = format!(
+        "{what} {}: run {run_id}\n  execution {execution_arn}\n",
+        if duplicate {
+            "already started"
+        } else {
+            "started"
+        }
+    );
+    let mut exit = Exit::Ok;
+    if wait {
+        let status = follow(sdk, execution_arn).await?;
+        let _ = writeln!(text, "  ended: {status}");
+        let _ = writeln!(
+            text,
+            "  report: lifeboat report {run_id} --region {region} [--html report.html]"
+        );
+        if status != "SUCCEEDED" {
+            exit = Exit::Failed;
+        }
+    } else {
+        let _ = writeln!(
+            text,
+            "  follow it with: lifeboat status --region {region}; then lifeboat report {run_id} --region {region}"
+        );
+    }
+    Ok(Output { text, json, exit })
+}
+
+fn refusal_text(head: &str, reasons: &[FailbackRefusal]) -> String {
+    let mut text = format!("{head}: {} condition(s) not met\n", reasons.len());
+    for r in reasons {
+        let _ = writeln!(text, "  - {r}");
+    }
+    text
+}
+
+/// The actions of a failback, in order, from what is there now; changes nothing.
+async fn failback_dry_run(
+    sdk: &SdkConfig,
+    state_machine_arn: &str,
+    a: &failback_orchestrator::Assessed,
+) -> Result<Output> {
+    let plan = &a.plan;
+    let (from, home) = (a.from_region.as_str(), a.to_region.as_str());
+    let go = match &a.decision {
+        Err(reasons) => {
+            return Ok(Output {
+                text: format!(
+                    "DRY RUN: {}Nothing was changed.",
+                    refusal_text("lifeboat would refuse the failback", reasons)
+                ),
+                json: json!({"dry_run": true, "would_start": false, "refusals": reasons, "snapshot": a.snapshot}),
+                exit: Exit::NotReady,
+            });
+        }
+        Ok(go) => go,
+    };
+    let app = plan.app();
+    let hp = plan.region(home)?;
+    let mut steps = vec![
+        format!(
+            "take the run lock {} for run {}",
+            lock_parameter(app),
+            a.run_id
+        ),
+        format!(
+            "start the state machine {state_machine_arn} (execution {})",
+            a.run_id
+        ),
+        "Assess: take the failback snapshot again, holding the lock; go only if every condition \
+         still holds"
+            .to_string(),
+        match &go.approval {
+            Approval::RequestedByOperator => {
+                "Approval: none (an operator asked for this failback)".to_string()
+            }
+            Approval::NotRequiredByPlan => "Approval: none (the plan does not require one)".into(),
+            Approval::Required {
+                timeout_minutes, ..
+            } => format!(
+                "Approval: ask through the topic, wait up to {timeout_minutes} min (a timeout aborts)"
+            ),
+        },
+        format!(
+            "Database: switchover of {} to {} (planned, RPO 0; never with data loss), then wait until it is the writer",
+            plan.database().global_cluster_id,
+            hp.db_cluster_arn
+        ),
+    ];
+    steps.extend(compute_steps(sdk, plan, home, Level::Active).await);
+    steps.extend(traffic_steps(sdk, plan, home, from).await?);
+    steps.extend(verify_steps(plan, home)?);
+    steps.extend(compute_steps(sdk, plan, from, Level::Standby).await);
+    steps.extend(record_and_notify(
+        app,
+        home,
+        a.run_id.as_str(),
+        &hp.notification_topic_arn,
+    ));
+    let text = numbered(
+        &format!(
+            "DRY RUN: failback of '{app}' from {from} home to {home} (run {}). Nothing was changed.",
+            a.run_id
+        ),
+        &steps,
+    );
+    Ok(Output {
+        text,
+        json: json!({
+            "dry_run": true,
+            "would_start": true,
+            "run_id": a.run_id,
+            "source_region": from,
+            "target_region": home,
+            "snapshot": a.snapshot,
+            "actions": steps,
+        }),
+        exit: Exit::Ok,
+    })
 }
 
 /// Follow an execution until it ends, with a spinner on a terminal.
@@ -489,30 +689,125 @@ async fn dry_run_plan(sdk: &SdkConfig, handler: &FailoverHandler, a: &Assessed) 
             }
         ),
     });
+    steps.extend(compute_steps(sdk, plan, target, Level::Active).await);
+    steps.extend(traffic_steps(sdk, plan, target, &a.source).await?);
+    steps.extend(verify_steps(plan, target)?);
+    steps.extend(record_and_notify(
+        app,
+        target,
+        a.run_id.as_str(),
+        &tp.notification_topic_arn,
+    ));
+    let text = numbered(
+        &format!(
+            "DRY RUN: failover of '{app}' from {} into {target} (run {}). Nothing was changed.",
+            a.source, a.run_id
+        ),
+        &steps,
+    );
+    Ok(Output {
+        text,
+        json: json!({
+            "dry_run": true,
+            "would_start": true,
+            "run_id": a.run_id,
+            "source_region": a.source,
+            "target_region": target,
+            "decision": a.decision,
+            "readiness": a.readiness,
+            "actions": steps,
+        }),
+        exit: Exit::Ok,
+    })
+}
+
+/// The last two actions of every run: record the state and report, then notify.
+fn record_and_notify(app: &str, target: &str, run_id: &str, topic: &str) -> [String; 2] {
+    [
+        format!(
+            "Record: {} -> active region {target}, epoch + 1; report at {}; release the lock",
+            state_parameter(app),
+            report_parameter(app, run_id)
+        ),
+        format!("Notify: the report to {topic}"),
+    ]
+}
+
+/// A header line, then the actions numbered.
+fn numbered(header: &str, steps: &[String]) -> String {
+    let mut text = format!("{header}\n");
+    for (i, s) in steps.iter().enumerate() {
+        let _ = writeln!(text, "  {:>2}. {s}", i + 1);
+    }
+    text
+}
+
+/// Which of the plan's capacities a compute step goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Active,
+    Standby,
+}
+
+/// The compute changes a run would make in `region`, from what is there now.
+async fn compute_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    region: &str,
+    level: Level,
+) -> Vec<String> {
+    let Ok(rp) = plan.region(region) else {
+        return vec![];
+    };
+    let what = match level {
+        Level::Active => "Compute (in parallel with the database)",
+        Level::Standby => "Standby (after verify)",
+    };
+    let mut steps = Vec::new();
     let ecs = EcsAdapter::new(sdk);
-    for s in &tp.compute.ecs_services {
-        let now = match ecs.describe_service(target, &s.cluster, &s.service).await {
+    for s in &rp.compute.ecs_services {
+        let now = match ecs.describe_service(region, &s.cluster, &s.service).await {
             Ok(Some(v)) => v.desired.to_string(),
             Ok(None) => "MISSING".into(),
             Err(e) => format!("unknown: {e}"),
         };
+        let to = match level {
+            Level::Active => s.active_count,
+            Level::Standby => s.standby_count,
+        };
         steps.push(format!(
-            "Compute (in parallel with the database): ECS {target}/{}/{} desired {now} -> {}",
-            s.cluster, s.service, s.active_count
+            "{what}: ECS {region}/{}/{} desired {now} -> {to}",
+            s.cluster, s.service
         ));
     }
     let asg = AsgAdapter::new(sdk);
-    for g in &tp.compute.autoscaling_groups {
-        let now = match asg.describe_group(target, &g.name).await {
+    for g in &rp.compute.autoscaling_groups {
+        let now = match asg.describe_group(region, &g.name).await {
             Ok(Some(v)) => format!("min {} desired {}", v.min, v.desired),
             Ok(None) => "MISSING".into(),
             Err(e) => format!("unknown: {e}"),
         };
+        let to = match level {
+            Level::Active => &g.active,
+            Level::Standby => &g.standby,
+        };
         steps.push(format!(
-            "Compute (in parallel with the database): Auto Scaling {target}/{} {now} -> min {} desired {}",
-            g.name, g.active.min, g.active.desired
+            "{what}: Auto Scaling {region}/{} {now} -> min {} desired {}",
+            g.name, to.min, to.desired
         ));
     }
+    steps
+}
+
+/// The traffic changes a run into `target`, away from `source`, would make.
+async fn traffic_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    target: &str,
+    source: &str,
+) -> Result<Vec<String>> {
+    let tp = plan.region(target)?;
+    let mut steps = Vec::new();
     match plan.traffic().mode {
         TrafficMode::RecordUpsert => {
             let r53 = Route53Adapter::new(sdk);
@@ -538,21 +833,18 @@ async fn dry_run_plan(sdk: &SdkConfig, handler: &FailoverHandler, a: &Assessed) 
             }
         }
         TrafficMode::HealthCheck => {
-            let other = plan.region(&a.source)?;
+            let other = plan.region(source)?;
             for id in &tp.traffic.health_check_ids {
                 steps.push(format!(
                     "Traffic: health check {id} ({target}) not inverted"
                 ));
             }
             for id in &other.traffic.health_check_ids {
-                steps.push(format!(
-                    "Traffic: health check {id} ({}) inverted",
-                    a.source
-                ));
+                steps.push(format!("Traffic: health check {id} ({}) inverted", source));
             }
         }
         TrafficMode::RoutingControl => {
-            let other = plan.region(&a.source)?;
+            let other = plan.region(source)?;
             let on: Vec<String> = tp
                 .traffic
                 .routing_control_arns
@@ -572,6 +864,13 @@ async fn dry_run_plan(sdk: &SdkConfig, handler: &FailoverHandler, a: &Assessed) 
             ));
         }
     }
+    Ok(steps)
+}
+
+/// What verify checks after traffic moved into `target`.
+fn verify_steps(plan: &ValidPlan, target: &str) -> Result<Vec<String>> {
+    let tp = plan.region(target)?;
+    let mut steps = Vec::new();
     for ep in tp.health_endpoints.iter().chain(&tp.public_checks) {
         steps.push(format!(
             "Verify: GET {} expects HTTP {}{}",
@@ -583,36 +882,7 @@ async fn dry_run_plan(sdk: &SdkConfig, handler: &FailoverHandler, a: &Assessed) 
         ));
     }
     steps.push(format!("Verify: {} is the writer", tp.db_cluster_arn));
-    steps.push(format!(
-        "Record: {} -> active region {target}, epoch + 1; report at {}; release the lock",
-        state_parameter(app),
-        report_parameter(app, a.run_id.as_str())
-    ));
-    steps.push(format!(
-        "Notify: the report to {}",
-        tp.notification_topic_arn
-    ));
-    let mut text = format!(
-        "DRY RUN: failover of '{app}' from {} into {target} (run {}). Nothing was changed.\n",
-        a.source, a.run_id
-    );
-    for (i, s) in steps.iter().enumerate() {
-        let _ = writeln!(text, "  {:>2}. {s}", i + 1);
-    }
-    Ok(Output {
-        text,
-        json: json!({
-            "dry_run": true,
-            "would_start": true,
-            "run_id": a.run_id,
-            "source_region": a.source,
-            "target_region": target,
-            "decision": a.decision,
-            "readiness": a.readiness,
-            "actions": steps,
-        }),
-        exit: Exit::Ok,
-    })
+    Ok(steps)
 }
 
 /// The region a run went into, from its id (`<app>-to-<region>-<window>`).
@@ -625,9 +895,11 @@ pub fn run_region(run: &str) -> Option<&str> {
 /// `report RUN [--html FILE]`.
 pub async fn report(global: &Global, run: &str, html: Option<&Path>) -> Result<Output> {
     let run_id = lifeboat_core::run::RunId::parse(run)?;
+    // A failover's report is kept by the copy it went into; a failback's (`-back-to-`) by the
+    // copy it came home from (--region).
     let region = match run_region(run) {
-        Some(r) => r.to_string(),
-        None => global.region()?,
+        Some(r) if !run.contains("-back-to-") => r.to_string(),
+        _ => global.region()?,
     };
     let params = SsmParameterStore::new(&sdk(global, &region).await?);
     let name = report_parameter(&global.app, run_id.as_str());

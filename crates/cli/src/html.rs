@@ -41,8 +41,8 @@ fn error_line(r: &Report) -> Option<String> {
 /// The report as text.
 pub fn text(r: &Report) -> String {
     let mut out = format!(
-        "run {} ({}): {:?} — {} -> {}\n",
-        r.run_id, r.app, r.outcome, r.source_region, r.target_region
+        "{} run {} ({}): {:?} — {} -> {}\n",
+        r.kind, r.run_id, r.app, r.outcome, r.source_region, r.target_region
     );
     let _ = writeln!(out, "  trigger   {}", r.trigger);
     let _ = writeln!(
@@ -157,7 +157,7 @@ pub fn chart(r: &Report) -> String {
 pub fn page(r: &Report) -> String {
     let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v));
     let rows = [
-        row("Run", &r.run_id),
+        row("Run", &format!("{} ({})", r.run_id, r.kind)),
         row("Outcome", &format!("{:?}", r.outcome)),
         row(
             "From → into",

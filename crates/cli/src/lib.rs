@@ -128,6 +128,19 @@ pub enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Bring the shop home (the plan's primary region) from the region serving it (--region):
+    /// a planned switchover, refused with every unmet condition named.
+    Failback {
+        /// Print every action, in order, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The failback state machine [default: the one named lifeboat-<app>-failback].
+        #[arg(long)]
+        state_machine_arn: Option<String>,
+        /// Follow the run until it ends (progress on the terminal).
+        #[arg(long)]
+        wait: bool,
+    },
     /// Show a run's report (timeline, RTO, RPO); optionally write it as HTML.
     Report {
         /// The run id (its execution name), e.g. shop-to-us-west-2-1795309200.

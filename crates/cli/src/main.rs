@@ -46,6 +46,11 @@ async fn main() {
             )
             .await
         }
+        Command::Failback {
+            dry_run,
+            state_machine_arn,
+            wait,
+        } => commands::failback(g, *dry_run, state_machine_arn.as_deref(), *wait).await,
         Command::Report { run, html } => commands::report(g, run, html.as_deref()).await,
         Command::Drill { args } => match commands::drill(args) {
             Ok(exit) => std::process::exit(exit.code()),

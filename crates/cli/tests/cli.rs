@@ -495,3 +495,200 @@ async fn status_shows_the_writer_the_lag_and_the_last_run_and_report_writes_html
     assert_eq!(no_plan.code, 4, "{no_plan:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The reasons (`reason` tags) of a refused failback (`--json`).
+fn failback_refusals(ran: &Ran) -> Vec<String> {
+    let v = ran.json();
+    let list = if v["refusals"].is_array() {
+        &v["refusals"]
+    } else {
+        &v["reasons"]
+    };
+    list.as_array()
+        .unwrap_or_else(|| panic!("no refusals: {v}"))
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not within 30 s");
+}
+
+#[tokio::test]
+async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_the_run() {
+    use std::time::Duration;
+    let shop = Shop::seed(800.0).await;
+    let endpoint = shop.emulator.endpoint();
+    let sm = shop.state_machine_arn.clone();
+    let failback = |extra: &[&str]| {
+        let mut args = vec![
+            "--region",
+            WEST,
+            "--json",
+            "failback",
+            "--state-machine-arn",
+            &sm,
+        ];
+        args.extend_from_slice(extra);
+        lifeboat(Some(endpoint), &args)
+    };
+
+    // GIVEN the shop at home: there is nothing to fail back (every other gap named too)
+    let ran = failback(&["--dry-run"]);
+    assert_eq!(ran.code, 3, "{ran:?}");
+    let why = failback_refusals(&ran);
+    assert!(why.contains(&"already_home".to_string()), "{why:?}");
+
+    // GIVEN us-east-1 dark and an unplanned failover into us-west-2 (data loss allowed)
+    shop.emulator.outage(EAST).await;
+    shop.fail_over_into_west().await;
+    wait_until("us-west-2 writes", || async {
+        shop.writer().await.as_deref() == Some(lifeboat_tests::WEST_CLUSTER)
+    })
+    .await;
+    // THEN a failback is refused for every reason at once, and the dry run changes nothing
+    let before = snapshot(&shop, false).await;
+    let ran = failback(&["--dry-run"]);
+    assert_eq!(ran.code, 3, "{ran:?}");
+    assert_eq!(
+        failback_refusals(&ran),
+        [
+            "home_not_synchronized",
+            "home_cluster_unavailable",
+            "lag_unknown",
+            "home_unhealthy"
+        ],
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(snapshot(&shop, false).await, before);
+
+    // WHEN us-east-1 is back and rebuilt as a secondary, but 5 s behind and seen healthy for
+    // only 10 of the plan's 30 minutes
+    shop.emulator
+        .control("DELETE", "/_lifeboat/outage", None)
+        .await;
+    wait_until("us-east-1 connected again", || async {
+        shop.home_member().await.1.as_deref() == Some("connected")
+    })
+    .await;
+    shop.set_home_lag(5_000.0, Duration::from_secs(120)).await;
+    shop.canary_saw_home_healthy(10, 0).await;
+    let ran = failback(&["--dry-run"]);
+    assert_eq!(
+        failback_refusals(&ran),
+        ["lag_above_threshold", "home_not_healthy_long_enough"],
+        "{}",
+        ran.stdout
+    );
+    let text = lifeboat(
+        Some(endpoint),
+        &[
+            "--region",
+            WEST,
+            "failback",
+            "--dry-run",
+            "--state-machine-arn",
+            &sm,
+        ],
+    );
+    assert!(
+        text.stdout.contains("above the failback threshold of 1s")
+            && text.stdout.contains("fewer than the plan's 30 min"),
+        "{text:?}"
+    );
+
+    // WHEN the lag is 0.2 s and home has been healthy for 40 minutes, but a run holds the lock
+    shop.set_home_lag(200.0, Duration::ZERO).await;
+    shop.canary_saw_home_healthy(40, 11).await;
+    let lock = json!({"run_id": "shop-to-us-west-2-1", "target_region": WEST,
+                      "acquired_at": "2026-11-22T03:00:00Z"});
+    let ssm = aws_sdk_ssm::Client::new(&shop.west);
+    ssm.put_parameter()
+        .name("/lifeboat/shop/lock")
+        .value(lock.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("lock");
+    let why = failback_refusals(&failback(&["--dry-run"]));
+    assert!(why.contains(&"run_in_progress".to_string()), "{why:?}");
+    assert!(
+        !why.contains(&"home_not_healthy_long_enough".to_string()),
+        "{why:?}"
+    );
+
+    // WHEN the lock is free: the dry run lists every action in the machine's order, changes
+    // nothing
+    ssm.delete_parameter()
+        .name("/lifeboat/shop/lock")
+        .send()
+        .await
+        .expect("unlock");
+    let before = snapshot(&shop, true).await;
+    let dry = lifeboat(
+        Some(endpoint),
+        &[
+            "--region",
+            WEST,
+            "failback",
+            "--dry-run",
+            "--state-machine-arn",
+            &sm,
+        ],
+    );
+    assert_eq!(dry.code, 0, "{dry:?}");
+    let order = [
+        "DRY RUN: failback of 'shop' from us-west-2 home to us-east-1",
+        "take the run lock",
+        "start the state machine",
+        "Assess: take the failback snapshot again",
+        "Approval: none (an operator asked",
+        "Database: switchover of shop-global to arn:aws:rds:us-east-1:123456789012:cluster:shop-use1 (planned, RPO 0",
+        "ECS us-east-1/shop/web desired 6 -> 6",
+        "UPSERT www.shop.example.com CNAME",
+        "use1.shop.example.com",
+        "Verify: GET https://use1.shop.example.com/healthz",
+        "Standby (after verify): ECS us-west-2/shop/web desired 1 -> 1",
+        "Standby (after verify): Auto Scaling us-west-2/shop-workers-usw2",
+        "Record: /lifeboat/shop/state -> active region us-east-1",
+        "Notify",
+    ];
+    let mut at = 0;
+    for needle in order {
+        let found = dry.stdout[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", dry.stdout));
+        at += found;
+    }
+    assert_eq!(snapshot(&shop, true).await, before);
+
+    // WHEN the operator runs it: the failback run starts, holding the lock
+    let ran = failback(&[]);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    let v = ran.json();
+    assert_eq!(v["outcome"], "started", "{v}");
+    let run_id = v["run_id"].as_str().expect("run id").to_string();
+    assert!(run_id.starts_with("shop-back-to-us-east-1-"), "{run_id}");
+    assert_eq!(v["request"]["kind"], "failback");
+    assert_eq!(v["request"]["promotion"]["mode"], "switchover", "{v}");
+    assert!(shop.executions().await.contains(&run_id));
+    let held = shop
+        .parameters()
+        .await
+        .into_iter()
+        .find(|(n, _)| n == "/lifeboat/shop/lock")
+        .expect("the lock is held");
+    assert!(held.1.contains(&run_id), "{held:?}");
+}

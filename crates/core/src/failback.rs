@@ -18,7 +18,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Approval;
-use crate::plan::ValidPlan;
+use crate::plan::{ValidPlan, cluster_id_from_arn};
+use crate::ports::{GlobalDatabase, HealthHistory, ParameterStore, ReplicationLagSource};
 use crate::run::LockRecord;
 
 /// Home's member of the global database, as described.
@@ -96,6 +97,10 @@ pub enum FailbackRefusal {
     },
     #[error("a global database operation is under way ({status})")]
     OperationInProgress { status: String },
+    #[error(
+        "the shop is served from {serving}, not {here}: the copy of lifeboat in {serving} brings it home"
+    )]
+    NotServingHere { serving: String, here: String },
 }
 
 /// A failback lifeboat may start: from where, to where, and who decides.
@@ -185,6 +190,103 @@ pub fn decide_failback(
         from_region,
         to_region: home,
         approval: Approval::for_run(plan, requested_by_operator),
+    })
+}
+
+/// One period of the canary's `PrimaryHealthy` metric: its start and its minimum (1: every probe
+/// in the period passed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthPoint {
+    pub at: time::OffsetDateTime,
+    pub minimum: f64,
+}
+
+/// How long a region has been healthy, from the canary's periods: from the start of the earliest
+/// period of the unbroken healthy run that ends with the latest period, to `now`. `None` when the
+/// latest period had a failed probe, or no period started within `stale_after` of `now` (the
+/// canary has not looked: nothing is known).
+pub fn healthy_run(
+    points: &[HealthPoint],
+    now: time::OffsetDateTime,
+    stale_after: Duration,
+) -> Option<Duration> {
+    let mut points: Vec<HealthPoint> = points.to_vec();
+    points.sort_by_key(|p| p.at);
+    let latest = points.last()?;
+    let stale = time::Duration::try_from(stale_after).unwrap_or(time::Duration::MAX);
+    if latest.minimum < 1.0 || now - latest.at > stale {
+        return None;
+    }
+    let since = points
+        .iter()
+        .rev()
+        .take_while(|p| p.minimum >= 1.0)
+        .last()
+        .map_or(latest.at, |p| p.at);
+    Duration::try_from(now - since).ok()
+}
+
+/// Gather what [`decide_failback`] decides on, through `from_region` (the copy that brings the
+/// shop home) and home's own endpoints. `own_run`: a run that holds the lock itself (the state
+/// machine's Assess) does not count as a run in progress.
+#[allow(clippy::too_many_arguments)]
+pub async fn snapshot<D, L, H, P>(
+    db: &D,
+    lag: &L,
+    health: &H,
+    params: &P,
+    plan: &ValidPlan,
+    from_region: &str,
+    own_run: Option<&crate::run::RunId>,
+) -> crate::Result<FailbackSnapshot>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    H: HealthHistory,
+    P: ParameterStore,
+{
+    let home = plan.primary_region();
+    let gid = &plan.database().global_cluster_id;
+    let home_arn = &plan.region(home)?.db_cluster_arn;
+    let view = db.describe_global(from_region, gid).await?;
+    let writer_region = view
+        .writer_arn()
+        .and_then(|arn| plan.region_of_cluster(arn))
+        .map(str::to_string);
+    let home_member = match view.member(home_arn) {
+        None => None,
+        Some(m) => Some(HomeMember {
+            is_writer: m.is_writer,
+            synchronization_status: m.synchronization_status.clone(),
+            cluster_available: crate::steps::primary_answers(db, home, home_arn).await,
+        }),
+    };
+    let home_id = cluster_id_from_arn(home_arn)
+        .ok_or_else(|| crate::Error::internal("a valid plan has cluster ARNs"))?;
+    // Read through home's own endpoint: while home is dark its lag is unknown, not an error.
+    let home_lag = match lag.replication_lag(home, home_id).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(region = home, error = %e, "home's replication lag cannot be read");
+            None
+        }
+    };
+    let required = u64::from(plan.failback().home_healthy_minutes) * 60;
+    // Look back a little further than required, so that "long enough" is visible as such.
+    let window = Duration::from_secs(required + 600);
+    let home_healthy_for = health
+        .healthy_for(from_region, plan.app(), home, window)
+        .await?;
+    let lock = crate::store::read_lock(params, plan.app())
+        .await?
+        .filter(|l| Some(&l.run_id) != own_run);
+    Ok(FailbackSnapshot {
+        writer_region,
+        home_member,
+        operation_in_progress: view.operation.map(|o| o.status),
+        home_lag,
+        home_healthy_for,
+        lock,
     })
 }
 
@@ -294,6 +396,39 @@ mod tests {
                 "{expected}"
             );
         }
+    }
+
+    #[test]
+    fn the_healthy_run_starts_after_the_last_failed_probe() {
+        use time::macros::datetime;
+        let now = datetime!(2026-11-22 04:10:30 UTC);
+        let p = |m: u8, minimum: f64| HealthPoint {
+            at: datetime!(2026-11-22 04:00 UTC) + time::Duration::minutes(i64::from(m)),
+            minimum,
+        };
+        let stale = Duration::from_secs(180);
+        // GIVEN failures until 04:03, healthy periods 04:04..04:10 (given out of order)
+        let points = vec![
+            p(10, 1.0),
+            p(2, 0.0),
+            p(3, 0.0),
+            p(4, 1.0),
+            p(9, 1.0),
+            p(5, 1.0),
+        ];
+        assert_eq!(
+            healthy_run(&points, now, stale),
+            Some(Duration::from_secs(6 * 60 + 30))
+        );
+        // GIVEN only healthy periods in the window: healthy since the earliest one
+        assert_eq!(
+            healthy_run(&[p(1, 1.0), p(10, 1.0)], now, stale),
+            Some(Duration::from_secs(9 * 60 + 30))
+        );
+        // GIVEN the latest period failed, or no period at all, or only old ones: unknown
+        assert_eq!(healthy_run(&[p(9, 1.0), p(10, 0.0)], now, stale), None);
+        assert_eq!(healthy_run(&[], now, stale), None);
+        assert_eq!(healthy_run(&[p(1, 1.0), p(5, 1.0)], now, stale), None);
     }
 
     #[test]

@@ -172,6 +172,32 @@ impl ReplicationLagSource for FakeLag {
     }
 }
 
+/// How long each probed region has been healthy (`None`: failing or no history).
+#[derive(Debug, Default)]
+pub struct FakeHealthHistory(pub Mutex<BTreeMap<String, Option<Duration>>>);
+
+impl FakeHealthHistory {
+    pub fn set(&self, probed_region: &str, healthy_for: Option<Duration>) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(probed_region.to_string(), healthy_for);
+    }
+}
+
+impl HealthHistory for FakeHealthHistory {
+    async fn healthy_for(
+        &self,
+        _region: &str,
+        _app: &str,
+        probed_region: &str,
+        window: Duration,
+    ) -> Result<Option<Duration>> {
+        let seen = self.0.lock().unwrap().get(probed_region).copied().flatten();
+        Ok(seen.map(|d| d.min(window)))
+    }
+}
+
 /// Alarm states by name.
 #[derive(Debug, Default)]
 pub struct FakeAlarms(pub Mutex<BTreeMap<String, AlarmState>>);

@@ -224,6 +224,21 @@ pub trait Buckets: Send + Sync {
     ) -> impl Future<Output = Result<Option<BucketView>>> + Send;
 }
 
+/// The canary's record of a region's health: health-probe's `PrimaryHealthy` metric (namespace
+/// `Lifeboat`, dimensions `App`, `ProbedRegion`), which CloudWatch Logs extracts from its EMF
+/// lines in the region the canary runs in.
+pub trait HealthHistory: Send + Sync {
+    /// How long `probed_region`'s endpoints have answered every probe, as recorded in `region`,
+    /// looking back at most `window`. `None`: the latest probe failed, or no probe is recent.
+    fn healthy_for(
+        &self,
+        region: &str,
+        app: &str,
+        probed_region: &str,
+        window: Duration,
+    ) -> impl Future<Output = Result<Option<Duration>>> + Send;
+}
+
 /// The current time (injected, so decisions and tests agree on "now").
 pub trait Clock: Send + Sync {
     fn now(&self) -> time::OffsetDateTime;

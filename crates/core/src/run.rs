@@ -31,6 +31,14 @@ impl RunId {
         RunId(format!("{app}-to-{target_region}-{start}"))
     }
 
+    /// The failback home for the incident window containing `at`
+    /// (`<app>-back-to-<home>-<window start>`).
+    pub fn for_failback(app: &str, home: &str, at: OffsetDateTime, window_secs: u32) -> RunId {
+        let window = i64::from(window_secs.max(1));
+        let start = at.unix_timestamp().div_euclid(window) * window;
+        RunId(format!("{app}-back-to-{home}-{start}"))
+    }
+
     /// Parse an id given as input, checking the execution-name rules.
     pub fn parse(s: &str) -> Result<RunId> {
         let ok = !s.is_empty()
@@ -97,10 +105,33 @@ pub struct RunState {
     pub last_run: Option<LastRun>,
 }
 
+/// Which way a run moves the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// Into the region of the copy that runs it, away from a failing primary.
+    #[default]
+    Failover,
+    /// A planned switchover back home (the plan's primary region), from the copy that runs it.
+    Failback,
+}
+
+impl fmt::Display for RunKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunKind::Failover => "failover",
+            RunKind::Failback => "failback",
+        })
+    }
+}
+
 /// What alarm-to-failover hands the failover state machine: the contract between the decision
 /// and the workflow (`$.run` in the execution input).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRequest {
+    /// Failover (the default, also for requests written before failback existed) or failback.
+    #[serde(default)]
+    pub kind: RunKind,
     pub app: String,
     pub run_id: RunId,
     pub source_region: String,

@@ -4,8 +4,10 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::plan::ValidPlan;
-use crate::ports::{Created, ParameterStore};
-use crate::run::{LockRecord, RunId, RunState, decode, encode, lock_parameter, state_parameter};
+use crate::ports::{Created, ParameterStore, WorkflowStarter};
+use crate::run::{
+    LockRecord, RunId, RunRequest, RunState, decode, encode, lock_parameter, state_parameter,
+};
 
 /// Read and validate the plan stored under `name`.
 pub async fn load_plan<P: ParameterStore>(params: &P, name: &str) -> Result<ValidPlan> {
@@ -87,6 +89,56 @@ pub async fn release_lock<P: ParameterStore>(
             Ok(true)
         }
         _ => Ok(false),
+    }
+}
+
+/// What became of an attempt to start a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStart {
+    /// The workflow runs (`duplicate`: this run had been started, or was being started, already).
+    Started {
+        execution_arn: String,
+        duplicate: bool,
+    },
+    /// Another run holds the lock: nothing was started.
+    HeldBy(LockRecord),
+}
+
+/// Take the run lock (unless `resumed`: the run holds it already) and start the workflow with the
+/// run as input (`{"run": ...}`), the run id as the execution name. When the start fails for good
+/// and this call took the lock, the lock is released so that a later attempt can try again.
+pub async fn start_run<P: ParameterStore, W: WorkflowStarter>(
+    params: &P,
+    workflow: &W,
+    request: &RunRequest,
+    resumed: bool,
+    now: OffsetDateTime,
+) -> Result<RunStart> {
+    let run_id = &request.run_id;
+    let app = request.app.as_str();
+    let duplicate = if resumed {
+        true
+    } else {
+        match acquire_lock(params, app, run_id, &request.target_region, now).await? {
+            LockOutcome::Acquired => false,
+            LockOutcome::AlreadyOurs => true,
+            LockOutcome::HeldBy(holder) => return Ok(RunStart::HeldBy(holder)),
+        }
+    };
+    let input = encode(&serde_json::json!({ "run": request }))?;
+    match workflow.start(run_id.as_str(), &input).await {
+        Ok(execution) => Ok(RunStart::Started {
+            execution_arn: execution.arn,
+            duplicate: duplicate || execution.already_existed,
+        }),
+        Err(e) if !e.kind().is_retryable() && !duplicate => {
+            // Nothing started and retrying cannot help: free the lock for the next attempt.
+            if let Err(release) = release_lock(params, app, run_id).await {
+                tracing::error!(error = %release, "could not release the run lock");
+            }
+            Err(e.context(format!("starting run {run_id}")))
+        }
+        Err(e) => Err(e.context(format!("starting run {run_id}"))),
     }
 }
 

@@ -4,7 +4,7 @@
 //!   not and the lag is within the plan's RPO guard (or a person explicitly overrode it);
 //!   otherwise `PreconditionFailed` naming the reason. Idempotent: when the target is the writer
 //!   already it reports so and changes nothing; when the promotion is already under way it
-//!   reports that.
+//!   reports that. `planned: true` (failback) allows only the switchover.
 //! * `status`: `done` (target is the writer), `in_progress` (with the RDS phase), or `failed`
 //!   (the operation was cancelled or never took: nothing is moving and the writer is elsewhere).
 
@@ -35,6 +35,9 @@ pub enum Request {
         /// A person explicitly accepts data loss beyond the RPO guard.
         #[serde(default)]
         allow_data_loss_override: bool,
+        /// Planned (failback): a switchover only, never a failover with data loss.
+        #[serde(default)]
+        planned: bool,
     },
     Status {
         #[serde(default)]
@@ -115,9 +118,12 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
                 target_region,
                 run_id,
                 allow_data_loss_override,
+                planned,
             } => {
                 let target = self.target(&plan, target_region)?;
-                let out = self.start(&plan, &target, allow_data_loss_override).await;
+                let out = self
+                    .start(&plan, &target, allow_data_loss_override, planned)
+                    .await;
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "start");
                 out.map(Response::Start)
             }
@@ -159,6 +165,7 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
         plan: &ValidPlan,
         target: &str,
         allow_override: bool,
+        planned: bool,
     ) -> Result<StartOutcome> {
         let db = &self.ports.db;
         let (view, target_arn) = self.describe(plan, target).await?;
@@ -200,6 +207,11 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
         }
         let primary_reachable =
             lifeboat_core::steps::primary_answers(db, source, &writer_arn).await;
+        if planned && !primary_reachable {
+            return Err(Error::precondition(format!(
+                "a planned promotion is a switchover (RPO 0), and the writer in {source} does not answer: nothing was changed"
+            )));
+        }
         let target_id = cluster_id_from_arn(&target_arn)
             .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
         let lag = if primary_reachable {

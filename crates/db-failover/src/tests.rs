@@ -79,6 +79,35 @@ async fn start_fails_over_with_data_loss_when_the_primary_is_dark_and_lag_within
 }
 
 #[tokio::test]
+async fn a_planned_start_only_ever_switches_over() {
+    // GIVEN the writer's region dark, lag within the guard: a failover would be allowed
+    let h = given_a_global_database();
+    h.ports.db.go_dark("us-east-1");
+    // WHEN the promotion is planned (failback)
+    let err = h
+        .handle(json!({"action": "start", "planned": true, "allow_data_loss_override": true}))
+        .await
+        .expect_err("refused");
+    // THEN it is refused, naming why, and nothing changed
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("switchover (RPO 0)"), "{err}");
+    assert!(h.ports.db.calls().is_empty());
+    // AND with the writer answering it is a switchover
+    let h = given_a_global_database();
+    let out = h
+        .handle(json!({"action": "start", "planned": true}))
+        .await
+        .expect("started");
+    assert!(matches!(
+        out,
+        Response::Start(StartOutcome::Started {
+            promotion: PromotionMode::Switchover,
+            ..
+        })
+    ));
+}
+
+#[tokio::test]
 async fn start_refuses_lag_above_the_guard_unless_overridden() {
     let h = given_a_global_database();
     h.ports.db.go_dark("us-east-1");

@@ -281,8 +281,9 @@ where
 
         let facts = request_facts(&plan, run, now, deadline);
         let title = format!(
-            "APPROVAL NEEDED: {} failover to {} ({})",
+            "APPROVAL NEEDED: {} {} to {} ({})",
             plan.app(),
+            run.kind,
             run.target_region,
             match run.promotion {
                 PromotionMode::Switchover => "switchover, no data loss",
@@ -808,11 +809,18 @@ fn request_facts(
         (
             "What will happen".into(),
             format!(
-                "{} from {} to {}; then scale up {}, move traffic, verify",
+                "{} from {} to {}; then scale up {}, move traffic, verify{}",
                 describe_promotion(&run.promotion, Some(plan.database().rpo_guard_seconds)),
                 run.source_region,
                 run.target_region,
-                run.target_region
+                run.target_region,
+                match run.kind {
+                    lifeboat_core::run::RunKind::Failover => String::new(),
+                    lifeboat_core::run::RunKind::Failback => format!(
+                        ", then return {} to standby capacity (failback home)",
+                        run.source_region
+                    ),
+                }
             ),
         ),
         (

@@ -22,7 +22,7 @@ use lifeboat_core::ports::{
     ReplicationLagSource,
 };
 use lifeboat_core::run::{
-    LastRun, RunOutcome, RunRequest, RunState, encode, lock_parameter, state_parameter,
+    LastRun, RunKind, RunOutcome, RunRequest, RunState, encode, lock_parameter, state_parameter,
 };
 use lifeboat_core::store;
 use lifeboat_core::timeline::Timeline;
@@ -127,6 +127,9 @@ pub struct Assessment {
 /// A run's report: what happened, when, and where things stand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// Failover or failback (reports written before failbacks existed are failovers).
+    #[serde(default)]
+    pub kind: RunKind,
     pub app: String,
     pub run_id: String,
     pub source_region: String,
@@ -236,10 +239,18 @@ where
                 plan.app()
             )));
         }
-        if run.target_region != self.config.plan.region {
+        // The copy in R fails over into R, and brings the shop home from R.
+        let here = self.config.plan.region.as_str();
+        let fits = match run.kind {
+            RunKind::Failover => run.target_region == here,
+            RunKind::Failback => {
+                run.source_region == here && run.target_region == plan.primary_region()
+            }
+        };
+        if !fits {
             return Err(Error::invalid_input(format!(
-                "run {} fails over into {}, this copy runs in {}",
-                run.run_id, run.target_region, self.config.plan.region
+                "run {} is a {} from {} into {}; this copy runs in {here}",
+                run.run_id, run.kind, run.source_region, run.target_region
             )));
         }
         plan.region(&run.source_region)?;
@@ -387,6 +398,7 @@ where
         });
         let parameter = report_parameter(app, run.run_id.as_str());
         let mut report = Report {
+            kind: run.kind,
             app: app.to_string(),
             run_id: run.run_id.to_string(),
             source_region: run.source_region.clone(),
@@ -471,8 +483,8 @@ pub fn subject(report: &Report) -> String {
     };
     truncate(
         &format!(
-            "lifeboat {}: failover into {} {what}",
-            report.app, report.target_region
+            "lifeboat {}: {} into {} {what}",
+            report.app, report.kind, report.target_region
         ),
         99,
     )
@@ -484,8 +496,15 @@ pub fn render_text(report: &Report) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "Failover of '{}' from {} into {}: {:?}",
-        report.app, report.source_region, report.target_region, report.outcome
+        "{} of '{}' from {} into {}: {:?}",
+        match report.kind {
+            RunKind::Failover => "Failover",
+            RunKind::Failback => "Failback",
+        },
+        report.app,
+        report.source_region,
+        report.target_region,
+        report.outcome
     );
     let _ = writeln!(t, "Run: {}   Trigger: {}", report.run_id, report.trigger);
     let secs = |v: Option<f64>| v.map_or("-".to_string(), |s| format!("{s:.1} s"));

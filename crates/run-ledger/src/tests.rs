@@ -5,7 +5,7 @@ use std::time::Duration;
 use lifeboat_core::decision::{Approval, PromotionMode, Readiness};
 use lifeboat_core::fakes::*;
 use lifeboat_core::ports::StateEvent;
-use lifeboat_core::run::{LockRecord, RunId, RunOutcome, RunRequest, decode, encode};
+use lifeboat_core::run::{LockRecord, RunId, RunKind, RunOutcome, RunRequest, decode, encode};
 use lifeboat_core::trigger::Trigger;
 use lifeboat_core::{ErrorKind, store};
 use serde_json::json;
@@ -56,6 +56,7 @@ async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
         },
     };
     let run = RunRequest {
+        kind: RunKind::Failover,
         app: "shop".into(),
         run_id: RunId::parse("run-1").expect("id"),
         source_region: "us-east-1".into(),

@@ -1,0 +1,389 @@
+//! failback-orchestrator: may the shop come home now? If so, start the failback run.
+//!
+//! It runs in the copy of the region that serves the shop after a failover, and brings the shop
+//! home (the plan's primary region) with a planned switchover: RPO 0, both regions up. (The copy
+//! in region R fails over *into* R, and brings the shop home *from* R: its run lock and run state
+//! are the ones the failover wrote.)
+//!
+//! * `request` (an operator through `lifeboat failback`, or `cargo lambda invoke`): take the
+//!   failback snapshot — the global database seen from here, home's cluster described from home,
+//!   home's replication lag (CloudWatch), how long the canary has seen home healthy (its
+//!   `PrimaryHealthy` metric), the run lock — and decide (`lifeboat_core::failback`). A refusal
+//!   names **every** unmet condition and changes nothing. A go takes the run lock and starts the
+//!   failback state machine with the run (`{"run": ...}`) as input.
+//! * `assess` (the failback machine's first state): the same snapshot and decision again, the run
+//!   holding the lock; `PreconditionFailed` naming every reason (the machine records the run as
+//!   aborted: nothing moved), else whether a person must approve, and the workflow's pacing.
+
+use lifeboat_core::decision::{PromotionMode, Readiness};
+use lifeboat_core::failback::{FailbackGo, FailbackRefusal, FailbackSnapshot, decide_failback};
+use lifeboat_core::plan::ValidPlan;
+use lifeboat_core::ports::{
+    Clock, GlobalDatabase, HealthHistory, ParameterStore, ReplicationLagSource, WorkflowStarter,
+};
+use lifeboat_core::run::{RunId, RunKind, RunRequest};
+use lifeboat_core::store::{self, RunStart};
+use lifeboat_core::trigger::Trigger;
+use lifeboat_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// The function's configuration (from its environment, read once at init).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub plan: lifeboat_lambda::PlanConfig,
+    /// The failback state machine (`LIFEBOAT_FAILBACK_STATE_MACHINE_ARN`).
+    pub state_machine_arn: String,
+    /// Seconds between two status polls of a step (`LIFEBOAT_POLL_SECONDS`, default 5).
+    pub poll_seconds: u32,
+    /// How long a switchover, a scale-up or a DNS sync may take before the run fails
+    /// (`LIFEBOAT_STEP_DEADLINE_SECONDS`, default 1800).
+    pub step_deadline_seconds: u32,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        Ok(Self {
+            plan: lifeboat_lambda::PlanConfig::from_env(env)?,
+            state_machine_arn: env.required("LIFEBOAT_FAILBACK_STATE_MACHINE_ARN")?,
+            poll_seconds: env.number("LIFEBOAT_POLL_SECONDS", 5, 1, 300)?,
+            step_deadline_seconds: env.number("LIFEBOAT_STEP_DEADLINE_SECONDS", 1800, 1, 86_400)?,
+        })
+    }
+}
+
+/// A request, as an operator, the state machine or `cargo lambda invoke` sends it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    /// May the shop come home now? If so, start the run.
+    Request {
+        /// Who asks (a person: no second approval). Absent: the plan's approval policy applies.
+        #[serde(default)]
+        requested_by: Option<String>,
+    },
+    /// The failback machine's first state: decide again, holding the lock.
+    Assess { run: Box<RunRequest> },
+}
+
+/// What a `request` came to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Not now: every unmet condition, named. Nothing was changed.
+    Refused {
+        message: String,
+        reasons: Vec<FailbackRefusal>,
+        snapshot: FailbackSnapshot,
+    },
+    /// The failback run is under way.
+    Started {
+        run_id: RunId,
+        execution_arn: String,
+        request: Box<RunRequest>,
+        /// This run had been started already (a repeated request in the same window).
+        duplicate: bool,
+    },
+}
+
+/// What `assess` found: the go, and the workflow's pacing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub from_region: String,
+    pub to_region: String,
+    /// Whether the workflow waits for a person.
+    pub approval_required: bool,
+    pub approval_timeout_seconds: u32,
+    pub poll_seconds: u32,
+    /// Polls of one step before its deadline.
+    pub max_polls: u32,
+    pub snapshot: FailbackSnapshot,
+}
+
+/// The function's response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Response {
+    Outcome(Box<Outcome>),
+    Assessment(Box<Assessment>),
+}
+
+/// Everything a decision was made on, and the decision (nothing changed yet).
+#[derive(Debug, Clone)]
+pub struct Assessed {
+    pub plan: ValidPlan,
+    pub run_id: RunId,
+    /// The region serving now (this copy's).
+    pub from_region: String,
+    /// Home.
+    pub to_region: String,
+    pub trigger: Trigger,
+    pub snapshot: FailbackSnapshot,
+    pub decision: std::result::Result<FailbackGo, Vec<FailbackRefusal>>,
+    pub now: OffsetDateTime,
+}
+
+/// The ports the handler uses.
+#[derive(Debug)]
+pub struct Ports<D, L, H, P, W, C> {
+    pub db: D,
+    pub lag: L,
+    pub health: H,
+    pub params: P,
+    pub workflow: W,
+    pub clock: C,
+}
+
+/// The handler: built once at init, called per request.
+#[derive(Debug)]
+pub struct Handler<D, L, H, P, W, C> {
+    pub config: Config,
+    pub ports: Ports<D, L, H, P, W, C>,
+}
+
+/// Every refusal in one sentence each, on one line.
+pub fn describe(reasons: &[FailbackRefusal]) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl<D, L, H, P, W, C> Handler<D, L, H, P, W, C>
+where
+    D: GlobalDatabase,
+    L: ReplicationLagSource,
+    H: HealthHistory,
+    P: ParameterStore,
+    W: WorkflowStarter,
+    C: Clock,
+{
+    pub async fn handle(&self, event: Value) -> Result<Response> {
+        let request: Request =
+            lifeboat_lambda::parse_event("failback-orchestrator request", event)?;
+        match request {
+            Request::Request { requested_by } => {
+                let assessed = self.assess_request(requested_by.as_deref()).await?;
+                self.act(assessed)
+                    .await
+                    .map(|o| Response::Outcome(Box::new(o)))
+            }
+            Request::Assess { run } => self
+                .assess_run(&run)
+                .await
+                .map(|a| Response::Assessment(Box::new(a))),
+        }
+    }
+
+    /// What a `request` would decide, without changing anything (`lifeboat failback --dry-run`).
+    pub async fn assess_request(&self, requested_by: Option<&str>) -> Result<Assessed> {
+        let p = &self.ports;
+        let plan = store::load_plan(&p.params, &self.config.plan.plan_parameter).await?;
+        let from = self.config.plan.region.clone();
+        let home = plan.primary_region().to_string();
+        plan.region(&from)
+            .map_err(|e| e.context("this function's region"))?;
+        let now = p.clock.now();
+        let trigger = Trigger::Manual {
+            requested_by: requested_by
+                .unwrap_or("failback-orchestrator (the plan's approval applies)")
+                .to_string(),
+            at: now,
+        };
+        let run_id = RunId::for_failback(
+            plan.app(),
+            &home,
+            now,
+            plan.triggers().incident_window_seconds,
+        );
+        let snapshot = lifeboat_core::failback::snapshot(
+            &p.db, &p.lag, &p.health, &p.params, &plan, &from, None,
+        )
+        .await?;
+        let decision = self.decide(&plan, &snapshot, requested_by.is_some(), &from);
+        tracing::info!(run_id = %run_id, snapshot = ?snapshot, decision = ?decision, "failback decided");
+        Ok(Assessed {
+            plan,
+            run_id,
+            from_region: from,
+            to_region: home,
+            trigger,
+            snapshot,
+            decision,
+            now,
+        })
+    }
+
+    /// The decision, plus the rule that the copy serving the shop brings it home.
+    fn decide(
+        &self,
+        plan: &ValidPlan,
+        snapshot: &FailbackSnapshot,
+        requested_by_operator: bool,
+        from: &str,
+    ) -> std::result::Result<FailbackGo, Vec<FailbackRefusal>> {
+        let go = decide_failback(plan, snapshot, requested_by_operator)?;
+        if go.from_region != from {
+            return Err(vec![FailbackRefusal::NotServingHere {
+                serving: go.from_region,
+                here: from.to_string(),
+            }]);
+        }
+        Ok(go)
+    }
+
+    /// Carry out a decision: report a refusal, or take the lock and start the run.
+    pub async fn act(&self, assessed: Assessed) -> Result<Outcome> {
+        let Assessed {
+            plan,
+            run_id,
+            from_region,
+            to_region,
+            trigger,
+            snapshot,
+            decision,
+            now,
+        } = assessed;
+        let go = match decision {
+            Err(reasons) => {
+                return Ok(Outcome::Refused {
+                    message: format!(
+                        "lifeboat will not fail '{}' back to {to_region} now: {}",
+                        plan.app(),
+                        describe(&reasons)
+                    ),
+                    reasons,
+                    snapshot,
+                });
+            }
+            Ok(go) => go,
+        };
+        let p = &self.ports;
+        let from_arn = &plan.region(&from_region)?.db_cluster_arn;
+        let readiness = Readiness {
+            writer_region: snapshot.writer_region.clone(),
+            operation_in_progress: snapshot.operation_in_progress.clone(),
+            target_cluster_available: snapshot
+                .home_member
+                .as_ref()
+                .is_some_and(|m| m.cluster_available),
+            primary_reachable: lifeboat_core::steps::primary_answers(&p.db, &from_region, from_arn)
+                .await,
+            replication_lag: snapshot.home_lag,
+            alarm_still_firing: None,
+        };
+        let request = RunRequest {
+            kind: RunKind::Failback,
+            app: plan.app().to_string(),
+            run_id: run_id.clone(),
+            source_region: from_region,
+            target_region: to_region,
+            plan_parameter: self.config.plan.plan_parameter.clone(),
+            trigger,
+            promotion: PromotionMode::Switchover,
+            approval: go.approval,
+            readiness,
+            decided_at: now,
+        };
+        match store::start_run(&p.params, &p.workflow, &request, false, now).await? {
+            RunStart::Started {
+                execution_arn,
+                duplicate,
+            } => Ok(Outcome::Started {
+                run_id,
+                execution_arn,
+                request: Box::new(request),
+                duplicate,
+            }),
+            // Taken between the snapshot and now.
+            RunStart::HeldBy(holder) => {
+                let reasons = vec![FailbackRefusal::RunInProgress {
+                    run_id: holder.run_id.to_string(),
+                    target_region: holder.target_region.clone(),
+                }];
+                Ok(Outcome::Refused {
+                    message: format!(
+                        "lifeboat will not fail '{}' back now: {}",
+                        plan.app(),
+                        describe(&reasons)
+                    ),
+                    reasons,
+                    snapshot,
+                })
+            }
+        }
+    }
+
+    /// The machine's Assess: the run must be a failback from this copy's region that holds the
+    /// lock; then the same decision again.
+    async fn assess_run(&self, run: &RunRequest) -> Result<Assessment> {
+        let p = &self.ports;
+        let plan = store::load_plan(&p.params, &self.config.plan.plan_parameter).await?;
+        let from = self.config.plan.region.as_str();
+        if run.kind != RunKind::Failback
+            || run.app != plan.app()
+            || run.source_region != from
+            || run.target_region != plan.primary_region()
+        {
+            return Err(Error::invalid_input(format!(
+                "run {} is a {} of '{}' from {} into {}; this copy brings '{}' home from {from} to {}",
+                run.run_id,
+                run.kind,
+                run.app,
+                run.source_region,
+                run.target_region,
+                plan.app(),
+                plan.primary_region()
+            )));
+        }
+        match store::read_lock(&p.params, plan.app()).await? {
+            Some(holder) if holder.run_id == run.run_id => {}
+            other => {
+                return Err(Error::precondition(format!(
+                    "run {} does not hold the run lock ({}): it must not move anything",
+                    run.run_id,
+                    other.map_or("nobody does".to_string(), |h| format!(
+                        "run {} does",
+                        h.run_id
+                    ))
+                )));
+            }
+        }
+        let snapshot = lifeboat_core::failback::snapshot(
+            &p.db,
+            &p.lag,
+            &p.health,
+            &p.params,
+            &plan,
+            from,
+            Some(&run.run_id),
+        )
+        .await?;
+        let operator = matches!(
+            run.approval,
+            lifeboat_core::decision::Approval::RequestedByOperator
+        );
+        let go = self
+            .decide(&plan, &snapshot, operator, from)
+            .map_err(|why| Error::precondition(format!("no failback now: {}", describe(&why))))?;
+        tracing::info!(run_id = %run.run_id, snapshot = ?snapshot, "failback assessed");
+        let poll = self.config.poll_seconds.max(1);
+        Ok(Assessment {
+            from_region: go.from_region,
+            to_region: go.to_region,
+            approval_required: matches!(
+                run.approval,
+                lifeboat_core::decision::Approval::Required { .. }
+            ),
+            approval_timeout_seconds: plan.approval().timeout_minutes.saturating_mul(60).max(1),
+            poll_seconds: poll,
+            max_polls: self.config.step_deadline_seconds.div_ceil(poll).max(1),
+            snapshot,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,33 @@
+//! failback-orchestrator Lambda: wiring only (policy lives in the library and lifeboat-core).
+#![recursion_limit = "256"]
+
+use failback_orchestrator::{Config, Handler, Ports};
+use lifeboat_aws::AwsSettings;
+use lifeboat_aws::cloudwatch::CloudWatch;
+use lifeboat_aws::rds::RdsGlobalDatabase;
+use lifeboat_aws::sfn::SfnWorkflow;
+use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_core::ports::SystemClock;
+use lifeboat_lambda::{Env, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let env = Env::process();
+    let config = Config::from_env(&env)?;
+    let probe_timeout = env.millis("LIFEBOAT_PROBE_TIMEOUT_MS", 2_000, 30_000)?;
+    let sdk = AwsSettings::from_env()?.load(&config.plan.region).await;
+    let cloudwatch = CloudWatch::new(&sdk);
+    let handler = Handler {
+        ports: Ports {
+            db: RdsGlobalDatabase::new(&sdk, probe_timeout),
+            lag: cloudwatch.clone(),
+            health: cloudwatch,
+            params: SsmParameterStore::new(&sdk),
+            workflow: SfnWorkflow::new(&sdk, config.state_machine_arn.clone()),
+            clock: SystemClock,
+        },
+        config,
+    };
+    lifeboat_lambda::serve(|event| handler.handle(event)).await
+}

@@ -1,0 +1,344 @@
+//! GIVEN / WHEN / THEN tests of the handler over in-memory fakes.
+
+use std::time::Duration;
+
+use lifeboat_core::ErrorKind;
+use lifeboat_core::decision::Approval;
+use lifeboat_core::fakes::*;
+use lifeboat_core::run::{LockRecord, lock_parameter};
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+
+const PLAN: &str = include_str!("../../../examples/plan.yaml");
+const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
+const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
+const NOW: time::OffsetDateTime = datetime!(2026-11-22 05:00 UTC);
+
+type Fakes = Handler<
+    FakeGlobalDatabase,
+    FakeLag,
+    FakeHealthHistory,
+    FakeParameters,
+    FakeWorkflow,
+    FixedClock,
+>;
+
+/// GIVEN the shop failed over into us-west-2 (lifeboat here runs in us-west-2); us-east-1 has
+/// rejoined as a connected secondary 0.2 s behind and the canary has seen it healthy for 40 min
+/// (the example plan requires 30).
+fn settled() -> Fakes {
+    let lag = FakeLag::default();
+    lag.set("shop-use1", Duration::from_millis(200));
+    let health = FakeHealthHistory::default();
+    health.set("us-east-1", Some(Duration::from_secs(40 * 60)));
+    Handler {
+        config: Config {
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
+            state_machine_arn:
+                "arn:aws:states:us-west-2:123456789012:stateMachine:lifeboat-shop-failback".into(),
+            poll_seconds: 2,
+            step_deadline_seconds: 61,
+        },
+        ports: Ports {
+            db: FakeGlobalDatabase::new("shop-global", WEST, EAST),
+            lag,
+            health,
+            params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+            workflow: FakeWorkflow::default(),
+            clock: FixedClock::at(NOW),
+        },
+    }
+}
+
+async fn request(h: &Fakes, by: Option<&str>) -> Outcome {
+    let event = match by {
+        Some(who) => json!({"action": "request", "requested_by": who}),
+        None => json!({"action": "request"}),
+    };
+    match h.handle(event).await.expect("handled") {
+        Response::Outcome(o) => *o,
+        other => panic!("not an outcome: {other:?}"),
+    }
+}
+
+fn refusals(o: &Outcome) -> Vec<String> {
+    match o {
+        Outcome::Refused { reasons, .. } => reasons
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r).expect("json")["reason"]
+                    .as_str()
+                    .expect("reason")
+                    .to_string()
+            })
+            .collect(),
+        Outcome::Started { .. } => vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_settled_shop_goes_home_with_a_planned_switchover() {
+    let h = settled();
+    // WHEN an operator asks
+    let out = request(&h, Some("ana")).await;
+    // THEN the failback run starts, holding the lock, as a switchover into us-east-1
+    let Outcome::Started {
+        run_id, request, ..
+    } = out
+    else {
+        panic!("not started: {out:?}");
+    };
+    assert!(
+        run_id.as_str().starts_with("shop-back-to-us-east-1-"),
+        "{run_id}"
+    );
+    assert_eq!(request.kind, RunKind::Failback);
+    assert_eq!(request.source_region, "us-west-2");
+    assert_eq!(request.target_region, "us-east-1");
+    assert_eq!(request.promotion, PromotionMode::Switchover);
+    assert_eq!(request.approval, Approval::RequestedByOperator);
+    assert_eq!(h.ports.workflow.names(), vec![run_id.to_string()]);
+    let input = h.ports.workflow.input(run_id.as_str()).expect("input");
+    assert_eq!(input["run"]["kind"], "failback");
+    let lock = h
+        .ports
+        .params
+        .value(&lock_parameter("shop"))
+        .expect("lock taken");
+    assert!(lock.contains(run_id.as_str()), "{lock}");
+    // nothing on the database was touched: the machine does that, after Assess
+    assert!(h.ports.db.calls().is_empty());
+
+    // AND the machine's Assess agrees, holding the lock
+    let assessment = match h
+        .handle(json!({"action": "assess", "run": *request}))
+        .await
+        .expect("assessed")
+    {
+        Response::Assessment(a) => a,
+        other => panic!("not an assessment: {other:?}"),
+    };
+    assert_eq!(assessment.to_region, "us-east-1");
+    assert!(!assessment.approval_required);
+    assert_eq!((assessment.poll_seconds, assessment.max_polls), (2, 31));
+}
+
+#[tokio::test]
+async fn without_a_person_asking_the_plans_approval_applies() {
+    let h = settled();
+    let Outcome::Started { request, .. } = request(&h, None).await else {
+        panic!("not started");
+    };
+    assert!(matches!(request.approval, Approval::Required { .. }));
+    let Response::Assessment(a) = h
+        .handle(json!({"action": "assess", "run": *request}))
+        .await
+        .expect("assessed")
+    else {
+        panic!("not an assessment");
+    };
+    assert!(a.approval_required);
+    assert_eq!(a.approval_timeout_seconds, 15 * 60);
+}
+
+#[tokio::test]
+async fn every_unmet_condition_is_named_and_nothing_changes() {
+    // GIVEN right after the failover: home resyncing, lag unknown, the canary sees it failing,
+    // and the failover run still holds the lock
+    let h = settled();
+    {
+        let mut view = h.ports.db.view.lock().expect("view");
+        let view = view.as_mut().expect("view");
+        view.members[1].synchronization_status = Some("pending-resync".into());
+    }
+    h.ports.lag.0.lock().expect("lag").clear();
+    h.ports.health.set("us-east-1", None);
+    let lock = LockRecord {
+        run_id: RunId::parse("shop-to-us-west-2-1795310100").expect("id"),
+        target_region: "us-west-2".into(),
+        acquired_at: NOW,
+    };
+    h.ports
+        .params
+        .put(
+            &lock_parameter("shop"),
+            &serde_json::to_string(&lock).expect("json"),
+        )
+        .await
+        .expect("put");
+    let before = h.ports.params.snapshot();
+
+    let out = request(&h, Some("ana")).await;
+
+    assert_eq!(
+        refusals(&out),
+        vec![
+            "home_not_synchronized",
+            "lag_unknown",
+            "home_unhealthy",
+            "run_in_progress"
+        ]
+    );
+    let Outcome::Refused { message, .. } = &out else {
+        panic!("refused");
+    };
+    assert!(
+        message.contains("pending-resync") && message.contains("shop-to-us-west-2-1795310100"),
+        "{message}"
+    );
+    assert_eq!(h.ports.params.snapshot(), before, "nothing written");
+    assert!(h.ports.workflow.names().is_empty());
+    assert!(h.ports.db.calls().is_empty());
+}
+
+#[tokio::test]
+async fn each_threshold_refuses_alone() {
+    // GIVEN lag 1.5 s (plan: 1 s)
+    let h = settled();
+    h.ports.lag.set("shop-use1", Duration::from_millis(1_500));
+    assert_eq!(
+        refusals(&request(&h, Some("ana")).await),
+        vec!["lag_above_threshold"]
+    );
+    // GIVEN healthy for 29 min (plan: 30)
+    let h = settled();
+    h.ports
+        .health
+        .set("us-east-1", Some(Duration::from_secs(29 * 60)));
+    assert_eq!(
+        refusals(&request(&h, Some("ana")).await),
+        vec!["home_not_healthy_long_enough"]
+    );
+    // GIVEN home is the writer already
+    let h = settled();
+    *h.ports.db.view.lock().expect("view") = Some(
+        FakeGlobalDatabase::new("shop-global", EAST, WEST)
+            .view
+            .lock()
+            .expect("view")
+            .clone()
+            .expect("view"),
+    );
+    assert_eq!(
+        refusals(&request(&h, Some("ana")).await),
+        vec!["already_home"]
+    );
+}
+
+#[tokio::test]
+async fn the_copy_that_does_not_serve_the_shop_refuses() {
+    // GIVEN the shop served from us-west-2, and this copy runs in us-east-1 (home)
+    let mut h = settled();
+    h.config.plan.region = "us-east-1".into();
+    let out = request(&h, Some("ana")).await;
+    assert_eq!(refusals(&out), vec!["not_serving_here"]);
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn assess_refuses_a_run_without_the_lock_or_once_things_changed() {
+    let h = settled();
+    let Outcome::Started { request: run, .. } = request(&h, Some("ana")).await else {
+        panic!("not started");
+    };
+    // WHEN home's lag rises before the machine assesses
+    h.ports.lag.set("shop-use1", Duration::from_secs(5));
+    let err = h
+        .handle(json!({"action": "assess", "run": &*run}))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(
+        err.to_string().contains("above the failback threshold"),
+        "{err}"
+    );
+
+    // WHEN the lock is gone
+    h.ports.lag.set("shop-use1", Duration::from_millis(100));
+    h.ports
+        .params
+        .delete(&lock_parameter("shop"))
+        .await
+        .expect("delete");
+    let err = h
+        .handle(json!({"action": "assess", "run": &*run}))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    assert!(
+        err.to_string().contains("does not hold the run lock"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_invalid_and_changes_nothing() {
+    let h = settled();
+    let before = h.ports.params.snapshot();
+    for event in [
+        json!({}),
+        json!({"action": "go-home"}),
+        json!({"action": "request", "requested_by": 7}),
+        json!({"action": "assess"}),
+        json!("failback"),
+    ] {
+        let err = h.handle(event.clone()).await.expect_err("invalid");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{event}");
+    }
+    // a failover run handed to the failback machine is refused as invalid input
+    let Outcome::Started { request: run, .. } = request(&settled(), Some("ana")).await else {
+        panic!("not started");
+    };
+    let mut failover = (*run).clone();
+    failover.kind = RunKind::Failover;
+    let err = h
+        .handle(json!({"action": "assess", "run": failover}))
+        .await
+        .expect_err("invalid");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(h.ports.params.snapshot(), before);
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_start_that_fails_for_good_releases_the_lock() {
+    let h = settled();
+    h.ports.workflow.fail_next(ErrorKind::InvalidInput);
+    let err = h
+        .handle(json!({"action": "request", "requested_by": "ana"}))
+        .await
+        .expect_err("failed");
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(h.ports.params.value(&lock_parameter("shop")), None);
+}
+
+#[tokio::test]
+async fn the_sample_events_parse() {
+    let sample = |name: &str| -> Request {
+        let path = format!(
+            "{}/../../events/failback-orchestrator/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).expect("sample");
+        serde_json::from_str(&text).expect("a request")
+    };
+    assert!(matches!(
+        sample("request"),
+        Request::Request {
+            requested_by: Some(_)
+        }
+    ));
+    let Request::Assess { run } = sample("assess") else {
+        panic!("assess");
+    };
+    assert_eq!(run.kind, RunKind::Failback);
+    assert_eq!(
+        (run.source_region.as_str(), run.target_region.as_str()),
+        ("us-west-2", "us-east-1")
+    );
+}
