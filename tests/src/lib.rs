@@ -769,6 +769,28 @@ impl Shop {
             .expect("failover");
     }
 
+    /// A planned switchover of the global database back to us-east-1 (as the AWS CLI starts it).
+    pub async fn switch_over_home(&self) {
+        aws_sdk_rds::Client::new(&self.west)
+            .switchover_global_cluster()
+            .global_cluster_identifier(GLOBAL)
+            .target_db_cluster_identifier(EAST_CLUSTER)
+            .send()
+            .await
+            .expect("switchover");
+    }
+
+    /// Take us-east-1's cluster out of the global database (through us-east-1).
+    pub async fn remove_home_from_global(&self) {
+        aws_sdk_rds::Client::new(&self.east)
+            .remove_from_global_cluster()
+            .global_cluster_identifier(GLOBAL)
+            .db_cluster_identifier(EAST_CLUSTER)
+            .send()
+            .await
+            .expect("remove from global cluster");
+    }
+
     /// us-east-1's member of the global database: (is writer, synchronization status).
     pub async fn home_member(&self) -> (bool, Option<String>) {
         let out = aws_sdk_rds::Client::new(&self.west)

@@ -692,3 +692,96 @@ async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_th
         .expect("the lock is held");
     assert!(held.1.contains(&run_id), "{held:?}");
 }
+
+#[tokio::test]
+async fn failback_names_a_stray_copy_an_operation_under_way_and_a_home_that_left() {
+    let shop = Shop::seed(800.0).await;
+    let endpoint = shop.emulator.endpoint();
+    let sm = shop.state_machine_arn.clone();
+    let dry_run = |region: &str| {
+        lifeboat(
+            Some(endpoint),
+            &[
+                "--region",
+                region,
+                "--json",
+                "failback",
+                "--dry-run",
+                "--state-machine-arn",
+                &sm,
+            ],
+        )
+    };
+    // GIVEN home's cluster taken out of the global database (it was the writer): nobody writes
+    // and home is no member
+    shop.remove_home_from_global().await;
+    let ran = dry_run(WEST);
+    assert_eq!(ran.code, 3, "{ran:?}");
+    let why = failback_refusals(&ran);
+    assert!(
+        why.contains(&"writer_unknown".to_string())
+            && why.contains(&"home_not_a_member".to_string()),
+        "{why:?}"
+    );
+
+    // GIVEN another shop, failed over into us-west-2, us-east-1 rebuilt and connected
+    let shop = Shop::seed(800.0).await;
+    let endpoint = shop.emulator.endpoint();
+    shop.fail_over_into_west().await;
+    wait_until("us-east-1 connected as a secondary", || async {
+        shop.writer().await.as_deref() == Some(lifeboat_tests::WEST_CLUSTER)
+            && shop.home_member().await.1.as_deref() == Some("connected")
+    })
+    .await;
+    // WHEN the copy in us-east-1 (home, not serving the shop) is asked
+    let plan = lifeboat_tests::plan_text();
+    aws_sdk_ssm::Client::new(&shop.east)
+        .put_parameter()
+        .name(lifeboat_tests::PLAN_PARAMETER)
+        .value(plan)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("plan in us-east-1");
+    let east = lifeboat(
+        Some(endpoint),
+        &[
+            "--region",
+            EAST,
+            "--json",
+            "failback",
+            "--dry-run",
+            "--state-machine-arn",
+            &sm,
+        ],
+    );
+    // THEN it refuses: the copy in us-west-2 brings the shop home
+    assert_eq!(east.code, 3, "{east:?}");
+    assert!(
+        failback_refusals(&east).contains(&"not_serving_here".to_string()),
+        "{east:?}"
+    );
+    // WHEN a (slow) switchover home is already under way
+    shop.emulator
+        .configure(json!({"rds": {"switchover_seconds": 100_000}}))
+        .await;
+    shop.switch_over_home().await;
+    let west = lifeboat(
+        Some(endpoint),
+        &[
+            "--region",
+            WEST,
+            "--json",
+            "failback",
+            "--dry-run",
+            "--state-machine-arn",
+            &sm,
+        ],
+    );
+    // THEN lifeboat waits for it to end
+    assert_eq!(west.code, 3, "{west:?}");
+    assert!(
+        failback_refusals(&west).contains(&"operation_in_progress".to_string()),
+        "{west:?}"
+    );
+}

@@ -224,14 +224,23 @@ where
         requested_by_operator: bool,
         from: &str,
     ) -> std::result::Result<FailbackGo, Vec<FailbackRefusal>> {
-        let go = decide_failback(plan, snapshot, requested_by_operator)?;
-        if go.from_region != from {
-            return Err(vec![FailbackRefusal::NotServingHere {
-                serving: go.from_region,
+        let decided = decide_failback(plan, snapshot, requested_by_operator);
+        let stray = snapshot
+            .writer_region
+            .as_deref()
+            .filter(|w| *w != plan.primary_region() && *w != from)
+            .map(|w| FailbackRefusal::NotServingHere {
+                serving: w.to_string(),
                 here: from.to_string(),
-            }]);
+            });
+        match (decided, stray) {
+            (decided, None) => decided,
+            (Ok(_), Some(stray)) => Err(vec![stray]),
+            (Err(mut why), Some(stray)) => {
+                why.push(stray);
+                Err(why)
+            }
         }
-        Ok(go)
     }
 
     /// Carry out a decision: report a refusal, or take the lock and start the run.
