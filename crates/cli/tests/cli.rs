@@ -496,6 +496,20 @@ async fn status_shows_the_writer_the_lag_and_the_last_run_and_report_writes_html
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `lifeboat --region REGION --json failback --state-machine-arn SM EXTRA...` against `endpoint`.
+fn failback_json(endpoint: &str, region: &str, sm: &str, extra: &[&str]) -> Ran {
+    let mut args = vec![
+        "--region",
+        region,
+        "--json",
+        "failback",
+        "--state-machine-arn",
+        sm,
+    ];
+    args.extend_from_slice(extra);
+    lifeboat(Some(endpoint), &args)
+}
+
 /// The reasons (`reason` tags) of a refused failback (`--json`).
 fn failback_refusals(ran: &Ran) -> Vec<String> {
     let v = ran.json();
@@ -531,18 +545,7 @@ async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_th
     let shop = Shop::seed(800.0).await;
     let endpoint = shop.emulator.endpoint();
     let sm = shop.state_machine_arn.clone();
-    let failback = |extra: &[&str]| {
-        let mut args = vec![
-            "--region",
-            WEST,
-            "--json",
-            "failback",
-            "--state-machine-arn",
-            &sm,
-        ];
-        args.extend_from_slice(extra);
-        lifeboat(Some(endpoint), &args)
-    };
+    let failback = |extra: &[&str]| failback_json(endpoint, WEST, &sm, extra);
 
     // GIVEN the shop at home: there is nothing to fail back (every other gap named too)
     let ran = failback(&["--dry-run"]);
@@ -698,24 +701,10 @@ async fn failback_names_a_stray_copy_an_operation_under_way_and_a_home_that_left
     let shop = Shop::seed(800.0).await;
     let endpoint = shop.emulator.endpoint();
     let sm = shop.state_machine_arn.clone();
-    let dry_run = |region: &str| {
-        lifeboat(
-            Some(endpoint),
-            &[
-                "--region",
-                region,
-                "--json",
-                "failback",
-                "--dry-run",
-                "--state-machine-arn",
-                &sm,
-            ],
-        )
-    };
     // GIVEN home's cluster taken out of the global database (it was the writer): nobody writes
     // and home is no member
     shop.remove_home_from_global().await;
-    let ran = dry_run(WEST);
+    let ran = failback_json(endpoint, WEST, &sm, &["--dry-run"]);
     assert_eq!(ran.code, 3, "{ran:?}");
     let why = failback_refusals(&ran);
     assert!(
@@ -743,18 +732,7 @@ async fn failback_names_a_stray_copy_an_operation_under_way_and_a_home_that_left
         .send()
         .await
         .expect("plan in us-east-1");
-    let east = lifeboat(
-        Some(endpoint),
-        &[
-            "--region",
-            EAST,
-            "--json",
-            "failback",
-            "--dry-run",
-            "--state-machine-arn",
-            &sm,
-        ],
-    );
+    let east = failback_json(endpoint, EAST, &sm, &["--dry-run"]);
     // THEN it refuses: the copy in us-west-2 brings the shop home
     assert_eq!(east.code, 3, "{east:?}");
     assert!(
@@ -766,18 +744,7 @@ async fn failback_names_a_stray_copy_an_operation_under_way_and_a_home_that_left
         .configure(json!({"rds": {"switchover_seconds": 100_000}}))
         .await;
     shop.switch_over_home().await;
-    let west = lifeboat(
-        Some(endpoint),
-        &[
-            "--region",
-            WEST,
-            "--json",
-            "failback",
-            "--dry-run",
-            "--state-machine-arn",
-            &sm,
-        ],
-    );
+    let west = failback_json(endpoint, WEST, &sm, &["--dry-run"]);
     // THEN lifeboat waits for it to end
     assert_eq!(west.code, 3, "{west:?}");
     assert!(
