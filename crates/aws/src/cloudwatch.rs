@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsOutput;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, StateValue, Statistic};
 use lifeboat_core::failback::{HealthPoint, healthy_run};
@@ -53,31 +54,53 @@ impl CloudWatch {
     }
 }
 
-impl ReplicationLagSource for CloudWatch {
-    async fn replication_lag(&self, region: &str, cluster_id: &str) -> Result<Option<Duration>> {
-        let now = SystemTime::now();
+impl CloudWatch {
+    /// One statistic of `namespace/metric` with these dimensions, per minute, over the last
+    /// `lookback` (and the current minute), as of `now`.
+    async fn per_minute(
+        &self,
+        region: &str,
+        (namespace, metric): (&str, &str),
+        dimensions: &[(&str, &str)],
+        statistic: Statistic,
+        lookback: Duration,
+        now: SystemTime,
+    ) -> Result<GetMetricStatisticsOutput> {
         let start = now
-            .checked_sub(self.lookback)
+            .checked_sub(lookback)
             .ok_or_else(|| Error::internal("clock before the epoch"))?;
-        let out = self
+        let mut request = self
             .clients
             .get(region)?
             .get_metric_statistics()
-            .namespace(RDS_NAMESPACE)
-            .metric_name(LAG_METRIC)
-            .dimensions(
-                Dimension::builder()
-                    .name("DBClusterIdentifier")
-                    .value(cluster_id)
-                    .build(),
-            )
+            .namespace(namespace)
+            .metric_name(metric);
+        for (name, value) in dimensions {
+            request = request.dimensions(Dimension::builder().name(*name).value(*value).build());
+        }
+        request
             .start_time(DateTime::from(start))
             .end_time(DateTime::from(now + Duration::from_secs(60)))
             .period(60)
-            .statistics(Statistic::Maximum)
+            .statistics(statistic)
             .send()
             .await
-            .map_err(|e| classify("GetMetricStatistics", e))?;
+            .map_err(|e| classify("GetMetricStatistics", e))
+    }
+}
+
+impl ReplicationLagSource for CloudWatch {
+    async fn replication_lag(&self, region: &str, cluster_id: &str) -> Result<Option<Duration>> {
+        let out = self
+            .per_minute(
+                region,
+                (RDS_NAMESPACE, LAG_METRIC),
+                &[("DBClusterIdentifier", cluster_id)],
+                Statistic::Maximum,
+                self.lookback,
+                SystemTime::now(),
+            )
+            .await?;
         let latest = out
             .datapoints()
             .iter()
@@ -99,29 +122,16 @@ impl HealthHistory for CloudWatch {
         window: Duration,
     ) -> Result<Option<Duration>> {
         let now = SystemTime::now();
-        let start = now
-            .checked_sub(window)
-            .ok_or_else(|| Error::internal("clock before the epoch"))?;
         let out = self
-            .clients
-            .get(region)?
-            .get_metric_statistics()
-            .namespace(LIFEBOAT_NAMESPACE)
-            .metric_name(HEALTHY_METRIC)
-            .dimensions(Dimension::builder().name("App").value(app).build())
-            .dimensions(
-                Dimension::builder()
-                    .name("ProbedRegion")
-                    .value(probed_region)
-                    .build(),
+            .per_minute(
+                region,
+                (LIFEBOAT_NAMESPACE, HEALTHY_METRIC),
+                &[("App", app), ("ProbedRegion", probed_region)],
+                Statistic::Minimum,
+                window,
+                now,
             )
-            .start_time(DateTime::from(start))
-            .end_time(DateTime::from(now + Duration::from_secs(60)))
-            .period(60)
-            .statistics(Statistic::Minimum)
-            .send()
-            .await
-            .map_err(|e| classify("GetMetricStatistics", e))?;
+            .await?;
         let points: Vec<HealthPoint> = out
             .datapoints()
             .iter()
@@ -175,7 +185,6 @@ impl AlarmReader for CloudWatch {
 mod tests {
     use super::*;
     use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
-    use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsOutput;
     use aws_sdk_cloudwatch::types::{Datapoint, MetricAlarm};
     use aws_smithy_mocks::{mock, mock_client};
 
