@@ -151,6 +151,23 @@ pub fn describe(reasons: &[FailbackRefusal]) -> String {
         .join("; ")
 }
 
+/// A refusal: every reason, and the snapshot it was decided on.
+fn refused(
+    app: &str,
+    home: &str,
+    reasons: Vec<FailbackRefusal>,
+    snapshot: FailbackSnapshot,
+) -> Outcome {
+    Outcome::Refused {
+        message: format!(
+            "lifeboat will not fail '{app}' back to {home} now: {}",
+            describe(&reasons)
+        ),
+        reasons,
+        snapshot,
+    }
+}
+
 impl<D, L, H, P, W, C> Handler<D, L, H, P, W, C>
 where
     D: GlobalDatabase,
@@ -257,15 +274,7 @@ where
         } = assessed;
         let go = match decision {
             Err(reasons) => {
-                return Ok(Outcome::Refused {
-                    message: format!(
-                        "lifeboat will not fail '{}' back to {to_region} now: {}",
-                        plan.app(),
-                        describe(&reasons)
-                    ),
-                    reasons,
-                    snapshot,
-                });
+                return Ok(refused(plan.app(), &to_region, reasons, snapshot));
             }
             Ok(go) => go,
         };
@@ -312,15 +321,12 @@ where
                     run_id: holder.run_id.to_string(),
                     target_region: holder.target_region.clone(),
                 }];
-                Ok(Outcome::Refused {
-                    message: format!(
-                        "lifeboat will not fail '{}' back now: {}",
-                        plan.app(),
-                        describe(&reasons)
-                    ),
+                Ok(refused(
+                    plan.app(),
+                    &request.target_region,
                     reasons,
                     snapshot,
-                })
+                ))
             }
         }
     }
