@@ -1,7 +1,7 @@
 //! Route 53: record sets, change propagation and health checks (control plane in us-east-1),
 //! and Route 53 ARC routing controls (data plane, through the cluster endpoints).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_route53::types::{
@@ -20,6 +20,39 @@ pub const ROUTE53_REGION: &str = "us-east-1";
 fn same_name(a: &str, b: &str) -> bool {
     a.trim_end_matches('.')
         .eq_ignore_ascii_case(b.trim_end_matches('.'))
+}
+
+/// A record name as Route 53 compares it: no trailing dot, lower case, `*` for its `\052`.
+fn norm_name(name: &str) -> String {
+    name.trim_end_matches('.')
+        .replace("\\052", "*")
+        .to_ascii_lowercase()
+}
+
+/// Where Route 53 lists a name: by its labels, last label first.
+fn listing_key(name: &str) -> Vec<String> {
+    norm_name(name).rsplit('.').map(str::to_string).collect()
+}
+
+/// Record sets per `ListResourceRecordSets` page (Route 53's maximum).
+const LIST_PAGE: i32 = 300;
+/// Pages [`Route53Adapter::read_records`] lists before it reads the rest one by one.
+const LIST_PAGES: usize = 10;
+
+fn record_value(name: &str, record_type: &str, set: &ResourceRecordSet) -> RecordValue {
+    RecordValue {
+        name: name.to_string(),
+        record_type: record_type.to_string(),
+        ttl: set
+            .ttl()
+            .and_then(|t| u32::try_from(t).ok())
+            .unwrap_or_default(),
+        values: set
+            .resource_records()
+            .iter()
+            .map(|v| v.value().to_string())
+            .collect(),
+    }
 }
 
 fn built<T, E: std::fmt::Display>(what: &str, r: std::result::Result<T, E>) -> Result<T> {
@@ -66,19 +99,74 @@ impl RecordSets for Route53Adapter {
             .resource_record_sets()
             .iter()
             .find(|r| same_name(r.name(), name) && r.r#type().as_str() == record_type);
-        Ok(found.map(|r| RecordValue {
-            name: name.to_string(),
-            record_type: record_type.to_string(),
-            ttl: r
-                .ttl()
-                .and_then(|t| u32::try_from(t).ok())
-                .unwrap_or_default(),
-            values: r
-                .resource_records()
-                .iter()
-                .map(|v| v.value().to_string())
-                .collect(),
-        }))
+        Ok(found.map(|r| record_value(name, record_type, r)))
+    }
+
+    /// One listing of the zone instead of one call per record: Route 53 lists record sets in
+    /// order (name with its labels reversed, then type), so the listing starts at the first
+    /// wanted record and stops once past the last (at most [`LIST_PAGES`] pages of
+    /// [`LIST_PAGE`]). A wanted record the listing did not show is read on its own.
+    async fn read_records(
+        &self,
+        zone_id: &str,
+        wanted: &[(String, String)],
+    ) -> Result<Vec<Option<RecordValue>>> {
+        let mut found: Vec<Option<RecordValue>> = vec![None; wanted.len()];
+        let mut listed = vec![false; wanted.len()];
+        let mut index: HashMap<(String, &str), Vec<usize>> = HashMap::new();
+        for (i, (name, record_type)) in wanted.iter().enumerate() {
+            index
+                .entry((norm_name(name), record_type.as_str()))
+                .or_default()
+                .push(i);
+        }
+        let first = wanted.iter().min_by_key(|(name, _)| listing_key(name));
+        let last = wanted.iter().map(|(name, _)| listing_key(name)).max();
+        let mut next = first.map(|(name, _)| (name.clone(), None, None));
+        let mut pages = 0;
+        while let Some((start_name, start_type, start_id)) = next.take() {
+            if wanted.len() < 2 || pages == LIST_PAGES {
+                break;
+            }
+            pages += 1;
+            let out = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .start_record_name(start_name)
+                .set_start_record_type(start_type)
+                .set_start_record_identifier(start_id)
+                .max_items(LIST_PAGE)
+                .send()
+                .await
+                .map_err(|e| classify("ListResourceRecordSets", e))?;
+            let mut past_last = false;
+            for set in out.resource_record_sets() {
+                let key = (norm_name(set.name()), set.r#type().as_str());
+                for &i in index.get(&key).map(Vec::as_slice).unwrap_or_default() {
+                    if !listed[i] {
+                        listed[i] = true;
+                        found[i] = Some(record_value(&wanted[i].0, &wanted[i].1, set));
+                    }
+                }
+                past_last |= last.as_ref().is_some_and(|l| &listing_key(set.name()) > l);
+            }
+            if out.is_truncated() && !past_last && listed.iter().any(|l| !l) {
+                next = out.next_record_name().map(|n| {
+                    (
+                        n.to_string(),
+                        out.next_record_type().cloned(),
+                        out.next_record_identifier().map(str::to_string),
+                    )
+                });
+            }
+        }
+        for (i, (name, record_type)) in wanted.iter().enumerate() {
+            if !listed[i] {
+                found[i] = self.read_record(zone_id, name, record_type).await?;
+            }
+        }
+        Ok(found)
     }
 
     async fn upsert(

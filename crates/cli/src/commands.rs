@@ -812,13 +812,18 @@ async fn traffic_steps(
         TrafficMode::RecordUpsert => {
             let r53 = Route53Adapter::new(sdk);
             for zone in &tp.traffic.hosted_zones {
-                for r in &zone.records {
-                    let now = match r53
-                        .read_record(&zone.zone_id, &r.name, &r.record_type)
-                        .await
-                    {
-                        Ok(Some(v)) => v.values.join(","),
-                        Ok(None) => "MISSING".into(),
+                let keys: Vec<(String, String)> = zone
+                    .records
+                    .iter()
+                    .map(|r| (r.name.clone(), r.record_type.clone()))
+                    .collect();
+                let current = r53.read_records(&zone.zone_id, &keys).await;
+                for (i, r) in zone.records.iter().enumerate() {
+                    let now = match &current {
+                        Ok(values) => match values.get(i) {
+                            Some(Some(v)) => v.values.join(","),
+                            _ => "MISSING".into(),
+                        },
                         Err(e) => format!("unknown: {e}"),
                     };
                     steps.push(format!(

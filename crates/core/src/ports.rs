@@ -348,6 +348,23 @@ pub trait RecordSets: Send + Sync {
         record_type: &str,
     ) -> impl Future<Output = Result<Option<RecordValue>>> + Send;
 
+    /// The record sets `wanted` (name, type) in `zone_id`, in that order (`None` where one does
+    /// not exist). Adapters that can list a zone read them together; this default reads them
+    /// one by one.
+    fn read_records(
+        &self,
+        zone_id: &str,
+        wanted: &[(String, String)],
+    ) -> impl Future<Output = Result<Vec<Option<RecordValue>>>> + Send {
+        async move {
+            let mut found = Vec::with_capacity(wanted.len());
+            for (name, record_type) in wanted {
+                found.push(self.read_record(zone_id, name, record_type).await?);
+            }
+            Ok(found)
+        }
+    }
+
     /// UPSERT all `records` in one change batch; returns the change id.
     fn upsert(
         &self,

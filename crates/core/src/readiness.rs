@@ -542,11 +542,12 @@ async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
     routing: &C,
     plan: &ValidPlan,
 ) -> Vec<Finding> {
-    let mut record_checks = Vec::new();
     let mut health = Vec::new();
     let mut controls = Vec::new();
-    // Each region names the same records with its own values: check each record once.
+    // Each region names the same records with its own values: check each record once, and a
+    // zone's records together (one listing of the zone where the adapter can).
     let mut seen = std::collections::BTreeSet::new();
+    let mut zones: Vec<(&str, Vec<(String, String)>)> = Vec::new();
     for region in plan.region_names() {
         let Ok(rp) = plan.region(region) else {
             continue;
@@ -556,27 +557,11 @@ async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
                 if !seen.insert((&zone.zone_id, &r.name, &r.record_type)) {
                     continue;
                 }
-                record_checks.push(async move {
-                    let subject = format!("{}/{} {}", zone.zone_id, r.name, r.record_type);
-                    match records
-                        .read_record(&zone.zone_id, &r.name, &r.record_type)
-                        .await
-                    {
-                        Err(e) => could_not(Check::DnsRecord, &subject, &e),
-                        Ok(None) => Finding::new(
-                            Check::DnsRecord,
-                            Severity::Critical,
-                            subject,
-                            "does not exist in the zone".into(),
-                        ),
-                        Ok(Some(v)) => Finding::new(
-                            Check::DnsRecord,
-                            Severity::Ok,
-                            subject,
-                            format!("exists ({})", v.values.join(", ")),
-                        ),
-                    }
-                });
+                let key = (r.name.clone(), r.record_type.clone());
+                match zones.iter_mut().find(|(id, _)| *id == zone.zone_id) {
+                    Some((_, wanted)) => wanted.push(key),
+                    None => zones.push((&zone.zone_id, vec![key])),
+                }
             }
         }
         for id in &rp.traffic.health_check_ids {
@@ -628,7 +613,39 @@ async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
             });
         }
     }
-    let mut out = join_all(record_checks).await;
+    let record_checks = zones.iter().map(|(zone_id, wanted)| async move {
+        let subject =
+            |(name, record_type): &(String, String)| format!("{zone_id}/{name} {record_type}");
+        match records.read_records(zone_id, wanted).await {
+            Err(e) => wanted
+                .iter()
+                .map(|w| could_not(Check::DnsRecord, &subject(w), &e))
+                .collect::<Vec<_>>(),
+            Ok(found) => wanted
+                .iter()
+                .zip(found)
+                .map(|(w, value)| match value {
+                    None => Finding::new(
+                        Check::DnsRecord,
+                        Severity::Critical,
+                        subject(w),
+                        "does not exist in the zone".into(),
+                    ),
+                    Some(v) => Finding::new(
+                        Check::DnsRecord,
+                        Severity::Ok,
+                        subject(w),
+                        format!("exists ({})", v.values.join(", ")),
+                    ),
+                })
+                .collect(),
+        }
+    });
+    let mut out: Vec<Finding> = join_all(record_checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     out.extend(join_all(health).await);
     out.extend(join_all(controls).await);
     out

@@ -232,20 +232,25 @@ where
                     values: r.values.clone(),
                 })
                 .collect();
-            let mut previous = Vec::with_capacity(wanted.len());
-            for w in &wanted {
-                let value = self
-                    .ports
-                    .records
-                    .read_record(&zone.zone_id, &w.name, &w.record_type)
-                    .await?;
-                previous.push(PreviousRecord {
+            let keys: Vec<(String, String)> = wanted
+                .iter()
+                .map(|w| (w.name.clone(), w.record_type.clone()))
+                .collect();
+            let values = self
+                .ports
+                .records
+                .read_records(&zone.zone_id, &keys)
+                .await?;
+            let previous: Vec<PreviousRecord> = wanted
+                .iter()
+                .zip(values)
+                .map(|(w, value)| PreviousRecord {
                     zone_id: zone.zone_id.clone(),
                     name: w.name.clone(),
                     record_type: w.record_type.clone(),
                     value,
-                });
-            }
+                })
+                .collect();
             let already = previous
                 .iter()
                 .zip(&wanted)

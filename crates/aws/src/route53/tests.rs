@@ -228,3 +228,131 @@ async fn an_endpoint_that_fails_is_transient_and_a_conflict_is_a_precondition() 
         ErrorKind::PreconditionFailed
     );
 }
+
+fn listed(name: &str, value: &str) -> ResourceRecordSet {
+    ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(60)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_zones_records_are_read_in_one_listing_from_the_first_in_route53s_order() {
+    // GIVEN a zone listing (Route 53's order: reversed labels) holding two of three wanted
+    // records and one record the plan does not manage
+    let listing = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            // api.example.com sorts before www.example.com and www.shop.example.com
+            r.start_record_name() == Some("api.example.com")
+                && r.start_record_type().is_none()
+                && r.max_items() == Some(300)
+        })
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(listed("api.example.com.", "api-use1.example.com"))
+                .resource_record_sets(listed("other.example.com.", "x.example.com"))
+                .resource_record_sets(listed("WWW.example.com.", "use1.example.com"))
+                .is_truncated(false)
+                .max_items(300)
+                .build()
+                .unwrap()
+        });
+    // AND the record the listing did not show is read on its own, and does not exist
+    let single = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            r.start_record_name() == Some("www.shop.example.com") && r.max_items() == Some(1)
+        })
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .set_resource_record_sets(Some(Vec::new()))
+                .is_truncated(false)
+                .max_items(1)
+                .build()
+                .unwrap()
+        });
+    let r53 = Route53Adapter::from_client(mock_client!(
+        aws_sdk_route53,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&listing, &single]
+    ));
+    // WHEN three records are read
+    let wanted = [
+        ("www.example.com".to_string(), "CNAME".to_string()),
+        ("www.shop.example.com".to_string(), "CNAME".to_string()),
+        ("api.example.com".to_string(), "CNAME".to_string()),
+    ];
+    let got = r53.read_records("Z1", &wanted).await.unwrap();
+    // THEN they come back in the order asked, from one listing and one single read
+    assert_eq!(
+        got,
+        vec![
+            Some(rec("www.example.com", "use1.example.com")),
+            None,
+            Some(rec("api.example.com", "api-use1.example.com")),
+        ]
+    );
+    assert_eq!(listing.num_calls(), 1);
+    assert_eq!(single.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_truncated_listing_goes_on_from_where_route53_says() {
+    let first = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| r.start_record_name() == Some("a.example.com"))
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(listed("a.example.com.", "1.example.com"))
+                .is_truncated(true)
+                .next_record_name("b.example.com.")
+                .next_record_type(RrType::Cname)
+                .max_items(300)
+                .build()
+                .unwrap()
+        });
+    let second = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .match_requests(|r| {
+            r.start_record_name() == Some("b.example.com.")
+                && r.start_record_type() == Some(&RrType::Cname)
+        })
+        .then_output(|| {
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(listed("b.example.com.", "2.example.com"))
+                .is_truncated(true)
+                .next_record_name("c.example.com.")
+                .max_items(300)
+                .build()
+                .unwrap()
+        });
+    let r53 = Route53Adapter::from_client(mock_client!(
+        aws_sdk_route53,
+        aws_smithy_mocks::RuleMode::MatchAny,
+        [&first, &second]
+    ));
+    let wanted = [
+        ("b.example.com".to_string(), "CNAME".to_string()),
+        ("a.example.com".to_string(), "CNAME".to_string()),
+    ];
+    let got = r53.read_records("Z1", &wanted).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            Some(rec("b.example.com", "2.example.com")),
+            Some(rec("a.example.com", "1.example.com"))
+        ]
+    );
+    // all found: no third page although the listing is truncated
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+}
+
+#[test]
+fn listing_order_reverses_the_labels() {
+    assert!(listing_key("zzz.a.example.com") < listing_key("b.example.com"));
+    assert!(listing_key("api.example.com.") < listing_key("WWW.example.com"));
+    assert_eq!(
+        listing_key("\\052.example.com."),
+        listing_key("*.example.com")
+    );
+}
