@@ -53,6 +53,12 @@ Capacity ramps over time instead of appearing at once (see the section in the co
 Scaling group launches after its creation are ``Pending`` for
 ``autoscaling.instance_start_seconds``.
 
+Call counts
+-----------
+``GET /_lifeboat/calls`` answers the API calls served since the last reset by
+``service:Operation`` (e.g. ``route53:ListResourceRecordSets``); ``DELETE`` answers them and
+starts afresh.
+
 S3
 --
 ``GetBucketVersioning`` answers with the root element S3 documents, ``VersioningConfiguration``
@@ -62,10 +68,12 @@ rejects as invalid XML).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -121,6 +129,8 @@ class _State:
             self.route53_changes: dict[str, float] = {}
             # Injected faults: how many of the next Aurora global operations get cancelled.
             self.cancel_next_rds_operations = 0
+            # API calls served, by "service:Operation" (GET /_lifeboat/calls).
+            self.calls: dict[str, int] = {}
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -748,6 +758,57 @@ def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
     return [data]
 
 
+# Call counting -------------------------------------------------------------------------------
+# ``GET /_lifeboat/calls`` answers how many API calls the emulator served since the last reset,
+# by ``service:Operation`` (the service is the SigV4 credential scope's; the operation comes from
+# ``X-Amz-Target`` (JSON protocols), ``Action`` (query protocols, in the URL or the form body) or,
+# for Route 53's REST API, the method and path). ``DELETE /_lifeboat/calls`` answers the same and
+# starts counting afresh. Benchmarks use it to count what a function asked of AWS.
+
+_ROUTE53_REST = [
+    ("POST", re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$"), "ChangeResourceRecordSets"),
+    ("GET", re.compile(r"^/2013-04-01/hostedzone/[^/]+/rrset/?$"), "ListResourceRecordSets"),
+    ("GET", re.compile(r"^/2013-04-01/change/[^/]+$"), "GetChange"),
+    ("GET", re.compile(r"^/2013-04-01/hostedzone/[^/]+$"), "GetHostedZone"),
+    ("GET", re.compile(r"^/2013-04-01/hostedzone/?$"), "ListHostedZones"),
+    ("POST", re.compile(r"^/2013-04-01/hostedzone/?$"), "CreateHostedZone"),
+    ("GET", re.compile(r"^/2013-04-01/healthcheck/[^/]+$"), "GetHealthCheck"),
+    ("POST", re.compile(r"^/2013-04-01/healthcheck/[^/]+$"), "UpdateHealthCheck"),
+]
+
+
+def _operation(environ: dict[str, Any], service: str) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "")
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)  # moto reads the body again
+        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
+        if "Action" in form:
+            return form["Action"][0]
+    if service == "route53":
+        for m, pattern, name in _ROUTE53_REST:
+            if m == method and pattern.match(path):
+                return name
+    return f"{method} {path}"
+
+
+def _count_call(environ: dict[str, Any]) -> None:
+    match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not match:
+        return
+    key = f"{match.group(2)}:{_operation(environ, match.group(2))}"
+    with STATE.lock:
+        STATE.calls[key] = STATE.calls.get(key, 0) + 1
+
+
 class LifeboatMiddleware:
     """Serves ``/_lifeboat/*`` and makes dark regions answer 503; everything else is moto."""
 
@@ -761,6 +822,8 @@ class LifeboatMiddleware:
             return self._control(path, method, environ, start_response)
         if path == "/moto-api/reset":
             STATE.reset()
+        else:
+            _count_call(environ)
         STATE.request.now = time.monotonic()
         try:
             return self._serve(environ, start_response)
@@ -811,6 +874,12 @@ class LifeboatMiddleware:
                         "200 OK",
                         {r: sorted(s) for r, s in STATE.outages.items()},
                     )
+            if path == "/_lifeboat/calls":
+                with STATE.lock:
+                    counts = dict(sorted(STATE.calls.items()))
+                    if method == "DELETE":
+                        STATE.calls.clear()
+                    return _json(start_response, "200 OK", counts)
             if path == "/_lifeboat/faults" and method == "POST":
                 with STATE.lock:
                     n = body.get("cancel_next_rds_operations", 0)
