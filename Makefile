@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill bench infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -46,7 +46,7 @@ setup: $(STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI)
 test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets
 	cargo build -q --workspace --all-targets
-	$(PY) -m pytest -q -n 4 tests/emulator tests/drill
+	$(PY) -m pytest -q -n 4 tests/emulator tests/drill tests/bench
 
 test-rust: setup ## Rust tests only
 	cargo test --workspace --all-targets
@@ -95,6 +95,14 @@ sizes: ## Sizes of the built bootstrap binaries
 drill: setup ## The local failover drill: emulated two-region AWS, the real functions and state machine (ARGS="--scenario ...")
 	cargo build -q --workspace --all-targets
 	$(PY) scripts/drill.py $(ARGS)
+
+# The benchmarks' options, e.g. make bench BENCH_ARGS="--runs 30 --only cold-start,sizes"
+BENCH_ARGS  ?=
+
+bench: setup ## Benchmarks with their targets: cold start, memory, sizes, orchestration overhead, DNS and ECS at scale (writes bench/RESULTS.md)
+	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p lifeboat-bench-hello
+	cargo build -q --workspace --all-targets
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 demo: setup ## Local end-to-end: every failover step under cargo lambda watch against the emulator
 	bash scripts/demo.sh

@@ -37,6 +37,7 @@ import dataclasses
 import html
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -394,7 +395,8 @@ class Drill:
                 "LIFEBOAT_PROBE_INTERVAL_MS": "50",
                 "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
                 "LIFEBOAT_POLL_SECONDS": "1",
-                "LIFEBOAT_STEP_DEADLINE_SECONDS": "120",
+                # Each step's deadline: 10 simulated minutes (at least 2 real ones).
+                "LIFEBOAT_STEP_DEADLINE_SECONDS": str(max(120, math.ceil(600 * self.time_scale))),
                 "RUST_LOG": "info",
             }
             self.spawn([str(self.bin_dir / fn)], "functions.log", env)

@@ -152,7 +152,8 @@ fn no_task_can_end_a_run_without_the_failure_path() {
     }
 }
 
-/// Function crates: workspace members with a `main.rs` that run under the Lambda runtime.
+/// Function crates: workspace members with a `main.rs` that run under the Lambda runtime (but
+/// not those marked `[package.metadata.lifeboat] deployed = false`, e.g. the bench's floor).
 fn function_crates() -> BTreeSet<String> {
     let root = repo_root();
     let manifest: toml_like::Members = toml_like::members(&root.join("Cargo.toml"));
@@ -161,7 +162,9 @@ fn function_crates() -> BTreeSet<String> {
         .filter(|m| {
             let dir = root.join(m);
             let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
-            dir.join("src/main.rs").exists() && cargo.contains("lambda_runtime")
+            dir.join("src/main.rs").exists()
+                && cargo.contains("lambda_runtime")
+                && !cargo.contains("deployed = false")
         })
         .map(|m| {
             Path::new(&m)

@@ -1,0 +1,88 @@
+"""The benchmark harness itself (scripts/bench_lambda.py, scripts/bench.py): it must measure what
+it says, so it is tested like the rest. Needs the debug binaries (`make test` builds them); the
+scale scenarios run small against the emulator, with the debug builds standing in for release.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
+from bench_lambda import BenchError, Process, Subject, cold_start  # noqa: E402
+
+DEBUG = ROOT / "target" / "debug"
+
+
+def hello() -> Subject:
+    return Subject("hello-lambda", [str(DEBUG / "hello-lambda")], {}, {"name": "bench"}, kind="floor")
+
+
+def test_a_cold_start_is_timed_to_the_first_next_and_the_first_answer():
+    # GIVEN the floor function WHEN it is cold-started through our Runtime API
+    got = cold_start(hello())
+    # THEN init, the first invocation and the peak RSS are measured, and it answered
+    assert got.error is None
+    assert 0 < got.init_ms < 10_000
+    assert 0 < got.first_invoke_ms < 10_000
+    assert got.peak_rss_kib > 100
+
+
+def test_a_warm_process_answers_each_event_in_turn():
+    p = Process(hello())
+    try:
+        p.wait_ready()
+        assert p.invoke({"name": "a"}).result == {"message": "hello, a"}
+        assert p.invoke({}).result == {"message": "hello, world"}
+    finally:
+        p.stop()
+
+
+def test_an_init_error_is_reported_not_timed():
+    script = ("import os, urllib.request; urllib.request.urlopen(urllib.request.Request("
+              "os.environ['AWS_LAMBDA_RUNTIME_API'] + '/2018-06-01/runtime/init/error', "
+              "data=b'{\"errorType\": \"Boom\"}', method='POST'))")
+    with pytest.raises(BenchError, match="Boom"):
+        cold_start(Subject("broken", [sys.executable, "-c", script], {}, {}))
+
+
+def test_a_function_error_is_named():
+    script = ROOT / "bench/python/runtime.py"
+    # the boto3 handler without an endpoint or region: its init fails (no region) or its call does
+    sub = Subject("py", [sys.executable, str(script)],
+                  {"AWS_DEFAULT_REGION": "us-west-2", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+                   "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y",
+                   "AWS_MAX_ATTEMPTS": "1"}, {})
+    got = cold_start(sub)
+    assert got.error == "EndpointConnectionError"
+
+
+def test_symbol_tables_are_seen(tmp_path):
+    assert bench.has_symbol_table(DEBUG / "hello-lambda")  # the dev profile keeps symbols
+    not_elf = tmp_path / "x"
+    not_elf.write_bytes(b"#!/bin/sh\n")
+    with pytest.raises(BenchError):
+        bench.has_symbol_table(not_elf)
+
+
+def test_a_dns_flip_costs_one_read_and_one_change_per_zone():
+    got = bench.dns(3, 20, 0.02, DEBUG, DEBUG, ROOT / "target")
+    assert got["records"] == 60
+    assert got["calls"]["route53:ListResourceRecordSets"] == 3
+    assert got["calls"]["route53:ChangeResourceRecordSets"] == 3
+    assert got["calls_without_polls"] == 6
+    # one call per record: a read and a change for each
+    assert got["baseline_calls"]["route53:ListResourceRecordSets"] == 60
+    assert got["baseline_calls"]["route53:ChangeResourceRecordSets"] == 60
+
+
+def test_ecs_services_scale_up_together():
+    got = bench.ecs(4, 1, 0.02, DEBUG, DEBUG, ROOT / "target")
+    assert got["calls_all"]["ecs:UpdateService"] == 4
+    assert got["calls_one"]["ecs:UpdateService"] == 1
+    assert got["one_service_seconds"] > 60 * 0.02  # it waited for the ramp
+    assert got["ratio"] > 0
