@@ -707,7 +707,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--debug-dir", type=Path, default=TARGET / "debug")
     p.add_argument("--no-write", action="store_true",
                    help="print only (do not write bench/RESULTS.md and the README's table)")
+    p.add_argument("--rewrite", action="store_true",
+                   help="measure nothing: write bench/RESULTS.md and the README's table again "
+                        "from the last run's target/bench/results.json (after editing "
+                        "bench/NOTES.md)")
     args = p.parse_args(argv)
+    if args.rewrite:
+        last = TARGET / "bench/results.json"
+        if not last.is_file():
+            say(f"bench: {last} does not exist: run the benchmarks first")
+            return 2
+        try:
+            res_last = json.loads(last.read_text())
+        except ValueError as exc:
+            say(f"bench: {last} is not a results file: {exc}")
+            return 2
+        try:
+            print(write_results(res_last))
+        except (KeyError, TypeError, IndexError) as exc:
+            say(f"bench: {last} lacks a figure the table needs ({exc!r}): run the benchmarks again")
+            return 2
+        return 0
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(only) - set(SECTIONS)
     if unknown or args.runs < 1 or args.drill_runs < 1 or args.ecs_reps < 1:
