@@ -696,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default=",".join(SECTIONS),
                    help=f"comma-separated sections (default all: {','.join(SECTIONS)})")
     p.add_argument("--drill-runs", type=int, default=1,
-                   help="orchestration drills (default 1; each takes about 4 min at scale 1.0)")
+                   help="orchestration drills (default 1; each takes about 3.5 min at scale 1.0)")
     p.add_argument("--drill-time-scale", type=float, default=1.0,
                    help="simulated AWS durations x this in the orchestration drill (default 1.0)")
     p.add_argument("--zones", type=int, default=10)
