@@ -165,24 +165,10 @@ class Shop:
             return json.loads(resp.read())
 
     def function_env(self) -> dict[str, str]:
-        """What infra/template.yaml configures, pointed at the emulator."""
-        return {
-            "AWS_REGION": WEST,
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
-            "LIFEBOAT_PLAN_PARAMETER": drill_mod.PLAN_PARAMETER,
-            "LIFEBOAT_STATE_MACHINE_ARN": self.seeded["state_machine_arn"],
-            "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN":
-                f"arn:aws:states:{WEST}:{drill_mod.ACCOUNT}:stateMachine:lifeboat-failback",
-            "LIFEBOAT_LINK_SECRET_PARAMETER": drill_mod.LINK_SECRET_PARAMETER,
-            "LIFEBOAT_PROBE_INTERVAL_MS": "50",
-            "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
-            "LIFEBOAT_POLL_SECONDS": "1",
-            "LIFEBOAT_STEP_DEADLINE_SECONDS": "120",
-            "RUST_LOG": "info",
-        }
+        """What infra/template.yaml configures, pointed at the emulator (the drill's set)."""
+        return self.drill.function_env(
+            self.seeded["state_machine_arn"],
+            f"arn:aws:states:{WEST}:{drill_mod.ACCOUNT}:stateMachine:lifeboat-failback")
 
     def subject(self, fn: str, release_dir: Path, event: Any) -> Subject:
         return Subject(fn, [str(release_dir / fn)], self.function_env(), event)
@@ -244,6 +230,19 @@ def ca_bundle() -> Path | None:
     return None
 
 
+def bundle_only(shop: Shop, release_dir: Path, event: Any) -> list[Subject]:
+    """What the TLS trust store costs: db-failover reading only the CA bundle file
+    (rustls-native-certs honours SSL_CERT_FILE) instead of the bundle and every file of the
+    certificate directory; none where this machine has no bundle file."""
+    bundle = ca_bundle()
+    if not bundle:
+        return []
+    variant = shop.subject("db-failover", release_dir, event)
+    variant.name = BUNDLE_ONLY
+    variant.env["SSL_CERT_FILE"] = str(bundle)
+    return [variant]
+
+
 def python_subject(shop: Shop) -> Subject:
     env = {"AWS_REGION": WEST, "AWS_DEFAULT_REGION": WEST, "AWS_ENDPOINT_URL": shop.endpoint,
            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -256,15 +255,7 @@ def cold_starts(runs: int, release_dir: Path, debug_dir: Path, work: Path) -> di
     shop = Shop(debug_dir, 0.01, work)
     try:
         subjects = [shop.subject(fn, release_dir, first_event(fn)) for fn in FUNCTIONS]
-        bundle = ca_bundle()
-        if bundle:
-            # What the TLS trust store costs: the same function reading only the CA bundle file
-            # (rustls-native-certs honours SSL_CERT_FILE) instead of the bundle and every file of
-            # the certificate directory.
-            variant = shop.subject("db-failover", release_dir, first_event("db-failover"))
-            variant.name = BUNDLE_ONLY
-            variant.env["SSL_CERT_FILE"] = str(bundle)
-            subjects.append(variant)
+        subjects += bundle_only(shop, release_dir, first_event("db-failover"))
         subjects.append(Subject(FLOOR, [str(release_dir / FLOOR)], {}, {"name": "bench"},
                                 kind="floor"))
         subjects.append(python_subject(shop))
@@ -305,15 +296,10 @@ def init_instructions(release_dir: Path, debug_dir: Path, work: Path) -> dict[st
     shop = Shop(debug_dir, 0.01, work)
     counts: dict[str, int] = {}
     try:
-        bundle = ca_bundle()
         subjects = [Subject(FLOOR, [str(release_dir / FLOOR)], {}, None)]
         for fn in ("db-failover", "verify"):
             subjects.append(shop.subject(fn, release_dir, None))
-        if bundle:
-            variant = shop.subject("db-failover", release_dir, None)
-            variant.name = BUNDLE_ONLY
-            variant.env["SSL_CERT_FILE"] = str(bundle)
-            subjects.append(variant)
+        subjects += bundle_only(shop, release_dir, None)
         for sub in subjects:
             out = work / f"callgrind.{sub.name.replace(' ', '').replace(',', '-')}.out"
             sub.argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *sub.argv]

@@ -373,6 +373,28 @@ class Drill:
                 Rule=name, Targets=[{"Id": "alarm-to-failover", "Arn": arns["alarm-to-failover"]}]
             )
 
+    def function_env(self, state_machine_arn: str, failback_arn: str | None = None) -> dict[str, str]:
+        """What infra/template.yaml configures for every function, pointed at the emulator
+        (the Runtime API's variables left out). `failback_arn`: the failback machine's, when the
+        drill has not deployed it (default: the one `set_up` created)."""
+        return {
+            "AWS_REGION": WEST,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
+            "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
+            "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
+            "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": failback_arn or self.failback_arn,
+            "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
+            "LIFEBOAT_PROBE_INTERVAL_MS": "50",
+            "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
+            "LIFEBOAT_POLL_SECONDS": "1",
+            # Each step's deadline: 10 simulated minutes (at least 2 real ones).
+            "LIFEBOAT_STEP_DEADLINE_SECONDS": str(max(120, math.ceil(600 * self.time_scale))),
+            "RUST_LOG": "info",
+        }
+
     def start_functions(self, state_machine_arn: str) -> None:
         for fn in FUNCTIONS:
             env = {
@@ -383,21 +405,7 @@ class Drill:
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
                 "AWS_LAMBDA_LOG_STREAM_NAME": "drill",
                 "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn}",
-                "AWS_REGION": WEST,
-                "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
-                "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
-                "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
-                "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": self.failback_arn,
-                "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
-                "LIFEBOAT_PROBE_INTERVAL_MS": "50",
-                "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
-                "LIFEBOAT_POLL_SECONDS": "1",
-                # Each step's deadline: 10 simulated minutes (at least 2 real ones).
-                "LIFEBOAT_STEP_DEADLINE_SECONDS": str(max(120, math.ceil(600 * self.time_scale))),
-                "RUST_LOG": "info",
+                **self.function_env(state_machine_arn),
             }
             self.spawn([str(self.bin_dir / fn)], "functions.log", env)
 

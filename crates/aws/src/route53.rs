@@ -122,10 +122,13 @@ impl RecordSets for Route53Adapter {
         }
         let first = wanted.iter().min_by_key(|(name, _)| listing_key(name));
         let last = wanted.iter().map(|(name, _)| listing_key(name)).max();
-        let mut next = first.map(|(name, _)| (name.clone(), None, None));
+        // A single record is read on its own: a listing would cost the same one call.
+        let mut next = first
+            .filter(|_| wanted.len() > 1)
+            .map(|(name, _)| (name.clone(), None, None));
         let mut pages = 0;
         while let Some((start_name, start_type, start_id)) = next.take() {
-            if wanted.len() < 2 || pages == LIST_PAGES {
+            if pages == LIST_PAGES {
                 break;
             }
             pages += 1;
