@@ -372,6 +372,15 @@ class Drill:
             events.put_targets(
                 Rule=name, Targets=[{"Id": "alarm-to-failover", "Arn": arns["alarm-to-failover"]}]
             )
+        # infra/template.yaml's RunLedger ExecutionClosed rule: the safety net for executions
+        # that close without recording their run
+        events.put_rule(Name="lifeboat-execution-closed", EventPattern=json.dumps({
+            "source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {"stateMachineArn": [state_machine_arn, self.failback_arn],
+                       "status": ["FAILED", "TIMED_OUT", "ABORTED"]},
+        }))
+        events.put_targets(Rule="lifeboat-execution-closed",
+                           Targets=[{"Id": "run-ledger", "Arn": arns["run-ledger"]}])
 
     def function_env(self, state_machine_arn: str, failback_arn: str | None = None) -> dict[str, str]:
         """What infra/template.yaml configures for every function, pointed at the emulator
@@ -387,6 +396,7 @@ class Drill:
             "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
             "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": failback_arn or self.failback_arn,
             "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
+            "LIFEBOAT_TOPIC_ARN": f"arn:aws:sns:{WEST}:{ACCOUNT}:lifeboat-{APP}",
             "LIFEBOAT_PROBE_INTERVAL_MS": "50",
             "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
             "LIFEBOAT_POLL_SECONDS": "1",

@@ -59,6 +59,12 @@ Call counts
 ``service:Operation`` (e.g. ``route53:ListResourceRecordSets``); ``DELETE`` answers them and
 starts afresh.
 
+Step Functions
+--------------
+Each execution that closes (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) sends the documented
+``Step Functions Execution Status Change`` event to its region's default EventBridge bus (see the
+section in the code); moto sends none.
+
 S3
 --
 ``GetBucketVersioning`` answers with the root element S3 documents, ``VersioningConfiguration``
@@ -909,3 +915,55 @@ def _get_bucket_versioning(self: Any) -> Any:
 
 
 _S3Response.get_bucket_versioning = _get_bucket_versioning
+
+
+# --- Step Functions: execution status change events -----------------------------------------------
+#
+# As the Step Functions developer guide documents ("Step Functions events" in EventBridge): when an
+# execution of a standard workflow changes status, EventBridge receives, on the default bus of the
+# execution's region, an event with source ``aws.states``, detail-type ``Step Functions Execution
+# Status Change``, ``resources`` [the execution ARN] and a detail with ``executionArn``,
+# ``stateMachineArn``, ``name``, ``status`` (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED),
+# ``startDate`` / ``stopDate`` (epoch milliseconds), ``input``, ``output`` (JSON as strings, up to
+# 248 KiB), ``error`` and ``cause``. moto sends none; here every close sends one (RUNNING is left
+# out: lifeboat's rules match closes only). Rules with Lambda targets receive it as above.
+
+from moto.events.models import events_backends as _events_backends  # noqa: E402
+from moto.stepfunctions.parser.backend import execution as _sfn_execution  # noqa: E402
+
+_original_reflect = _sfn_execution.BaseExecutionWorkerCommunication._reflect_execution_status
+
+
+def _millis(value: Any) -> int | None:
+    return int(value.timestamp() * 1000) if value is not None else None
+
+
+def _reflect_execution_status(self: Any) -> None:
+    _original_reflect(self)
+    ex = self.execution
+    try:
+        status = ex.exec_status.value if ex.exec_status is not None else None
+        detail = {
+            "executionArn": ex.exec_arn,
+            "stateMachineArn": ex.state_machine_arn,
+            "name": ex.name,
+            "status": status,
+            "startDate": _millis(ex.start_date),
+            "stopDate": _millis(ex.stop_date),
+            "input": ex.execution_input,
+            "output": json.dumps(ex.output) if ex.output is not None else None,
+            "error": ex.error,
+            "cause": ex.cause,
+        }
+        backend = _events_backends[ex.account_id][ex.region_name]
+        backend.put_events([{
+            "Source": "aws.states",
+            "DetailType": "Step Functions Execution Status Change",
+            "Resources": [ex.exec_arn],
+            "Detail": json.dumps(detail, default=str),
+        }])
+    except Exception as exc:  # noqa: BLE001 - EventBridge delivery is best effort, as on AWS
+        print(f"lifeboat-emulator: no status change event for {getattr(ex, 'name', '?')}: {exc}", flush=True)
+
+
+_sfn_execution.BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status

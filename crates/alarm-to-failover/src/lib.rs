@@ -102,6 +102,8 @@ pub struct Assessed {
     /// `None` when a cheap check (lock, last run) decided before the snapshot was taken.
     pub readiness: Option<Readiness>,
     pub decision: Decision,
+    /// A lock left by an execution that no longer runs (reported; a start takes it over).
+    pub stale_lock: Option<store::StaleLock>,
     pub now: OffsetDateTime,
 }
 
@@ -263,20 +265,30 @@ where
             .map_err(|e| e.context("this function's region"))?
             .to_string();
         let now = self.ports.clock.now();
-        let run_id = RunId::for_incident(
-            plan.app(),
-            &target,
-            trigger.at(),
-            plan.triggers().incident_window_seconds,
-        );
+        // An operator's run is its own; automatic triggers of one incident share one run.
+        let run_id = if trigger.is_manual() {
+            RunId::for_operator(plan.app(), &target, trigger.at())
+        } else {
+            RunId::for_incident(
+                plan.app(),
+                &target,
+                trigger.at(),
+                plan.triggers().incident_window_seconds,
+            )
+        };
 
-        // Cheap checks first: a storm of events for a run in progress costs two reads each.
-        let lock = store::read_lock(&self.ports.params, plan.app()).await?;
+        // Cheap checks first: a storm of events for a run in progress costs a few reads each.
+        // A lock whose execution no longer runs protects nothing: it is stale, and the start
+        // takes it over (and says so).
+        let view =
+            store::inspect_lock(&self.ports.params, &self.ports.workflow, plan.app(), now).await?;
+        let stale_lock = view.stale().cloned();
+        let lock = view.live().cloned();
         let last_run_ended = store::read_state(&self.ports.params, plan.app())
             .await?
             .and_then(|s| s.last_run)
             .and_then(|r| r.ended_at);
-        if let Err(why) = precheck(&plan, &run_id, lock.as_ref(), last_run_ended, now) {
+        if let Err(why) = precheck(&plan, &trigger, &run_id, lock.as_ref(), last_run_ended, now) {
             return Ok(Assessed {
                 plan,
                 run_id,
@@ -285,6 +297,7 @@ where
                 trigger,
                 readiness: None,
                 decision: Decision::Ignore { why },
+                stale_lock,
                 now,
             });
         }
@@ -314,6 +327,7 @@ where
             trigger,
             readiness: Some(readiness),
             decision,
+            stale_lock,
             now,
         })
     }
@@ -328,9 +342,17 @@ where
             trigger,
             readiness,
             decision,
+            stale_lock,
             now,
         } = assessed;
         let missing = || Error::internal("a decision to act was made without a readiness snapshot");
+        if let Some(stale) = &stale_lock
+            && !matches!(decision, Decision::Start { .. })
+        {
+            // Nothing takes it over now: a person must hear of it all the same.
+            self.announce_stale_lock(&plan, &target, stale, None)
+                .await?;
+        }
         match decision {
             Decision::Ignore { why } => Ok(ignored(why, run_id)),
             Decision::Refuse { why } => {
@@ -348,7 +370,7 @@ where
             Decision::Start {
                 promotion,
                 approval,
-                resumed,
+                resumed: _,
             } => {
                 let request = RunRequest {
                     kind: lifeboat_core::run::RunKind::Failover,
@@ -363,7 +385,7 @@ where
                     readiness: readiness.ok_or_else(missing)?,
                     decided_at: now,
                 };
-                self.start(request, resumed, now).await
+                self.start(request, now).await
             }
         }
     }
@@ -399,30 +421,104 @@ where
         Ok(true)
     }
 
-    async fn start(
+    /// Tell the plan's topic about a stale lock: once per lock (a create-only marker), naming
+    /// the run that took it over, if one did.
+    async fn announce_stale_lock(
         &self,
-        request: RunRequest,
-        resumed: bool,
-        now: OffsetDateTime,
-    ) -> Result<Outcome> {
+        plan: &ValidPlan,
+        target: &str,
+        stale: &store::StaleLock,
+        taken_over_by: Option<&RunId>,
+    ) -> Result<()> {
         let p = &self.ports;
-        let run_id = request.run_id.clone();
-        match store::start_run(&p.params, &p.workflow, &request, resumed, now).await? {
+        let marker = format!(
+            "/lifeboat/{}/notices/stale-lock-{}",
+            plan.app(),
+            stale.lock.run_id
+        );
+        let body = encode(&serde_json::json!({ "stale": stale, "taken_over_by": taken_over_by }))?;
+        if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::AlreadyExists
+            && taken_over_by.is_none()
+        {
+            return Ok(());
+        }
+        let topic = &plan.region(target)?.notification_topic_arn;
+        let subject = format!(
+            "lifeboat {}: STALE RUN LOCK of run {}",
+            plan.app(),
+            stale.lock.run_id
+        );
+        let next = match taken_over_by {
+            Some(run) => {
+                format!("Run {run} has taken it over (audit line in alarm-to-failover's log).")
+            }
+            None => format!(
+                "No run has taken it over yet: the next legitimate trigger will, or a person can \
+                 start one (lifeboat failover --to {target}), or clear it (lifeboat status shows it)."
+            ),
+        };
+        let message = format!(
+            "lifeboat found a stale run lock for '{}'.\n\nWhy stale: {}\nLock: run {} (into {}), taken at {}, execution {}\n\n{next}\n",
+            plan.app(),
+            stale.why,
+            stale.lock.run_id,
+            stale.lock.target_region,
+            stale.lock.acquired_at,
+            stale
+                .lock
+                .execution_arn
+                .as_deref()
+                .unwrap_or("(none named)"),
+        );
+        if let Err(e) = p
+            .notifier
+            .publish(topic, &lifeboat_core::text::bounded(&subject, 99), &message)
+            .await
+        {
+            if taken_over_by.is_none()
+                && let Err(cleanup) = p.params.delete(&marker).await
+            {
+                tracing::error!(error = %cleanup, "could not remove the stale-lock marker");
+            }
+            return Err(e.context("announcing the stale run lock"));
+        }
+        Ok(())
+    }
+
+    async fn start(&self, request: RunRequest, now: OffsetDateTime) -> Result<Outcome> {
+        let p = &self.ports;
+        let mut request = request;
+        match store::start_run(&p.params, &p.workflow, &request, now).await? {
             RunStart::Started {
-                execution_arn,
-                duplicate,
-            } => Ok(Outcome::Started {
                 run_id,
                 execution_arn,
-                request: Box::new(request),
                 duplicate,
-            }),
+                took_over,
+            } => {
+                if let Some(stale) = &took_over {
+                    let plan = store::load_plan(&p.params, &self.config.plan_parameter).await?;
+                    if let Err(e) = self
+                        .announce_stale_lock(&plan, &request.target_region, stale, Some(&run_id))
+                        .await
+                    {
+                        // The run is under way: its start is not undone by a lost page.
+                        tracing::error!(error = %e, "the stale-lock takeover was not announced");
+                    }
+                }
+                request.run_id = run_id.clone();
+                Ok(Outcome::Started {
+                    run_id,
+                    execution_arn,
+                    request: Box::new(request),
+                    duplicate,
+                })
+            }
             RunStart::HeldBy(holder) => Ok(ignored(
                 IgnoreReason::RunInProgress {
                     run_id: holder.run_id,
                     target_region: holder.target_region,
                 },
-                run_id,
+                request.run_id,
             )),
         }
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use lifeboat_core::fakes::*;
+use lifeboat_core::ports::ExecutionStatus;
 use lifeboat_core::trigger::AlarmState;
 use serde_json::json;
 use time::macros::datetime;
@@ -313,13 +314,115 @@ async fn a_start_that_fails_for_good_releases_the_lock_and_a_transient_one_keeps
 #[tokio::test]
 async fn another_run_in_progress_wins() {
     let h = given_a_shop();
+    // GIVEN another run's execution runs and holds the lock
+    h.ports
+        .workflow
+        .0
+        .lock()
+        .expect("lock")
+        .push(("shop-to-us-west-2-1".into(), "{}".into()));
     h.ports.params.0.lock().expect("lock").insert(
         "/lifeboat/shop/lock".into(),
-        r#"{"run_id":"shop-to-us-west-2-1","target_region":"us-west-2","acquired_at":"2026-11-22T02:00:00Z"}"#.into(),
+        json!({"run_id": "shop-to-us-west-2-1", "target_region": "us-west-2",
+               "acquired_at": "2026-11-22T02:00:00Z",
+               "execution_arn": FakeWorkflow::arn("shop-to-us-west-2-1")})
+        .to_string(),
     );
     let out = fire(&h).await;
     assert_eq!(reason_of(&out), "run_in_progress");
-    assert!(h.ports.workflow.names().is_empty());
+    assert_eq!(h.ports.workflow.names(), ["shop-to-us-west-2-1"]);
+}
+
+/// GIVEN a lock left by an execution that has ended (or that names none, long ago).
+fn given_a_stale_lock(h: &Fakes, execution: Option<&str>) {
+    let mut lock = json!({"run_id": "shop-to-us-west-2-1", "target_region": "us-west-2",
+                          "acquired_at": "2026-11-22T02:00:00Z"});
+    if let Some(name) = execution {
+        h.ports.workflow.close(name, ExecutionStatus::Failed);
+        lock["execution_arn"] = json!(FakeWorkflow::arn(name));
+    }
+    h.ports
+        .params
+        .0
+        .lock()
+        .expect("lock")
+        .insert("/lifeboat/shop/lock".into(), lock.to_string());
+}
+
+#[tokio::test]
+async fn a_stale_lock_never_hides_an_outage_it_is_taken_over_and_announced() {
+    for execution in [Some("shop-to-us-west-2-1"), None] {
+        let h = given_a_shop();
+        given_a_stale_lock(&h, execution);
+        let out = fire(&h).await;
+        let Outcome::Started { run_id, .. } = &out else {
+            panic!("{execution:?}: a run starts: {out:?}");
+        };
+        let lock = lifeboat_core::store::read_lock(&h.ports.params, "shop")
+            .await
+            .expect("read")
+            .expect("held");
+        assert_eq!(
+            &lock.run_id, run_id,
+            "{execution:?}: the new run holds the lock"
+        );
+        assert_eq!(lock.execution_arn, Some(FakeWorkflow::arn(run_id.as_str())));
+        let pages: Vec<_> = h.ports.notifier.messages();
+        assert_eq!(pages.len(), 1, "{execution:?}: {pages:?}");
+        assert!(pages[0].1.contains("STALE RUN LOCK"), "{pages:?}");
+        assert!(
+            pages[0]
+                .2
+                .contains(&format!("Run {run_id} has taken it over")),
+            "{pages:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stale_lock_is_announced_once_even_when_no_run_starts() {
+    let h = given_a_shop();
+    given_a_stale_lock(&h, Some("shop-to-us-west-2-1"));
+    // the alarm is back to OK when re-read: a flap, nothing starts
+    h.ports.alarms.set(ALARM, AlarmState::Ok);
+    for _ in 0..3 {
+        let out = fire(&h).await;
+        assert!(matches!(out, Outcome::Ignored { .. }), "{out:?}");
+    }
+    let pages = h.ports.notifier.messages();
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert!(
+        pages[0].2.contains("No run has taken it over yet"),
+        "{pages:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_taken_by_a_closed_execution_starts_a_new_attempt_and_frees_no_lock_to_it() {
+    let h = given_a_shop();
+    // GIVEN this incident's run ran and was aborted (its lock released), and the plan allows
+    // another run at once
+    let first = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:00:10 UTC), 900);
+    h.ports
+        .workflow
+        .close(first.as_str(), ExecutionStatus::Aborted);
+    // WHEN the alarm fires again in the same window
+    let out = fire(&h).await;
+    // THEN a new attempt runs under its own name, holding the lock
+    let Outcome::Started {
+        run_id, duplicate, ..
+    } = &out
+    else {
+        panic!("a new attempt starts: {out:?}");
+    };
+    assert_eq!(run_id.as_str(), format!("{first}-a2"));
+    assert!(!duplicate);
+    assert_eq!(h.ports.workflow.names(), [format!("{first}-a2")]);
+    let lock = lifeboat_core::store::read_lock(&h.ports.params, "shop")
+        .await
+        .expect("read")
+        .expect("held");
+    assert_eq!(&lock.run_id, run_id);
 }
 
 #[tokio::test]

@@ -2,10 +2,11 @@
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use lifeboat_core::ports::{
-    Execution, ExecutionHistory, StateEvent, TaskCallbacks, WorkflowStarter,
+    Execution, ExecutionHistory, ExecutionStatus, StateEvent, TaskCallbacks, WorkflowStarter,
 };
 use lifeboat_core::{Error, Result};
 
@@ -103,21 +104,55 @@ impl WorkflowStarter for SfnWorkflow {
         {
             Ok(out) => Ok(Execution {
                 arn: out.execution_arn().to_string(),
-                already_existed: false,
+                existing: None,
             }),
-            // Same name, other input: the run was started already (by an earlier event).
+            // The name is taken (an earlier start, running or closed): say which.
             Err(e)
                 if matches!(
                     e.as_service_error(),
                     Some(StartExecutionError::ExecutionAlreadyExists(_))
                 ) =>
             {
+                let arn = WorkflowStarter::execution_arn(self, name)?;
+                let existing = self.status(&arn).await?.ok_or_else(|| {
+                    Error::new(
+                        lifeboat_core::ErrorKind::Transient,
+                        format!(
+                            "StartExecution: the name {name} is taken, yet no execution has it"
+                        ),
+                    )
+                })?;
                 Ok(Execution {
-                    arn: self.execution_arn(name)?,
-                    already_existed: true,
+                    arn,
+                    existing: Some(existing),
                 })
             }
             Err(e) => Err(classify("StartExecution", e)),
+        }
+    }
+
+    fn execution_arn(&self, name: &str) -> Result<String> {
+        SfnWorkflow::execution_arn(self, name)
+    }
+
+    async fn status(&self, execution_arn: &str) -> Result<Option<ExecutionStatus>> {
+        match self
+            .client
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ExecutionStatus::parse(out.status().as_str()))),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DescribeExecutionError::ExecutionDoesNotExist(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify("DescribeExecution", e)),
         }
     }
 }
@@ -270,13 +305,43 @@ mod tests {
                         .build(),
                 )
             })
+            .times(2)
             .build();
-        let sfn = SfnWorkflow::from_client(mock_client!(aws_sdk_sfn, [&rule]), SM);
+        let described = |status: &'static str| {
+            move || {
+                aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput::builder()
+                    .execution_arn(format!(
+                        "{}:run-1",
+                        SM.replace(":stateMachine:", ":execution:")
+                    ))
+                    .state_machine_arn(SM)
+                    .status(aws_sdk_sfn::types::ExecutionStatus::from(status))
+                    .start_date(aws_sdk_sfn::primitives::DateTime::from_secs(0))
+                    .build()
+                    .expect("output")
+            }
+        };
+        let describe = mock!(Client::describe_execution)
+            .sequence()
+            .output(described("RUNNING"))
+            .output(described("ABORTED"))
+            .build();
+        let sfn = SfnWorkflow::from_client(
+            mock_client!(
+                aws_sdk_sfn,
+                aws_smithy_mocks::RuleMode::MatchAny,
+                [&rule, &describe]
+            ),
+            SM,
+        );
         let first = sfn.start("run-1", "{}").await.expect("started");
         let second = sfn.start("run-1", r#"{"other":1}"#).await.expect("found");
-        assert!(!first.already_existed);
-        assert!(second.already_existed);
+        assert_eq!(first.existing, None);
+        assert_eq!(second.existing, Some(ExecutionStatus::Running));
         assert_eq!(first.arn, second.arn);
+        // a closed execution with the name is reported as closed, not as "already running"
+        let third = sfn.start("run-1", "{}").await.expect("found");
+        assert_eq!(third.existing, Some(ExecutionStatus::Aborted));
     }
 
     #[tokio::test]

@@ -173,8 +173,13 @@ pub enum Decision {
 /// The cheap part of the decision, from the lock and the last run alone (read before any
 /// expensive readiness probe): another run in progress, or too soon after the last one.
 /// Returns `Ok(true)` when this incident's own run already holds the lock.
+///
+/// `lock` is the *live* lock only (a stale one protects nothing, see [`crate::run::lease`]).
+/// The minimum interval between runs holds back automatic triggers only: a person can always
+/// act (`trigger` manual).
 pub fn precheck(
     plan: &ValidPlan,
+    trigger: &Trigger,
     run_id: &RunId,
     lock: Option<&LockRecord>,
     last_run_ended: Option<OffsetDateTime>,
@@ -189,7 +194,7 @@ pub fn precheck(
             target_region: lock.target_region.clone(),
         });
     }
-    if let Some(last_ended) = last_run_ended {
+    if let Some(last_ended) = last_run_ended.filter(|_| !trigger.is_manual()) {
         let gap = time::Duration::seconds(i64::from(plan.triggers().min_seconds_between_runs));
         let next_allowed = last_ended + gap;
         if now < next_allowed {
@@ -231,6 +236,45 @@ pub fn choose_promotion(
     }
 }
 
+/// Whether the promotion possible now is riskier than the one a person approved (or the run was
+/// decided on): a failover where a switchover was approved, an unknown lag where a lag was
+/// shown, or a lag that grew past what was shown by more than [`LAG_TOLERANCE`]. `Some(why)`:
+/// the run must not go on silently; it asks again (or stops, reported).
+pub fn exceeds_approval(approved: &PromotionMode, now: &PromotionMode) -> Option<String> {
+    let secs = |l: Option<Duration>| {
+        l.map_or("unknown".to_string(), |l| {
+            format!("{:.1} s", l.as_secs_f64())
+        })
+    };
+    match (approved, now) {
+        (_, PromotionMode::Switchover) => None,
+        (PromotionMode::Switchover, PromotionMode::Failover { lag, .. }) => Some(format!(
+            "a switchover (no data loss) was approved, but the primary no longer answers: only a failover with data loss is possible now (lag {})",
+            secs(*lag)
+        )),
+        (
+            PromotionMode::Failover { lag: shown, .. },
+            PromotionMode::Failover { lag: now_lag, .. },
+        ) => match (shown, now_lag) {
+            (None, _) => None,
+            (Some(_), None) => Some(format!(
+                "a failover losing up to {} of writes was approved, but the lag is now unknown",
+                secs(*shown)
+            )),
+            (Some(a), Some(b)) if *b > *a + LAG_TOLERANCE => Some(format!(
+                "a failover losing up to {} of writes was approved, but the lag is now {}",
+                secs(*shown),
+                secs(*now_lag)
+            )),
+            _ => None,
+        },
+    }
+}
+
+/// How much a lag reading may exceed the approved one before the approval no longer covers it
+/// (readings of a dark primary's lag jitter by a datapoint).
+pub const LAG_TOLERANCE: Duration = Duration::from_secs(1);
+
 /// Everything the decision looks at.
 #[derive(Debug, Clone)]
 pub struct DecisionInput<'a> {
@@ -256,6 +300,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
     }
     let resumed = match precheck(
         input.plan,
+        input.trigger,
         input.run_id,
         input.lock,
         input.last_run_ended,
@@ -302,7 +347,9 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
         Ok(p) => p,
         Err(why) => return Decision::Refuse { why },
     };
-    let approval = Approval::for_run(input.plan, input.trigger.is_manual());
+    // A failover asks a person as the plan says, whoever started it: an operator who starts one
+    // (with or without the data-loss override) is one person; the plan's approval is the second.
+    let approval = Approval::for_run(input.plan, false);
     Decision::Start {
         promotion,
         approval,

@@ -22,11 +22,15 @@ pub enum ErrorKind {
     AccessDenied,
     /// A bug or an answer we cannot interpret; not retried.
     Internal,
+    /// The promotion possible now is riskier than the one a person approved (the primary
+    /// stopped answering after a switchover was approved; the lag grew past what was shown):
+    /// nothing was changed, and the workflow asks again.
+    ApprovalOutdated,
 }
 
 impl ErrorKind {
     /// Every kind, in a stable order (used by contract tests of the ASL).
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::Transient,
         ErrorKind::Throttled,
         ErrorKind::PreconditionFailed,
@@ -34,6 +38,7 @@ impl ErrorKind {
         ErrorKind::NotFound,
         ErrorKind::AccessDenied,
         ErrorKind::Internal,
+        ErrorKind::ApprovalOutdated,
     ];
 
     /// The stable `errorType` string.
@@ -46,6 +51,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "NotFound",
             ErrorKind::AccessDenied => "AccessDenied",
             ErrorKind::Internal => "Internal",
+            ErrorKind::ApprovalOutdated => "ApprovalOutdated",
         }
     }
 

@@ -46,8 +46,12 @@ pub struct FailbackSnapshot {
     /// How long home's health endpoints have answered OK without a failure (`None`: failing
     /// now, or no probe history).
     pub home_healthy_for: Option<Duration>,
-    /// The run holding the lock, if any.
+    /// The run holding the lock while its execution runs, if any.
     pub lock: Option<LockRecord>,
+    /// A lock whose execution no longer runs: not a run in progress; reported, and taken over
+    /// by the failback when it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_lock: Option<crate::store::StaleLock>,
 }
 
 /// Why a failback may not start now. Each names what to wait for or fix.
@@ -230,20 +234,23 @@ pub fn healthy_run(
 /// shop home) and home's own endpoints. `own_run`: a run that holds the lock itself (the state
 /// machine's Assess) does not count as a run in progress.
 #[allow(clippy::too_many_arguments)]
-pub async fn snapshot<D, L, H, P>(
+pub async fn snapshot<D, L, H, P, W>(
     db: &D,
     lag: &L,
     health: &H,
     params: &P,
+    workflows: &W,
     plan: &ValidPlan,
     from_region: &str,
     own_run: Option<&crate::run::RunId>,
+    now: time::OffsetDateTime,
 ) -> crate::Result<FailbackSnapshot>
 where
     D: GlobalDatabase,
     L: ReplicationLagSource,
     H: HealthHistory,
     P: ParameterStore,
+    W: crate::ports::WorkflowStarter,
 {
     let home = plan.primary_region();
     let gid = &plan.database().global_cluster_id;
@@ -277,9 +284,13 @@ where
     let home_healthy_for = health
         .healthy_for(from_region, plan.app(), home, window)
         .await?;
-    let lock = crate::store::read_lock(params, plan.app())
-        .await?
-        .filter(|l| Some(&l.run_id) != own_run);
+    let (lock, stale_lock) =
+        match crate::store::inspect_lock(params, workflows, plan.app(), now).await? {
+            crate::store::LockView::Free => (None, None),
+            crate::store::LockView::Live(l) => (Some(l), None),
+            crate::store::LockView::Stale(s) => (None, Some(s)),
+        };
+    let lock = lock.filter(|l| Some(&l.run_id) != own_run);
     Ok(FailbackSnapshot {
         writer_region,
         home_member,
@@ -287,6 +298,7 @@ where
         home_lag,
         home_healthy_for,
         lock,
+        stale_lock,
     })
 }
 
@@ -315,6 +327,7 @@ mod tests {
             home_lag: Some(Duration::from_millis(300)),
             home_healthy_for: Some(Duration::from_secs(45 * 60)),
             lock: None,
+            stale_lock: None,
         }
     }
 
@@ -381,6 +394,7 @@ mod tests {
                     run_id: RunId::parse("shop-to-us-east-1-1795309200").expect("run id"),
                     target_region: "us-east-1".into(),
                     acquired_at: time::macros::datetime!(2026-11-22 03:00 UTC),
+                    execution_arn: None,
                 })
             }),
             ("operation_in_progress", |s| {

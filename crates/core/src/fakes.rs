@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -274,9 +274,21 @@ pub struct FakeWorkflow(
     pub Mutex<Vec<(String, String)>>,
     /// When set, the next start fails with this kind.
     pub Mutex<Option<ErrorKind>>,
+    /// Executions that have closed, by name, with their status (others run).
+    pub Mutex<HashMap<String, ExecutionStatus>>,
 );
 
 impl FakeWorkflow {
+    /// The ARN an execution called `name` has.
+    pub fn arn(name: &str) -> String {
+        format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{name}")
+    }
+
+    /// The execution called `name` ends with `status` (it need not have been started here).
+    pub fn close(&self, name: &str, status: ExecutionStatus) {
+        self.2.lock().unwrap().insert(name.to_string(), status);
+    }
+
     pub fn fail_next(&self, kind: ErrorKind) {
         *self.1.lock().unwrap() = Some(kind);
     }
@@ -306,19 +318,32 @@ impl WorkflowStarter for FakeWorkflow {
             return Err(Error::new(kind, "StartExecution: failed"));
         }
         let mut all = self.0.lock().unwrap();
-        let arn =
-            format!("arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:{name}");
-        if all.iter().any(|(n, _)| n == name) {
+        let arn = Self::arn(name);
+        let closed = self.2.lock().unwrap().get(name).copied();
+        if all.iter().any(|(n, _)| n == name) || closed.is_some() {
             return Ok(Execution {
                 arn,
-                already_existed: true,
+                existing: Some(closed.unwrap_or(ExecutionStatus::Running)),
             });
         }
         all.push((name.to_string(), input.to_string()));
         Ok(Execution {
             arn,
-            already_existed: false,
+            existing: None,
         })
+    }
+
+    fn execution_arn(&self, name: &str) -> Result<String> {
+        Ok(Self::arn(name))
+    }
+
+    async fn status(&self, arn: &str) -> Result<Option<ExecutionStatus>> {
+        let name = arn.rsplit(':').next().unwrap_or_default();
+        if let Some(s) = self.2.lock().unwrap().get(name) {
+            return Ok(Some(*s));
+        }
+        let started = self.0.lock().unwrap().iter().any(|(n, _)| n == name);
+        Ok(started.then_some(ExecutionStatus::Running))
     }
 }
 

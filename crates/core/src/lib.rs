@@ -23,6 +23,7 @@ pub mod readiness;
 pub mod run;
 pub mod steps;
 pub mod store;
+pub mod text;
 pub mod timeline;
 pub mod trigger;
 

@@ -220,9 +220,38 @@ impl Default for CanaryPlan {
 pub struct TrafficPlan {
     /// `record_upsert`, `health_check` or `routing_control`.
     pub mode: TrafficMode,
+    /// How long verify keeps trying after the shift before the run fails (resolvers keep the
+    /// old answer up to the records' TTL: at least the largest TTL of the shifted records).
+    #[serde(default = "default_verify_deadline_seconds")]
+    pub verify_deadline_seconds: u32,
     /// Route 53 ARC cluster endpoints (mode `routing_control`); tried in turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arc_cluster_endpoints: Vec<ArcClusterEndpoint>,
+}
+
+fn default_verify_deadline_seconds() -> u32 {
+    120
+}
+
+/// The state machines' execution timeout (`TimeoutSeconds` of both ASL definitions; a contract
+/// test keeps them equal).
+pub const EXECUTION_TIMEOUT_SECONDS: u32 = 14_400;
+
+/// The step deadline the functions use unless configured (`LIFEBOAT_STEP_DEADLINE_SECONDS`).
+pub const DEFAULT_STEP_DEADLINE_SECONDS: u32 = 1_800;
+
+/// The longest a run may take by the plan: the approval wait (and, on `proceed`, the outage
+/// confirmation), the promotion ‖ scale-up and the traffic shift each up to `step_deadline`, and
+/// verify's deadline.
+pub fn longest_run_seconds(plan: &Plan, step_deadline_seconds: u32) -> u64 {
+    let ap = &plan.approval;
+    let mut approval = u64::from(ap.timeout_minutes) * 60;
+    if ap.on_timeout == OnTimeout::Proceed {
+        approval += u64::from(ap.proceed_after_outage_minutes.unwrap_or(0)) * 60;
+    }
+    approval
+        + 2 * u64::from(step_deadline_seconds)
+        + u64::from(plan.traffic.verify_deadline_seconds)
 }
 
 /// Traffic-shifting mode.
@@ -856,6 +885,30 @@ fn validate(plan: &Plan) -> Vec<Problem> {
         tr.min_seconds_between_runs.into(),
         0,
         7 * 86_400,
+    );
+    if tr.min_seconds_between_runs > 0 && tr.min_seconds_between_runs < tr.incident_window_seconds {
+        c.fail(
+            "triggers.min_seconds_between_runs",
+            format!(
+                "{} s is shorter than triggers.incident_window_seconds ({} s): one incident would get a second automatic run; make it at least the window, or 0 (no pause: a closed run's next trigger starts a new attempt)",
+                tr.min_seconds_between_runs, tr.incident_window_seconds
+            ),
+        );
+    }
+    let longest = longest_run_seconds(plan, DEFAULT_STEP_DEADLINE_SECONDS);
+    if longest > u64::from(EXECUTION_TIMEOUT_SECONDS) {
+        c.fail(
+            "approval.timeout_minutes",
+            format!(
+                "the approval wait plus the step deadlines ({DEFAULT_STEP_DEADLINE_SECONDS} s each) and traffic.verify_deadline_seconds come to {longest} s, more than the state machine's execution timeout of {EXECUTION_TIMEOUT_SECONDS} s: a run could be cut off unrecorded"
+            ),
+        );
+    }
+    c.range(
+        "traffic.verify_deadline_seconds",
+        plan.traffic.verify_deadline_seconds.into(),
+        1,
+        3_600,
     );
     c.range(
         "triggers.canary.of_probes",

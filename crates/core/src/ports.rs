@@ -151,21 +151,81 @@ pub trait ParameterStore: Send + Sync {
     fn delete(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// Where a workflow execution stands (Step Functions `DescribeExecution` status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+    /// Redriven or any status this version does not know: treated as not running.
+    Other,
+}
+
+impl ExecutionStatus {
+    pub fn is_running(self) -> bool {
+        self == ExecutionStatus::Running
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "RUNNING",
+            ExecutionStatus::Succeeded => "SUCCEEDED",
+            ExecutionStatus::Failed => "FAILED",
+            ExecutionStatus::TimedOut => "TIMED_OUT",
+            ExecutionStatus::Aborted => "ABORTED",
+            ExecutionStatus::Other => "OTHER",
+        }
+    }
+
+    /// From the API's status string.
+    pub fn parse(s: &str) -> ExecutionStatus {
+        match s {
+            "RUNNING" => ExecutionStatus::Running,
+            "SUCCEEDED" => ExecutionStatus::Succeeded,
+            "FAILED" => ExecutionStatus::Failed,
+            "TIMED_OUT" => ExecutionStatus::TimedOut,
+            "ABORTED" => ExecutionStatus::Aborted,
+            _ => ExecutionStatus::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An execution, as started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Execution {
     pub arn: String,
-    /// The name was taken already (by an earlier start of the same run).
-    pub already_existed: bool,
+    /// The name was taken already: the status of the execution that holds it. Only a `Running`
+    /// one is this run "already started"; a closed one means a new attempt needs a new name.
+    pub existing: Option<ExecutionStatus>,
 }
 
-/// Starts the failover workflow (Step Functions), idempotently by name.
+/// Starts the failover workflow (Step Functions), idempotently by name, and says whether an
+/// execution still runs.
 pub trait WorkflowStarter: Send + Sync {
     fn start(
         &self,
         execution_name: &str,
         input_json: &str,
     ) -> impl Future<Output = Result<Execution>> + Send;
+
+    /// The ARN an execution of this workflow called `execution_name` has (or will have).
+    fn execution_arn(&self, execution_name: &str) -> Result<String>;
+
+    /// The status of an execution (of any lifeboat workflow) by ARN; `None` when there is no
+    /// such execution.
+    fn status(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionStatus>>> + Send;
 }
 
 /// A state entered or left, from a workflow execution's history.

@@ -39,6 +39,33 @@ impl RunId {
         RunId(format!("{app}-back-to-{home}-{start}"))
     }
 
+    /// A run an operator asked for: its own id, never an incident window's
+    /// (`<app>-to-<target>-<unix seconds>-op`), so that an earlier incident's run, its lock or
+    /// its closed execution never stands in for it.
+    pub fn for_operator(app: &str, target_region: &str, at: OffsetDateTime) -> RunId {
+        RunId(format!(
+            "{app}-to-{target_region}-{}-op",
+            at.unix_timestamp()
+        ))
+    }
+
+    /// Attempt `n` (2, 3, ...) of this run: a new run under a distinct name, used when an
+    /// execution of the same name exists already and has ended (a closed execution's name can
+    /// never be started again).
+    pub fn attempt(&self, n: u32) -> RunId {
+        let base = self
+            .0
+            .rsplit_once("-a")
+            .map_or(self.0.as_str(), |(b, tail)| {
+                if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit()) {
+                    b
+                } else {
+                    self.0.as_str()
+                }
+            });
+        RunId(format!("{base}-a{n}"))
+    }
+
     /// Parse an id given as input, checking the execution-name rules.
     pub fn parse(s: &str) -> Result<RunId> {
         let ok = !s.is_empty()
@@ -73,6 +100,57 @@ pub struct LockRecord {
     pub target_region: String,
     #[serde(with = "time::serde::rfc3339")]
     pub acquired_at: OffsetDateTime,
+    /// The execution that holds the lease (renewed by a resumed execution's Assess). Locks
+    /// written before leases existed name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+}
+
+/// How long a lock may name no existing execution before it is stale: a start in progress
+/// takes seconds, never minutes.
+pub const LOCK_GRACE_SECONDS: i64 = 300;
+
+/// Whether a lock still protects a running execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "lease", rename_all = "snake_case")]
+pub enum Lease {
+    /// Its execution runs (or is being started, within the grace period).
+    Live,
+    /// Nothing runs under it: reported, and taken over by the next legitimate run.
+    Stale { why: String },
+}
+
+/// The lease rule: a lock is live while its execution is RUNNING; a lock whose execution has
+/// closed, or that names no existing execution [`LOCK_GRACE_SECONDS`] after it was taken, is
+/// stale. `execution`: the status of the lock's execution (`None`: no such execution, or the
+/// lock names none).
+pub fn lease(
+    lock: &LockRecord,
+    execution: Option<crate::ports::ExecutionStatus>,
+    now: OffsetDateTime,
+) -> Lease {
+    match execution {
+        Some(s) if s.is_running() => Lease::Live,
+        Some(s) => Lease::Stale {
+            why: format!(
+                "the lock of run {} is held by an execution that has ended ({s})",
+                lock.run_id
+            ),
+        },
+        None => {
+            let age = (now - lock.acquired_at).whole_seconds();
+            if age > LOCK_GRACE_SECONDS {
+                Lease::Stale {
+                    why: format!(
+                        "the lock of run {} names no running execution {} s after it was taken",
+                        lock.run_id, age
+                    ),
+                }
+            } else {
+                Lease::Live
+            }
+        }
+    }
 }
 
 /// How a run ended.
@@ -187,6 +265,72 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(RunId::parse(a.as_str()).is_ok());
+    }
+
+    #[test]
+    fn an_attempt_and_an_operators_run_have_their_own_valid_names() {
+        let base = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:00 UTC), 900);
+        let a2 = base.attempt(2);
+        assert_eq!(a2.as_str(), format!("{base}-a2"));
+        assert_eq!(
+            a2.attempt(3).as_str(),
+            format!("{base}-a3"),
+            "attempts do not stack"
+        );
+        let op = RunId::for_operator("shop", "us-west-2", datetime!(2026-11-22 03:00 UTC));
+        assert_ne!(
+            op, base,
+            "an operator's run never shares an incident's name"
+        );
+        for id in [a2, op] {
+            assert!(RunId::parse(id.as_str()).is_ok(), "{id}");
+        }
+        let longest = RunId::for_operator(
+            &"a".repeat(32),
+            "us-gov-southeast-1",
+            datetime!(2099-12-31 23:59 UTC),
+        );
+        assert!(
+            RunId::parse(longest.attempt(99).as_str()).is_ok(),
+            "{longest}"
+        );
+    }
+
+    #[test]
+    fn a_lock_is_a_lease_on_a_running_execution() {
+        use crate::ports::ExecutionStatus as S;
+        let at = datetime!(2026-11-22 03:00 UTC);
+        let lock = LockRecord {
+            run_id: RunId("shop-to-us-west-2-1".into()),
+            target_region: "us-west-2".into(),
+            acquired_at: at,
+            execution_arn: Some("arn:x".into()),
+        };
+        let later = at + time::Duration::hours(5);
+        assert_eq!(lease(&lock, Some(S::Running), later), Lease::Live);
+        for closed in [S::Succeeded, S::Failed, S::TimedOut, S::Aborted, S::Other] {
+            assert!(
+                matches!(lease(&lock, Some(closed), at), Lease::Stale { .. }),
+                "{closed}"
+            );
+        }
+        // no execution (yet): live while a start may be under way, stale after the grace
+        assert_eq!(
+            lease(
+                &lock,
+                None,
+                at + time::Duration::seconds(LOCK_GRACE_SECONDS)
+            ),
+            Lease::Live
+        );
+        let Lease::Stale { why } = lease(
+            &lock,
+            None,
+            at + time::Duration::seconds(LOCK_GRACE_SECONDS + 1),
+        ) else {
+            panic!("stale after the grace");
+        };
+        assert!(why.contains("names no running execution"), "{why}");
     }
 
     #[test]

@@ -9,6 +9,35 @@ use crate::ports::{
 };
 use crate::trigger::{AlarmState, Trigger};
 
+/// How a workflow paces its polling, handed to it by its Assess step (one rule for the failover
+/// and the failback machine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pacing {
+    /// Seconds between two status polls of a step.
+    pub poll_seconds: u32,
+    /// Polls of one step before its deadline.
+    pub max_polls: u32,
+    /// Seconds between two verify attempts.
+    pub verify_interval_seconds: u32,
+    /// Verify attempts before the run fails: the plan's verify deadline, covered.
+    pub verify_max_attempts: u32,
+}
+
+/// The pacing for `plan` with the functions' poll interval and step deadline.
+pub fn pacing(plan: &ValidPlan, poll_seconds: u32, step_deadline_seconds: u32) -> Pacing {
+    let poll = poll_seconds.max(1);
+    Pacing {
+        poll_seconds: poll,
+        max_polls: step_deadline_seconds.div_ceil(poll).max(1),
+        verify_interval_seconds: poll,
+        verify_max_attempts: plan
+            .traffic()
+            .verify_deadline_seconds
+            .div_ceil(poll)
+            .saturating_add(1),
+    }
+}
+
 /// Whether the primary's database answers: its cluster, described through its own region's
 /// endpoint (within the adapter's probe timeout), is `available`. A failure to answer is the
 /// answer `false` (a dark region), logged, never an error.

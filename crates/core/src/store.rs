@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::plan::ValidPlan;
 use crate::ports::{Created, ParameterStore, WorkflowStarter};
 use crate::run::{
-    LockRecord, RunId, RunRequest, RunState, decode, encode, lock_parameter, state_parameter,
+    Lease, LockRecord, RunId, RunRequest, RunState, decode, encode, lease, lock_parameter,
+    state_parameter,
 };
 
 /// Read and validate the plan stored under `name`.
@@ -36,6 +37,103 @@ pub async fn read_state<P: ParameterStore>(params: &P, app: &str) -> Result<Opti
     }
 }
 
+/// What the lock says, judged by the lease rule ([`crate::run::lease`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockView {
+    Free,
+    /// Held for an execution that runs (or is being started).
+    Live(LockRecord),
+    /// Held, but nothing runs under it: to be reported and taken over.
+    Stale(StaleLock),
+}
+
+impl LockView {
+    /// The lock, when it still protects a run.
+    pub fn live(&self) -> Option<&LockRecord> {
+        match self {
+            LockView::Live(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn stale(&self) -> Option<&StaleLock> {
+        match self {
+            LockView::Stale(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A lock whose execution no longer runs, and why it is stale.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaleLock {
+    pub lock: LockRecord,
+    pub why: String,
+}
+
+/// Read the lock and judge its lease: the status of the execution it names, through
+/// `workflows` (any lifeboat workflow's execution, by ARN).
+pub async fn inspect_lock<P: ParameterStore, W: WorkflowStarter>(
+    params: &P,
+    workflows: &W,
+    app: &str,
+    now: OffsetDateTime,
+) -> Result<LockView> {
+    let Some(lock) = read_lock(params, app).await? else {
+        return Ok(LockView::Free);
+    };
+    let status = match &lock.execution_arn {
+        Some(arn) => workflows.status(arn).await?,
+        None => None,
+    };
+    Ok(match lease(&lock, status, now) {
+        Lease::Live => LockView::Live(lock),
+        Lease::Stale { why } => LockView::Stale(StaleLock { lock, why }),
+    })
+}
+
+/// Remove a stale lock, if it is still exactly the one judged stale (a lock taken meanwhile by
+/// another run is left alone). The audit line names the run that takes over.
+pub async fn remove_stale_lock<P: ParameterStore>(
+    params: &P,
+    app: &str,
+    stale: &StaleLock,
+    taken_over_by: &RunId,
+) -> Result<()> {
+    if read_lock(params, app).await?.as_ref() == Some(&stale.lock) {
+        tracing::warn!(
+            stale_run = %stale.lock.run_id,
+            stale_execution = stale.lock.execution_arn.as_deref().unwrap_or("-"),
+            why = %stale.why,
+            taken_over_by = %taken_over_by,
+            "AUDIT: stale run lock taken over"
+        );
+        params.delete(&lock_parameter(app)).await?;
+    }
+    Ok(())
+}
+
+/// A new execution of the run that holds the lock (a resumption under a new execution name)
+/// renews the lease: the lock names that execution from now on. Returns whether `run_id` holds
+/// the lock.
+pub async fn renew_lease<P: ParameterStore>(
+    params: &P,
+    app: &str,
+    run_id: &RunId,
+    execution_arn: &str,
+) -> Result<bool> {
+    match read_lock(params, app).await? {
+        Some(mut holder) if holder.run_id == *run_id => {
+            if holder.execution_arn.as_deref() != Some(execution_arn) {
+                holder.execution_arn = Some(execution_arn.to_string());
+                params.put(&lock_parameter(app), &encode(&holder)?).await?;
+            }
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// What became of an attempt to take the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockOutcome {
@@ -53,12 +151,14 @@ pub async fn acquire_lock<P: ParameterStore>(
     app: &str,
     run_id: &RunId,
     target_region: &str,
+    execution_arn: Option<String>,
     now: OffsetDateTime,
 ) -> Result<LockOutcome> {
     let record = LockRecord {
         run_id: run_id.clone(),
         target_region: target_region.to_string(),
         acquired_at: now,
+        execution_arn,
     };
     match params
         .create(&lock_parameter(app), &encode(&record)?)
@@ -95,51 +195,108 @@ pub async fn release_lock<P: ParameterStore>(
 /// What became of an attempt to start a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStart {
-    /// The workflow runs (`duplicate`: this run had been started, or was being started, already).
+    /// The workflow runs (`duplicate`: this run's execution was running already).
     Started {
+        /// The run that runs: the one asked for, or a later attempt of it under a new name
+        /// when a closed execution held the name.
+        run_id: RunId,
         execution_arn: String,
         duplicate: bool,
+        /// A stale lock this start took over (announce it).
+        took_over: Option<StaleLock>,
     },
-    /// Another run holds the lock: nothing was started.
+    /// Another run holds the lock and its execution runs: nothing was started.
     HeldBy(LockRecord),
 }
 
-/// Take the run lock (unless `resumed`: the run holds it already) and start the workflow with the
-/// run as input (`{"run": ...}`), the run id as the execution name. When the start fails for good
-/// and this call took the lock, the lock is released so that a later attempt can try again.
+/// Attempts of one run under distinct names before giving up (each closed by then).
+const MAX_ATTEMPTS: u32 = 20;
+
+/// Take the run lock and start the workflow with the run as input (`{"run": ...}`), the run id
+/// as the execution name.
+///
+/// * A lock held by another run whose execution runs: `HeldBy`, nothing started.
+/// * A stale lock (its execution closed, or none after the grace period): taken over, with an
+///   audit line, and reported in `took_over`.
+/// * The name taken by a RUNNING execution: that is this run, `duplicate`.
+/// * The name taken by a closed execution: this is a new attempt; it runs as `<run>-a2`,
+///   `-a3`, ... and the lock never stays with the closed execution.
+/// * When the start fails for good and this call took the lock, the lock is released.
 pub async fn start_run<P: ParameterStore, W: WorkflowStarter>(
     params: &P,
     workflow: &W,
     request: &RunRequest,
-    resumed: bool,
     now: OffsetDateTime,
 ) -> Result<RunStart> {
-    let run_id = &request.run_id;
     let app = request.app.as_str();
-    let duplicate = if resumed {
-        true
-    } else {
-        match acquire_lock(params, app, run_id, &request.target_region, now).await? {
-            LockOutcome::Acquired => false,
-            LockOutcome::AlreadyOurs => true,
-            LockOutcome::HeldBy(holder) => return Ok(RunStart::HeldBy(holder)),
-        }
-    };
-    let input = encode(&serde_json::json!({ "run": request }))?;
-    match workflow.start(run_id.as_str(), &input).await {
-        Ok(execution) => Ok(RunStart::Started {
-            execution_arn: execution.arn,
-            duplicate: duplicate || execution.already_existed,
-        }),
-        Err(e) if !e.kind().is_retryable() && !duplicate => {
-            // Nothing started and retrying cannot help: free the lock for the next attempt.
-            if let Err(release) = release_lock(params, app, run_id).await {
-                tracing::error!(error = %release, "could not release the run lock");
+    let mut request = request.clone();
+    let mut took_over = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let run_id = request.run_id.clone();
+        match inspect_lock(params, workflow, app, now).await? {
+            LockView::Free => {}
+            LockView::Live(holder) if holder.run_id == run_id => {}
+            LockView::Live(holder) => return Ok(RunStart::HeldBy(holder)),
+            LockView::Stale(stale) => {
+                remove_stale_lock(params, app, &stale, &run_id).await?;
+                took_over = Some(stale);
             }
-            Err(e.context(format!("starting run {run_id}")))
         }
-        Err(e) => Err(e.context(format!("starting run {run_id}"))),
+        let arn = workflow.execution_arn(run_id.as_str())?;
+        let acquired = match acquire_lock(
+            params,
+            app,
+            &run_id,
+            &request.target_region,
+            Some(arn.clone()),
+            now,
+        )
+        .await?
+        {
+            LockOutcome::Acquired => true,
+            LockOutcome::AlreadyOurs => false,
+            LockOutcome::HeldBy(holder) => return Ok(RunStart::HeldBy(holder)),
+        };
+        let input = encode(&serde_json::json!({ "run": &request }))?;
+        match workflow.start(run_id.as_str(), &input).await {
+            Ok(execution) => match execution.existing {
+                None => {
+                    return Ok(RunStart::Started {
+                        run_id,
+                        execution_arn: execution.arn,
+                        duplicate: !acquired,
+                        took_over,
+                    });
+                }
+                Some(status) if status.is_running() => {
+                    return Ok(RunStart::Started {
+                        run_id,
+                        execution_arn: execution.arn,
+                        duplicate: true,
+                        took_over,
+                    });
+                }
+                Some(status) => {
+                    // A closed execution holds the name: never leave the lock with it.
+                    tracing::info!(run_id = %run_id, %status, attempt, "the run's name is taken by a closed execution: a new attempt under a new name");
+                    release_lock(params, app, &run_id).await?;
+                    request.run_id = run_id.attempt(attempt + 1);
+                }
+            },
+            Err(e) if !e.kind().is_retryable() && acquired => {
+                // Nothing started and retrying cannot help: free the lock for the next attempt.
+                if let Err(release) = release_lock(params, app, &run_id).await {
+                    tracing::error!(error = %release, "could not release the run lock");
+                }
+                return Err(e.context(format!("starting run {run_id}")));
+            }
+            Err(e) => return Err(e.context(format!("starting run {run_id}"))),
+        }
     }
+    Err(Error::internal(format!(
+        "run {}: {MAX_ATTEMPTS} attempts found their names taken by closed executions",
+        request.run_id
+    )))
 }
 
 #[cfg(all(test, feature = "fakes"))]
@@ -156,19 +313,19 @@ mod tests {
         let a = RunId::parse("shop-a").expect("id");
         let b = RunId::parse("shop-b").expect("id");
         assert_eq!(
-            acquire_lock(&p, "shop", &a, "us-west-2", NOW)
+            acquire_lock(&p, "shop", &a, "us-west-2", None, NOW)
                 .await
                 .expect("ok"),
             LockOutcome::Acquired
         );
         assert_eq!(
-            acquire_lock(&p, "shop", &a, "us-west-2", NOW)
+            acquire_lock(&p, "shop", &a, "us-west-2", None, NOW)
                 .await
                 .expect("ok"),
             LockOutcome::AlreadyOurs
         );
         assert!(matches!(
-            acquire_lock(&p, "shop", &b, "us-west-2", NOW).await.expect("ok"),
+            acquire_lock(&p, "shop", &b, "us-west-2", None, NOW).await.expect("ok"),
             LockOutcome::HeldBy(h) if h.run_id == a
         ));
         assert!(

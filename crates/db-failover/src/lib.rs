@@ -38,6 +38,11 @@ pub enum Request {
         /// Planned (failback): a switchover only, never a failover with data loss.
         #[serde(default)]
         planned: bool,
+        /// The promotion a person approved (or, without approval, the run's assessment decided
+        /// on): its override of the RPO guard applies, and nothing riskier runs silently
+        /// (`ApprovalOutdated`: the workflow asks again).
+        #[serde(default)]
+        approved: Option<PromotionMode>,
     },
     Status {
         #[serde(default)]
@@ -119,10 +124,11 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
                 run_id,
                 allow_data_loss_override,
                 planned,
+                approved,
             } => {
                 let target = self.target(&plan, target_region)?;
                 let out = self
-                    .start(&plan, &target, allow_data_loss_override, planned)
+                    .start(&plan, &target, allow_data_loss_override, planned, approved)
                     .await;
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "start");
                 out.map(Response::Start)
@@ -166,7 +172,16 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
         target: &str,
         allow_override: bool,
         planned: bool,
+        approved: Option<PromotionMode>,
     ) -> Result<StartOutcome> {
+        let allow_override = allow_override
+            || matches!(
+                approved,
+                Some(PromotionMode::Failover {
+                    overridden: true,
+                    ..
+                })
+            );
         let db = &self.ports.db;
         let (view, target_arn) = self.describe(plan, target).await?;
         if let Some(op) = &view.operation {
@@ -221,6 +236,15 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
         };
         let promotion = choose_promotion(primary_reachable, lag, plan.rpo_guard(), allow_override)
             .map_err(|refusal| Error::precondition(refusal.to_string()))?;
+        if let Some(why) = approved
+            .as_ref()
+            .and_then(|a| lifeboat_core::decision::exceeds_approval(a, &promotion))
+        {
+            return Err(Error::new(
+                lifeboat_core::ErrorKind::ApprovalOutdated,
+                format!("nothing was changed: {why}; a person must approve the new mode"),
+            ));
+        }
         let gid = &plan.database().global_cluster_id;
         let (after, rpo) = match promotion {
             PromotionMode::Switchover => {

@@ -64,7 +64,12 @@ pub enum Request {
         requested_by: Option<String>,
     },
     /// The failback machine's first state: decide again, holding the lock.
-    Assess { run: Box<RunRequest> },
+    Assess {
+        run: Box<RunRequest>,
+        /// This execution (`$$.Execution.Id`): the lock's lease is renewed to it.
+        #[serde(default)]
+        execution_arn: Option<String>,
+    },
 }
 
 /// What a `request` came to.
@@ -95,9 +100,8 @@ pub struct Assessment {
     /// Whether the workflow waits for a person.
     pub approval_required: bool,
     pub approval_timeout_seconds: u32,
-    pub poll_seconds: u32,
-    /// Polls of one step before its deadline.
-    pub max_polls: u32,
+    #[serde(flatten)]
+    pub pacing: lifeboat_core::steps::Pacing,
     pub snapshot: FailbackSnapshot,
 }
 
@@ -187,8 +191,8 @@ where
                     .await
                     .map(|o| Response::Outcome(Box::new(o)))
             }
-            Request::Assess { run } => self
-                .assess_run(&run)
+            Request::Assess { run, execution_arn } => self
+                .assess_run(&run, execution_arn.as_deref())
                 .await
                 .map(|a| Response::Assessment(Box::new(a))),
         }
@@ -216,7 +220,15 @@ where
             plan.triggers().incident_window_seconds,
         );
         let snapshot = lifeboat_core::failback::snapshot(
-            &p.db, &p.lag, &p.health, &p.params, &plan, &from, None,
+            &p.db,
+            &p.lag,
+            &p.health,
+            &p.params,
+            &p.workflow,
+            &plan,
+            &from,
+            None,
+            now,
         )
         .await?;
         let decision = self.decide(&plan, &snapshot, requested_by.is_some(), &from);
@@ -305,16 +317,23 @@ where
             readiness,
             decided_at: now,
         };
-        match store::start_run(&p.params, &p.workflow, &request, false, now).await? {
+        match store::start_run(&p.params, &p.workflow, &request, now).await? {
             RunStart::Started {
-                execution_arn,
-                duplicate,
-            } => Ok(Outcome::Started {
                 run_id,
                 execution_arn,
-                request: Box::new(request),
                 duplicate,
-            }),
+                took_over,
+            } => {
+                if let Some(stale) = &took_over {
+                    tracing::warn!(stale_run = %stale.lock.run_id, why = %stale.why, run_id = %run_id, "the failback took over a stale run lock");
+                }
+                Ok(Outcome::Started {
+                    run_id: run_id.clone(),
+                    execution_arn,
+                    request: Box::new(RunRequest { run_id, ..request }),
+                    duplicate,
+                })
+            }
             // Taken between the snapshot and now.
             RunStart::HeldBy(holder) => {
                 let reasons = vec![FailbackRefusal::RunInProgress {
@@ -333,7 +352,11 @@ where
 
     /// The machine's Assess: the run must be a failback from this copy's region that holds the
     /// lock; then the same decision again.
-    async fn assess_run(&self, run: &RunRequest) -> Result<Assessment> {
+    async fn assess_run(
+        &self,
+        run: &RunRequest,
+        execution_arn: Option<&str>,
+    ) -> Result<Assessment> {
         let p = &self.ports;
         let plan = store::load_plan(&p.params, &self.config.plan.plan_parameter).await?;
         let from = self.config.plan.region.as_str();
@@ -353,6 +376,9 @@ where
                 plan.primary_region()
             )));
         }
+        if let Some(arn) = execution_arn {
+            store::renew_lease(&p.params, plan.app(), &run.run_id, arn).await?;
+        }
         match store::read_lock(&p.params, plan.app()).await? {
             Some(holder) if holder.run_id == run.run_id => {}
             other => {
@@ -371,9 +397,11 @@ where
             &p.lag,
             &p.health,
             &p.params,
+            &p.workflow,
             &plan,
             from,
             Some(&run.run_id),
+            p.clock.now(),
         )
         .await?;
         let operator = matches!(
@@ -384,7 +412,6 @@ where
             .decide(&plan, &snapshot, operator, from)
             .map_err(|why| Error::precondition(format!("no failback now: {}", describe(&why))))?;
         tracing::info!(run_id = %run.run_id, snapshot = ?snapshot, "failback assessed");
-        let poll = self.config.poll_seconds.max(1);
         Ok(Assessment {
             from_region: go.from_region,
             to_region: go.to_region,
@@ -393,8 +420,11 @@ where
                 lifeboat_core::decision::Approval::Required { .. }
             ),
             approval_timeout_seconds: plan.approval().timeout_minutes.saturating_mul(60).max(1),
-            poll_seconds: poll,
-            max_polls: self.config.step_deadline_seconds.div_ceil(poll).max(1),
+            pacing: lifeboat_core::steps::pacing(
+                &plan,
+                self.config.poll_seconds,
+                self.config.step_deadline_seconds,
+            ),
             snapshot,
         })
     }

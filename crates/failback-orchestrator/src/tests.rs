@@ -125,7 +125,10 @@ async fn a_settled_shop_goes_home_with_a_planned_switchover() {
     };
     assert_eq!(assessment.to_region, "us-east-1");
     assert!(!assessment.approval_required);
-    assert_eq!((assessment.poll_seconds, assessment.max_polls), (2, 31));
+    assert_eq!(
+        (assessment.pacing.poll_seconds, assessment.pacing.max_polls),
+        (2, 31)
+    );
 }
 
 #[tokio::test]
@@ -162,6 +165,7 @@ async fn every_unmet_condition_is_named_and_nothing_changes() {
         run_id: RunId::parse("shop-to-us-west-2-1795310100").expect("id"),
         target_region: "us-west-2".into(),
         acquired_at: NOW,
+        execution_arn: None,
     };
     h.ports
         .params
@@ -333,7 +337,7 @@ async fn the_sample_events_parse() {
             requested_by: Some(_)
         }
     ));
-    let Request::Assess { run } = sample("assess") else {
+    let Request::Assess { run, .. } = sample("assess") else {
         panic!("assess");
     };
     assert_eq!(run.kind, RunKind::Failback);

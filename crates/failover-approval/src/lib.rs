@@ -100,6 +100,26 @@ pub struct ApprovalRequest {
     pub callback_url: Option<String>,
     /// The run, as alarm-to-failover decided it (`$.run`).
     pub run: RunRequest,
+    /// The promotion the workflow's assessment found possible now (`$.assessment.value
+    /// .promotion`): what the person approves, and what the promotion is bound to. Absent or
+    /// null: the run's.
+    #[serde(default)]
+    pub promotion: Option<PromotionMode>,
+    /// The assessment's readiness snapshot (fresher than the run's). Absent or null: the run's.
+    #[serde(default)]
+    pub readiness: Option<lifeboat_core::decision::Readiness>,
+    /// Why the person is asked again (the error that sent the workflow back), if so.
+    #[serde(default)]
+    pub asked_again: Option<AskedAgain>,
+}
+
+/// The error that sent the workflow back to ask again (as Step Functions shapes it).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct AskedAgain {
+    #[serde(rename = "Error", default)]
+    pub error: Option<String>,
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -151,6 +171,8 @@ struct DecidedMarker {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionOutput {
     pub decision: Decision,
+    /// The promotion the person approved (what the request showed).
+    pub promotion: PromotionMode,
     pub by: String,
     pub via: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -228,7 +250,15 @@ where
             return Err(Error::invalid_input("callback_url must be an http(s) URL"));
         }
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
-        let run = &req.run;
+        // What the person approves: the mode and evidence the workflow found just now.
+        let mut bound = req.run.clone();
+        if let Some(p) = req.promotion {
+            bound.promotion = p;
+        }
+        if let Some(r) = req.readiness.clone() {
+            bound.readiness = r;
+        }
+        let run = &bound;
         if run.app != plan.app() {
             return Err(Error::invalid_input(format!(
                 "run is for app '{}', the plan is for '{}'",
@@ -279,7 +309,23 @@ where
         let approve_link = format!("{base_url}{sep}t={approve}");
         let reject_link = format!("{base_url}{sep}t={reject}");
 
-        let facts = request_facts(&plan, run, now, deadline);
+        let mut facts = request_facts(&plan, run, now, deadline);
+        if let Some(again) = &req.asked_again {
+            facts.insert(
+                0,
+                (
+                    "ASKED AGAIN".into(),
+                    lifeboat_core::text::bounded(
+                        again
+                            .cause
+                            .as_deref()
+                            .or(again.error.as_deref())
+                            .unwrap_or("the workflow came back to ask"),
+                        600,
+                    ),
+                ),
+            );
+        }
         let title = format!(
             "APPROVAL NEEDED: {} {} to {} ({})",
             plan.app(),
@@ -609,6 +655,7 @@ where
             Decision::Approve => {
                 let output = DecisionOutput {
                     decision: claims.d,
+                    promotion: record.promotion,
                     by: who.to_string(),
                     via: via.to_string(),
                     at: now,

@@ -56,7 +56,10 @@ impl From<LambdaError> for Diagnostic {
 /// Log a handler's failure once, with its kind, and hand it to the runtime.
 pub fn report(e: Error) -> LambdaError {
     match e.kind() {
-        ErrorKind::InvalidInput | ErrorKind::PreconditionFailed | ErrorKind::NotFound => {
+        ErrorKind::InvalidInput
+        | ErrorKind::PreconditionFailed
+        | ErrorKind::NotFound
+        | ErrorKind::ApprovalOutdated => {
             tracing::warn!(error_type = e.kind().as_str(), error = %e, "refused")
         }
         _ => tracing::error!(error_type = e.kind().as_str(), error = %e, "failed"),

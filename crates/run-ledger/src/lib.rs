@@ -39,6 +39,9 @@ pub struct Config {
     /// How long a promotion, a scale-up or a DNS sync may take before the run fails
     /// (`LIFEBOAT_STEP_DEADLINE_SECONDS`, default 1800).
     pub step_deadline_seconds: u32,
+    /// The topic this copy announces on when the plan cannot be read (`LIFEBOAT_TOPIC_ARN`;
+    /// the template sets it to the plan's topic in this region).
+    pub fallback_topic_arn: Option<String>,
 }
 
 impl Config {
@@ -46,7 +49,13 @@ impl Config {
         Ok(Self {
             plan: lifeboat_lambda::PlanConfig::from_env(env)?,
             poll_seconds: env.number("LIFEBOAT_POLL_SECONDS", 5, 1, 300)?,
-            step_deadline_seconds: env.number("LIFEBOAT_STEP_DEADLINE_SECONDS", 1800, 1, 86_400)?,
+            step_deadline_seconds: env.number(
+                "LIFEBOAT_STEP_DEADLINE_SECONDS",
+                lifeboat_core::plan::DEFAULT_STEP_DEADLINE_SECONDS,
+                1,
+                86_400,
+            )?,
+            fallback_topic_arn: env.optional("LIFEBOAT_TOPIC_ARN"),
         })
     }
 }
@@ -75,6 +84,9 @@ pub struct BranchResult {
 pub struct StartSummary {
     #[serde(default)]
     pub state: Option<String>,
+    /// The promotion the database step ran (db-failover's `started`).
+    #[serde(default)]
+    pub promotion: Option<PromotionMode>,
     #[serde(default)]
     pub rpo_estimate_seconds: Option<f64>,
 }
@@ -88,6 +100,10 @@ pub enum Request {
         /// Nobody answered the approval request in time.
         #[serde(default)]
         after_approval_timeout: bool,
+        /// This execution (`$$.Execution.Id`): the lock's lease is renewed to it (a resumed
+        /// run's new execution holds the lease from now on).
+        #[serde(default)]
+        execution_arn: Option<String>,
     },
     Record {
         run: RunRequest,
@@ -100,10 +116,38 @@ pub enum Request {
         /// The parallel promotion ‖ scale-up branches' results, when the run got that far.
         #[serde(default)]
         branches: Option<Vec<BranchResult>>,
+        /// The person's decision (`$.approval`: failover-approval's output), when one was made.
+        #[serde(default)]
+        approval: Option<Decided>,
+        /// Verify attempts made (`$.verify_attempts.count`).
+        #[serde(default)]
+        verify_attempts: Option<u32>,
     },
     Notify {
         report: Box<Report>,
     },
+    /// Recording failed (the parameter store may be dark): tell the topic anyway, from what the
+    /// workflow holds, without reading anything.
+    NotifyUnrecorded {
+        run: RunRequest,
+        execution_arn: String,
+        #[serde(default)]
+        error: Option<CaughtError>,
+        #[serde(default)]
+        record_error: Option<CaughtError>,
+    },
+}
+
+/// Who decided, through which channel, when (from failover-approval's output).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decided {
+    pub decision: String,
+    pub by: String,
+    pub via: String,
+    pub at: String,
+    /// The promotion the person approved.
+    #[serde(default)]
+    pub promotion: Option<PromotionMode>,
 }
 
 /// What `assess` found: the go, and the workflow's pacing.
@@ -119,9 +163,8 @@ pub struct Assessment {
     /// After an approval timeout with `proceed`: seconds until the outage has lasted the plan's
     /// minutes (0: go now).
     pub wait_seconds: u32,
-    pub poll_seconds: u32,
-    /// Polls of one step before its deadline.
-    pub max_polls: u32,
+    #[serde(flatten)]
+    pub pacing: lifeboat_core::steps::Pacing,
 }
 
 /// A run's report: what happened, when, and where things stand.
@@ -141,6 +184,16 @@ pub struct Report {
     /// Trigger to traffic verified in the target (successful runs).
     pub rto_seconds: Option<f64>,
     pub rpo_estimate_seconds: Option<f64>,
+    /// The promotion the database step ran: a switchover, or a failover with data loss (and
+    /// whether a person overrode the RPO guard for it).
+    #[serde(default)]
+    pub promotion: Option<PromotionMode>,
+    /// Who approved (or rejected), through which channel, when.
+    #[serde(default)]
+    pub decided: Option<Decided>,
+    /// Verify attempts made before the checks passed (or the deadline).
+    #[serde(default)]
+    pub verify_attempts: Option<u32>,
     pub error: Option<CaughtError>,
     /// Steps begun and not finished: what a failure left half-done.
     pub open_steps: Vec<String>,
@@ -159,6 +212,38 @@ pub struct Notified {
     pub subject: String,
 }
 
+/// The EventBridge detail-type of Step Functions' execution status changes.
+pub const EXECUTION_STATUS_CHANGE: &str = "Step Functions Execution Status Change";
+
+/// What an execution status change event carries (the part lifeboat reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionStatusChange {
+    #[serde(rename = "executionArn")]
+    pub execution_arn: String,
+    pub name: String,
+    pub status: String,
+    /// The execution's input (a JSON document as a string).
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+/// What the safety net did with a closed execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Closed {
+    pub execution_arn: String,
+    pub status: String,
+    /// Whether this call recorded the run (false: the workflow had, or it still runs).
+    pub recorded: bool,
+    /// Whether this call announced it (false: the workflow, or an earlier delivery, had).
+    pub announced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<Report>>,
+}
+
 /// The function's response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -166,7 +251,16 @@ pub enum Response {
     Assessment(Box<Assessment>),
     Report(Box<Report>),
     Notified(Notified),
+    Closed(Closed),
 }
+
+/// States whose entry means the workflow announced the run itself.
+const ANNOUNCING_STATES: &[&str] = &[
+    "Notify",
+    "Aborted: notify",
+    "Failed: notify",
+    "Failed: notify without record",
+];
 
 /// The ports the handler uses.
 #[derive(Debug)]
@@ -188,7 +282,18 @@ pub struct Handler<D, L, A, P, H, N, C> {
 }
 
 /// Steps of the workflow that are bookkeeping, not part of the timeline.
-pub const BOOKKEEPING_STEPS: &[&str] = &["Record", "Notify", "Done", "Aborted", "Failed"];
+pub const BOOKKEEPING_STEPS: &[&str] = &["Begin", "Record", "Notify", "Done", "Aborted", "Failed"];
+
+/// Steps that move nothing: a run closed before any other step began left everything as it was.
+pub const NOTHING_MOVED_STEPS: &[&str] = &["Assess", "Approval"];
+
+/// What a `record` takes besides the run and its outcome.
+#[derive(Debug, Default)]
+struct Extras {
+    branches: Option<Vec<BranchResult>>,
+    decided: Option<Decided>,
+    verify_attempts: Option<u32>,
+}
 
 /// The report parameter of a run.
 pub fn report_parameter(app: &str, run_id: &str) -> String {
@@ -206,13 +311,19 @@ where
     C: Clock,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
+        if event.get("detail-type").and_then(Value::as_str) == Some(EXECUTION_STATUS_CHANGE) {
+            let envelope: aws_lambda_events::eventbridge::EventBridgeEvent<ExecutionStatusChange> =
+                lifeboat_lambda::parse_event("execution status change event", event)?;
+            return self.closed(envelope.detail).await.map(Response::Closed);
+        }
         let request: Request = lifeboat_lambda::parse_event("run-ledger request", event)?;
         match request {
             Request::Assess {
                 run,
                 after_approval_timeout,
+                execution_arn,
             } => self
-                .assess(&run, after_approval_timeout)
+                .assess(&run, after_approval_timeout, execution_arn.as_deref())
                 .await
                 .map(|a| Response::Assessment(Box::new(a))),
             Request::Record {
@@ -221,11 +332,32 @@ where
                 execution_arn,
                 error,
                 branches,
+                approval,
+                verify_attempts,
             } => self
-                .record(&run, outcome, &execution_arn, error, branches)
+                .record(
+                    &run,
+                    outcome,
+                    &execution_arn,
+                    error,
+                    Extras {
+                        branches,
+                        decided: approval,
+                        verify_attempts,
+                    },
+                )
                 .await
                 .map(|r| Response::Report(Box::new(r))),
             Request::Notify { report } => self.notify(&report).await.map(Response::Notified),
+            Request::NotifyUnrecorded {
+                run,
+                execution_arn,
+                error,
+                record_error,
+            } => self
+                .notify_unrecorded(&run, &execution_arn, error, record_error)
+                .await
+                .map(Response::Notified),
         }
     }
 
@@ -257,9 +389,17 @@ where
         Ok(plan)
     }
 
-    async fn assess(&self, run: &RunRequest, after_approval_timeout: bool) -> Result<Assessment> {
+    async fn assess(
+        &self,
+        run: &RunRequest,
+        after_approval_timeout: bool,
+        execution_arn: Option<&str>,
+    ) -> Result<Assessment> {
         let p = &self.ports;
         let plan = self.plan_for(run).await?;
+        if let Some(arn) = execution_arn {
+            store::renew_lease(&p.params, plan.app(), &run.run_id, arn).await?;
+        }
         match store::read_lock(&p.params, plan.app()).await? {
             Some(holder) if holder.run_id == run.run_id => {}
             Some(holder) => {
@@ -330,7 +470,6 @@ where
             let lasted = (p.clock.now() - run.trigger.at()).whole_seconds();
             wait_seconds = u32::try_from((needed - lasted).max(0)).unwrap_or(u32::MAX);
         }
-        let poll = self.config.poll_seconds.max(1);
         Ok(Assessment {
             promotion,
             readiness,
@@ -338,8 +477,11 @@ where
             approval_timeout_seconds: approval.timeout_minutes.saturating_mul(60).max(1),
             on_timeout: approval.on_timeout,
             wait_seconds,
-            poll_seconds: poll,
-            max_polls: self.config.step_deadline_seconds.div_ceil(poll).max(1),
+            pacing: lifeboat_core::steps::pacing(
+                &plan,
+                self.config.poll_seconds,
+                self.config.step_deadline_seconds,
+            ),
         })
     }
 
@@ -349,8 +491,13 @@ where
         outcome: RunOutcome,
         execution_arn: &str,
         error: Option<CaughtError>,
-        branches: Option<Vec<BranchResult>>,
+        extras: Extras,
     ) -> Result<Report> {
+        let Extras {
+            branches,
+            decided,
+            verify_attempts,
+        } = extras;
         let p = &self.ports;
         let plan = self.plan_for(run).await?;
         let app = plan.app();
@@ -366,6 +513,11 @@ where
             .flatten()
             .filter_map(|b| b.start.as_ref())
             .find_map(|s| s.rpo_estimate_seconds);
+        let promotion = branches
+            .iter()
+            .flatten()
+            .filter_map(|b| b.start.as_ref())
+            .find_map(|s| s.promotion);
         let open_steps: Vec<String> = timeline
             .open_steps()
             .into_iter()
@@ -409,6 +561,15 @@ where
             rto_seconds: timeline.rto().map(|d| d.as_secs_f64()),
             rpo_estimate_seconds: timeline.rpo_estimate_seconds,
             timeline,
+            promotion,
+            decided: decided.map(|d| Decided {
+                decision: truncate(&d.decision, 20),
+                by: truncate(&d.by, 200),
+                via: truncate(&d.via, 40),
+                at: truncate(&d.at, 40),
+                promotion: d.promotion,
+            }),
+            verify_attempts,
             error,
             open_steps,
             active_region,
@@ -434,6 +595,164 @@ where
             "recorded"
         );
         Ok(report)
+    }
+
+    /// The safety net: an execution closed. If the workflow recorded and announced it itself,
+    /// nothing to do; otherwise (stopped by a person, timed out, a runtime error, the history
+    /// limit, recording failed) record it now and announce it once.
+    async fn closed(&self, change: ExecutionStatusChange) -> Result<Closed> {
+        let p = &self.ports;
+        let mut closed = Closed {
+            execution_arn: change.execution_arn.clone(),
+            status: change.status.clone(),
+            recorded: false,
+            announced: false,
+            report: None,
+        };
+        if change.status == "RUNNING" {
+            return Ok(closed);
+        }
+        #[derive(Deserialize)]
+        struct Input {
+            run: RunRequest,
+        }
+        let input: Input =
+            serde_json::from_str(change.input.as_deref().unwrap_or("")).map_err(|e| {
+                Error::invalid_input(format!(
+                    "execution {} is not a lifeboat run (its input has no run: {e})",
+                    change.name
+                ))
+            })?;
+        let run = input.run;
+        let plan = self.plan_for(&run).await?;
+        let app = plan.app();
+        let events = p.history.state_events(&change.execution_arn).await?;
+        let announced_by_workflow = events
+            .iter()
+            .any(|e| e.entered && ANNOUNCING_STATES.contains(&e.state.as_str()));
+        let parameter = report_parameter(app, run.run_id.as_str());
+        let existing: Option<Report> = match p.params.get(&parameter).await? {
+            Some(text) => Some(lifeboat_core::run::decode(&parameter, &text)?),
+            None => None,
+        };
+        let report = match existing.filter(|r| r.execution_arn == change.execution_arn) {
+            Some(r) => r,
+            None => {
+                let timeline =
+                    Timeline::from_state_events(run.trigger.at(), &events, BOOKKEEPING_STEPS);
+                let moved = timeline
+                    .steps
+                    .iter()
+                    .any(|s| !NOTHING_MOVED_STEPS.contains(&s.name.as_str()));
+                let outcome = match (change.status.as_str(), moved) {
+                    ("SUCCEEDED", _) => RunOutcome::Succeeded,
+                    (_, true) => RunOutcome::Failed,
+                    (_, false) => RunOutcome::Aborted,
+                };
+                let error = CaughtError {
+                    error: change
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| format!("Execution.{}", change.status)),
+                    cause: Some(change.cause.clone().unwrap_or_else(|| {
+                        match change.status.as_str() {
+                            "ABORTED" => "the execution was stopped (StopExecution) before it recorded the run".to_string(),
+                            "TIMED_OUT" => "the execution reached its timeout before it recorded the run".to_string(),
+                            other => format!("the execution ended {other} before it recorded the run"),
+                        }
+                    })),
+                };
+                closed.recorded = true;
+                self.record(
+                    &run,
+                    outcome,
+                    &change.execution_arn,
+                    Some(error),
+                    Extras::default(),
+                )
+                .await?
+            }
+        };
+        if !announced_by_workflow {
+            let marker = format!("/lifeboat/{app}/notices/closed/{}", change.name);
+            let body = encode(&serde_json::json!({ "execution_arn": change.execution_arn }))?;
+            if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::Created {
+                if let Err(e) = self.notify(&report).await {
+                    // Not announced: let the next delivery try again.
+                    p.params.delete(&marker).await?;
+                    return Err(e.context("announcing the closed execution"));
+                }
+                closed.announced = true;
+            }
+        }
+        tracing::info!(execution = %change.execution_arn, status = %change.status, recorded = closed.recorded, announced = closed.announced, "execution closed");
+        closed.report = Some(Box::new(report));
+        Ok(closed)
+    }
+
+    /// Recording failed: one message on the topic from what the workflow holds. The topic is the
+    /// plan's when the plan can be read, else this copy's configured topic.
+    async fn notify_unrecorded(
+        &self,
+        run: &RunRequest,
+        execution_arn: &str,
+        error: Option<CaughtError>,
+        record_error: Option<CaughtError>,
+    ) -> Result<Notified> {
+        let topic = match store::load_plan(&self.ports.params, &self.config.plan.plan_parameter)
+            .await
+            .and_then(|plan| {
+                Ok(plan
+                    .region(&run.target_region)?
+                    .notification_topic_arn
+                    .clone())
+            }) {
+            Ok(t) => t,
+            Err(e) => self.config.fallback_topic_arn.clone().ok_or_else(|| {
+                e.context("the plan cannot be read and LIFEBOAT_TOPIC_ARN is not set")
+            })?,
+        };
+        let subject = truncate(
+            &format!(
+                "lifeboat {}: {} into {} ended UNRECORDED, a person must act",
+                run.app, run.kind, run.target_region
+            ),
+            99,
+        );
+        let describe = |e: &Option<CaughtError>| {
+            e.as_ref().map_or("-".to_string(), |e| {
+                format!(
+                    "{}: {}",
+                    truncate(&e.error, 200),
+                    truncate(e.cause.as_deref().unwrap_or("(no cause given)"), 600)
+                )
+            })
+        };
+        let message = format!(
+            "The {} of '{}' from {} into {} (run {}) ended, but its state could not be recorded.\n\n\
+             What ended it: {}\nWhy recording failed: {}\nExecution: {execution_arn}\n\n\
+             What to do: look at the execution's history for how far it got (lifeboat status shows \
+             the writer and the traffic). The run lock may still be held; once it is stale \
+             (its execution has ended) the next run takes it over and says so. To resume, start \
+             the state machine again with this execution's input under a new name; every step \
+             is idempotent.\n",
+            run.kind,
+            run.app,
+            run.source_region,
+            run.target_region,
+            run.run_id,
+            describe(&error),
+            describe(&record_error),
+        );
+        let message_id = self
+            .ports
+            .notifier
+            .publish(&topic, &subject, &message)
+            .await?;
+        Ok(Notified {
+            message_id,
+            subject,
+        })
     }
 
     async fn notify(&self, report: &Report) -> Result<Notified> {
@@ -542,13 +861,50 @@ pub fn render_text(report: &Report) -> String {
             report.open_steps.join(", ")
         );
     }
+    if let Some(p) = &report.promotion {
+        let _ = writeln!(
+            t,
+            "Promotion: {}",
+            match p {
+                PromotionMode::Switchover => "switchover (no data loss)".to_string(),
+                PromotionMode::Failover { lag, overridden } => format!(
+                    "failover WITH DATA LOSS (lag at promotion {}){}",
+                    secs(lag.map(|l| l.as_secs_f64())),
+                    if *overridden {
+                        "; the RPO guard was OVERRIDDEN by a person"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        );
+    }
+    if let Some(d) = &report.decided {
+        let _ = writeln!(
+            t,
+            "Decision: {} by {} via {} at {}",
+            d.decision, d.by, d.via, d.at
+        );
+    }
+    if let Some(n) = report.verify_attempts.filter(|n| *n > 1) {
+        let _ = writeln!(t, "Verify: {n} attempts");
+    }
+    if report.outcome == RunOutcome::Aborted {
+        let _ = writeln!(
+            t,
+            "Nothing moved. A person can start a run at any time: lifeboat failover --to {}.",
+            report.target_region
+        );
+    }
     if !report.lock_released {
         let _ = writeln!(
             t,
-            "The run lock stays held: no other run starts until a person has looked.\n\
+            "The run lock is kept for resumption: something may be half-done and a person decides.\n\
              To resume once the cause is fixed: start the state machine again with this \
              execution's input under a new name (e.g. {}-resume-1); every step is idempotent \
-             and what is done stays done. To give up instead: delete {}.",
+             and what is done stays done. As this execution has ended, the lock is stale: \
+             lifeboat status and readiness report it, and the next legitimate run takes it \
+             over (with an audit line). To give up instead: delete {}.",
             report.run_id,
             lock_parameter(&report.app)
         );

@@ -44,6 +44,7 @@ async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
             },
             poll_seconds: 2,
             step_deadline_seconds: 61,
+            fallback_topic_arn: None,
         },
         ports: Ports {
             db,
@@ -92,6 +93,7 @@ async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
         run_id: run.run_id.clone(),
         target_region: "us-west-2".into(),
         acquired_at: T0,
+        execution_arn: None,
     };
     h.ports
         .params
@@ -163,8 +165,8 @@ async fn assess_goes_with_a_failover_within_the_guard_and_hands_over_the_pacing(
     assert!(matches!(a.promotion, Some(PromotionMode::Failover { .. })));
     assert!(a.approval_required);
     assert_eq!(a.approval_timeout_seconds, 900);
-    assert_eq!(a.poll_seconds, 2);
-    assert_eq!(a.max_polls, 31);
+    assert_eq!(a.pacing.poll_seconds, 2);
+    assert_eq!(a.pacing.max_polls, 31);
     assert_eq!(a.wait_seconds, 0);
 }
 
@@ -176,6 +178,7 @@ async fn assess_refuses_a_run_without_the_lock_and_an_unavailable_target() {
         run_id: RunId::parse("run-2").expect("id"),
         target_region: "us-west-2".into(),
         acquired_at: T0,
+        execution_arn: None,
     };
     h.ports
         .params

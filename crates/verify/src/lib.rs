@@ -28,6 +28,9 @@ pub struct Request {
     pub target_region: Option<String>,
     #[serde(default)]
     pub run_id: Option<String>,
+    /// Which attempt this is (the workflow tries again until the plan's verify deadline).
+    #[serde(default)]
+    pub attempt: Option<u32>,
 }
 
 /// What kind of check.
@@ -55,6 +58,8 @@ pub struct Check {
 pub struct Response {
     pub passed: bool,
     pub target_region: String,
+    /// The attempt this answer is for (1 when not given).
+    pub attempt: u32,
     pub checks: Vec<Check>,
 }
 
@@ -96,10 +101,12 @@ impl<H: HttpGetter, D: GlobalDatabase, P: ParameterStore> Handler<H, D, P> {
         let mut checks = vec![db];
         checks.extend(http);
         let passed = checks.iter().all(|c| c.passed);
-        tracing::info!(run_id = request.run_id.as_deref().unwrap_or("-"), target = %target, passed, checks = ?checks, "verify");
+        let attempt = request.attempt.unwrap_or(1).max(1);
+        tracing::info!(run_id = request.run_id.as_deref().unwrap_or("-"), target = %target, attempt, passed, checks = ?checks, "verify");
         Ok(Response {
             passed,
             target_region: target,
+            attempt,
             checks,
         })
     }

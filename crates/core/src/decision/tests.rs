@@ -61,6 +61,7 @@ fn lock_by(id: &str) -> LockRecord {
         run_id: RunId::parse(id).expect("id"),
         target_region: TARGET.into(),
         acquired_at: NOW - time::Duration::minutes(3),
+        execution_arn: None,
     }
 }
 
@@ -263,9 +264,36 @@ fn every_branch() {
         Case {
             trigger: manual(),
             ..case(
-                "operator request needs no second approval",
+                "an operator's failover asks a person as the plan says",
                 healthy_primary(),
-                "start:switchover:operator",
+                "start:switchover:ask",
+            )
+        },
+        Case {
+            trigger: manual(),
+            last_run_ended: Some(NOW - time::Duration::minutes(1)),
+            ..case(
+                "a person can always act: the minimum interval holds back automatic triggers only",
+                healthy_primary(),
+                "start:switchover:ask",
+            )
+        },
+        Case {
+            trigger: manual(),
+            override_guard: true,
+            ..case(
+                "operator's break-glass: lag above the guard, overridden, asks a person",
+                dark_primary(Some(90.0)),
+                "start:failover-overridden:ask",
+            )
+        },
+        Case {
+            trigger: manual(),
+            override_guard: true,
+            ..case(
+                "operator's break-glass: lag unknown, overridden, asks a person",
+                dark_primary(None),
+                "start:failover-overridden:ask",
             )
         },
         Case {
@@ -363,4 +391,35 @@ fn readiness_lag_serialises_as_seconds() {
     assert_eq!(v["replication_lag"], serde_json::json!(1.5));
     let back: Readiness = serde_json::from_value(v).expect("back");
     assert_eq!(back, r);
+}
+
+#[test]
+fn a_riskier_mode_than_the_approved_one_is_named() {
+    let fo = |lag: Option<f64>, overridden| PromotionMode::Failover {
+        lag: lag.map(Duration::from_secs_f64),
+        overridden,
+    };
+    let sw = PromotionMode::Switchover;
+    // the same or safer: goes on
+    assert_eq!(exceeds_approval(&sw, &sw), None);
+    assert_eq!(exceeds_approval(&fo(Some(5.0), false), &sw), None);
+    assert_eq!(
+        exceeds_approval(&fo(Some(5.0), false), &fo(Some(5.5), false)),
+        None
+    );
+    assert_eq!(
+        exceeds_approval(&fo(Some(5.0), false), &fo(Some(3.0), false)),
+        None
+    );
+    assert_eq!(
+        exceeds_approval(&fo(None, true), &fo(Some(90.0), true)),
+        None
+    );
+    // riskier: named
+    let why = exceeds_approval(&sw, &fo(Some(2.0), false)).expect("escalation");
+    assert!(why.contains("switchover") && why.contains("2.0 s"), "{why}");
+    let why = exceeds_approval(&fo(Some(5.0), false), &fo(Some(25.0), false)).expect("grew");
+    assert!(why.contains("5.0 s") && why.contains("25.0 s"), "{why}");
+    let why = exceeds_approval(&fo(Some(5.0), true), &fo(None, true)).expect("unknown");
+    assert!(why.contains("unknown"), "{why}");
 }
