@@ -25,8 +25,7 @@ its event reaches alarm-to-failover through EventBridge, which starts the run; t
 asks for approval, the drill reads the e-mail in the inbox and opens the signed link (GET), then
 confirms (POST), as a person would; then promotion || scale-up, DNS, verify, record, notify.
 
-Scenarios (--scenario): failover (default), lag-above-guard, approval-rejected, approval-timeout,
-promotion-fails, alarm-storm. Exit status 0 when the scenario behaved as named, 1 when not, 2 on
+Scenarios (--scenario): see SCENARIOS below (or --help). Exit status 0 when the scenario behaved as named, 1 when not, 2 on
 bad usage or when the drill could not set up.
 """
 
@@ -92,6 +91,13 @@ SCENARIOS = {
     "approval-timeout-proceed": "nobody answers; the plan proceeds once the outage is confirmed for its minutes",
     "promotion-fails": "RDS cancels the promotion: the failure path notifies, traffic untouched",
     "alarm-storm": "the canary and EventBridge deliver 30 events at once: one run, one page",
+    "override-data-loss": "lag above the guard: refused without the flag; `lifeboat failover --allow-data-loss`, a person approves, failover with data loss",
+    "approved-mode-changes": "a switchover is approved, then the primary's database goes dark: lifeboat asks again for the failover",
+    "manual-after-abort": "the person rejects; at once an operator runs `lifeboat failover`: its own run, approved, succeeds",
+    "retry-after-reject": "the person rejects; the canary fires again in the same incident window: a new attempt runs",
+    "stop-while-approval": "an operator stops the execution while it waits for approval: recorded, lock freed, one notice",
+    "stale-lock": "a lock left by a closed execution; the primary goes dark: the run takes it over and says so",
+    "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
 }
 # The primary's regional services that go dark (Route 53's control plane is global).
 OUTAGE_SERVICES = ["rds", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
@@ -131,6 +137,9 @@ class ShopServer:
         self.route53 = route53
         self.zone_id = zone_id
         self.requests = 0
+        # Resolvers keep an answer this long (s) after Route 53 changed it (verify-waits).
+        self.cache_seconds = 0.0
+        self._cached: tuple[str | None, float] = (None, 0.0)
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -166,9 +175,25 @@ class ShopServer:
         if path == "/usw2/healthz":
             return self.region_answer(WEST)
         if path == "/www/healthz":
-            region = self.www_region()
+            region = self.resolved_region()
             return self.region_answer(region) if region else (502, "www resolves nowhere")
         return 404, "not found"
+
+    def resolved_region(self) -> str | None:
+        """What a resolver answers: Route 53's record, or, for `cache_seconds` after the record
+        changed, the answer it had cached before."""
+        now_region = self.www_region()
+        cached, changed_at = self._cached
+        if self.cache_seconds <= 0 or cached is None or now_region == cached:
+            self._cached = (now_region, 0.0)
+            return now_region
+        if not changed_at:
+            self._cached = (cached, time.monotonic())
+            return cached
+        if time.monotonic() - changed_at >= self.cache_seconds:
+            self._cached = (now_region, 0.0)
+            return now_region
+        return cached
 
     def www_region(self) -> str | None:
         records = self.route53.list_resource_record_sets(
@@ -223,6 +248,7 @@ class Drill:
         verbose: bool = True,
         keep: bool = False,
         go_home: bool = True,
+        execution_timeout_seconds: int | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
@@ -237,6 +263,9 @@ class Drill:
         self.verbose = verbose
         self.keep = keep
         self.go_home = go_home
+        # Deploy the failover machine with this TimeoutSeconds instead of the template's
+        # (a misconfigured machine: the safety net must still record and announce the run).
+        self.execution_timeout_seconds = execution_timeout_seconds
         self.work = Path(tempfile.mkdtemp(prefix="lifeboat-drill-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.t0 = time.monotonic()
@@ -359,6 +388,10 @@ class Drill:
         values = {k: arns[fn] for k, fn in SUBSTITUTIONS.items()}
         values["ApprovalUrl"] = self.approval_url
         definition = substitute(definition, values)
+        if self.execution_timeout_seconds is not None:
+            doc = json.loads(definition)
+            doc["TimeoutSeconds"] = self.execution_timeout_seconds
+            definition = json.dumps(doc)
         sfn = self.client("stepfunctions")
         sfn.update_state_machine(stateMachineArn=state_machine_arn, definition=definition)
         failback = substitute((ROOT / "infra/statemachine/failback.asl.json").read_text(), values)
@@ -435,7 +468,7 @@ class Drill:
         self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
         self.start_emulator()
         self.start_watch()
-        lag_ms = 60_000.0 if self.scenario == "lag-above-guard" else 800.0
+        lag_ms = 60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0
         self.say(f"seeding the two-region shop (primary us-east-1, lag {lag_ms / 1000:.1f} s)")
         seeded = self.seed(lag_ms)
         self.control("/_lifeboat/config", {
@@ -457,6 +490,9 @@ class Drill:
         if self.scenario == "approval-timeout":
             plan["approval"]["timeout_minutes"] = 1
             plan["approval"]["on_timeout"] = "abort"
+        if self.scenario == "retry-after-reject":
+            # No pause between runs: a closed run's next trigger starts a new attempt.
+            plan["triggers"]["min_seconds_between_runs"] = 0
         if self.scenario == "approval-timeout-proceed":
             plan["approval"]["timeout_minutes"] = 1
             plan["approval"]["on_timeout"] = "proceed"
@@ -467,6 +503,10 @@ class Drill:
         self.start_functions(seeded["state_machine_arn"])
         if self.scenario == "promotion-fails":
             self.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
+        if self.scenario == "verify-waits":
+            # Resolvers keep the old answer for a while (the record's TTL, time-scaled).
+            self.shop.cache_seconds = max(3.0, 60 * self.time_scale)
+            self.shop._cached = (EAST, 0.0)
         return seeded
 
     # -- the scenario
@@ -561,6 +601,12 @@ class Drill:
             sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
             out.timings["setup_seconds"] = time.monotonic() - started
             self.readiness(out)
+            special = SPECIAL.get(self.scenario)
+            if special is not None:
+                special(self, out, sm, inbox)
+                self.collect_end_state(out, seeded)
+                self.check_logs(out)
+                return out
             self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
             self.break_primary()
             out.broke_at = time.time()
@@ -616,7 +662,12 @@ class Drill:
         )
         self.say(out.verdict)
 
-    def follow(self, out: Outcome, sm: str, inbox: str, execution_arn: str | None = None) -> None:
+    def follow(self, out: Outcome, sm: str, inbox: str, execution_arn: str | None = None,
+               decisions: list[str] | None = None,
+               before_deciding: Callable[[int], None] | None = None) -> None:
+        """Follow an execution to its end, deciding each approval request as a person would:
+        `decisions` in turn (default: reject for approval-rejected, else approve; the last one
+        repeats), `before_deciding(n)` called before the n-th decision."""
         if execution_arn is None:
             execs = wait_for("an execution started by the canary's event", lambda: self.executions(sm), 60, 0.2)
             out.execution_arn = execs[0]["executionArn"]
@@ -626,21 +677,26 @@ class Drill:
             out.execution_arn = execution_arn
         sfn = self.client("stepfunctions")
         progress = Progress(self.verbose, self.t0)
-        decided = False
+        if decisions is None:
+            decisions = ["reject"] if self.scenario == "approval-rejected" else ["approve"]
+        handled = 0
         asked = len(out.notifications)  # approval requests before this execution do not count
         deadline = time.monotonic() + 600
         while True:
             hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
             progress.update(hist)
             entered = {e["stateEnteredEventDetails"]["name"] for e in hist if "stateEnteredEventDetails" in e}
-            if "Approval" in entered and not decided and not self.scenario.startswith("approval-timeout"):
+            if "Approval" in entered and decisions and not self.scenario.startswith("approval-timeout"):
                 self.inbox(inbox, out.notifications)
-                request = next((n for n in out.notifications[asked:] if "Approve:" in n["message"]), None)
-                if request:
-                    decision = "reject" if self.scenario == "approval-rejected" else "approve"
-                    progress.note(f"the approval e-mail arrived; the operator opens the {decision} link and confirms")
-                    self.decide(request["message"], decision)
-                    decided = True
+                requests = [n for n in out.notifications[asked:] if "Approve:" in n["message"]]
+                if len(requests) > handled:
+                    decision = decisions[min(handled, len(decisions) - 1)]
+                    if before_deciding is not None:
+                        before_deciding(handled)
+                    again = " (asked again)" if handled else ""
+                    progress.note(f"the approval e-mail arrived{again}; the operator opens the {decision} link and confirms")
+                    self.decide(requests[handled]["message"], decision)
+                    handled += 1
             status = sfn.describe_execution(executionArn=out.execution_arn)
             if status["status"] != "RUNNING":
                 hist = sfn.get_execution_history(executionArn=out.execution_arn, maxResults=1000)["events"]
@@ -811,7 +867,7 @@ class Drill:
             "approval-timeout-proceed": ("SUCCEEDED", None, "succeeded"),
             "promotion-fails": ("FAILED", "FailoverFailed", "failed"),
             "failback": ("SUCCEEDED", None, "succeeded"),
-        }[self.scenario]
+        }.get(self.scenario, ("SUCCEEDED", None, "succeeded"))
         got = (out.status, out.error, outcome)
         runs = 2 if (out.execution_arn or "").endswith("-resume-1") else 1
         out.passed = got == expected and out.executions == runs
@@ -899,6 +955,227 @@ class Drill:
     def logs(self, name: str) -> str:
         path = self.work / name
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios with their own course (issue 17): each sets out.passed and out.verdict from named
+# checks, so that a failure says which rule broke.
+
+
+def verdict(d: Drill, out: Outcome, checks: dict[str, bool]) -> None:
+    failed = [name for name, ok in checks.items() if not ok]
+    out.passed = not failed
+    out.verdict = (f"execution {out.status}, run {(out.report or {}).get('outcome')}; "
+                   + ("all of: " + "; ".join(checks) if not failed else "FAILED: " + "; ".join(failed)))
+    d.say(out.verdict)
+
+
+def writer_region(d: Drill) -> str | None:
+    gc = d.client("rds").describe_global_clusters(GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
+    arn = next((m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"]), None)
+    return arn.split(":")[3] if arn else None
+
+
+def lock_of(d: Drill) -> Any:
+    try:
+        return json.loads(d.client("ssm").get_parameter(Name=f"/lifeboat/{APP}/lock")["Parameter"]["Value"])
+    except d.client("ssm").exceptions.ParameterNotFound:
+        return None
+
+
+def approval_requests(out: Outcome) -> list[dict[str, str]]:
+    return [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
+
+
+def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.say("breaking the primary: us-east-1 goes dark; the lag is 60 s, above the plan's 30 s guard")
+    d.break_primary()
+    out.broke_at = time.time()
+    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:140]}")
+    untouched = not d.executions(sm) and writer_region(d) == EAST and d.shop is not None \
+        and d.shop.www_region() == EAST and lock_of(d) is None
+    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
+    if code2 != 0 or started.get("outcome") != "started":
+        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
+    out.run_id = started["run_id"]
+    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    verdict(d, out, {
+        "without the flag: refused (exit 3), nothing started or changed": code == 3
+        and refused.get("outcome") == "refused" and untouched,
+        "the approval showed a failover with data loss": any(
+            "WITH DATA LOSS" in n["subject"] for n in approval_requests(out)),
+        "SUCCEEDED": out.status == "SUCCEEDED" and report.get("outcome") == "succeeded",
+        "the writer moved by failover with data loss, the override recorded":
+            writer_region(d) == WEST and promotion.get("mode") == "failover"
+            and promotion.get("overridden") is True,
+        "who approved is recorded": (report.get("decided") or {}).get("by") == "Drill Operator",
+        "the RPO estimate is recorded": isinstance(report.get("rpo_estimate_seconds"), (int, float)),
+    })
+
+
+def scenario_approved_mode_changes(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say("us-east-1's health endpoint fails; its database still answers: a switchover is possible")
+    d.shop.broken.add(EAST)
+    out.broke_at = time.time()
+    d.canary()
+
+    def darken(n: int) -> None:
+        if n == 0:
+            d.say("before the person answers, us-east-1 goes dark entirely (its database too)")
+            d.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+
+    d.follow(out, sm, inbox, before_deciding=darken)
+    asks = approval_requests(out)
+    report = out.report or {}
+    verdict(d, out, {
+        "the first request showed a switchover": bool(asks) and "switchover" in asks[0]["subject"],
+        "the run asked again, naming the failover with data loss and why": len(asks) == 2
+        and "WITH DATA LOSS" in asks[1]["subject"] and "ASKED AGAIN" in asks[1]["message"],
+        "nothing riskier ran on the first approval": (report.get("decided") or {}).get(
+            "promotion", {}).get("mode") == "failover",
+        "SUCCEEDED by a failover": out.status == "SUCCEEDED"
+        and (report.get("promotion") or {}).get("mode") == "failover" and writer_region(d) == WEST,
+    })
+
+
+def scenario_manual_after_abort(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    first = Outcome(scenario="approval-rejected")
+    d.follow(first, sm, inbox, decisions=["reject"])
+    code, started = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator, at once: lifeboat failover --to {WEST} -> exit {code}, run {started.get('run_id')}")
+    if code != 0 or started.get("outcome") != "started":
+        out.passed, out.verdict = False, f"lifeboat failover after the rejection: exit {code}: {started}"
+        return
+    out.run_id = started["run_id"]
+    out.notifications = list(first.notifications)
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    verdict(d, out, {
+        "the rejected run aborted": (first.report or {}).get("outcome") == "aborted",
+        "the operator's run started at once, under its own id": out.run_id != first.run_id
+        and out.run_id.endswith("-op"),
+        "the plan's approval applied to it": len(approval_requests(out)) == 2,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_retry_after_reject(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    first = Outcome(scenario="approval-rejected")
+    d.follow(first, sm, inbox, decisions=["reject"])
+    d.say("the canary fires again, in the same incident window")
+    d.canary()
+    second = wait_for("a second execution", lambda: [e for e in d.executions(sm)
+                                                     if e["name"] != first.run_id], 60, 0.2)[0]
+    out.run_id = second["name"]
+    out.notifications = list(first.notifications)
+    d.say(f"run {out.run_id} started")
+    d.follow(out, sm, inbox, execution_arn=second["executionArn"])
+    same_window = first.run_id is not None and out.run_id.startswith(first.run_id)
+    verdict(d, out, {
+        "the rejected run aborted and freed the lock": (first.report or {}).get("outcome") == "aborted",
+        "a new attempt under a distinct name (never 'already started')":
+            out.run_id == f"{first.run_id}-a2" or not same_window,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_stop_while_approval(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    execs = wait_for("an execution started by the canary's event", lambda: d.executions(sm), 60, 0.2)
+    out.execution_arn, out.run_id = execs[0]["executionArn"], execs[0]["name"]
+    wait_for("the approval e-mail", lambda: approval_requests(
+        Outcome(scenario="", notifications=d.inbox(inbox, out.notifications))), 60, 0.3)
+    sfn = d.client("stepfunctions")
+    d.say(f"operator: StopExecution of {out.run_id} while it waits for approval")
+    sfn.stop_execution(executionArn=out.execution_arn, error="OperatorStopped",
+                       cause="stopped by the drill's operator")
+    wait_for("the run's notice", lambda: [n for n in d.inbox(inbox, out.notifications)
+                                          if "APPROVAL" not in n["subject"]], 60, 0.3)
+    time.sleep(2.0)
+    d.inbox(inbox, out.notifications)
+    out.status = sfn.describe_execution(executionArn=out.execution_arn)["status"]
+    out.executions = len(d.executions(sm))
+    d.collect_report(out)
+    report = out.report or {}
+    notices = [n for n in out.notifications if "APPROVAL" not in n["subject"]]
+    verdict(d, out, {
+        "the execution is ABORTED": out.status == "ABORTED",
+        "the run is recorded as aborted, with why": report.get("outcome") == "aborted"
+        and "stopped (StopExecution)" in str((report.get("error") or {}).get("Cause")),
+        "the lock is free": lock_of(d) is None,
+        "exactly one notice, saying what to do next": len(notices) == 1
+        and "aborted" in notices[0]["subject"] and "lifeboat failover" in notices[0]["message"],
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
+def scenario_stale_lock(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    sfn = d.client("stepfunctions")
+    role = d.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
+    dead = sfn.create_state_machine(
+        name="lifeboat-drill-ended", roleArn=role,
+        definition=json.dumps({"StartAt": "End", "States": {"End": {"Type": "Succeed"}}}),
+    )["stateMachineArn"]
+    ended = sfn.start_execution(stateMachineArn=dead, name="shop-to-us-west-2-1000000000")["executionArn"]
+    wait_for("the old execution to end", lambda: sfn.describe_execution(executionArn=ended)["status"] != "RUNNING", 30)
+    d.client("ssm").put_parameter(Name=f"/lifeboat/{APP}/lock", Type="String", Value=json.dumps({
+        "run_id": "shop-to-us-west-2-1000000000", "target_region": WEST,
+        "acquired_at": "2026-01-01T00:00:00Z", "execution_arn": ended}))
+    d.say("a lock is left by an execution that has ended; then the primary goes dark")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+    stale = [n for n in out.notifications if "STALE RUN LOCK" in n["subject"]]
+    verdict(d, out, {
+        "a run started despite the lock": out.run_id is not None,
+        "a person was told, naming the run that took over": len(stale) == 1
+        and f"Run {out.run_id} has taken it over" in stale[0]["message"],
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_verify_waits(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say(f"resolvers keep www's old answer for {d.shop.cache_seconds:.0f} s after a change")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+    attempts = (out.report or {}).get("verify_attempts") or 0
+    verify_entries = sum(1 for st in out.states if st["name"] == "Verify" and st["type"].endswith("Entered"))
+    verdict(d, out, {
+        "verify failed at first and passed on a later attempt": attempts > 1 and verify_entries == attempts,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the report shows the attempts": f"Verify: {attempts} attempts" in "".join(
+            n["message"] for n in out.notifications if "succeeded" in n["subject"]),
+    })
+
+
+SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "override-data-loss": scenario_override_data_loss,
+    "approved-mode-changes": scenario_approved_mode_changes,
+    "manual-after-abort": scenario_manual_after_abort,
+    "retry-after-reject": scenario_retry_after_reject,
+    "stop-while-approval": scenario_stop_while_approval,
+    "stale-lock": scenario_stale_lock,
+    "verify-waits": scenario_verify_waits,
+}
 
 
 def substitute(definition: str, values: dict[str, str]) -> str:

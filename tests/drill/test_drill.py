@@ -26,9 +26,10 @@ WEST_VALUE = "usw2.shop.example.com"
 def run_drill() -> Iterator[Any]:
     started: list[drill_mod.Drill] = []
 
-    def run(scenario: str, approval: bool = True,
-            go_home: bool = False) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
-        d = drill_mod.Drill(scenario, approval, time_scale=0.05, verbose=False, go_home=go_home)
+    def run(scenario: str, approval: bool = True, go_home: bool = False,
+            **kwargs: Any) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
+        d = drill_mod.Drill(scenario, approval, time_scale=0.05, verbose=False, go_home=go_home,
+                            **kwargs)
         started.append(d)
         return d, d.run()
 
@@ -258,3 +259,131 @@ def test_an_alarm_storm_makes_one_run_and_one_page(run_drill: Any) -> None:
     pages = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
     assert len(pages) == 1
     assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+
+
+# --- issue 17: a failover that works when it is needed (each failed on 80feadf) ---------------
+
+
+def notices(out: drill_mod.Outcome) -> list[dict[str, str]]:
+    """The notifications other than approval requests and readiness findings."""
+    return [n for n in out.notifications
+            if "APPROVAL NEEDED" not in n["subject"] and "READY" not in n["subject"]]
+
+
+def test_the_override_reaches_the_database(run_drill: Any) -> None:
+    d, out = run_drill("override-data-loss")
+    assert out.passed, out.verdict
+    scheduled = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in
+                 d.client("stepfunctions").get_execution_history(
+                     executionArn=out.execution_arn, maxResults=1000)["events"]
+                 if e["type"] == "TaskScheduled"]
+    db_start = next(p["Payload"] for p in scheduled if p["FunctionName"].endswith("db-failover")
+                    and p["Payload"].get("action") == "start")
+    assert db_start["approved"]["mode"] == "failover" and db_start["approved"]["overridden"] is True
+    report = out.report
+    assert report["promotion"]["overridden"] is True and report["rpo_estimate_seconds"] == 60.0
+    assert report["decided"]["by"] == "Drill Operator" and report["decided"]["via"] == "e-mail link"
+    done = [n for n in out.notifications if "succeeded" in n["subject"]][0]
+    assert "OVERRIDDEN by a person" in done["message"] and "Drill Operator" in done["message"]
+
+
+def test_what_a_person_approved_is_what_runs(run_drill: Any) -> None:
+    d, out = run_drill("approved-mode-changes")
+    assert out.passed, out.verdict
+    names = visited(out)
+    i = names.index("Approval: ask again")
+    assert names.count("Approval") == 2 and names.index("Approval") < i
+    assert "Assess" in names[i:]
+    asks = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
+    assert "a switchover (no data loss) was approved, but the primary no longer answers" in asks[1]["message"]
+
+
+def test_a_person_can_always_act_after_an_abort(run_drill: Any) -> None:
+    d, out = run_drill("manual-after-abort")
+    assert out.passed, out.verdict
+    assert parameter(d, "/lifeboat/shop/state")["last_run"]["run_id"] == out.run_id
+
+
+def test_a_closed_execution_never_stands_for_a_new_attempt(run_drill: Any) -> None:
+    d, out = run_drill("retry-after-reject")
+    assert out.passed, out.verdict
+    names = [e["name"] for e in d.executions(d.seeded["state_machine_arn"])]
+    assert len(names) == 2, names
+
+
+def test_stopping_an_execution_while_approval_waits_is_recorded_and_announced(run_drill: Any) -> None:
+    d, out = run_drill("stop-while-approval")
+    assert out.passed, out.verdict
+    assert parameter(d, "/lifeboat/shop/state")["last_run"]["outcome"] == "aborted"
+    assert_nothing_moved(d)
+
+
+def test_a_stale_lock_is_taken_over_and_announced(run_drill: Any) -> None:
+    d, out = run_drill("stale-lock")
+    assert out.passed, out.verdict
+
+
+def test_verify_waits_for_resolvers(run_drill: Any) -> None:
+    d, out = run_drill("verify-waits")
+    assert out.passed, out.verdict
+    assert out.report["verify_attempts"] > 1
+
+
+def test_an_execution_timeout_shorter_than_the_approval_wait_ends_recorded(run_drill: Any) -> None:
+    """GIVEN a machine deployed with a 6 s execution timeout and a person who never answers,
+    THEN the execution times out and the safety net records it (aborted: nothing moved), frees
+    the lock and sends one notice."""
+    d = drill_mod.Drill("failover", time_scale=0.05, verbose=False, go_home=False,
+                        execution_timeout_seconds=6)
+    try:
+        seeded = d.set_up()
+        d.seeded = seeded
+        sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
+        d.break_primary()
+        d.canary()
+        out = drill_mod.Outcome(scenario="failover")
+        d.follow(out, sm, inbox, decisions=[])
+        assert out.status == "TIMED_OUT", out.status
+        drill_mod.wait_for("the notice", lambda: notices(drill_mod.Outcome(
+            scenario="", notifications=d.inbox(inbox, out.notifications))), 30, 0.3)
+        import time as _t
+        _t.sleep(2)
+        d.inbox(inbox, out.notifications)
+        report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
+        assert report["outcome"] == "aborted" and "timeout" in report["error"]["Cause"], report
+        assert parameter(d, "/lifeboat/shop/lock") is None
+        assert len(notices(out)) == 1 and "aborted" in notices(out)[0]["subject"], out.notifications
+        assert_nothing_moved(d)
+    finally:
+        d.stop()
+
+
+def test_the_parameter_store_dark_right_after_verify_still_notifies_once(run_drill: Any) -> None:
+    """GIVEN SSM in us-west-2 goes dark the moment Record is invoked (right after Verify), THEN
+    the run cannot be recorded, and the topic still gets exactly one message saying so and what
+    to do; the lock is held for resumption (the message says so)."""
+    d = drill_mod.Drill("failover", time_scale=0.05, verbose=False, go_home=False)
+    try:
+        seeded = d.set_up()
+        d.seeded = seeded
+        sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
+        d.control("/_lifeboat/faults", {"outage_on_invoke": {
+            "function": "run-ledger", "payload_contains": '"record"', "region": "us-west-2",
+            "services": ["ssm"]}})
+        d.break_primary()
+        d.canary()
+        out = drill_mod.Outcome(scenario="failover")
+        d.follow(out, sm, inbox)
+        names = visited(out)
+        assert "Verify" in names and "Failed: notify without record" in names, names
+        assert out.status == "FAILED"
+        import time as _t
+        _t.sleep(3)  # the safety net's delivery, too
+        d.control("/_lifeboat/outage", method="DELETE")
+        d.inbox(inbox, out.notifications)
+        told = notices(out)
+        assert len(told) == 1 and "UNRECORDED" in told[0]["subject"], out.notifications
+        assert "lock may still be held" in told[0]["message"]
+        assert writer(d) == "us-west-2" and www(d) == WEST_VALUE  # the shift itself happened
+    finally:
+        d.stop()

@@ -34,6 +34,10 @@ snapshot, as AWS's are: never the old writer together with a finished operation.
 
 Regional outage
 ---------------
+``POST /_lifeboat/faults {"outage_on_invoke": {"function": "run-ledger", "payload_contains":
+"\"record\"", "region": "us-west-2", "services": ["ssm"]}}`` starts such an outage the moment
+that function is invoked with a payload containing that text (once).
+
 ``POST /_lifeboat/outage {"region": "us-east-1", "services": ["rds"]}`` makes every request
 signed for that region (and, if given, only those services) answer HTTP 503
 ``ServiceUnavailable``, as a dark region's endpoints would fail. ``DELETE /_lifeboat/outage``
@@ -137,6 +141,9 @@ class _State:
             self.cancel_next_rds_operations = 0
             # API calls served, by "service:Operation" (GET /_lifeboat/calls).
             self.calls: dict[str, int] = {}
+            # Outages that begin when a function is invoked with a payload containing a text
+            # (the fault "the parameter store goes dark right after Verify").
+            self.outage_on_invoke: list[dict[str, Any]] = []
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -613,6 +620,11 @@ def _lambda_invoke(
     url = STATE.config["lambda"]["forward_url"]
     fn = self.get_function(function_name, qualifier)
     payload = body if isinstance(body, bytes) else (body or "{}").encode()
+    with STATE.lock:
+        for fault in list(STATE.outage_on_invoke):
+            if fault["function"] == fn.function_name and fault["payload_contains"].encode() in payload:
+                STATE.outage_on_invoke.remove(fault)
+                STATE.outages[fault["region"]] = set(fault.get("services") or [])
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
         _threading.Thread(
@@ -892,7 +904,16 @@ class LifeboatMiddleware:
                     if not isinstance(n, int) or n < 0:
                         raise ValueError("cancel_next_rds_operations must be a count")
                     STATE.cancel_next_rds_operations = n
-                    return _json(start_response, "200 OK", {"cancel_next_rds_operations": n})
+                    on_invoke = body.get("outage_on_invoke")
+                    if on_invoke is not None:
+                        if not (isinstance(on_invoke, dict) and isinstance(on_invoke.get("function"), str)
+                                and isinstance(on_invoke.get("payload_contains"), str)
+                                and isinstance(on_invoke.get("region"), str)
+                                and isinstance(on_invoke.get("services", []), list)):
+                            raise ValueError("outage_on_invoke needs function, payload_contains, region, services")
+                        STATE.outage_on_invoke.append(on_invoke)
+                    return _json(start_response, "200 OK", {"cancel_next_rds_operations": n,
+                                                            "outage_on_invoke": STATE.outage_on_invoke})
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
@@ -967,3 +988,35 @@ def _reflect_execution_status(self: Any) -> None:
 
 
 _sfn_execution.BaseExecutionWorkerCommunication._reflect_execution_status = _reflect_execution_status
+
+
+# StopExecution of an execution waiting in a ``.waitForTaskToken`` task: AWS stops it at once
+# (status ABORTED). moto marks the program stopped but leaves the callback wait blocked until the
+# task's own timeout; here a stop (and an execution timeout) also wakes every callback wait.
+from moto.stepfunctions.parser.asl.eval import environment as _sfn_environment  # noqa: E402
+
+
+def _interrupting(original: Any) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        pool = getattr(self.callback_pool_manager, "_pool", {})
+        for endpoint in list(pool.values()):
+            endpoint.interrupt_all()
+
+    return method
+
+
+_sfn_environment.Environment.set_stop = _interrupting(_sfn_environment.Environment.set_stop)
+_sfn_environment.Environment.set_timed_out = _interrupting(_sfn_environment.Environment.set_timed_out)
+
+_original_set_error = _sfn_environment.Environment.set_error
+
+
+def _set_error(self: Any, error: Any) -> None:
+    # The interrupted wait fails; a stopped or timed-out execution stays stopped or timed out.
+    if isinstance(self._program_state, (_sfn_environment.ProgramStopped, _sfn_environment.ProgramTimedOut)):
+        return
+    _original_set_error(self, error)
+
+
+_sfn_environment.Environment.set_error = _set_error
