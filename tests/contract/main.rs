@@ -349,3 +349,80 @@ fn iam_lists_actions_never_wildcards() {
         assert!(!a.contains('*'), "wildcard action {a}");
     }
 }
+
+#[test]
+fn every_task_has_a_timeout_and_every_machine_the_timeout_plan_validation_assumes() {
+    for (file, asl) in asl_files() {
+        assert_eq!(
+            asl["TimeoutSeconds"].as_u64(),
+            Some(u64::from(lifeboat_core::plan::EXECUTION_TIMEOUT_SECONDS)),
+            "{file}: the execution timeout plan validation checks against"
+        );
+        let mut all = Vec::new();
+        states(&asl, false, &mut all);
+        for (name, state, _) in all {
+            if state["Type"] == "Task" {
+                assert!(
+                    state.get("TimeoutSeconds").is_some()
+                        || state.get("TimeoutSecondsPath").is_some(),
+                    "{file}: Task '{name}' has no timeout: it could wait forever"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_recording_failure_ends_a_run_without_a_message() {
+    for (file, asl) in asl_files() {
+        let s = &asl["States"];
+        let unrecorded = &s["Failed: notify without record"];
+        assert_eq!(
+            unrecorded["Type"], "Task",
+            "{file}: recording failed must still notify"
+        );
+        assert_eq!(
+            unrecorded["Parameters"]["Payload"]["action"], "notify_unrecorded",
+            "{file}"
+        );
+        for record in ["Record", "Aborted: record", "Failed: record"] {
+            let catches: Vec<&str> = s[record]["Catch"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c["Next"].as_str())
+                .collect();
+            assert_eq!(
+                catches,
+                ["Failed: notify without record"],
+                "{file}: {record}"
+            );
+        }
+    }
+}
+
+#[test]
+fn closed_executions_reach_the_safety_net() {
+    let t = template();
+    let rule = &t["Resources"]["RunLedger"]["Properties"]["Events"]["ExecutionClosed"];
+    let pattern = &rule["Properties"]["Pattern"];
+    assert_eq!(pattern["source"][0].as_str(), Some("aws.states"));
+    assert_eq!(
+        pattern["detail-type"][0].as_str(),
+        Some(run_ledger::EXECUTION_STATUS_CHANGE)
+    );
+    let statuses: BTreeSet<&str> = pattern["detail"]["status"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(statuses, BTreeSet::from(["ABORTED", "FAILED", "TIMED_OUT"]));
+    assert_eq!(
+        pattern["detail"]["stateMachineArn"]
+            .as_sequence()
+            .map(Vec::len),
+        Some(2),
+        "both machines"
+    );
+}

@@ -405,7 +405,27 @@ async fn a_name_taken_by_a_closed_execution_starts_a_new_attempt_and_frees_no_lo
     let first = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:00:10 UTC), 900);
     h.ports
         .workflow
-        .close(first.as_str(), ExecutionStatus::Aborted);
+        .close(first.as_str(), ExecutionStatus::Failed);
+    let state = json!({"active_region": "us-east-1", "epoch": 0, "last_run": {
+        "run_id": first, "target_region": "us-west-2", "started_at": "2026-11-22T03:00:10Z",
+        "ended_at": "2026-11-22T03:00:20Z", "outcome": "aborted"}});
+    h.ports
+        .params
+        .0
+        .lock()
+        .expect("lock")
+        .insert("/lifeboat/shop/state".into(), state.to_string());
+    let plan = PLAN.replace(
+        "min_seconds_between_runs: 3600",
+        "min_seconds_between_runs: 0",
+    );
+    assert_ne!(plan, PLAN);
+    h.ports
+        .params
+        .0
+        .lock()
+        .expect("lock")
+        .insert("/lifeboat/shop/plan".into(), plan);
     // WHEN the alarm fires again in the same window
     let out = fire(&h).await;
     // THEN a new attempt runs under its own name, holding the lock
@@ -423,6 +443,21 @@ async fn a_name_taken_by_a_closed_execution_starts_a_new_attempt_and_frees_no_lo
         .expect("read")
         .expect("held");
     assert_eq!(&lock.run_id, run_id);
+}
+
+#[tokio::test]
+async fn a_closed_unrecorded_run_of_this_incident_is_never_run_twice() {
+    let h = given_a_shop();
+    let first = RunId::for_incident("shop", "us-west-2", datetime!(2026-11-22 03:00:10 UTC), 900);
+    h.ports
+        .workflow
+        .close(first.as_str(), ExecutionStatus::Failed);
+    let out = fire(&h).await;
+    assert!(
+        matches!(&out, Outcome::Started { run_id, duplicate: true, .. } if *run_id == first),
+        "{out:?}"
+    );
+    assert!(h.ports.workflow.names().is_empty(), "nothing new started");
 }
 
 #[tokio::test]

@@ -167,9 +167,18 @@ pub async fn status(global: &Global) -> Result<Output> {
     let mut regions = Vec::new();
     let mut newest: Option<(String, RunState)> = None;
     for region in plan.region_names() {
-        let params = SsmParameterStore::new(&sdk(global, region).await?);
+        let region_sdk = sdk(global, region).await?;
+        let params = SsmParameterStore::new(&region_sdk);
         let state = store::read_state(&params, plan.app()).await;
-        let lock = store::read_lock(&params, plan.app()).await;
+        // A lock is a lease on a running execution: judged, not just read.
+        let executions = SfnWorkflow::new(&region_sdk, String::new());
+        let lock = store::inspect_lock(
+            &params,
+            &executions,
+            plan.app(),
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
         if let Ok(Some(s)) = &state
             && newest.as_ref().is_none_or(|(_, n)| s.epoch > n.epoch)
         {
@@ -178,7 +187,8 @@ pub async fn status(global: &Global) -> Result<Output> {
         regions.push(json!({
             "region": region,
             "state": state.as_ref().ok().cloned().flatten(),
-            "lock": lock.as_ref().ok().cloned().flatten(),
+            "lock": lock.as_ref().ok().and_then(|l| l.live().cloned()),
+            "stale_lock": lock.as_ref().ok().and_then(|l| l.stale().cloned()),
             "error": state.err().or(lock.err()).map(|e| e.to_string()),
         }));
     }
@@ -251,6 +261,19 @@ pub async fn status(global: &Global) -> Result<Output> {
                 l["run_id"].as_str().unwrap_or("?"),
                 l["target_region"].as_str().unwrap_or("?"),
                 l["acquired_at"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    for r in &regions {
+        let stale = &r["stale_lock"];
+        if !stale.is_null() {
+            let _ = writeln!(
+                text,
+                "  STALE LOCK      in {}: run {} ({}); nothing runs under it: the next legitimate run takes it over, or delete {}",
+                r["region"].as_str().unwrap_or("?"),
+                stale["lock"]["run_id"].as_str().unwrap_or("?"),
+                stale["why"].as_str().unwrap_or("?"),
+                lifeboat_core::run::lock_parameter(plan.app()),
             );
         }
     }

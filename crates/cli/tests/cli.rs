@@ -339,7 +339,9 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
         "take the run lock",
         "start the state machine",
         "Assess",
-        "Approval: none (an operator asked",
+        // an operator's failover asks a person as the plan says (issue 17: one person starts,
+        // the plan's approver decides)
+        "Approval: ask through the topic, wait up to 15 min",
         "Database: switchover of shop-global",
         "ECS us-west-2/shop/web desired 1 -> 6",
         "ECS us-west-2/shop/checkout desired 1 -> 4",
@@ -458,6 +460,41 @@ async fn status_shows_the_writer_the_lag_and_the_last_run_and_report_writes_html
         text.stdout.contains("0.8 s (us-west-2; guard 30 s)"),
         "{text:?}"
     );
+
+    // WHEN a lock is left that names no running execution (taken long ago)
+    ssm.put_parameter()
+        .name("/lifeboat/shop/lock")
+        .value(
+            json!({"run_id": "shop-to-us-west-2-1", "target_region": WEST,
+                   "acquired_at": "2026-11-22T03:00:00Z",
+                   "execution_arn": "arn:aws:states:us-west-2:123456789012:execution:lifeboat-failover:shop-to-us-west-2-1"})
+            .to_string(),
+        )
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("lock");
+    // THEN status shows it as a stale lock, not as a run in progress
+    let v = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "--json", "status"],
+    )
+    .json();
+    assert_eq!(v["runs_in_progress"], json!([]), "{v}");
+    let text = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &["--region", WEST, "status"],
+    );
+    assert!(
+        text.stdout
+            .contains("STALE LOCK      in us-west-2: run shop-to-us-west-2-1"),
+        "{text:?}"
+    );
+    ssm.delete_parameter()
+        .name("/lifeboat/shop/lock")
+        .send()
+        .await
+        .expect("unlock");
 
     // WHEN the run's report is asked for, with HTML
     let dir = std::env::temp_dir().join(format!("lifeboat-cli-report-{}", std::process::id()));
@@ -615,8 +652,11 @@ async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_th
     // WHEN the lag is 0.2 s and home has been healthy for 40 minutes, but a run holds the lock
     shop.set_home_lag(200.0, Duration::ZERO).await;
     shop.canary_saw_home_healthy(40, 11).await;
-    let lock = json!({"run_id": "shop-to-us-west-2-1", "target_region": WEST,
-                      "acquired_at": "2026-11-22T03:00:00Z"});
+    // (taken just now, its execution being started: a live lease)
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
+    let lock = json!({"run_id": "shop-to-us-west-2-1", "target_region": WEST, "acquired_at": now});
     let ssm = aws_sdk_ssm::Client::new(&shop.west);
     ssm.put_parameter()
         .name("/lifeboat/shop/lock")

@@ -65,7 +65,8 @@ pub enum PromotionMode {
         /// Lag when decided: the RPO estimate.
         #[serde(with = "opt_secs", default)]
         lag: Option<Duration>,
-        /// A person overrode the RPO guard.
+        /// A person overrode the RPO guard (absent: not overridden).
+        #[serde(default)]
         overridden: bool,
     },
 }

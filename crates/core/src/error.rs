@@ -150,7 +150,8 @@ mod tests {
                 "InvalidInput",
                 "NotFound",
                 "AccessDenied",
-                "Internal"
+                "Internal",
+                "ApprovalOutdated"
             ]
         );
     }

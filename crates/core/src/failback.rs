@@ -51,7 +51,7 @@ pub struct FailbackSnapshot {
     /// A lock whose execution no longer runs: not a run in progress; reported, and taken over
     /// by the failback when it starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stale_lock: Option<crate::store::StaleLock>,
+    pub stale_lock: Option<Box<crate::store::StaleLock>>,
 }
 
 /// Why a failback may not start now. Each names what to wait for or fix.
@@ -288,7 +288,7 @@ where
         match crate::store::inspect_lock(params, workflows, plan.app(), now).await? {
             crate::store::LockView::Free => (None, None),
             crate::store::LockView::Live(l) => (Some(l), None),
-            crate::store::LockView::Stale(s) => (None, Some(s)),
+            crate::store::LockView::Stale(s) => (None, Some(Box::new(s))),
         };
     let lock = lock.filter(|l| Some(&l.run_id) != own_run);
     Ok(FailbackSnapshot {

@@ -164,6 +164,11 @@ impl FakeLag {
     pub fn set(&self, cluster_id: &str, lag: Duration) {
         self.0.lock().unwrap().insert(cluster_id.to_string(), lag);
     }
+
+    /// No datapoint: the lag is unknown.
+    pub fn clear(&self, cluster_id: &str) {
+        self.0.lock().unwrap().remove(cluster_id);
+    }
 }
 
 impl ReplicationLagSource for FakeLag {

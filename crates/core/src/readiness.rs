@@ -71,6 +71,8 @@ pub enum Check {
     Topic,
     Secret,
     Bucket,
+    /// The run lock: a stale lock (its execution no longer runs) is reported.
+    RunLock,
 }
 
 impl Check {
@@ -87,6 +89,7 @@ impl Check {
             Check::Topic => "topic",
             Check::Secret => "secret",
             Check::Bucket => "bucket",
+            Check::RunLock => "run_lock",
         }
     }
 }
@@ -102,6 +105,20 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A stale run lock, as readiness reports it: a warning (the next legitimate run takes it
+    /// over, so a failover would still work), said loudly.
+    pub fn stale_lock(app: &str, stale: &crate::store::StaleLock) -> Finding {
+        Finding::new(
+            Check::RunLock,
+            Severity::Warning,
+            crate::run::lock_parameter(app),
+            format!(
+                "STALE: {}; the next legitimate run takes it over (or delete it)",
+                stale.why
+            ),
+        )
+    }
+
     fn new(check: Check, severity: Severity, subject: impl Into<String>, message: String) -> Self {
         Self {
             check,

@@ -209,6 +209,18 @@ pub enum RunStart {
     HeldBy(LockRecord),
 }
 
+/// Whether the recorded run state says `run_id` has ended.
+async fn recorded_as_ended<P: ParameterStore>(
+    params: &P,
+    app: &str,
+    run_id: &RunId,
+) -> Result<bool> {
+    Ok(read_state(params, app)
+        .await?
+        .and_then(|s| s.last_run)
+        .is_some_and(|r| r.run_id == *run_id && r.ended_at.is_some()))
+}
+
 /// Attempts of one run under distinct names before giving up (each closed by then).
 const MAX_ATTEMPTS: u32 = 20;
 
@@ -219,8 +231,10 @@ const MAX_ATTEMPTS: u32 = 20;
 /// * A stale lock (its execution closed, or none after the grace period): taken over, with an
 ///   audit line, and reported in `took_over`.
 /// * The name taken by a RUNNING execution: that is this run, `duplicate`.
-/// * The name taken by a closed execution: this is a new attempt; it runs as `<run>-a2`,
-///   `-a3`, ... and the lock never stays with the closed execution.
+/// * The name taken by a closed execution the run state records as ended: this is a new attempt
+///   (the decision has seen the end); it runs as `<run>-a2`, `-a3`, ... and the lock never stays
+///   with the closed execution. Closed but not recorded yet: it is this incident's run
+///   (`duplicate`), never a second one.
 /// * When the start fails for good and this call took the lock, the lock is released.
 pub async fn start_run<P: ParameterStore, W: WorkflowStarter>(
     params: &P,
@@ -237,6 +251,8 @@ pub async fn start_run<P: ParameterStore, W: WorkflowStarter>(
             LockView::Free => {}
             LockView::Live(holder) if holder.run_id == run_id => {}
             LockView::Live(holder) => return Ok(RunStart::HeldBy(holder)),
+            // This incident's own run: not a takeover (its name decides below).
+            LockView::Stale(stale) if stale.lock.run_id == run_id => {}
             LockView::Stale(stale) => {
                 remove_stale_lock(params, app, &stale, &run_id).await?;
                 took_over = Some(stale);
@@ -276,8 +292,19 @@ pub async fn start_run<P: ParameterStore, W: WorkflowStarter>(
                         took_over,
                     });
                 }
+                Some(_) if !recorded_as_ended(params, app, &run_id).await? => {
+                    // This incident's run ended and is not recorded yet (the safety net records
+                    // it): it is this run, not a reason for a second one (one run per incident).
+                    return Ok(RunStart::Started {
+                        run_id,
+                        execution_arn: execution.arn,
+                        duplicate: true,
+                        took_over,
+                    });
+                }
                 Some(status) => {
-                    // A closed execution holds the name: never leave the lock with it.
+                    // A closed, recorded execution holds the name: a new attempt, decided on
+                    // after it (the minimum interval has seen it); never leave the lock with it.
                     tracing::info!(run_id = %run_id, %status, attempt, "the run's name is taken by a closed execution: a new attempt under a new name");
                     release_lock(params, app, &run_id).await?;
                     request.run_id = run_id.attempt(attempt + 1);

@@ -134,6 +134,73 @@ async fn start_refuses_lag_above_the_guard_unless_overridden() {
 }
 
 #[tokio::test]
+async fn the_approved_override_reaches_the_promotion() {
+    // GIVEN the primary dark and the lag above the guard (and, separately, unknown)
+    for lag in [Some(Duration::from_secs(90)), None] {
+        let h = given_a_global_database();
+        h.ports.db.go_dark("us-east-1");
+        match lag {
+            Some(l) => h.ports.lag.set("shop-usw2", l),
+            None => h.ports.lag.clear("shop-usw2"),
+        }
+        // WHEN the workflow passes the promotion a person approved: a failover, overridden
+        let approved =
+            json!({"mode": "failover", "lag": lag.map(|l| l.as_secs_f64()), "overridden": true});
+        let out = h
+            .handle(json!({"action": "start", "approved": approved}))
+            .await
+            .expect("the override applies");
+        // THEN it fails over with data loss
+        assert!(
+            matches!(
+                out,
+                Response::Start(StartOutcome::Started {
+                    promotion: PromotionMode::Failover {
+                        overridden: true,
+                        ..
+                    },
+                    ..
+                })
+            ),
+            "{lag:?}: {out:?}"
+        );
+        assert_eq!(h.ports.db.calls(), [format!("failover {WEST}")], "{lag:?}");
+    }
+}
+
+#[tokio::test]
+async fn nothing_riskier_than_the_approved_promotion_runs() {
+    // GIVEN a switchover was approved, and the primary has gone dark since
+    let h = given_a_global_database();
+    h.ports.db.go_dark("us-east-1");
+    let err = h
+        .handle(json!({"action": "start", "approved": {"mode": "switchover"}}))
+        .await
+        .expect_err("asks again");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::ApprovalOutdated);
+    assert!(
+        err.to_string().contains("only a failover with data loss"),
+        "{err}"
+    );
+    assert!(h.ports.db.calls().is_empty(), "nothing changed");
+    // GIVEN a failover was approved at 1 s of lag, and the lag is 20 s now
+    let approved = json!({"mode": "failover", "lag": 1.0, "overridden": false});
+    h.ports.lag.set("shop-usw2", Duration::from_secs(20));
+    let err = h
+        .handle(json!({"action": "start", "approved": approved}))
+        .await
+        .expect_err("asks again");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::ApprovalOutdated);
+    assert!(h.ports.db.calls().is_empty(), "nothing changed");
+    // a safer mode than approved goes on: the primary answers again -> switchover
+    let h = given_a_global_database();
+    h.handle(json!({"action": "start", "approved": approved}))
+        .await
+        .expect("switchover");
+    assert_eq!(h.ports.db.calls(), [format!("switchover {WEST}")]);
+}
+
+#[tokio::test]
 async fn start_never_promotes_into_an_unavailable_target() {
     let h = given_a_global_database();
     h.ports.db.set_cluster_status(WEST, "modifying");

@@ -70,7 +70,7 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, E, G, R, H, C, S, P, B, M, K> {
+pub struct Ports<D, L, E, G, R, H, C, S, P, B, M, K, W> {
     pub db: D,
     pub lag: L,
     pub ecs: E,
@@ -84,16 +84,20 @@ pub struct Ports<D, L, E, G, R, H, C, S, P, B, M, K> {
     pub buckets: B,
     pub metrics: M,
     pub clock: K,
+    /// Step Functions: whether the run lock's execution still runs.
+    pub executions: W,
 }
 
-/// The handler: built once at init, called per request.
+/// The handler: built once at init, called per request. (Its port list is long; issue 20
+/// names it among the type parameters to give meaning.)
 #[derive(Debug)]
-pub struct Handler<D, L, E, G, R, H, C, S, P, B, M, K> {
+#[allow(clippy::type_complexity)]
+pub struct Handler<D, L, E, G, R, H, C, S, P, B, M, K, W> {
     pub config: Config,
-    pub ports: Ports<D, L, E, G, R, H, C, S, P, B, M, K>,
+    pub ports: Ports<D, L, E, G, R, H, C, S, P, B, M, K, W>,
 }
 
-impl<D, L, E, G, R, H, C, S, P, B, M, K> Handler<D, L, E, G, R, H, C, S, P, B, M, K>
+impl<D, L, E, G, R, H, C, S, P, B, M, K, W> Handler<D, L, E, G, R, H, C, S, P, B, M, K, W>
 where
     D: GlobalDatabase,
     L: ReplicationLagSource,
@@ -107,6 +111,7 @@ where
     B: Buckets,
     M: LineSink,
     K: Clock,
+    W: lifeboat_core::ports::WorkflowStarter,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         Scheduled::parse("readiness", event)?;
@@ -126,7 +131,18 @@ where
             params: &p.params,
             buckets: &p.buckets,
         };
-        let report = evaluate(&account, &plan, region, &self.config.secrets(), now).await?;
+        let mut report = evaluate(&account, &plan, region, &self.config.secrets(), now).await?;
+        if let Some(stale) = store::inspect_lock(&p.params, &p.executions, plan.app(), now)
+            .await?
+            .stale()
+        {
+            report
+                .findings
+                .push(lifeboat_core::readiness::Finding::stale_lock(
+                    plan.app(),
+                    stale,
+                ));
+        }
         p.metrics.line(&emf(&report));
         let notified = self.notify_on_change(&plan, &report).await?;
         tracing::info!(

@@ -6,6 +6,7 @@ use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::s3::S3Buckets;
+use lifeboat_aws::sfn::SfnWorkflow;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
@@ -34,6 +35,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             buckets: S3Buckets::new(&sdk),
             metrics: StdoutLines,
             clock: SystemClock,
+            executions: SfnWorkflow::new(&sdk, String::new()),
         },
         config,
     };

@@ -61,6 +61,7 @@ type Fakes = Handler<
     FakeBuckets,
     Lines,
     FixedClock,
+    FakeWorkflow,
 >;
 
 /// GIVEN the example plan's account, everything in place: us-east-1 the writer, us-west-2
@@ -117,6 +118,7 @@ fn given_a_ready_account() -> Fakes {
             buckets,
             metrics: Lines::default(),
             clock: FixedClock::at(time::macros::datetime!(2026-11-22 03:00 UTC)),
+            executions: FakeWorkflow::default(),
         },
     }
 }
@@ -412,4 +414,38 @@ async fn anything_but_the_schedule_is_invalid_input_and_changes_nothing() {
     }
     assert_eq!(h.ports.params.snapshot(), before);
     assert!(h.ports.metrics.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_stale_run_lock_is_a_loud_warning_and_a_live_one_is_nothing() {
+    // GIVEN a lock whose execution has ended
+    let h = given_a_ready_account();
+    h.ports.executions.close(
+        "shop-to-us-west-2-1",
+        lifeboat_core::ports::ExecutionStatus::Failed,
+    );
+    let lock = json!({"run_id": "shop-to-us-west-2-1", "target_region": "us-west-2",
+                      "acquired_at": "2026-11-22T02:00:00Z",
+                      "execution_arn": FakeWorkflow::arn("shop-to-us-west-2-1")});
+    futures_put(&h.ports.params, "/lifeboat/shop/lock", &lock.to_string());
+    let r = h.handle(schedule()).await.expect("evaluates");
+    let f = the_one_problem(&r);
+    assert_eq!((f.check, f.severity), (Check::RunLock, Severity::Warning));
+    assert!(
+        f.message.starts_with("STALE: ") && f.message.contains("has ended (FAILED)"),
+        "{}",
+        f.message
+    );
+    assert!(r.notified, "said on the topic");
+    // GIVEN the lock's execution runs: no finding
+    let h = given_a_ready_account();
+    h.ports
+        .executions
+        .0
+        .lock()
+        .unwrap()
+        .push(("shop-to-us-west-2-1".into(), "{}".into()));
+    futures_put(&h.ports.params, "/lifeboat/shop/lock", &lock.to_string());
+    let r = h.handle(schedule()).await.expect("evaluates");
+    assert!(problems(&r).is_empty(), "{:?}", problems(&r));
 }

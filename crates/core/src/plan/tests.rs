@@ -107,6 +107,49 @@ fn approval_timeout_policy_must_be_complete() {
 }
 
 #[test]
+fn contradictory_windows_are_named() {
+    let mut plan = example();
+    plan.triggers.incident_window_seconds = 900;
+    plan.triggers.min_seconds_between_runs = 300;
+    let found = problems(plan.clone());
+    assert_eq!(
+        found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+        ["triggers.min_seconds_between_runs"]
+    );
+    assert!(
+        found[0]
+            .message
+            .contains("triggers.incident_window_seconds (900 s)"),
+        "{}",
+        found[0].message
+    );
+    // 0: no pause at all (a closed run's next trigger starts a new attempt); >= the window: fine
+    for ok in [0, 900, 3600] {
+        plan.triggers.min_seconds_between_runs = ok;
+        assert!(fields(plan.clone()).is_empty(), "{ok}");
+    }
+}
+
+#[test]
+fn the_approval_wait_and_the_step_deadlines_fit_the_execution_timeout() {
+    let mut plan = example();
+    // 180 min approval + 2 x 1800 s steps + 120 s verify = 14,520 s > 14,400 s
+    plan.approval.timeout_minutes = 180;
+    let found = problems(plan.clone());
+    assert_eq!(
+        found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+        ["approval.timeout_minutes"]
+    );
+    assert!(found[0].message.contains("14520 s"), "{}", found[0].message);
+    plan.approval.timeout_minutes = 178;
+    assert!(fields(plan.clone()).is_empty());
+    // proceeding after a timeout waits for the outage's minutes too
+    plan.approval.on_timeout = OnTimeout::Proceed;
+    plan.approval.proceed_after_outage_minutes = Some(30);
+    assert_eq!(fields(plan), ["approval.timeout_minutes"]);
+}
+
+#[test]
 fn traffic_mode_needs_its_resources_in_each_region() {
     let mut plan = example();
     plan.traffic.mode = TrafficMode::RoutingControl;
