@@ -1043,12 +1043,18 @@ def scenario_approved_mode_changes(d: Drill, out: Outcome, sm: str, inbox: str) 
     })
 
 
-def scenario_manual_after_abort(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+def rejected_first_run(d: Drill, out: Outcome, sm: str, inbox: str) -> Outcome:
+    """The primary goes dark, the canary starts a run, and the person rejects it."""
     d.break_primary()
     out.broke_at = time.time()
     d.canary()
     first = Outcome(scenario="approval-rejected")
     d.follow(first, sm, inbox, decisions=["reject"])
+    return first
+
+
+def scenario_manual_after_abort(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    first = rejected_first_run(d, out, sm, inbox)
     code, started = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
     d.say(f"operator, at once: lifeboat failover --to {WEST} -> exit {code}, run {started.get('run_id')}")
     if code != 0 or started.get("outcome") != "started":
@@ -1068,11 +1074,7 @@ def scenario_manual_after_abort(d: Drill, out: Outcome, sm: str, inbox: str) -> 
 
 
 def scenario_retry_after_reject(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
-    d.break_primary()
-    out.broke_at = time.time()
-    d.canary()
-    first = Outcome(scenario="approval-rejected")
-    d.follow(first, sm, inbox, decisions=["reject"])
+    first = rejected_first_run(d, out, sm, inbox)
     d.say("the canary fires again, in the same incident window")
     d.canary()
     second = wait_for("a second execution", lambda: [e for e in d.executions(sm)

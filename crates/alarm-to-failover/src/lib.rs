@@ -385,7 +385,7 @@ where
                     readiness: readiness.ok_or_else(missing)?,
                     decided_at: now,
                 };
-                self.start(request, now).await
+                self.start(&plan, request, now).await
             }
         }
     }
@@ -485,7 +485,12 @@ where
         Ok(())
     }
 
-    async fn start(&self, request: RunRequest, now: OffsetDateTime) -> Result<Outcome> {
+    async fn start(
+        &self,
+        plan: &ValidPlan,
+        request: RunRequest,
+        now: OffsetDateTime,
+    ) -> Result<Outcome> {
         let p = &self.ports;
         let mut request = request;
         match store::start_run(&p.params, &p.workflow, &request, now).await? {
@@ -495,15 +500,13 @@ where
                 duplicate,
                 took_over,
             } => {
-                if let Some(stale) = &took_over {
-                    let plan = store::load_plan(&p.params, &self.config.plan_parameter).await?;
-                    if let Err(e) = self
-                        .announce_stale_lock(&plan, &request.target_region, stale, Some(&run_id))
+                if let Some(stale) = &took_over
+                    && let Err(e) = self
+                        .announce_stale_lock(plan, &request.target_region, stale, Some(&run_id))
                         .await
-                    {
-                        // The run is under way: its start is not undone by a lost page.
-                        tracing::error!(error = %e, "the stale-lock takeover was not announced");
-                    }
+                {
+                    // The run is under way: its start is not undone by a lost page.
+                    tracing::error!(error = %e, "the stale-lock takeover was not announced");
                 }
                 request.run_id = run_id.clone();
                 Ok(Outcome::Started {

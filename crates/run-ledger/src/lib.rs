@@ -293,6 +293,8 @@ struct Extras {
     branches: Option<Vec<BranchResult>>,
     decided: Option<Decided>,
     verify_attempts: Option<u32>,
+    /// The execution's state events, when the caller has read them already.
+    events: Option<Vec<lifeboat_core::ports::StateEvent>>,
 }
 
 /// The report parameter of a run.
@@ -344,6 +346,7 @@ where
                         branches,
                         decided: approval,
                         verify_attempts,
+                        events: None,
                     },
                 )
                 .await
@@ -497,12 +500,16 @@ where
             branches,
             decided,
             verify_attempts,
+            events,
         } = extras;
         let p = &self.ports;
         let plan = self.plan_for(run).await?;
         let app = plan.app();
         let now = p.clock.now();
-        let events = p.history.state_events(execution_arn).await?;
+        let events = match events {
+            Some(events) => events,
+            None => p.history.state_events(execution_arn).await?,
+        };
         let mut timeline =
             Timeline::from_state_events(run.trigger.at(), &events, BOOKKEEPING_STEPS);
         if outcome == RunOutcome::Succeeded {
@@ -668,7 +675,10 @@ where
                     outcome,
                     &change.execution_arn,
                     Some(error),
-                    Extras::default(),
+                    Extras {
+                        events: Some(events),
+                        ..Extras::default()
+                    },
                 )
                 .await?
             }
