@@ -249,6 +249,7 @@ class Drill:
         keep: bool = False,
         go_home: bool = True,
         execution_timeout_seconds: int | None = None,
+        lag_ms: float | None = None,
     ) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
@@ -266,6 +267,9 @@ class Drill:
         # Deploy the failover machine with this TimeoutSeconds instead of the template's
         # (a misconfigured machine: the safety net must still record and announce the run).
         self.execution_timeout_seconds = execution_timeout_seconds
+        # The replication lag the emulated CloudWatch holds (ms); negative: no datapoint at all
+        # (the lag is unknown). None: the scenario's own.
+        self.lag_ms = lag_ms
         self.work = Path(tempfile.mkdtemp(prefix="lifeboat-drill-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.t0 = time.monotonic()
@@ -468,8 +472,10 @@ class Drill:
         self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
         self.start_emulator()
         self.start_watch()
-        lag_ms = 60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0
-        self.say(f"seeding the two-region shop (primary us-east-1, lag {lag_ms / 1000:.1f} s)")
+        lag_ms = self.lag_ms if self.lag_ms is not None else (
+            60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0)
+        lag = f"lag {lag_ms / 1000:.1f} s" if lag_ms >= 0 else "no lag datapoint: the lag is unknown"
+        self.say(f"seeding the two-region shop (primary us-east-1, {lag})")
         seeded = self.seed(lag_ms)
         self.control("/_lifeboat/config", {
             "time_scale": self.time_scale,
@@ -767,21 +773,29 @@ class Drill:
             GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
         return next(m for m in gc["GlobalClusterMembers"] if ":us-east-1:" in m["DBClusterArn"])
 
-    def failback(self, inbox: str) -> Outcome:
+    def failback(self, inbox: str, by_function: bool = False,
+                 decisions: list[str] | None = None) -> Outcome:
         """The way home: us-east-1 comes back and is rebuilt as a secondary; the canary sees it
         healthy for the plan's minute; lifeboat refuses until then, naming why; then the operator
-        runs `lifeboat failback` and the failback machine brings the shop home."""
+        runs `lifeboat failback` and the failback machine brings the shop home.
+
+        `by_function`: the failback is requested by invoking failback-orchestrator with no
+        person named (as a schedule would), so the plan's approval applies and `decisions` are
+        the person's answers (default: approve). Called again after a first failback, it
+        requests again (us-east-1 is already back)."""
         assert self.shop is not None
-        out = Outcome(scenario="failback", approval=False)
+        out = Outcome(scenario="failback", approval=by_function)
         started = time.monotonic()
-        self.say("us-east-1 comes back: its services and health endpoint answer again")
-        self.control("/_lifeboat/outage", method="DELETE")
-        self.shop.broken.discard(EAST)
-        # The person on call reads both regions' topics (a failback reports to home's).
-        queue_arn = self.client("sqs").get_queue_attributes(
-            QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.client("sns", EAST).subscribe(
-            TopicArn=f"arn:aws:sns:{EAST}:123456789012:lifeboat-{APP}", Protocol="sqs", Endpoint=queue_arn)
+        if EAST in self.shop.broken:
+            self.say("us-east-1 comes back: its services and health endpoint answer again")
+            self.control("/_lifeboat/outage", method="DELETE")
+            self.shop.broken.discard(EAST)
+            # The person on call reads both regions' topics (a failback reports to home's).
+            queue_arn = self.client("sqs").get_queue_attributes(
+                QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.client("sns", EAST).subscribe(
+                TopicArn=f"arn:aws:sns:{EAST}:123456789012:lifeboat-{APP}", Protocol="sqs",
+                Endpoint=queue_arn)
         pending: list[str] = []
         deadline = time.monotonic() + 420
         while True:
@@ -810,14 +824,23 @@ class Drill:
             if time.monotonic() > deadline:
                 raise DrillError(f"failback still refused after 7 minutes: {', '.join(reasons)}")
             time.sleep(3)
-        code, started_run = self.lifeboat("failback", "--state-machine-arn", self.failback_arn)
-        if code != 0 or started_run.get("outcome") != "started":
-            raise DrillError(f"lifeboat failback: exit {code}: {started_run}")
+        if by_function:
+            resp = self.client("lambda").invoke(FunctionName="failback-orchestrator",
+                                                Payload=json.dumps({"action": "request"}))
+            started_run = json.loads(resp["Payload"].read() or b"{}")
+            if resp.get("FunctionError") or started_run.get("outcome") != "started":
+                raise DrillError(f"failback-orchestrator request: {started_run}")
+            self.say(f"failback-orchestrator (no person named) -> run {started_run['run_id']} started")
+        else:
+            code, started_run = self.lifeboat("failback", "--state-machine-arn", self.failback_arn)
+            if code != 0 or started_run.get("outcome") != "started":
+                raise DrillError(f"lifeboat failback: exit {code}: {started_run}")
+            self.say(f"operator: lifeboat failback -> run {started_run['run_id']} started")
         out.run_id = started_run["run_id"]
-        self.say(f"operator: lifeboat failback -> run {out.run_id} started")
         saved, self.scenario = self.scenario, "failback"
         try:
-            self.follow(out, self.failback_arn, inbox, execution_arn=started_run["execution_arn"])
+            self.follow(out, self.failback_arn, inbox, execution_arn=started_run["execution_arn"],
+                        decisions=decisions)
         finally:
             self.scenario = saved
         self.collect_end_state(out, self.seeded)
@@ -988,7 +1011,10 @@ def approval_requests(out: Outcome) -> list[dict[str, str]]:
 
 
 def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
-    d.say("breaking the primary: us-east-1 goes dark; the lag is 60 s, above the plan's 30 s guard")
+    unknown = d.lag_ms is not None and d.lag_ms < 0
+    d.say("breaking the primary: us-east-1 goes dark; " + (
+        "no replication-lag datapoint: the lag is unknown" if unknown
+        else "the lag is 60 s, above the plan's 30 s guard"))
     d.break_primary()
     out.broke_at = time.time()
     code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
@@ -1003,6 +1029,7 @@ def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> 
     d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
     report = out.report or {}
     promotion = report.get("promotion") or {}
+    done_text = "".join(n["message"] for n in out.notifications if "succeeded" in n["subject"])
     verdict(d, out, {
         "without the flag: refused (exit 3), nothing started or changed": code == 3
         and refused.get("outcome") == "refused" and untouched,
@@ -1013,7 +1040,9 @@ def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> 
             writer_region(d) == WEST and promotion.get("mode") == "failover"
             and promotion.get("overridden") is True,
         "who approved is recorded": (report.get("decided") or {}).get("by") == "Drill Operator",
-        "the RPO estimate is recorded": isinstance(report.get("rpo_estimate_seconds"), (int, float)),
+        "the RPO estimate is recorded": (
+            report.get("rpo_estimate_seconds") is None and "RPO estimate: UNKNOWN" in done_text
+        ) if unknown else isinstance(report.get("rpo_estimate_seconds"), (int, float)),
     })
 
 

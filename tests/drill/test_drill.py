@@ -387,3 +387,97 @@ def test_the_parameter_store_dark_right_after_verify_still_notifies_once(run_dri
         assert writer(d) == "us-west-2" and www(d) == WEST_VALUE  # the shift itself happened
     finally:
         d.stop()
+
+
+def test_the_override_reaches_the_database_when_the_lag_is_unknown(run_drill: Any) -> None:
+    """GIVEN us-east-1 dark and no replication-lag datapoint at all (the lag is unknown), WHEN an
+    operator runs `lifeboat failover --allow-data-loss` and a person approves, THEN the writer
+    moves by a failover with data loss, and the report says the RPO is unknown and overridden;
+    without the flag the same state is refused before anything changes."""
+    d, out = run_drill("override-data-loss", lag_ms=-1)
+    assert out.passed, out.verdict
+    assert out.report["promotion"] == {"mode": "failover", "lag": None, "overridden": True}
+    assert out.report["rpo_estimate_seconds"] is None
+    calls = d.control("/_lifeboat/calls", method="GET")
+    assert calls.get("rds:FailoverGlobalCluster") == 1, calls
+    assert not calls.get("rds:SwitchoverGlobalCluster"), calls
+
+
+def test_a_failback_rejected_then_requested_again_runs_again(run_drill: Any) -> None:
+    """GIVEN the shop served from us-west-2 after a failover and us-east-1 back, WHEN a failback
+    is requested without a person (the plan's approval applies) and the person rejects it, THEN
+    it aborts with the lock free; WHEN it is requested again inside the same window, THEN a new
+    attempt runs under a distinct name and brings the shop home."""
+    d, out = run_drill("failover", go_home=False)
+    assert out.passed, out.verdict
+    inbox = d.seeded["inbox_url"]
+    first = d.failback(inbox, by_function=True, decisions=["reject"])
+    assert first.status == "FAILED" and (first.report or {}).get("outcome") == "aborted", first.verdict
+    assert parameter(d, "/lifeboat/shop/lock") is None
+    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    second = d.failback(inbox, by_function=True)
+    assert second.status == "SUCCEEDED" and (second.report or {}).get("outcome") == "succeeded", \
+        second.verdict
+    assert second.run_id == f"{first.run_id}-a2", (first.run_id, second.run_id)
+    assert writer(d) == "us-east-1" and www(d) == EAST_VALUE
+    assert parameter(d, "/lifeboat/shop/lock") is None
+
+
+def run_with_answer(function: str, payload_contains: str) -> tuple[drill_mod.Drill, drill_mod.Outcome]:
+    """A failover drill in which `function`'s first invocation whose payload contains
+    `payload_contains` answers {"unexpected": "shape"} (as a function of another version would)."""
+    d = drill_mod.Drill("failover", time_scale=0.05, verbose=False, go_home=False)
+    seeded = d.set_up()
+    d.seeded = seeded
+    sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
+    d.control("/_lifeboat/faults", {"result_on_invoke": {
+        "function": function, "payload_contains": payload_contains,
+        "result": {"unexpected": "shape"}}})
+    d.break_primary()
+    d.canary()
+    out = drill_mod.Outcome(scenario="failover")
+    d.follow(out, sm, inbox)
+    drill_mod.wait_for("the notice", lambda: notices(drill_mod.Outcome(
+        scenario="", notifications=d.inbox(inbox, out.notifications))), 30, 0.3)
+    import time as _t
+    _t.sleep(2)  # the safety net's delivery, too
+    d.inbox(inbox, out.notifications)
+    return d, out
+
+
+def test_an_unreadable_assessment_never_moves_anything(run_drill: Any) -> None:
+    """GIVEN run-ledger's assessment comes back in a shape the machine cannot read (functions and
+    machine of different versions), THEN the machine moves nothing (on main before this test,
+    the Choice's Default went on to Promote and scaled up compute without an approval): the run
+    is recorded as aborted with why, the lock is free, and one notice is sent."""
+    d, out = run_with_answer("run-ledger", '"assess"')
+    try:
+        assert out.status == "FAILED" and out.error == "FailoverAborted", (out.status, out.error)
+        assert "Promote" not in visited(out), visited(out)
+        report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
+        assert report["outcome"] == "aborted" and report["error"]["Error"] == "AssessmentUnreadable", report
+        assert parameter(d, "/lifeboat/shop/lock") is None
+        assert len(notices(out)) == 1, out.notifications
+        assert_nothing_moved(d)
+    finally:
+        d.stop()
+
+
+def test_a_runtime_error_in_the_machine_ends_recorded_and_announced(run_drill: Any) -> None:
+    """GIVEN dns-flip's answer lacks what the next state reads, THEN Step Functions fails the
+    execution with States.Runtime (no Catch runs, as on AWS), and the safety net records the run
+    (failed: the database and compute had moved; the lock kept for resumption) and sends exactly
+    one notice. The 25,000-event history limit ends an execution the same way (FAILED, no Catch)
+    and takes the same path."""
+    d, out = run_with_answer("dns-flip", '"flip"')
+    try:
+        assert out.status == "FAILED" and out.error == "States.Runtime", (out.status, out.error)
+        assert "Failed: record" not in visited(out), visited(out)
+        report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
+        assert report is not None and report["outcome"] == "failed", report
+        assert report["error"]["Error"] == "States.Runtime", report
+        assert len(notices(out)) == 1, out.notifications
+        assert "FAILED" in notices(out)[0]["subject"], notices(out)
+        assert parameter(d, "/lifeboat/shop/lock") is not None  # kept for resumption, and said so
+    finally:
+        d.stop()

@@ -38,6 +38,12 @@ Regional outage
 "\"record\"", "region": "us-west-2", "services": ["ssm"]}}`` starts such an outage the moment
 that function is invoked with a payload containing that text (once).
 
+``POST /_lifeboat/faults {"result_on_invoke": {"function": "run-ledger", "payload_contains":
+"\"assess\"", "result": {...}}}`` answers that function's next such invocation with ``result``
+instead of running it (once): a function whose answer the state machine cannot read, as after a
+version mismatch between function and machine (Step Functions then fails the execution with
+``States.Runtime``).
+
 ``POST /_lifeboat/outage {"region": "us-east-1", "services": ["rds"]}`` makes every request
 signed for that region (and, if given, only those services) answer HTTP 503
 ``ServiceUnavailable``, as a dark region's endpoints would fail. ``DELETE /_lifeboat/outage``
@@ -67,7 +73,9 @@ Step Functions
 --------------
 Each execution that closes (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) sends the documented
 ``Step Functions Execution Status Change`` event to its region's default EventBridge bus (see the
-section in the code); moto sends none.
+section in the code); moto sends none. ``StopExecution`` and an execution timeout wake a
+``.waitForTaskToken`` wait at once. ``States.ALL`` in a Catch or Retry never matches
+``States.Runtime`` or ``States.DataLimitExceeded``, as AWS documents (moto's interpreter lets it).
 
 S3
 --
@@ -144,6 +152,8 @@ class _State:
             # Outages that begin when a function is invoked with a payload containing a text
             # (the fault "the parameter store goes dark right after Verify").
             self.outage_on_invoke: list[dict[str, Any]] = []
+            # Invocations answered with a given result instead of running the function.
+            self.result_on_invoke: list[dict[str, Any]] = []
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -625,6 +635,14 @@ def _lambda_invoke(
             if fault["function"] == fn.function_name and fault["payload_contains"].encode() in payload:
                 STATE.outage_on_invoke.remove(fault)
                 STATE.outages[fault["region"]] = set(fault.get("services") or [])
+        answer = next((f for f in STATE.result_on_invoke if f["function"] == fn.function_name
+                       and f["payload_contains"].encode() in payload), None)
+        if answer is not None:
+            STATE.result_on_invoke.remove(answer)
+    if answer is not None:
+        result = json.dumps(answer["result"]).encode()
+        response_headers["Content-Length"] = str(len(result))
+        return result
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
         _threading.Thread(
@@ -912,8 +930,16 @@ class LifeboatMiddleware:
                                 and isinstance(on_invoke.get("services", []), list)):
                             raise ValueError("outage_on_invoke needs function, payload_contains, region, services")
                         STATE.outage_on_invoke.append(on_invoke)
+                    answer = body.get("result_on_invoke")
+                    if answer is not None:
+                        if not (isinstance(answer, dict) and isinstance(answer.get("function"), str)
+                                and isinstance(answer.get("payload_contains"), str)
+                                and "result" in answer):
+                            raise ValueError("result_on_invoke needs function, payload_contains, result")
+                        STATE.result_on_invoke.append(answer)
                     return _json(start_response, "200 OK", {"cancel_next_rds_operations": n,
-                                                            "outage_on_invoke": STATE.outage_on_invoke})
+                                                            "outage_on_invoke": STATE.outage_on_invoke,
+                                                            "result_on_invoke": STATE.result_on_invoke})
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
@@ -1020,3 +1046,32 @@ def _set_error(self: Any, error: Any) -> None:
 
 
 _sfn_environment.Environment.set_error = _set_error
+
+
+# Catch and Retry on ``States.ALL``: AWS documents that the wildcard "cannot catch the
+# States.DataLimitExceeded terminal error or Runtime error types" (a ``States.Runtime`` error, e.g.
+# a Parameters path that does not exist, always fails the execution). moto's interpreter lets
+# ``States.ALL`` match them; here it does not, so a machine's Catch paths are tested as on AWS.
+from moto.stepfunctions.parser.asl.component.common.error_name import (  # noqa: E402
+    error_equals_decl as _sfn_error_equals,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.error_name import (  # noqa: E402
+    ErrorName as _SfnErrorName,
+)
+
+_TERMINAL_ERRORS = {"States.Runtime", "States.DataLimitExceeded"}
+_original_error_equals_eval = _sfn_error_equals.ErrorEqualsDecl._eval_body
+
+
+def _error_equals_eval(self: Any, env: Any) -> None:
+    error_name = env.stack[-1] if env.stack else None
+    terminal = isinstance(error_name, _SfnErrorName) and error_name.error_name in _TERMINAL_ERRORS
+    wildcard = _sfn_error_equals.ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names
+    if terminal and wildcard:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _original_error_equals_eval(self, env)
+
+
+_sfn_error_equals.ErrorEqualsDecl._eval_body = _error_equals_eval

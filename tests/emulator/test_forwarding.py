@@ -85,6 +85,34 @@ def test_invoke_reaches_the_binary_and_a_function_error_keeps_its_error_type(cli
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+def test_invoke_faults_answer_once_and_start_an_outage_once(client, invoke_api, endpoint):
+    create_function(client, "worker")
+    lam = client("lambda", WEST)
+    r = requests.post(f"{endpoint}/_lifeboat/faults", json={
+        "result_on_invoke": {"function": "worker", "payload_contains": '"assess"',
+                             "result": {"not": "what the machine reads"}},
+        "outage_on_invoke": {"function": "worker", "payload_contains": '"record"',
+                             "region": "us-east-1", "services": ["ssm"]}}, timeout=5)
+    assert r.status_code == 200
+    # another payload runs the function; the matching one is answered without running it, once
+    assert json.loads(lam.invoke(FunctionName="worker", Payload=b'{"action": "x"}')["Payload"].read()) \
+        == {"echo": {"action": "x"}}
+    assert json.loads(lam.invoke(FunctionName="worker", Payload=b'{"action": "assess"}')["Payload"].read()) \
+        == {"not": "what the machine reads"}
+    assert json.loads(lam.invoke(FunctionName="worker", Payload=b'{"action": "assess"}')["Payload"].read()) \
+        == {"echo": {"action": "assess"}}
+    assert len(invoke_api.calls) == 2
+    # the outage begins with the matching invocation
+    client("ssm", "us-east-1").describe_parameters()
+    lam.invoke(FunctionName="worker", Payload=b'{"action": "record"}')
+    with pytest.raises(ClientError) as err:
+        client("ssm", "us-east-1").describe_parameters()
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    bad = requests.post(f"{endpoint}/_lifeboat/faults",
+                        json={"result_on_invoke": {"function": "worker"}}, timeout=5)
+    assert bad.status_code == 400 and "result_on_invoke needs" in bad.json()["error"]
+
+
 def test_an_event_invocation_returns_at_once_and_runs(client, invoke_api):
     create_function(client, "worker")
     resp = client("lambda", WEST).invoke(FunctionName="worker", InvocationType="Event",
@@ -168,3 +196,34 @@ def test_forwarding_accepts_loopback_only(endpoint):
     resp = requests.post(f"{endpoint}/_lifeboat/config",
                          json={"lambda": {"forward_url": "http://10.0.0.1:9000"}}, timeout=5)
     assert resp.status_code == 400
+
+
+def test_states_all_never_catches_a_runtime_error(client, invoke_api):
+    """AWS: States.ALL cannot catch States.Runtime (a Parameters path that does not exist): the
+    execution fails. A Task error is still caught."""
+    arn = create_function(client, "worker")
+    sfn = client("stepfunctions", WEST)
+    role = client("iam", WEST).create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+
+    def machine(name, payload, function=arn):
+        return sfn.create_state_machine(name=name, roleArn=role, definition=json.dumps({
+            "StartAt": "Call", "States": {
+                "Call": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                         "Parameters": {"FunctionName": function, "Payload": payload},
+                         "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+                "Caught": {"Type": "Succeed"}}}))["stateMachineArn"]
+
+    def run(sm):
+        ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+        deadline = time.monotonic() + 20
+        while (d := sfn.describe_execution(executionArn=ex))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        return d
+
+    broken = run(machine("missing-path", {"x.$": "$.missing"}))
+    assert broken["status"] == "FAILED" and broken["error"] == "States.Runtime", broken
+    assert not invoke_api.calls  # nothing was invoked
+    caught = run(machine("task-error", {"n": 1}, create_function(client, "broken")))
+    assert caught["status"] == "SUCCEEDED", caught
+    assert len(invoke_api.calls) == 1

@@ -250,7 +250,8 @@ pub fn plan_text() -> String {
 impl Shop {
     /// GIVEN: a global database written in us-east-1 with a secondary in us-west-2, the plan in
     /// SSM (us-west-2), the failover state machine, the topic (with a subscribed queue), the
-    /// canary alarm in ALARM and a replication lag of `lag_ms`.
+    /// canary alarm in ALARM and a replication lag of `lag_ms` (negative: no datapoint, the lag
+    /// is unknown).
     pub async fn seed(lag_ms: f64) -> Shop {
         let emulator = Emulator::start().await;
         let seeded = Seeded::into_endpoint(emulator.endpoint(), lag_ms).await;
@@ -399,7 +400,10 @@ impl Seeded {
             zone_id,
             inbox_url,
         };
-        set_lag(&seeded.west, lag_ms).await;
+        // A negative lag: no datapoint at all (the lag is unknown).
+        if lag_ms >= 0.0 {
+            set_lag(&seeded.west, lag_ms).await;
+        }
         seeded
     }
 }

@@ -788,7 +788,7 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             );
             c.range(&format!("{f}.timeout_ms"), ep.timeout_ms.into(), 1, 30_000);
         }
-        validate_region_traffic(&mut c, &at, name, plan.traffic.mode, &region.traffic);
+        validate_region_traffic(&mut c, &at, name, &plan.traffic, &region.traffic);
         for (i, bucket) in region.buckets.iter().enumerate() {
             c.check(
                 is_bucket_name(bucket),
@@ -1003,11 +1003,11 @@ fn validate_region_traffic(
     c: &mut Checker,
     at: &str,
     region: &str,
-    mode: TrafficMode,
+    plan: &TrafficPlan,
     traffic: &RegionTraffic,
 ) {
     let f = format!("{at}.traffic");
-    match mode {
+    match plan.mode {
         TrafficMode::RecordUpsert => c.check(
             traffic.hosted_zones.iter().any(|z| !z.records.is_empty()),
             format!("{f}.hosted_zones"),
@@ -1049,6 +1049,14 @@ fn validate_region_traffic(
                 "must not be empty",
             );
             c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
+            c.check(
+                rec.ttl <= plan.verify_deadline_seconds,
+                format!("{rf}.ttl"),
+                format!(
+                    "{} s is longer than traffic.verify_deadline_seconds ({} s): Verify could give up while resolvers still serve the old answer; raise verify_deadline_seconds to at least {} or lower the TTL",
+                    rec.ttl, plan.verify_deadline_seconds, rec.ttl
+                ),
+            );
         }
     }
     for (i, id) in traffic.health_check_ids.iter().enumerate() {

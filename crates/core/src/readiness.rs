@@ -630,6 +630,9 @@ async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
             });
         }
     }
+    // Verify polls until this deadline; a record whose TTL is longer may still be served from
+    // caches when Verify gives up.
+    let deadline = plan.traffic().verify_deadline_seconds;
     let record_checks = zones.iter().map(|(zone_id, wanted)| async move {
         let subject =
             |(name, record_type): &(String, String)| format!("{zone_id}/{name} {record_type}");
@@ -647,6 +650,17 @@ async fn traffic<R: RecordSets, H: HealthChecks, C: RoutingControls>(
                         Severity::Critical,
                         subject(w),
                         "does not exist in the zone".into(),
+                    ),
+                    Some(v) if v.ttl > deadline => Finding::new(
+                        Check::DnsRecord,
+                        Severity::Warning,
+                        subject(w),
+                        format!(
+                            "exists ({}), but its TTL of {} s is longer than traffic.verify_deadline_seconds ({deadline} s): resolvers may keep the old answer after Verify has given up; raise verify_deadline_seconds to at least {} or lower the TTL",
+                            v.values.join(", "),
+                            v.ttl,
+                            v.ttl
+                        ),
                     ),
                     Some(v) => Finding::new(
                         Check::DnsRecord,

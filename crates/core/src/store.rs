@@ -134,6 +134,30 @@ pub async fn renew_lease<P: ParameterStore>(
     }
 }
 
+/// A run's step may act only while the run holds the lock: renews the lease with the step's
+/// execution (when it names one), then `PreconditionFailed` naming the holder if this run does
+/// not hold it. The one check every workflow's Assess makes before anything moves.
+pub async fn hold_lock<P: ParameterStore>(
+    params: &P,
+    app: &str,
+    run_id: &RunId,
+    execution_arn: Option<&str>,
+) -> Result<()> {
+    if let Some(arn) = execution_arn {
+        renew_lease(params, app, run_id, arn).await?;
+    }
+    match read_lock(params, app).await? {
+        Some(holder) if holder.run_id == *run_id => Ok(()),
+        other => Err(Error::precondition(format!(
+            "run {run_id} does not hold the run lock ({}): it must not move anything",
+            other.map_or("nobody does".to_string(), |h| format!(
+                "run {} does",
+                h.run_id
+            ))
+        ))),
+    }
+}
+
 /// What became of an attempt to take the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LockOutcome {

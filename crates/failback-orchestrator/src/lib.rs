@@ -376,22 +376,7 @@ where
                 plan.primary_region()
             )));
         }
-        if let Some(arn) = execution_arn {
-            store::renew_lease(&p.params, plan.app(), &run.run_id, arn).await?;
-        }
-        match store::read_lock(&p.params, plan.app()).await? {
-            Some(holder) if holder.run_id == run.run_id => {}
-            other => {
-                return Err(Error::precondition(format!(
-                    "run {} does not hold the run lock ({}): it must not move anything",
-                    run.run_id,
-                    other.map_or("nobody does".to_string(), |h| format!(
-                        "run {} does",
-                        h.run_id
-                    ))
-                )));
-            }
-        }
+        store::hold_lock(&p.params, plan.app(), &run.run_id, execution_arn).await?;
         let snapshot = lifeboat_core::failback::snapshot(
             &p.db,
             &p.lag,

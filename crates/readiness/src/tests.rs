@@ -449,3 +449,33 @@ async fn a_stale_run_lock_is_a_loud_warning_and_a_live_one_is_nothing() {
     let r = h.handle(schedule()).await.expect("evaluates");
     assert!(problems(&r).is_empty(), "{:?}", problems(&r));
 }
+
+/// GIVEN a traffic record whose TTL (300 s) is longer than the plan's verify deadline (120 s by
+/// default), WHEN readiness runs, THEN it warns, naming both figures and the fix: Verify could
+/// give up while resolvers still serve the old answer.
+#[tokio::test]
+async fn a_record_ttl_longer_than_the_verify_deadline_is_a_warning() {
+    let h = given_a_ready_account();
+    h.ports.records.put(
+        "Z0SHOPEXAMPLE",
+        RecordValue {
+            name: "www.shop.example.com".into(),
+            record_type: "CNAME".into(),
+            ttl: 300,
+            values: vec!["use1.shop.example.com".into()],
+        },
+    );
+    let r = h.handle(schedule()).await.expect("evaluates");
+    let p = problems(&r);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].check, Check::DnsRecord);
+    assert_eq!(p[0].severity, Severity::Warning);
+    assert_eq!(p[0].subject, "Z0SHOPEXAMPLE/www.shop.example.com CNAME");
+    assert!(
+        p[0].message
+            .contains("TTL of 300 s is longer than traffic.verify_deadline_seconds (120 s)")
+            && p[0].message.contains("at least 300"),
+        "{}",
+        p[0].message
+    );
+}

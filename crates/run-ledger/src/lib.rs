@@ -25,6 +25,7 @@ use lifeboat_core::run::{
     LastRun, RunKind, RunOutcome, RunRequest, RunState, encode, lock_parameter, state_parameter,
 };
 use lifeboat_core::store;
+use lifeboat_core::text::bounded;
 use lifeboat_core::timeline::Timeline;
 use lifeboat_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -400,24 +401,7 @@ where
     ) -> Result<Assessment> {
         let p = &self.ports;
         let plan = self.plan_for(run).await?;
-        if let Some(arn) = execution_arn {
-            store::renew_lease(&p.params, plan.app(), &run.run_id, arn).await?;
-        }
-        match store::read_lock(&p.params, plan.app()).await? {
-            Some(holder) if holder.run_id == run.run_id => {}
-            Some(holder) => {
-                return Err(Error::precondition(format!(
-                    "run {} does not hold the run lock (run {} does): it must not move anything",
-                    run.run_id, holder.run_id
-                )));
-            }
-            None => {
-                return Err(Error::precondition(format!(
-                    "run {} does not hold the run lock (nobody does): it must not move anything",
-                    run.run_id
-                )));
-            }
-        }
+        store::hold_lock(&p.params, plan.app(), &run.run_id, execution_arn).await?;
         let readiness = lifeboat_core::steps::readiness(
             &p.db,
             &p.lag,
@@ -552,8 +536,8 @@ where
             }),
         };
         let error = error.map(|e| CaughtError {
-            error: truncate(&e.error, 200),
-            cause: e.cause.map(|c| truncate(&c, 600)),
+            error: bounded(&e.error, 200),
+            cause: e.cause.map(|c| bounded(&c, 600)),
         });
         let parameter = report_parameter(app, run.run_id.as_str());
         let mut report = Report {
@@ -570,10 +554,10 @@ where
             timeline,
             promotion,
             decided: decided.map(|d| Decided {
-                decision: truncate(&d.decision, 20),
-                by: truncate(&d.by, 200),
-                via: truncate(&d.via, 40),
-                at: truncate(&d.at, 40),
+                decision: bounded(&d.decision, 20),
+                by: bounded(&d.by, 200),
+                via: bounded(&d.via, 40),
+                at: bounded(&d.at, 40),
                 promotion: d.promotion,
             }),
             verify_attempts,
@@ -722,19 +706,19 @@ where
                 e.context("the plan cannot be read and LIFEBOAT_TOPIC_ARN is not set")
             })?,
         };
-        let subject = truncate(
+        let subject = bounded(
             &format!(
                 "lifeboat {}: {} into {} ended UNRECORDED, a person must act",
                 run.app, run.kind, run.target_region
             ),
-            99,
+            100,
         );
         let describe = |e: &Option<CaughtError>| {
             e.as_ref().map_or("-".to_string(), |e| {
                 format!(
                     "{}: {}",
-                    truncate(&e.error, 200),
-                    truncate(e.cause.as_deref().unwrap_or("(no cause given)"), 600)
+                    bounded(&e.error, 200),
+                    bounded(e.cause.as_deref().unwrap_or("(no cause given)"), 600)
                 )
             })
         };
@@ -781,16 +765,6 @@ where
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max).collect();
-        t.push('…');
-        t
-    }
-}
-
 fn describe_trigger(run: &RunRequest) -> String {
     use lifeboat_core::trigger::Trigger;
     match &run.trigger {
@@ -810,12 +784,12 @@ pub fn subject(report: &Report) -> String {
         RunOutcome::Failed => "FAILED, a person must act".to_string(),
         RunOutcome::Aborted => "aborted, nothing moved".to_string(),
     };
-    truncate(
+    bounded(
         &format!(
             "lifeboat {}: {} into {} {what}",
             report.app, report.kind, report.target_region
         ),
-        99,
+        100,
     )
 }
 
@@ -841,7 +815,11 @@ pub fn render_text(report: &Report) -> String {
         t,
         "RTO: {}   RPO estimate: {}",
         secs(report.rto_seconds),
-        secs(report.rpo_estimate_seconds)
+        match (report.rpo_estimate_seconds, &report.promotion) {
+            (None, Some(PromotionMode::Failover { .. })) =>
+                "UNKNOWN (no replication-lag datapoint)".to_string(),
+            (rpo, _) => secs(rpo),
+        }
     );
     let _ = writeln!(
         t,
@@ -879,7 +857,10 @@ pub fn render_text(report: &Report) -> String {
                 PromotionMode::Switchover => "switchover (no data loss)".to_string(),
                 PromotionMode::Failover { lag, overridden } => format!(
                     "failover WITH DATA LOSS (lag at promotion {}){}",
-                    secs(lag.map(|l| l.as_secs_f64())),
+                    lag.map_or("UNKNOWN".to_string(), |l| format!(
+                        "{:.1} s",
+                        l.as_secs_f64()
+                    )),
                     if *overridden {
                         "; the RPO guard was OVERRIDDEN by a person"
                     } else {

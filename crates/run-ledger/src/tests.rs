@@ -400,3 +400,33 @@ async fn the_example_events_parse() {
         let _: Request = serde_json::from_str(&text).expect(&path);
     }
 }
+
+/// GIVEN a run that promoted with data loss while no replication-lag datapoint existed (the
+/// person's override), WHEN its report is rendered for the topic, THEN the RPO reads UNKNOWN,
+/// never a blank that could pass for zero.
+#[tokio::test]
+async fn a_failover_with_an_unknown_lag_reports_the_rpo_as_unknown() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let Response::Report(mut r) = h
+        .handle(record(&run, "succeeded", None))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    r.rpo_estimate_seconds = None;
+    r.promotion = Some(PromotionMode::Failover {
+        lag: None,
+        overridden: true,
+    });
+    let text = render_text(&r);
+    assert!(
+        text.contains("RPO estimate: UNKNOWN (no replication-lag datapoint)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lag at promotion UNKNOWN); the RPO guard was OVERRIDDEN"),
+        "{text}"
+    );
+}

@@ -150,6 +150,32 @@ fn the_approval_wait_and_the_step_deadlines_fit_the_execution_timeout() {
 }
 
 #[test]
+fn a_record_ttl_longer_than_the_verify_deadline_is_named() {
+    let mut plan = example();
+    plan.traffic.verify_deadline_seconds = 45;
+    let found = problems(plan.clone());
+    let named: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    // the example's four records (two per region) have a TTL of 60 s
+    assert_eq!(named.len(), 4, "{named:?}");
+    assert!(
+        named
+            .iter()
+            .all(|f| f.starts_with("regions.") && f.ends_with(".ttl")),
+        "{named:?}"
+    );
+    assert!(
+        found[0]
+            .message
+            .contains("60 s is longer than traffic.verify_deadline_seconds (45 s)")
+            && found[0].message.contains("at least 60"),
+        "{}",
+        found[0].message
+    );
+    plan.traffic.verify_deadline_seconds = 60;
+    assert!(fields(plan).is_empty());
+}
+
+#[test]
 fn traffic_mode_needs_its_resources_in_each_region() {
     let mut plan = example();
     plan.traffic.mode = TrafficMode::RoutingControl;
