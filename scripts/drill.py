@@ -86,6 +86,7 @@ SUBSTITUTIONS = {
 SCENARIOS = {
     "failover": "the primary goes dark; a person approves; the shop is served from us-west-2",
     "lag-above-guard": "replication lag is above the RPO guard: refused, announced once, nothing moves",
+    "stale-lag": "the newest lag datapoint is 4 minutes old (guard 30 s): the lag counts as unknown; refused, announced once, nothing moves",
     "approval-rejected": "the person rejects: the run is aborted, nothing moves",
     "approval-timeout": "nobody answers within the plan's timeout (abort): nothing moves",
     "approval-timeout-proceed": "nobody answers; the plan proceeds once the outage is confirmed for its minutes",
@@ -279,6 +280,8 @@ class Drill:
         self.seeded: dict[str, Any] = {}
         self.failback_arn = ""
         self.emf_offset = 0
+        self.stopping = threading.Event()
+        self.lag_publisher: threading.Thread | None = None
 
     # -- output
     def say(self, msg: str) -> None:
@@ -474,9 +477,17 @@ class Drill:
         self.start_watch()
         lag_ms = self.lag_ms if self.lag_ms is not None else (
             60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0)
-        lag = f"lag {lag_ms / 1000:.1f} s" if lag_ms >= 0 else "no lag datapoint: the lag is unknown"
+        if self.scenario == "stale-lag":
+            lag_ms = -1.0  # only the old datapoint below
+        lag = f"lag {lag_ms / 1000:.1f} s" if lag_ms >= 0 else "no fresh lag datapoint"
         self.say(f"seeding the two-region shop (primary us-east-1, {lag})")
         seeded = self.seed(lag_ms)
+        if self.scenario == "stale-lag":
+            self.put_lag(800.0, ago_seconds=240)
+        elif lag_ms >= 0:
+            # Aurora publishes the secondary's lag every minute; keep a fresh datapoint.
+            self.lag_publisher = threading.Thread(target=self.publish_lag, args=(lag_ms,), daemon=True)
+            self.lag_publisher.start()
         self.control("/_lifeboat/config", {
             "time_scale": self.time_scale,
             "lambda": {"forward_url": f"http://127.0.0.1:{self.invoke_port}"},
@@ -516,6 +527,21 @@ class Drill:
         return seeded
 
     # -- the scenario
+    def put_lag(self, lag_ms: float, ago_seconds: float = 0.0) -> None:
+        """A datapoint of us-west-2's AuroraGlobalDBReplicationLag, measured `ago_seconds` ago."""
+        import datetime as dt
+        self.client("cloudwatch").put_metric_data(Namespace="AWS/RDS", MetricData=[{
+            "MetricName": "AuroraGlobalDBReplicationLag", "Value": lag_ms, "Unit": "Milliseconds",
+            "Timestamp": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=ago_seconds),
+            "Dimensions": [{"Name": "DBClusterIdentifier", "Value": "shop-usw2"}]}])
+
+    def publish_lag(self, lag_ms: float) -> None:
+        while not self.stopping.wait(5.0):
+            try:
+                self.put_lag(lag_ms)
+            except Exception:  # noqa: BLE001 - the emulator may be going away
+                return
+
     def break_primary(self) -> None:
         assert self.shop is not None
         self.shop.broken.add(EAST)
@@ -616,12 +642,12 @@ class Drill:
             self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
             self.break_primary()
             out.broke_at = time.time()
-            if self.scenario in ("alarm-storm", "lag-above-guard"):
+            if self.scenario in ("alarm-storm", "lag-above-guard", "stale-lag"):
                 self.storm()
             else:
                 probe = self.canary()
                 self.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes of us-east-1 failed; event sent: {probe.get('event_sent')}")
-            if self.scenario == "lag-above-guard":
+            if self.scenario in ("lag-above-guard", "stale-lag"):
                 self.expect_refusal(out, sm, inbox)
             else:
                 self.follow(out, sm, inbox)
@@ -662,6 +688,9 @@ class Drill:
         out.executions = len(self.executions(sm))
         refusals = [n for n in out.notifications if "refused" in n["subject"]]
         out.passed = out.executions == 0 and len(refusals) == 1
+        if self.scenario == "stale-lag":
+            # a lag of 0.8 s, but measured 4 minutes ago: it says nothing about the last minutes
+            out.passed = out.passed and "replication lag is unknown" in refusals[0]["message"]
         out.verdict = (
             f"refused: {refusals[0]['subject'] if refusals else 'no refusal'}; "
             f"{out.executions} executions, {len(refusals)} refusal notification(s)"
@@ -958,6 +987,9 @@ class Drill:
 
     # -- tear-down
     def stop(self) -> None:
+        self.stopping.set()
+        if self.lag_publisher is not None:
+            self.lag_publisher.join(timeout=10)
         if self.shop:
             self.shop.stop()
         for p in self.procs:

@@ -481,3 +481,14 @@ def test_a_runtime_error_in_the_machine_ends_recorded_and_announced(run_drill: A
         assert parameter(d, "/lifeboat/shop/lock") is not None  # kept for resumption, and said so
     finally:
         d.stop()
+
+
+def test_a_stale_lag_datapoint_counts_as_unknown(run_drill: Any) -> None:
+    """GIVEN the newest replication-lag datapoint is 0.8 s but 4 minutes old (guard 30 s), WHEN
+    us-east-1 goes dark, THEN the lag counts as unknown: refused once, nothing moves; readiness
+    had warned about the stale datapoint before the outage."""
+    d, out = run_drill("stale-lag")
+    assert out.passed, out.verdict
+    assert out.readiness["warnings"] >= 1, out.readiness
+    assert_nothing_moved(d)
+    assert parameter(d, "/lifeboat/shop/lock") is None

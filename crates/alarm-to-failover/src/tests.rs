@@ -520,3 +520,34 @@ async fn the_example_events_parse() {
         parse_observation(event).expect(&path);
     }
 }
+
+/// GIVEN the primary dark and the newest lag datapoint 4 minutes old (a lag of 1 s, well
+/// within the 30 s guard, but measured before the last 4 minutes of writes), WHEN the alarm
+/// fires, THEN the lag counts as unknown: refused, announced once, nothing started.
+#[tokio::test]
+async fn a_lag_datapoint_older_than_the_guard_counts_as_unknown() {
+    let h = given_a_shop();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set_aged(
+        "shop-usw2",
+        Duration::from_secs(1),
+        Duration::from_secs(240),
+    );
+    let out = fire(&h).await;
+    let Outcome::Refused { reason, .. } = &out else {
+        panic!("not refused: {out:?}");
+    };
+    assert_eq!(
+        *reason,
+        lifeboat_core::decision::Refusal::LagUnknown { guard_seconds: 30 }
+    );
+    assert!(h.ports.workflow.names().is_empty());
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+    // a datapoint within the guard's age is judged as before
+    let h = given_a_shop();
+    h.ports.db.go_dark("us-east-1");
+    h.ports
+        .lag
+        .set_aged("shop-usw2", Duration::from_secs(1), Duration::from_secs(20));
+    assert_eq!(outcome_name(&fire(&h).await), "started");
+}

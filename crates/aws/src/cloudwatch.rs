@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::operation::get_metric_statistics::GetMetricStatisticsOut
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, StateValue, Statistic};
 use lifeboat_core::failback::{HealthPoint, healthy_run};
-use lifeboat_core::ports::{AlarmReader, HealthHistory, ReplicationLagSource};
+use lifeboat_core::ports::{AlarmReader, HealthHistory, LagSample, ReplicationLagSource};
 use lifeboat_core::trigger::AlarmState;
 use lifeboat_core::{Error, Result};
 
@@ -90,7 +90,8 @@ impl CloudWatch {
 }
 
 impl ReplicationLagSource for CloudWatch {
-    async fn replication_lag(&self, region: &str, cluster_id: &str) -> Result<Option<Duration>> {
+    async fn replication_lag(&self, region: &str, cluster_id: &str) -> Result<Option<LagSample>> {
+        let now = SystemTime::now();
         let out = self
             .per_minute(
                 region,
@@ -98,7 +99,7 @@ impl ReplicationLagSource for CloudWatch {
                 &[("DBClusterIdentifier", cluster_id)],
                 Statistic::Maximum,
                 self.lookback,
-                SystemTime::now(),
+                now,
             )
             .await?;
         let latest = out
@@ -106,10 +107,19 @@ impl ReplicationLagSource for CloudWatch {
             .iter()
             .filter_map(|d| Some((d.timestamp()?.secs(), d.maximum()?)))
             .max_by_key(|(t, _)| *t);
+        // A datapoint's timestamp is the start of its one-minute period: its age is counted from
+        // the period's end.
+        let now_secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         Ok(latest
-            .map(|(_, ms)| ms)
-            .filter(|ms| ms.is_finite() && *ms >= 0.0)
-            .map(|ms| Duration::from_secs_f64(ms / 1000.0)))
+            .filter(|(_, ms)| ms.is_finite() && *ms >= 0.0)
+            .map(|(start, ms)| LagSample {
+                lag: Duration::from_secs_f64(ms / 1000.0),
+                age: Duration::from_secs(
+                    now_secs.saturating_sub(u64::try_from(start.saturating_add(60)).unwrap_or(0)),
+                ),
+            }))
     }
 }
 
@@ -236,7 +246,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn lag_is_the_latest_maximum_in_seconds() {
+    async fn lag_is_the_latest_maximum_in_seconds_with_its_age_from_the_periods_end() {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        // the newest period began 4 minutes ago: it ended 3 minutes ago
+        let newest = i64::try_from(now - 240).expect("time");
         let rule = mock!(Client::get_metric_statistics)
             .match_requests(|r| {
                 r.metric_name() == Some(LAG_METRIC)
@@ -245,17 +261,17 @@ mod tests {
                         .iter()
                         .any(|d| d.value() == Some("shop-usw2"))
             })
-            .then_output(|| {
+            .then_output(move || {
                 GetMetricStatisticsOutput::builder()
                     .datapoints(
                         Datapoint::builder()
-                            .timestamp(DateTime::from_secs(1_000))
+                            .timestamp(DateTime::from_secs(newest - 60))
                             .maximum(90_000.0)
                             .build(),
                     )
                     .datapoints(
                         Datapoint::builder()
-                            .timestamp(DateTime::from_secs(1_060))
+                            .timestamp(DateTime::from_secs(newest))
                             .maximum(1_500.0)
                             .build(),
                     )
@@ -265,8 +281,10 @@ mod tests {
         let lag = cw
             .replication_lag("us-west-2", "shop-usw2")
             .await
-            .expect("lag");
-        assert_eq!(lag, Some(Duration::from_millis(1_500)));
+            .expect("lag")
+            .expect("a datapoint");
+        assert_eq!(lag.lag, Duration::from_millis(1_500));
+        assert!(lag.age.as_secs().abs_diff(180) <= 2, "{:?}", lag.age);
         assert_eq!(rule.num_calls(), 1);
     }
 

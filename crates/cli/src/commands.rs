@@ -158,8 +158,7 @@ pub async fn status(global: &Global) -> Result<Output> {
                 .replication_lag(standby, id)
                 .await
                 .ok()
-                .flatten()
-                .map(|d| d.as_secs_f64());
+                .flatten();
         }
     }
 
@@ -243,8 +242,19 @@ pub async fn status(global: &Global) -> Result<Output> {
         text,
         "  replication lag {}",
         match (lag_s, &standby) {
+            (Some(l), Some(s))
+                if lifeboat_core::decision::usable_lag(Some(l), plan.rpo_guard()).is_none() =>
+            {
+                format!(
+                    "STALE: {:.1} s measured {:.0} s ago, older than the guard of {} s: counts as unknown ({s})",
+                    l.lag.as_secs_f64(),
+                    l.age.as_secs_f64(),
+                    plan.database().rpo_guard_seconds
+                )
+            }
             (Some(l), Some(s)) => format!(
-                "{l:.1} s ({s}; guard {} s)",
+                "{:.1} s ({s}; guard {} s)",
+                l.lag.as_secs_f64(),
                 plan.database().rpo_guard_seconds
             ),
             (None, Some(s)) => format!("no recent datapoint ({s})"),
@@ -297,7 +307,11 @@ pub async fn status(global: &Global) -> Result<Output> {
             "app": plan.app(),
             "active_region": active,
             "writer_region": writer,
-            "replication_lag_seconds": lag_s,
+            "replication_lag_seconds": lag_s.map(|l| l.lag.as_secs_f64()),
+            "replication_lag_age_seconds": lag_s.map(|l| l.age.as_secs_f64()),
+            "replication_lag_usable": lag_s
+                .and_then(|l| lifeboat_core::decision::usable_lag(Some(l), plan.rpo_guard()))
+                .is_some(),
             "standby_region": standby,
             "runs_in_progress": in_progress,
             "regions": regions,

@@ -27,9 +27,13 @@ pub struct Readiness {
     /// Whether the primary's database answered (its cluster described as `available` from its own
     /// region within the probe timeout).
     pub primary_reachable: bool,
-    /// Replication lag of the target cluster, if known.
+    /// Replication lag of the target cluster, if known from a datapoint no older than the RPO
+    /// guard ([`usable_lag`]).
     #[serde(with = "opt_secs", default)]
     pub replication_lag: Option<Duration>,
+    /// How long ago the newest lag datapoint's period ended (also when it was too old to count).
+    #[serde(with = "opt_secs", default, skip_serializing_if = "Option::is_none")]
+    pub replication_lag_age: Option<Duration>,
     /// Whether the triggering alarm is still in ALARM when re-read (`None`: not re-read).
     pub alarm_still_firing: Option<bool>,
 }
@@ -206,6 +210,13 @@ pub fn precheck(
         }
     }
     Ok(false)
+}
+
+/// The lag a failover with data loss may be judged on: the newest datapoint's, only when that
+/// datapoint's period ended no longer ago than the RPO guard. An older datapoint says nothing
+/// about the data written since: it counts as unknown (a person's override still works).
+pub fn usable_lag(sample: Option<crate::ports::LagSample>, guard: Duration) -> Option<Duration> {
+    sample.filter(|s| s.age <= guard).map(|s| s.lag)
 }
 
 /// Switchover when the primary answers; otherwise failover only within the RPO guard, unless a

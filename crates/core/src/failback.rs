@@ -271,8 +271,10 @@ where
     let home_id = cluster_id_from_arn(home_arn)
         .ok_or_else(|| crate::Error::internal("a valid plan has cluster ARNs"))?;
     // Read through home's own endpoint: while home is dark its lag is unknown, not an error.
+    // (Failing back is a switchover, RPO 0 by itself: any datapoint of the last minutes shows
+    // whether home has caught up.)
     let home_lag = match lag.replication_lag(home, home_id).await {
-        Ok(l) => l,
+        Ok(l) => l.map(|s| s.lag),
         Err(e) => {
             tracing::warn!(region = home, error = %e, "home's replication lag cannot be read");
             None

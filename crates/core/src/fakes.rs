@@ -158,11 +158,20 @@ impl GlobalDatabase for FakeGlobalDatabase {
 
 /// Replication lag per cluster id.
 #[derive(Debug, Default)]
-pub struct FakeLag(pub Mutex<BTreeMap<String, Duration>>);
+pub struct FakeLag(pub Mutex<BTreeMap<String, LagSample>>);
 
 impl FakeLag {
+    /// A datapoint measured just now.
     pub fn set(&self, cluster_id: &str, lag: Duration) {
-        self.0.lock().unwrap().insert(cluster_id.to_string(), lag);
+        self.set_aged(cluster_id, lag, Duration::ZERO);
+    }
+
+    /// A datapoint whose period ended `age` ago.
+    pub fn set_aged(&self, cluster_id: &str, lag: Duration, age: Duration) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(cluster_id.to_string(), LagSample { lag, age });
     }
 
     /// No datapoint: the lag is unknown.
@@ -172,7 +181,7 @@ impl FakeLag {
 }
 
 impl ReplicationLagSource for FakeLag {
-    async fn replication_lag(&self, _region: &str, cluster_id: &str) -> Result<Option<Duration>> {
+    async fn replication_lag(&self, _region: &str, cluster_id: &str) -> Result<Option<LagSample>> {
         Ok(self.0.lock().unwrap().get(cluster_id).copied())
     }
 }

@@ -103,15 +103,34 @@ pub trait GlobalDatabase: Send + Sync {
     ) -> impl Future<Output = Result<GlobalClusterView>> + Send;
 }
 
+/// The newest replication-lag datapoint: the lag, and how long ago the period it summarises
+/// ended (a lag of 1 s measured 4 minutes ago says nothing about the last 4 minutes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LagSample {
+    pub lag: Duration,
+    pub age: Duration,
+}
+
+impl LagSample {
+    /// A datapoint measured just now.
+    pub fn now(lag: Duration) -> Self {
+        Self {
+            lag,
+            age: Duration::ZERO,
+        }
+    }
+}
+
 /// Replication lag of a secondary cluster (CloudWatch `AuroraGlobalDBReplicationLag`).
 pub trait ReplicationLagSource: Send + Sync {
-    /// The most recent lag of `cluster_id` in `region` over the last few minutes; `None` when
-    /// no datapoint exists.
+    /// The newest lag datapoint of `cluster_id` in `region` over the last few minutes; `None`
+    /// when no datapoint exists. Whether it is fresh enough is decided in core
+    /// ([`crate::decision::usable_lag`]).
     fn replication_lag(
         &self,
         region: &str,
         cluster_id: &str,
-    ) -> impl Future<Output = Result<Option<Duration>>> + Send;
+    ) -> impl Future<Output = Result<Option<LagSample>>> + Send;
 }
 
 /// Re-reads an alarm's current state (corroboration).

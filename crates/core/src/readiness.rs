@@ -438,7 +438,18 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
     };
     let guard = plan.rpo_guard();
     let lag_value = if standby == target {
-        Ok(snap.replication_lag)
+        // The snapshot keeps the usable lag and the newest datapoint's age (a stale one: no lag).
+        Ok(match (snap.replication_lag, snap.replication_lag_age) {
+            (Some(lag), age) => Some(crate::ports::LagSample {
+                lag,
+                age: age.unwrap_or_default(),
+            }),
+            (None, Some(age)) => Some(crate::ports::LagSample {
+                lag: Duration::MAX,
+                age,
+            }),
+            (None, None) => None,
+        })
     } else {
         let arn = plan
             .region(standby)
@@ -452,6 +463,18 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
     let subject = format!("{standby} standby");
     out.push(match lag_value {
         Err(e) => could_not(Check::ReplicationLag, &subject, &e),
+        Ok(Some(sample)) if crate::decision::usable_lag(Some(sample), guard).is_none() => {
+            Finding::new(
+                Check::ReplicationLag,
+                Severity::Warning,
+                subject,
+                format!(
+                    "the newest AuroraGlobalDBReplicationLag datapoint is {} old, older than the RPO guard of {}: the lag counts as unknown",
+                    secs(sample.age),
+                    secs(guard)
+                ),
+            )
+        }
         Ok(None) => Finding::new(
             Check::ReplicationLag,
             Severity::Warning,
@@ -459,7 +482,7 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
             "no recent AuroraGlobalDBReplicationLag datapoint: the RPO guard cannot be judged"
                 .into(),
         ),
-        Ok(Some(l)) if l > guard => Finding::new(
+        Ok(Some(crate::ports::LagSample { lag: l, .. })) if l > guard => Finding::new(
             Check::ReplicationLag,
             Severity::Critical,
             subject,
@@ -469,7 +492,7 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
                 secs(guard)
             ),
         ),
-        Ok(Some(l)) => Finding::new(
+        Ok(Some(crate::ports::LagSample { lag: l, .. })) => Finding::new(
             Check::ReplicationLag,
             Severity::Ok,
             subject,

@@ -91,7 +91,9 @@ where
     let primary_reachable = primary_answers(db, source, primary_arn).await;
     let target_id = cluster_id_from_arn(target_arn)
         .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
-    let replication_lag = lag.replication_lag(target, target_id).await?;
+    let sample = lag.replication_lag(target, target_id).await?;
+    let replication_lag = crate::decision::usable_lag(sample, plan.rpo_guard());
+    let replication_lag_age = sample.map(|s| s.age);
     let alarm_still_firing = match trigger {
         Trigger::Alarm { name, region, .. } => {
             let region = if region.is_empty() {
@@ -115,6 +117,7 @@ where
         target_cluster_available,
         primary_reachable,
         replication_lag,
+        replication_lag_age,
         alarm_still_firing,
     })
 }

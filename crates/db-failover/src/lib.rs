@@ -232,7 +232,10 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
         let lag = if primary_reachable {
             None
         } else {
-            self.ports.lag.replication_lag(target, target_id).await?
+            lifeboat_core::decision::usable_lag(
+                self.ports.lag.replication_lag(target, target_id).await?,
+                plan.rpo_guard(),
+            )
         };
         let promotion = choose_promotion(primary_reachable, lag, plan.rpo_guard(), allow_override)
             .map_err(|refusal| Error::precondition(refusal.to_string()))?;

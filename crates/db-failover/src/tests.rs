@@ -316,3 +316,39 @@ async fn the_example_events_parse() {
         let _: Request = serde_json::from_str(&text).expect(&path);
     }
 }
+
+/// GIVEN the primary dark and a 4-minute-old lag datapoint (guard 30 s), WHEN db-failover is
+/// asked to start on its own, THEN it refuses as "lag unknown" and changes nothing; a person's
+/// approved override still fails over with data loss, and says the lag was unknown.
+#[tokio::test]
+async fn a_stale_lag_datapoint_is_unknown_at_promotion_time_too() {
+    let h = given_a_global_database();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set_aged(
+        "shop-usw2",
+        Duration::from_secs(1),
+        Duration::from_secs(240),
+    );
+    let err = h.handle(start()).await.expect_err("refused");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("unknown"), "{err}");
+    assert!(h.ports.db.calls().is_empty());
+    let approved = json!({"mode": "failover", "lag": null, "overridden": true});
+    let out = h
+        .handle(json!({"action": "start", "approved": approved}))
+        .await
+        .expect("the override applies");
+    assert!(
+        matches!(
+            out,
+            Response::Start(StartOutcome::Started {
+                promotion: PromotionMode::Failover {
+                    lag: None,
+                    overridden: true,
+                },
+                ..
+            })
+        ),
+        "{out:?}"
+    );
+}

@@ -302,6 +302,7 @@ where
             primary_reachable: lifeboat_core::steps::primary_answers(&p.db, &from_region, from_arn)
                 .await,
             replication_lag: snapshot.home_lag,
+            replication_lag_age: None,
             alarm_still_firing: None,
         };
         let request = RunRequest {

@@ -68,7 +68,7 @@ fn run_request(run_id: &str) -> RunRequest {
         "readiness": serde_json::to_value(Readiness {
             writer_region: Some("us-east-1".into()), operation_in_progress: None,
             target_cluster_available: true, primary_reachable: false,
-            replication_lag: Some(std::time::Duration::from_millis(2500)), alarm_still_firing: Some(true) }).unwrap(),
+            replication_lag: Some(std::time::Duration::from_millis(2500)), replication_lag_age: None, alarm_still_firing: Some(true) }).unwrap(),
         "decided_at": "2026-11-22T03:00:05Z"
     }))
     .unwrap()

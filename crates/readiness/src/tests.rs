@@ -479,3 +479,28 @@ async fn a_record_ttl_longer_than_the_verify_deadline_is_a_warning() {
         p[0].message
     );
 }
+
+/// GIVEN the newest lag datapoint is 4 minutes old (guard 30 s), WHEN readiness runs, THEN it
+/// warns that the lag counts as unknown, naming the datapoint's age.
+#[tokio::test]
+async fn a_stale_lag_datapoint_is_a_warning_naming_its_age() {
+    let h = given_a_ready_account();
+    h.ports.lag.set_aged(
+        "shop-usw2",
+        Duration::from_millis(400),
+        Duration::from_secs(240),
+    );
+    let r = h.handle(schedule()).await.expect("evaluates");
+    let p = problems(&r);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(
+        (p[0].check, p[0].severity),
+        (Check::ReplicationLag, Severity::Warning)
+    );
+    assert!(
+        p[0].message
+            .contains("240.0 s old, older than the RPO guard of 30.0 s"),
+        "{}",
+        p[0].message
+    );
+}

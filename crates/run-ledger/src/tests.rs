@@ -85,6 +85,7 @@ async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
             target_cluster_available: true,
             primary_reachable: false,
             replication_lag: Some(Duration::from_secs(2)),
+            replication_lag_age: None,
             alarm_still_firing: None,
         },
         decided_at: T0 + time::Duration::seconds(5),

@@ -40,6 +40,7 @@ fn healthy_primary() -> Readiness {
         target_cluster_available: true,
         primary_reachable: true,
         replication_lag: Some(Duration::from_millis(800)),
+        replication_lag_age: Some(Duration::ZERO),
         alarm_still_firing: Some(true),
     }
 }
@@ -422,4 +423,21 @@ fn a_riskier_mode_than_the_approved_one_is_named() {
     assert!(why.contains("5.0 s") && why.contains("25.0 s"), "{why}");
     let why = exceeds_approval(&fo(Some(5.0), true), &fo(None, true)).expect("unknown");
     assert!(why.contains("unknown"), "{why}");
+}
+
+#[test]
+fn a_lag_datapoint_counts_only_while_it_is_younger_than_the_guard() {
+    use crate::ports::LagSample;
+    let guard = Duration::from_secs(30);
+    let sample = |age| {
+        Some(LagSample {
+            lag: Duration::from_secs(1),
+            age: Duration::from_secs(age),
+        })
+    };
+    assert_eq!(usable_lag(sample(0), guard), Some(Duration::from_secs(1)));
+    assert_eq!(usable_lag(sample(30), guard), Some(Duration::from_secs(1)));
+    assert_eq!(usable_lag(sample(31), guard), None);
+    assert_eq!(usable_lag(sample(240), guard), None);
+    assert_eq!(usable_lag(None, guard), None);
 }
