@@ -99,6 +99,7 @@ SCENARIOS = {
     "stop-while-approval": "an operator stops the execution while it waits for approval: recorded, lock freed, one notice",
     "stale-lock": "a lock left by a closed execution; the primary goes dark: the run takes it over and says so",
     "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
+    "forged-probe": "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
 }
 # The primary's regional services that go dark (Route 53's control plane is global).
 OUTAGE_SERVICES = ["rds", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
@@ -1230,7 +1231,43 @@ def scenario_verify_waits(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+def scenario_forged_probe(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    import datetime as dt
+    alarm = d.plan()["triggers"]["alarms"][0]
+    d.say(f"an operator mutes the failover alarm {alarm} (DisableAlarmActions) for maintenance")
+    d.client("cloudwatch").disable_alarm_actions(AlarmNames=[alarm])
+    now = dt.datetime.now(dt.timezone.utc)
+    reasons = []
+    for label, at in (("an hour old", now - dt.timedelta(hours=1)), ("of now", now)):
+        event = d.canary_event()
+        detail = json.loads(event["Detail"])
+        detail["at"] = at.isoformat().replace("+00:00", "Z")
+        detail["failures"] = detail["probes"] = 5
+        event["Detail"] = json.dumps(detail)
+        d.say(f"someone puts a forged lifeboat.probe event ({label}) on the default bus")
+        d.client("events").put_events(Entries=[event])
+        # what alarm-to-failover answers for it (the same event, invoked directly)
+        resp = d.client("lambda").invoke(FunctionName="alarm-to-failover", Payload=json.dumps({
+            "version": "0", "id": "forged", "detail-type": event["DetailType"],
+            "source": event["Source"], "account": "123456789012",
+            "time": now.isoformat().replace("+00:00", "Z"), "region": WEST, "resources": [],
+            "detail": detail}))
+        body = json.loads(resp["Payload"].read() or b"{}")
+        reasons.append(((body.get("reason") or {}).get("reason"), body.get("outcome")))
+        d.say(f"alarm-to-failover: {body.get('outcome')}: {str(body.get('message'))[:160]}")
+    time.sleep(3.0)
+    out.executions = len(d.executions(sm))
+    out.notifications = d.inbox(inbox, out.notifications)
+    verdict(d, out, {
+        "the old report is ignored as out of time": reasons[0] == ("out_of_time", "ignored"),
+        "the report of now is held back by the mute": reasons[1] == ("muted", "ignored"),
+        "no run started, no lock taken": out.executions == 0 and lock_of(d) is None,
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
 SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "forged-probe": scenario_forged_probe,
     "override-data-loss": scenario_override_data_loss,
     "approved-mode-changes": scenario_approved_mode_changes,
     "manual-after-abort": scenario_manual_after_abort,

@@ -426,3 +426,30 @@ fn closed_executions_reach_the_safety_net() {
         "both machines"
     );
 }
+
+/// Silence is not an outage: the canary's alarm (the failover trigger) treats missing data as
+/// not breaching; a separate alarm, never a trigger, tells a person when the canary is silent.
+#[test]
+fn silence_never_triggers_a_failover_and_a_silent_canary_pages_a_person() {
+    let t = template();
+    let r: std::collections::BTreeMap<String, Yaml> = resources(&t).into_iter().collect();
+    let trigger = &r["PrimaryUnhealthyAlarm"]["Properties"];
+    assert_eq!(trigger["TreatMissingData"].as_str(), Some("notBreaching"));
+    let silent = &r["CanarySilentAlarm"]["Properties"];
+    assert_eq!(silent["TreatMissingData"].as_str(), Some("breaching"));
+    assert_eq!(silent["MetricName"].as_str(), Some("Probes"));
+    assert_eq!(
+        silent["ComparisonOperator"].as_str(),
+        Some("LessThanThreshold")
+    );
+    assert!(
+        silent["AlarmActions"]
+            .as_sequence()
+            .is_some_and(|a| !a.is_empty()),
+        "the silent canary's alarm notifies the topic"
+    );
+    // the trigger rule matches the plan's alarms (a parameter), never the silent canary's alarm
+    let rule = &r["AlarmToFailover"]["Properties"]["Events"]["AlarmEvent"]["Properties"]["Pattern"];
+    let names = format!("{:?}", rule["detail"]["alarmName"]);
+    assert!(!names.contains("canary-silent"), "{names}");
+}

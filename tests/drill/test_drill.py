@@ -492,3 +492,12 @@ def test_a_stale_lag_datapoint_counts_as_unknown(run_drill: Any) -> None:
     assert out.readiness["warnings"] >= 1, out.readiness
     assert_nothing_moved(d)
     assert parameter(d, "/lifeboat/shop/lock") is None
+
+
+def test_a_forged_probe_event_during_a_mute_starts_nothing(run_drill: Any) -> None:
+    """GIVEN the failover alarm muted (DisableAlarmActions), WHEN forged lifeboat.probe events
+    are put on the bus (one timed an hour ago, one of now), THEN neither starts a run: the old one
+    is out of time, the fresh one is held back by the mute."""
+    d, out = run_drill("forged-probe")
+    assert out.passed, out.verdict
+    assert_nothing_moved(d)

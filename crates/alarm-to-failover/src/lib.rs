@@ -11,7 +11,9 @@
 //!    create-only lock and starts the state machine with the run id as execution name; if the
 //!    start fails for good, the lock is released so the next event can try again.
 
-use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarmData, CloudWatchAlarmStateValue};
+use aws_lambda_events::cloudwatch_alarms::{
+    CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue,
+};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lifeboat_core::decision::{Decision, DecisionInput, IgnoreReason, Readiness, decide, precheck};
 use lifeboat_core::plan::ValidPlan;
@@ -22,7 +24,8 @@ use lifeboat_core::ports::{
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
 use lifeboat_core::store::{self, RunStart};
 use lifeboat_core::trigger::{
-    AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger, classify,
+    ALARM_STATE_CHANGE, AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger,
+    classify,
 };
 use lifeboat_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -126,52 +129,76 @@ pub struct Handler<D, L, A, P, W, N, C> {
     pub ports: Ports<D, L, A, P, W, N, C>,
 }
 
-/// Reduce an incoming event to an [`Observation`], or `InvalidInput`.
+/// Reduce an incoming event to an [`Observation`], or `InvalidInput` when it is malformed.
+///
+/// Accepted: EventBridge's "CloudWatch Alarm State Change", CloudWatch's direct alarm action
+/// (the alarm invokes the function: `alarmData` and no `detail-type`), and lifeboat's canary
+/// event. Any other well-formed event (an alarm's configuration change, another source) is an
+/// [`Observation::Other`]: ignored with success and a reason, never an error that invites
+/// redelivery.
 pub fn parse_observation(event: Value) -> Result<Observation> {
+    if event.get("detail-type").is_none() && event.get("alarmData").is_some() {
+        let direct: CloudWatchAlarm<Value, Value> =
+            lifeboat_lambda::parse_event("CloudWatch alarm action", event)?;
+        // A direct alarm action is sent on a state change only.
+        return alarm_change(
+            ALARM_STATE_CHANGE.to_string(),
+            direct.region,
+            direct.alarm_data,
+        );
+    }
     let envelope: EventBridgeEvent<Value> =
         lifeboat_lambda::parse_event("EventBridge event", event)?;
     match envelope.source.as_str() {
-        "aws.cloudwatch" => {
+        "aws.cloudwatch" if envelope.detail_type == ALARM_STATE_CHANGE => {
             let detail: CloudWatchAlarmData<Value, Value> =
                 lifeboat_lambda::parse_event("alarm event detail", envelope.detail)?;
-            let state = detail
-                .state
-                .as_ref()
-                .ok_or_else(|| Error::invalid_input("alarm event has no state"))?;
-            let at = to_time(
-                state.timestamp.timestamp(),
-                state.timestamp.timestamp_subsec_nanos(),
-            )?;
-            let muted_by = detail
-                .other
-                .get("muteDetail")
-                .filter(|v| !v.is_null())
-                .map(describe_mute);
-            Ok(Observation::Alarm(AlarmChange {
-                detail_type: envelope.detail_type,
-                alarm_name: detail.alarm_name.clone(),
-                region: envelope.region.unwrap_or_default(),
-                state: alarm_state(&state.value),
-                previous_state: detail
-                    .previous_state
-                    .as_ref()
-                    .map(|s| alarm_state(&s.value)),
-                at,
-                reason: state.reason.clone(),
-                muted_by,
-                actions_suppressed_by: state.actions_suppressed_by.clone(),
-            }))
+            alarm_change(envelope.detail_type, envelope.region, detail)
         }
         CANARY_SOURCE if envelope.detail_type == CANARY_DETAIL_TYPE => {
             let report: CanaryReport =
                 lifeboat_lambda::parse_event("canary event detail", envelope.detail)?;
             Ok(Observation::Canary(report))
         }
-        other => Err(Error::invalid_input(format!(
-            "unsupported event: source '{other}', detail-type '{}'",
-            envelope.detail_type
-        ))),
+        _ => Ok(Observation::Other {
+            source: lifeboat_core::text::bounded(&envelope.source, 100),
+            detail_type: lifeboat_core::text::bounded(&envelope.detail_type, 100),
+        }),
     }
+}
+
+fn alarm_change(
+    detail_type: String,
+    region: Option<String>,
+    detail: CloudWatchAlarmData<Value, Value>,
+) -> Result<Observation> {
+    let state = detail
+        .state
+        .as_ref()
+        .ok_or_else(|| Error::invalid_input("alarm event has no state"))?;
+    let at = to_time(
+        state.timestamp.timestamp(),
+        state.timestamp.timestamp_subsec_nanos(),
+    )?;
+    let muted_by = detail
+        .other
+        .get("muteDetail")
+        .filter(|v| !v.is_null())
+        .map(describe_mute);
+    Ok(Observation::Alarm(AlarmChange {
+        detail_type,
+        alarm_name: detail.alarm_name.clone(),
+        region: region.unwrap_or_default(),
+        state: alarm_state(&state.value),
+        previous_state: detail
+            .previous_state
+            .as_ref()
+            .map(|s| alarm_state(&s.value)),
+        at,
+        reason: state.reason.clone(),
+        muted_by,
+        actions_suppressed_by: state.actions_suppressed_by.clone(),
+    }))
 }
 
 fn to_time(secs: i64, nanos: u32) -> Result<OffsetDateTime> {
@@ -215,17 +242,36 @@ where
         let observation = parse_observation(event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
         let target = self.config.region.as_str();
-        let trigger = match classify(&plan, target, &observation) {
-            Ok(t) => t,
-            Err(why) => {
-                tracing::info!(reason = %why, "event seen, not acted on");
-                return Ok(Outcome::Ignored {
-                    message: why.to_string(),
-                    reason: IgnoredBecause::NotActionable(why),
-                    run_id: None,
-                });
-            }
+        let ignored = |why: NotActionable| {
+            tracing::info!(reason = %why, "event seen, not acted on");
+            Ok(Outcome::Ignored {
+                message: why.to_string(),
+                reason: IgnoredBecause::NotActionable(why),
+                run_id: None,
+            })
         };
+        let trigger = match classify(&plan, target, &observation, self.ports.clock.now()) {
+            Ok(t) => t,
+            Err(why) => return ignored(why),
+        };
+        // A person who muted the failover alarm meant "no automatic failover now": the canary's
+        // reports are held back too.
+        if matches!(trigger, Trigger::Canary { .. }) {
+            for alarm in &plan.triggers().alarms {
+                match self.ports.alarms.muted(target, alarm).await {
+                    Ok(Some(why)) => {
+                        return ignored(NotActionable::Muted {
+                            alarm: alarm.clone(),
+                            muted_by: why,
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(alarm = %alarm, error = %e, "could not read whether the alarm is muted");
+                    }
+                }
+            }
+        }
         let assessed = self.assess(plan, trigger, false).await?;
         self.act(assessed).await
     }

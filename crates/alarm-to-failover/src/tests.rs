@@ -482,7 +482,7 @@ async fn malformed_events_are_invalid_input_and_change_nothing() {
         json!(null),
         json!("ALARM"),
         json!({"detail-type": "CloudWatch Alarm State Change"}),
-        json!({"detail-type": "x", "source": "aws.ec2", "detail": {}}),
+        json!({"detail-type": 5, "source": "aws.ec2", "detail": {}}),
         json!({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch", "detail": {"alarmName": 7}}),
         json!({"detail-type": CANARY_DETAIL_TYPE, "source": CANARY_SOURCE, "detail": {"app": "shop"}}),
     ] {
@@ -550,4 +550,110 @@ async fn a_lag_datapoint_older_than_the_guard_counts_as_unknown() {
         .lag
         .set_aged("shop-usw2", Duration::from_secs(1), Duration::from_secs(20));
     assert_eq!(outcome_name(&fire(&h).await), "started");
+}
+
+fn canary_event(at: &str) -> Value {
+    json!({
+        "version": "0", "id": "1", "detail-type": CANARY_DETAIL_TYPE, "source": CANARY_SOURCE,
+        "account": "123456789012", "time": at, "region": "us-west-2", "resources": [],
+        "detail": {"app": "shop", "probed_region": "us-east-1", "failures": 5, "probes": 5,
+                   "at": at, "evidence": ["https://use1.shop.example.com/healthz: 503"]}
+    })
+}
+
+/// Well-formed CloudWatch events that are not a plan alarm's state change (a configuration
+/// change, another source) are ignored with success and a reason: never an error, which would
+/// make EventBridge or Lambda deliver them again.
+#[tokio::test]
+async fn other_well_formed_events_are_ignored_with_success() {
+    let h = given_a_shop();
+    for (source, detail_type) in [
+        ("aws.cloudwatch", "CloudWatch Alarm Configuration Change"),
+        (
+            "aws.cloudwatch",
+            "CloudWatch Alarm Contributor State Change",
+        ),
+        ("aws.ec2", "EC2 Instance State-change Notification"),
+    ] {
+        let mut event = alarm_event(ALARM, "ALARM", "OK");
+        event["source"] = json!(source);
+        event["detail-type"] = json!(detail_type);
+        event["detail"] = json!({"alarmName": ALARM, "operation": "update"});
+        let out = h.handle(event).await.expect("ignored, not an error");
+        assert_eq!(outcome_name(&out), "ignored", "{detail_type}");
+        assert_eq!(reason_of(&out), json!("not_a_trigger"), "{detail_type}");
+    }
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+/// CloudWatch's direct alarm action (the alarm invokes the function itself) is accepted under
+/// the same rules as the EventBridge event.
+#[tokio::test]
+async fn a_direct_alarm_action_is_a_trigger_under_the_same_rules() {
+    let direct = |state: &str, previous: &str| {
+        json!({
+            "source": "aws.cloudwatch",
+            "alarmArn": format!("arn:aws:cloudwatch:us-west-2:123456789012:alarm:{ALARM}"),
+            "accountId": "123456789012",
+            "time": "2026-11-22T03:00:10.000+0000",
+            "region": "us-west-2",
+            "alarmData": {
+                "alarmName": ALARM,
+                "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "2026-11-22T03:00:10.000+0000"},
+                "previousState": {"value": previous, "reason": "ok", "timestamp": "2026-11-22T02:00:00.000+0000"},
+                "configuration": {"metrics": []}
+            }
+        })
+    };
+    let h = given_a_shop();
+    let out = h.handle(direct("OK", "ALARM")).await.expect("handled");
+    assert_eq!(outcome_name(&out), "ignored");
+    let out = h.handle(direct("ALARM", "OK")).await.expect("handled");
+    assert_eq!(outcome_name(&out), "started");
+    let out = h.handle(direct("ALARM", "OK")).await.expect("handled");
+    assert!(
+        matches!(
+            out,
+            Outcome::Started {
+                duplicate: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+}
+
+/// Only a report of now speaks for the canary: a canary event timed an hour ago (or in the
+/// future) is ignored, and a muted failover alarm holds back the canary's reports too.
+#[tokio::test]
+async fn a_forged_or_old_canary_report_and_a_mute_hold_back_the_canary() {
+    let h = given_a_shop();
+    let out = h
+        .handle(canary_event("2026-11-22T02:00:30Z"))
+        .await
+        .expect("handled");
+    assert_eq!(reason_of(&out), json!("out_of_time"), "{out:?}");
+    let out = h
+        .handle(canary_event("2026-11-22T03:10:30Z"))
+        .await
+        .expect("handled");
+    assert_eq!(reason_of(&out), json!("out_of_time"), "{out:?}");
+    h.ports
+        .alarms
+        .mute(ALARM, "its actions are disabled (DisableAlarmActions)");
+    let out = h
+        .handle(canary_event("2026-11-22T03:00:20Z"))
+        .await
+        .expect("handled");
+    assert_eq!(reason_of(&out), json!("muted"), "{out:?}");
+    assert!(out_message(&out).contains("DisableAlarmActions"), "{out:?}");
+    assert!(h.ports.workflow.names().is_empty());
+    assert!(h.ports.notifier.messages().is_empty());
+}
+
+fn out_message(o: &Outcome) -> String {
+    serde_json::to_value(o).expect("json")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }

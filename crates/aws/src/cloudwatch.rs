@@ -189,6 +189,40 @@ impl AlarmReader for CloudWatch {
             _ => None,
         }))
     }
+
+    async fn muted(&self, region: &str, alarm_name: &str) -> Result<Option<String>> {
+        let out = self
+            .clients
+            .get(region)?
+            .describe_alarms()
+            .alarm_names(alarm_name)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeAlarms", e))?;
+        if out
+            .metric_alarms()
+            .iter()
+            .any(|a| a.actions_enabled() == Some(false))
+        {
+            return Ok(Some(
+                "its actions are disabled (DisableAlarmActions)".into(),
+            ));
+        }
+        for a in out.composite_alarms() {
+            if a.actions_enabled() == Some(false) {
+                return Ok(Some(
+                    "its actions are disabled (DisableAlarmActions)".into(),
+                ));
+            }
+            if let Some(by) = a.actions_suppressed_by() {
+                return Ok(Some(format!(
+                    "its actions are suppressed ({})",
+                    by.as_str()
+                )));
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -214,17 +214,32 @@ impl HealthHistory for FakeHealthHistory {
 
 /// Alarm states by name.
 #[derive(Debug, Default)]
-pub struct FakeAlarms(pub Mutex<BTreeMap<String, AlarmState>>);
+pub struct FakeAlarms(
+    pub Mutex<BTreeMap<String, AlarmState>>,
+    pub Mutex<BTreeMap<String, String>>,
+);
 
 impl FakeAlarms {
     pub fn set(&self, name: &str, state: AlarmState) {
         self.0.lock().unwrap().insert(name.to_string(), state);
+    }
+
+    /// A person muted the alarm's actions (`why`).
+    pub fn mute(&self, name: &str, why: &str) {
+        self.1
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), why.to_string());
     }
 }
 
 impl AlarmReader for FakeAlarms {
     async fn alarm_state(&self, _region: &str, name: &str) -> Result<Option<AlarmState>> {
         Ok(self.0.lock().unwrap().get(name).copied())
+    }
+
+    async fn muted(&self, _region: &str, name: &str) -> Result<Option<String>> {
+        Ok(self.1.lock().unwrap().get(name).cloned())
     }
 }
 

@@ -239,6 +239,12 @@ pub const EXECUTION_TIMEOUT_SECONDS: u32 = 14_400;
 
 /// The step deadline the functions use unless configured (`LIFEBOAT_STEP_DEADLINE_SECONDS`).
 pub const DEFAULT_STEP_DEADLINE_SECONDS: u32 = 1_800;
+/// The canary's (health-probe's) Lambda timeout (infra/template.yaml, Globals).
+pub const CANARY_TIMEOUT_SECONDS: u32 = 30;
+/// What the canary's probes may take of it: the rest reads the plan and sends the event.
+pub const CANARY_PROBE_BUDGET_MS: u64 = 25_000;
+/// The pause between two probes (health-probe's `LIFEBOAT_PROBE_INTERVAL_MS` default).
+pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 2_000;
 
 /// The longest a run may take by the plan: the approval wait (and, on `proceed`, the outage
 /// confirmation), the promotion ‖ scale-up and the traffic shift each up to `step_deadline`, and
@@ -921,6 +927,25 @@ fn validate(plan: &Plan) -> Vec<Problem> {
         "triggers.canary.failures_required",
         "must be between 1 and of_probes",
     );
+    // A canary cut off by its own timeout reports nothing: silence, never an outage, but also no
+    // evidence when it is needed. Its probes must fit its timeout.
+    for (name, region) in &plan.regions {
+        let slowest = region
+            .health_endpoints
+            .iter()
+            .map(|e| u64::from(e.timeout_ms))
+            .max()
+            .unwrap_or(0);
+        let probes = u64::from(tr.canary.of_probes);
+        let worst = probes * slowest + probes.saturating_sub(1) * DEFAULT_PROBE_INTERVAL_MS;
+        c.check(
+            worst <= CANARY_PROBE_BUDGET_MS,
+            "triggers.canary.of_probes",
+            format!(
+                "{probes} probes of {name}'s endpoints (slowest timeout_ms {slowest}, {DEFAULT_PROBE_INTERVAL_MS} ms apart) can take {worst} ms, more than the {CANARY_PROBE_BUDGET_MS} ms the canary has within its {CANARY_TIMEOUT_SECONDS} s timeout: fewer probes or shorter timeouts"
+            ),
+        );
+    }
 
     if plan.traffic.mode == TrafficMode::RoutingControl {
         c.check(

@@ -133,13 +133,21 @@ pub trait ReplicationLagSource: Send + Sync {
     ) -> impl Future<Output = Result<Option<LagSample>>> + Send;
 }
 
-/// Re-reads an alarm's current state (corroboration).
+/// Re-reads an alarm's current state (corroboration), and whether a person muted it.
 pub trait AlarmReader: Send + Sync {
     fn alarm_state(
         &self,
         region: &str,
         alarm_name: &str,
     ) -> impl Future<Output = Result<Option<AlarmState>>> + Send;
+
+    /// Why the alarm's actions are muted now (`DisableAlarmActions`, or a composite alarm's
+    /// actions suppressed), or `None` when they are not (or the alarm does not exist).
+    fn muted(
+        &self,
+        region: &str,
+        alarm_name: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
 }
 
 /// Outcome of a create-only write.

@@ -293,6 +293,10 @@ impl AlarmReader for NoAlarms {
     async fn alarm_state(&self, _region: &str, _alarm: &str) -> Result<Option<AlarmState>> {
         Ok(None)
     }
+
+    async fn muted(&self, _region: &str, _alarm: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 fn could_not(check: Check, subject: &str, e: &crate::Error) -> Finding {

@@ -66,7 +66,17 @@ pub struct CanaryReport {
 pub enum Observation {
     Alarm(AlarmChange),
     Canary(CanaryReport),
+    /// A well-formed event of another kind (an alarm's configuration change, another source):
+    /// never a trigger.
+    Other {
+        source: String,
+        detail_type: String,
+    },
 }
+
+/// How far a canary report's time may be from now (clocks differ a little; a report from an
+/// hour ago, or from the future, is not evidence of an outage now).
+pub const CANARY_SKEW_SECONDS: i64 = 120;
 
 /// What started (or would start) a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,8 +140,20 @@ pub enum NotActionable {
         alarm: String,
         suppressed_by: String,
     },
+    #[error("'{detail_type}' events from '{from}' never start a run")]
+    NotATrigger { from: String, detail_type: String },
     #[error("canary report is for app '{app}', not this plan's")]
     OtherApp { app: String },
+    #[error(
+        "canary report is timed {at}, more than {skew} s from now ({now}): not evidence of an outage now"
+    )]
+    OutOfTime {
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        now: OffsetDateTime,
+        skew: i64,
+    },
     #[error(
         "canary probed {probed_region}, which is not the region lifeboat would fail over from ({from})"
     )]
@@ -145,15 +167,24 @@ pub enum NotActionable {
     },
 }
 
-/// Decide whether `observation` may start a run that fails over *into* `target_region`.
+/// Decide whether `observation`, received at `now`, may start a run that fails over *into*
+/// `target_region`.
 pub fn classify(
     plan: &ValidPlan,
     target_region: &str,
     observation: &Observation,
+    now: OffsetDateTime,
 ) -> Result<Trigger, NotActionable> {
     match observation {
         Observation::Alarm(a) => classify_alarm(plan, a),
-        Observation::Canary(c) => classify_canary(plan, target_region, c),
+        Observation::Canary(c) => classify_canary(plan, target_region, c, now),
+        Observation::Other {
+            source,
+            detail_type,
+        } => Err(NotActionable::NotATrigger {
+            from: source.clone(),
+            detail_type: detail_type.clone(),
+        }),
     }
 }
 
@@ -200,9 +231,17 @@ fn classify_canary(
     plan: &ValidPlan,
     target_region: &str,
     c: &CanaryReport,
+    now: OffsetDateTime,
 ) -> Result<Trigger, NotActionable> {
     if c.app != plan.app() {
         return Err(NotActionable::OtherApp { app: c.app.clone() });
+    }
+    if (c.at - now).whole_seconds().abs() > CANARY_SKEW_SECONDS {
+        return Err(NotActionable::OutOfTime {
+            at: c.at,
+            now,
+            skew: CANARY_SKEW_SECONDS,
+        });
     }
     let from = plan.other_region(target_region).unwrap_or_default();
     if c.probed_region != from {
@@ -332,7 +371,12 @@ mod tests {
             ),
         ];
         for (name, change, want) in cases {
-            let got = classify(&plan, "us-west-2", &Observation::Alarm(change));
+            let got = classify(
+                &plan,
+                "us-west-2",
+                &Observation::Alarm(change),
+                datetime!(2026-11-22 03:00 UTC),
+            );
             let reason = got.as_ref().err().map(|e| {
                 serde_json::to_value(e).expect("json")["reason"]
                     .as_str()
@@ -354,6 +398,19 @@ mod tests {
             probed_region: "us-west-2".into(),
             ..canary(5, 5)
         };
+        let at = canary(5, 5).at;
+        let an_hour_old = CanaryReport {
+            at: at - time::Duration::hours(1),
+            ..canary(5, 5)
+        };
+        let from_the_future = CanaryReport {
+            at: at + time::Duration::seconds(CANARY_SKEW_SECONDS + 1),
+            ..canary(5, 5)
+        };
+        let a_little_skewed = CanaryReport {
+            at: at - time::Duration::seconds(CANARY_SKEW_SECONDS),
+            ..canary(5, 5)
+        };
         let cases = [
             (canary(3, 5), true),
             (canary(5, 5), true),
@@ -362,11 +419,31 @@ mod tests {
             (canary(6, 5), false),
             (wrong_app, false),
             (wrong_region, false),
+            (an_hour_old, false),
+            (from_the_future, false),
+            (a_little_skewed, true),
         ];
         for (report, acts) in cases {
-            let got = classify(&plan, "us-west-2", &Observation::Canary(report.clone()));
+            let got = classify(&plan, "us-west-2", &Observation::Canary(report.clone()), at);
             assert_eq!(got.is_ok(), acts, "{report:?}: {got:?}");
         }
+    }
+
+    #[test]
+    fn other_events_are_never_triggers() {
+        let got = classify(
+            &plan(),
+            "us-west-2",
+            &Observation::Other {
+                source: "aws.cloudwatch".into(),
+                detail_type: "CloudWatch Alarm Configuration Change".into(),
+            },
+            datetime!(2026-11-22 03:00 UTC),
+        );
+        assert_eq!(
+            got.expect_err("ignored").to_string(),
+            "'CloudWatch Alarm Configuration Change' events from 'aws.cloudwatch' never start a run"
+        );
     }
 
     #[test]

@@ -262,3 +262,26 @@ fn the_committed_json_schema_is_up_to_date() {
         "schema/plan.schema.json is stale: run `make schema`"
     );
 }
+
+#[test]
+fn the_canarys_probes_fit_its_timeout() {
+    let mut plan = example();
+    // 5 probes x 5 s + 4 x 2 s = 33 s > 25 s
+    for region in plan.regions.values_mut() {
+        for ep in &mut region.health_endpoints {
+            ep.timeout_ms = 5_000;
+        }
+    }
+    let found = problems(plan.clone());
+    assert_eq!(
+        found.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(),
+        ["triggers.canary.of_probes", "triggers.canary.of_probes"]
+    );
+    assert!(
+        found[0].message.contains("33000 ms"),
+        "{}",
+        found[0].message
+    );
+    plan.triggers.canary.of_probes = 3; // 3 x 5 s + 2 x 2 s = 19 s
+    assert!(fields(plan).is_empty());
+}
