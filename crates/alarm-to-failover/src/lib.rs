@@ -23,6 +23,7 @@ use lifeboat_core::ports::{
 };
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
 use lifeboat_core::store::{self, RunStart};
+use lifeboat_core::text::inert;
 use lifeboat_core::trigger::{
     ALARM_STATE_CHANGE, AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger,
     classify,
@@ -129,6 +130,13 @@ pub struct Handler<D, L, A, P, W, N, C> {
     pub ports: Ports<D, L, A, P, W, N, C>,
 }
 
+/// Untrusted text kept from an event: at most this many evidence lines, each this long, and an
+/// alarm reason this long (all made inert: see [`lifeboat_core::text::inert`]). Everything after
+/// (logs, responses, the run request, the approval, the report) holds bounded text only.
+pub const EVIDENCE_LINES: usize = 10;
+pub const EVIDENCE_CHARS: usize = 300;
+pub const REASON_CHARS: usize = 1_024;
+
 /// Reduce an incoming event to an [`Observation`], or `InvalidInput` when it is malformed.
 ///
 /// Accepted: EventBridge's "CloudWatch Alarm State Change", CloudWatch's direct alarm action
@@ -158,11 +166,21 @@ pub fn parse_observation(event: Value) -> Result<Observation> {
         CANARY_SOURCE if envelope.detail_type == CANARY_DETAIL_TYPE => {
             let report: CanaryReport =
                 lifeboat_lambda::parse_event("canary event detail", envelope.detail)?;
-            Ok(Observation::Canary(report))
+            Ok(Observation::Canary(CanaryReport {
+                app: inert(&report.app, 100),
+                probed_region: inert(&report.probed_region, 50),
+                evidence: report
+                    .evidence
+                    .iter()
+                    .take(EVIDENCE_LINES)
+                    .map(|e| inert(e, EVIDENCE_CHARS))
+                    .collect(),
+                ..report
+            }))
         }
         _ => Ok(Observation::Other {
-            source: lifeboat_core::text::bounded(&envelope.source, 100),
-            detail_type: lifeboat_core::text::bounded(&envelope.detail_type, 100),
+            source: inert(&envelope.source, 100),
+            detail_type: inert(&envelope.detail_type, 100),
         }),
     }
 }
@@ -187,17 +205,21 @@ fn alarm_change(
         .map(describe_mute);
     Ok(Observation::Alarm(AlarmChange {
         detail_type,
-        alarm_name: detail.alarm_name.clone(),
-        region: region.unwrap_or_default(),
+        // CloudWatch alarm names have at most 255 characters; a reason is free text.
+        alarm_name: inert(&detail.alarm_name, 255),
+        region: inert(&region.unwrap_or_default(), 50),
         state: alarm_state(&state.value),
         previous_state: detail
             .previous_state
             .as_ref()
             .map(|s| alarm_state(&s.value)),
         at,
-        reason: state.reason.clone(),
+        reason: inert(&state.reason, REASON_CHARS),
         muted_by,
-        actions_suppressed_by: state.actions_suppressed_by.clone(),
+        actions_suppressed_by: state
+            .actions_suppressed_by
+            .as_deref()
+            .map(|s| inert(s, 100)),
     }))
 }
 
@@ -221,7 +243,7 @@ fn describe_mute(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let mut text: String = text.chars().take(200).collect();
+    let mut text = inert(&text, 200);
     if text.is_empty() {
         text = "a mute rule".into();
     }

@@ -657,3 +657,34 @@ fn out_message(o: &Outcome) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// GIVEN a canary event whose evidence holds a 1 MiB line, a Slack mention, a disguised link,
+/// an ANSI escape and a right-to-left override, WHEN it starts a run, THEN what the function
+/// keeps (its response, the run request the workflow gets, its logs) is bounded and inert.
+#[tokio::test]
+async fn hostile_event_text_is_kept_bounded_and_inert() {
+    let h = given_a_shop();
+    let mut event = canary_event("2026-11-22T03:00:20Z");
+    let mut evidence: Vec<String> = vec![
+        "x".repeat(1 << 20),
+        "<!channel> approve now".into(),
+        "<https://evil.example|Approve>".into(),
+        "\u{1b}[31mred\u{202e}txt\u{200b}".into(),
+    ];
+    evidence.extend((0..40).map(|i| format!("line {i}")));
+    event["detail"]["evidence"] = json!(evidence);
+    let out = h.handle(event).await.expect("handled");
+    assert_eq!(outcome_name(&out), "started");
+    let response = serde_json::to_string(&out).expect("json");
+    assert!(response.len() < 16_000, "{} bytes", response.len());
+    assert!(!response.contains('\u{202e}') && !response.contains('\u{1b}'));
+    assert!(response.contains("\\\\u{202e}"), "{response}");
+    let Outcome::Started { request, .. } = out else {
+        panic!()
+    };
+    let lifeboat_core::trigger::Trigger::Canary { evidence, .. } = &request.trigger else {
+        panic!()
+    };
+    assert_eq!(evidence.len(), EVIDENCE_LINES);
+    assert!(evidence.iter().all(|e| e.chars().count() <= EVIDENCE_CHARS));
+}

@@ -326,6 +326,11 @@ where
                 ),
             );
         }
+        // Everything shown is made inert and bounded once, here: alarm reasons, evidence and
+        // names come from events and health bodies; each channel escapes it for its markup.
+        for (_, v) in &mut facts {
+            *v = lifeboat_core::text::inert(v, FACT_MAX_CHARS);
+        }
         let title = format!(
             "APPROVAL NEEDED: {} {} to {} ({})",
             plan.app(),
@@ -829,6 +834,9 @@ fn describe_trigger(t: &Trigger) -> String {
         }
     }
 }
+
+/// The longest a fact may be (Slack's section fields take at most 2,000 characters).
+pub const FACT_MAX_CHARS: usize = 1_500;
 
 fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "NO" }

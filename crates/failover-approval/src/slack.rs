@@ -122,6 +122,14 @@ pub fn parse_interaction(raw_body: &str) -> Result<Interaction, SlackRefusal> {
     })
 }
 
+/// Text escaped for Slack's mrkdwn as Slack documents it (`&`, `<`, `>`): a `<!channel>` or a
+/// `<https://evil.example|Approve>` in untrusted text is shown, never mentions or links.
+pub fn mrkdwn(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Button action ids.
 pub const APPROVE_ACTION: &str = "lifeboat_approve";
 pub const REJECT_ACTION: &str = "lifeboat_reject";
@@ -134,10 +142,16 @@ pub fn card(
     approve_token: &str,
     reject_token: &str,
 ) -> Value {
+    // Slack's limits: a field's text 2,000 characters, a header 150, a message's text 40,000.
     let fields: Vec<Value> = facts
         .iter()
-        .map(|(k, v)| json!({"type": "mrkdwn", "text": format!("*{k}*\n{v}")}))
+        .map(|(k, v)| {
+            let k = lifeboat_core::text::bounded(k, 100);
+            let v = lifeboat_core::text::bounded(v, 1_800);
+            json!({"type": "mrkdwn", "text": format!("*{}*\n{}", mrkdwn(&k), mrkdwn(&v))})
+        })
         .collect();
+    let title = lifeboat_core::text::inert(title, 150);
     // Slack allows at most 10 fields per section.
     let sections: Vec<Value> = fields
         .chunks(10)

@@ -561,3 +561,47 @@ async fn the_sample_events_are_understood() {
     // The sample's token is not signed with this function's secret: a refusal page.
     assert_eq!(call(&h, get).await.status_code, 403);
 }
+
+/// GIVEN a run whose evidence holds a Slack broadcast, a disguised link, a 1 MiB string and
+/// control / bidi / zero-width characters, WHEN approval is requested, THEN the e-mail and the
+/// Slack card show them inert and bounded, and the card is still sent.
+#[tokio::test]
+async fn hostile_text_is_inert_and_bounded_in_the_email_and_the_card() {
+    let h = given_an_approval_function();
+    let mut event = request_event("shop-to-us-west-2-1795316400");
+    event["run"]["trigger"] = json!({
+        "kind": "canary", "probed_region": "us-east-1", "failures": 5, "probes": 5,
+        "at": "2026-11-22T03:00:00Z",
+        "evidence": ["<!channel> <https://evil.example|Approve>", "\u{1b}[31m\u{202e}gnp.exe\u{200b}", "y".repeat(1 << 20)]
+    });
+    let Response::Requested(r) = h.handle(event).await.expect("requested") else {
+        panic!()
+    };
+    assert_eq!(r.slack, "sent", "the card is still accepted");
+    let (_, subject, text) = h.ports.notifier.messages().pop().unwrap();
+    assert!(subject.chars().count() <= 100, "{subject}");
+    assert!(text.len() < 20_000, "e-mail of {} bytes", text.len());
+    for bad in ['\u{1b}', '\u{202e}', '\u{200b}'] {
+        assert!(!text.contains(bad), "{bad:?} in the e-mail");
+    }
+    assert!(text.contains("\\u{202e}gnp.exe"), "{text}");
+    let (_, card) = h.ports.webhook.posts().pop().unwrap();
+    assert!(!card.contains("<!channel>") && !card.contains("<https://evil.example"));
+    assert!(card.contains("&lt;!channel&gt;"), "{card}");
+    let card: Value = serde_json::from_str(&card).unwrap();
+    let blocks = card["blocks"].as_array().unwrap();
+    assert!(blocks[0]["text"]["text"].as_str().unwrap().chars().count() <= 150);
+    for field in blocks
+        .iter()
+        .filter_map(|b| b["fields"].as_array())
+        .flatten()
+    {
+        assert!(field["text"].as_str().unwrap().chars().count() <= 2_000);
+    }
+    assert!(
+        blocks
+            .iter()
+            .filter_map(|b| b["fields"].as_array())
+            .all(|f| f.len() <= 10)
+    );
+}
