@@ -99,8 +99,13 @@ SCENARIOS = {
     "stop-while-approval": "an operator stops the execution while it waits for approval: recorded, lock freed, one notice",
     "stale-lock": "a lock left by a closed execution; the primary goes dark: the run takes it over and says so",
     "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
+    "hostile-text": "us-east-1's health endpoint answers a hostile body: the approval e-mail and the report show it inert and bounded; approved, the run succeeds",
     "forged-probe": "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
 }
+# What a compromised or broken health endpoint might answer: a Slack broadcast, a disguised
+# link, an ANSI escape, a right-to-left override, a zero-width space, and a lot of it.
+HOSTILE_BODY = ("<!channel> <https://evil.example|Approve> \x1b[31m\u202egnp.exe\u200b "
+                + "A" * 200_000)
 # The primary's regional services that go dark (Route 53's control plane is global).
 OUTAGE_SERVICES = ["rds", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
                    "lambda", "events", "elasticloadbalancing"]
@@ -136,6 +141,8 @@ class ShopServer:
 
     def __init__(self, route53: Any, zone_id: str) -> None:
         self.broken: set[str] = set()
+        # Regions whose health endpoint answers HOSTILE_BODY (hostile-text).
+        self.hostile: set[str] = set()
         self.route53 = route53
         self.zone_id = zone_id
         self.requests = 0
@@ -166,6 +173,9 @@ class ShopServer:
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def region_answer(self, region: str) -> tuple[int, str]:
+        if region in self.hostile:
+            # answers, but not as the plan expects, with text aimed at the person who approves
+            return 200, HOSTILE_BODY
         if region in self.broken:
             return 503, "unavailable"
         return 200, f"ok region={region}"
@@ -1266,7 +1276,32 @@ def scenario_forged_probe(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+def scenario_hostile_text(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say("us-east-1's health endpoint answers 200 with a hostile body (mention, link, ANSI, "
+          "bidi override, 200 kB); its regional services go dark")
+    d.shop.hostile.add(EAST)
+    d.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+    out.broke_at = time.time()
+    probe = d.canary()
+    d.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes failed")
+    d.follow(out, sm, inbox)
+    asks = approval_requests(out)
+    shown = "".join(n["subject"] + n["message"] for n in out.notifications)
+    logs = "".join(p.read_text(errors="replace") for p in d.work.glob("*.log"))
+    verdict(d, out, {
+        "the approval shows the evidence": bool(asks) and "lacks 'ok'" in asks[0]["message"],
+        "no control, bidi or zero-width character reaches a person": not any(
+            c in shown for c in ("\x1b", "\u202e", "\u200b")),
+        "shown escaped instead": "\\u{202e}gnp.exe" in shown,
+        "every message is bounded": all(len(n["message"]) < 20_000 for n in out.notifications),
+        "no log line holds the body whole": "A" * 1_000 not in logs,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+    })
+
+
 SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "hostile-text": scenario_hostile_text,
     "forged-probe": scenario_forged_probe,
     "override-data-loss": scenario_override_data_loss,
     "approved-mode-changes": scenario_approved_mode_changes,

@@ -501,3 +501,11 @@ def test_a_forged_probe_event_during_a_mute_starts_nothing(run_drill: Any) -> No
     d, out = run_drill("forged-probe")
     assert out.passed, out.verdict
     assert_nothing_moved(d)
+
+
+def test_hostile_text_reaches_a_person_inert_and_bounded(run_drill: Any) -> None:
+    """GIVEN us-east-1's health endpoint answers a hostile body (a Slack broadcast, a disguised
+    link, ANSI and bidi control characters, 200 kB) and its services go dark, THEN the approval
+    e-mail, the report and the function logs show it inert and bounded, and the run succeeds."""
+    d, out = run_drill("hostile-text")
+    assert out.passed, out.verdict

@@ -141,9 +141,10 @@ pub fn judge(endpoint: &HealthEndpoint, seen: &HttpObservation) -> Result<String
             if let Some(want) = &endpoint.expect_body_contains
                 && !body.contains(want.as_str())
             {
+                // The body is the endpoint's: untrusted, shown inert and short.
                 return Err(format!(
                     "{url}: HTTP {status} but the body lacks '{want}' (got '{}')",
-                    body.chars().take(80).collect::<String>().replace('\n', " ")
+                    crate::text::inert(body, 80)
                 ));
             }
             Ok(format!("{url}: HTTP {status} in {elapsed_ms} ms"))
