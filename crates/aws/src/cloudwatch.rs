@@ -55,6 +55,21 @@ impl CloudWatch {
 }
 
 impl CloudWatch {
+    /// The metric or composite alarm named `alarm_name` (DescribeAlarms).
+    async fn describe_alarm(
+        &self,
+        region: &str,
+        alarm_name: &str,
+    ) -> Result<aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput> {
+        self.clients
+            .get(region)?
+            .describe_alarms()
+            .alarm_names(alarm_name)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeAlarms", e))
+    }
+
     /// One statistic of `namespace/metric` with these dimensions, per minute, over the last
     /// `lookback` (and the current minute), as of `now`.
     async fn per_minute(
@@ -164,14 +179,7 @@ impl HealthHistory for CloudWatch {
 
 impl AlarmReader for CloudWatch {
     async fn alarm_state(&self, region: &str, alarm_name: &str) -> Result<Option<AlarmState>> {
-        let out = self
-            .clients
-            .get(region)?
-            .describe_alarms()
-            .alarm_names(alarm_name)
-            .send()
-            .await
-            .map_err(|e| classify("DescribeAlarms", e))?;
+        let out = self.describe_alarm(region, alarm_name).await?;
         let state = out
             .metric_alarms()
             .iter()
@@ -191,14 +199,7 @@ impl AlarmReader for CloudWatch {
     }
 
     async fn muted(&self, region: &str, alarm_name: &str) -> Result<Option<String>> {
-        let out = self
-            .clients
-            .get(region)?
-            .describe_alarms()
-            .alarm_names(alarm_name)
-            .send()
-            .await
-            .map_err(|e| classify("DescribeAlarms", e))?;
+        let out = self.describe_alarm(region, alarm_name).await?;
         if out
             .metric_alarms()
             .iter()

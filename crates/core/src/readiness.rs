@@ -300,15 +300,17 @@ impl AlarmReader for NoAlarms {
 }
 
 fn could_not(check: Check, subject: &str, e: &crate::Error) -> Finding {
-    let severity = if e.kind() == ErrorKind::NotFound {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
-    let message = if e.kind() == ErrorKind::NotFound {
-        format!("does not exist ({e})")
-    } else {
-        format!("could not be checked: {e}")
+    // Not found, or not allowed: a failover that needs it would fail the same way. Anything else
+    // (a region dark, throttling) may pass by the time it is needed.
+    let (severity, message) = match e.kind() {
+        ErrorKind::NotFound => (Severity::Critical, format!("does not exist ({e})")),
+        ErrorKind::AccessDenied => (
+            Severity::Critical,
+            format!(
+                "lifeboat's role is not allowed to reach it ({e}): a failover would fail here; grant what infra/template.yaml grants, scoped to this resource"
+            ),
+        ),
+        _ => (Severity::Warning, format!("could not be checked: {e}")),
     };
     Finding::new(check, severity, subject, message)
 }
@@ -830,4 +832,37 @@ async fn buckets<B: Buckets>(buckets: &B, plan: &ValidPlan) -> Vec<Finding> {
         }
     }
     join_all(checks).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// AccessDenied on anything a failover needs blocks (Ready = 0), named, like a missing
+    /// resource; a transient failure to read it only warns.
+    #[test]
+    fn access_denied_blocks_like_a_missing_resource() {
+        let denied = could_not(
+            Check::EcsService,
+            "us-west-2/shop/web",
+            &crate::Error::new(
+                ErrorKind::AccessDenied,
+                "ecs:DescribeServices: not authorized",
+            ),
+        );
+        assert_eq!(denied.severity, Severity::Critical);
+        assert!(denied.message.contains("not allowed"), "{}", denied.message);
+        let missing = could_not(
+            Check::Topic,
+            "arn:aws:sns:us-west-2:1:t",
+            &crate::Error::not_found("no such topic"),
+        );
+        assert_eq!(missing.severity, Severity::Critical);
+        let dark = could_not(
+            Check::Topic,
+            "arn:aws:sns:us-east-1:1:t",
+            &crate::Error::new(ErrorKind::Transient, "503"),
+        );
+        assert_eq!(dark.severity, Severity::Warning);
+    }
 }
