@@ -142,6 +142,10 @@ pub enum IgnoreReason {
 pub enum Refusal {
     #[error("the target cluster in {region} is not available")]
     TargetNotReady { region: String },
+    #[error(
+        "the writer is in {writer_region}, not in the plan's primary region {home}: bringing the shop home is a failback (`lifeboat failback`, with its own guards: rejoined, caught up, healthy long enough, a planned switchover), never an automatic failover; if {writer_region} itself is lost, a person decides (`lifeboat failover --to {home}`)"
+    )]
+    HomeIsAFailback { writer_region: String, home: String },
     #[error("no member of the global database is the writer right now")]
     WriterUnknown,
     #[error(
@@ -333,6 +337,18 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
             return Decision::Ignore {
                 why: IgnoreReason::AlreadyActive {
                     region: w.to_string(),
+                },
+            };
+        }
+        // Only the failback brings the shop home: an automatic trigger in the home region's
+        // copy while another region holds the writer is refused (a person may still decide).
+        Some(w)
+            if input.target_region == input.plan.primary_region() && !input.trigger.is_manual() =>
+        {
+            return Decision::Refuse {
+                why: Refusal::HomeIsAFailback {
+                    writer_region: w.to_string(),
+                    home: input.target_region.to_string(),
                 },
             };
         }

@@ -441,3 +441,42 @@ fn a_lag_datapoint_counts_only_while_it_is_younger_than_the_guard() {
     assert_eq!(usable_lag(sample(240), guard), None);
     assert_eq!(usable_lag(None, guard), None);
 }
+
+/// Only the failback brings the shop home: in the home region's copy (target = the plan's
+/// primary region), an automatic trigger while another region holds the writer is refused,
+/// naming the failback; a person may still decide.
+#[test]
+fn an_automatic_failover_into_the_home_region_is_refused_as_a_failback() {
+    let p = plan();
+    let own = run_id();
+    let mut r = dark_primary(Some(1.0));
+    r.writer_region = Some("us-west-2".into());
+    let decide_for = |trigger: &Trigger| {
+        decide(&DecisionInput {
+            plan: &p,
+            target_region: "us-east-1",
+            trigger,
+            run_id: &own,
+            lock: None,
+            last_run_ended: None,
+            readiness: &r,
+            now: NOW,
+            allow_data_loss_override: false,
+        })
+    };
+    let d = decide_for(&alarm());
+    assert_eq!(
+        d,
+        Decision::Refuse {
+            why: Refusal::HomeIsAFailback {
+                writer_region: "us-west-2".into(),
+                home: "us-east-1".into()
+            }
+        }
+    );
+    let Decision::Refuse { why } = d else {
+        panic!()
+    };
+    assert!(why.to_string().contains("lifeboat failback"), "{why}");
+    assert!(matches!(decide_for(&manual()), Decision::Start { .. }));
+}
