@@ -162,6 +162,9 @@ pub async fn status(global: &Global) -> Result<Output> {
         }
     }
 
+    // Whether a failover with data loss could be judged on it (not older than the guard).
+    let lag_usable = lifeboat_core::decision::usable_lag(lag_s, plan.rpo_guard()).is_some();
+
     // Each region's copy: its recorded state and its lock.
     let mut regions = Vec::new();
     let mut newest: Option<(String, RunState)> = None;
@@ -242,9 +245,7 @@ pub async fn status(global: &Global) -> Result<Output> {
         text,
         "  replication lag {}",
         match (lag_s, &standby) {
-            (Some(l), Some(s))
-                if lifeboat_core::decision::usable_lag(Some(l), plan.rpo_guard()).is_none() =>
-            {
+            (Some(l), Some(s)) if !lag_usable => {
                 format!(
                     "STALE: {:.1} s measured {:.0} s ago, older than the guard of {} s: counts as unknown ({s})",
                     l.lag.as_secs_f64(),
@@ -309,9 +310,7 @@ pub async fn status(global: &Global) -> Result<Output> {
             "writer_region": writer,
             "replication_lag_seconds": lag_s.map(|l| l.lag.as_secs_f64()),
             "replication_lag_age_seconds": lag_s.map(|l| l.age.as_secs_f64()),
-            "replication_lag_usable": lag_s
-                .and_then(|l| lifeboat_core::decision::usable_lag(Some(l), plan.rpo_guard()))
-                .is_some(),
+            "replication_lag_usable": lag_usable,
             "standby_region": standby,
             "runs_in_progress": in_progress,
             "regions": regions,

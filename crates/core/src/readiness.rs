@@ -443,52 +443,43 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
         target
     };
     let guard = plan.rpo_guard();
+    // (the usable lag, the newest datapoint's age): the snapshot has both for the target.
     let lag_value = if standby == target {
-        // The snapshot keeps the usable lag and the newest datapoint's age (a stale one: no lag).
-        Ok(match (snap.replication_lag, snap.replication_lag_age) {
-            (Some(lag), age) => Some(crate::ports::LagSample {
-                lag,
-                age: age.unwrap_or_default(),
-            }),
-            (None, Some(age)) => Some(crate::ports::LagSample {
-                lag: Duration::MAX,
-                age,
-            }),
-            (None, None) => None,
-        })
+        Ok((snap.replication_lag, snap.replication_lag_age))
     } else {
         let arn = plan
             .region(standby)
             .map(|r| r.db_cluster_arn.clone())
             .unwrap_or_default();
         match cluster_id_from_arn(&arn) {
-            Some(id) => lag.replication_lag(standby, id).await,
-            None => Ok(None),
+            Some(id) => lag
+                .replication_lag(standby, id)
+                .await
+                .map(|s| (crate::decision::usable_lag(s, guard), s.map(|s| s.age))),
+            None => Ok((None, None)),
         }
     };
     let subject = format!("{standby} standby");
     out.push(match lag_value {
         Err(e) => could_not(Check::ReplicationLag, &subject, &e),
-        Ok(Some(sample)) if crate::decision::usable_lag(Some(sample), guard).is_none() => {
-            Finding::new(
-                Check::ReplicationLag,
-                Severity::Warning,
-                subject,
-                format!(
-                    "the newest AuroraGlobalDBReplicationLag datapoint is {} old, older than the RPO guard of {}: the lag counts as unknown",
-                    secs(sample.age),
-                    secs(guard)
-                ),
-            )
-        }
-        Ok(None) => Finding::new(
+        Ok((None, Some(age))) => Finding::new(
+            Check::ReplicationLag,
+            Severity::Warning,
+            subject,
+            format!(
+                "the newest AuroraGlobalDBReplicationLag datapoint is {} old, older than the RPO guard of {}: the lag counts as unknown",
+                secs(age),
+                secs(guard)
+            ),
+        ),
+        Ok((None, None)) => Finding::new(
             Check::ReplicationLag,
             Severity::Warning,
             subject,
             "no recent AuroraGlobalDBReplicationLag datapoint: the RPO guard cannot be judged"
                 .into(),
         ),
-        Ok(Some(crate::ports::LagSample { lag: l, .. })) if l > guard => Finding::new(
+        Ok((Some(l), _)) if l > guard => Finding::new(
             Check::ReplicationLag,
             Severity::Critical,
             subject,
@@ -498,7 +489,7 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
                 secs(guard)
             ),
         ),
-        Ok(Some(crate::ports::LagSample { lag: l, .. })) => Finding::new(
+        Ok((Some(l), _)) => Finding::new(
             Check::ReplicationLag,
             Severity::Ok,
             subject,
