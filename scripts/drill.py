@@ -101,7 +101,13 @@ SCENARIOS = {
     "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
     "hostile-text": "us-east-1's health endpoint answers a hostile body: the approval e-mail and the report show it inert and bounded; approved, the run succeeds",
     "forged-probe": "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
+    "old-region-returns": "a failover with data loss (us-east-1 fenced as far as reachable: unreachable, recorded); us-east-1 comes back at active capacity: its own copy fences it and says so, starts no run",
+    "home-copy-alarm": "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
 }
+# Scenarios that deploy a copy of lifeboat in us-east-1 too (the home region's own copy).
+HOME_COPY_SCENARIOS = {"old-region-returns", "home-copy-alarm"}
+# The functions of the home copy the drill runs (as the template deploys them in us-east-1).
+HOME_COPY = ["alarm-to-failover", "dr-scale-up"]
 # What a compromised or broken health endpoint might answer: a Slack broadcast, a disguised
 # link, an ANSI escape, a right-to-left override, a zero-width space, and a lot of it.
 HOSTILE_BODY = ("<!channel> <https://evil.example|Approve> \x1b[31m\u202egnp.exe\u200b "
@@ -293,6 +299,7 @@ class Drill:
         self.emf_offset = 0
         self.stopping = threading.Event()
         self.lag_publisher: threading.Thread | None = None
+        self.home_sm = ""
 
     # -- output
     def say(self, msg: str) -> None:
@@ -352,22 +359,26 @@ class Drill:
         port = wait_for("the emulator", lambda: port_file.exists() and port_file.read_text(), 120)
         self.endpoint = f"http://127.0.0.1:{port}"
 
-    def start_watch(self) -> None:
-        self.invoke_port = free_port()
+    def start_watch(self, log: str = "watch.log") -> int:
+        """A Lambda API (cargo lambda watch) on a free port; the first is us-west-2's."""
+        port = free_port()
+        if not self.invoke_port:
+            self.invoke_port = port
         self.spawn(
             ["cargo", "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1",
-             "--invoke-port", str(self.invoke_port)],
-            "watch.log",
+             "--invoke-port", str(port)],
+            log,
         )
 
         def listening() -> bool:
             try:
-                with socket.create_connection(("127.0.0.1", self.invoke_port), timeout=0.5):
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                     return True
             except OSError:
                 return False
 
-        wait_for(f"cargo lambda watch on 127.0.0.1:{self.invoke_port}", listening, 120)
+        wait_for(f"cargo lambda watch on 127.0.0.1:{port}", listening, 120)
+        return port
 
     @property
     def approval_url(self) -> str:
@@ -444,6 +455,7 @@ class Drill:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
             "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
+            "LIFEBOAT_PEER_REGION": EAST,
             "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
             "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": failback_arn or self.failback_arn,
             "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
@@ -469,6 +481,60 @@ class Drill:
                 **self.function_env(state_machine_arn),
             }
             self.spawn([str(self.bin_dir / fn)], "functions.log", env)
+
+    def deploy_home_copy(self, plan: dict[str, Any], state_machine_arn: str) -> None:
+        """The copy of lifeboat in us-east-1 (the template deployed there): its plan, its failover
+        machine (any execution there is a run this copy started), its functions, behind their own
+        Lambda APIs (a second cargo lambda watch; the emulator's lambda.region_forward_urls)."""
+        home_port = self.start_watch(log="watch-home.log")
+        self.control("/_lifeboat/config", {
+            "lambda": {"region_forward_urls": {EAST: f"http://127.0.0.1:{home_port}"}}})
+        self.client("ssm", EAST).put_parameter(
+            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
+        role = self.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
+        self.home_sm = self.client("stepfunctions", EAST).create_state_machine(
+            name="lifeboat-failover",
+            definition=json.dumps({"Comment": "the home copy's failover machine",
+                                   "StartAt": "Ran", "States": {"Ran": {"Type": "Pass", "End": True}}}),
+            roleArn=role)["stateMachineArn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as z:
+            z.writestr("bootstrap", "runs under cargo lambda watch")
+        lam = self.client("lambda", EAST)
+        for fn in HOME_COPY:
+            lam.create_function(
+                FunctionName=fn, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+                Architectures=["arm64"], Code={"ZipFile": code.getvalue()}, Timeout=60)
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{home_port}/.rt/{fn}",
+                "AWS_LAMBDA_FUNCTION_NAME": fn,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "drill-home",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn}",
+                **self.function_env(state_machine_arn),
+                "AWS_REGION": EAST,
+                "LIFEBOAT_PEER_REGION": WEST,
+                "LIFEBOAT_STATE_MACHINE_ARN": self.home_sm,
+                "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN":
+                    f"arn:aws:states:{EAST}:{ACCOUNT}:stateMachine:lifeboat-failback",
+                "LIFEBOAT_TOPIC_ARN": f"arn:aws:sns:{EAST}:{ACCOUNT}:lifeboat-{APP}",
+            }
+            self.spawn([str(self.bin_dir / fn)], "functions.log", env)
+
+    def home_copy(self, fn: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the home copy's function (through us-east-1's Lambda)."""
+        resp = self.client("lambda", EAST).invoke(FunctionName=fn, Payload=json.dumps(payload))
+        body = json.loads(resp["Payload"].read() or b"{}")
+        if resp.get("FunctionError"):
+            raise DrillError(f"home copy {fn} failed: {body}")
+        return body
+
+    def heal_primary(self) -> None:
+        assert self.shop is not None
+        self.control("/_lifeboat/outage", method="DELETE")
+        self.shop.broken.discard(EAST)
 
     def plan(self) -> dict[str, Any]:
         import yaml
@@ -529,6 +595,9 @@ class Drill:
         self.say("deploying the stack into the emulated us-west-2 (functions, state machine, rule)")
         self.deploy(seeded["state_machine_arn"])
         self.start_functions(seeded["state_machine_arn"])
+        if self.scenario in HOME_COPY_SCENARIOS:
+            self.say("deploying the home copy into the emulated us-east-1 (" + ", ".join(HOME_COPY) + ")")
+            self.deploy_home_copy(plan, seeded["state_machine_arn"])
         if self.scenario == "promotion-fails":
             self.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
         if self.scenario == "verify-waits":
@@ -605,8 +674,8 @@ class Drill:
     def executions(self, sm: str) -> list[dict[str, Any]]:
         return self.client("stepfunctions").list_executions(stateMachineArn=sm)["executions"]
 
-    def inbox(self, queue_url: str, seen: list[dict[str, str]]) -> list[dict[str, str]]:
-        sqs = self.client("sqs")
+    def inbox(self, queue_url: str, seen: list[dict[str, str]], region: str = WEST) -> list[dict[str, str]]:
+        sqs = self.client("sqs", region)
         while True:
             msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             if not msgs:
@@ -1300,7 +1369,94 @@ def scenario_hostile_text(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+def failed_over_with_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    """us-east-1 goes dark (lag 0.8 s, within the guard): the canary starts the run, a person
+    approves, the database is promoted with data loss, the old primary fenced as far as reached."""
+    d.say("breaking the primary: us-east-1 goes dark")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+
+
+def east_compute(d: Drill) -> dict[str, int]:
+    services = d.client("ecs", EAST).describe_services(cluster="shop", services=["web", "checkout"])
+    asg = d.client("autoscaling", EAST).describe_auto_scaling_groups(
+        AutoScalingGroupNames=["shop-workers-use1"])["AutoScalingGroups"][0]
+    return {**{s["serviceName"]: s["desiredCount"] for s in services["services"]},
+            "workers": asg["DesiredCapacity"], "workers_min": asg["MinSize"]}
+
+
+def scenario_old_region_returns(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    failed_over_with_data_loss(d, out, sm, inbox)
+    fence = (out.report or {}).get("fence") or {}
+    outcomes = {a["resource"]: a["outcome"] for a in fence.get("actions", [])}
+    d.say(f"the run's fence of us-east-1: {outcomes}")
+    d.say("us-east-1 comes back: its services answer again, its compute still at active capacity")
+    d.heal_primary()
+    before = east_compute(d)
+    home_inbox = d.seeded["home_inbox_url"]
+    said: list[dict[str, str]] = []
+    d.inbox(home_inbox, said, EAST)
+    said.clear()
+    # The home copy's schedule (the template's Guard event: every canary period).
+    guard = d.home_copy("dr-scale-up", {"action": "guard"})
+    d.say(f"home copy, dr-scale-up guard: {guard.get('verdict')}; announced: {bool(guard.get('announced'))}")
+    after = east_compute(d)
+    d.say(f"us-east-1 compute: {before} -> {after}")
+    again = d.home_copy("dr-scale-up", {"action": "guard"})
+    time.sleep(1.0)
+    d.inbox(home_inbox, said, EAST)
+    fenced_msgs = [n for n in said if "fenced itself" in n["subject"]]
+    out.notifications += said
+    home_runs = d.client("stepfunctions", EAST).list_executions(stateMachineArn=d.home_sm)["executions"]
+    verdict(d, out, {
+        "SUCCEEDED, a failover with data loss": out.status == "SUCCEEDED"
+        and ((out.report or {}).get("promotion") or {}).get("mode") == "failover",
+        "the run recorded each fence action; the dark region as unreachable, never a blocker":
+            outcomes.get("ecs:shop/web") == "unreachable" and outcomes.get("asg:shop-workers-use1") == "unreachable"
+            and outcomes.get("database:shop-use1") == "delegated",
+        "us-east-1 came back at active capacity": before.get("web") == 6,
+        "its own copy fenced it: compute at the fenced level (0)":
+            after == {"web": 0, "checkout": 0, "workers": 0, "workers_min": 0},
+        "its topic says so, once": len(fenced_msgs) == 1 and not again.get("announced")
+            and "us-west-2 holds the writer" in fenced_msgs[0]["subject"],
+        "its copy started no run": not home_runs,
+        "the shop is still served from us-west-2": writer_region(d) == WEST
+            and d.shop is not None and d.shop.www_region() == WEST,
+    })
+
+
+def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    failed_over_with_data_loss(d, out, sm, inbox)
+    failed_over = out.status == "SUCCEEDED"
+    d.say("us-east-1 comes back; its own copy receives its failover alarm (into us-east-1)")
+    d.heal_primary()
+    import datetime as dt
+    now = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    event = json.loads((ROOT / "events/alarm-to-failover/alarm-state-change.json").read_text())
+    event.update({"time": now, "region": EAST,
+                  "resources": [f"arn:aws:cloudwatch:{EAST}:{ACCOUNT}:alarm:{event['detail']['alarmName']}"]})
+    event["detail"]["state"]["timestamp"] = now.replace("Z", "+0000")
+    answer = d.home_copy("alarm-to-failover", event)
+    why = (answer.get("reason") or {}).get("reason")
+    d.say(f"home copy, alarm-to-failover: {answer.get('outcome')} ({why}): {str(answer.get('message'))[:160]}")
+    home_runs = d.client("stepfunctions", EAST).list_executions(stateMachineArn=d.home_sm)["executions"]
+    back = d.failback(inbox)
+    out.failback = back
+    verdict(d, out, {
+        "failed over": failed_over,
+        "the home copy refused: bringing the shop home is a failback":
+            answer.get("outcome") == "refused" and why == "home_is_a_failback"
+            and "lifeboat failback" in str(answer.get("message")),
+        "the home copy started no run": not home_runs,
+        "lifeboat failback from us-west-2 is unaffected: the shop is home": back.passed,
+    })
+
+
 SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "old-region-returns": scenario_old_region_returns,
+    "home-copy-alarm": scenario_home_copy_alarm,
     "hostile-text": scenario_hostile_text,
     "forged-probe": scenario_forged_probe,
     "override-data-loss": scenario_override_data_loss,

@@ -509,3 +509,30 @@ def test_hostile_text_reaches_a_person_inert_and_bounded(run_drill: Any) -> None
     e-mail, the report and the function logs show it inert and bounded, and the run succeeds."""
     d, out = run_drill("hostile-text")
     assert out.passed, out.verdict
+
+
+def test_the_old_primary_is_fenced_by_the_run_and_by_its_own_copy_when_it_returns(run_drill: Any) -> None:
+    """GIVEN a failover with data loss while us-east-1 is dark, THEN the run records each fence
+    action (the dark region unreachable: recorded, never a blocker; the database demoted by
+    Aurora's failover); WHEN us-east-1 comes back at active capacity, THEN within one canary
+    period its own copy (dr-scale-up `guard`) takes its compute to the fenced level (0), says so
+    on its topic once, and starts no run."""
+    d, out = run_drill("old-region-returns")
+    assert out.passed, out.verdict
+    names = visited(out)
+    assert "Fence" in names and "Fence: recorded" in names, names
+    report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
+    assert report["fence"]["region"] == "us-east-1", report["fence"]
+    done = next(n for n in out.notifications if "succeeded" in n["subject"])
+    assert "Fence of us-east-1 (the old primary) - NOT COMPLETE" in done["message"], done["message"]
+    fenced = next(n for n in out.notifications if "fenced itself" in n["subject"])
+    assert "lifeboat failback" in fenced["message"]
+
+
+def test_the_home_copy_never_fails_over_home_and_the_failback_is_unaffected(run_drill: Any) -> None:
+    """GIVEN a failover into us-west-2, WHEN us-east-1's own copy receives its failover alarm,
+    THEN it refuses (HomeIsAFailback, naming `lifeboat failback`) and starts no run; `lifeboat
+    failback` from us-west-2 then brings the shop home."""
+    d, out = run_drill("home-copy-alarm")
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict

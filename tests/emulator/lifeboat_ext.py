@@ -123,6 +123,7 @@ DEFAULTS: dict[str, Any] = {
     # Where Lambda invocations go (cargo lambda watch's Invoke API); empty: moto's own Lambda.
     "lambda": {
         "forward_url": "",
+        "region_forward_urls": {},
     },
 }
 
@@ -178,6 +179,18 @@ class _State:
                 ):
                     raise ValueError("lambda.forward_url must be http://127.0.0.1:PORT or empty")
                 self.config["lambda"]["forward_url"] = forward
+            per_region = (body.get("lambda") or {}).get("region_forward_urls")
+            if per_region is not None:
+                if not isinstance(per_region, dict) or not all(
+                    isinstance(r, str) and re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", r)
+                    and isinstance(u, str)
+                    and re.match(r"^http://(127\.0\.0\.1|localhost)(:\d+)?$", u)
+                    for r, u in per_region.items()
+                ):
+                    raise ValueError(
+                        "lambda.region_forward_urls maps region names to http://127.0.0.1:PORT"
+                    )
+                self.config["lambda"]["region_forward_urls"] = dict(per_region)
             for section in ("rds", "ecs", "autoscaling", "route53"):
                 for key, value in (body.get(section) or {}).items():
                     if key not in self.config[section]:
@@ -557,6 +570,11 @@ asg_models.FakeAutoScalingGroup.instances = property(
 # error returns 200 with ``X-Amz-Function-Error: Unhandled`` and the ``{errorType, errorMessage}``
 # payload (Step Functions then matches on ``errorType``); ``Event`` returns 202 at once and runs
 # the function in the background. An unknown function is still moto's 404.
+#
+# Both regions may run a copy of the same functions (lifeboat deploys one per region). Functions
+# created in a region named in ``lambda.region_forward_urls`` (``{"us-east-1": "http://..."}``)
+# are forwarded to that region's own Invoke API (a second cargo lambda watch, running that
+# region's copy of the binaries), not the other region's.
 
 import threading as _threading  # noqa: E402
 import urllib.error  # noqa: E402
@@ -627,8 +645,11 @@ def _lambda_invoke(
     headers: Any,
     response_headers: Any,
 ) -> Any:
-    url = STATE.config["lambda"]["forward_url"]
+    url = STATE.config["lambda"]["region_forward_urls"].get(
+        self.region_name, STATE.config["lambda"]["forward_url"]
+    )
     fn = self.get_function(function_name, qualifier)
+    target = fn.function_name
     payload = body if isinstance(body, bytes) else (body or "{}").encode()
     with STATE.lock:
         for fault in list(STATE.outage_on_invoke):
@@ -646,10 +667,10 @@ def _lambda_invoke(
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
         _threading.Thread(
-            target=_forward, args=(url, fn.function_name, payload), daemon=True
+            target=_forward, args=(url, target, payload), daemon=True
         ).start()
         return b""
-    result, errored = _forward(url, fn.function_name, payload)
+    result, errored = _forward(url, target, payload)
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
     response_headers["Content-Length"] = str(len(result))

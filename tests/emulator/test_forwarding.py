@@ -57,13 +57,13 @@ def invoke_api(endpoint):
     api.server.shutdown()
 
 
-def create_function(client, name):
+def create_function(client, name, region=WEST):
     role = client("iam", WEST).create_role(
-        RoleName=f"fn-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        RoleName=f"fn-{name}-{region}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as z:
         z.writestr("bootstrap", "x")
-    return client("lambda", WEST).create_function(
+    return client("lambda", region).create_function(
         FunctionName=name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
         Code={"ZipFile": code.getvalue()})["FunctionArn"]
 
@@ -83,6 +83,26 @@ def test_invoke_reaches_the_binary_and_a_function_error_keeps_its_error_type(cli
     with pytest.raises(ClientError) as err:
         lam.invoke(FunctionName="missing", Payload=b"{}")
     assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_each_regions_copy_answers_from_its_own_invoke_api(client, invoke_api, endpoint):
+    home = InvokeApi()
+    try:
+        r = requests.post(f"{endpoint}/_lifeboat/config", json={
+            "lambda": {"region_forward_urls": {"us-east-1": home.url}}}, timeout=5)
+        assert r.status_code == 200
+        create_function(client, "worker")
+        create_function(client, "worker", "us-east-1")
+        client("lambda", "us-east-1").invoke(FunctionName="worker", Payload=b'{"copy": "home"}')
+        client("lambda", WEST).invoke(FunctionName="worker", Payload=b'{"copy": "dr"}')
+        assert [b for _, b in home.calls] == [{"copy": "home"}]
+        assert [b for _, b in invoke_api.calls] == [{"copy": "dr"}]
+        for bad in ({"us-east-1": "http://10.0.0.1:9"}, {"nowhere": home.url}, ["us-east-1"]):
+            r = requests.post(f"{endpoint}/_lifeboat/config",
+                              json={"lambda": {"region_forward_urls": bad}}, timeout=5)
+            assert r.status_code == 400, bad
+    finally:
+        home.server.shutdown()
 
 
 def test_invoke_faults_answer_once_and_start_an_outage_once(client, invoke_api, endpoint):

@@ -8,6 +8,7 @@ use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::events::EventBridgePublisher;
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
+use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ErrorKind;
 use lifeboat_core::plan::{HealthEndpoint, TrafficMode};
@@ -19,23 +20,44 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn scale_handler(
-    shop: &Shop,
-) -> dr_scale_up::Handler<EcsAdapter, AsgAdapter, RdsGlobalDatabase, SsmParameterStore> {
-    let sdk = &shop.west;
+type ScaleHandler = dr_scale_up::Handler<
+    EcsAdapter,
+    AsgAdapter,
+    RdsGlobalDatabase,
+    SsmParameterStore,
+    SsmParameterStore,
+    SnsNotifier,
+    SystemClock,
+>;
+
+/// dr-scale-up as the copy in `region` wires it (the other region's store as its peer).
+fn scale_handler_in(shop: &Shop, region: &str) -> ScaleHandler {
+    let (sdk, peer, peer_region) = if region == WEST {
+        (&shop.west, &shop.east, EAST)
+    } else {
+        (&shop.east, &shop.west, WEST)
+    };
     dr_scale_up::Handler {
         config: dr_scale_up::Config {
             plan_parameter: PLAN_PARAMETER.into(),
-            region: WEST.into(),
+            region: region.into(),
             concurrency: 8,
+            peer_region: peer_region.into(),
         },
         ports: dr_scale_up::Ports {
             ecs: EcsAdapter::new(sdk),
             asg: AsgAdapter::new(sdk),
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
             params: SsmParameterStore::new(sdk),
+            peer_params: SsmParameterStore::new(peer),
+            notifier: SnsNotifier::new(sdk),
+            clock: SystemClock,
         },
     }
+}
+
+fn scale_handler(shop: &Shop) -> ScaleHandler {
+    scale_handler_in(shop, WEST)
 }
 
 /// Route 53 records, counting change batches.
@@ -201,6 +223,80 @@ async fn scale_down_of_the_writers_region_is_refused() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
     assert_eq!(ecs_desired(&shop, &shop.east, "web").await.0, 6);
+}
+
+/// The home copy's plan: the same document in us-east-1's parameter store.
+async fn plan_in_home(shop: &Shop) {
+    let plan = aws_sdk_ssm::Client::new(&shop.west)
+        .get_parameter()
+        .name(PLAN_PARAMETER)
+        .send()
+        .await
+        .unwrap();
+    aws_sdk_ssm::Client::new(&shop.east)
+        .put_parameter()
+        .name(PLAN_PARAMETER)
+        .value(plan.parameter().and_then(|p| p.value()).unwrap())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_data_loss_fence_records_a_dark_old_primary_as_unreachable() {
+    let shop = Shop::seed(2000.0).await;
+    shop.emulator.outage(EAST).await;
+    let out = scale_handler(&shop)
+        .handle(json!({"action": "fence", "region": EAST, "run_id": "r1"}))
+        .await
+        .expect("a dark region never blocks the failover");
+    let dr_scale_up::Response::Fenced { fence } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(fence.actions.len(), 3, "{fence:?}");
+    assert!(
+        fence.actions.iter().all(|a| matches!(
+            a.outcome,
+            lifeboat_core::fence::FenceOutcome::Unreachable { .. }
+        )),
+        "{fence:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_returning_home_region_fences_itself_and_says_so_on_its_topic() {
+    // GIVEN a failover with data loss into us-west-2, and us-east-1 back with its compute
+    // still at active capacity
+    let shop = Shop::seed(2000.0).await;
+    promote_west(&shop).await;
+    plan_in_home(&shop).await;
+    assert_eq!(ecs_desired(&shop, &shop.east, "web").await.0, 6);
+    // WHEN the home copy's schedule invokes the guard
+    let home = scale_handler_in(&shop, EAST);
+    let out = home.handle(json!({"action": "guard"})).await.unwrap();
+    // THEN its compute is at the fenced level (0), and its topic says so, once
+    let dr_scale_up::Response::Guarded {
+        fence, announced, ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(fence.as_ref().is_some_and(|f| f.complete()), "{out:?}");
+    assert!(announced.is_some());
+    assert_eq!(ecs_desired(&shop, &shop.east, "web").await.0, 0);
+    assert_eq!(ecs_desired(&shop, &shop.east, "checkout").await.0, 0);
+    let said = lifeboat_tests::receive(&shop.east, &shop.home_inbox_url).await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("us-east-1 fenced itself"), "{}", said[0]);
+    let again = home.handle(json!({"action": "guard"})).await.unwrap();
+    let dr_scale_up::Response::Guarded { announced, .. } = &again else {
+        panic!("{again:?}")
+    };
+    assert!(announced.is_none(), "announced once");
+    // AND the us-west-2 copy (the writer's) is untouched
+    assert_eq!(ecs_desired(&shop, &shop.west, "web").await.0, 1);
 }
 
 async fn cname(shop: &Shop, name: &str) -> Vec<String> {

@@ -241,6 +241,8 @@ pub struct Shop {
     pub zone_id: String,
     /// SQS queue subscribed to the us-west-2 topic: what a person would receive.
     pub inbox_url: String,
+    /// SQS queue subscribed to the us-east-1 topic (the home copy's announcements).
+    pub home_inbox_url: String,
 }
 
 pub fn plan_text() -> String {
@@ -262,6 +264,7 @@ impl Shop {
             state_machine_arn: seeded.state_machine_arn,
             zone_id: seeded.zone_id,
             inbox_url: seeded.inbox_url,
+            home_inbox_url: seeded.home_inbox_url,
         }
     }
 }
@@ -274,6 +277,7 @@ pub struct Seeded {
     pub state_machine_arn: String,
     pub zone_id: String,
     pub inbox_url: String,
+    pub home_inbox_url: String,
 }
 
 impl Seeded {
@@ -349,6 +353,7 @@ impl Seeded {
             .expect("state machine");
 
         let mut inbox_url = String::new();
+        let mut home_inbox_url = String::new();
         for cfg in [&east, &west] {
             let sns = aws_sdk_sns::Client::new(cfg);
             let topic = sns
@@ -357,16 +362,18 @@ impl Seeded {
                 .send()
                 .await
                 .expect("topic");
+            let sqs_queue = create_inbox(cfg).await;
+            sns.subscribe()
+                .topic_arn(topic.topic_arn().expect("topic arn"))
+                .protocol("sqs")
+                .endpoint(&sqs_queue.1)
+                .send()
+                .await
+                .expect("subscribe");
             if cfg.region().map(|r| r.as_ref()) == Some(WEST) {
-                let sqs_queue = create_inbox(cfg).await;
-                sns.subscribe()
-                    .topic_arn(topic.topic_arn().expect("topic arn"))
-                    .protocol("sqs")
-                    .endpoint(&sqs_queue.1)
-                    .send()
-                    .await
-                    .expect("subscribe");
                 inbox_url = sqs_queue.0;
+            } else {
+                home_inbox_url = sqs_queue.0;
             }
         }
 
@@ -399,6 +406,7 @@ impl Seeded {
             state_machine_arn: sm.state_machine_arn().to_string(),
             zone_id,
             inbox_url,
+            home_inbox_url,
         };
         // A negative lag: no datapoint at all (the lag is unknown).
         if lag_ms >= 0.0 {

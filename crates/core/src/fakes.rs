@@ -297,6 +297,47 @@ impl ParameterStore for FakeParameters {
     }
 }
 
+/// A parameter store in a region that does not answer: every call fails (transient).
+#[derive(Debug, Default)]
+pub struct DarkParameters;
+
+impl ParameterStore for DarkParameters {
+    async fn get(&self, _name: &str) -> Result<Option<String>> {
+        Err(Error::new(
+            ErrorKind::Transient,
+            "HTTP 503 ServiceUnavailable",
+        ))
+    }
+
+    async fn create(&self, _name: &str, _value: &str) -> Result<Created> {
+        Err(Error::new(
+            ErrorKind::Transient,
+            "HTTP 503 ServiceUnavailable",
+        ))
+    }
+
+    async fn create_secret(&self, _name: &str, _value: &str) -> Result<Created> {
+        Err(Error::new(
+            ErrorKind::Transient,
+            "HTTP 503 ServiceUnavailable",
+        ))
+    }
+
+    async fn put(&self, _name: &str, _value: &str) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::Transient,
+            "HTTP 503 ServiceUnavailable",
+        ))
+    }
+
+    async fn delete(&self, _name: &str) -> Result<()> {
+        Err(Error::new(
+            ErrorKind::Transient,
+            "HTTP 503 ServiceUnavailable",
+        ))
+    }
+}
+
 /// Executions by name.
 #[derive(Debug, Default)]
 pub struct FakeWorkflow(
@@ -525,6 +566,8 @@ impl EcsServices for FakeEcs {
 pub struct FakeAsg {
     pub groups: Mutex<BTreeMap<(String, String), AsgView>>,
     pub calls: Mutex<Vec<String>>,
+    /// Regions that fail every call (transient).
+    pub dark_regions: Mutex<BTreeSet<String>>,
 }
 
 impl FakeAsg {
@@ -562,12 +605,26 @@ impl FakeAsg {
     }
 }
 
+impl FakeAsg {
+    fn reachable(&self, region: &str) -> Result<()> {
+        if self.dark_regions.lock().unwrap().contains(region) {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                format!("{region}: timed out"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl AutoScalingGroups for FakeAsg {
     async fn describe_group(&self, region: &str, name: &str) -> Result<Option<AsgView>> {
+        self.reachable(region)?;
         Ok(self.get(region, name))
     }
 
     async fn set_capacity(&self, region: &str, name: &str, min: u32, desired: u32) -> Result<()> {
+        self.reachable(region)?;
         let mut all = self.groups.lock().unwrap();
         let g = all
             .get_mut(&(region.into(), name.into()))

@@ -9,6 +9,7 @@
 //! * [`error`]: the error kinds that cross the Lambda boundary as stable `errorType`s.
 //! * [`steps`]: pure helpers of the failover steps (writer region, steadiness, DNS batches).
 //! * [`timeline`]: step timings, RTO and RPO of a run.
+//! * [`fence`]: taking the old primary region out of service (the run, and the returning copy).
 //!
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod failback;
 #[cfg(feature = "fakes")]
 pub mod fakes;
+pub mod fence;
 pub mod plan;
 pub mod ports;
 pub mod readiness;

@@ -42,6 +42,21 @@ pub struct Plan {
     /// When the shop may come home after a failover.
     #[serde(default)]
     pub failback: FailbackPlan,
+    /// How the old primary region is taken out of service (a failover with data loss, and the
+    /// old region's own copy when it comes back while another region holds the writer).
+    #[serde(default)]
+    pub fencing: FencingPlan,
+}
+
+/// What "fenced" means for a region's compute.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FencingPlan {
+    /// Every ECS service's desired count, and every Auto Scaling group's min and desired, in a
+    /// fenced region (default 0: nothing of the shop runs there). At most every standby level
+    /// of the home region: fencing never scales up.
+    #[serde(default)]
+    pub compute_count: u32,
 }
 
 /// Failback policy (the lag threshold is `database.failback_max_lag_seconds`).
@@ -550,6 +565,10 @@ impl ValidPlan {
         &self.0.triggers
     }
 
+    pub fn fencing(&self) -> &FencingPlan {
+        &self.0.fencing
+    }
+
     pub fn traffic(&self) -> &TrafficPlan {
         &self.0.traffic
     }
@@ -768,6 +787,9 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             "",
         );
         validate_compute(&mut c, &at, &region.compute);
+        if *name == plan.primary_region {
+            validate_fencing(&mut c, &at, &region.compute, plan.fencing.compute_count);
+        }
         let endpoints = region
             .health_endpoints
             .iter()
@@ -1020,6 +1042,33 @@ fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
             g.active.desired.into(),
             1,
             10_000,
+        );
+    }
+}
+
+/// Fencing never scales up: the fenced count is at most every standby level of the home
+/// region (the region that is fenced when it comes back).
+fn validate_fencing(c: &mut Checker, at: &str, compute: &ComputePlan, count: u32) {
+    for (i, s) in compute.ecs_services.iter().enumerate() {
+        c.check(
+            count <= s.standby_count,
+            "fencing.compute_count",
+            format!(
+                "{count} is above {at}.compute.ecs_services[{i}].standby_count {} (fencing \
+                 never scales up)",
+                s.standby_count
+            ),
+        );
+    }
+    for (i, g) in compute.autoscaling_groups.iter().enumerate() {
+        c.check(
+            count <= g.standby.min,
+            "fencing.compute_count",
+            format!(
+                "{count} is above {at}.compute.autoscaling_groups[{i}].standby.min {} \
+                 (fencing never scales up)",
+                g.standby.min
+            ),
         );
     }
 }

@@ -11,12 +11,24 @@
 //!   asked for.
 //! * `scale_down`: a region back to standby capacity; refused (`PreconditionFailed`) while that
 //!   region holds the database writer.
+//! * `fence` (a failover with data loss): the old primary region's compute to the plan's fenced
+//!   level (`fencing.compute_count`), as far as it can be reached. Every resource's outcome is
+//!   recorded (fenced, already fenced, unreachable, failed); nothing is an error, so a dark
+//!   region never blocks the failover.
+//! * `guard` (the copy's schedule): the returning home region fences itself when another region
+//!   holds the writer ([`lifeboat_core::fence::home_guard`]), notes it in its store and says so
+//!   on its topic, once.
 //!
 //! Every action is idempotent: a repeat finds the values set and changes nothing.
 
 use futures::stream::{self, StreamExt};
+use lifeboat_core::fence::{
+    self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict, LockSeen,
+};
 use lifeboat_core::plan::{ComputePlan, ValidPlan};
-use lifeboat_core::ports::{AutoScalingGroups, EcsServices, GlobalDatabase, ParameterStore};
+use lifeboat_core::ports::{
+    AutoScalingGroups, Clock, EcsServices, GlobalDatabase, Notifier, ParameterStore,
+};
 use lifeboat_core::steps::{asg_steady, ecs_steady, writer_region};
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
@@ -32,6 +44,8 @@ pub struct Config {
     /// How many resources are changed or described at once (`LIFEBOAT_SCALE_CONCURRENCY`,
     /// default 16).
     pub concurrency: usize,
+    /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read by `guard`.
+    pub peer_region: String,
 }
 
 impl Config {
@@ -49,10 +63,17 @@ impl Config {
                 })?,
         };
         let base = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.required("LIFEBOAT_PEER_REGION")?;
+        if !lifeboat_core::plan::is_region_name(&peer_region) || peer_region == base.region {
+            return Err(Error::invalid_input(format!(
+                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer_region}'"
+            )));
+        }
         Ok(Self {
             plan_parameter: base.plan_parameter,
             region: base.region,
             concurrency,
+            peer_region,
         })
     }
 }
@@ -64,6 +85,8 @@ pub enum Level {
     #[default]
     Active,
     Standby,
+    /// The plan's fenced level (`fencing.compute_count`): a region that must not serve.
+    Fenced,
 }
 
 /// A request, as the state machine (or `cargo lambda invoke`) sends it.
@@ -90,6 +113,16 @@ pub enum Request {
         #[serde(default)]
         run_id: Option<String>,
     },
+    /// Take the old primary region's compute out of service (a failover with data loss).
+    Fence {
+        /// The region to fence (required).
+        region: String,
+        #[serde(default)]
+        run_id: Option<String>,
+    },
+    /// The copy's schedule: fence this region if it is the home region and another region
+    /// holds the writer.
+    Guard {},
 }
 
 /// One resource's capacity.
@@ -142,22 +175,40 @@ pub enum Response {
         region: String,
         resources: Vec<ResourceStatus>,
     },
+    /// `fence`: what each resource came to.
+    Fenced { fence: FenceReport },
+    /// `guard`: the verdict, the fence when there was one, and the announcement's message id
+    /// when one was made.
+    Guarded {
+        region: String,
+        #[serde(flatten)]
+        verdict: GuardVerdict,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fence: Option<FenceReport>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        announced: Option<String>,
+    },
 }
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<E, A, D, P> {
-    pub ecs: E,
-    pub asg: A,
-    pub db: D,
-    pub params: P,
+pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
+    pub ecs: Ecs,
+    pub asg: Asg,
+    pub db: Db,
+    /// This region's parameter store (the plan, this copy's lock, the fence marker).
+    pub params: Params,
+    /// The other region's parameter store (its copy's lock), read where reachable.
+    pub peer_params: PeerParams,
+    pub notifier: Topic,
+    pub clock: Time,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<E, A, D, P> {
+pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
     pub config: Config,
-    pub ports: Ports<E, A, D, P>,
+    pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time>,
 }
 
 /// One planned resource and the capacity the level asks for.
@@ -186,19 +237,25 @@ impl Target {
     }
 }
 
-fn targets(compute: &ComputePlan, level: Level) -> Vec<Target> {
+fn targets(plan: &ValidPlan, compute: &ComputePlan, level: Level) -> Vec<Target> {
+    let fenced = plan.fencing().compute_count;
     let ecs = compute.ecs_services.iter().map(|s| Target::Ecs {
         cluster: s.cluster.clone(),
         service: s.service.clone(),
         desired: match level {
             Level::Active => s.active_count,
             Level::Standby => s.standby_count,
+            Level::Fenced => fenced,
         },
     });
-    let asg = compute.autoscaling_groups.iter().map(|g| {
+    let asg = compute.autoscaling_groups.iter().map(move |g| {
         let c = match level {
             Level::Active => g.active,
             Level::Standby => g.standby,
+            Level::Fenced => lifeboat_core::plan::Capacity {
+                min: fenced,
+                desired: fenced,
+            },
         };
         Target::Asg {
             name: g.name.clone(),
@@ -227,12 +284,16 @@ struct Step {
     after: Capacity,
 }
 
-impl<E, A, D, P> Handler<E, A, D, P>
+impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time>
+    Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time>
 where
-    E: EcsServices,
-    A: AutoScalingGroups,
-    D: GlobalDatabase,
-    P: ParameterStore,
+    Ecs: EcsServices,
+    Asg: AutoScalingGroups,
+    Db: GlobalDatabase,
+    Params: ParameterStore,
+    PeerParams: ParameterStore,
+    Topic: Notifier,
+    Time: Clock,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dr-scale-up request", event)?;
@@ -271,7 +332,209 @@ where
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), region = %region, outcome = ?out, "scale_down");
                 out
             }
+            Request::Fence { region, run_id } => {
+                plan.region(&region)?;
+                let fence = self.fence(&plan, &region).await?;
+                tracing::warn!(run_id = run_id.as_deref().unwrap_or("-"), region = %region, actions = ?fence.lines(), "fence");
+                Ok(Response::Fenced { fence })
+            }
+            Request::Guard {} => self.guard(&plan).await,
         }
+    }
+
+    /// Every compute resource of `region` to the fenced level, each on its own: a resource that
+    /// cannot be reached or changed is recorded and the others go on. Errors only for a region
+    /// the plan does not name.
+    async fn fence(&self, plan: &ValidPlan, region: &str) -> Result<FenceReport> {
+        let targets = targets(plan, &plan.region(region)?.compute, Level::Fenced);
+        let actions: Vec<FenceAction> = stream::iter(targets)
+            .map(|t| async move {
+                let outcome = self.fence_one(region, &t).await;
+                FenceAction {
+                    resource: t.resource(),
+                    outcome,
+                }
+            })
+            .buffered(self.config.concurrency)
+            .collect()
+            .await;
+        Ok(FenceReport {
+            region: region.to_string(),
+            actions,
+        })
+    }
+
+    async fn fence_one(&self, region: &str, target: &Target) -> FenceOutcome {
+        let observed = match self.observe(region, target).await {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                return FenceOutcome::Failed {
+                    detail: format!("does not exist in {region}"),
+                };
+            }
+            Err(e) => return FenceOutcome::of_error(&e),
+        };
+        let (min, desired) = match target {
+            Target::Ecs { desired, .. } => (None, *desired),
+            Target::Asg { min, desired, .. } => (Some(*min), *desired),
+        };
+        let above = observed.now.desired > desired
+            || observed
+                .now
+                .min
+                .zip(min)
+                .is_some_and(|(now, want)| now > want);
+        if !above {
+            return FenceOutcome::AlreadyFenced {
+                desired: observed.now.desired,
+            };
+        }
+        let r = match target {
+            Target::Ecs {
+                cluster, service, ..
+            } => {
+                self.ports
+                    .ecs
+                    .set_desired_count(region, cluster, service, desired)
+                    .await
+            }
+            Target::Asg { name, .. } => {
+                self.ports
+                    .asg
+                    .set_capacity(region, name, min.unwrap_or(0), desired)
+                    .await
+            }
+        };
+        match r {
+            Ok(()) => FenceOutcome::Fenced {
+                before: observed.now.desired,
+                after: desired,
+            },
+            Err(e) => FenceOutcome::of_error(&e),
+        }
+    }
+
+    /// The returning region's rule, executed: fence, note, announce (once).
+    async fn guard(&self, plan: &ValidPlan) -> Result<Response> {
+        let region = self.config.region.clone();
+        plan.region(&region)?;
+        let app = plan.app();
+        let marker_name = fence::fence_parameter(app);
+        let verdict = if region != plan.primary_region() {
+            GuardVerdict::NotHome
+        } else {
+            let writer = self
+                .ports
+                .db
+                .describe_global(&region, &plan.database().global_cluster_id)
+                .await
+                .map(|view| writer_region(plan, &view).map(str::to_string))
+                .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300));
+            let peer = plan.other_region(&region)?.to_string();
+            let locks = [
+                LockSeen {
+                    region: region.clone(),
+                    lock: store::read_lock(&self.ports.params, app)
+                        .await
+                        .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300)),
+                },
+                LockSeen {
+                    region: peer,
+                    lock: store::read_lock(&self.ports.peer_params, app)
+                        .await
+                        .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300)),
+                },
+            ];
+            fence::home_guard(
+                plan,
+                &region,
+                writer.as_ref().map(|w| w.as_deref()).map_err(String::clone),
+                &locks,
+            )
+        };
+        let (fence, announced) = match &verdict {
+            GuardVerdict::Fence {
+                writer_region,
+                unread_locks,
+            } => {
+                let report = self.fence(plan, &region).await?;
+                let noted = self.ports.params.get(&marker_name).await?;
+                let announced = if noted.is_none() || report.changed() {
+                    let id = self
+                        .announce(plan, &region, writer_region, unread_locks, &report)
+                        .await?;
+                    let marker = FenceMarker {
+                        writer_region: writer_region.clone(),
+                        fenced_at: self.ports.clock.now(),
+                        report: report.clone(),
+                    };
+                    let text = serde_json::to_string(&marker).map_err(|e| {
+                        Error::internal(format!("fence marker does not serialise: {e}"))
+                    })?;
+                    self.ports.params.put(&marker_name, &text).await?;
+                    Some(id)
+                } else {
+                    None
+                };
+                tracing::warn!(region = %region, writer = %writer_region, actions = ?report.lines(), announced = announced.is_some(), "guard: fenced");
+                (Some(report), announced)
+            }
+            GuardVerdict::Serving => {
+                // Serving again (a failback brought the shop home): the old note goes.
+                if self.ports.params.get(&marker_name).await?.is_some() {
+                    self.ports.params.delete(&marker_name).await?;
+                }
+                (None, None)
+            }
+            other => {
+                tracing::info!(region = %region, verdict = ?other, "guard");
+                (None, None)
+            }
+        };
+        Ok(Response::Guarded {
+            region,
+            verdict,
+            fence,
+            announced,
+        })
+    }
+
+    async fn announce(
+        &self,
+        plan: &ValidPlan,
+        region: &str,
+        writer_region: &str,
+        unread_locks: &[String],
+        report: &FenceReport,
+    ) -> Result<String> {
+        let app = plan.app();
+        let subject =
+            format!("lifeboat {app}: {region} fenced itself ({writer_region} holds the writer)");
+        let mut message = format!(
+            "{region} is back, and {writer_region} holds the database writer since a failover. \
+             Before anything else, lifeboat's copy in {region} took its region out of service \
+             so that one region serves writes:\n"
+        );
+        for line in report.lines() {
+            message.push_str(&format!("  - {line}\n"));
+        }
+        if !report.complete() {
+            message.push_str(
+                "Not every resource could be fenced: a person must check the ones marked above.\n",
+            );
+        }
+        for l in unread_locks {
+            message.push_str(&format!(
+                "Could not read a run lock ({l}); fenced anyway (safety first).\n"
+            ));
+        }
+        message.push_str(&format!(
+            "This copy starts no failover into {region} while {writer_region} holds the writer. \
+             To bring the shop home: `lifeboat failback` (rejoined, caught up, healthy long \
+             enough, then a planned switchover).\n"
+        ));
+        let topic = &plan.region(region)?.notification_topic_arn;
+        self.ports.notifier.publish(topic, &subject, &message).await
     }
 
     fn target(&self, plan: &ValidPlan, requested: Option<String>) -> Result<String> {
@@ -353,7 +616,7 @@ where
     }
 
     async fn scale(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
-        let targets = targets(&plan.region(region)?.compute, level);
+        let targets = targets(plan, &plan.region(region)?.compute, level);
         let observed = self.observe_all(region, &targets).await?;
 
         let mut missing = Vec::new();
@@ -370,7 +633,7 @@ where
                     min: None,
                     desired: (*desired).max(o.now.desired),
                 },
-                (Target::Ecs { desired, .. }, Level::Standby) => Capacity {
+                (Target::Ecs { desired, .. }, Level::Standby | Level::Fenced) => Capacity {
                     min: None,
                     desired: *desired,
                 },
@@ -378,7 +641,7 @@ where
                     min: Some((*min).max(o.now.min.unwrap_or(0))),
                     desired: (*desired).max(o.now.desired),
                 },
-                (Target::Asg { min, desired, .. }, Level::Standby) => Capacity {
+                (Target::Asg { min, desired, .. }, Level::Standby | Level::Fenced) => Capacity {
                     min: Some(*min),
                     desired: *desired,
                 },
@@ -468,7 +731,7 @@ where
     }
 
     async fn status(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
-        let targets = targets(&plan.region(region)?.compute, level);
+        let targets = targets(plan, &plan.region(region)?.compute, level);
         let observed = self.observe_all(region, &targets).await?;
         let mut resources = Vec::new();
         for (target, o) in observed {
@@ -480,7 +743,7 @@ where
             };
             let at_level = match level {
                 Level::Active => o.now.desired >= wanted,
-                Level::Standby => o.now.desired == wanted,
+                Level::Standby | Level::Fenced => o.now.desired == wanted,
             };
             resources.push(ResourceStatus {
                 resource: target.resource(),

@@ -4,7 +4,9 @@ use dr_scale_up::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::rds::RdsGlobalDatabase;
+use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_core::ports::SystemClock;
 use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
@@ -12,13 +14,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let env = Env::process();
     let config = Config::from_env(&env)?;
-    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.region).await;
+    let peer = settings.load(&config.peer_region).await;
     let handler = Handler {
         ports: Ports {
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),
             db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
             params: SsmParameterStore::new(&sdk),
+            peer_params: SsmParameterStore::new(&peer),
+            notifier: SnsNotifier::new(&sdk),
+            clock: SystemClock,
         },
         config,
     };

@@ -10,7 +10,15 @@ const PLAN: &str = include_str!("../../../examples/plan.yaml");
 const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 
-type Fakes = Handler<FakeEcs, FakeAsg, FakeGlobalDatabase, FakeParameters>;
+type Fakes = Handler<
+    FakeEcs,
+    FakeAsg,
+    FakeGlobalDatabase,
+    FakeParameters,
+    FakeParameters,
+    FakeNotifier,
+    FixedClock,
+>;
 
 /// GIVEN the example shop: us-west-2 at standby capacity (web 1, checkout 1, workers 1/1, max
 /// 10), the database written in us-east-1.
@@ -28,12 +36,16 @@ fn given_a_standby_region() -> Fakes {
             plan_parameter: "/lifeboat/shop/plan".into(),
             region: "us-west-2".into(),
             concurrency: 4,
+            peer_region: "us-east-1".into(),
         },
         ports: Ports {
             ecs,
             asg,
             db: FakeGlobalDatabase::new("shop-global", EAST, WEST),
             params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+            peer_params: FakeParameters::default(),
+            notifier: FakeNotifier::default(),
+            clock: FixedClock::at(time::macros::datetime!(2026-12-03 03:00 UTC)),
         },
     }
 }
@@ -44,7 +56,7 @@ fn resources(r: &Response) -> Vec<(String, bool)> {
             .iter()
             .map(|r| (r.resource.clone(), r.steady))
             .collect(),
-        Response::Scaled { .. } => panic!("not a status: {r:?}"),
+        other => panic!("not a status: {other:?}"),
     }
 }
 
@@ -240,4 +252,263 @@ fn the_sample_events_parse() {
         let text = std::fs::read_to_string(&path).unwrap();
         let _: Request = serde_json::from_str(&text).expect(&path);
     }
+}
+
+// --- fencing the old primary (issue 18, item 2) ---------------------------------------------
+
+fn outcome<'a>(fence: &'a FenceReport, resource: &str) -> &'a FenceOutcome {
+    &fence
+        .actions
+        .iter()
+        .find(|a| a.resource == resource)
+        .unwrap_or_else(|| panic!("no action on {resource}: {fence:?}"))
+        .outcome
+}
+
+/// GIVEN the home region serving at active capacity (web 6, checkout 4, workers 4/6).
+fn given_home_at_active() -> Fakes {
+    let h = given_a_standby_region();
+    h.ports.ecs.add("us-east-1", "shop", "web", 6);
+    h.ports.ecs.add("us-east-1", "shop", "checkout", 4);
+    h
+}
+
+#[tokio::test]
+async fn fence_takes_the_old_primarys_compute_to_the_fenced_level_and_records_each_resource() {
+    let h = given_home_at_active();
+    let out = h
+        .handle(json!({"action": "fence", "region": "us-east-1", "run_id": "r1"}))
+        .await
+        .unwrap();
+    let Response::Fenced { fence } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(fence.region, "us-east-1");
+    assert_eq!(
+        outcome(fence, "ecs:shop/web"),
+        &FenceOutcome::Fenced {
+            before: 6,
+            after: 0
+        }
+    );
+    assert!(fence.complete(), "{fence:?}");
+    assert_eq!(
+        h.ports
+            .ecs
+            .get("us-east-1", "shop", "checkout")
+            .unwrap()
+            .desired,
+        0
+    );
+    let g = h.ports.asg.get("us-east-1", "shop-workers-use1").unwrap();
+    assert_eq!((g.min, g.desired), (0, 0));
+    // The region failed over into is untouched.
+    assert_eq!(
+        h.ports.ecs.get("us-west-2", "shop", "web").unwrap().desired,
+        1
+    );
+    // A repeat changes nothing and says so.
+    let again = h
+        .handle(json!({"action": "fence", "region": "us-east-1"}))
+        .await
+        .unwrap();
+    let Response::Fenced { fence } = &again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(
+        outcome(fence, "ecs:shop/web"),
+        &FenceOutcome::AlreadyFenced { desired: 0 }
+    );
+    assert!(!fence.changed());
+}
+
+#[tokio::test]
+async fn a_dark_region_is_recorded_unreachable_never_an_error() {
+    let h = given_home_at_active();
+    h.ports
+        .ecs
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert("us-east-1".into());
+    h.ports
+        .asg
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert("us-east-1".into());
+    let out = h
+        .handle(json!({"action": "fence", "region": "us-east-1"}))
+        .await
+        .expect("a dark region never blocks the failover");
+    let Response::Fenced { fence } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(fence.actions.len(), 3);
+    for a in &fence.actions {
+        assert!(
+            matches!(a.outcome, FenceOutcome::Unreachable { .. }),
+            "{a:?}"
+        );
+    }
+    assert!(!fence.complete());
+}
+
+#[tokio::test]
+async fn fence_names_a_region_of_the_plan() {
+    let h = given_home_at_active();
+    let err = h
+        .handle(json!({"action": "fence", "region": "eu-west-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    let err = h.handle(json!({"action": "fence"})).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(h.ports.ecs.calls().is_empty());
+}
+
+/// GIVEN the copy in the home region, after a failover: us-west-2 holds the writer, and
+/// us-east-1 is back with its compute still at active capacity.
+fn given_home_copy_after_a_failover() -> Fakes {
+    let mut h = given_home_at_active();
+    h.config.region = "us-east-1".into();
+    h.config.peer_region = "us-west-2".into();
+    h.ports.db = FakeGlobalDatabase::new("shop-global", WEST, EAST);
+    h
+}
+
+#[tokio::test]
+async fn the_returning_home_region_fences_itself_notes_it_and_announces_once() {
+    let h = given_home_copy_after_a_failover();
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded {
+        verdict,
+        fence,
+        announced,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(
+        matches!(verdict, GuardVerdict::Fence { writer_region, .. } if writer_region == "us-west-2"),
+        "{verdict:?}"
+    );
+    assert!(fence.as_ref().is_some_and(|f| f.complete() && f.changed()));
+    assert!(announced.is_some());
+    assert_eq!(
+        h.ports.ecs.get("us-east-1", "shop", "web").unwrap().desired,
+        0
+    );
+    let msgs = h.ports.notifier.messages();
+    assert_eq!(msgs.len(), 1);
+    let (topic, subject, message) = &msgs[0];
+    assert_eq!(topic, "arn:aws:sns:us-east-1:123456789012:lifeboat-shop");
+    assert!(subject.contains("us-east-1 fenced itself"), "{subject}");
+    assert!(
+        message.contains("ecs:shop/web: fenced (6 -> 0)"),
+        "{message}"
+    );
+    assert!(message.contains("lifeboat failback"), "{message}");
+    let marker: FenceMarker =
+        serde_json::from_str(&h.ports.params.value("/lifeboat/shop/fence").unwrap()).unwrap();
+    assert_eq!(marker.writer_region, "us-west-2");
+
+    // The next tick finds it fenced: nothing changes, nothing is announced again.
+    let again = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { announced, .. } = &again else {
+        panic!("{again:?}")
+    };
+    assert!(announced.is_none());
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failback_into_home_holds_off_the_guard() {
+    let h = given_home_copy_after_a_failover();
+    h.ports.peer_params.0.lock().unwrap().insert(
+        "/lifeboat/shop/lock".into(),
+        json!({"run_id": "shop-us-east-1-20261203t0300", "target_region": "us-east-1",
+               "acquired_at": "2026-12-03T03:00:00Z"})
+        .to_string(),
+    );
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, fence, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        matches!(verdict, GuardVerdict::RunInProgress { .. }),
+        "{verdict:?}"
+    );
+    assert!(fence.is_none());
+    assert!(
+        h.ports.ecs.calls().is_empty(),
+        "the failback owns home's capacity"
+    );
+    assert!(h.ports.notifier.messages().is_empty());
+}
+
+#[tokio::test]
+async fn the_guard_fences_even_when_the_other_lock_cannot_be_read_and_says_so() {
+    let h = given_home_copy_after_a_failover();
+    let h = Handler {
+        config: h.config,
+        ports: Ports {
+            ecs: h.ports.ecs,
+            asg: h.ports.asg,
+            db: h.ports.db,
+            params: h.ports.params,
+            peer_params: DarkParameters,
+            notifier: h.ports.notifier,
+            clock: h.ports.clock,
+        },
+    };
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        matches!(verdict, GuardVerdict::Fence { unread_locks, .. } if unread_locks.len() == 1),
+        "{verdict:?}"
+    );
+    assert_eq!(
+        h.ports.ecs.get("us-east-1", "shop", "web").unwrap().desired,
+        0
+    );
+    let msgs = h.ports.notifier.messages();
+    assert!(
+        msgs[0].2.contains("Could not read a run lock (us-west-2"),
+        "{}",
+        msgs[0].2
+    );
+}
+
+#[tokio::test]
+async fn a_home_region_that_holds_the_writer_serves_and_its_old_note_goes() {
+    let mut h = given_home_copy_after_a_failover();
+    h.ports.db = FakeGlobalDatabase::new("shop-global", EAST, WEST);
+    h.ports
+        .params
+        .0
+        .lock()
+        .unwrap()
+        .insert("/lifeboat/shop/fence".into(), "{}".into());
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(verdict, &GuardVerdict::Serving);
+    assert!(h.ports.ecs.calls().is_empty());
+    assert!(h.ports.params.value("/lifeboat/shop/fence").is_none());
+}
+
+#[tokio::test]
+async fn the_dr_copy_never_fences_its_standby() {
+    let h = given_a_standby_region();
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(verdict, &GuardVerdict::NotHome);
+    assert!(h.ports.ecs.calls().is_empty());
 }

@@ -16,6 +16,7 @@
 //! * `notify`: publishes the report to the target region's topic.
 
 use lifeboat_core::decision::{Approval, PromotionMode, Readiness, choose_promotion};
+use lifeboat_core::fence::{self, FenceReport};
 use lifeboat_core::plan::{OnTimeout, ValidPlan};
 use lifeboat_core::ports::{
     AlarmReader, Clock, ExecutionHistory, GlobalDatabase, Notifier, ParameterStore,
@@ -78,6 +79,12 @@ pub struct BranchResult {
     pub step: Option<String>,
     #[serde(default)]
     pub start: Option<StartSummary>,
+    /// The fence branch: what dr-scale-up did to the old primary's compute.
+    #[serde(default)]
+    pub fence: Option<FenceReport>,
+    /// The fence branch's error, when dr-scale-up could not run (recorded, never a blocker).
+    #[serde(default)]
+    pub fence_error: Option<CaughtError>,
 }
 
 /// The part of a step's `start` answer the report uses.
@@ -195,6 +202,9 @@ pub struct Report {
     /// Verify attempts made before the checks passed (or the deadline).
     #[serde(default)]
     pub verify_attempts: Option<u32>,
+    /// How the old primary region was fenced (a failover with data loss), action by action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<FenceReport>,
     pub error: Option<CaughtError>,
     /// Steps begun and not finished: what a failure left half-done.
     pub open_steps: Vec<String>,
@@ -509,6 +519,25 @@ where
             .flatten()
             .filter_map(|b| b.start.as_ref())
             .find_map(|s| s.promotion);
+        let fence_branch = branches.iter().flatten().find(|b| {
+            b.step.as_deref() == Some("fence") && (b.fence.is_some() || b.fence_error.is_some())
+        });
+        let fence = fence_branch.map(|b| {
+            fence::run_fence(
+                &run.source_region,
+                b.fence.clone(),
+                b.fence_error.as_ref().map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.error,
+                        e.cause.as_deref().unwrap_or("(no cause given)")
+                    )
+                }),
+                plan.region(&run.source_region)
+                    .ok()
+                    .and_then(|r| lifeboat_core::plan::cluster_id_from_arn(&r.db_cluster_arn)),
+            )
+        });
         let open_steps: Vec<String> = timeline
             .open_steps()
             .into_iter()
@@ -561,6 +590,7 @@ where
                 promotion: d.promotion,
             }),
             verify_attempts,
+            fence,
             error,
             open_steps,
             active_region,
@@ -848,6 +878,21 @@ pub fn render_text(report: &Report) -> String {
             "Half-done: {} (re-run is safe: every step is idempotent)",
             report.open_steps.join(", ")
         );
+    }
+    if let Some(f) = &report.fence {
+        let _ = writeln!(
+            t,
+            "Fence of {} (the old primary){}:",
+            f.region,
+            if f.complete() {
+                ""
+            } else {
+                " - NOT COMPLETE: a person must check the resources marked below"
+            }
+        );
+        for line in f.lines() {
+            let _ = writeln!(t, "  - {line}");
+        }
     }
     if let Some(p) = &report.promotion {
         let _ = writeln!(

@@ -431,3 +431,75 @@ async fn a_failover_with_an_unknown_lag_reports_the_rpo_as_unknown() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_fence_of_the_old_primary_is_recorded_action_by_action() {
+    // GIVEN a failover with data loss whose fence branch found us-east-1's ECS dark and its
+    // group already fenced
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "fence",
+        "fence": {"region": "us-east-1", "actions": [
+            {"resource": "ecs:shop/web", "outcome": "unreachable", "detail": "us-east-1: timed out"},
+            {"resource": "asg:shop-workers-use1", "outcome": "already_fenced", "desired": 0}
+        ]}
+    }));
+    // WHEN the run is recorded
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    // THEN every action is in the report, with the database's (Aurora's) own
+    let f = r.fence.as_ref().expect("fence recorded");
+    assert_eq!(f.region, "us-east-1");
+    assert_eq!(f.actions.len(), 3, "{f:?}");
+    assert_eq!(f.actions[2].resource, "database:shop-use1");
+    assert!(!f.complete());
+    let text = render_text(&r);
+    assert!(
+        text.contains("Fence of us-east-1 (the old primary) - NOT COMPLETE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ecs:shop/web: UNREACHABLE (us-east-1: timed out)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("database:shop-use1: demoted by Aurora"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_fence_that_could_not_run_is_recorded_not_hidden() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "fence", "fence": null,
+        "fence_error": {"Error": "States.Timeout", "Cause": "no answer in 60 s"}
+    }));
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    let f = r.fence.as_ref().expect("fence recorded");
+    assert_eq!(f.actions[0].resource, "compute");
+    assert!(render_text(&r).contains("compute: FAILED (States.Timeout: no answer in 60 s)"));
+}
+
+#[tokio::test]
+async fn a_switchover_records_no_fence() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"step": "fence", "fence": null}));
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    assert!(r.fence.is_none());
+    assert!(!render_text(&r).contains("Fence of"));
+}

@@ -32,6 +32,7 @@ async fn main() {
             "state_machine_arn": seeded.state_machine_arn,
             "zone_id": seeded.zone_id,
             "inbox_url": seeded.inbox_url,
+            "home_inbox_url": seeded.home_inbox_url,
         })
     );
 }

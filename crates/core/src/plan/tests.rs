@@ -285,3 +285,19 @@ fn the_canarys_probes_fit_its_timeout() {
     plan.triggers.canary.of_probes = 3; // 3 x 5 s + 2 x 2 s = 19 s
     assert!(fields(plan).is_empty());
 }
+
+#[test]
+fn fencing_defaults_to_zero_and_never_scales_up() {
+    let plan = example().validate().expect("valid");
+    assert_eq!(plan.fencing().compute_count, 0);
+    let mut p = example();
+    p.fencing.compute_count = 2; // the home region's standby counts are 1
+    let f = fields(p);
+    assert!(
+        f.iter().filter(|f| *f == "fencing.compute_count").count() >= 3,
+        "every standby level above the fenced count is named: {f:?}"
+    );
+    let mut p = example();
+    p.fencing.compute_count = 1;
+    assert!(p.validate().is_ok());
+}
