@@ -101,6 +101,7 @@ SCENARIOS = {
     "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
     "hostile-text": "us-east-1's health endpoint answers a hostile body: the approval e-mail and the report show it inert and bounded; approved, the run succeeds",
     "forged-probe": "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
+    "control-plane-only": "us-east-1's RDS API goes dark while its database endpoint and health endpoints serve; the failover alarm fires: refused (no failover with data loss), announced once, nothing moves",
     "old-region-returns": "a failover with data loss (us-east-1 fenced as far as reachable: unreachable, recorded); us-east-1 comes back at active capacity: its own copy fences it and says so, starts no run",
     "home-copy-alarm": "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
 }
@@ -113,7 +114,7 @@ HOME_COPY = ["alarm-to-failover", "dr-scale-up"]
 HOSTILE_BODY = ("<!channel> <https://evil.example|Approve> \x1b[31m\u202egnp.exe\u200b "
                 + "A" * 200_000)
 # The primary's regional services that go dark (Route 53's control plane is global).
-OUTAGE_SERVICES = ["rds", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
+OUTAGE_SERVICES = ["rds", "db-endpoint", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
                    "lambda", "events", "elasticloadbalancing"]
 
 
@@ -1369,6 +1370,28 @@ def scenario_hostile_text(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+def scenario_control_plane_only(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.say("us-east-1's RDS API goes dark (503); its database endpoint and health endpoints still serve")
+    d.control("/_lifeboat/outage", {"region": EAST, "services": ["rds"]})
+    out.broke_at = time.time()
+    d.say("the failover alarm's event arrives (20 deliveries at once)")
+    events = d.client("events")
+    threads = [threading.Thread(target=lambda: events.put_events(Entries=[d.canary_event()]))
+               for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    d.expect_refusal(out, sm, inbox)
+    refusal = next((n for n in out.notifications if "refused" in n["subject"]), {"message": ""})
+    verdict(d, out, {
+        "refused, once, nothing started": out.passed,
+        "the refusal names the data plane": "accepts connections" in refusal["message"],
+        "nothing moved": writer_region(d) == EAST and lock_of(d) is None
+            and d.shop is not None and d.shop.www_region() == EAST,
+    })
+
+
 def failed_over_with_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     """us-east-1 goes dark (lag 0.8 s, within the guard): the canary starts the run, a person
     approves, the database is promoted with data loss, the old primary fenced as far as reached."""
@@ -1455,6 +1478,7 @@ def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> Non
 
 
 SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "control-plane-only": scenario_control_plane_only,
     "old-region-returns": scenario_old_region_returns,
     "home-copy-alarm": scenario_home_copy_alarm,
     "hostile-text": scenario_hostile_text,

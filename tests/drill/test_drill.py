@@ -536,3 +536,12 @@ def test_the_home_copy_never_fails_over_home_and_the_failback_is_unaffected(run_
     d, out = run_drill("home-copy-alarm")
     assert out.passed, out.verdict
     assert out.failback is not None and out.failback.passed, out.failback.verdict
+
+
+def test_a_control_plane_fault_is_not_an_outage(run_drill: Any) -> None:
+    """GIVEN us-east-1's RDS API dark while its database endpoint and health endpoints serve, WHEN
+    the failover alarm fires, THEN no failover with data loss: refused (naming the data plane),
+    announced once, nothing moves."""
+    d, out = run_drill("control-plane-only")
+    assert out.passed, out.verdict
+    assert_nothing_moved(d)

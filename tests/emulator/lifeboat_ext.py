@@ -931,6 +931,17 @@ class LifeboatMiddleware:
                         "200 OK",
                         {r: sorted(s) for r, s in STATE.outages.items()},
                     )
+            if path == "/_lifeboat/db-endpoints":
+                if method == "POST":
+                    regions = body.get("regions")
+                    if not isinstance(regions, list) or not all(
+                        isinstance(r, str) and re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", r) for r in regions
+                    ):
+                        raise ValueError("regions must be a list of region names")
+                    for r in regions:
+                        _db_endpoint(r)
+                return _json(start_response, "200 OK",
+                             {r: f"127.0.0.1:{e.port}" for r, e in sorted(_DB_ENDPOINTS.items())})
             if path == "/_lifeboat/calls":
                 with STATE.lock:
                     counts = dict(sorted(STATE.calls.items()))
@@ -964,6 +975,71 @@ class LifeboatMiddleware:
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})
+
+
+# --- Database endpoints: each region's data plane ---------------------------------------------
+#
+# ``POST /_lifeboat/db-endpoints {"regions": ["us-east-1", ...]}`` gives each region a database
+# endpoint: a loopback TCP listener (``127.0.0.1:PORT``, answered as ``{region: "host:port"}``)
+# that accepts connections while the region's data plane serves and refuses them (the listener is
+# closed) while it is dark. The data plane is dark in a whole-region outage (no services named) or
+# when ``db-endpoint`` is among the outage's services; an outage of ``rds`` alone is a control-plane
+# fault: the RDS API answers 503 while the endpoint still accepts connections.
+
+import select as _select  # noqa: E402
+import socket as _socket  # noqa: E402
+
+_DB_ENDPOINTS: dict[str, "_DbEndpoint"] = {}
+_DB_ENDPOINTS_LOCK = threading.Lock()
+
+
+class _DbEndpoint:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        probe = _socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.sock: _socket.socket | None = None
+        _threading.Thread(target=self._run, daemon=True).start()
+
+    def _open(self) -> None:
+        sock = _socket.socket()
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        sock.setblocking(False)
+        self.sock = sock
+
+    def _run(self) -> None:
+        while True:
+            dark = STATE.region_dark(self.region, "db-endpoint")
+            if dark and self.sock is not None:
+                self.sock.close()
+                self.sock = None
+            elif not dark and self.sock is None:
+                try:
+                    self._open()
+                except OSError:
+                    time.sleep(0.05)
+                    continue
+            if self.sock is None:
+                time.sleep(0.02)
+                continue
+            ready, _, _ = _select.select([self.sock], [], [], 0.02)
+            if ready:
+                try:
+                    conn, _ = self.sock.accept()
+                    conn.close()
+                except OSError:
+                    pass
+
+
+def _db_endpoint(region: str) -> _DbEndpoint:
+    with _DB_ENDPOINTS_LOCK:
+        if region not in _DB_ENDPOINTS:
+            _DB_ENDPOINTS[region] = _DbEndpoint(region)
+        return _DB_ENDPOINTS[region]
 
 
 # S3: GetBucketVersioning's documented root element ------------------------------------------

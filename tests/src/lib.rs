@@ -245,6 +245,25 @@ pub struct Shop {
     pub home_inbox_url: String,
 }
 
+/// The example plan's database endpoints, replaced by the emulator's per-region listeners.
+pub const PLAN_EAST_DB_ENDPOINT: &str = "shop-use1.cluster-c0shop.us-east-1.rds.amazonaws.com:5432";
+pub const PLAN_WEST_DB_ENDPOINT: &str = "shop-usw2.cluster-c0shop.us-west-2.rds.amazonaws.com:5432";
+
+/// Each region's database endpoint in the emulator (its data plane): (us-east-1, us-west-2).
+async fn db_endpoints(endpoint: &str) -> (String, String) {
+    let map: Value = reqwest::Client::new()
+        .post(format!("{endpoint}/_lifeboat/db-endpoints"))
+        .json(&json!({"regions": [EAST, WEST]}))
+        .send()
+        .await
+        .expect("db endpoints")
+        .json()
+        .await
+        .expect("db endpoints json");
+    let get = |r: &str| map[r].as_str().expect("endpoint").to_string();
+    (get(EAST), get(WEST))
+}
+
 pub fn plan_text() -> String {
     std::fs::read_to_string(repo_root().join("examples/plan.yaml")).expect("example plan")
 }
@@ -319,6 +338,7 @@ impl Seeded {
             .expect("secondary cluster");
 
         let zone_id = seed_zone(&east).await;
+        let db_endpoints = db_endpoints(endpoint).await;
         for (cfg, active) in [(&east, true), (&west, false)] {
             seed_compute(cfg, active).await;
         }
@@ -327,7 +347,12 @@ impl Seeded {
         let ssm = aws_sdk_ssm::Client::new(&west);
         ssm.put_parameter()
             .name(PLAN_PARAMETER)
-            .value(plan_text().replace(PLAN_ZONE_ID, &zone_id))
+            .value(
+                plan_text()
+                    .replace(PLAN_ZONE_ID, &zone_id)
+                    .replace(PLAN_EAST_DB_ENDPOINT, &db_endpoints.0)
+                    .replace(PLAN_WEST_DB_ENDPOINT, &db_endpoints.1),
+            )
             .r#type(aws_sdk_ssm::types::ParameterType::String)
             .send()
             .await

@@ -74,6 +74,22 @@ fn cluster_id(arn: &str) -> Result<&str> {
 }
 
 impl GlobalDatabase for RdsGlobalDatabase {
+    /// A TCP connection to the cluster endpoint, within the probe timeout (no credentials, no
+    /// query: whether the database's data plane accepts connections at all).
+    async fn endpoint_accepts(&self, endpoint: &str) -> std::result::Result<(), String> {
+        let shown = lifeboat_core::text::inert(endpoint, 260);
+        match tokio::time::timeout(self.probe_timeout, tokio::net::TcpStream::connect(endpoint))
+            .await
+        {
+            Ok(Ok(_stream)) => Ok(()),
+            Ok(Err(e)) => Err(format!("{shown}: {e}")),
+            Err(_) => Err(format!(
+                "{shown}: no connection within {} ms",
+                self.probe_timeout.as_millis()
+            )),
+        }
+    }
+
     async fn describe_global(&self, region: &str, id: &str) -> Result<GlobalClusterView> {
         let out = self
             .clients

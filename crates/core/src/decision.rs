@@ -27,6 +27,11 @@ pub struct Readiness {
     /// Whether the primary's database answered (its cluster described as `available` from its own
     /// region within the probe timeout).
     pub primary_reachable: bool,
+    /// When it did not: whether its data plane still answers (a connection to the plan's
+    /// `db_endpoint` succeeded). `None`: not checked (the API answered, or the plan names no
+    /// endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_data_plane: Option<bool>,
     /// Replication lag of the target cluster, if known from a datapoint no older than the RPO
     /// guard ([`usable_lag`]).
     #[serde(with = "opt_secs", default)]
@@ -149,6 +154,10 @@ pub enum Refusal {
     #[error("no member of the global database is the writer right now")]
     WriterUnknown,
     #[error(
+        "the primary's RDS API does not answer, but its database endpoint in {region} accepts connections: the primary may still take writes, so an unplanned failover could lose them and split the writer; nothing was changed. A control-plane fault is not an outage: wait, or a person decides (`lifeboat failover --allow-data-loss`)"
+    )]
+    PrimaryDataPlaneAnswers { region: String },
+    #[error(
         "the primary does not answer and replication lag is {lag_seconds:.1}s, above the RPO guard of {guard_seconds}s: an unplanned failover would lose more than the plan allows (override explicitly to proceed)"
     )]
     LagAboveGuard {
@@ -223,16 +232,50 @@ pub fn usable_lag(sample: Option<crate::ports::LagSample>, guard: Duration) -> O
     sample.filter(|s| s.age <= guard).map(|s| s.lag)
 }
 
+/// What is known of the primary when choosing how to promote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrimaryEvidence<'a> {
+    pub region: &'a str,
+    /// Its RDS API described its cluster as available.
+    pub answers: bool,
+    /// Its data plane (a connection to its endpoint) answers; `None`: not known.
+    pub data_plane: Option<bool>,
+}
+
+impl<'a> PrimaryEvidence<'a> {
+    pub fn of(region: &'a str, r: &Readiness) -> Self {
+        Self {
+            region,
+            answers: r.primary_reachable,
+            data_plane: r.primary_data_plane,
+        }
+    }
+}
+
 /// Switchover when the primary answers; otherwise failover only within the RPO guard, unless a
-/// person overrides.
+/// person overrides. "Does not answer" means its data plane fails too: a primary whose database
+/// endpoint still accepts connections is never failed over with data loss automatically.
 pub fn choose_promotion(
-    primary_reachable: bool,
+    primary: PrimaryEvidence<'_>,
     lag: Option<Duration>,
     guard: Duration,
     allow_data_loss_override: bool,
 ) -> Result<PromotionMode, Refusal> {
-    if primary_reachable {
+    if primary.answers {
         return Ok(PromotionMode::Switchover);
+    }
+    if primary.data_plane == Some(true) {
+        // Only a person may fail over a primary that may still take writes; the record says so.
+        return if allow_data_loss_override {
+            Ok(PromotionMode::Failover {
+                lag,
+                overridden: true,
+            })
+        } else {
+            Err(Refusal::PrimaryDataPlaneAnswers {
+                region: primary.region.to_string(),
+            })
+        };
     }
     let guard_seconds = guard.as_secs();
     match lag {
@@ -367,7 +410,10 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
         };
     }
     let promotion = match choose_promotion(
-        r.primary_reachable,
+        PrimaryEvidence::of(
+            r.writer_region.as_deref().unwrap_or("the primary region"),
+            r,
+        ),
         r.replication_lag,
         input.plan.rpo_guard(),
         input.allow_data_loss_override,

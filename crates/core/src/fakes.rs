@@ -19,6 +19,8 @@ pub struct FakeGlobalDatabase {
     pub view: Mutex<Option<GlobalClusterView>>,
     pub cluster_status: Mutex<BTreeMap<String, String>>,
     pub dark_regions: Mutex<BTreeSet<String>>,
+    /// Dark regions whose data plane still serves (only their RDS API is down).
+    pub data_plane_up: Mutex<BTreeSet<String>>,
     /// Every mutating call: `switchover <arn>` / `failover <arn>`.
     pub calls: Mutex<Vec<String>>,
 }
@@ -57,6 +59,15 @@ impl FakeGlobalDatabase {
 
     pub fn go_dark(&self, region: &str) {
         self.dark_regions.lock().unwrap().insert(region.to_string());
+    }
+
+    /// `region`'s RDS API fails while its database endpoint still accepts connections.
+    pub fn control_plane_dark(&self, region: &str) {
+        self.go_dark(region);
+        self.data_plane_up
+            .lock()
+            .unwrap()
+            .insert(region.to_string());
     }
 
     pub fn set_cluster_status(&self, arn: &str, status: &str) {
@@ -144,6 +155,20 @@ impl GlobalDatabase for FakeGlobalDatabase {
 
     async fn switchover(&self, region: &str, _id: &str, target: &str) -> Result<GlobalClusterView> {
         self.promote(region, target, false)
+    }
+
+    /// An endpoint naming a dark region (the plan's `...us-east-1.rds.amazonaws.com:5432`) is
+    /// refused unless only that region's API is down.
+    async fn endpoint_accepts(&self, endpoint: &str) -> std::result::Result<(), String> {
+        let dark = self.dark_regions.lock().unwrap().clone();
+        let up = self.data_plane_up.lock().unwrap().clone();
+        match dark
+            .iter()
+            .find(|r| endpoint.contains(r.as_str()) && !up.contains(*r))
+        {
+            Some(r) => Err(format!("{endpoint}: connection refused ({r} is dark)")),
+            None => Ok(()),
+        }
     }
 
     async fn failover_allow_data_loss(

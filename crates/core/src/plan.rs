@@ -89,6 +89,12 @@ pub struct RegionPlan {
     pub db_cluster_arn: String,
     /// SNS topic in this region for approval requests and run reports.
     pub notification_topic_arn: String,
+    /// The cluster's writer endpoint, `host:port` (e.g.
+    /// `shop-use1.cluster-c0shop.us-east-1.rds.amazonaws.com:5432`): the database's data plane.
+    /// When the cluster's RDS API does not answer, a connection to this endpoint tells a dark
+    /// region (no failover with data loss without it failing too) from a control-plane fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_endpoint: Option<String>,
     /// Compute to scale up when this region becomes active.
     #[serde(default)]
     pub compute: ComputePlan,
@@ -149,6 +155,53 @@ pub struct ApprovalPlan {
     /// SSM SecureString parameter holding the Slack incoming-webhook URL, if Slack is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack_webhook_parameter: Option<String>,
+    /// Who may decide. Empty (the default): whoever holds the e-mail link or sees the Slack
+    /// card. Named: only they; anyone else is refused (HTTP 403, nothing sent to the run).
+    #[serde(default, skip_serializing_if = "Approvers::is_empty")]
+    pub approvers: Approvers,
+}
+
+/// The people who may approve or reject.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Approvers {
+    /// Slack user ids (`U0123ABCD`): a Slack decision is attributed to the user in Slack's
+    /// signed payload, never to a typed name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slack_user_ids: Vec<String>,
+    /// E-mail addresses: a decision through the e-mail link must give one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+}
+
+/// Who is deciding, as the channel identifies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approver<'a> {
+    /// From Slack's signed interaction payload.
+    SlackUser { id: &'a str },
+    /// Typed on the e-mail link's confirmation page.
+    Email { address: &'a str },
+}
+
+impl Approvers {
+    pub fn is_empty(&self) -> bool {
+        self.slack_user_ids.is_empty() && self.emails.is_empty()
+    }
+
+    /// Whether `who` may decide: anyone when nobody is named; else only a named person, through
+    /// the channel they are named for.
+    pub fn may_decide(&self, who: Approver<'_>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        match who {
+            Approver::SlackUser { id } => self.slack_user_ids.iter().any(|u| u == id),
+            Approver::Email { address } => self
+                .emails
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(address.trim())),
+        }
+    }
 }
 
 fn default_true() -> bool {
@@ -167,6 +220,7 @@ impl Default for ApprovalPlan {
             on_timeout: OnTimeout::Abort,
             proceed_after_outage_minutes: None,
             slack_webhook_parameter: None,
+            approvers: Approvers::default(),
         }
     }
 }
@@ -714,6 +768,19 @@ impl Checker {
     }
 }
 
+/// `host:port`: a DNS name or IPv4 address, and a port 1..=65535.
+pub fn is_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
+}
+
 fn is_identifier(s: &str, max: usize) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
@@ -786,6 +853,13 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             name,
             "",
         );
+        if let Some(ep) = &region.db_endpoint {
+            c.check(
+                is_host_port(ep),
+                format!("{at}.db_endpoint"),
+                format!("'{}' is not host:port", crate::text::inert(ep, 80)),
+            );
+        }
         validate_compute(&mut c, &at, &region.compute);
         if *name == plan.primary_region {
             validate_fencing(&mut c, &at, &region.compute, plan.fencing.compute_count);
@@ -880,6 +954,34 @@ fn validate(plan: &Plan) -> Vec<Problem> {
             p.starts_with('/') && p.len() > 1,
             "approval.slack_webhook_parameter",
             "must be an SSM parameter name starting with '/'",
+        );
+    }
+    for (i, id) in ap.approvers.slack_user_ids.iter().enumerate() {
+        let ok = id.len() >= 3
+            && id.len() <= 32
+            && (id.starts_with('U') || id.starts_with('W'))
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        c.check(
+            ok,
+            format!("approval.approvers.slack_user_ids[{i}]"),
+            format!(
+                "'{}' is not a Slack user id (U or W, then capitals and digits)",
+                crate::text::inert(id, 40)
+            ),
+        );
+    }
+    for (i, e) in ap.approvers.emails.iter().enumerate() {
+        let ok = e.len() <= 254
+            && e.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            })
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        c.check(
+            ok,
+            format!("approval.approvers.emails[{i}]"),
+            format!("'{}' is not an e-mail address", crate::text::inert(e, 60)),
         );
     }
 

@@ -94,6 +94,14 @@ pub trait GlobalDatabase: Send + Sync {
         target_cluster_arn: &str,
     ) -> impl Future<Output = Result<GlobalClusterView>> + Send;
 
+    /// The database's data plane: whether a connection to `endpoint` (`host:port`, the
+    /// cluster's writer endpoint) is accepted within the probe timeout. `Err(evidence)`: it was
+    /// not (refused, timed out, no such host).
+    fn endpoint_accepts(
+        &self,
+        endpoint: &str,
+    ) -> impl Future<Output = std::result::Result<(), String>> + Send;
+
     /// Unplanned failover with data loss allowed to `target_cluster_arn`.
     fn failover_allow_data_loss(
         &self,

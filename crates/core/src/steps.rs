@@ -51,6 +51,33 @@ pub async fn primary_answers<D: GlobalDatabase>(db: &D, region: &str, cluster_ar
     }
 }
 
+/// When the primary's cluster does not answer through its RDS API: whether its data plane still
+/// does (a connection to the plan's `db_endpoint`). `None` when the API answered (nothing to
+/// tell apart) or the plan names no endpoint.
+pub async fn primary_data_plane<D: GlobalDatabase>(
+    db: &D,
+    plan: &ValidPlan,
+    region: &str,
+    api_answers: bool,
+) -> Result<Option<bool>> {
+    if api_answers {
+        return Ok(None);
+    }
+    let Some(endpoint) = &plan.region(region)?.db_endpoint else {
+        return Ok(None);
+    };
+    Ok(Some(match db.endpoint_accepts(endpoint).await {
+        Ok(()) => {
+            tracing::warn!(region, endpoint = %endpoint, "the primary's RDS API does not answer, but its database endpoint accepts connections");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(region, endpoint = %endpoint, error = %e, "the primary's database endpoint does not answer either");
+            false
+        }
+    }))
+}
+
 /// The readiness snapshot a decision is made on: who the writer is, whether an operation is under
 /// way, whether the target cluster is available and the primary answers, the target's replication
 /// lag, and (for an alarm trigger) whether the alarm still fires when re-read. One code for
@@ -89,6 +116,7 @@ where
         .is_available();
     let primary_arn = &plan.region(source)?.db_cluster_arn;
     let primary_reachable = primary_answers(db, source, primary_arn).await;
+    let primary_data_plane = primary_data_plane(db, plan, source, primary_reachable).await?;
     let target_id = cluster_id_from_arn(target_arn)
         .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
     let sample = lag.replication_lag(target, target_id).await?;
@@ -116,6 +144,7 @@ where
         operation_in_progress: global.operation.map(|o| o.status),
         target_cluster_available,
         primary_reachable,
+        primary_data_plane,
         replication_lag,
         replication_lag_age,
         alarm_still_firing,

@@ -237,7 +237,14 @@ impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L
                 plan.rpo_guard(),
             )
         };
-        let promotion = choose_promotion(primary_reachable, lag, plan.rpo_guard(), allow_override)
+        let data_plane =
+            lifeboat_core::steps::primary_data_plane(db, plan, source, primary_reachable).await?;
+        let primary = lifeboat_core::decision::PrimaryEvidence {
+            region: source,
+            answers: primary_reachable,
+            data_plane,
+        };
+        let promotion = choose_promotion(primary, lag, plan.rpo_guard(), allow_override)
             .map_err(|refusal| Error::precondition(refusal.to_string()))?;
         if let Some(why) = approved
             .as_ref()

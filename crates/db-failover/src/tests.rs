@@ -352,3 +352,31 @@ async fn a_stale_lag_datapoint_is_unknown_at_promotion_time_too() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn a_control_plane_fault_is_not_an_outage_no_failover_with_data_loss() {
+    // GIVEN us-east-1's RDS API dark while its database endpoint accepts connections
+    let h = given_a_global_database();
+    h.ports.db.control_plane_dark("us-east-1");
+    // WHEN the promotion starts (lag 3 s, within the guard)
+    let err = h.handle(start()).await.expect_err("refused");
+    // THEN it is refused, naming the data plane, and nothing changed
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(err.to_string().contains("accepts connections"), "{err}");
+    assert!(h.ports.db.calls().is_empty(), "a refusal changes nothing");
+    // A person's explicit override still goes (and is recorded as overridden).
+    let out = h
+        .handle(json!({"action": "start", "allow_data_loss_override": true}))
+        .await
+        .expect("overridden");
+    assert!(matches!(
+        out,
+        Response::Start(StartOutcome::Started {
+            promotion: PromotionMode::Failover {
+                overridden: true,
+                ..
+            },
+            ..
+        })
+    ));
+}

@@ -25,7 +25,7 @@ use aws_lambda_events::event::lambda_function_urls::{
 };
 use base64::Engine;
 use lifeboat_core::decision::PromotionMode;
-use lifeboat_core::plan::{OnTimeout, ValidPlan};
+use lifeboat_core::plan::{Approver, OnTimeout, ValidPlan};
 use lifeboat_core::ports::{
     Clock, Created, Notifier, ParameterStore, Secret, TaskCallbacks, WebhookPoster,
 };
@@ -501,10 +501,16 @@ where
         let deadline = OffsetDateTime::from_unix_timestamp(record.deadline)
             .map(format_time)
             .unwrap_or_default();
+        let who_field = if self.asks_for_address().await {
+            "<p><label>Your e-mail address (the plan names who may decide; recorded with the \
+             decision)<br><input name=\"who\" type=\"email\" required maxlength=\"254\" \
+             autocomplete=\"email\"></label></p>"
+        } else {
+            "<p><label>Your name (recorded with the decision)<br>\
+             <input name=\"who\" required maxlength=\"64\" autocomplete=\"name\"></label></p>"
+        };
         let body = format!(
-            "{}<form method=\"post\" action=\"./\">\
-             <p><label>Your name (recorded with the decision)<br>\
-             <input name=\"who\" required maxlength=\"64\" autocomplete=\"name\"></label></p>\
+            "{}<form method=\"post\" action=\"./\">{who_field}\
              <input type=\"hidden\" name=\"t\" value=\"{}\">\
              <p><button class=\"{class}\" type=\"submit\">{verb}</button></p></form>\
              <p class=\"note\">Nothing has happened yet: only this button decides. The link works \
@@ -538,12 +544,25 @@ where
             );
         };
         let who = form.who.trim();
-        if who.is_empty() || who.chars().count() > 64 || who.chars().any(char::is_control) {
+        if who.is_empty() || who.chars().count() > 254 || who.chars().any(char::is_control) {
             return page(
                 400,
                 "Name needed",
-                "<p>Go back and give your name (at most 64 characters): it is recorded with the decision.</p>",
+                "<p>Go back and give your name or address (at most 254 characters): it is recorded with the decision.</p>",
             );
+        }
+        match self.may_decide(Approver::Email { address: who }).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(who = %lifeboat_core::text::inert(who, 64), "an e-mail link decision by someone who is not one of the plan's approvers");
+                return page(
+                    403,
+                    "Not an approver",
+                    "<p>The plan names who may decide, by e-mail address: give yours (one of \
+                     them). Nothing was sent to the run.</p>",
+                );
+            }
+            Err(r) => return refused(r),
         }
         match self.decide(&form.t, who, "e-mail link").await {
             Ok((decision, record)) => {
@@ -605,6 +624,22 @@ where
             return page::text(403, "This button is not valid.");
         }
         match self
+            .may_decide(Approver::SlackUser {
+                id: &interaction.user_id,
+            })
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(user = %lifeboat_core::text::inert(&interaction.user, 120), "a Slack user who is not one of the plan's approvers pressed a button");
+                return page::text(
+                    403,
+                    "You are not one of the plan's approvers: nothing was sent to the run.",
+                );
+            }
+            Err((status, _, sentence)) => return page::text(status, &sentence),
+        }
+        match self
             .decide(&interaction.value, &interaction.user, "Slack")
             .await
         {
@@ -621,6 +656,21 @@ where
             ),
             Err((status, _, sentence)) => page::text(status, &sentence),
         }
+    }
+
+    /// Whether the plan lets `who` decide (anyone, when it names no approvers).
+    async fn may_decide(&self, who: Approver<'_>) -> std::result::Result<bool, Refused> {
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter)
+            .await
+            .map_err(unavailable)?;
+        Ok(plan.approval().approvers.may_decide(who))
+    }
+
+    /// Whether the plan names approvers by e-mail address (the confirmation page asks for one).
+    async fn asks_for_address(&self) -> bool {
+        store::load_plan(&self.ports.params, &self.config.plan_parameter)
+            .await
+            .is_ok_and(|p| !p.approval().approvers.is_empty())
     }
 
     /// Decide once: the create-only marker makes a replay (or the other button) a no-op.

@@ -66,6 +66,8 @@ pub fn sign(signing_secret: &Secret, timestamp: &str, raw_body: &str) -> String 
 pub struct Interaction {
     /// Who pressed the button (`username (user id)`).
     pub user: String,
+    /// Their Slack user id, from the signed payload (what the plan's approvers name).
+    pub user_id: String,
     /// The button's `action_id`.
     pub action_id: String,
     /// The button's `value`: our signed token.
@@ -117,6 +119,7 @@ pub fn parse_interaction(raw_body: &str) -> Result<Interaction, SlackRefusal> {
     let name = p.user.username.or(p.user.name).unwrap_or_default();
     Ok(Interaction {
         user: format!("{name} ({})", p.user.id),
+        user_id: p.user.id,
         action_id: action.action_id,
         value: action.value.ok_or(SlackRefusal::BadPayload)?,
     })

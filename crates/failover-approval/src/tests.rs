@@ -66,6 +66,7 @@ fn run_request(run_id: &str) -> RunRequest {
         "approval": serde_json::to_value(Approval::Required {
             timeout_minutes: 15, on_timeout: OnTimeout::Abort, proceed_after_outage_minutes: None }).unwrap(),
         "readiness": serde_json::to_value(Readiness {
+            primary_data_plane: None,
             writer_region: Some("us-east-1".into()), operation_in_progress: None,
             target_cluster_available: true, primary_reachable: false,
             replication_lag: Some(std::time::Duration::from_millis(2500)), replication_lag_age: None, alarm_still_firing: Some(true) }).unwrap(),
@@ -604,4 +605,74 @@ async fn hostile_text_is_inert_and_bounded_in_the_email_and_the_card() {
             .filter_map(|b| b["fields"].as_array())
             .all(|f| f.len() <= 10)
     );
+}
+
+/// GIVEN the plan names its approvers: Slack user U42 and oncall@shop.example.
+fn given_named_approvers() -> Fakes {
+    let h = given_an_approval_function();
+    let text = h.ports.params.value("/lifeboat/shop/plan").unwrap();
+    let mut plan: Plan = serde_json::from_str(&text).unwrap();
+    plan.approval.approvers = lifeboat_core::plan::Approvers {
+        slack_user_ids: vec!["U42".into()],
+        emails: vec!["oncall@shop.example".into()],
+    };
+    h.ports.params.0.lock().unwrap().insert(
+        "/lifeboat/shop/plan".into(),
+        serde_json::to_string(&plan).unwrap(),
+    );
+    h
+}
+
+#[tokio::test]
+async fn with_named_approvers_only_they_decide_and_others_are_refused_with_nothing_sent() {
+    let h = given_named_approvers();
+    let (approve, _) = request(&h).await;
+    // A Slack user the plan does not name: 403, nothing sent, the button stays usable.
+    let mut event = slack_event(&h, slack::APPROVE_ACTION, &approve, now(&h), SLACK_SECRET);
+    let payload = json!({"type": "block_actions", "user": {"id": "U66", "username": "ana"},
+                         "actions": [{"action_id": slack::APPROVE_ACTION, "value": approve}]});
+    let raw = serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap();
+    let ts = now(&h).to_string();
+    event["body"] = json!(raw);
+    event["headers"]["x-slack-signature"] =
+        json!(slack::sign(&Secret::new(SLACK_SECRET), &ts, &raw));
+    let p = call(&h, event).await;
+    assert_eq!(p.status_code, 403, "{}", body(&p));
+    assert!(body(&p).contains("not one of the plan's approvers"));
+    assert!(h.ports.callbacks.calls().is_empty(), "nothing sent");
+    // A typed name on the e-mail link that is not a named address: 403, nothing sent.
+    let p = post(&h, &approve, "ana (U42)").await;
+    assert_eq!(p.status_code, 403, "{}", body(&p));
+    assert!(h.ports.callbacks.calls().is_empty(), "nothing sent");
+    // The confirmation page asks for the address.
+    let page = call(
+        &h,
+        url_event("GET", "/", &format!("t={approve}"), "", HeaderMap::new()),
+    )
+    .await;
+    assert!(
+        body(&page).contains("Your e-mail address"),
+        "{}",
+        body(&page)
+    );
+    // The named Slack user decides; the decision is attributed to the signed payload's user.
+    let p = call(
+        &h,
+        slack_event(&h, slack::APPROVE_ACTION, &approve, now(&h), SLACK_SECRET),
+    )
+    .await;
+    assert_eq!(p.status_code, 200, "{}", body(&p));
+    let calls = h.ports.callbacks.calls();
+    assert_eq!(calls.len(), 1);
+    assert!(format!("{calls:?}").contains("ana (U42)"), "{calls:?}");
+    assert!(format!("{calls:?}").contains("Slack"), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_named_e_mail_approver_decides_through_the_link() {
+    let h = given_named_approvers();
+    let (approve, _) = request(&h).await;
+    let p = post(&h, &approve, "OnCall@Shop.Example").await;
+    assert_eq!(p.status_code, 200, "{}", body(&p));
+    assert_eq!(h.ports.callbacks.calls().len(), 1);
 }

@@ -442,7 +442,7 @@ where
             let guard = plan.rpo_guard();
             Some(
                 choose_promotion(
-                    readiness.primary_reachable,
+                    lifeboat_core::decision::PrimaryEvidence::of(&run.source_region, &readiness),
                     readiness.replication_lag,
                     guard,
                     overridden,

@@ -35,6 +35,7 @@ fn manual() -> Trigger {
 
 fn healthy_primary() -> Readiness {
     Readiness {
+        primary_data_plane: None,
         writer_region: Some("us-east-1".into()),
         operation_in_progress: None,
         target_cluster_available: true,
@@ -47,6 +48,7 @@ fn healthy_primary() -> Readiness {
 
 fn dark_primary(lag: Option<f64>) -> Readiness {
     Readiness {
+        primary_data_plane: None,
         primary_reachable: false,
         replication_lag: lag.map(Duration::from_secs_f64),
         ..healthy_primary()
@@ -177,6 +179,7 @@ fn every_branch() {
         case(
             "alarm back to OK when re-read: flap",
             Readiness {
+                primary_data_plane: None,
                 alarm_still_firing: Some(false),
                 ..healthy_primary()
             },
@@ -185,6 +188,7 @@ fn every_branch() {
         case(
             "alarm not re-read: act",
             Readiness {
+                primary_data_plane: None,
                 alarm_still_firing: None,
                 ..healthy_primary()
             },
@@ -193,6 +197,7 @@ fn every_branch() {
         case(
             "already active in target",
             Readiness {
+                primary_data_plane: None,
                 writer_region: Some(TARGET.into()),
                 ..healthy_primary()
             },
@@ -201,6 +206,7 @@ fn every_branch() {
         case(
             "global operation under way",
             Readiness {
+                primary_data_plane: None,
                 operation_in_progress: Some("failing-over".into()),
                 ..healthy_primary()
             },
@@ -209,6 +215,7 @@ fn every_branch() {
         case(
             "no writer",
             Readiness {
+                primary_data_plane: None,
                 writer_region: None,
                 ..healthy_primary()
             },
@@ -217,6 +224,7 @@ fn every_branch() {
         case(
             "target not available",
             Readiness {
+                primary_data_plane: None,
                 target_cluster_available: false,
                 ..healthy_primary()
             },
@@ -330,7 +338,11 @@ fn every_branch() {
 #[test]
 fn failover_carries_the_rpo_estimate() {
     let got = choose_promotion(
-        false,
+        PrimaryEvidence {
+            region: "us-east-1",
+            answers: false,
+            data_plane: None,
+        },
         Some(Duration::from_secs(7)),
         Duration::from_secs(30),
         false,
@@ -479,4 +491,82 @@ fn an_automatic_failover_into_the_home_region_is_refused_as_a_failback() {
     };
     assert!(why.to_string().contains("lifeboat failback"), "{why}");
     assert!(matches!(decide_for(&manual()), Decision::Start { .. }));
+}
+
+#[test]
+fn a_primary_whose_data_plane_answers_is_never_failed_over_with_data_loss_automatically() {
+    let primary = |data_plane| PrimaryEvidence {
+        region: "us-east-1",
+        answers: false,
+        data_plane,
+    };
+    let lag = Some(Duration::from_secs(1));
+    let guard = Duration::from_secs(30);
+    // Control plane dark, data plane up: refused, naming why.
+    let got = choose_promotion(primary(Some(true)), lag, guard, false);
+    assert_eq!(
+        got,
+        Err(Refusal::PrimaryDataPlaneAnswers {
+            region: "us-east-1".into()
+        })
+    );
+    assert!(got.unwrap_err().to_string().contains("accepts connections"));
+    // A person may still decide (break glass), and it is recorded as overridden.
+    assert_eq!(
+        choose_promotion(primary(Some(true)), lag, guard, true),
+        Ok(PromotionMode::Failover {
+            lag,
+            overridden: true
+        })
+    );
+    // Both planes dark (or no endpoint known): the RPO guard decides, as before.
+    for dp in [Some(false), None] {
+        assert_eq!(
+            choose_promotion(primary(dp), lag, guard, false),
+            Ok(PromotionMode::Failover {
+                lag,
+                overridden: false
+            })
+        );
+    }
+    // The API answers: a switchover, whatever the endpoint says.
+    let answers = PrimaryEvidence {
+        answers: true,
+        ..primary(Some(false))
+    };
+    assert_eq!(
+        choose_promotion(answers, lag, guard, false),
+        Ok(PromotionMode::Switchover)
+    );
+}
+
+#[test]
+fn the_decision_refuses_a_failover_while_the_primarys_data_plane_answers() {
+    let plan = plan_without_approval();
+    let mut r = healthy_primary();
+    r.primary_reachable = false;
+    r.primary_data_plane = Some(true);
+    r.replication_lag = Some(Duration::from_secs(1));
+    let run_id = RunId::for_incident("shop", TARGET, NOW, 900);
+    let trigger = alarm();
+    let d = decide(&DecisionInput {
+        plan: &plan,
+        target_region: TARGET,
+        trigger: &trigger,
+        run_id: &run_id,
+        lock: None,
+        last_run_ended: None,
+        readiness: &r,
+        now: NOW,
+        allow_data_loss_override: false,
+    });
+    assert!(
+        matches!(
+            d,
+            Decision::Refuse {
+                why: Refusal::PrimaryDataPlaneAnswers { .. }
+            }
+        ),
+        "{d:?}"
+    );
 }

@@ -301,3 +301,56 @@ fn fencing_defaults_to_zero_and_never_scales_up() {
     p.fencing.compute_count = 1;
     assert!(p.validate().is_ok());
 }
+
+#[test]
+fn a_db_endpoint_is_host_and_port() {
+    let plan = example().validate().expect("valid");
+    assert!(plan.region("us-east-1").unwrap().db_endpoint.is_some());
+    for bad in [
+        "shop-use1",
+        "shop:0",
+        "shop:99999",
+        ":5432",
+        "a b:5432",
+        "\u{202e}x:1",
+    ] {
+        let mut p = example();
+        p.regions.get_mut("us-east-1").unwrap().db_endpoint = Some(bad.into());
+        assert_eq!(
+            fields(p),
+            ["regions.us-east-1.db_endpoint"],
+            "{bad:?} must be refused"
+        );
+    }
+}
+
+#[test]
+fn named_approvers_decide_alone_each_through_their_channel() {
+    use crate::plan::{Approver, Approvers};
+    let anyone = Approvers::default();
+    assert!(anyone.may_decide(Approver::Email { address: "x@y.z" }));
+    let named = Approvers {
+        slack_user_ids: vec!["U0123ABCD".into()],
+        emails: vec!["oncall@shop.example".into()],
+    };
+    assert!(named.may_decide(Approver::SlackUser { id: "U0123ABCD" }));
+    assert!(!named.may_decide(Approver::SlackUser { id: "U9999" }));
+    assert!(named.may_decide(Approver::Email {
+        address: " OnCall@Shop.Example "
+    }));
+    assert!(!named.may_decide(Approver::Email {
+        address: "U0123ABCD"
+    }));
+    let mut p = example();
+    p.approval.approvers = Approvers {
+        slack_user_ids: vec!["alice".into()],
+        emails: vec!["not an address".into()],
+    };
+    assert_eq!(
+        fields(p),
+        [
+            "approval.approvers.slack_user_ids[0]",
+            "approval.approvers.emails[0]"
+        ]
+    );
+}

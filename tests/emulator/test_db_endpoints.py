@@ -1,0 +1,64 @@
+"""Each region's database endpoint (its data plane), as lifeboat_ext.py documents it: accepts
+connections while the region serves, refuses them while it is dark, and keeps serving during a
+control-plane-only fault (the RDS API alone answering 503)."""
+
+import socket
+import time
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+EAST = "us-east-1"
+
+
+def connects(hostport: str) -> bool:
+    host, port = hostport.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def eventually(want: bool, hostport: str) -> bool:
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if connects(hostport) == want:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_the_data_plane_goes_dark_with_its_region_not_with_its_api(endpoint, client):
+    eps = requests.post(f"{endpoint}/_lifeboat/db-endpoints",
+                        json={"regions": [EAST, "us-west-2"]}, timeout=5).json()
+    east, west = eps[EAST], eps["us-west-2"]
+    assert east.startswith("127.0.0.1:") and east != west
+    assert eventually(True, east) and eventually(True, west)
+    # the same region asked again keeps its endpoint
+    again = requests.post(f"{endpoint}/_lifeboat/db-endpoints",
+                          json={"regions": [EAST]}, timeout=5).json()
+    assert again[EAST] == east
+    try:
+        # a control-plane fault: the RDS API answers 503, the endpoint still accepts connections
+        requests.post(f"{endpoint}/_lifeboat/outage", json={"region": EAST, "services": ["rds"]},
+                      timeout=5).raise_for_status()
+        with pytest.raises(ClientError):
+            client("rds", EAST).describe_db_clusters()
+        assert eventually(True, east)
+        # the whole region dark: its endpoint refuses; the other region's serves
+        requests.post(f"{endpoint}/_lifeboat/outage", json={"region": EAST}, timeout=5)
+        assert eventually(False, east)
+        assert connects(west)
+        # back: it serves again on the same address
+        requests.delete(f"{endpoint}/_lifeboat/outage", timeout=5)
+        assert eventually(True, east)
+        # an outage naming the data plane
+        requests.post(f"{endpoint}/_lifeboat/outage",
+                      json={"region": EAST, "services": ["db-endpoint"]}, timeout=5)
+        assert eventually(False, east)
+    finally:
+        requests.delete(f"{endpoint}/_lifeboat/outage", timeout=5)
+    bad = requests.post(f"{endpoint}/_lifeboat/db-endpoints", json={"regions": ["nowhere"]}, timeout=5)
+    assert bad.status_code == 400
