@@ -453,3 +453,98 @@ fn silence_never_triggers_a_failover_and_a_silent_canary_pages_a_person() {
     let names = format!("{:?}", rule["detail"]["alarmName"]);
     assert!(!names.contains("canary-silent"), "{names}");
 }
+
+/// Every string in `v` (a `!Sub` / `!If` tagged value's strings too).
+fn strings(v: &Yaml, out: &mut Vec<String>) {
+    match v {
+        Yaml::String(s) => out.push(s.clone()),
+        Yaml::Mapping(m) => m.iter().for_each(|(_, x)| strings(x, out)),
+        Yaml::Sequence(seq) => seq.iter().for_each(|x| strings(x, out)),
+        Yaml::Tagged(t) => strings(&t.value, out),
+        _ => {}
+    }
+}
+
+/// (role, resources) of every IAM statement that allows reading a parameter's value.
+fn parameter_readers(t: &Yaml) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (id, r) in resources(t) {
+        if r["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        let Some(policies) = r["Properties"]["Policies"].as_sequence() else {
+            continue;
+        };
+        for p in policies {
+            for st in p["PolicyDocument"]["Statement"].as_sequence().into_iter().flatten() {
+                let mut acts = Vec::new();
+                actions(st, &mut acts);
+                if acts.iter().any(|a| a == "ssm:GetParameter" || a == "ssm:GetParameters") {
+                    let mut res = Vec::new();
+                    strings(&st["Resource"], &mut res);
+                    out.push((id.clone(), res));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_are_readable_only_by_failover_approval() {
+    // The link key, Slack's signing secret and webhook, and the stored task tokens (approvals/*)
+    // all live under /lifeboat/<app>/ or are named by parameters: only FailoverApprovalRole may
+    // read them; every other role names the parameters it reads.
+    let readers = parameter_readers(&template());
+    assert!(readers.len() >= 8, "{readers:?}");
+    let mut approval_reads_secrets = false;
+    for (role, res) in readers {
+        let secret = |r: &String| {
+            r.ends_with("/lifeboat/${AppName}/*")
+                || r.contains("LinkSecretParameterName")
+                || r.contains("SlackSigningSecretParameterName")
+                || r.contains("/approvals/")
+        };
+        if role == "FailoverApprovalRole" {
+            approval_reads_secrets |= res.iter().any(secret);
+            continue;
+        }
+        for r in &res {
+            assert!(!secret(r), "{role} may read a secret: {r}");
+        }
+    }
+    assert!(approval_reads_secrets, "failover-approval reads its secrets");
+}
+
+#[test]
+fn the_failover_path_has_reserved_concurrency_and_the_public_url_a_cap() {
+    let t = template();
+    let reserved = |id: &str| {
+        t["Resources"][id]["Properties"]["ReservedConcurrentExecutions"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{id} has no ReservedConcurrentExecutions"))
+    };
+    // Every function the failover machine invokes, and the one that starts it.
+    let (_, failover) = asl_files()
+        .into_iter()
+        .find(|(f, _)| f.contains("failover.asl"))
+        .expect("failover machine");
+    let text = failover.to_string();
+    let mut on_path = vec!["AlarmToFailover".to_string()];
+    for (placeholder, id) in [
+        ("${RunLedgerFunctionArn}", "RunLedger"),
+        ("${DbFailoverFunctionArn}", "DbFailover"),
+        ("${DrScaleUpFunctionArn}", "DrScaleUp"),
+        ("${DnsFlipFunctionArn}", "DnsFlip"),
+        ("${VerifyFunctionArn}", "Verify"),
+    ] {
+        assert!(text.contains(placeholder), "{placeholder}");
+        on_path.push(id.to_string());
+    }
+    for id in &on_path {
+        assert!(reserved(id) >= 2, "{id}");
+    }
+    // The function behind the public URL is capped below what the path reserves together.
+    let path_total: u64 = on_path.iter().map(|id| reserved(id)).sum();
+    assert!(reserved("FailoverApproval") <= path_total);
+}

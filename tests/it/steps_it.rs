@@ -768,3 +768,28 @@ async fn scale_up_with_a_missing_service_is_not_found_and_changes_nothing() {
     assert!(err.message().contains("ecs:shop/checkout"), "{err}");
     assert_eq!(ecs_desired(&shop, &shop.west, "web").await.0, 1);
 }
+
+#[tokio::test]
+async fn a_secrets_existence_is_read_from_its_metadata_only() {
+    use lifeboat_core::ports::ParameterStore;
+    let shop = Shop::seed(2000.0).await;
+    let params = SsmParameterStore::new(&shop.west);
+    params
+        .create_secret("/lifeboat/shop/approval-link-secret-test", "k3y")
+        .await
+        .unwrap();
+    assert!(
+        params
+            .exists("/lifeboat/shop/approval-link-secret-test")
+            .await
+            .unwrap()
+    );
+    // a name that is a prefix of an existing one is not it
+    assert!(!params.exists("/lifeboat/shop/approval-link").await.unwrap());
+    assert!(!params.exists("/lifeboat/shop/missing").await.unwrap());
+    let calls = shop.emulator.control("GET", "/_lifeboat/calls", None).await;
+    assert!(
+        calls.get("ssm:DescribeParameters").is_some(),
+        "exists() uses DescribeParameters: {calls}"
+    );
+}

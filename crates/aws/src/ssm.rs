@@ -4,7 +4,7 @@ use aws_sdk_ssm::Client;
 use aws_sdk_ssm::operation::delete_parameter::DeleteParameterError;
 use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::put_parameter::PutParameterError;
-use aws_sdk_ssm::types::ParameterType;
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType};
 use lifeboat_core::Result;
 use lifeboat_core::ports::{Created, ParameterStore};
 
@@ -55,6 +55,27 @@ impl SsmParameterStore {
 }
 
 impl ParameterStore for SsmParameterStore {
+    /// `DescribeParameters` filtered on the exact name: metadata only, so a role that may check
+    /// a secret's existence (readiness) never needs `GetParameter` on it.
+    async fn exists(&self, name: &str) -> Result<bool> {
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(name)
+            .build()
+            .map_err(|e| {
+                lifeboat_core::Error::internal(format!("DescribeParameters filter: {e}"))
+            })?;
+        let out = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeParameters", e))?;
+        Ok(out.parameters().iter().any(|p| p.name() == Some(name)))
+    }
+
     async fn get(&self, name: &str) -> Result<Option<String>> {
         match self
             .client

@@ -184,6 +184,11 @@ pub trait ParameterStore: Send + Sync {
     fn put(&self, name: &str, value: &str) -> impl Future<Output = Result<()>> + Send;
     /// Delete; deleting what does not exist is not an error.
     fn delete(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Whether a parameter exists, from its metadata only: its value (a secret) is never read
+    /// (SSM `DescribeParameters`; the default reads it, for stores without metadata).
+    fn exists(&self, name: &str) -> impl Future<Output = Result<bool>> + Send {
+        async move { Ok(self.get(name).await?.is_some_and(|v| !v.trim().is_empty())) }
+    }
 }
 
 /// Where a workflow execution stands (Step Functions `DescribeExecution` status).

@@ -733,19 +733,16 @@ async fn secret_params<P: ParameterStore>(
     names.sort();
     names.dedup();
     let checks = names.into_iter().map(|name| async move {
-        // The value is read (SSM has no "exists" call) and dropped at once: never in a finding.
-        match params.get(&name).await {
+        // Metadata only: readiness never reads a secret's value (only failover-approval may).
+        match params.exists(&name).await {
             Err(e) => could_not(Check::Secret, &name, &e),
-            Ok(None) => Finding::new(
+            Ok(false) => Finding::new(
                 Check::Secret,
                 Severity::Critical,
                 name,
                 "does not exist".into(),
             ),
-            Ok(Some(v)) if v.trim().is_empty() => {
-                Finding::new(Check::Secret, Severity::Critical, name, "is empty".into())
-            }
-            Ok(Some(_)) => Finding::new(Check::Secret, Severity::Ok, name, "exists".into()),
+            Ok(true) => Finding::new(Check::Secret, Severity::Ok, name, "exists".into()),
         }
     });
     join_all(checks).await
