@@ -57,6 +57,8 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+# infra/template.yaml's CanaryBus (lifeboat-${AppName}-canary)
+CANARY_BUS = "lifeboat-shop-canary"
 EAST, WEST = "us-east-1", "us-west-2"
 APP = "shop"
 PLAN_PARAMETER = "/lifeboat/shop/plan"
@@ -430,10 +432,15 @@ class Drill:
         )["stateMachineArn"]
         events = self.client("events")
         plan = self.plan()
+        # infra/template.yaml's CanaryBus: the canary's reports have a bus of their own; the rule
+        # for them listens there alone (a report on the default bus starts nothing).
+        events.create_event_bus(Name=CANARY_BUS)
         for name, pattern in trigger_patterns(plan["triggers"]["alarms"]).items():
-            events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+            bus = CANARY_BUS if name == "lifeboat-canary-event" else "default"
+            events.put_rule(Name=name, EventPattern=json.dumps(pattern), EventBusName=bus)
             events.put_targets(
-                Rule=name, Targets=[{"Id": "alarm-to-failover", "Arn": arns["alarm-to-failover"]}]
+                Rule=name, EventBusName=bus,
+                Targets=[{"Id": "alarm-to-failover", "Arn": arns["alarm-to-failover"]}]
             )
         # infra/template.yaml's RunLedger ExecutionClosed rule: the safety net for executions
         # that close without recording their run
@@ -457,6 +464,7 @@ class Drill:
             "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
             "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
             "LIFEBOAT_PEER_REGION": EAST,
+            "LIFEBOAT_EVENT_BUS": CANARY_BUS,
             "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
             "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": failback_arn or self.failback_arn,
             "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,
@@ -662,7 +670,9 @@ class Drill:
                      f"{count('warning')} warnings)")
 
     def canary_event(self) -> dict[str, Any]:
+        """The canary's report, as health-probe puts it on the canary's bus."""
         return {
+            "EventBusName": CANARY_BUS,
             "Source": "lifeboat.probe",
             "DetailType": "Primary Unhealthy",
             "Detail": json.dumps({
@@ -1320,6 +1330,7 @@ def scenario_forged_probe(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     reasons = []
     for label, at in (("an hour old", now - dt.timedelta(hours=1)), ("of now", now)):
         event = d.canary_event()
+        event.pop("EventBusName")  # the default bus: anyone with events:PutEvents may put there
         detail = json.loads(event["Detail"])
         detail["at"] = at.isoformat().replace("+00:00", "Z")
         detail["failures"] = detail["probes"] = 5
@@ -1335,10 +1346,20 @@ def scenario_forged_probe(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
         body = json.loads(resp["Payload"].read() or b"{}")
         reasons.append(((body.get("reason") or {}).get("reason"), body.get("outcome")))
         d.say(f"alarm-to-failover: {body.get('outcome')}: {str(body.get('message'))[:160]}")
+    d.say("the mute ends (EnableAlarmActions); a forged report of now is put on the default bus again")
+    d.client("cloudwatch").enable_alarm_actions(AlarmNames=[alarm])
+    event = d.canary_event()
+    event.pop("EventBusName")
+    detail = json.loads(event["Detail"])
+    detail["failures"] = detail["probes"] = 5
+    event["Detail"] = json.dumps(detail)
+    d.client("events").put_events(Entries=[event])
     time.sleep(3.0)
     out.executions = len(d.executions(sm))
     out.notifications = d.inbox(inbox, out.notifications)
     verdict(d, out, {
+        "a report on the default bus reaches nothing: only the canary's bus has the rule":
+            out.executions == 0,
         "the old report is ignored as out of time": reasons[0] == ("out_of_time", "ignored"),
         "the report of now is held back by the mute": reasons[1] == ("muted", "ignored"),
         "no run started, no lock taken": out.executions == 0 and lock_of(d) is None,

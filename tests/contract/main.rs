@@ -476,10 +476,17 @@ fn parameter_readers(t: &Yaml) -> Vec<(String, Vec<String>)> {
             continue;
         };
         for p in policies {
-            for st in p["PolicyDocument"]["Statement"].as_sequence().into_iter().flatten() {
+            for st in p["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
                 let mut acts = Vec::new();
                 actions(st, &mut acts);
-                if acts.iter().any(|a| a == "ssm:GetParameter" || a == "ssm:GetParameters") {
+                if acts
+                    .iter()
+                    .any(|a| a == "ssm:GetParameter" || a == "ssm:GetParameters")
+                {
                     let mut res = Vec::new();
                     strings(&st["Resource"], &mut res);
                     out.push((id.clone(), res));
@@ -513,7 +520,10 @@ fn secrets_are_readable_only_by_failover_approval() {
             assert!(!secret(r), "{role} may read a secret: {r}");
         }
     }
-    assert!(approval_reads_secrets, "failover-approval reads its secrets");
+    assert!(
+        approval_reads_secrets,
+        "failover-approval reads its secrets"
+    );
 }
 
 #[test]
@@ -547,4 +557,48 @@ fn the_failover_path_has_reserved_concurrency_and_the_public_url_a_cap() {
     // The function behind the public URL is capped below what the path reserves together.
     let path_total: u64 = on_path.iter().map(|id| reserved(id)).sum();
     assert!(reserved("FailoverApproval") <= path_total);
+}
+
+#[test]
+fn only_the_canary_speaks_for_the_canary() {
+    let t = template();
+    let r = &t["Resources"];
+    // The rule that starts a run on a canary report listens on the canary's bus alone.
+    let rule = &r["AlarmToFailover"]["Properties"]["Events"]["CanaryEvent"]["Properties"];
+    assert_eq!(rule["Pattern"]["source"][0], Yaml::from("lifeboat.probe"));
+    let mut bus = Vec::new();
+    strings(&rule["EventBusName"], &mut bus);
+    assert_eq!(bus, ["CanaryBus"], "the canary rule is on the canary bus");
+    assert_eq!(r["CanaryBus"]["Type"], Yaml::from("AWS::Events::EventBus"));
+    // The bus denies PutEvents to every principal but the canary's role.
+    let st = &r["CanaryBusPolicy"]["Properties"]["Statement"];
+    assert_eq!(st["Effect"], Yaml::from("Deny"));
+    assert_eq!(st["Principal"], Yaml::from("*"));
+    assert_eq!(st["Action"], Yaml::from("events:PutEvents"));
+    let mut except = Vec::new();
+    strings(
+        &st["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+        &mut except,
+    );
+    assert_eq!(except, ["HealthProbeRole.Arn"]);
+    // The canary puts its reports there (and may put nowhere else).
+    let mut env = Vec::new();
+    strings(
+        &r["HealthProbe"]["Properties"]["Environment"]["Variables"]["LIFEBOAT_EVENT_BUS"],
+        &mut env,
+    );
+    assert_eq!(env, ["CanaryBus"]);
+    let mut allowed = Vec::new();
+    for st in r["HealthProbeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let mut acts = Vec::new();
+        actions(st, &mut acts);
+        if acts.iter().any(|a| a == "events:PutEvents") {
+            strings(&st["Resource"], &mut allowed);
+        }
+    }
+    assert_eq!(allowed, ["CanaryBus.Arn"]);
 }

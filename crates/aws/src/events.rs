@@ -8,10 +8,13 @@ use lifeboat_core::{Error, ErrorKind, Result};
 use crate::config::Regional;
 use crate::error::{classify, kind_of};
 
-/// [`EventPublisher`] over EventBridge (default bus), one client per region.
+/// [`EventPublisher`] over EventBridge, one client per region: the default bus, or the bus
+/// named with [`EventBridgePublisher::on_bus`] (the canary's own bus, whose resource policy lets
+/// only the canary put events on it).
 #[derive(Debug, Clone)]
 pub struct EventBridgePublisher {
     clients: Regional<Client>,
+    bus: Option<String>,
 }
 
 impl EventBridgePublisher {
@@ -24,13 +27,21 @@ impl EventBridgePublisher {
                         .build(),
                 )
             }),
+            bus: None,
         }
     }
 
     pub fn from_client(client: Client) -> Self {
         Self {
             clients: Regional::fixed(client),
+            bus: None,
         }
+    }
+
+    /// Put events on `bus` (a name or ARN) instead of the default bus; `None`: the default bus.
+    pub fn on_bus(mut self, bus: Option<String>) -> Self {
+        self.bus = bus;
+        self
     }
 }
 
@@ -51,6 +62,7 @@ impl EventPublisher for EventBridgePublisher {
                     .source(source)
                     .detail_type(detail_type)
                     .detail(detail_json)
+                    .set_event_bus_name(self.bus.clone())
                     .build(),
             )
             .send()
@@ -95,6 +107,19 @@ mod tests {
             })
             .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build());
         let p = EventBridgePublisher::from_client(mock_client!(aws_sdk_eventbridge, [&rule]));
+        p.put_event("us-west-2", "lifeboat.probe", "Primary Unhealthy", "{}")
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_canary_puts_its_reports_on_its_own_bus() {
+        let rule = mock!(Client::put_events)
+            .match_requests(|r| r.entries()[0].event_bus_name() == Some("lifeboat-shop-canary"))
+            .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build());
+        let p = EventBridgePublisher::from_client(mock_client!(aws_sdk_eventbridge, [&rule]))
+            .on_bus(Some("lifeboat-shop-canary".into()));
         p.put_event("us-west-2", "lifeboat.probe", "Primary Unhealthy", "{}")
             .await
             .unwrap();

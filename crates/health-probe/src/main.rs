@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = Handler {
         ports: Ports {
             http: Http::new()?,
-            events: EventBridgePublisher::new(&sdk),
+            events: EventBridgePublisher::new(&sdk).on_bus(env.optional("LIFEBOAT_EVENT_BUS")),
             params: SsmParameterStore::new(&sdk),
             metrics: StdoutLines,
             clock: SystemClock,
