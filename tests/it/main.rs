@@ -16,7 +16,7 @@ use lifeboat_aws::sfn::SfnWorkflow;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
-use lifeboat_tests::{PLAN_PARAMETER, Shop, WEST};
+use lifeboat_tests::{EAST, PLAN_PARAMETER, Shop, WEST};
 
 pub type AlarmHandler = alarm_to_failover::Handler<
     RdsGlobalDatabase,
@@ -26,6 +26,8 @@ pub type AlarmHandler = alarm_to_failover::Handler<
     SfnWorkflow,
     SnsNotifier,
     SystemClock,
+    SsmParameterStore,
+    SfnWorkflow,
 >;
 
 pub type DbHandler = db_failover::Handler<RdsGlobalDatabase, CloudWatch, SsmParameterStore>;
@@ -38,6 +40,7 @@ pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
             plan_parameter: PLAN_PARAMETER.into(),
             region: WEST.into(),
             state_machine_arn: shop.state_machine_arn.clone(),
+            peer_region: EAST.into(),
         },
         ports: alarm_to_failover::Ports {
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
@@ -47,6 +50,12 @@ pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
             workflow: SfnWorkflow::new(sdk, shop.state_machine_arn.clone()),
             notifier: SnsNotifier::new(sdk),
             clock: SystemClock,
+            peer_params: SsmParameterStore::new(&shop.east),
+            peer_workflow: SfnWorkflow::new(
+                &shop.east,
+                shop.state_machine_arn
+                    .replacen(":us-west-2:", ":us-east-1:", 1),
+            ),
         },
     }
 }

@@ -22,7 +22,7 @@ use lifeboat_core::ports::{
     WorkflowStarter,
 };
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
-use lifeboat_core::store::{self, RunStart};
+use lifeboat_core::store::{self, LockView, RunStart};
 use lifeboat_core::text::inert;
 use lifeboat_core::trigger::{
     ALARM_STATE_CHANGE, AlarmChange, AlarmState, CanaryReport, NotActionable, Observation, Trigger,
@@ -45,15 +45,36 @@ pub struct Config {
     pub region: String,
     /// The failover state machine (`LIFEBOAT_STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
+    /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read before a
+    /// run starts.
+    pub peer_region: String,
 }
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        let region = env.region()?;
+        let peer_region = env.required("LIFEBOAT_PEER_REGION")?;
+        if !lifeboat_core::plan::is_region_name(&peer_region) || peer_region == region {
+            return Err(Error::invalid_input(format!(
+                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer_region}'"
+            )));
+        }
         Ok(Self {
             plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region: env.region()?,
+            region,
             state_machine_arn: env.required("LIFEBOAT_STATE_MACHINE_ARN")?,
+            peer_region,
         })
+    }
+
+    /// The other copy's failover machine (the same name in the other region): its executions'
+    /// status judges the other copy's lock lease.
+    pub fn peer_state_machine_arn(&self) -> String {
+        self.state_machine_arn.replacen(
+            &format!(":{}:", self.region),
+            &format!(":{}:", self.peer_region),
+            1,
+        )
     }
 }
 
@@ -113,7 +134,7 @@ pub struct Assessed {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, A, P, W, N, C> {
+pub struct Ports<D, L, A, P, W, N, C, PeerParams, PeerWorkflow> {
     pub db: D,
     pub lag: L,
     pub alarms: A,
@@ -121,13 +142,17 @@ pub struct Ports<D, L, A, P, W, N, C> {
     pub workflow: W,
     pub notifier: N,
     pub clock: C,
+    /// The other region's parameter store: its copy's run lock, read where reachable.
+    pub peer_params: PeerParams,
+    /// Judges the other copy's lock lease (the status of the execution it names).
+    pub peer_workflow: PeerWorkflow,
 }
 
 /// The handler: built once at init, called per event.
 #[derive(Debug)]
-pub struct Handler<D, L, A, P, W, N, C> {
+pub struct Handler<D, L, A, P, W, N, C, PeerParams, PeerWorkflow> {
     pub config: Config,
-    pub ports: Ports<D, L, A, P, W, N, C>,
+    pub ports: Ports<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>,
 }
 
 /// Untrusted text kept from an event: at most this many evidence lines, each this long, and an
@@ -250,7 +275,8 @@ fn describe_mute(v: &Value) -> String {
     text
 }
 
-impl<D, L, A, P, W, N, C> Handler<D, L, A, P, W, N, C>
+impl<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>
+    Handler<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>
 where
     D: GlobalDatabase,
     L: ReplicationLagSource,
@@ -259,6 +285,8 @@ where
     W: WorkflowStarter,
     N: Notifier,
     C: Clock,
+    PeerParams: ParameterStore,
+    PeerWorkflow: WorkflowStarter,
 {
     pub async fn handle(&self, event: Value) -> Result<Outcome> {
         let observation = parse_observation(event)?;
@@ -370,11 +398,51 @@ where
             });
         }
 
+        // The two copies never run at once: the other region's lock, where reachable.
+        let peer_lock_unread = match store::inspect_lock(
+            &self.ports.peer_params,
+            &self.ports.peer_workflow,
+            plan.app(),
+            now,
+        )
+        .await
+        {
+            Ok(LockView::Live(other)) if lock.as_ref().is_none_or(|l| l.run_id != other.run_id) => {
+                return Ok(Assessed {
+                    plan,
+                    run_id,
+                    source: source.clone(),
+                    target,
+                    trigger,
+                    readiness: None,
+                    decision: Decision::Ignore {
+                        why: IgnoreReason::OtherCopyRunning {
+                            run_id: other.run_id,
+                            target_region: other.target_region,
+                            region: source,
+                        },
+                    },
+                    stale_lock,
+                    now,
+                });
+            }
+            Ok(_) => None,
+            Err(e) => {
+                let why = format!(
+                    "could not read the run lock of the copy in {source}: {}",
+                    lifeboat_core::text::bounded(&e.to_string(), 300)
+                );
+                tracing::warn!(why = %why, "the other copy's lock is unknown; deciding without it");
+                Some(why)
+            }
+        };
+
         let p = &self.ports;
-        let readiness = lifeboat_core::steps::readiness(
+        let mut readiness = lifeboat_core::steps::readiness(
             &p.db, &p.lag, &p.alarms, &plan, &target, &source, &trigger,
         )
         .await?;
+        readiness.peer_lock_unread = peer_lock_unread;
         let decision = decide(&DecisionInput {
             plan: &plan,
             target_region: &target,

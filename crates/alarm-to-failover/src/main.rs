@@ -16,7 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = Env::process();
     let config = Config::from_env(&env)?;
     let probe_timeout = env.millis("LIFEBOAT_PROBE_TIMEOUT_MS", 2_000, 30_000)?;
-    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.region).await;
+    let peer = settings.load(&config.peer_region).await;
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
@@ -27,6 +29,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             workflow: SfnWorkflow::new(&sdk, config.state_machine_arn.clone()),
             notifier: SnsNotifier::new(&sdk),
             clock: SystemClock,
+            peer_params: SsmParameterStore::new(&peer),
+            peer_workflow: SfnWorkflow::new(&peer, config.peer_state_machine_arn()),
         },
         config,
     };

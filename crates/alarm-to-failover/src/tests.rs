@@ -23,6 +23,8 @@ type Fakes = Handler<
     FakeWorkflow,
     FakeNotifier,
     FixedClock,
+    FakeParameters,
+    FakeWorkflow,
 >;
 
 /// GIVEN a shop whose primary is us-east-1, lifeboat in us-west-2, lag 2 s, the alarm in ALARM.
@@ -37,6 +39,7 @@ fn given_a_shop() -> Fakes {
             region: "us-west-2".into(),
             state_machine_arn:
                 "arn:aws:states:us-west-2:123456789012:stateMachine:lifeboat-failover".into(),
+            peer_region: "us-east-1".into(),
         },
         ports: Ports {
             db: FakeGlobalDatabase::new("shop-global", EAST, WEST),
@@ -46,6 +49,8 @@ fn given_a_shop() -> Fakes {
             workflow: FakeWorkflow::default(),
             notifier: FakeNotifier::default(),
             clock: FixedClock::at(datetime!(2026-11-22 03:00:30 UTC)),
+            peer_params: FakeParameters::default(),
+            peer_workflow: FakeWorkflow::default(),
         },
     }
 }
@@ -687,4 +692,76 @@ async fn hostile_event_text_is_kept_bounded_and_inert() {
     };
     assert_eq!(evidence.len(), EVIDENCE_LINES);
     assert!(evidence.iter().all(|e| e.chars().count() <= EVIDENCE_CHARS));
+}
+
+// --- the two copies never run at once (issue 18, item 3) ------------------------------------
+
+fn peer_lock(h: &Fakes, execution: &str) {
+    h.ports.peer_params.0.lock().unwrap().insert(
+        "/lifeboat/shop/lock".into(),
+        json!({"run_id": "shop-to-us-east-1-1795315000", "target_region": "us-east-1",
+               "acquired_at": "2026-11-22T02:50:00Z",
+               "execution_arn": FakeWorkflow::arn(execution)})
+        .to_string(),
+    );
+}
+
+#[tokio::test]
+async fn a_run_in_the_other_copy_holds_this_one_back() {
+    // GIVEN the copy in us-east-1 runs (its lock names a running execution)
+    let h = given_a_shop();
+    peer_lock(&h, "shop-to-us-east-1-1795315000");
+    h.ports
+        .peer_workflow
+        .start("shop-to-us-east-1-1795315000", "{}")
+        .await
+        .unwrap();
+    // WHEN this copy's alarm fires
+    let out = fire(&h).await;
+    // THEN nothing starts here, and the reason names the other copy's run
+    assert_eq!(reason_of(&out), "other_copy_running", "{out:?}");
+    assert!(h.ports.workflow.names().is_empty());
+    assert!(h.ports.params.value("/lifeboat/shop/lock").is_none());
+}
+
+#[tokio::test]
+async fn a_stale_lock_in_the_other_copy_holds_nothing_back() {
+    let h = given_a_shop();
+    peer_lock(&h, "shop-to-us-east-1-1795315000");
+    h.ports
+        .peer_workflow
+        .close("shop-to-us-east-1-1795315000", ExecutionStatus::Failed);
+    let out = fire(&h).await;
+    assert_eq!(outcome_name(&out), "started", "{out:?}");
+}
+
+#[tokio::test]
+async fn an_unreadable_other_lock_is_recorded_and_the_run_goes_on() {
+    let h = given_a_shop();
+    let h = Handler {
+        config: h.config,
+        ports: Ports {
+            db: h.ports.db,
+            lag: h.ports.lag,
+            alarms: h.ports.alarms,
+            params: h.ports.params,
+            workflow: h.ports.workflow,
+            notifier: h.ports.notifier,
+            clock: h.ports.clock,
+            peer_params: DarkParameters,
+            peer_workflow: h.ports.peer_workflow,
+        },
+    };
+    let out = h
+        .handle(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect("handled");
+    let Outcome::Started { request, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let why = request.readiness.peer_lock_unread.as_deref().unwrap_or("");
+    assert!(
+        why.contains("could not read the run lock of the copy in us-east-1"),
+        "{why}"
+    );
 }

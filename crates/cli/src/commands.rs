@@ -328,6 +328,8 @@ type FailoverHandler = alarm_to_failover::Handler<
     SfnWorkflow,
     SnsNotifier,
     SystemClock,
+    SsmParameterStore,
+    SfnWorkflow,
 >;
 
 async fn failover_handler(
@@ -344,12 +346,18 @@ async fn failover_handler(
                 .await?
         }
     };
+    // The other copy's lock is read where reachable (the two copies never run at once).
+    let peer_region = load_plan(global, sdk).await?.other_region(to)?.to_string();
+    let peer = global.settings()?.load(&peer_region).await;
+    let config = alarm_to_failover::Config {
+        plan_parameter: global.plan_parameter(),
+        region: to.to_string(),
+        state_machine_arn: arn.clone(),
+        peer_region,
+    };
+    let peer_arn = config.peer_state_machine_arn();
     Ok(alarm_to_failover::Handler {
-        config: alarm_to_failover::Config {
-            plan_parameter: global.plan_parameter(),
-            region: to.to_string(),
-            state_machine_arn: arn.clone(),
-        },
+        config,
         ports: alarm_to_failover::Ports {
             db: RdsGlobalDatabase::new(sdk, PROBE_TIMEOUT),
             lag: CloudWatch::new(sdk),
@@ -358,6 +366,8 @@ async fn failover_handler(
             workflow: SfnWorkflow::new(sdk, arn),
             notifier: SnsNotifier::new(sdk),
             clock: SystemClock,
+            peer_params: SsmParameterStore::new(&peer),
+            peer_workflow: SfnWorkflow::new(&peer, peer_arn),
         },
     })
 }

@@ -41,6 +41,11 @@ pub struct Readiness {
     pub replication_lag_age: Option<Duration>,
     /// Whether the triggering alarm is still in ALARM when re-read (`None`: not re-read).
     pub alarm_still_firing: Option<bool>,
+    /// The other region's run lock could not be read (its region may be dark): why. The run
+    /// went ahead without knowing whether the other copy runs; recorded here, shown to the
+    /// approver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_lock_unread: Option<String>,
 }
 
 /// Serialize an optional duration as fractional seconds.
@@ -125,6 +130,14 @@ pub enum IgnoreReason {
     RunInProgress {
         run_id: RunId,
         target_region: String,
+    },
+    #[error(
+        "run {run_id} (into {target_region}) of the copy in {region} is in progress: the two copies never run at once"
+    )]
+    OtherCopyRunning {
+        run_id: RunId,
+        target_region: String,
+        region: String,
     },
     #[error("{region} is already the active writer region")]
     AlreadyActive { region: String },

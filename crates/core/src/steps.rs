@@ -140,6 +140,7 @@ where
         _ => None,
     };
     Ok(Readiness {
+        peer_lock_unread: None,
         writer_region,
         operation_in_progress: global.operation.map(|o| o.status),
         target_cluster_available,

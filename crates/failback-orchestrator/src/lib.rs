@@ -293,6 +293,7 @@ where
         let p = &self.ports;
         let from_arn = &plan.region(&from_region)?.db_cluster_arn;
         let readiness = Readiness {
+            peer_lock_unread: None,
             primary_data_plane: None,
             writer_region: snapshot.writer_region.clone(),
             operation_in_progress: snapshot.operation_in_progress.clone(),

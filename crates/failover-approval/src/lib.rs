@@ -937,14 +937,24 @@ fn request_facts(
         (
             "Target readiness".into(),
             format!(
-                "target database available: {}; primary database answers: {}; writer now in: {}{}",
+                "target database available: {}; primary database answers: {}{}; writer now in: {}{}{}",
                 yes_no(r.target_cluster_available),
                 yes_no(r.primary_reachable),
+                match r.primary_data_plane {
+                    Some(true) =>
+                        " (its RDS API does not, but its database endpoint ACCEPTS CONNECTIONS)",
+                    Some(false) => " (its database endpoint does not either)",
+                    None => "",
+                },
                 r.writer_region.as_deref().unwrap_or("none"),
                 match r.alarm_still_firing {
                     Some(true) => "; alarm still firing: yes",
                     Some(false) => "; alarm still firing: NO (recovered?)",
                     None => "",
+                },
+                match &r.peer_lock_unread {
+                    Some(why) => format!("; the other copy: UNKNOWN ({why})"),
+                    None => String::new(),
                 }
             ),
         ),

@@ -66,6 +66,7 @@ fn run_request(run_id: &str) -> RunRequest {
         "approval": serde_json::to_value(Approval::Required {
             timeout_minutes: 15, on_timeout: OnTimeout::Abort, proceed_after_outage_minutes: None }).unwrap(),
         "readiness": serde_json::to_value(Readiness {
+            peer_lock_unread: None,
             primary_data_plane: None,
             writer_region: Some("us-east-1".into()), operation_in_progress: None,
             target_cluster_available: true, primary_reachable: false,

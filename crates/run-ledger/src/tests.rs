@@ -80,6 +80,7 @@ async fn given_a_run_in_progress() -> (Fakes, RunRequest) {
             proceed_after_outage_minutes: None,
         },
         readiness: Readiness {
+            peer_lock_unread: None,
             primary_data_plane: None,
             writer_region: Some("us-east-1".into()),
             operation_in_progress: None,

@@ -35,6 +35,7 @@ fn manual() -> Trigger {
 
 fn healthy_primary() -> Readiness {
     Readiness {
+        peer_lock_unread: None,
         primary_data_plane: None,
         writer_region: Some("us-east-1".into()),
         operation_in_progress: None,
