@@ -436,6 +436,8 @@ type FailbackHandler = failback_orchestrator::Handler<
     SsmParameterStore,
     SfnWorkflow,
     SystemClock,
+    SsmParameterStore,
+    SfnWorkflow,
 >;
 
 /// `failback [--dry-run]`: bring the shop home from the region serving it (`--region`).
@@ -456,12 +458,19 @@ pub async fn failback(
                 .await?
         }
     };
+    let peer_region = load_plan(global, &sdk)
+        .await?
+        .other_region(&from)?
+        .to_string();
+    let peer = global.settings()?.load(&peer_region).await;
+    let peer_arn = failback_orchestrator::peer_state_machine_arn(&arn, &from, &peer_region);
     let handler: FailbackHandler = failback_orchestrator::Handler {
         config: failback_orchestrator::Config {
             plan: lifeboat_lambda::PlanConfig {
                 plan_parameter: global.plan_parameter(),
                 region: from.clone(),
             },
+            peer_region,
             state_machine_arn: arn.clone(),
             poll_seconds: 5,
             step_deadline_seconds: 1800,
@@ -473,6 +482,8 @@ pub async fn failback(
             params: SsmParameterStore::new(&sdk),
             workflow: SfnWorkflow::new(&sdk, arn.clone()),
             clock: SystemClock,
+            peer_params: SsmParameterStore::new(&peer),
+            peer_workflow: SfnWorkflow::new(&peer, peer_arn),
         },
     };
     let assessed = handler.assess_request(Some(&operator())).await?;

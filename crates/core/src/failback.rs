@@ -52,6 +52,21 @@ pub struct FailbackSnapshot {
     /// by the failback when it starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_lock: Option<Box<crate::store::StaleLock>>,
+    /// The other region's copy holds its run lock for a running execution (read where
+    /// reachable): the two copies never run at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_copy_lock: Option<OtherCopyLock>,
+    /// The other copy's lock could not be read (its region may be dark): why. Recorded; the
+    /// failback is not held back by it (its own guards need the home region up anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_copy_unread: Option<String>,
+}
+
+/// A run lock held in the other region's copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherCopyLock {
+    pub region: String,
+    pub lock: LockRecord,
 }
 
 /// Why a failback may not start now. Each names what to wait for or fix.
@@ -98,6 +113,14 @@ pub enum FailbackRefusal {
     RunInProgress {
         run_id: String,
         target_region: String,
+    },
+    #[error(
+        "run {run_id} (into {target_region}) of the copy in {region} is in progress: the two copies never run at once"
+    )]
+    OtherCopyRunning {
+        run_id: String,
+        target_region: String,
+        region: String,
     },
     #[error("a global database operation is under way ({status})")]
     OperationInProgress { status: String },
@@ -178,6 +201,13 @@ pub fn decide_failback(
         why.push(FailbackRefusal::RunInProgress {
             run_id: lock.run_id.to_string(),
             target_region: lock.target_region.clone(),
+        });
+    }
+    if let Some(other) = &s.other_copy_lock {
+        why.push(FailbackRefusal::OtherCopyRunning {
+            run_id: other.lock.run_id.to_string(),
+            target_region: other.lock.target_region.clone(),
+            region: other.region.clone(),
         });
     }
     if let Some(status) = &s.operation_in_progress {
@@ -301,6 +331,8 @@ where
         home_healthy_for,
         lock,
         stale_lock,
+        other_copy_lock: None,
+        other_copy_unread: None,
     })
 }
 
@@ -330,6 +362,8 @@ mod tests {
             home_healthy_for: Some(Duration::from_secs(45 * 60)),
             lock: None,
             stale_lock: None,
+            other_copy_lock: None,
+            other_copy_unread: None,
         }
     }
 

@@ -35,6 +35,8 @@ pub struct Config {
     pub plan: lifeboat_lambda::PlanConfig,
     /// The failback state machine (`LIFEBOAT_FAILBACK_STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
+    /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read.
+    pub peer_region: String,
     /// Seconds between two status polls of a step (`LIFEBOAT_POLL_SECONDS`, default 5).
     pub poll_seconds: u32,
     /// How long a switchover, a scale-up or a DNS sync may take before the run fails
@@ -42,11 +44,18 @@ pub struct Config {
     pub step_deadline_seconds: u32,
 }
 
+/// The other copy's failover machine (the same name in the other region): its executions'
+/// status judges the other copy's lock lease.
+pub fn peer_state_machine_arn(own_arn: &str, region: &str, peer_region: &str) -> String {
+    own_arn.replacen(&format!(":{region}:"), &format!(":{peer_region}:"), 1)
+}
+
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
         Ok(Self {
             plan: lifeboat_lambda::PlanConfig::from_env(env)?,
             state_machine_arn: env.required("LIFEBOAT_FAILBACK_STATE_MACHINE_ARN")?,
+            peer_region: env.required("LIFEBOAT_PEER_REGION")?,
             poll_seconds: env.number("LIFEBOAT_POLL_SECONDS", 5, 1, 300)?,
             step_deadline_seconds: env.number("LIFEBOAT_STEP_DEADLINE_SECONDS", 1800, 1, 86_400)?,
         })
@@ -80,7 +89,7 @@ pub enum Outcome {
     Refused {
         message: String,
         reasons: Vec<FailbackRefusal>,
-        snapshot: FailbackSnapshot,
+        snapshot: Box<FailbackSnapshot>,
     },
     /// The failback run is under way.
     Started {
@@ -130,20 +139,24 @@ pub struct Assessed {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, H, P, W, C> {
+pub struct Ports<D, L, H, P, W, C, PeerParams, PeerWorkflow> {
     pub db: D,
     pub lag: L,
     pub health: H,
     pub params: P,
     pub workflow: W,
     pub clock: C,
+    /// The other region's parameter store: its copy's run lock, read where reachable.
+    pub peer_params: PeerParams,
+    /// Judges the other copy's lock lease.
+    pub peer_workflow: PeerWorkflow,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<D, L, H, P, W, C> {
+pub struct Handler<D, L, H, P, W, C, PeerParams, PeerWorkflow> {
     pub config: Config,
-    pub ports: Ports<D, L, H, P, W, C>,
+    pub ports: Ports<D, L, H, P, W, C, PeerParams, PeerWorkflow>,
 }
 
 /// Every refusal in one sentence each, on one line.
@@ -168,11 +181,11 @@ fn refused(
             describe(&reasons)
         ),
         reasons,
-        snapshot,
+        snapshot: Box::new(snapshot),
     }
 }
 
-impl<D, L, H, P, W, C> Handler<D, L, H, P, W, C>
+impl<D, L, H, P, W, C, PeerParams, PeerWorkflow> Handler<D, L, H, P, W, C, PeerParams, PeerWorkflow>
 where
     D: GlobalDatabase,
     L: ReplicationLagSource,
@@ -180,7 +193,44 @@ where
     P: ParameterStore,
     W: WorkflowStarter,
     C: Clock,
+    PeerParams: ParameterStore,
+    PeerWorkflow: WorkflowStarter,
 {
+    /// The other copy's lock, into the snapshot: a live one refuses the failback, an unreadable
+    /// one is recorded.
+    async fn with_other_copy(
+        &self,
+        plan: &ValidPlan,
+        from: &str,
+        mut snapshot: FailbackSnapshot,
+        now: OffsetDateTime,
+    ) -> Result<FailbackSnapshot> {
+        let peer = plan.other_region(from)?.to_string();
+        match store::inspect_lock(
+            &self.ports.peer_params,
+            &self.ports.peer_workflow,
+            plan.app(),
+            now,
+        )
+        .await
+        {
+            Ok(store::LockView::Live(lock)) => {
+                snapshot.other_copy_lock =
+                    Some(lifeboat_core::failback::OtherCopyLock { region: peer, lock });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let why = format!(
+                    "could not read the run lock of the copy in {peer}: {}",
+                    lifeboat_core::text::bounded(&e.to_string(), 300)
+                );
+                tracing::warn!(why = %why, "the other copy's lock is unknown");
+                snapshot.other_copy_unread = Some(why);
+            }
+        }
+        Ok(snapshot)
+    }
+
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request =
             lifeboat_lambda::parse_event("failback-orchestrator request", event)?;
@@ -231,6 +281,7 @@ where
             now,
         )
         .await?;
+        let snapshot = self.with_other_copy(&plan, &from, snapshot, now).await?;
         let decision = self.decide(&plan, &snapshot, requested_by.is_some(), &from);
         tracing::info!(run_id = %run_id, snapshot = ?snapshot, decision = ?decision, "failback decided");
         Ok(Assessed {
@@ -293,7 +344,7 @@ where
         let p = &self.ports;
         let from_arn = &plan.region(&from_region)?.db_cluster_arn;
         let readiness = Readiness {
-            peer_lock_unread: None,
+            peer_lock_unread: snapshot.other_copy_unread.clone(),
             primary_data_plane: None,
             writer_region: snapshot.writer_region.clone(),
             operation_in_progress: snapshot.operation_in_progress.clone(),
@@ -392,6 +443,9 @@ where
             p.clock.now(),
         )
         .await?;
+        let snapshot = self
+            .with_other_copy(&plan, from, snapshot, p.clock.now())
+            .await?;
         let operator = matches!(
             run.approval,
             lifeboat_core::decision::Approval::RequestedByOperator

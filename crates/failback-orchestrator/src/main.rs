@@ -16,7 +16,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = Env::process();
     let config = Config::from_env(&env)?;
     let probe_timeout = env.millis("LIFEBOAT_PROBE_TIMEOUT_MS", 2_000, 30_000)?;
-    let sdk = AwsSettings::from_env()?.load(&config.plan.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.plan.region).await;
+    let peer = settings.load(&config.peer_region).await;
+    let peer_arn = failback_orchestrator::peer_state_machine_arn(
+        &config.state_machine_arn,
+        &config.plan.region,
+        &config.peer_region,
+    );
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
@@ -26,6 +33,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             params: SsmParameterStore::new(&sdk),
             workflow: SfnWorkflow::new(&sdk, config.state_machine_arn.clone()),
             clock: SystemClock,
+            peer_params: SsmParameterStore::new(&peer),
+            peer_workflow: SfnWorkflow::new(&peer, peer_arn),
         },
         config,
     };

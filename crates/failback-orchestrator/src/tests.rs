@@ -23,6 +23,8 @@ type Fakes = Handler<
     FakeParameters,
     FakeWorkflow,
     FixedClock,
+    FakeParameters,
+    FakeWorkflow,
 >;
 
 /// GIVEN the shop failed over into us-west-2 (lifeboat here runs in us-west-2); us-east-1 has
@@ -43,6 +45,7 @@ fn settled() -> Fakes {
                 "arn:aws:states:us-west-2:123456789012:stateMachine:lifeboat-shop-failback".into(),
             poll_seconds: 2,
             step_deadline_seconds: 61,
+            peer_region: "us-east-1".into(),
         },
         ports: Ports {
             db: FakeGlobalDatabase::new("shop-global", WEST, EAST),
@@ -51,6 +54,8 @@ fn settled() -> Fakes {
             params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
             workflow: FakeWorkflow::default(),
             clock: FixedClock::at(NOW),
+            peer_params: FakeParameters::default(),
+            peer_workflow: FakeWorkflow::default(),
         },
     }
 }
@@ -344,5 +349,64 @@ async fn the_sample_events_parse() {
     assert_eq!(
         (run.source_region.as_str(), run.target_region.as_str()),
         ("us-west-2", "us-east-1")
+    );
+}
+
+#[tokio::test]
+async fn a_run_in_the_home_copy_refuses_the_failback() {
+    // GIVEN the copy in us-east-1 runs (an operator's failover into us-east-1)
+    let h = settled();
+    h.ports.peer_params.0.lock().unwrap().insert(
+        "/lifeboat/shop/lock".into(),
+        json!({"run_id": "shop-to-us-east-1-1795315000-op", "target_region": "us-east-1",
+               "acquired_at": "2026-11-22T02:50:00Z",
+               "execution_arn": FakeWorkflow::arn("shop-to-us-east-1-1795315000-op")})
+        .to_string(),
+    );
+    h.ports
+        .peer_workflow
+        .start("shop-to-us-east-1-1795315000-op", "{}")
+        .await
+        .unwrap();
+    // WHEN an operator asks to fail back
+    let out = request(&h, Some("ops@shop")).await;
+    // THEN refused, naming the other copy's run; nothing started
+    let Outcome::Refused { reasons, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        reasons
+            .iter()
+            .any(|r| matches!(r, FailbackRefusal::OtherCopyRunning { region, .. } if region == "us-east-1")),
+        "{reasons:?}"
+    );
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_home_copy_lock_is_recorded_in_the_snapshot() {
+    let h = settled();
+    let h = Handler {
+        config: h.config,
+        ports: Ports {
+            db: h.ports.db,
+            lag: h.ports.lag,
+            health: h.ports.health,
+            params: h.ports.params,
+            workflow: h.ports.workflow,
+            clock: h.ports.clock,
+            peer_params: DarkParameters,
+            peer_workflow: h.ports.peer_workflow,
+        },
+    };
+    let out = h
+        .handle(json!({"action": "request", "requested_by": "ops@shop"}))
+        .await
+        .unwrap();
+    let v = serde_json::to_value(&out).unwrap();
+    assert!(
+        v.to_string()
+            .contains("could not read the run lock of the copy in us-east-1"),
+        "{v}"
     );
 }
