@@ -103,6 +103,7 @@ SCENARIOS = {
     "verify-waits": "resolvers serve the old address for a while after the flip: verify tries again and passes",
     "hostile-text": "us-east-1's health endpoint answers a hostile body: the approval e-mail and the report show it inert and bounded; approved, the run succeeds",
     "forged-probe": "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
+    "canary-silent": "the canary goes silent, then us-east-1 goes dark: the emulated CloudWatch evaluates the template's alarms; the canary-silent alarm pages a person, the failover alarm stays OK (missing data is not breaching): no run",
     "control-plane-only": "us-east-1's RDS API goes dark while its database endpoint and health endpoints serve; the failover alarm fires: refused (no failover with data loss), announced once, nothing moves",
     "old-region-returns": "a failover with data loss (us-east-1 fenced as far as reachable: unreachable, recorded); us-east-1 comes back at active capacity: its own copy fences it and says so, starts no run",
     "home-copy-alarm": "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
@@ -1391,6 +1392,81 @@ def scenario_hostile_text(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+def template_alarm(logical_id: str, values: dict[str, str]) -> dict[str, Any]:
+    """PutMetricAlarm's arguments for an alarm of infra/template.yaml, its !Ref / !Sub resolved
+    from `values` (what CloudFormation would fill in)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def ref(loader: Any, node: Any) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        name = loader.construct_scalar(node)
+        return values.get(name, f"<{name}>")
+
+    def sub(loader: Any, node: Any) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        return re.sub(r"\$\{([A-Za-z:]+)\}", lambda m: values.get(m.group(1), m.group(0)),
+                      loader.construct_scalar(node))
+
+    def other(loader: Any, suffix: str, node: Any) -> Any:
+        return None
+
+    Loader.add_constructor("!Ref", ref)
+    Loader.add_constructor("!Sub", sub)
+    Loader.add_multi_constructor("!", other)
+    doc = yaml.load((ROOT / "infra/template.yaml").read_text(), Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    props = dict(doc["Resources"][logical_id]["Properties"])
+    props.pop("AlarmDescription", None)
+    return props
+
+
+def evaluate_alarms(d: Drill, region: str = WEST) -> dict[str, Any]:
+    """One evaluation of the region's metric alarms, as CloudWatch does once per period."""
+    return d.control("/_lifeboat/alarms/evaluate", {"region": region})
+
+
+def scenario_canary_silent(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    alarm = d.plan()["triggers"]["alarms"][0]
+    silent = f"lifeboat-{APP}-canary-silent-{WEST}"
+    topic = f"arn:aws:sns:{WEST}:{ACCOUNT}:lifeboat-{APP}"
+    dims = [{"Name": "App", "Value": APP}, {"Name": "ProbedRegion", "Value": EAST}]
+    cw = d.client("cloudwatch")
+    d.say(f"the template's alarms, as infra/template.yaml defines them: {alarm}, {silent}")
+    values = {"AppName": APP, "OtherRegion": EAST, "AWS::Region": WEST, "AlarmName": alarm,
+              "Topic": topic}
+    for logical in ("PrimaryUnhealthyAlarm", "CanarySilentAlarm"):
+        cw.put_metric_alarm(**template_alarm(logical, values))
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="drill: the shop is healthy")
+    probe = d.canary()
+    d.emf_to_metrics()
+    healthy = evaluate_alarms(d)
+    d.say(f"canary healthy ({probe.get('failures')} of {probe.get('probes')} failed); alarms: {healthy or 'no change'}")
+    d.say("the canary goes silent (its function broken), then us-east-1 goes dark too")
+    d.break_primary()
+    out.broke_at = time.time()
+    wait = 3 * 60 * d.time_scale + 1.0
+    d.say(f"three silent canary periods ({wait:.0f} s at this time scale), then CloudWatch evaluates")
+    time.sleep(wait)
+    changed = evaluate_alarms(d)
+    d.say(f"alarms: {changed}")
+    time.sleep(3.0)
+    out.notifications = d.inbox(inbox, out.notifications)
+    out.executions = len(d.executions(sm))
+    state = cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"]
+    pages = [n for n in out.notifications if silent in n["subject"] and n["subject"].startswith("ALARM")]
+    verdict(d, out, {
+        "the canary-silent alarm went into ALARM and paged a person, once":
+            (changed.get(silent) or {}).get("to") == "ALARM" and len(pages) == 1,
+        "the failover alarm stayed OK: silence is not an outage": state == "OK" and alarm not in changed,
+        "no run started, no lock taken": out.executions == 0 and lock_of(d) is None,
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
 def scenario_control_plane_only(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     d.say("us-east-1's RDS API goes dark (503); its database endpoint and health endpoints still serve")
     d.control("/_lifeboat/outage", {"region": EAST, "services": ["rds"]})
@@ -1499,6 +1575,7 @@ def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> Non
 
 
 SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
+    "canary-silent": scenario_canary_silent,
     "control-plane-only": scenario_control_plane_only,
     "old-region-returns": scenario_old_region_returns,
     "home-copy-alarm": scenario_home_copy_alarm,

@@ -545,3 +545,12 @@ def test_a_control_plane_fault_is_not_an_outage(run_drill: Any) -> None:
     d, out = run_drill("control-plane-only")
     assert out.passed, out.verdict
     assert_nothing_moved(d)
+
+
+def test_silence_is_not_an_outage(run_drill: Any) -> None:
+    """GIVEN the template's two alarms (infra/template.yaml) in the emulated CloudWatch, which
+    evaluates them, WHEN the canary goes silent for three periods and then us-east-1 goes dark,
+    THEN the canary-silent alarm pages a person once, the failover alarm stays OK, nothing runs."""
+    d, out = run_drill("canary-silent")
+    assert out.passed, out.verdict
+    assert_nothing_moved(d)

@@ -942,6 +942,12 @@ class LifeboatMiddleware:
                         _db_endpoint(r)
                 return _json(start_response, "200 OK",
                              {r: f"127.0.0.1:{e.port}" for r, e in sorted(_DB_ENDPOINTS.items())})
+            if path == "/_lifeboat/alarms/evaluate" and method == "POST":
+                region = body.get("region")
+                if not isinstance(region, str) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
+                    raise ValueError("region is required")
+                account = body.get("account", "123456789012")
+                return _json(start_response, "200 OK", evaluate_alarms(account, region))
             if path == "/_lifeboat/calls":
                 with STATE.lock:
                     counts = dict(sorted(STATE.calls.items()))
@@ -1172,3 +1178,154 @@ def _error_equals_eval(self: Any, env: Any) -> None:
 
 
 _sfn_error_equals.ErrorEqualsDecl._eval_body = _error_equals_eval
+
+
+# --- CloudWatch metric alarms evaluated ----------------------------------------------------------
+#
+# moto stores alarms and metric data but never evaluates an alarm. ``POST
+# /_lifeboat/alarms/evaluate {"region": "us-west-2"}`` runs one evaluation of every metric alarm
+# in that region now, as CloudWatch does once per period, as AWS documents it: the last
+# ``EvaluationPeriods`` periods (each ``Period`` × the time scale long) ending now; each period's
+# ``Statistic`` (Sum, Average, Minimum, Maximum, SampleCount) over the datapoints with the
+# alarm's namespace, metric and exact dimensions; a period without data counts as
+# ``TreatMissingData`` says (``breaching``, ``notBreaching``, ``ignore``: the state stays, or
+# ``missing``: INSUFFICIENT_DATA when every period is missing); ALARM when at least
+# ``DatapointsToAlarm`` periods breach, else OK. A change of state is recorded on the alarm, put
+# on the region's default EventBridge bus as ``CloudWatch Alarm State Change`` (source
+# ``aws.cloudwatch``), and, when the alarm's actions are enabled, published to the SNS topics of
+# its ``AlarmActions`` / ``OKActions`` / ``InsufficientDataActions``. The answer names every
+# transition: ``{"alarm name": {"from": "OK", "to": "ALARM", "reason": "..."}}``.
+
+from datetime import datetime as _dt  # noqa: E402
+from datetime import timedelta as _td  # noqa: E402
+from datetime import timezone as _tz  # noqa: E402
+
+from moto.cloudwatch.models import cloudwatch_backends as _cw_backends  # noqa: E402
+from moto.sns.models import sns_backends as _sns_backends  # noqa: E402
+
+_COMPARE = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def _statistic(stat: str, values: list[float]) -> float:
+    if stat == "SampleCount":
+        return float(len(values))
+    if stat == "Sum":
+        return float(sum(values))
+    if stat == "Average":
+        return float(sum(values)) / len(values)
+    if stat == "Minimum":
+        return float(min(values))
+    if stat == "Maximum":
+        return float(max(values))
+    raise ValueError(f"statistic {stat} is not evaluated by the emulator")
+
+
+def _aware(t: Any) -> Any:
+    return t if t.tzinfo is not None else t.replace(tzinfo=_tz.utc)
+
+
+def _evaluate_alarm(backend: Any, alarm: Any, now: Any) -> tuple[str, str] | None:
+    """(new state, reason) if the alarm is a metric alarm lifeboat's emulator can evaluate."""
+    if getattr(alarm, "rule", None) or not alarm.metric_name or not alarm.statistic:
+        return None
+    period = max(float(alarm.period) * STATE.config["time_scale"], 0.001)
+    n = int(alarm.evaluation_periods)
+    m = int(alarm.datapoints_to_alarm or n)
+    start = now - _td(seconds=period * n)
+    dims = {(d.name, d.value) for d in alarm.dimensions}
+    buckets: list[list[float]] = [[] for _ in range(n)]
+    for datum in backend.metric_data:
+        value = getattr(datum, "value", None)
+        if value is None or datum.namespace != alarm.namespace or datum.name != alarm.metric_name:
+            continue
+        if {(d.name, d.value) for d in datum.dimensions} != dims:
+            continue
+        t = _aware(datum.timestamp)
+        if start <= t < now:
+            i = min(int((t - start).total_seconds() // period), n - 1)
+            buckets[i].append(float(value))
+    compare = _COMPARE[alarm.comparison_operator]
+    threshold = float(alarm.threshold)
+    treat = alarm.treat_missing_data or "missing"
+    breaching = missing = 0
+    shown = []
+    for values in buckets:
+        if not values:
+            missing += 1
+            shown.append("missing")
+            if treat == "breaching":
+                breaching += 1
+            continue
+        v = _statistic(alarm.statistic, values)
+        shown.append(f"{v:g}")
+        if compare(v, threshold):
+            breaching += 1
+    if missing == n and treat == "missing":
+        return "INSUFFICIENT_DATA", f"Insufficient Data: {n} missing datapoints"
+    if missing == n and treat == "ignore":
+        return None
+    state = "ALARM" if breaching >= m else "OK"
+    return state, (
+        f"Threshold Crossed: {breaching} of {n} datapoints [{', '.join(shown)}] "
+        f"{'were' if state == 'ALARM' else 'were not'} {alarm.comparison_operator} {threshold:g} "
+        f"(missing data treated as {treat})"
+    )
+
+
+def evaluate_alarms(account: str, region: str) -> dict[str, dict[str, str]]:
+    backend = _cw_backends[account][region]
+    now = _dt.now(_tz.utc)
+    changed: dict[str, dict[str, str]] = {}
+    for alarm in list(backend.alarms.values()):
+        judged = _evaluate_alarm(backend, alarm, now)
+        if judged is None or judged[0] == alarm.state_value:
+            continue
+        new, reason = judged
+        old, old_reason = alarm.state_value, alarm.state_reason
+        fmt = "%Y-%m-%dT%H:%M:%S.000+0000"
+        stamp = now.strftime(fmt)
+        old_stamp = _aware(alarm.state_updated_timestamp).strftime(fmt)
+        reason_data = json.dumps({"version": "1.0", "queryDate": stamp})
+        alarm.update_state(reason, reason_data, new)
+        changed[alarm.name] = {"from": old, "to": new, "reason": reason}
+        # The shape of EventBridge's CloudWatch Alarm State Change (events/alarm-to-failover/).
+        detail = {
+            "alarmName": alarm.name,
+            "state": {"value": new, "reason": reason, "reasonData": reason_data, "timestamp": stamp},
+            "previousState": {"value": old, "reason": old_reason, "reasonData": "{}",
+                              "timestamp": old_stamp},
+            "configuration": {"description": alarm.description or "", "metrics": []},
+        }
+        try:
+            _events_backends[account][region].put_events([{
+                "Source": "aws.cloudwatch",
+                "DetailType": "CloudWatch Alarm State Change",
+                "Resources": [alarm.alarm_arn],
+                "Detail": json.dumps(detail),
+            }])
+        except Exception as exc:  # noqa: BLE001 - delivery is best effort, as on AWS
+            print(f"lifeboat-emulator: no alarm state change event for {alarm.name}: {exc}", flush=True)
+        if not alarm.actions_enabled:
+            continue
+        actions = {"ALARM": alarm.alarm_actions, "OK": alarm.ok_actions,
+                   "INSUFFICIENT_DATA": alarm.insufficient_data_actions}[new] or []
+        for arn in actions:
+            parts = arn.split(":")
+            if len(parts) < 6 or parts[2] != "sns":
+                continue
+            try:
+                topic = _sns_backends[parts[4]][parts[3]].get_topic(arn)
+                topic.publish(
+                    json.dumps({"AlarmName": alarm.name, "NewStateValue": new,
+                                "OldStateValue": old, "NewStateReason": reason,
+                                "Region": region, "AlarmArn": alarm.alarm_arn}),
+                    subject=f'{new}: "{alarm.name}" in {region}'[:100],
+                )
+            except Exception as exc:  # noqa: BLE001
+                print(f"lifeboat-emulator: alarm action {arn} failed: {exc}", flush=True)
+    return changed
