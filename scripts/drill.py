@@ -466,6 +466,11 @@ class Drill:
             "LIFEBOAT_PLAN_PARAMETER": PLAN_PARAMETER,
             "LIFEBOAT_PEER_REGION": EAST,
             "LIFEBOAT_EVENT_BUS": CANARY_BUS,
+            # infra/template.yaml's IAM scopes, as its defaults and the seeded zone give them
+            "LIFEBOAT_SCOPE_ECS_CLUSTER": "shop",
+            "LIFEBOAT_SCOPE_ASG_PREFIX": "shop-",
+            "LIFEBOAT_SCOPE_HOSTED_ZONE": self.shop.zone_id if self.shop else "",
+            "LIFEBOAT_SCOPE_BUCKET_PREFIX": "shop-",
             "LIFEBOAT_STATE_MACHINE_ARN": state_machine_arn,
             "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN": failback_arn or self.failback_arn,
             "LIFEBOAT_LINK_SECRET_PARAMETER": LINK_SECRET_PARAMETER,

@@ -73,6 +73,8 @@ pub enum Check {
     Bucket,
     /// The run lock: a stale lock (its execution no longer runs) is reported.
     RunLock,
+    /// A plan resource outside what the deployed template's IAM policies grant.
+    Permission,
 }
 
 impl Check {
@@ -90,8 +92,99 @@ impl Check {
             Check::Secret => "secret",
             Check::Bucket => "bucket",
             Check::RunLock => "run_lock",
+            Check::Permission => "permission",
         }
     }
+}
+
+/// What the deployed template's IAM policies are scoped to (its parameters, handed to readiness
+/// as `LIFEBOAT_SCOPE_*`): a plan resource outside them would fail with AccessDenied in the
+/// middle of a failover.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scopes {
+    /// `EcsClusterName`: dr-scale-up may update services of this cluster only.
+    pub ecs_cluster: Option<String>,
+    /// `AutoScalingGroupPrefix`: groups whose names start with it.
+    pub asg_prefix: Option<String>,
+    /// `HostedZoneId`: dns-flip may change records in this zone only.
+    pub hosted_zone: Option<String>,
+    /// `BucketNamePrefix`: readiness reads buckets whose names start with it.
+    pub bucket_prefix: Option<String>,
+}
+
+/// Every plan resource outside `scopes`, as a critical finding naming the resource and the
+/// template parameter that would have to change (or the plan). Pure: no AWS call.
+pub fn permission_scopes(plan: &ValidPlan, scopes: &Scopes) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut outside = |subject: String, what: String| {
+        out.push(Finding::new(
+            Check::Permission,
+            Severity::Critical,
+            subject,
+            format!(
+                "outside what the template grants ({what}): a failover would meet AccessDenied"
+            ),
+        ));
+    };
+    for region in plan.region_names() {
+        let Ok(rp) = plan.region(region) else {
+            continue;
+        };
+        if let Some(cluster) = &scopes.ecs_cluster {
+            for s in &rp.compute.ecs_services {
+                if &s.cluster != cluster {
+                    outside(
+                        format!("{region}/{}/{}", s.cluster, s.service),
+                        format!("EcsClusterName is '{cluster}'"),
+                    );
+                }
+            }
+        }
+        if let Some(prefix) = &scopes.asg_prefix {
+            for g in &rp.compute.autoscaling_groups {
+                if !g.name.starts_with(prefix.as_str()) {
+                    outside(
+                        format!("{region}/{}", g.name),
+                        format!("AutoScalingGroupPrefix is '{prefix}'"),
+                    );
+                }
+            }
+        }
+        if let Some(zone) = &scopes.hosted_zone {
+            for z in &rp.traffic.hosted_zones {
+                if &z.zone_id != zone {
+                    outside(
+                        format!("{region}/hostedzone/{}", z.zone_id),
+                        format!("HostedZoneId is '{zone}'"),
+                    );
+                }
+            }
+        }
+        if let Some(prefix) = &scopes.bucket_prefix {
+            for b in &rp.buckets {
+                if !b.starts_with(prefix.as_str()) {
+                    outside(
+                        format!("{region}/s3/{b}"),
+                        format!("BucketNamePrefix is '{prefix}'"),
+                    );
+                }
+            }
+        }
+    }
+    if out.is_empty()
+        && (scopes.ecs_cluster.is_some()
+            || scopes.asg_prefix.is_some()
+            || scopes.hosted_zone.is_some()
+            || scopes.bucket_prefix.is_some())
+    {
+        out.push(Finding::new(
+            Check::Permission,
+            Severity::Ok,
+            "template scopes",
+            "every plan resource is within what the template grants".into(),
+        ));
+    }
+    out
 }
 
 /// One finding.
@@ -825,6 +918,43 @@ async fn buckets<B: Buckets>(buckets: &B, plan: &ValidPlan) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plan's resources against the template's IAM scopes: inside, one OK; outside, each
+    /// named, critical, with the parameter to change.
+    #[test]
+    fn plan_resources_outside_the_templates_scopes_block() {
+        let plan = ValidPlan::parse(include_str!("../../../examples/plan.yaml")).expect("plan");
+        let inside = Scopes {
+            ecs_cluster: Some("shop".into()),
+            asg_prefix: Some("shop-".into()),
+            hosted_zone: Some("Z0SHOPEXAMPLE".into()),
+            bucket_prefix: Some("shop-".into()),
+        };
+        let ok = permission_scopes(&plan, &inside);
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].severity, Severity::Ok);
+        let outside = Scopes {
+            ecs_cluster: Some("payments".into()),
+            asg_prefix: Some("pay-".into()),
+            hosted_zone: Some("ZOTHER".into()),
+            bucket_prefix: Some("pay-".into()),
+        };
+        let found = permission_scopes(&plan, &outside);
+        assert!(found.iter().all(|f| f.severity == Severity::Critical));
+        // 2 regions x (2 services + 1 group + 1 zone + 1 bucket)
+        assert_eq!(found.len(), 10, "{found:?}");
+        let web = found
+            .iter()
+            .find(|f| f.subject == "us-west-2/shop/web")
+            .expect("named");
+        assert!(
+            web.message.contains("EcsClusterName is 'payments'"),
+            "{}",
+            web.message
+        );
+        // No scopes known (an older deployment): nothing said.
+        assert!(permission_scopes(&plan, &Scopes::default()).is_empty());
+    }
 
     /// AccessDenied on anything a failover needs blocks (Ready = 0), named, like a missing
     /// resource; a transient failure to read it only warns.

@@ -31,6 +31,10 @@ pub struct Config {
     /// The approval link key this region's copy signs with (`LIFEBOAT_LINK_SECRET_PARAMETER`):
     /// checked to exist when set.
     pub link_secret_parameter: Option<String>,
+    /// What the deployed template's IAM policies are scoped to (`LIFEBOAT_SCOPE_ECS_CLUSTER`,
+    /// `LIFEBOAT_SCOPE_ASG_PREFIX`, `LIFEBOAT_SCOPE_HOSTED_ZONE`, `LIFEBOAT_SCOPE_BUCKET_PREFIX`):
+    /// plan resources outside them are critical findings.
+    pub scopes: lifeboat_core::readiness::Scopes,
 }
 
 impl Config {
@@ -38,6 +42,12 @@ impl Config {
         Ok(Self {
             plan: lifeboat_lambda::PlanConfig::from_env(env)?,
             link_secret_parameter: env.optional("LIFEBOAT_LINK_SECRET_PARAMETER"),
+            scopes: lifeboat_core::readiness::Scopes {
+                ecs_cluster: env.optional("LIFEBOAT_SCOPE_ECS_CLUSTER"),
+                asg_prefix: env.optional("LIFEBOAT_SCOPE_ASG_PREFIX"),
+                hosted_zone: env.optional("LIFEBOAT_SCOPE_HOSTED_ZONE"),
+                bucket_prefix: env.optional("LIFEBOAT_SCOPE_BUCKET_PREFIX"),
+            },
         })
     }
 
@@ -132,6 +142,12 @@ where
             buckets: &p.buckets,
         };
         let mut report = evaluate(&account, &plan, region, &self.config.secrets(), now).await?;
+        report
+            .findings
+            .extend(lifeboat_core::readiness::permission_scopes(
+                &plan,
+                &self.config.scopes,
+            ));
         if let Some(stale) = store::inspect_lock(&p.params, &p.executions, plan.app(), now)
             .await?
             .stale()

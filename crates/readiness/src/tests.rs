@@ -104,6 +104,12 @@ fn given_a_ready_account() -> Fakes {
                 region: "us-west-2".into(),
             },
             link_secret_parameter: Some(LINK_KEY.into()),
+            scopes: lifeboat_core::readiness::Scopes {
+                ecs_cluster: Some("shop".into()),
+                asg_prefix: Some("shop-".into()),
+                hosted_zone: Some("Z0SHOPEXAMPLE".into()),
+                bucket_prefix: Some("shop-".into()),
+            },
         },
         ports: Ports {
             db,
@@ -165,8 +171,9 @@ async fn a_ready_account_has_no_problems_and_the_first_all_clear_is_not_sent() {
     assert!(problems(&r).is_empty(), "{}", r.report.text());
     assert_eq!(r.report.writer_region.as_deref(), Some("us-east-1"));
     // Every check of the plan was made: DB (3), 4 services, 2 groups, 2 records (both regions
-    // name the same two: each is checked once), 2 topics, the link key, 2 buckets.
-    assert_eq!(r.report.findings.len(), 16, "{}", r.report.text());
+    // name the same two: each is checked once), 2 topics, the link key, 2 buckets, and the
+    // plan's resources within the template's scopes.
+    assert_eq!(r.report.findings.len(), 17, "{}", r.report.text());
     assert!(!r.notified);
     assert!(h.ports.sns.published.messages().is_empty());
     let emf = emf_line(&h);
@@ -502,5 +509,24 @@ async fn a_stale_lag_datapoint_is_a_warning_naming_its_age() {
             .contains("240.0 s old, older than the RPO guard of 30.0 s"),
         "{}",
         p[0].message
+    );
+}
+
+#[tokio::test]
+async fn a_plan_resource_outside_the_templates_scopes_makes_the_region_not_ready() {
+    let mut h = given_a_ready_account();
+    h.config.scopes.ecs_cluster = Some("payments".into());
+    let out = h.handle(schedule()).await.unwrap();
+    let critical: Vec<_> = out
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Critical)
+        .collect();
+    assert!(
+        critical
+            .iter()
+            .any(|f| f.check == Check::Permission && f.subject == "us-west-2/shop/web"),
+        "{critical:?}"
     );
 }
