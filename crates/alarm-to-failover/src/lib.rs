@@ -70,11 +70,7 @@ impl Config {
     /// The other copy's failover machine (the same name in the other region): its executions'
     /// status judges the other copy's lock lease.
     pub fn peer_state_machine_arn(&self) -> String {
-        self.state_machine_arn.replacen(
-            &format!(":{}:", self.region),
-            &format!(":{}:", self.peer_region),
-            1,
-        )
+        lifeboat_core::plan::arn_in_region(&self.state_machine_arn, &self.region, &self.peer_region)
     }
 }
 

@@ -463,7 +463,7 @@ pub async fn failback(
         .other_region(&from)?
         .to_string();
     let peer = global.settings()?.load(&peer_region).await;
-    let peer_arn = failback_orchestrator::peer_state_machine_arn(&arn, &from, &peer_region);
+    let peer_arn = lifeboat_core::plan::arn_in_region(&arn, &from, &peer_region);
     let handler: FailbackHandler = failback_orchestrator::Handler {
         config: failback_orchestrator::Config {
             plan: lifeboat_lambda::PlanConfig {

@@ -322,6 +322,17 @@ impl ParameterStore for FakeParameters {
     }
 }
 
+/// A call into `region` while it is dark: a timeout (transient).
+fn reachable(dark_regions: &Mutex<BTreeSet<String>>, region: &str) -> Result<()> {
+    if dark_regions.lock().unwrap().contains(region) {
+        return Err(Error::new(
+            ErrorKind::Transient,
+            format!("{region}: timed out"),
+        ));
+    }
+    Ok(())
+}
+
 /// A parameter store in a region that does not answer: every call fails (transient).
 #[derive(Debug, Default)]
 pub struct DarkParameters;
@@ -541,13 +552,7 @@ impl FakeEcs {
     }
 
     fn reachable(&self, region: &str) -> Result<()> {
-        if self.dark_regions.lock().unwrap().contains(region) {
-            return Err(Error::new(
-                ErrorKind::Transient,
-                format!("{region}: timed out"),
-            ));
-        }
-        Ok(())
+        reachable(&self.dark_regions, region)
     }
 }
 
@@ -632,13 +637,7 @@ impl FakeAsg {
 
 impl FakeAsg {
     fn reachable(&self, region: &str) -> Result<()> {
-        if self.dark_regions.lock().unwrap().contains(region) {
-            return Err(Error::new(
-                ErrorKind::Transient,
-                format!("{region}: timed out"),
-            ));
-        }
-        Ok(())
+        reachable(&self.dark_regions, region)
     }
 }
 

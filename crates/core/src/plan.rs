@@ -768,6 +768,12 @@ impl Checker {
     }
 }
 
+/// The same resource's ARN in the other copy's region (lifeboat deploys the same names in both
+/// regions): `arn:aws:states:us-west-2:...` with `region` → `peer` becomes `...us-east-1...`.
+pub fn arn_in_region(arn: &str, region: &str, peer: &str) -> String {
+    arn.replacen(&format!(":{region}:"), &format!(":{peer}:"), 1)
+}
+
 /// `host:port`: a DNS name or IPv4 address, and a port 1..=65535.
 pub fn is_host_port(s: &str) -> bool {
     let Some((host, port)) = s.rsplit_once(':') else {

@@ -44,10 +44,16 @@ pub struct Config {
     pub step_deadline_seconds: u32,
 }
 
-/// The other copy's failover machine (the same name in the other region): its executions'
-/// status judges the other copy's lock lease.
-pub fn peer_state_machine_arn(own_arn: &str, region: &str, peer_region: &str) -> String {
-    own_arn.replacen(&format!(":{region}:"), &format!(":{peer_region}:"), 1)
+impl Config {
+    /// The other copy's failback machine (the same name in the other region): its executions'
+    /// status judges the other copy's lock lease.
+    pub fn peer_state_machine_arn(&self) -> String {
+        lifeboat_core::plan::arn_in_region(
+            &self.state_machine_arn,
+            &self.plan.region,
+            &self.peer_region,
+        )
+    }
 }
 
 impl Config {

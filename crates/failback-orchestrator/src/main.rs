@@ -19,11 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let settings = AwsSettings::from_env()?;
     let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
-    let peer_arn = failback_orchestrator::peer_state_machine_arn(
-        &config.state_machine_arn,
-        &config.plan.region,
-        &config.peer_region,
-    );
+    let peer_arn = config.peer_state_machine_arn();
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
