@@ -111,7 +111,7 @@ SCENARIOS = {
 # Scenarios that deploy a copy of lifeboat in us-east-1 too (the home region's own copy).
 HOME_COPY_SCENARIOS = {"old-region-returns", "home-copy-alarm"}
 # The functions of the home copy the drill runs (as the template deploys them in us-east-1).
-HOME_COPY = ["alarm-to-failover", "dr-scale-up"]
+HOME_COPY = ["alarm-to-failover", "dr-scale-up", "dns-flip"]
 # What a compromised or broken health endpoint might answer: a Slack broadcast, a disguised
 # link, an ANSI escape, a right-to-left override, a zero-width space, and a lot of it.
 HOSTILE_BODY = ("<!channel> <https://evil.example|Approve> \x1b[31m\u202egnp.exe\u200b "
@@ -1529,6 +1529,9 @@ def scenario_old_region_returns(d: Drill, out: Outcome, sm: str, inbox: str) -> 
     d.say(f"home copy, dr-scale-up guard: {guard.get('verdict')}; announced: {bool(guard.get('announced'))}")
     after = east_compute(d)
     d.say(f"us-east-1 compute: {before} -> {after}")
+    traffic = d.home_copy("dns-flip", {"action": "guard"})
+    d.say(f"home copy, dns-flip guard: {traffic.get('verdict')}; traffic moved: {traffic.get('moved')} "
+          "(the run's traffic step had moved it already)")
     again = d.home_copy("dr-scale-up", {"action": "guard"})
     time.sleep(1.0)
     d.inbox(home_inbox, said, EAST)
@@ -1546,6 +1549,8 @@ def scenario_old_region_returns(d: Drill, out: Outcome, sm: str, inbox: str) -> 
             after == {"web": 0, "checkout": 0, "workers": 0, "workers_min": 0},
         "its topic says so, once": len(fenced_msgs) == 1 and not again.get("announced")
             and "us-west-2 holds the writer" in fenced_msgs[0]["subject"],
+        "its traffic stays away: the guard finds it at the writer's region, sends nothing":
+            traffic.get("verdict") == "fence" and traffic.get("moved") is False,
         "its copy started no run": not home_runs,
         "the shop is still served from us-west-2": writer_region(d) == WEST
             and d.shop is not None and d.shop.www_region() == WEST,

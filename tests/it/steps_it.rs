@@ -93,6 +93,8 @@ type DnsHandler = dns_flip::Handler<
     ArcAdapter,
     RdsGlobalDatabase,
     SsmParameterStore,
+    SsmParameterStore,
+    SnsNotifier,
 >;
 
 fn dns_handler(shop: &Shop) -> DnsHandler {
@@ -105,6 +107,7 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
         config: dns_flip::Config {
             plan_parameter: PLAN_PARAMETER.into(),
             region: WEST.into(),
+            peer_region: EAST.into(),
         },
         ports: dns_flip::Ports {
             records: CountingRecords(Route53Adapter::new(sdk), AtomicUsize::new(0)),
@@ -112,6 +115,8 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
             arc,
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
             params: SsmParameterStore::new(sdk),
+            peer_params: SsmParameterStore::new(&shop.east),
+            notifier: SnsNotifier::new(sdk),
         },
     }
 }

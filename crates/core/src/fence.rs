@@ -233,5 +233,49 @@ pub fn home_guard(
     }
 }
 
+/// The returning region's rule, observed: who holds the writer (read from `region`), both
+/// copies' run locks (this region's store and the other's, where reachable), and
+/// [`home_guard`]'s verdict. Reads only; one place for every function that guards the region.
+pub async fn observe<D, P, Q>(
+    db: &D,
+    params: &P,
+    peer_params: &Q,
+    plan: &ValidPlan,
+    region: &str,
+) -> crate::Result<GuardVerdict>
+where
+    D: crate::ports::GlobalDatabase,
+    P: crate::ports::ParameterStore,
+    Q: crate::ports::ParameterStore,
+{
+    if region != plan.primary_region() {
+        return Ok(GuardVerdict::NotHome);
+    }
+    let why = |e: crate::Error| crate::text::bounded(&e.to_string(), 300);
+    let writer = db
+        .describe_global(region, &plan.database().global_cluster_id)
+        .await
+        .map(|view| crate::steps::writer_region(plan, &view).map(str::to_string))
+        .map_err(why);
+    let peer = plan.other_region(region)?.to_string();
+    let app = plan.app();
+    let locks = [
+        LockSeen {
+            region: region.to_string(),
+            lock: crate::store::read_lock(params, app).await.map_err(why),
+        },
+        LockSeen {
+            region: peer,
+            lock: crate::store::read_lock(peer_params, app).await.map_err(why),
+        },
+    ];
+    Ok(home_guard(
+        plan,
+        region,
+        writer.as_ref().map(|w| w.as_deref()).map_err(String::clone),
+        &locks,
+    ))
+}
+
 #[cfg(test)]
 mod tests;

@@ -9,14 +9,20 @@
 //!   one `UpdateRoutingControlStates` call, trying each cluster endpoint in turn until one
 //!   answers (the data-plane path AWS recommends during a regional outage).
 //!
+//! * `guard` (the copy's schedule): the returning home region's traffic off. When another
+//!   region holds the writer ([`lifeboat_core::fence::observe`]), traffic is flipped to the
+//!   writer's region (nothing is sent when it already goes there); a change is said on the topic.
+//!
 //! Always first: the target region's database must be the global cluster's writer, or the flip
 //! is refused (`PreconditionFailed`) and nothing changes. Every answer carries the previous
 //! values, so the change can be undone.
 
 use futures::future::join_all;
+use lifeboat_core::fence::{self, GuardVerdict};
 use lifeboat_core::plan::{ArcClusterEndpoint, TrafficMode, ValidPlan};
 use lifeboat_core::ports::{
-    GlobalDatabase, HealthChecks, ParameterStore, RecordSets, RecordValue, RoutingControls,
+    GlobalDatabase, HealthChecks, Notifier, ParameterStore, RecordSets, RecordValue,
+    RoutingControls,
 };
 use lifeboat_core::steps::{upsert_batches, writer_region};
 use lifeboat_core::{Error, Result, store};
@@ -24,7 +30,32 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The function's configuration (from its environment, read once at init).
-pub use lifeboat_lambda::PlanConfig as Config;
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
+    pub plan_parameter: String,
+    /// The region this copy runs in (`AWS_REGION`): the default target.
+    pub region: String,
+    /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read by `guard`.
+    pub peer_region: String,
+}
+
+impl Config {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.required("LIFEBOAT_PEER_REGION")?;
+        if !lifeboat_core::plan::is_region_name(&peer_region) || peer_region == base.region {
+            return Err(Error::invalid_input(format!(
+                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer_region}'"
+            )));
+        }
+        Ok(Self {
+            plan_parameter: base.plan_parameter,
+            region: base.region,
+            peer_region,
+        })
+    }
+}
 
 /// One submitted Route 53 change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +80,8 @@ pub enum Request {
         #[serde(default)]
         changes: Vec<ZoneChange>,
     },
+    /// The copy's schedule: the returning home region's traffic goes to the writer's region.
+    Guard {},
 }
 
 /// A record set as it read before the flip (`value: null`: it did not exist).
@@ -97,32 +130,75 @@ pub enum Response {
     Pending {
         pending: Vec<ZoneChange>,
     },
+    /// `guard`: the verdict and, when traffic had to move, the flip and the announcement.
+    Guarded {
+        region: String,
+        #[serde(flatten)]
+        verdict: GuardVerdict,
+        /// Whether any traffic resource was changed.
+        moved: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        flip: Option<Box<Response>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        announced: Option<String>,
+    },
+}
+
+impl Response {
+    /// Whether a flip changed anything (records sent, a health check or routing control set).
+    pub fn moved(&self, target: &str, plan: &ValidPlan) -> bool {
+        let Response::Flipped {
+            changes, previous, ..
+        } = self
+        else {
+            return false;
+        };
+        let on_target =
+            |id: &String, ids: fn(&lifeboat_core::plan::RegionTraffic) -> &Vec<String>| {
+                plan.region(target)
+                    .is_ok_and(|r| ids(&r.traffic).contains(id))
+            };
+        !changes.is_empty()
+            || previous.health_checks.iter().any(|(id, inverted)| {
+                // the target's checks are restored (not inverted), the other's inverted
+                *inverted == on_target(id, |t| &t.health_check_ids)
+            })
+            || previous
+                .routing_controls
+                .iter()
+                .any(|(arn, on)| *on != on_target(arn, |t| &t.routing_control_arns))
+    }
 }
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<R, H, C, D, P> {
+pub struct Ports<R, H, C, D, P, PeerParams, Topic> {
     pub records: R,
     pub checks: H,
     pub arc: C,
     pub db: D,
     pub params: P,
+    /// The other region's parameter store (its copy's run lock), read where reachable.
+    pub peer_params: PeerParams,
+    pub notifier: Topic,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<R, H, C, D, P> {
+pub struct Handler<R, H, C, D, P, PeerParams, Topic> {
     pub config: Config,
-    pub ports: Ports<R, H, C, D, P>,
+    pub ports: Ports<R, H, C, D, P, PeerParams, Topic>,
 }
 
-impl<R, H, C, D, P> Handler<R, H, C, D, P>
+impl<R, H, C, D, P, PeerParams, Topic> Handler<R, H, C, D, P, PeerParams, Topic>
 where
     R: RecordSets,
     H: HealthChecks,
     C: RoutingControls,
     D: GlobalDatabase,
     P: ParameterStore,
+    PeerParams: ParameterStore,
+    Topic: Notifier,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dns-flip request", event)?;
@@ -141,7 +217,62 @@ where
                 out
             }
             Request::Status { changes } => self.status(changes).await,
+            Request::Guard {} => self.guard().await,
         }
+    }
+
+    /// The returning home region's traffic off: flipped to the writer's region when another
+    /// region holds the writer (idempotent: nothing is sent when it already goes there).
+    async fn guard(&self) -> Result<Response> {
+        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let region = self.config.region.clone();
+        let verdict = fence::observe(
+            &self.ports.db,
+            &self.ports.params,
+            &self.ports.peer_params,
+            &plan,
+            &region,
+        )
+        .await?;
+        let GuardVerdict::Fence { writer_region, .. } = &verdict else {
+            tracing::info!(region = %region, verdict = ?verdict, "guard");
+            return Ok(Response::Guarded {
+                region,
+                verdict,
+                moved: false,
+                flip: None,
+                announced: None,
+            });
+        };
+        let flip = self.flip(&plan, writer_region, "guard").await?;
+        let moved = flip.moved(writer_region, &plan);
+        let announced = if moved {
+            let subject = format!(
+                "lifeboat {}: {region}'s traffic moved to {writer_region} (it holds the writer)",
+                plan.app()
+            );
+            let message = format!(
+                "{region} is back and its traffic still pointed at it, while {writer_region} holds                  the database writer. lifeboat's copy in {region} moved the traffic to                  {writer_region} ({:?} mode) so that one region serves writes. Bring the shop home                  with `lifeboat failback`.\n",
+                plan.traffic().mode
+            );
+            let topic = &plan.region(&region)?.notification_topic_arn;
+            Some(
+                self.ports
+                    .notifier
+                    .publish(topic, &subject, &message)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        tracing::warn!(region = %region, writer = %writer_region, moved, "guard: traffic off");
+        Ok(Response::Guarded {
+            region,
+            verdict,
+            moved,
+            flip: Some(Box::new(flip)),
+            announced,
+        })
     }
 
     async fn flip(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {

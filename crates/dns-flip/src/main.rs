@@ -4,6 +4,7 @@ use dns_flip::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
+use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_lambda::{Env, init_tracing};
 
@@ -12,7 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let env = Env::process();
     let config = Config::from_env(&env)?;
-    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.region).await;
+    let peer = settings.load(&config.peer_region).await;
     let route53 = Route53Adapter::new(&sdk);
     let handler = Handler {
         ports: Ports {
@@ -21,6 +24,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             arc: ArcAdapter::new(&sdk),
             db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
             params: SsmParameterStore::new(&sdk),
+            peer_params: SsmParameterStore::new(&peer),
+            notifier: SnsNotifier::new(&sdk),
         },
         config,
     };

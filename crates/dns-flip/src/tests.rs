@@ -18,8 +18,15 @@ const RC_WEST: &str =
 const EP1: &str = "https://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1";
 const EP2: &str = "https://host-2.route53-recovery-cluster.eu-west-1.amazonaws.com/v1";
 
-type Fakes =
-    Handler<FakeRecords, FakeHealthChecks, FakeRoutingControls, FakeGlobalDatabase, FakeParameters>;
+type Fakes = Handler<
+    FakeRecords,
+    FakeHealthChecks,
+    FakeRoutingControls,
+    FakeGlobalDatabase,
+    FakeParameters,
+    FakeParameters,
+    FakeNotifier,
+>;
 
 fn cname(name: &str, value: &str) -> RecordValue {
     RecordValue {
@@ -79,6 +86,7 @@ fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
         config: Config {
             plan_parameter: "/lifeboat/shop/plan".into(),
             region: "us-west-2".into(),
+            peer_region: "us-east-1".into(),
         },
         ports: Ports {
             records,
@@ -89,6 +97,8 @@ fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
                 "/lifeboat/shop/plan",
                 &serde_json::to_string(&plan).unwrap(),
             ),
+            peer_params: FakeParameters::default(),
+            notifier: FakeNotifier::default(),
         },
     }
 }
@@ -278,4 +288,74 @@ fn the_sample_events_parse() {
         let text = std::fs::read_to_string(&path).unwrap();
         let _: Request = serde_json::from_str(&text).expect(&path);
     }
+}
+
+// --- the returning home region's traffic off (issue 18, item 2) ------------------------------
+
+/// GIVEN the home copy (us-east-1) after a failover into us-west-2 whose traffic step never ran:
+/// the records still point at us-east-1.
+fn given_home_copy_with_traffic_still_home(mode: TrafficMode) -> Fakes {
+    let mut h = given_a_promoted_database(mode);
+    h.config.region = "us-east-1".into();
+    h.config.peer_region = "us-west-2".into();
+    h
+}
+
+#[tokio::test]
+async fn the_returning_home_region_moves_its_traffic_to_the_writer_and_says_so_once() {
+    for mode in [
+        TrafficMode::RecordUpsert,
+        TrafficMode::HealthCheck,
+        TrafficMode::RoutingControl,
+    ] {
+        let h = given_home_copy_with_traffic_still_home(mode);
+        let out = h.handle(json!({"action": "guard"})).await.unwrap();
+        let Response::Guarded {
+            moved,
+            announced,
+            verdict,
+            ..
+        } = &out
+        else {
+            panic!("{out:?}")
+        };
+        assert!(
+            matches!(verdict, GuardVerdict::Fence { .. }),
+            "{mode:?}: {verdict:?}"
+        );
+        assert!(*moved && announced.is_some(), "{mode:?}: {out:?}");
+        let msgs = h.ports.notifier.messages();
+        assert_eq!(msgs.len(), 1, "{mode:?}");
+        assert_eq!(
+            msgs[0].0,
+            "arn:aws:sns:us-east-1:123456789012:lifeboat-shop"
+        );
+        assert!(
+            msgs[0].1.contains("traffic moved to us-west-2"),
+            "{}",
+            msgs[0].1
+        );
+        // The next tick finds the traffic away: nothing sent, nothing said.
+        let again = h.handle(json!({"action": "guard"})).await.unwrap();
+        let Response::Guarded {
+            moved, announced, ..
+        } = &again
+        else {
+            panic!("{again:?}")
+        };
+        assert!(!*moved && announced.is_none(), "{mode:?}: {again:?}");
+        assert_eq!(h.ports.notifier.messages().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_dr_copys_guard_moves_nothing() {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, moved, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(verdict, &GuardVerdict::NotHome);
+    assert!(!moved);
+    assert!(h.ports.records.batches().is_empty());
 }

@@ -23,7 +23,7 @@
 
 use futures::stream::{self, StreamExt};
 use lifeboat_core::fence::{
-    self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict, LockSeen,
+    self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict,
 };
 use lifeboat_core::plan::{ComputePlan, ValidPlan};
 use lifeboat_core::ports::{
@@ -420,38 +420,14 @@ where
         plan.region(&region)?;
         let app = plan.app();
         let marker_name = fence::fence_parameter(app);
-        let verdict = if region != plan.primary_region() {
-            GuardVerdict::NotHome
-        } else {
-            let writer = self
-                .ports
-                .db
-                .describe_global(&region, &plan.database().global_cluster_id)
-                .await
-                .map(|view| writer_region(plan, &view).map(str::to_string))
-                .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300));
-            let peer = plan.other_region(&region)?.to_string();
-            let locks = [
-                LockSeen {
-                    region: region.clone(),
-                    lock: store::read_lock(&self.ports.params, app)
-                        .await
-                        .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300)),
-                },
-                LockSeen {
-                    region: peer,
-                    lock: store::read_lock(&self.ports.peer_params, app)
-                        .await
-                        .map_err(|e| lifeboat_core::text::bounded(&e.to_string(), 300)),
-                },
-            ];
-            fence::home_guard(
-                plan,
-                &region,
-                writer.as_ref().map(|w| w.as_deref()).map_err(String::clone),
-                &locks,
-            )
-        };
+        let verdict = fence::observe(
+            &self.ports.db,
+            &self.ports.params,
+            &self.ports.peer_params,
+            plan,
+            &region,
+        )
+        .await?;
         let (fence, announced) = match &verdict {
             GuardVerdict::Fence {
                 writer_region,
