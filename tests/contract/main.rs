@@ -252,6 +252,10 @@ fn required_env(crate_dir: &Path) -> BTreeSet<String> {
                 out.insert(part[..end].to_string());
             }
         }
+        // `Env::peer_region` requires the other copy's region.
+        if code.contains("env.peer_region(") {
+            out.insert("LIFEBOAT_PEER_REGION".to_string());
+        }
     }
     out
 }

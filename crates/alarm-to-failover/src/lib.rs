@@ -53,12 +53,7 @@ pub struct Config {
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
         let region = env.region()?;
-        let peer_region = env.required("LIFEBOAT_PEER_REGION")?;
-        if !lifeboat_core::plan::is_region_name(&peer_region) || peer_region == region {
-            return Err(Error::invalid_input(format!(
-                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer_region}'"
-            )));
-        }
+        let peer_region = env.peer_region(&region)?;
         Ok(Self {
             plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
             region,

@@ -63,12 +63,7 @@ impl Config {
                 })?,
         };
         let base = lifeboat_lambda::PlanConfig::from_env(env)?;
-        let peer_region = env.required("LIFEBOAT_PEER_REGION")?;
-        if !lifeboat_core::plan::is_region_name(&peer_region) || peer_region == base.region {
-            return Err(Error::invalid_input(format!(
-                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer_region}'"
-            )));
-        }
+        let peer_region = env.peer_region(&base.region)?;
         Ok(Self {
             plan_parameter: base.plan_parameter,
             region: base.region,

@@ -58,10 +58,12 @@ impl Config {
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
+        let plan = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.peer_region(&plan.region)?;
         Ok(Self {
-            plan: lifeboat_lambda::PlanConfig::from_env(env)?,
+            plan,
             state_machine_arn: env.required("LIFEBOAT_FAILBACK_STATE_MACHINE_ARN")?,
-            peer_region: env.required("LIFEBOAT_PEER_REGION")?,
+            peer_region,
             poll_seconds: env.number("LIFEBOAT_POLL_SECONDS", 5, 1, 300)?,
             step_deadline_seconds: env.number("LIFEBOAT_STEP_DEADLINE_SECONDS", 1800, 1, 86_400)?,
         })

@@ -88,6 +88,9 @@ impl Env<fn(&str) -> Option<String>> {
     }
 }
 
+/// The variable that names the other copy's region ([`Env::peer_region`]).
+pub const PEER_REGION_VAR: &str = "LIFEBOAT_PEER_REGION";
+
 impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// A required, non-empty variable.
     pub fn required(&self, name: &str) -> Result<String, Error> {
@@ -133,6 +136,20 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     }
 
     /// The function's region (`AWS_REGION`, set by Lambda): the region it fails over *into*.
+    /// The plan's other region (`LIFEBOAT_PEER_REGION`), where the other copy runs: a region
+    /// name, not `own`.
+    pub fn peer_region(&self, own: &str) -> Result<String, Error> {
+        // Named through the constant: only the functions that call this require it.
+        let peer = self.required(PEER_REGION_VAR)?;
+        if lifeboat_core::plan::is_region_name(&peer) && peer != own {
+            Ok(peer)
+        } else {
+            Err(Error::invalid_input(format!(
+                "LIFEBOAT_PEER_REGION must be the plan's other region, not '{peer}'"
+            )))
+        }
+    }
+
     pub fn region(&self) -> Result<String, Error> {
         let region = self.required("AWS_REGION")?;
         if lifeboat_core::plan::is_region_name(&region) {
