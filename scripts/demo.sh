@@ -78,6 +78,7 @@ for fn in "${functions[@]}"; do
     AWS_REGION=us-west-2 AWS_ENDPOINT_URL="$endpoint" \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     LIFEBOAT_AWS_MAX_ATTEMPTS=1 LIFEBOAT_PLAN_PARAMETER=/lifeboat/shop/plan \
+    LIFEBOAT_PEER_REGION=us-east-1 \
     LIFEBOAT_STATE_MACHINE_ARN="$sm" RUST_LOG=info \
     LIFEBOAT_LINK_SECRET_PARAMETER=/lifeboat/shop/approval-link-secret \
     LIFEBOAT_PROBE_INTERVAL_MS=50 \
