@@ -36,7 +36,7 @@ impl FenceOutcome {
     /// The outcome of an action that failed with `e`: unreachable when the region did not
     /// answer (a network fault, a 5xx, throttling), failed otherwise. The detail is bounded.
     pub fn of_error(e: &Error) -> Self {
-        let detail = crate::text::bounded(&e.to_string(), 300);
+        let detail = crate::text::inert(&e.to_string(), 300);
         match e.kind() {
             ErrorKind::Transient | ErrorKind::Throttled => FenceOutcome::Unreachable { detail },
             _ => FenceOutcome::Failed { detail },
@@ -126,7 +126,7 @@ pub fn run_fence(
         report.actions.push(FenceAction {
             resource: "compute".to_string(),
             outcome: FenceOutcome::Failed {
-                detail: crate::text::bounded(&why, 300),
+                detail: crate::text::inert(&why, 300),
             },
         });
     }
@@ -251,7 +251,7 @@ where
     if region != plan.primary_region() {
         return Ok(GuardVerdict::NotHome);
     }
-    let why = |e: crate::Error| crate::text::bounded(&e.to_string(), 300);
+    let why = |e: crate::Error| crate::text::inert(&e.to_string(), 300);
     let writer = db
         .describe_global(region, &plan.database().global_cluster_id)
         .await

@@ -230,7 +230,7 @@ where
             Err(e) => {
                 let why = format!(
                     "could not read the run lock of the copy in {peer}: {}",
-                    lifeboat_core::text::bounded(&e.to_string(), 300)
+                    lifeboat_core::text::inert(&e.to_string(), 300)
                 );
                 tracing::warn!(why = %why, "the other copy's lock is unknown");
                 snapshot.other_copy_unread = Some(why);

@@ -161,3 +161,15 @@ fn a_report_is_complete_only_when_every_compute_action_holds() {
         "asg:shop-workers-use1: UNREACHABLE (HTTP 503)"
     );
 }
+
+#[test]
+fn an_errors_text_on_the_topic_is_inert() {
+    let e = Error::new(ErrorKind::Transient, "dark\u{1b}[31m\u{202e}\n<!channel>");
+    let FenceOutcome::Unreachable { detail } = FenceOutcome::of_error(&e) else {
+        panic!("unreachable")
+    };
+    assert!(
+        detail.contains("\\u{1b}") && detail.contains("\\u{202e}") && detail.contains("\\u{a}")
+    );
+    assert!(!detail.contains('\u{1b}') && !detail.contains('\n'));
+}
