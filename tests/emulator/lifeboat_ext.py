@@ -660,6 +660,7 @@ def _lambda_invoke(
                        and f["payload_contains"].encode() in payload), None)
         if answer is not None:
             STATE.result_on_invoke.remove(answer)
+    _sync_db_endpoints()
     if answer is not None:
         result = json.dumps(answer["result"]).encode()
         response_headers["Content-Length"] = str(len(result))
@@ -926,11 +927,9 @@ class LifeboatMiddleware:
                         STATE.outages[region] = set(body.get("services") or [])
                     elif method == "DELETE":
                         STATE.outages.clear()
-                    return _json(
-                        start_response,
-                        "200 OK",
-                        {r: sorted(s) for r, s in STATE.outages.items()},
-                    )
+                    outages = {r: sorted(s) for r, s in STATE.outages.items()}
+                _sync_db_endpoints()
+                return _json(start_response, "200 OK", outages)
             if path == "/_lifeboat/db-endpoints":
                 if method == "POST":
                     regions = body.get("regions")
@@ -1007,38 +1006,52 @@ class _DbEndpoint:
         self.port = probe.getsockname()[1]
         probe.close()
         self.sock: _socket.socket | None = None
+        self.lock = threading.Lock()
+        self.sync()
         _threading.Thread(target=self._run, daemon=True).start()
 
-    def _open(self) -> None:
-        sock = _socket.socket()
-        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        sock.listen(64)
-        sock.setblocking(False)
-        self.sock = sock
-
-    def _run(self) -> None:
-        while True:
+    def sync(self) -> None:
+        """Open or close the listener to match the region's data plane, now. Called by the
+        outage endpoint before it answers, so an outage is in force when its POST returns (a
+        listener left open for a moment after would let a client see a dark region answer)."""
+        with self.lock:
             dark = STATE.region_dark(self.region, "db-endpoint")
             if dark and self.sock is not None:
                 self.sock.close()
                 self.sock = None
             elif not dark and self.sock is None:
+                sock = _socket.socket()
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
                 try:
-                    self._open()
+                    sock.bind(("127.0.0.1", self.port))
+                    sock.listen(64)
                 except OSError:
-                    time.sleep(0.05)
-                    continue
-            if self.sock is None:
-                time.sleep(0.02)
-                continue
-            ready, _, _ = _select.select([self.sock], [], [], 0.02)
-            if ready:
-                try:
-                    conn, _ = self.sock.accept()
-                    conn.close()
-                except OSError:
-                    pass
+                    sock.close()
+                    return
+                sock.setblocking(False)
+                self.sock = sock
+
+    def _run(self) -> None:
+        while True:
+            self.sync()
+            with self.lock:
+                sock = self.sock
+                if sock is not None:
+                    try:
+                        ready, _, _ = _select.select([sock], [], [], 0)
+                        if ready:
+                            conn, _ = sock.accept()
+                            conn.close()
+                    except (OSError, ValueError):
+                        pass
+            time.sleep(0.02)
+
+
+def _sync_db_endpoints() -> None:
+    with _DB_ENDPOINTS_LOCK:
+        endpoints = list(_DB_ENDPOINTS.values())
+    for e in endpoints:
+        e.sync()
 
 
 def _db_endpoint(region: str) -> _DbEndpoint:
