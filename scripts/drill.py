@@ -116,9 +116,11 @@ HOME_COPY = ["alarm-to-failover", "dr-scale-up", "dns-flip"]
 # link, an ANSI escape, a right-to-left override, a zero-width space, and a lot of it.
 HOSTILE_BODY = ("<!channel> <https://evil.example|Approve> \x1b[31m\u202egnp.exe\u200b "
                 + "A" * 200_000)
-# The primary's regional services that go dark (Route 53's control plane is global).
+# The primary's services that go dark: its regional services, the ARC cluster endpoint there,
+# and Route 53's control plane, which lives in us-east-1 (the example plan's routing controls do
+# not need it; a record UPSERT would).
 OUTAGE_SERVICES = ["rds", "db-endpoint", "ecs", "autoscaling", "monitoring", "sns", "sqs", "ssm", "states",
-                   "lambda", "events", "elasticloadbalancing"]
+                   "lambda", "events", "elasticloadbalancing", "arc", "route53"]
 
 
 class DrillError(Exception):
@@ -159,6 +161,10 @@ class ShopServer:
         # Resolvers keep an answer this long (s) after Route 53 changed it (verify-waits).
         self.cache_seconds = 0.0
         self._cached: tuple[str | None, float] = (None, 0.0)
+        # Mode routing_control: the emulator's ARC cluster as Route 53 sees it, and each
+        # region's routing controls (set by use_routing_controls).
+        self.arc_url: str | None = None
+        self.controls: dict[str, list[str]] = {}
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -217,7 +223,13 @@ class ShopServer:
             return now_region
         return cached
 
+    def use_routing_controls(self, arc_url: str, controls: dict[str, list[str]]) -> None:
+        self.arc_url = arc_url
+        self.controls = controls
+
     def www_region(self) -> str | None:
+        if self.arc_url:
+            return self.arc_region()
         records = self.route53.list_resource_record_sets(
             HostedZoneId=self.zone_id, StartRecordName="www.shop.example.com", MaxItems="1"
         )["ResourceRecordSets"]
@@ -226,6 +238,18 @@ class ShopServer:
                 value = r["ResourceRecords"][0]["Value"]
                 return EAST if "use1" in value else WEST if "usw2" in value else None
         return None
+
+    def arc_region(self) -> str | None:
+        """Route 53 failover records for www: PRIMARY to us-east-1, SECONDARY to us-west-2, each
+        with a health check of type RECOVERY_CONTROL on its region's routing controls (healthy
+        while they are On). Route 53 answers the primary while it is healthy, else the secondary
+        while it is healthy, else the primary (when every record is unhealthy Route 53 answers as
+        if all were healthy)."""
+        with urllib.request.urlopen(self.arc_url, timeout=5) as resp:  # noqa: S310 - loopback
+            states = {c["arn"]: c["state"] for c in json.load(resp)["routing_controls"].values()}
+        healthy = [r for r in (EAST, WEST)
+                   if self.controls.get(r) and all(states.get(a) == "On" for a in self.controls[r])]
+        return healthy[0] if healthy else EAST
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -586,6 +610,11 @@ class Drill:
         })
         self.shop = ShopServer(self.client("route53", EAST), seeded["zone_id"])
         plan = self.plan()
+        if plan["traffic"]["mode"] == "routing_control":
+            self.shop.use_routing_controls(
+                f"{self.endpoint}/_lifeboat/arc",
+                {r: list(plan["regions"][r]["traffic"]["routing_control_arns"]) for r in (EAST, WEST)},
+            )
         for region, short in ((EAST, "use1"), (WEST, "usw2")):
             plan["regions"][region]["health_endpoints"] = [{
                 "url": f"{self.shop.base}/{short}/healthz", "expect_status": 200,

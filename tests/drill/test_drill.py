@@ -18,8 +18,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import drill as drill_mod  # noqa: E402
 
-EAST_VALUE = "use1.shop.example.com"
-WEST_VALUE = "usw2.shop.example.com"
 
 
 @pytest.fixture
@@ -38,13 +36,11 @@ def run_drill() -> Iterator[Any]:
         d.stop()
 
 
-def www(d: drill_mod.Drill) -> str:
-    r53 = d.client("route53", "us-east-1")
-    zone = r53.list_hosted_zones()["HostedZones"][0]["Id"]
-    for r in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]:
-        if r["Name"].rstrip(".") == "www.shop.example.com":
-            return r["ResourceRecords"][0]["Value"]
-    raise AssertionError("no www record")
+def www(d: drill_mod.Drill) -> str | None:
+    """The region www.shop.example.com answers from, as a resolver sees it (by the plan's
+    traffic mode: the ARC routing controls behind Route 53's failover records, or the record)."""
+    assert d.shop is not None
+    return d.shop.www_region()
 
 
 def writer(d: drill_mod.Drill) -> str:
@@ -88,7 +84,7 @@ def assert_entered_in_order(names: list[str], path: list[Any]) -> None:
 
 def assert_nothing_moved(d: drill_mod.Drill) -> None:
     assert writer(d) == "us-east-1"
-    assert www(d) == EAST_VALUE
+    assert www(d) == "us-east-1"
     assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
 
 
@@ -103,6 +99,15 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
         executionArn=out.execution_arn)["events"] if e["type"] == "TaskSucceeded"
         and "Drill Operator" in e["taskSucceededEventDetails"].get("output", ""))
     assert json.loads(approval["taskSucceededEventDetails"]["output"])["decision"] == "approve"
+    # the example plan's routing controls moved the traffic (issue 18 item 9): us-east-1 is dark,
+    # and so is its ARC cluster endpoint, the plan's first; the flip went through us-west-2's
+    flips = [json.loads(e["taskSucceededEventDetails"]["output"])["Payload"] for e in
+             d.client("stepfunctions").get_execution_history(
+                 executionArn=out.execution_arn, maxResults=1000)["events"]
+             if e["type"] == "TaskSucceeded"
+             and '"flipped"' in e["taskSucceededEventDetails"].get("output", "")]
+    assert [f["mode"] for f in flips] == ["routing_control"], flips
+    assert "/_arc/us-west-2/" in flips[0]["endpoint"], flips
     # end state in the emulated AWS once failed over (read before the way home began)
     es = out.end_state
     assert es["writer_region"] == "us-west-2"
@@ -142,7 +147,7 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
     assert db_start["planned"] is True and db_start["target_region"] == "us-east-1"
     # home again: writer, traffic, us-west-2 back to standby capacity, us-east-1 active
     assert writer(d) == "us-east-1"
-    assert www(d) == EAST_VALUE
+    assert www(d) == "us-east-1"
     assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
     assert fb.end_state["ecs_desired_east"] == {"web": 6, "checkout": 4}
     state = parameter(d, "/lifeboat/shop/state")
@@ -168,7 +173,7 @@ def test_no_approval_when_the_plan_does_not_require_one(run_drill: Any) -> None:
     d, out = run_drill("failover", approval=False)
     assert out.passed, out.verdict
     assert "Approval" not in visited(out)
-    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert writer(d) == "us-west-2" and www(d) == "us-west-2"
     assert [n["subject"] for n in out.notifications if "APPROVAL" in n["subject"]] == []
 
 
@@ -215,7 +220,7 @@ def test_an_approval_timeout_with_proceed_goes_on_once_the_outage_is_confirmed(r
     names = visited(out)
     i = names.index("Approval: timed out, assess")
     assert names.index("Approval: on timeout?") < i < names.index("Promote")
-    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert writer(d) == "us-west-2" and www(d) == "us-west-2"
     pages = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
     assert len(pages) == 1  # asked once, nobody answered, the plan decided
 
@@ -227,7 +232,7 @@ def test_a_failed_promotion_notifies_keeps_the_lock_and_leaves_traffic(run_drill
     assert "Database: failed" in names and "Failed: record" in names
     assert "Traffic: start" not in names
     assert writer(d) == "us-east-1"
-    assert www(d) == EAST_VALUE  # traffic untouched
+    assert www(d) == "us-east-1"  # traffic untouched
     assert parameter(d, "/lifeboat/shop/lock") is not None  # a person decides
     state = parameter(d, "/lifeboat/shop/state")
     assert state["active_region"] == "us-east-1" and state["last_run"]["outcome"] == "failed"
@@ -241,7 +246,7 @@ def test_a_failed_promotion_notifies_keeps_the_lock_and_leaves_traffic(run_drill
     # (the fault was one-off); every step is idempotent, a person approves again
     again = d.resume(out, d.seeded["state_machine_arn"], d.seeded["inbox_url"])
     assert again.status == "SUCCEEDED", again.verdict
-    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert writer(d) == "us-west-2" and www(d) == "us-west-2"
     assert parameter(d, "/lifeboat/shop/lock") is None
     state = parameter(d, "/lifeboat/shop/state")
     assert state["active_region"] == "us-west-2" and state["last_run"]["outcome"] == "succeeded"
@@ -258,7 +263,7 @@ def test_an_alarm_storm_makes_one_run_and_one_page(run_drill: Any) -> None:
     assert out.executions == 1
     pages = [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
     assert len(pages) == 1
-    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert writer(d) == "us-west-2" and www(d) == "us-west-2"
 
 
 # --- issue 17: a failover that works when it is needed (each failed on 80feadf) ---------------
@@ -384,7 +389,7 @@ def test_the_parameter_store_dark_right_after_verify_still_notifies_once(run_dri
         told = notices(out)
         assert len(told) == 1 and "UNRECORDED" in told[0]["subject"], out.notifications
         assert "lock may still be held" in told[0]["message"]
-        assert writer(d) == "us-west-2" and www(d) == WEST_VALUE  # the shift itself happened
+        assert writer(d) == "us-west-2" and www(d) == "us-west-2"  # the shift itself happened
     finally:
         d.stop()
 
@@ -414,12 +419,12 @@ def test_a_failback_rejected_then_requested_again_runs_again(run_drill: Any) -> 
     first = d.failback(inbox, by_function=True, decisions=["reject"])
     assert first.status == "FAILED" and (first.report or {}).get("outcome") == "aborted", first.verdict
     assert parameter(d, "/lifeboat/shop/lock") is None
-    assert writer(d) == "us-west-2" and www(d) == WEST_VALUE
+    assert writer(d) == "us-west-2" and www(d) == "us-west-2"
     second = d.failback(inbox, by_function=True)
     assert second.status == "SUCCEEDED" and (second.report or {}).get("outcome") == "succeeded", \
         second.verdict
     assert second.run_id == f"{first.run_id}-a2", (first.run_id, second.run_id)
-    assert writer(d) == "us-east-1" and www(d) == EAST_VALUE
+    assert writer(d) == "us-east-1" and www(d) == "us-east-1"
     assert parameter(d, "/lifeboat/shop/lock") is None
 
 

@@ -77,6 +77,13 @@ section in the code); moto sends none. ``StopExecution`` and an execution timeou
 ``.waitForTaskToken`` wait at once. ``States.ALL`` in a Catch or Retry never matches
 ``States.Runtime`` or ``States.DataLimitExceeded``, as AWS documents (moto's interpreter lets it).
 
+Route 53 ARC routing controls
+-----------------------------
+A cluster with one endpoint per named region (``http://HOST/_arc/<region>/v1``), a control panel,
+routing controls and assertion safety rules, seeded with ``POST /_lifeboat/arc`` and served over
+the route53-recovery-cluster JSON API; an endpoint whose region is dark (or whose outage names
+``arc``) answers ``EndpointTemporarilyUnavailableException``. See ``arc.py``.
+
 S3
 --
 ``GetBucketVersioning`` answers with the root element S3 documents, ``VersioningConfiguration``
@@ -95,6 +102,9 @@ import urllib.parse
 from typing import Any
 
 from moto.core.responses import ActionResult
+
+from arc import ARC
+from arc import PATH as ARC_PATH
 from moto.rds import models as rds_models
 from moto.rds.exceptions import RDSClientError
 from moto.rds.responses import RDSResponse
@@ -155,6 +165,7 @@ class _State:
             self.outage_on_invoke: list[dict[str, Any]] = []
             # Invocations answered with a given result instead of running the function.
             self.result_on_invoke: list[dict[str, Any]] = []
+        ARC.reset()
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -878,6 +889,22 @@ class LifeboatMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_lifeboat/"):
             return self._control(path, method, environ, start_response)
+        arc = ARC_PATH.match(path)
+        if arc and method == "POST":
+            _count_call(environ)
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            status, answer = ARC.serve(
+                arc.group("region"), environ.get("HTTP_X_AMZ_TARGET", ""), raw,
+                lambda region: STATE.region_dark(region, "arc"),
+            )
+            data = json.dumps(answer).encode()
+            start_response(status, [
+                ("Content-Type", "application/x-amz-json-1.0"),
+                ("Content-Length", str(len(data))),
+                *([("x-amzn-ErrorType", answer["__type"])] if "__type" in answer else []),
+            ])
+            return [data]
         if path == "/moto-api/reset":
             STATE.reset()
         else:
@@ -941,6 +968,11 @@ class LifeboatMiddleware:
                         _db_endpoint(r)
                 return _json(start_response, "200 OK",
                              {r: f"127.0.0.1:{e.port}" for r, e in sorted(_DB_ENDPOINTS.items())})
+            if path == "/_lifeboat/arc":
+                if method == "POST":
+                    ARC.create(body)
+                base = f"http://{environ.get('HTTP_HOST') or '127.0.0.1'}"
+                return _json(start_response, "200 OK", ARC.describe(base))
             if path == "/_lifeboat/alarms/evaluate" and method == "POST":
                 region = body.get("region")
                 if not isinstance(region, str) or not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):

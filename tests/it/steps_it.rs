@@ -325,11 +325,112 @@ async fn dns_flip_is_refused_until_the_target_database_is_the_writer() {
         cname(&shop, "www.shop.example.com").await,
         ["use1.shop.example.com"]
     );
+    assert!(shop.routing_control_on(&shop.arc.east).await);
+    assert!(!shop.routing_control_on(&shop.arc.west).await);
+}
+
+/// How many calls of `operation` the emulator served since its count was last cleared.
+async fn calls_of(shop: &Shop, operation: &str) -> u64 {
+    shop.emulator
+        .control("GET", "/_lifeboat/calls", None)
+        .await
+        .get(operation)
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+/// Issue 18 item 9, against the emulated ARC cluster of the example plan: us-east-1 is dark, so
+/// its cluster endpoint (the plan's first) answers EndpointTemporarilyUnavailable; the flip goes
+/// through the next endpoint, in one atomic update, and Route 53 sees us-west-2's control On.
+#[tokio::test]
+async fn the_example_flips_its_routing_controls_through_another_endpoint_while_us_east_1_is_dark() {
+    let shop = Shop::seed(2000.0).await;
+    promote_west(&shop).await;
+    shop.emulator.outage(EAST).await;
+    shop.emulator
+        .control("DELETE", "/_lifeboat/calls", None)
+        .await;
+    let out = dns_handler(&shop)
+        .handle(json!({"action": "flip", "run_id": "shop-to-us-west-2-1"}))
+        .await
+        .expect("flipped");
+    let dns_flip::Response::Flipped {
+        endpoint,
+        previous,
+        changes,
+        ..
+    } = out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        shop.arc.endpoints[0].0, EAST,
+        "the plan lists us-east-1's endpoint first"
+    );
+    assert_eq!(endpoint.as_deref(), Some(shop.arc.endpoints[1].1.as_str()));
+    assert_eq!(
+        previous.routing_controls,
+        [
+            (shop.arc.west.clone(), false),
+            (shop.arc.east.clone(), true)
+        ]
+    );
+    assert!(changes.is_empty(), "no record changes: {changes:?}");
+    assert_eq!(
+        calls_of(&shop, "route53-recovery-cluster:UpdateRoutingControlStates").await,
+        1,
+        "one atomic update"
+    );
+    assert_eq!(calls_of(&shop, "route53:ChangeResourceRecordSets").await, 0);
+    assert!(shop.routing_control_on(&shop.arc.west).await);
+    assert!(!shop.routing_control_on(&shop.arc.east).await);
+}
+
+/// A safety rule's conflict is final: not tried at every endpoint, nothing changed, and the kind
+/// is kept for the state machine.
+#[tokio::test]
+async fn a_safety_rule_conflict_is_final_and_changes_nothing() {
+    let shop = Shop::seed(2000.0).await;
+    promote_west(&shop).await;
+    // The panel asserts both regions On (a rule that no failover can satisfy).
+    shop.emulator
+        .control(
+            "POST",
+            "/_lifeboat/arc",
+            Some(json!({
+                "endpoint_regions": lifeboat_tests::ARC_ENDPOINT_REGIONS,
+                "control_panel": "shop",
+                "routing_controls": [
+                    {"name": "shop-use1", "state": "On"},
+                    {"name": "shop-usw2", "state": "On"},
+                ],
+                "assertion_rules": [
+                    {"name": "both-on", "at_least": 2, "controls": ["shop-use1", "shop-usw2"]},
+                ],
+            })),
+        )
+        .await;
+    shop.emulator
+        .control("DELETE", "/_lifeboat/calls", None)
+        .await;
+    let err = dns_handler(&shop)
+        .handle(json!({"action": "flip", "run_id": "shop-to-us-west-2-1"}))
+        .await
+        .expect_err("refused by the safety rule");
+    assert!(!err.kind().is_retryable(), "{err}");
+    assert!(err.to_string().contains("both-on"), "{err}");
+    assert_eq!(
+        calls_of(&shop, "route53-recovery-cluster:UpdateRoutingControlStates").await,
+        1,
+        "not tried again at the other endpoints"
+    );
+    assert!(shop.routing_control_on(&shop.arc.east).await);
 }
 
 #[tokio::test]
 async fn dns_flip_changes_a_zone_in_exactly_one_batch_and_waits_for_insync() {
     let shop = Shop::seed(2000.0).await;
+    shop.use_record_upsert().await;
     // Propagation of 3 s of real time: long enough to see PENDING on a loaded machine.
     shop.emulator
         .configure(json!({"route53": {"propagation_seconds": 300}}))

@@ -243,6 +243,10 @@ pub struct Shop {
     pub inbox_url: String,
     /// SQS queue subscribed to the us-east-1 topic (the home copy's announcements).
     pub home_inbox_url: String,
+    /// The shop's ARC cluster: the example plan moves traffic with its routing controls.
+    pub arc: ArcSeed,
+    /// `examples/plan-record-upsert.yaml` with the emulator's names.
+    pub record_upsert_plan: String,
 }
 
 /// The example plan's database endpoints, replaced by the emulator's per-region listeners.
@@ -268,6 +272,94 @@ pub fn plan_text() -> String {
     std::fs::read_to_string(repo_root().join("examples/plan.yaml")).expect("example plan")
 }
 
+/// The same shop moving traffic by record UPSERT (`examples/plan-record-upsert.yaml`).
+pub fn record_upsert_plan_text() -> String {
+    std::fs::read_to_string(repo_root().join("examples/plan-record-upsert.yaml"))
+        .expect("record_upsert example plan")
+}
+
+/// The example plan's routing controls, replaced by the emulator's.
+pub const PLAN_EAST_ROUTING_CONTROL: &str = "arn:aws:route53-recovery-control::123456789012:controlpanel/c0shoppanel/routingcontrol/c0shopuse1";
+pub const PLAN_WEST_ROUTING_CONTROL: &str = "arn:aws:route53-recovery-control::123456789012:controlpanel/c0shoppanel/routingcontrol/c0shopusw2";
+/// The regions of the example's ARC cluster endpoints, in the plan's order.
+pub const ARC_ENDPOINT_REGIONS: [&str; 5] = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-northeast-1",
+    "ap-southeast-2",
+];
+
+/// The example plan's ARC cluster endpoint in `region`.
+pub fn plan_arc_endpoint(region: &str) -> String {
+    format!("https://host-c0shop.route53-recovery-cluster.{region}.amazonaws.com/v1")
+}
+
+/// The shop's ARC cluster in the emulator.
+#[derive(Debug, Clone)]
+pub struct ArcSeed {
+    /// (region, endpoint URL), in the plan's order.
+    pub endpoints: Vec<(String, String)>,
+    /// The routing controls of us-east-1 and us-west-2.
+    pub east: String,
+    pub west: String,
+    /// The assertion rule "at least one region On".
+    pub safety_rule: String,
+}
+
+/// GIVEN the shop's ARC cluster: an endpoint in each of the plan's five regions, a control panel
+/// with one routing control per region (us-east-1 On), and the assertion rule AWS recommends for
+/// active/passive failover: at least one of them On.
+async fn seed_arc(endpoint: &str) -> ArcSeed {
+    let out: Value = reqwest::Client::new()
+        .post(format!("{endpoint}/_lifeboat/arc"))
+        .json(&json!({
+            "endpoint_regions": ARC_ENDPOINT_REGIONS,
+            "control_panel": "shop",
+            "routing_controls": [
+                {"name": "shop-use1", "state": "On"},
+                {"name": "shop-usw2", "state": "Off"},
+            ],
+            "assertion_rules": [
+                {"name": "one-region-on", "at_least": 1, "controls": ["shop-use1", "shop-usw2"]},
+            ],
+        }))
+        .send()
+        .await
+        .expect("arc")
+        .error_for_status()
+        .expect("arc seeded")
+        .json()
+        .await
+        .expect("arc json");
+    let s = |v: &Value| v.as_str().expect("string").to_string();
+    ArcSeed {
+        endpoints: out["cluster_endpoints"]
+            .as_array()
+            .expect("endpoints")
+            .iter()
+            .map(|e| (s(&e["region"]), s(&e["endpoint"])))
+            .collect(),
+        east: s(&out["routing_controls"]["shop-use1"]["arn"]),
+        west: s(&out["routing_controls"]["shop-usw2"]["arn"]),
+        safety_rule: s(&out["safety_rules"]["one-region-on"]),
+    }
+}
+
+/// A plan text with the example's names replaced by the emulator's resources.
+fn localized(text: &str, zone_id: &str, db: &(String, String), arc: &ArcSeed) -> String {
+    let mut text = text
+        .replace(PLAN_ZONE_ID, zone_id)
+        .replace(PLAN_EAST_DB_ENDPOINT, &db.0)
+        .replace(PLAN_WEST_DB_ENDPOINT, &db.1)
+        .replace(PLAN_EAST_ROUTING_CONTROL, &arc.east)
+        .replace(PLAN_WEST_ROUTING_CONTROL, &arc.west);
+    for (region, url) in &arc.endpoints {
+        text = text.replace(&plan_arc_endpoint(region), url);
+    }
+    text
+}
+
 impl Shop {
     /// GIVEN: a global database written in us-east-1 with a secondary in us-west-2, the plan in
     /// SSM (us-west-2), the failover state machine, the topic (with a subscribed queue), the
@@ -284,6 +376,8 @@ impl Shop {
             zone_id: seeded.zone_id,
             inbox_url: seeded.inbox_url,
             home_inbox_url: seeded.home_inbox_url,
+            arc: seeded.arc,
+            record_upsert_plan: seeded.record_upsert_plan,
         }
     }
 }
@@ -297,6 +391,10 @@ pub struct Seeded {
     pub zone_id: String,
     pub inbox_url: String,
     pub home_inbox_url: String,
+    /// The shop's ARC cluster (the example plan's traffic mode).
+    pub arc: ArcSeed,
+    /// `examples/plan-record-upsert.yaml` with the emulator's names.
+    pub record_upsert_plan: String,
 }
 
 impl Seeded {
@@ -339,6 +437,7 @@ impl Seeded {
 
         let zone_id = seed_zone(&east).await;
         let db_endpoints = db_endpoints(endpoint).await;
+        let arc = seed_arc(endpoint).await;
         for (cfg, active) in [(&east, true), (&west, false)] {
             seed_compute(cfg, active).await;
         }
@@ -347,12 +446,7 @@ impl Seeded {
         let ssm = aws_sdk_ssm::Client::new(&west);
         ssm.put_parameter()
             .name(PLAN_PARAMETER)
-            .value(
-                plan_text()
-                    .replace(PLAN_ZONE_ID, &zone_id)
-                    .replace(PLAN_EAST_DB_ENDPOINT, &db_endpoints.0)
-                    .replace(PLAN_WEST_DB_ENDPOINT, &db_endpoints.1),
-            )
+            .value(localized(&plan_text(), &zone_id, &db_endpoints, &arc))
             .r#type(aws_sdk_ssm::types::ParameterType::String)
             .send()
             .await
@@ -425,6 +519,8 @@ impl Seeded {
             .await
             .expect("alarm state");
 
+        let record_upsert_plan =
+            localized(&record_upsert_plan_text(), &zone_id, &db_endpoints, &arc);
         let seeded = Seeded {
             east,
             west,
@@ -432,6 +528,8 @@ impl Seeded {
             zone_id,
             inbox_url,
             home_inbox_url,
+            record_upsert_plan,
+            arc,
         };
         // A negative lag: no datapoint at all (the lag is unknown).
         if lag_ms >= 0.0 {
@@ -654,6 +752,41 @@ impl Shop {
             .send()
             .await
             .expect("store the plan");
+    }
+
+    /// Move traffic by record UPSERT, as `examples/plan-record-upsert.yaml` does (the stored
+    /// plan keeps everything else).
+    pub async fn use_record_upsert(&self) {
+        let record = lifeboat_core::plan::Plan::parse(&self.record_upsert_plan)
+            .expect("the record_upsert plan parses");
+        self.change_plan(|p| {
+            p.traffic = record.traffic.clone();
+            for (name, region) in &record.regions {
+                if let Some(r) = p.regions.get_mut(name) {
+                    r.traffic = region.traffic.clone();
+                }
+            }
+        })
+        .await;
+    }
+
+    /// The state of a routing control, as Route 53's health checkers see it.
+    pub async fn routing_control_on(&self, arn: &str) -> bool {
+        let out: Value = reqwest::Client::new()
+            .get(format!("{}/_lifeboat/arc", self.emulator.endpoint()))
+            .send()
+            .await
+            .expect("arc")
+            .json()
+            .await
+            .expect("arc json");
+        out["routing_controls"]
+            .as_object()
+            .expect("controls")
+            .values()
+            .find(|c| c["arn"] == arn)
+            .map(|c| c["state"] == "On")
+            .expect("a routing control of the shop")
     }
 
     /// Publish a replication-lag datapoint for the us-west-2 secondary (as Aurora does).

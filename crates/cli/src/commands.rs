@@ -920,8 +920,16 @@ async fn traffic_steps(
                         .map(|arn| format!("{arn}=Off")),
                 )
                 .collect();
+            let endpoints: Vec<&str> = plan
+                .traffic()
+                .arc_cluster_endpoints
+                .iter()
+                .map(|e| e.region.as_str())
+                .collect();
             steps.push(format!(
-                "Traffic: one UpdateRoutingControlStates: {}",
+                "Traffic: one UpdateRoutingControlStates (ARC data plane, through the first of {} cluster endpoints that answers: {}): {}",
+                endpoints.len(),
+                endpoints.join(", "),
                 on.join(", ")
             ));
         }

@@ -152,7 +152,7 @@ async fn readiness_of_the_seeded_shop_is_ready() {
         "replication_lag",
         "ecs_service",
         "autoscaling_group",
-        "dns_record",
+        "routing_control",
         "topic",
         "secret",
         "bucket",
@@ -303,6 +303,10 @@ async fn snapshot(shop: &Shop, east_up: bool) -> Value {
         .collect();
     json!({
         "writer": shop.writer().await,
+        "routing_controls": [
+            shop.routing_control_on(&shop.arc.east).await,
+            shop.routing_control_on(&shop.arc.west).await,
+        ],
         "parameters": shop.parameters().await,
         "executions": shop.executions().await,
         "services": services,
@@ -333,6 +337,10 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
     );
     // THEN it says what it would do, step by step, in the order the machine does it
     assert_eq!(ran.code, 0, "{ran:?}");
+    let (west_on, east_off) = (
+        format!("{}=On", shop.arc.west),
+        format!("{}=Off", shop.arc.east),
+    );
     assert!(ran.stdout.starts_with("DRY RUN"), "{ran:?}");
     assert!(ran.stdout.contains("Nothing was changed"), "{ran:?}");
     let order = [
@@ -346,8 +354,10 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
         "ECS us-west-2/shop/web desired 1 -> 6",
         "ECS us-west-2/shop/checkout desired 1 -> 4",
         "Auto Scaling us-west-2/shop-workers-usw2 min 1 desired 1 -> min 4 desired 6",
-        "UPSERT www.shop.example.com CNAME",
-        "usw2.shop.example.com",
+        // the example plan moves traffic on ARC's data plane (issue 18 item 9)
+        "Traffic: one UpdateRoutingControlStates (ARC data plane, through the first of 5 cluster endpoints that answers: us-east-1, us-west-2, eu-west-1, ap-northeast-1, ap-southeast-2)",
+        &west_on,
+        &east_off,
         "Verify: GET https://usw2.shop.example.com/healthz",
         "Record: /lifeboat/shop/state",
         "Notify",
@@ -363,6 +373,38 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
     let after = snapshot(&shop, true).await;
     assert_eq!(before, after);
     assert_eq!(after["writer"], EAST_CLUSTER);
+
+    // AND with the record_upsert plan (a shop without ARC) the traffic step is the UPSERT
+    shop.use_record_upsert().await;
+    let record_before = snapshot(&shop, true).await;
+    let upsert = lifeboat(
+        Some(shop.emulator.endpoint()),
+        &[
+            "--region",
+            WEST,
+            "failover",
+            "--to",
+            WEST,
+            "--dry-run",
+            "--state-machine-arn",
+            &shop.state_machine_arn,
+        ],
+    );
+    assert_eq!(upsert.code, 0, "{upsert:?}");
+    let mut at = 0;
+    for needle in [
+        "Auto Scaling us-west-2/shop-workers-usw2",
+        "Traffic: UPSERT www.shop.example.com CNAME",
+        "usw2.shop.example.com",
+        "Verify: GET https://usw2.shop.example.com/healthz",
+    ] {
+        let found = upsert.stdout[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", upsert.stdout));
+        at += found;
+    }
+    assert!(!upsert.stdout.contains("RoutingControl"), "{upsert:?}");
+    assert_eq!(snapshot(&shop, true).await, record_before);
 
     // AND when us-east-1 is dark and the lag (45 s) is above the guard (30 s), the dry run says
     // lifeboat would refuse, and exits 3, still changing nothing
@@ -700,8 +742,9 @@ async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_th
         "Approval: none (an operator asked",
         "Database: switchover of shop-global to arn:aws:rds:us-east-1:123456789012:cluster:shop-use1 (planned, RPO 0",
         "ECS us-east-1/shop/web desired 6 -> 6",
-        "UPSERT www.shop.example.com CNAME",
-        "use1.shop.example.com",
+        "Traffic: one UpdateRoutingControlStates",
+        &format!("{}=On", shop.arc.east),
+        &format!("{}=Off", shop.arc.west),
         "Verify: GET https://use1.shop.example.com/healthz",
         "Standby (after verify): ECS us-west-2/shop/web desired 1 -> 1",
         "Standby (after verify): Auto Scaling us-west-2/shop-workers-usw2",

@@ -1086,9 +1086,9 @@ fn validate(plan: &Plan) -> Vec<Problem> {
     }
     for (i, ep) in plan.traffic.arc_cluster_endpoints.iter().enumerate() {
         c.check(
-            ep.endpoint.starts_with("https://"),
+            is_arc_endpoint_url(&ep.endpoint),
             format!("traffic.arc_cluster_endpoints[{i}].endpoint"),
-            "must be an https:// URL",
+            "must be an https:// URL (http:// only to 127.0.0.1 or localhost: an emulator on this machine)",
         );
         c.check(
             is_region_name(&ep.region),
@@ -1179,6 +1179,25 @@ fn validate_fencing(c: &mut Checker, at: &str, compute: &ComputePlan, count: u32
             ),
         );
     }
+}
+
+/// An ARC cluster endpoint as the cluster lists it (`https://…`), or an emulator on this machine.
+fn is_arc_endpoint_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return url.len() > "https://".len();
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    name == "127.0.0.1" || name == "localhost"
 }
 
 fn validate_region_traffic(

@@ -923,7 +923,8 @@ mod tests {
     /// named, critical, with the parameter to change.
     #[test]
     fn plan_resources_outside_the_templates_scopes_block() {
-        let plan = ValidPlan::parse(include_str!("../../../examples/plan.yaml")).expect("plan");
+        let plan = ValidPlan::parse(include_str!("../../../examples/plan-record-upsert.yaml"))
+            .expect("plan");
         let inside = Scopes {
             ecs_cluster: Some("shop".into()),
             asg_prefix: Some("shop-".into()),

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::*;
 
-const PLAN: &str = include_str!("../../../examples/plan.yaml");
+/// The shop with its records (plan-record-upsert.yaml); each test sets the mode it exercises.
+const PLAN: &str = include_str!("../../../examples/plan-record-upsert.yaml");
 const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 const ZONE: &str = "Z0SHOPEXAMPLE";

@@ -12,7 +12,8 @@ use serde_json::json;
 
 use super::*;
 
-const PLAN: &str = include_str!("../../../examples/plan.yaml");
+/// The shop with its Route 53 records (the record checks are what these tests read).
+const PLAN: &str = include_str!("../../../examples/plan-record-upsert.yaml");
 const USE1: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 const USW2: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 const TOPIC_W: &str = "arn:aws:sns:us-west-2:123456789012:lifeboat-shop";

@@ -2,8 +2,15 @@ use super::*;
 
 const EXAMPLE: &str = include_str!("../../../../examples/plan.yaml");
 
+const RECORD_UPSERT_EXAMPLE: &str = include_str!("../../../../examples/plan-record-upsert.yaml");
+
 fn example() -> Plan {
     Plan::parse(EXAMPLE).expect("the example plan parses")
+}
+
+/// The same shop moving traffic by record UPSERT (no ARC cluster).
+fn record_example() -> Plan {
+    Plan::parse(RECORD_UPSERT_EXAMPLE).expect("the record_upsert example parses")
 }
 
 fn problems(plan: Plan) -> Vec<Problem> {
@@ -29,6 +36,34 @@ fn the_example_plan_is_valid() {
         Some("us-west-2")
     );
     assert_eq!(plan.parameter_prefix(), "/lifeboat/shop");
+}
+
+/// Issue 18 item 9: the example a user starts from is statically stable (a data-plane traffic
+/// mode: a flip away from us-east-1 does not need us-east-1); the record_upsert one is the same
+/// shop apart from traffic.
+#[test]
+fn the_example_moves_traffic_on_a_data_plane_and_the_record_example_is_the_same_shop() {
+    let plan = example();
+    assert_ne!(plan.traffic.mode, TrafficMode::RecordUpsert);
+    assert_eq!(plan.traffic.mode, TrafficMode::RoutingControl);
+    assert!(
+        plan.traffic
+            .arc_cluster_endpoints
+            .iter()
+            .any(|e| e.region != plan.primary_region),
+        "an endpoint outside the primary's region"
+    );
+    let record = record_example();
+    record.clone().validate().expect("valid");
+    assert_eq!(record.traffic.mode, TrafficMode::RecordUpsert);
+    let strip = |mut p: Plan| {
+        p.traffic = example().traffic;
+        for r in p.regions.values_mut() {
+            r.traffic = RegionTraffic::default();
+        }
+        p
+    };
+    assert_eq!(strip(plan), strip(record));
 }
 
 #[test]
@@ -151,7 +186,7 @@ fn the_approval_wait_and_the_step_deadlines_fit_the_execution_timeout() {
 
 #[test]
 fn a_record_ttl_longer_than_the_verify_deadline_is_named() {
-    let mut plan = example();
+    let mut plan = record_example();
     plan.traffic.verify_deadline_seconds = 45;
     let found = problems(plan.clone());
     let named: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
@@ -177,7 +212,7 @@ fn a_record_ttl_longer_than_the_verify_deadline_is_named() {
 
 #[test]
 fn traffic_mode_needs_its_resources_in_each_region() {
-    let mut plan = example();
+    let mut plan = record_example();
     plan.traffic.mode = TrafficMode::RoutingControl;
     let got = fields(plan);
     assert!(
@@ -187,10 +222,41 @@ fn traffic_mode_needs_its_resources_in_each_region() {
     assert!(got.contains(&"regions.us-east-1.traffic.routing_control_arns".to_string()));
     assert!(got.contains(&"regions.us-west-2.traffic.routing_control_arns".to_string()));
 
-    let mut plan = example();
+    let mut plan = record_example();
     plan.traffic.mode = TrafficMode::HealthCheck;
     let got = fields(plan);
     assert!(got.contains(&"regions.us-east-1.traffic.health_check_ids".to_string()));
+
+    let mut plan = example();
+    plan.traffic.mode = TrafficMode::RecordUpsert;
+    let got = fields(plan);
+    assert!(got.contains(&"regions.us-east-1.traffic.hosted_zones".to_string()));
+}
+
+#[test]
+fn arc_endpoints_are_https_or_an_emulator_on_this_machine() {
+    for (url, ok) in [
+        (
+            "https://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1",
+            true,
+        ),
+        ("http://127.0.0.1:4566/_arc/us-west-2/v1", true),
+        ("http://localhost:4566/_arc/us-west-2/v1", true),
+        ("http://localhost/v1", true),
+        (
+            "http://host-1.route53-recovery-cluster.us-west-2.amazonaws.com/v1",
+            false,
+        ),
+        ("http://127.0.0.1.example.com/v1", false),
+        ("http://localhost:80x/v1", false),
+        ("https://", false),
+        ("ftp://127.0.0.1/v1", false),
+    ] {
+        let mut plan = example();
+        plan.traffic.arc_cluster_endpoints[0].endpoint = url.into();
+        let got = fields(plan);
+        assert_eq!(got.is_empty(), ok, "{url}: {got:?}");
+    }
 }
 
 #[test]
