@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill bench infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill bench fuzz infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -103,6 +103,12 @@ bench: setup ## Benchmarks with their targets: cold start, memory, sizes, orches
 	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p lifeboat-bench-hello
 	cargo build -q --workspace --all-targets
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+
+fuzz: ## Every fuzz target for FUZZ_SECONDS each (cargo fuzz, nightly), FUZZ_JOBS at a time; prints executions, exec/s and findings
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz.sh
 
 demo: setup ## Local end-to-end: every failover step under cargo lambda watch against the emulator
 	bash scripts/demo.sh
