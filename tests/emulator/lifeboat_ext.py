@@ -77,6 +77,12 @@ section in the code); moto sends none. ``StopExecution`` and an execution timeou
 ``.waitForTaskToken`` wait at once. ``States.ALL`` in a Catch or Retry never matches
 ``States.Runtime`` or ``States.DataLimitExceeded``, as AWS documents (moto's interpreter lets it).
 
+API faults
+----------
+``POST /_lifeboat/api-faults {"seed": n, "rules": [...]}`` injects throttling, server errors,
+timeouts and latency into matching signed calls, drawn from a seeded random stream, each in the
+service's own error protocol (see ``api_faults.py``); ``GET`` answers the counts injected.
+
 Route 53 ARC routing controls
 -----------------------------
 A cluster with one endpoint per named region (``http://HOST/_arc/<region>/v1``), a control panel,
@@ -103,6 +109,7 @@ from typing import Any
 
 from moto.core.responses import ActionResult
 
+import api_faults
 from arc import ARC
 from arc import PATH as ARC_PATH
 from moto.rds import models as rds_models
@@ -166,6 +173,7 @@ class _State:
             # Invocations answered with a given result instead of running the function.
             self.result_on_invoke: list[dict[str, Any]] = []
         ARC.reset()
+        api_faults.FAULTS.reset()
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
@@ -928,6 +936,14 @@ class LifeboatMiddleware:
                 [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if match:
+            service = match.group(2)
+            rule = api_faults.FAULTS.draw(service, match.group(1), _operation(environ, service),
+                                          api_faults.access_key(environ))
+            if rule is not None:
+                answer = api_faults.respond(rule, service, environ, start_response)
+                if answer is not None:
+                    return answer
         return self.app(environ, start_response)
 
     def _control(
@@ -968,6 +984,12 @@ class LifeboatMiddleware:
                         _db_endpoint(r)
                 return _json(start_response, "200 OK",
                              {r: f"127.0.0.1:{e.port}" for r, e in sorted(_DB_ENDPOINTS.items())})
+            if path == "/_lifeboat/api-faults":
+                if method == "POST":
+                    api_faults.FAULTS.configure(body)
+                elif method == "DELETE":
+                    api_faults.FAULTS.reset()
+                return _json(start_response, "200 OK", api_faults.FAULTS.describe())
             if path == "/_lifeboat/arc":
                 if method == "POST":
                     ARC.create(body)

@@ -899,3 +899,49 @@ async fn a_secrets_existence_is_read_from_its_metadata_only() {
         "exists() uses DescribeParameters: {calls}"
     );
 }
+
+/// The emulator's injected API faults (issue 19, chaos) reach lifeboat's adapters as the kinds
+/// the state machine retries: a throttle is `Throttled`, a server error `Transient`, and a call
+/// the rule does not match is untouched.
+#[tokio::test]
+async fn injected_api_faults_keep_their_kind_through_the_adapters() {
+    use lifeboat_core::ports::{GlobalDatabase, ParameterStore};
+    let shop = Shop::seed(800.0).await;
+    let ssm = SsmParameterStore::new(&shop.west);
+    let rds = RdsGlobalDatabase::new(&shop.west, Duration::from_secs(2));
+    for (kind, want) in [
+        ("throttle", ErrorKind::Throttled),
+        ("error", ErrorKind::Transient),
+    ] {
+        shop.emulator
+            .control(
+                "POST",
+                "/_lifeboat/api-faults",
+                Some(json!({"seed": 1, "rules": [
+                    {"service": "ssm", "operation": "GetParameter", "kind": kind, "rate": 1.0},
+                    {"service": "rds", "kind": kind, "rate": 1.0},
+                ]})),
+            )
+            .await;
+        let err = ssm.get(PLAN_PARAMETER).await.expect_err("faulted");
+        assert_eq!(err.kind(), want, "ssm {kind}: {err}");
+        let err = rds
+            .describe_global(WEST, GLOBAL)
+            .await
+            .expect_err("faulted");
+        assert_eq!(err.kind(), want, "rds {kind}: {err}");
+        // another operation of the same service is served
+        ssm.create("/lifeboat/shop/chaos-probe", "x")
+            .await
+            .expect("not matched");
+        shop.emulator
+            .control("DELETE", "/_lifeboat/api-faults", None)
+            .await;
+        let _ = aws_sdk_ssm::Client::new(&shop.west)
+            .delete_parameter()
+            .name("/lifeboat/shop/chaos-probe")
+            .send()
+            .await;
+    }
+    assert!(ssm.get(PLAN_PARAMETER).await.expect("served").is_some());
+}
