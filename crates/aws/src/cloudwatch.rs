@@ -130,7 +130,8 @@ impl ReplicationLagSource for CloudWatch {
         Ok(latest
             .filter(|(_, ms)| ms.is_finite() && *ms >= 0.0)
             .map(|(start, ms)| LagSample {
-                lag: Duration::from_secs_f64(ms / 1000.0),
+                // beyond what a duration holds: the longest (above any guard), not a panic
+                lag: Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX),
                 age: Duration::from_secs(
                     now_secs.saturating_sub(u64::try_from(start.saturating_add(60)).unwrap_or(0)),
                 ),

@@ -61,10 +61,19 @@ mod opt_secs {
         }
     }
 
+    /// Seconds, or an error for what is not a duration (negative, or beyond what a duration
+    /// holds): never a panic on input, never a silent "unknown".
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let v: Option<f64> = Option::deserialize(d)?;
-        Ok(v.filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64))
+        v.map(|s| {
+            Duration::try_from_secs_f64(s).map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "{s} is not a duration in seconds (non-negative and at most {})",
+                    u64::MAX
+                ))
+            })
+        })
+        .transpose()
     }
 }
 

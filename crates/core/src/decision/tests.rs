@@ -571,3 +571,25 @@ fn the_decision_refuses_a_failover_while_the_primarys_data_plane_answers() {
         "{d:?}"
     );
 }
+
+/// Fuzzing found it (fuzz/regressions/requests/lag-out-of-range.json, at f572ac5): a lag of
+/// 1e20 s in a request panicked in Duration::from_secs_f64. Out-of-range and negative lags are
+/// a typed error; in-range ones read as before.
+#[test]
+fn a_lag_out_of_range_is_an_error_not_a_panic() {
+    let with_lag = |lag: &str| {
+        format!(
+            r#"{{"writer_region": "us-east-1", "operation_in_progress": null,
+                "target_cluster_available": true, "primary_reachable": false,
+                "replication_lag": {lag}, "alarm_still_firing": true}}"#
+        )
+    };
+    for bad in ["99999999999999999992.5", "-1", "1e300"] {
+        let got = serde_json::from_str::<Readiness>(&with_lag(bad));
+        assert!(got.is_err(), "{bad}: {got:?}");
+    }
+    let ok: Readiness = serde_json::from_str(&with_lag("2.5")).expect("in range");
+    assert_eq!(ok.replication_lag, Some(Duration::from_millis(2_500)));
+    let none: Readiness = serde_json::from_str(&with_lag("null")).expect("unknown");
+    assert_eq!(none.replication_lag, None);
+}
