@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill bench fuzz infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill bench fuzz chaos infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -103,6 +103,13 @@ bench: setup ## Benchmarks with their targets: cold start, memory, sizes, orches
 	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p lifeboat-bench-hello
 	cargo build -q --workspace --all-targets
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+SEED ?=
+RUNS ?=
+
+chaos: setup ## Seeded fault schedules over a real failover, checked against I1-I5 (SEED=n replays one; RUNS=n runs seeds 1..n; default: the CI set)
+	cargo build -q --workspace --all-targets
+	$(PY) scripts/chaos.py $(if $(SEED),--seed $(SEED)) $(if $(RUNS),--runs $(RUNS))
 
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1
