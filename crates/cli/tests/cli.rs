@@ -316,13 +316,20 @@ async fn snapshot(shop: &Shop, east_up: bool) -> Value {
     })
 }
 
-#[tokio::test]
-async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
-    // GIVEN the shop (us-east-1 writing, us-west-2 at standby capacity)
-    let shop = Shop::seed(800.0).await;
-    let before = snapshot(&shop, true).await;
-    // WHEN an operator asks for a dry run of a failover into us-west-2
-    let ran = lifeboat(
+/// `needles` appear in `text` in this order.
+fn assert_in_order(text: &str, needles: &[&str]) {
+    let mut at = 0;
+    for needle in needles {
+        let found = text[at..]
+            .find(needle)
+            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{text}"));
+        at += found;
+    }
+}
+
+/// `lifeboat failover --to us-west-2 --dry-run` against the shop.
+fn dry_run_failover(shop: &Shop) -> Ran {
+    lifeboat(
         Some(shop.emulator.endpoint()),
         &[
             "--region",
@@ -334,7 +341,16 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
             "--state-machine-arn",
             &shop.state_machine_arn,
         ],
-    );
+    )
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
+    // GIVEN the shop (us-east-1 writing, us-west-2 at standby capacity)
+    let shop = Shop::seed(800.0).await;
+    let before = snapshot(&shop, true).await;
+    // WHEN an operator asks for a dry run of a failover into us-west-2
+    let ran = dry_run_failover(&shop);
     // THEN it says what it would do, step by step, in the order the machine does it
     assert_eq!(ran.code, 0, "{ran:?}");
     let (west_on, east_off) = (
@@ -343,7 +359,7 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
     );
     assert!(ran.stdout.starts_with("DRY RUN"), "{ran:?}");
     assert!(ran.stdout.contains("Nothing was changed"), "{ran:?}");
-    let order = [
+    let order: &[&str] = &[
         "take the run lock",
         "start the state machine",
         "Assess",
@@ -362,13 +378,7 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
         "Record: /lifeboat/shop/state",
         "Notify",
     ];
-    let mut at = 0;
-    for needle in order {
-        let found = ran.stdout[at..]
-            .find(needle)
-            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", ran.stdout));
-        at += found;
-    }
+    assert_in_order(&ran.stdout, order);
     // AND nothing changed: capacities, records, writer, parameters, executions, notifications
     let after = snapshot(&shop, true).await;
     assert_eq!(before, after);
@@ -377,32 +387,17 @@ async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
     // AND with the record_upsert plan (a shop without ARC) the traffic step is the UPSERT
     shop.use_record_upsert().await;
     let record_before = snapshot(&shop, true).await;
-    let upsert = lifeboat(
-        Some(shop.emulator.endpoint()),
+    let upsert = dry_run_failover(&shop);
+    assert_eq!(upsert.code, 0, "{upsert:?}");
+    assert_in_order(
+        &upsert.stdout,
         &[
-            "--region",
-            WEST,
-            "failover",
-            "--to",
-            WEST,
-            "--dry-run",
-            "--state-machine-arn",
-            &shop.state_machine_arn,
+            "Auto Scaling us-west-2/shop-workers-usw2",
+            "Traffic: UPSERT www.shop.example.com CNAME",
+            "usw2.shop.example.com",
+            "Verify: GET https://usw2.shop.example.com/healthz",
         ],
     );
-    assert_eq!(upsert.code, 0, "{upsert:?}");
-    let mut at = 0;
-    for needle in [
-        "Auto Scaling us-west-2/shop-workers-usw2",
-        "Traffic: UPSERT www.shop.example.com CNAME",
-        "usw2.shop.example.com",
-        "Verify: GET https://usw2.shop.example.com/healthz",
-    ] {
-        let found = upsert.stdout[at..]
-            .find(needle)
-            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", upsert.stdout));
-        at += found;
-    }
     assert!(!upsert.stdout.contains("RoutingControl"), "{upsert:?}");
     assert_eq!(snapshot(&shop, true).await, record_before);
 
@@ -751,13 +746,7 @@ async fn failback_names_every_unmet_condition_until_home_is_ready_then_starts_th
         "Record: /lifeboat/shop/state -> active region us-east-1",
         "Notify",
     ];
-    let mut at = 0;
-    for needle in order {
-        let found = dry.stdout[at..]
-            .find(needle)
-            .unwrap_or_else(|| panic!("'{needle}' not after byte {at}:\n{}", dry.stdout));
-        at += found;
-    }
+    assert_in_order(&dry.stdout, &order);
     assert_eq!(snapshot(&shop, true).await, before);
 
     // WHEN the operator runs it: the failback run starts, holding the lock
