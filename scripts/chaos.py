@@ -111,6 +111,7 @@ class Verdict:
     seconds: float = 0.0
     # approval pages that answered 5xx and were opened again
     pages_retried: int = 0
+    canary_reruns: int = 0
 
 
 class ChaosDrill(drill_mod.Drill):
@@ -120,6 +121,8 @@ class ChaosDrill(drill_mod.Drill):
         self.extra: list[threading.Thread] = []
         # Approval pages that answered 5xx and were opened again (a person's retry).
         self.faulted_pages = 0
+        # Canary runs that failed and were followed by the next scheduled one.
+        self.canary_reruns = 0
 
     def start_functions(self, state_machine_arn: str) -> None:
         """As the drill does, but each function signs with its own access key."""
@@ -165,6 +168,19 @@ class ChaosDrill(drill_mod.Drill):
             self.extra.append(threading.Thread(target=again, daemon=True))
         for t in self.extra:
             t.start()
+
+    def canary(self) -> dict[str, Any]:
+        """As its schedule does: a canary run that failed (a fault reached its PutEvents) is
+        followed by the next scheduled one (here a second later, up to five)."""
+        for attempt in range(6):
+            try:
+                return super().canary()
+            except drill_mod.DrillError:
+                if attempt == 5:
+                    raise
+                self.canary_reruns += 1
+                time.sleep(1.0)
+        raise drill_mod.DrillError("unreachable")
 
     def decide(self, message: str, decision: str) -> None:
         """As a person would: a page that answers 5xx (a fault reached the approval function)
@@ -241,6 +257,7 @@ def run_one(seed: int, time_scale: float, verbose: bool) -> Verdict:
         v.outcome = (out.report or {}).get("outcome")
         v.injected = d.control("/_lifeboat/api-faults", None, "GET").get("injected", {})
         v.pages_retried = d.faulted_pages
+        v.canary_reruns = d.canary_reruns
         check(d, out, v)
     except drill_mod.DrillError as exc:
         v.violation = f"I3: the run could not be followed to its end: {exc}"
@@ -253,7 +270,8 @@ def run_one(seed: int, time_scale: float, verbose: bool) -> Verdict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, help="replay one schedule")
-    p.add_argument("--runs", type=int, default=0, help="run seeds 1..RUNS")
+    p.add_argument("--runs", type=int, default=0, help="run seeds FROM..FROM+RUNS-1")
+    p.add_argument("--from", dest="first", type=int, default=1, help="the first seed of --runs")
     p.add_argument("--set", choices=["ci"], help="the CI set of seeds")
     p.add_argument("--time-scale", type=float, default=0.05)
     p.add_argument("--verbose", action="store_true")
@@ -262,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is not None:
         seeds = [args.seed]
     elif args.runs:
-        seeds = list(range(1, args.runs + 1))
+        seeds = list(range(args.first, args.first + args.runs))
     else:
         seeds = CI_SEEDS
     if args.set == "ci" or not (args.seed or args.runs):
@@ -283,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         mark = "ok" if v.violation is None else f"VIOLATION: {v.violation}"
         print(f"chaos seed {s}: {sorted(v.schedule.kinds())} -> execution {v.status}, "
               f"run {v.outcome}, injected {v.injected}, approval pages retried "
-              f"{v.pages_retried}, {v.checks} checks, "
+              f"{v.pages_retried}, canary reruns {v.canary_reruns}, {v.checks} checks, "
               f"{v.seconds:.0f} s: {mark}", flush=True)
         if v.violation is not None:
             print(f"chaos: replay with `make chaos SEED={s}`", flush=True)

@@ -9,19 +9,24 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}
 targets=${FUZZ_TARGETS:-"plan events requests link_token slack function_url"}
+# Build flags for cargo fuzz: release with AddressSanitizer by default; CI: "--dev -s none".
+read -r -a build <<<"${FUZZ_BUILD:--O}"
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz: the nightly toolchain is not installed (cargo fuzz needs it)" >&2; exit 2
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
-echo "fuzz: building the targets (nightly, AddressSanitizer)"
-cargo +nightly fuzz build -O >/dev/null
+echo "fuzz: building the targets (nightly, ${build[*]})"
+cargo +nightly fuzz build "${build[@]}" >/dev/null
+mkdir -p artifacts
+started=artifacts/.started
+touch "$started"
 mkdir -p logs
 run() {
   local t=$1
   mkdir -p "corpus/$t" "regressions/$t"
-  cargo +nightly fuzz run -O "$t" "corpus/$t" ../events ../examples "regressions/$t" -- \
+  cargo +nightly fuzz run "${build[@]}" "$t" "corpus/$t" ../events ../examples "regressions/$t" -- \
     -max_total_time="$seconds" -rss_limit_mb=4096 -print_final_stats=1 >"logs/$t.log" 2>&1
 }
 failed=0
@@ -40,7 +45,8 @@ for t in $targets; do
   execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   rate=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo "?")
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || echo "?")
-  crashes=$(ls "artifacts/$t" 2>/dev/null | grep -c . || true)
+  # findings of this run only (artifacts left by earlier runs are not counted again)
+  crashes=$(find "artifacts/$t" -type f -newer "$started" 2>/dev/null | grep -c . || true)
   printf '%-14s %8s %14s %10s %8s %s\n' "$t" "$seconds" "$execs" "$rate" "$cov" "$crashes"
 done
 if (( failed )); then
