@@ -27,7 +27,6 @@ The draws are replayable from the seed for a given order of calls.
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from typing import Any
@@ -100,14 +99,6 @@ class ApiFaults:
 
 
 FAULTS = ApiFaults()
-
-_ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
-
-
-def access_key(environ: dict[str, Any]) -> str:
-    m = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return m.group(1) if m else ""
-
 
 def respond(rule: dict[str, Any], service: str, environ: dict[str, Any],
             start_response: Any) -> list[bytes] | None:

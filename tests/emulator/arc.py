@@ -80,7 +80,7 @@ class Arc:
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "lock", threading.Lock()):
+        with self.lock:
             self.endpoint_regions: list[str] = []
             self.panel_arn = ""
             self.panel_name = ""

@@ -105,7 +105,7 @@ import re
 import threading
 import time
 import urllib.parse
-from typing import Any
+from typing import Any, NamedTuple
 
 from moto.core.responses import ActionResult
 
@@ -670,16 +670,19 @@ def _lambda_invoke(
     fn = self.get_function(function_name, qualifier)
     target = fn.function_name
     payload = body if isinstance(body, bytes) else (body or "{}").encode()
+    outage_began = False
     with STATE.lock:
         for fault in list(STATE.outage_on_invoke):
             if fault["function"] == fn.function_name and fault["payload_contains"].encode() in payload:
                 STATE.outage_on_invoke.remove(fault)
                 STATE.outages[fault["region"]] = set(fault.get("services") or [])
+                outage_began = True
         answer = next((f for f in STATE.result_on_invoke if f["function"] == fn.function_name
                        and f["payload_contains"].encode() in payload), None)
         if answer is not None:
             STATE.result_on_invoke.remove(answer)
-    _sync_db_endpoints()
+    if outage_began:
+        _sync_db_endpoints()
     if answer is not None:
         result = json.dumps(answer["result"]).encode()
         response_headers["Content-Length"] = str(len(result))
@@ -824,7 +827,7 @@ route53_responses.Route53.change_resource_record_sets = _change_resource_record_
 route53_responses.Route53.get_change = _get_change
 
 
-_CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 
 
 def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
@@ -877,11 +880,27 @@ def _operation(environ: dict[str, Any], service: str) -> str:
     return f"{method} {path}"
 
 
-def _count_call(environ: dict[str, Any]) -> None:
+class _Signed(NamedTuple):
+    """A SigV4-signed call: who signed it, for which region and service, and its operation."""
+
+    access_key: str
+    region: str
+    service: str
+    operation: str
+
+
+def _signed(environ: dict[str, Any]) -> _Signed | None:
     match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
     if not match:
+        return None
+    key, region, service = match.groups()
+    return _Signed(key, region, service, _operation(environ, service))
+
+
+def _count_call(signed: _Signed | None) -> None:
+    if signed is None:
         return
-    key = f"{match.group(2)}:{_operation(environ, match.group(2))}"
+    key = f"{signed.service}:{signed.operation}"
     with STATE.lock:
         STATE.calls[key] = STATE.calls.get(key, 0) + 1
 
@@ -897,9 +916,10 @@ class LifeboatMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_lifeboat/"):
             return self._control(path, method, environ, start_response)
+        signed = _signed(environ)
         arc = ARC_PATH.match(path)
         if arc and method == "POST":
-            _count_call(environ)
+            _count_call(signed)
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length) if length else b""
             status, answer = ARC.serve(
@@ -916,19 +936,18 @@ class LifeboatMiddleware:
         if path == "/moto-api/reset":
             STATE.reset()
         else:
-            _count_call(environ)
+            _count_call(signed)
         STATE.request.now = time.monotonic()
         try:
-            return self._serve(environ, start_response)
+            return self._serve(environ, start_response, signed)
         finally:
             STATE.request.now = None
 
-    def _serve(self, environ: dict[str, Any], start_response: Any) -> Any:
-        match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if match and STATE.region_dark(match.group(1), match.group(2)):
+    def _serve(self, environ: dict[str, Any], start_response: Any, signed: _Signed | None) -> Any:
+        if signed and STATE.region_dark(signed.region, signed.service):
             body = (
                 "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
-                f"<Message>{match.group(2)} in {match.group(1)} is unavailable (lifeboat emulated outage)"
+                f"<Message>{signed.service} in {signed.region} is unavailable (lifeboat emulated outage)"
                 "</Message></Error></ErrorResponse>"
             ).encode()
             start_response(
@@ -936,12 +955,11 @@ class LifeboatMiddleware:
                 [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        if match:
-            service = match.group(2)
-            rule = api_faults.FAULTS.draw(service, match.group(1), _operation(environ, service),
-                                          api_faults.access_key(environ))
+        if signed:
+            rule = api_faults.FAULTS.draw(signed.service, signed.region, signed.operation,
+                                          signed.access_key)
             if rule is not None:
-                answer = api_faults.respond(rule, service, environ, start_response)
+                answer = api_faults.respond(rule, signed.service, environ, start_response)
                 if answer is not None:
                     return answer
         return self.app(environ, start_response)

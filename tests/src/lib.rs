@@ -772,14 +772,7 @@ impl Shop {
 
     /// The state of a routing control, as Route 53's health checkers see it.
     pub async fn routing_control_on(&self, arn: &str) -> bool {
-        let out: Value = reqwest::Client::new()
-            .get(format!("{}/_lifeboat/arc", self.emulator.endpoint()))
-            .send()
-            .await
-            .expect("arc")
-            .json()
-            .await
-            .expect("arc json");
+        let out = self.emulator.control("GET", "/_lifeboat/arc", None).await;
         out["routing_controls"]
             .as_object()
             .expect("controls")

@@ -136,18 +136,28 @@ fn lock_case() -> impl Strategy<Value = LockCase> {
     ]
 }
 
+/// Another incident's run.
+fn other_run() -> RunId {
+    RunId::parse("shop-to-us-west-2-1").expect("id")
+}
+
+/// The run lock of `run_id`, into us-west-2, taken at `acquired`.
+fn lock_into_west(run_id: RunId, acquired: i64) -> LockRecord {
+    LockRecord {
+        run_id,
+        target_region: WEST.into(),
+        acquired_at: at(acquired),
+        execution_arn: None,
+    }
+}
+
 fn lock_of(case: LockCase, own: &RunId, now: i64) -> Option<LockRecord> {
     let run_id = match case {
         LockCase::None => return None,
         LockCase::Own => own.clone(),
-        LockCase::Other => RunId::parse("shop-to-us-west-2-1").expect("id"),
+        LockCase::Other => other_run(),
     };
-    Some(LockRecord {
-        run_id,
-        target_region: WEST.into(),
-        acquired_at: at(now - 30),
-        execution_arn: None,
-    })
+    Some(lock_into_west(run_id, now - 30))
 }
 
 proptest! {
@@ -319,12 +329,7 @@ proptest! {
         ]),
         age in 0i64..10_000,
     ) {
-        let lock = LockRecord {
-            run_id: RunId::parse("shop-to-us-west-2-1").expect("id"),
-            target_region: WEST.into(),
-            acquired_at: at(0),
-            execution_arn: None,
-        };
+        let lock = lock_into_west(other_run(), 0);
         let live = lease(&lock, status, at(age)) == Lease::Live;
         match status {
             Some(s) => prop_assert_eq!(live, s.is_running()),
@@ -394,12 +399,7 @@ proptest! {
         other_locked in any::<bool>(),
         by_operator in any::<bool>(),
     ) {
-        let lock = || LockRecord {
-            run_id: RunId::parse("shop-to-us-west-2-1").expect("id"),
-            target_region: WEST.into(),
-            acquired_at: at(0),
-            execution_arn: None,
-        };
+        let lock = || lock_into_west(other_run(), 0);
         let s = FailbackSnapshot {
             writer_region: writer.clone(),
             home_member: member.clone().map(|(is_writer, sync, available)| HomeMember {
@@ -638,12 +638,7 @@ proptest! {
                     prop_assert!(!started.iter().any(|(id, _)| *id == run_id), "{run_id} started twice");
                 }
                 started.push((run_id.clone(), now));
-                lock = Some(LockRecord {
-                    run_id,
-                    target_region: WEST.into(),
-                    acquired_at: at(now),
-                    execution_arn: None,
-                });
+                lock = Some(lock_into_west(run_id, now));
             }
         }
     }
