@@ -247,7 +247,10 @@ where
                 plan.app()
             );
             let message = format!(
-                "{region} is back and its traffic still pointed at it, while {writer_region} holds                  the database writer. lifeboat's copy in {region} moved the traffic to                  {writer_region} ({:?} mode) so that one region serves writes. Bring the shop home                  with `lifeboat failback`.\n",
+                "{region} is back and its traffic still pointed at it, while {writer_region} holds \
+                 the database writer. lifeboat's copy in {region} moved the traffic to \
+                 {writer_region} ({:?} mode) so that one region serves writes. Bring the shop home \
+                 with `lifeboat failback`.\n",
                 plan.traffic().mode
             );
             let topic = &plan.region(&region)?.notification_topic_arn;

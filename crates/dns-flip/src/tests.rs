@@ -336,6 +336,12 @@ async fn the_returning_home_region_moves_its_traffic_to_the_writer_and_says_so_o
             "{}",
             msgs[0].1
         );
+        // what a person reads: whole sentences, no source indentation inside them
+        assert!(
+            msgs[0].2.contains("holds the database writer") && !msgs[0].2.contains("  "),
+            "{:?}",
+            msgs[0].2
+        );
         // The next tick finds the traffic away: nothing sent, nothing said.
         let again = h.handle(json!({"action": "guard"})).await.unwrap();
         let Response::Guarded {
