@@ -360,6 +360,11 @@ class Drill:
 
     # -- set-up
     def spawn(self, args: list[str], log: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        fn = (env or {}).get("AWS_LAMBDA_FUNCTION_NAME")
+        if env is not None and fn:
+            # Each function signs with its own access key (its role, as IAM would see it): the
+            # emulator records its calls for the IAM check, chaos aims faults at them.
+            env = {**env, "AWS_ACCESS_KEY_ID": function_key(fn, env.get("AWS_REGION", WEST))}
         out = open(self.work / log, "ab")
         proc = subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True
@@ -590,6 +595,7 @@ class Drill:
         self.check_binaries()
         self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
         self.start_emulator()
+        self.control("/_lifeboat/iam", {"record": "LBFN"})
         self.start_watch()
         lag_ms = self.lag_ms if self.lag_ms is not None else (
             60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0)
@@ -1628,6 +1634,12 @@ SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
     "stale-lock": scenario_stale_lock,
     "verify-waits": scenario_verify_waits,
 }
+
+
+def function_key(fn: str, region: str) -> str:
+    """The access key a function signs with: LBFN<NAME> in us-west-2 (the copy serving the
+    shop), LBFNHOME<NAME> in us-east-1 (the home copy)."""
+    return f"LBFN{'HOME' if region == EAST else ''}{fn.replace('-', '').upper()}"
 
 
 def substitute(definition: str, values: dict[str, str]) -> str:

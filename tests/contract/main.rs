@@ -96,6 +96,7 @@ fn every_error_the_asl_matches_on_is_one_our_code_produces() {
             {
                 assert!(
                     ours.contains(e.as_str())
+                        || LOST_INVOCATION.contains(&e.as_str())
                         || e.starts_with("States.")
                         || e.starts_with("Lambda."),
                     "{file}: state '{name}' matches on '{e}', which no lifeboat code produces"
@@ -128,8 +129,36 @@ fn only_transient_errors_are_retried_and_every_task_retries_them() {
             }
             for e in &retried {
                 assert!(
-                    retryable.contains(e.as_str()) || e.starts_with("Lambda."),
+                    retryable.contains(e.as_str())
+                        || LOST_INVOCATION.contains(&e.as_str())
+                        || e.starts_with("Lambda."),
                     "{file}: task '{name}' retries '{e}', which retrying cannot fix"
+                );
+            }
+        }
+    }
+}
+
+/// What Lambda reports when an invocation is lost with its sandbox: the runtime process exited
+/// (killed, out of memory) or the function timed out. Step Functions matches on these names.
+const LOST_INVOCATION: [&str; 2] = ["Runtime.ExitError", "Sandbox.Timedout"];
+
+#[test]
+fn every_task_retries_an_invocation_lost_with_its_sandbox() {
+    // Every step is idempotent (a resumed run repeats them), so a step whose function's process
+    // died is run again rather than failing the run (make chaos kills them mid-step).
+    for (file, asl) in asl_files() {
+        let mut all = Vec::new();
+        states(&asl, false, &mut all);
+        for (name, state, _) in &all {
+            if state["Type"] != "Task" {
+                continue;
+            }
+            let retried: BTreeSet<String> = error_names(state, "Retry").into_iter().collect();
+            for lost in LOST_INVOCATION {
+                assert!(
+                    retried.contains(lost),
+                    "{file}: task '{name}' does not retry {lost}"
                 );
             }
         }

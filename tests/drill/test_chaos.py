@@ -82,10 +82,88 @@ def test_each_invariant_is_caught() -> None:
     assert (violation(out) or "").startswith("I5")
 
 
+def good_failback() -> drill_mod.Outcome:
+    fb = drill_mod.Outcome(scenario="failback", status="SUCCEEDED", executions=1)
+    fb.report = {"outcome": "succeeded"}
+    fb.notifications = [{"subject": "failback succeeded", "message": "report"}]
+    fb.end_state = {"writer_region": "us-east-1", "www_region": "us-east-1",
+                    "ecs_desired_east": {"web": 6, "checkout": 4}}
+    return fb
+
+
+def failback_violation(fb: drill_mod.Outcome, drill: Any = None) -> str | None:
+    v = chaos.Verdict(seed=0, schedule=chaos.draw(0))
+    chaos.check_failback(drill or _Drill(), fb, v)
+    assert v.checks >= 4
+    return v.violation
+
+
+def test_each_invariant_of_the_way_home_is_caught() -> None:
+    assert failback_violation(good_failback()) is None
+    fb = good_failback()
+    fb.end_state["www_region"] = "us-west-2"
+    assert (failback_violation(fb) or "").startswith("I1")
+    fb = good_failback()
+    fb.executions = 2
+    assert (failback_violation(fb) or "").startswith("I2")
+    two = _Drill()
+    two.failback_results = [(0, {"outcome": "started", "execution_arn": "a"}),  # type: ignore[attr-defined]
+                            (0, {"outcome": "started", "execution_arn": "b"})]
+    assert (failback_violation(good_failback(), two) or "").startswith("I2")
+    for second in [(3, {"outcome": "refused"}), (0, {"outcome": "started", "execution_arn": "a"})]:
+        one = _Drill()
+        one.failback_results = [(0, {"outcome": "started", "execution_arn": "a"}), second]  # type: ignore[attr-defined]
+        assert failback_violation(good_failback(), one) is None
+    fb = good_failback()
+    fb.status, fb.report = "RUNNING", None
+    assert (failback_violation(fb) or "").startswith("I3")
+    fb = good_failback()
+    fb.end_state["ecs_desired_east"] = {"web": 1, "checkout": 1}
+    assert (failback_violation(fb) or "").startswith("I5")
+
+
 def test_the_ci_seeds_cover_every_fault_kind_drawn() -> None:
     assert chaos.uncovered(chaos.CI_SEEDS) == set()
-    assert chaos.ALL_KINDS == set(chaos.KINDS) | {"duplicate-events", "canary-again", "approve-twice"}
+    assert chaos.ALL_KINDS == set(chaos.KINDS) | {
+        "duplicate-events", "canary-again", "approve-twice", "late-events", "operator-failover",
+        "failback-twice", "expired-link", "crash", "outage", "control-plane-only", "alarm-flapping",
+        "way-home"}
     assert chaos.draw(5) == chaos.draw(5), "a schedule is replayable from its seed"
+    # every crash point names a step of its machine that invokes that function
+    import json
+    root = Path(__file__).resolve().parents[2] / "infra/statemachine"
+
+    def states(machine: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def walk(level: dict[str, Any]) -> None:
+            for name, state in level.items():
+                found[name] = state
+                for branch in state.get("Branches", []):
+                    walk(branch["States"])
+
+        walk(json.loads((root / f"{machine}.asl.json").read_text())["States"])
+        return found
+
+    for machine, state, fn in chaos.CRASH_POINTS:
+        arn = states(machine)[state]["Parameters"]["FunctionName"]
+        assert drill_mod.SUBSTITUTIONS[arn.strip("${}")] == fn, (machine, state, fn)
+    for machine, state in chaos.OUTAGE_POINTS:
+        assert state in states(machine), (machine, state)
+
+
+def test_a_function_killed_mid_step_is_retried_and_the_run_goes_on() -> None:
+    """db-failover's process killed while it starts the promotion: Lambda answers the lost
+    invocation with Runtime.ExitError, Step Functions runs the (idempotent) step again, and the
+    failover and the way home succeed (before the retry, the run failed: FAILED at 1c3af5f)."""
+    schedule = chaos.Schedule(
+        seed=0, rules=[], duplicate_events=0, canary_again=False, approve_twice=False,
+        way_home=True, crash={"machine": "failover", "state": "Database: start", "function": "db-failover",
+               "delay_ms": 50})
+    v = chaos.play(schedule, 0.05)
+    assert v.fired == {"crash": 1}
+    assert v.violation is None, v.violation
+    assert (v.status, v.outcome, v.failback_status) == ("SUCCEEDED", "succeeded", "SUCCEEDED")
 
 
 def test_the_ci_set_of_chaos_schedules_has_no_violation() -> None:

@@ -44,10 +44,18 @@ instead of running it (once): a function whose answer the state machine cannot r
 version mismatch between function and machine (Step Functions then fails the execution with
 ``States.Runtime``).
 
+``POST /_lifeboat/faults {"sandbox_crashed": {"function": "db-failover", "region": "us-west-2"}}``
+says that function's process was killed (make chaos kills it): each invocation of it in flight
+answers at once as Lambda answers one whose runtime exited, ``X-Amz-Function-Error: Unhandled``
+with ``{"errorType": "Runtime.ExitError", ...}`` (Step Functions matches on that name).
+
 ``POST /_lifeboat/outage {"region": "us-east-1", "services": ["rds"]}`` makes every request
 signed for that region (and, if given, only those services) answer HTTP 503
 ``ServiceUnavailable``, as a dark region's endpoints would fail. ``DELETE /_lifeboat/outage``
-ends all outages. ``POST /moto-api/reset`` also resets extension state.
+ends all outages; with a body ``{"region": "us-west-2"}``, that region's alone. With
+``"access_key": "LBFN"`` an outage is met only by calls signed with an access key of that prefix
+(lifeboat's functions in make chaos), and never by the database endpoints: the harness observes
+through it. ``POST /moto-api/reset`` also resets extension state.
 
 Configuration
 -------------
@@ -65,6 +73,11 @@ Scaling group launches after its creation are ``Pending`` for
 
 Call counts
 -----------
+``POST /_lifeboat/iam {"record": "LBFN"}`` records every call signed with an access key of that
+prefix (lifeboat's functions, each its own key): ``GET /_lifeboat/iam`` answers them, counted, as
+access key, region, service, operation and the request parameters that name resources (make
+drill's IAM check turns them into actions and ARNs).
+
 ``GET /_lifeboat/calls`` answers the API calls served since the last reset by
 ``service:Operation`` (e.g. ``route53:ListResourceRecordSets``); ``DELETE`` answers them and
 starts afresh.
@@ -161,6 +174,9 @@ class _State:
             self.config = json.loads(json.dumps(DEFAULTS))
             # region -> set of services (empty set = every service)
             self.outages: dict[str, set[str]] = {}
+            # region -> access-key prefix: that region's outage is met only by calls signed with
+            # such a key (an outage as lifeboat's functions meet it; make chaos observes through it)
+            self.outage_keys: dict[str, str] = {}
             # Route 53 change id -> when it was submitted.
             self.route53_changes: dict[str, float] = {}
             # Injected faults: how many of the next Aurora global operations get cancelled.
@@ -172,16 +188,27 @@ class _State:
             self.outage_on_invoke: list[dict[str, Any]] = []
             # Invocations answered with a given result instead of running the function.
             self.result_on_invoke: list[dict[str, Any]] = []
+            # "region:function" -> the RequestResponse invocations in flight (a sandbox crash
+            # answers them).
+            self.in_flight: dict[str, list[dict[str, Any]]] = {}
+            # Calls signed with an access key of this prefix are recorded for IAM (None: none).
+            self.iam_prefix: str | None = None
+            # (access key, region, service, operation, parameters naming resources) -> count
+            self.iam_calls: dict[str, int] = {}
         ARC.reset()
         api_faults.FAULTS.reset()
 
     def scaled(self, key: str, section: str = "rds") -> float:
         return float(self.config[section][key]) * float(self.config["time_scale"])
 
-    def region_dark(self, region: str | None, service: str = "rds") -> bool:
+    def region_dark(self, region: str | None, service: str = "rds",
+                    access_key: str | None = None) -> bool:
         if region is None:
             return False
         services = self.outages.get(region)
+        prefix = self.outage_keys.get(region)
+        if prefix is not None and not (access_key or "").startswith(prefix):
+            return False
         return services is not None and (not services or service in services)
 
     def update_config(self, body: dict[str, Any]) -> None:
@@ -676,6 +703,7 @@ def _lambda_invoke(
             if fault["function"] == fn.function_name and fault["payload_contains"].encode() in payload:
                 STATE.outage_on_invoke.remove(fault)
                 STATE.outages[fault["region"]] = set(fault.get("services") or [])
+                STATE.outage_keys.pop(fault["region"], None)
                 outage_began = True
         answer = next((f for f in STATE.result_on_invoke if f["function"] == fn.function_name
                        and f["payload_contains"].encode() in payload), None)
@@ -693,11 +721,47 @@ def _lambda_invoke(
             target=_forward, args=(url, target, payload), daemon=True
         ).start()
         return b""
-    result, errored = _forward(url, target, payload)
+    result, errored = _invoke_in_flight(f"{self.region_name}:{target}", url, target, payload)
     if errored:
         response_headers["x-amz-function-error"] = "Unhandled"
     response_headers["Content-Length"] = str(len(result))
     return result
+
+
+def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[bytes, bool]:
+    """_forward, answered early if the function's sandbox crashes meanwhile."""
+    call: dict[str, Any] = {"done": _threading.Event(), "answer": None}
+
+    def run() -> None:
+        answer = _forward(url, target, payload)
+        if call["answer"] is None:
+            call["answer"] = answer
+        call["done"].set()
+
+    with STATE.lock:
+        STATE.in_flight.setdefault(key, []).append(call)
+    try:
+        _threading.Thread(target=run, daemon=True).start()
+        call["done"].wait()
+        return call["answer"]
+    finally:
+        with STATE.lock:
+            STATE.in_flight[key].remove(call)
+
+
+def _crash_sandbox(key: str) -> int:
+    """The function's process was killed: its invocations in flight answer as Lambda's do."""
+    answer = (json.dumps({
+        "errorType": "Runtime.ExitError",
+        "errorMessage": "Error: Runtime exited with error: signal: killed",
+    }).encode(), True)
+    with STATE.lock:
+        calls = list(STATE.in_flight.get(key, []))
+    for call in calls:
+        if call["answer"] is None:
+            call["answer"] = answer
+        call["done"].set()
+    return len(calls)
 
 
 # moto serves Invoke from LambdaSimpleBackend when Docker is off (server.py), else LambdaBackend.
@@ -897,12 +961,59 @@ def _signed(environ: dict[str, Any]) -> _Signed | None:
     return _Signed(key, region, service, _operation(environ, service))
 
 
-def _count_call(signed: _Signed | None) -> None:
+# The request parameters that name the resources a call touches (make drill's IAM check turns
+# them into ARNs); every other parameter (values, bodies) is left out.
+_RESOURCE_PARAMS = {
+    "Name", "Names", "stateMachineArn", "executionArn", "TopicArn", "TargetArn",
+    "GlobalClusterIdentifier", "DBClusterIdentifier", "TargetDbClusterIdentifier",
+    "cluster", "services", "service", "AutoScalingGroupName", "AutoScalingGroupNames",
+    "RoutingControlArn", "UpdateRoutingControlStateEntries", "AlarmNames", "AlarmNamePrefix",
+    "Entries", "Bucket", "TargetGroupArn", "LoadBalancerArns",
+}
+
+
+def _resource_params(environ: dict[str, Any], service: str) -> dict[str, Any]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)  # moto reads the body again
+    params: dict[str, Any] = {}
+    ctype = environ.get("CONTENT_TYPE", "")
+    if "json" in ctype and raw:
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = {}
+        if isinstance(doc, dict):
+            params = doc
+    elif "x-www-form-urlencoded" in ctype:
+        form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
+        params = {k: v[0] for k, v in form.items()}
+    kept: dict[str, Any] = {}
+    for k, v in params.items():
+        base = k.split(".", 1)[0]
+        if base in _RESOURCE_PARAMS:
+            if base == "Entries" and isinstance(v, list):
+                v = [{"EventBusName": e.get("EventBusName", "default")} for e in v if isinstance(e, dict)]
+            if base == "UpdateRoutingControlStateEntries" and isinstance(v, list):
+                v = [{"RoutingControlArn": e.get("RoutingControlArn")} for e in v if isinstance(e, dict)]
+            kept[k] = v
+    if service in ("route53", "s3"):
+        kept["path"] = environ.get("PATH_INFO", "")
+    return kept
+
+
+def _count_call(signed: _Signed | None, environ: dict[str, Any] | None = None) -> None:
     if signed is None:
         return
     key = f"{signed.service}:{signed.operation}"
     with STATE.lock:
         STATE.calls[key] = STATE.calls.get(key, 0) + 1
+        prefix = STATE.iam_prefix
+    if environ is not None and prefix and signed.access_key.startswith(prefix):
+        call = json.dumps([signed.access_key, signed.region, signed.service, signed.operation,
+                           _resource_params(environ, signed.service)], sort_keys=True)
+        with STATE.lock:
+            STATE.iam_calls[call] = STATE.iam_calls.get(call, 0) + 1
 
 
 class LifeboatMiddleware:
@@ -919,12 +1030,12 @@ class LifeboatMiddleware:
         signed = _signed(environ)
         arc = ARC_PATH.match(path)
         if arc and method == "POST":
-            _count_call(signed)
+            _count_call(signed, environ)
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length) if length else b""
             status, answer = ARC.serve(
                 arc.group("region"), environ.get("HTTP_X_AMZ_TARGET", ""), raw,
-                lambda region: STATE.region_dark(region, "arc"),
+                lambda region: STATE.region_dark(region, "arc", signed.access_key if signed else None),
             )
             data = json.dumps(answer).encode()
             start_response(status, [
@@ -936,7 +1047,7 @@ class LifeboatMiddleware:
         if path == "/moto-api/reset":
             STATE.reset()
         else:
-            _count_call(signed)
+            _count_call(signed, environ)
         STATE.request.now = time.monotonic()
         try:
             return self._serve(environ, start_response, signed)
@@ -944,7 +1055,7 @@ class LifeboatMiddleware:
             STATE.request.now = None
 
     def _serve(self, environ: dict[str, Any], start_response: Any, signed: _Signed | None) -> Any:
-        if signed and STATE.region_dark(signed.region, signed.service):
+        if signed and STATE.region_dark(signed.region, signed.service, signed.access_key):
             body = (
                 "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
                 f"<Message>{signed.service} in {signed.region} is unavailable (lifeboat emulated outage)"
@@ -985,9 +1096,21 @@ class LifeboatMiddleware:
                         region = body.get("region")
                         if not isinstance(region, str) or not region:
                             raise ValueError("region is required")
+                        key = body.get("access_key")
+                        if key is not None and (not isinstance(key, str) or not key):
+                            raise ValueError("access_key must be a non-empty prefix")
                         STATE.outages[region] = set(body.get("services") or [])
+                        if key is None:
+                            STATE.outage_keys.pop(region, None)
+                        else:
+                            STATE.outage_keys[region] = key
+                    elif method == "DELETE" and body.get("region") is not None:
+                        # one region's outage ends; the others' go on
+                        STATE.outages.pop(str(body["region"]), None)
+                        STATE.outage_keys.pop(str(body["region"]), None)
                     elif method == "DELETE":
                         STATE.outages.clear()
+                        STATE.outage_keys.clear()
                     outages = {r: sorted(s) for r, s in STATE.outages.items()}
                 _sync_db_endpoints()
                 return _json(start_response, "200 OK", outages)
@@ -1019,6 +1142,19 @@ class LifeboatMiddleware:
                     raise ValueError("region is required")
                 account = body.get("account", "123456789012")
                 return _json(start_response, "200 OK", evaluate_alarms(account, region))
+            if path == "/_lifeboat/iam":
+                if method == "POST":
+                    prefix = body.get("record")
+                    if not isinstance(prefix, str) or not prefix:
+                        raise ValueError("record must name an access-key prefix")
+                    with STATE.lock:
+                        STATE.iam_prefix = prefix
+                with STATE.lock:
+                    calls = [{"access_key": k, "region": r, "service": svc, "operation": op,
+                              "params": params, "count": n}
+                             for call, n in sorted(STATE.iam_calls.items())
+                             for k, r, svc, op, params in [json.loads(call)]]
+                return _json(start_response, "200 OK", {"record": STATE.iam_prefix, "calls": calls})
             if path == "/_lifeboat/calls":
                 with STATE.lock:
                     counts = dict(sorted(STATE.calls.items()))
@@ -1026,29 +1162,40 @@ class LifeboatMiddleware:
                         STATE.calls.clear()
                     return _json(start_response, "200 OK", counts)
             if path == "/_lifeboat/faults" and method == "POST":
+                # Checked whole before anything changes: a bad request changes nothing.
+                n = body.get("cancel_next_rds_operations")
+                if n is not None and (not isinstance(n, int) or n < 0):
+                    raise ValueError("cancel_next_rds_operations must be a count")
+                on_invoke = body.get("outage_on_invoke")
+                if on_invoke is not None and not (
+                        isinstance(on_invoke, dict) and isinstance(on_invoke.get("function"), str)
+                        and isinstance(on_invoke.get("payload_contains"), str)
+                        and isinstance(on_invoke.get("region"), str)
+                        and isinstance(on_invoke.get("services", []), list)):
+                    raise ValueError("outage_on_invoke needs function, payload_contains, region, services")
+                answer = body.get("result_on_invoke")
+                if answer is not None and not (
+                        isinstance(answer, dict) and isinstance(answer.get("function"), str)
+                        and isinstance(answer.get("payload_contains"), str) and "result" in answer):
+                    raise ValueError("result_on_invoke needs function, payload_contains, result")
+                crashed = body.get("sandbox_crashed")
+                if crashed is not None and not (
+                        isinstance(crashed, dict) and isinstance(crashed.get("function"), str)
+                        and isinstance(crashed.get("region"), str)):
+                    raise ValueError("sandbox_crashed needs function and region")
                 with STATE.lock:
-                    n = body.get("cancel_next_rds_operations", 0)
-                    if not isinstance(n, int) or n < 0:
-                        raise ValueError("cancel_next_rds_operations must be a count")
-                    STATE.cancel_next_rds_operations = n
-                    on_invoke = body.get("outage_on_invoke")
+                    if n is not None:
+                        STATE.cancel_next_rds_operations = n
                     if on_invoke is not None:
-                        if not (isinstance(on_invoke, dict) and isinstance(on_invoke.get("function"), str)
-                                and isinstance(on_invoke.get("payload_contains"), str)
-                                and isinstance(on_invoke.get("region"), str)
-                                and isinstance(on_invoke.get("services", []), list)):
-                            raise ValueError("outage_on_invoke needs function, payload_contains, region, services")
                         STATE.outage_on_invoke.append(on_invoke)
-                    answer = body.get("result_on_invoke")
                     if answer is not None:
-                        if not (isinstance(answer, dict) and isinstance(answer.get("function"), str)
-                                and isinstance(answer.get("payload_contains"), str)
-                                and "result" in answer):
-                            raise ValueError("result_on_invoke needs function, payload_contains, result")
                         STATE.result_on_invoke.append(answer)
-                    return _json(start_response, "200 OK", {"cancel_next_rds_operations": n,
-                                                            "outage_on_invoke": STATE.outage_on_invoke,
-                                                            "result_on_invoke": STATE.result_on_invoke})
+                    state = {"cancel_next_rds_operations": STATE.cancel_next_rds_operations,
+                             "outage_on_invoke": STATE.outage_on_invoke,
+                             "result_on_invoke": STATE.result_on_invoke}
+                if crashed is not None:
+                    state["invocations_lost"] = _crash_sandbox(f"{crashed['region']}:{crashed['function']}")
+                return _json(start_response, "200 OK", state)
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:
             return _json(start_response, "400 Bad Request", {"error": str(exc)})

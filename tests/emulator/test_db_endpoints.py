@@ -79,3 +79,39 @@ def test_an_outage_is_in_force_when_its_post_returns(endpoint):
             assert not connects(east), "dark as soon as the outage is set"
     finally:
         requests.delete(f"{endpoint}/_lifeboat/outage", timeout=5)
+
+
+def test_one_regions_outage_ends_and_the_others_go_on(endpoint, client):
+    """A transient outage of one service in one region (make chaos) ends on its own: the other
+    region's outage is still in force."""
+    requests.post(f"{endpoint}/_lifeboat/outage", json={"region": EAST}, timeout=5)
+    requests.post(f"{endpoint}/_lifeboat/outage",
+                  json={"region": "us-west-2", "services": ["ssm"]}, timeout=5)
+    left = requests.delete(f"{endpoint}/_lifeboat/outage", json={"region": "us-west-2"},
+                           timeout=5).json()
+    assert left == {EAST: []}
+    client("ssm", "us-west-2").describe_parameters()
+    with pytest.raises(ClientError):
+        client("ssm", EAST).describe_parameters()
+    assert requests.delete(f"{endpoint}/_lifeboat/outage", timeout=5).json() == {}
+
+
+def test_an_outage_scoped_to_an_access_key_is_met_by_those_calls_alone(endpoint):
+    """make chaos darkens a service for lifeboat's functions (their own access keys) while the
+    harness observes through it."""
+    import boto3
+
+    def ssm(key: str):
+        return boto3.client("ssm", region_name="us-west-2", endpoint_url=endpoint,
+                            aws_access_key_id=key, aws_secret_access_key="testing")
+
+    requests.post(f"{endpoint}/_lifeboat/outage",
+                  json={"region": "us-west-2", "services": ["ssm"], "access_key": "LBFN"}, timeout=5)
+    with pytest.raises(ClientError) as err:
+        ssm("LBFNRUNLEDGER").describe_parameters()
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    ssm("testing").describe_parameters()
+    assert requests.post(f"{endpoint}/_lifeboat/outage", json={"region": "us-west-2", "access_key": ""},
+                         timeout=5).status_code == 400
+    requests.delete(f"{endpoint}/_lifeboat/outage", json={"region": "us-west-2"}, timeout=5)
+    ssm("LBFNRUNLEDGER").describe_parameters()

@@ -27,6 +27,8 @@ class InvokeApi:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 name = self.path.split("/")[3]
                 api.calls.append((self.path, body))
+                if name == "slow":
+                    time.sleep(3.0)
                 if name == "broken":
                     status, out = 500, {"errorType": "PreconditionFailed", "errorMessage": "no"}
                 else:
@@ -247,3 +249,34 @@ def test_states_all_never_catches_a_runtime_error(client, invoke_api):
     caught = run(machine("task-error", {"n": 1}, create_function(client, "broken")))
     assert caught["status"] == "SUCCEEDED", caught
     assert len(invoke_api.calls) == 1
+
+
+def test_a_crashed_sandbox_answers_its_invocation_in_flight_as_lambda_does(client, invoke_api, endpoint):
+    """make chaos kills a function's process mid-step: the invocation in flight answers at once
+    with Runtime.ExitError (what Step Functions then matches on), not when the runtime is gone."""
+    create_function(client, "slow")
+    got = {}
+
+    def invoke():
+        resp = client("lambda", WEST).invoke(FunctionName="slow", Payload=b'{"step": 1}')
+        got["error"] = resp.get("FunctionError")
+        got["payload"] = json.loads(resp["Payload"].read())
+        got["at"] = time.monotonic()
+
+    t = threading.Thread(target=invoke)
+    t.start()
+    time.sleep(0.5)
+    crashed_at = time.monotonic()
+    lost = requests.post(f"{endpoint}/_lifeboat/faults", json={
+        "sandbox_crashed": {"function": "slow", "region": WEST}}, timeout=5).json()
+    t.join(timeout=10)
+    assert lost["invocations_lost"] == 1
+    assert got["error"] == "Unhandled"
+    assert got["payload"]["errorType"] == "Runtime.ExitError"
+    assert got["at"] - crashed_at < 1.5, "answered when the sandbox crashed, not when the call ended"
+    # a bad request changes nothing
+    bad = requests.post(f"{endpoint}/_lifeboat/faults", json={
+        "cancel_next_rds_operations": 2, "sandbox_crashed": {"function": 3}}, timeout=5)
+    assert bad.status_code == 400
+    assert requests.post(f"{endpoint}/_lifeboat/faults", json={},
+                         timeout=5).json()["cancel_next_rds_operations"] == 0
