@@ -21,6 +21,7 @@ help: ## List the targets
 INFRA_VENV  := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 ASL_STAMP   := infra/node_modules/.installed
+IAM_STAMP   := tests/iam/node_modules/.installed
 ENV         ?= usw2
 
 $(INFRA_STAMP): infra/requirements.txt
@@ -41,7 +42,12 @@ $(STAMP): tests/emulator/requirements.txt
 	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt
 	touch $@
 
-setup: $(STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI)
+$(IAM_STAMP): tests/iam/package.json tests/iam/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js)"; exit 1; }
+	cd tests/iam && npm ci --no-audit --no-fund --silent
+	touch $@
+
+setup: $(STAMP) $(IAM_STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI); the IAM policy simulator (npm)
 
 test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets

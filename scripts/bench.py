@@ -168,7 +168,7 @@ class Shop:
         """What infra/template.yaml configures, pointed at the emulator (the drill's set)."""
         return self.drill.function_env(
             self.seeded["state_machine_arn"],
-            f"arn:aws:states:{WEST}:{drill_mod.ACCOUNT}:stateMachine:lifeboat-failback")
+            f"arn:aws:states:{WEST}:{drill_mod.ACCOUNT}:stateMachine:{drill_mod.FAILBACK_STATE_MACHINE}")
 
     def subject(self, fn: str, release_dir: Path, event: Any) -> Subject:
         return Subject(fn, [str(release_dir / fn)], self.function_env(), event)

@@ -32,7 +32,8 @@ with its seed:
 * I4 data loss only as decided: a failover with data loss only within the RPO guard, or with a
   recorded override;
 * I5 capacity and approval: nothing moves before the approval; the writer's region at active
-  capacity after a success, there and on the way home.
+  capacity after a success, there and on the way home;
+* and every call each function made, faults or not, within its own role (scripts/iam_check.py).
 
 ``make chaos SEED=n`` replays one schedule; ``make chaos RUNS=n`` runs seeds 1..n (``--from``
 for another range); the default is the CI set, which draws every fault kind. It prints runs,
@@ -195,6 +196,8 @@ class Verdict:
     fired: dict[str, int] = field(default_factory=dict)
     # observations the step checks could not make (the emulator answered an error)
     blind_polls: int = 0
+    # the functions' calls evaluated against their roles (scripts/iam_check.py)
+    iam_calls: int = 0
 
     def require(self, ok: bool, what: str) -> None:
         self.checks += 1
@@ -615,6 +618,10 @@ def play(schedule: Schedule, time_scale: float, verbose: bool = False) -> Verdic
         if out.failback is not None:
             v.failback_status = out.failback.status
             check_failback(d, out.failback, v)
+        # Least privilege under faults too: every call each function made, against its role.
+        d.check_iam(out)
+        v.iam_calls = out.iam.get("calls", 0)
+        v.require(not out.iam.get("problems"), f"IAM: {'; '.join(out.iam.get('problems', [])[:3])}")
     except drill_mod.DrillError as exc:
         v.require(False, f"I3: the run could not be followed to its end: {exc}")
     finally:
@@ -659,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(run {v.outcome}), failback {v.failback_status}, API faults {v.injected}, "
               f"faults {v.fired}, approval pages retried {v.pages_retried}, canary reruns "
               f"{v.canary_reruns}, {v.checks} checks ({v.blind_polls} blind polls), "
+              f"{v.iam_calls} calls within their roles, "
               f"{v.seconds:.0f} s: {mark}", flush=True)
         if v.violation is not None:
             print(f"chaos: replay with `make chaos SEED={v.seed}`", flush=True)
@@ -693,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         outcomes[key] = outcomes.get(key, 0) + 1
     print(f"chaos: {len(verdicts)} runs, API faults injected {injected}, other faults {fired}, "
           f"ends (failover/failback) {outcomes}, {sum(v.checks for v in verdicts)} invariant checks, "
+          f"{sum(v.iam_calls for v in verdicts)} calls checked against their roles, "
           f"{violations} violations, {len(verdicts) / minutes:.2f} runs per minute")
     return 1 if violations else 0
 

@@ -61,6 +61,9 @@ ACCOUNT = "123456789012"
 CANARY_BUS = "lifeboat-shop-canary"
 EAST, WEST = "us-east-1", "us-west-2"
 APP = "shop"
+# infra/template.yaml's state machine names (lifeboat-${AppName}-...): the roles name them.
+FAILOVER_STATE_MACHINE = f"lifeboat-{APP}-failover"
+FAILBACK_STATE_MACHINE = f"lifeboat-{APP}-failback"
 PLAN_PARAMETER = "/lifeboat/shop/plan"
 LINK_SECRET_PARAMETER = "/lifeboat/shop/approval-link-secret"
 FUNCTIONS = [
@@ -273,6 +276,8 @@ class Outcome:
     states: list[dict[str, Any]] = field(default_factory=list)
     notifications: list[dict[str, str]] = field(default_factory=list)
     executions: int = 0
+    # The IAM check (scripts/iam_check.py): calls evaluated, the table, calls denied.
+    iam: dict[str, Any] = field(default_factory=dict)
     wall_seconds: float = 0.0
     broke_at: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
@@ -458,7 +463,7 @@ class Drill:
         sfn.update_state_machine(stateMachineArn=state_machine_arn, definition=definition)
         failback = substitute((ROOT / "infra/statemachine/failback.asl.json").read_text(), values)
         self.failback_arn = sfn.create_state_machine(
-            name="lifeboat-failback", definition=failback, roleArn=role
+            name=FAILBACK_STATE_MACHINE, definition=failback, roleArn=role
         )["stateMachineArn"]
         events = self.client("events")
         plan = self.plan()
@@ -537,7 +542,7 @@ class Drill:
             Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
         role = self.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
         self.home_sm = self.client("stepfunctions", EAST).create_state_machine(
-            name="lifeboat-failover",
+            name=FAILOVER_STATE_MACHINE,
             definition=json.dumps({"Comment": "the home copy's failover machine",
                                    "StartAt": "Ran", "States": {"Ran": {"Type": "Pass", "End": True}}}),
             roleArn=role)["stateMachineArn"]
@@ -562,7 +567,7 @@ class Drill:
                 "LIFEBOAT_PEER_REGION": WEST,
                 "LIFEBOAT_STATE_MACHINE_ARN": self.home_sm,
                 "LIFEBOAT_FAILBACK_STATE_MACHINE_ARN":
-                    f"arn:aws:states:{EAST}:{ACCOUNT}:stateMachine:lifeboat-failback",
+                    f"arn:aws:states:{EAST}:{ACCOUNT}:stateMachine:{FAILBACK_STATE_MACHINE}",
                 "LIFEBOAT_TOPIC_ARN": f"arn:aws:sns:{EAST}:{ACCOUNT}:lifeboat-{APP}",
             }
             self.spawn([str(self.bin_dir / fn)], "functions.log", env)
@@ -770,6 +775,7 @@ class Drill:
                 special(self, out, sm, inbox)
                 self.collect_end_state(out, seeded)
                 self.check_logs(out)
+                self.check_iam(out)
                 return out
             self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
             self.break_primary()
@@ -789,6 +795,7 @@ class Drill:
                 out.failback = self.failback(inbox)
                 out.passed = out.failback.passed
                 out.verdict += f"; failback: {out.failback.verdict}"
+            self.check_iam(out)
         except DrillError as exc:
             out.passed = False
             out.verdict = f"drill could not run: {exc}"
@@ -1083,6 +1090,23 @@ class Drill:
             out.passed = False
             out.verdict += f"; SECRET IN THE LOGS: {', '.join(leaked)}"
 
+    def check_iam(self, out: Outcome) -> None:
+        """Least privilege, executed: every call each function made (its own access key) is
+        evaluated against its role from infra/template.yaml by an IAM policy simulator. A denied
+        call fails the drill with the function, action and resource."""
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import iam_check
+        calls = self.control("/_lifeboat/iam", None, "GET")["calls"]
+        try:
+            rows, problems = iam_check.check(calls)
+        except iam_check.IamError as e:
+            raise DrillError(str(e)) from e
+        out.iam = {"calls": sum(r.calls for r in rows), "table": iam_check.table(rows),
+                   "problems": problems}
+        if problems:
+            out.passed = False
+            out.verdict += f"; IAM: {'; '.join(problems[:5])}"
+
     def collect_end_state(self, out: Outcome, seeded: dict[str, Any]) -> None:
         rds = self.client("rds", WEST)
         gc = rds.describe_global_clusters(GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
@@ -1320,15 +1344,14 @@ def scenario_stop_while_approval(d: Drill, out: Outcome, sm: str, inbox: str) ->
 
 def scenario_stale_lock(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     sfn = d.client("stepfunctions")
-    role = d.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
-    dead = sfn.create_state_machine(
-        name="lifeboat-drill-ended", roleArn=role,
-        definition=json.dumps({"StartAt": "End", "States": {"End": {"Type": "Succeed"}}}),
-    )["stateMachineArn"]
-    ended = sfn.start_execution(stateMachineArn=dead, name="shop-to-us-west-2-1000000000")["executionArn"]
+    # An execution of lifeboat's own failback machine (the roles may read no other) that ended
+    # without releasing its lock: here one whose input it could not read (States.Runtime).
+    ended = sfn.start_execution(stateMachineArn=d.failback_arn, name="shop-back-to-us-east-1-1000000000",
+                                input="{}")["executionArn"]
     wait_for("the old execution to end", lambda: sfn.describe_execution(executionArn=ended)["status"] != "RUNNING", 30)
-    d.client("ssm").put_parameter(Name=f"/lifeboat/{APP}/lock", Type="String", Value=json.dumps({
-        "run_id": "shop-to-us-west-2-1000000000", "target_region": WEST,
+    time.sleep(1.0)  # the safety net (its ExecutionClosed event) has had its turn
+    d.client("ssm").put_parameter(Name=f"/lifeboat/{APP}/lock", Type="String", Overwrite=True, Value=json.dumps({
+        "run_id": "shop-back-to-us-east-1-1000000000", "target_region": EAST,
         "acquired_at": "2026-01-01T00:00:00Z", "execution_arn": ended}))
     d.say("a lock is left by an execution that has ended; then the primary goes dark")
     d.break_primary()
@@ -1789,6 +1812,12 @@ def summary(out: Outcome) -> str:
         lines.append("")
         lines.append("The way home:")
         lines.append(summary(out.failback))
+    if out.iam:
+        lines.append("")
+        lines.append(f"Least privilege, executed: {out.iam['calls']} calls of the functions, each "
+                     "evaluated against its own role (infra/template.yaml) by an IAM policy simulator")
+        lines.extend("  " + line for line in out.iam["table"].splitlines())
+        lines.extend(f"  {p}" for p in out.iam["problems"])
     return "\n".join(lines)
 
 

@@ -999,6 +999,7 @@ def _resource_params(environ: dict[str, Any], service: str) -> dict[str, Any]:
             kept[k] = v
     if service in ("route53", "s3"):
         kept["path"] = environ.get("PATH_INFO", "")
+        kept["query"] = environ.get("QUERY_STRING", "")
     return kept
 
 

@@ -27,7 +27,9 @@ pub const PLAN_PARAMETER: &str = "/lifeboat/shop/plan";
 /// The SecureString parameter holding the key that signs approval links.
 pub const LINK_SECRET_PARAMETER: &str = "/lifeboat/shop/approval-link-secret";
 pub const ALARM: &str = "lifeboat-shop-primary-unhealthy";
-pub const STATE_MACHINE: &str = "lifeboat-failover";
+/// infra/template.yaml's FailoverStateMachine name (lifeboat-${AppName}-failover): the roles
+/// name it, so the emulated stack must too.
+pub const STATE_MACHINE: &str = "lifeboat-shop-failover";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
