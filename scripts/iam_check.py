@@ -334,13 +334,18 @@ def _as_list(v: Any) -> list[str]:
     return v if isinstance(v, list) else [v]
 
 
-def simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each {action, resource, policy} -> {result, statements (Sids that allowed it)}."""
-    done = subprocess.run(["node", str(SIMULATOR)], input=json.dumps(requests), text=True,
-                          capture_output=True, timeout=300, cwd=SIMULATOR.parent)
+def _simulator(payload: Any, *args: str, timeout: float = 300) -> Any:
+    """tests/iam/simulate.mjs with `payload` as JSON on stdin; its JSON answer."""
+    done = subprocess.run(["node", str(SIMULATOR), *args], input=json.dumps(payload), text=True,
+                          capture_output=True, timeout=timeout, cwd=SIMULATOR.parent)
     if done.returncode != 0:
         raise IamError(f"the IAM simulator failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout)
+
+
+def simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each {action, resource, policy} -> {result, statements (Sids that allowed it)}."""
+    return _simulator(requests)
 
 
 def check(calls: list[dict[str, Any]], template: dict[str, Any] | None = None
@@ -352,12 +357,15 @@ def check(calls: list[dict[str, Any]], template: dict[str, Any] | None = None
     west = function_policies(Context(template))
     home = function_policies(Context(template, region="us-east-1", other_region="us-west-2"))
     rows = {f: Row(f, statements=st) for f, st in west.items()}
+    # a key names its function without dashes
+    by_key = {at_home: {f.replace("-", ""): f for f in policies}
+              for at_home, policies in ((False, west), (True, home))}
     problems: list[str] = []
     batch: list[dict[str, Any]] = []
     for call in calls:
         name, at_home = function_of(call["access_key"])
         policies = home if at_home else west
-        fn = {f.replace("-", ""): f for f in policies}.get(name)
+        fn = by_key[at_home].get(name)
         if fn is None:
             problems.append(f"{call['access_key']}: no function of infra/template.yaml has this key")
             continue
@@ -403,11 +411,7 @@ def wildcard_only_scoped(template: dict[str, Any] | None = None) -> list[str]:
     policies = function_policies(Context(template))
     named = sorted({a for st in (s for sts in policies.values() for s in sts)
                     if _as_list(st["Resource"]) != ["*"] for a in _as_list(st["Action"])})
-    done = subprocess.run(["node", str(SIMULATOR), "--actions"], input=json.dumps(named), text=True,
-                          capture_output=True, timeout=120, cwd=SIMULATOR.parent)
-    if done.returncode != 0:
-        raise IamError(f"the IAM simulator failed: {done.stderr[-2000:]}")
-    facts = {f["action"]: f for f in json.loads(done.stdout)}
+    facts = {f["action"]: f for f in _simulator(named, "--actions", timeout=120)}
     out = []
     for fn, sts in sorted(policies.items()):
         for st in sts:
