@@ -13,7 +13,7 @@ EMULATOR_PORT ?= 5005
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
 ARGS        ?=
 
-.PHONY: help drill bench fuzz chaos infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
+.PHONY: help drill bench fuzz chaos iam-report infra-lint deploy setup test test-drill test-rust test-emulator lint fmt schema emulator build sizes demo ci clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -52,7 +52,11 @@ setup: $(STAMP) $(IAM_STAMP) ## Python venv (moto server, pytest, cargo-lambda f
 test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets
 	cargo build -q --workspace --all-targets
+	rm -rf target/iam-calls
 	$(PY) -m pytest -q -n 4 tests/emulator tests/drill tests/bench
+
+iam-report: setup ## Least privilege over every run since make test (drill scenarios, chaos set, make drill): the table, and each statement no call needed with its reason (infra/iam-unused.yaml)
+	$(PY) scripts/iam_check.py --union target/iam-calls
 
 test-rust: setup ## Rust tests only
 	cargo test --workspace --all-targets

@@ -17,23 +17,29 @@ the faults reach lifeboat and never the harness that observes it:
   flapping while the shop serves (``alarm-flapping``), and the outage's events delivered late,
   after the failover and after the way home (``late-events``);
 * concurrent actors: an operator's ``lifeboat failover`` while the alarm-started run waits for
-  its approval, two operators' ``lifeboat failback`` at once, the approval link confirmed twice
-  and pressed again after its run ended (``expired-link``).
+  its approval, three operators' ``lifeboat failback`` at once (two against the copy serving the
+  shop, one against the home copy in us-east-1), the approval link confirmed twice and pressed
+  again after its run ended (``expired-link``).
 
 A watcher polls the emulated AWS every 0.2 s (after every step) and checks I1, I2 and I5 as the
 run goes; at the end of each run the checks below are made. The first violation fails the run
 with its seed:
 
 * I1 one serving writer: traffic only ever moves to the writer's region, and ends there;
-* I2 one run: never two executions running at once across both machines; one execution for the
-  incident; nothing started by a prelude, an operator during the run, a late event or a used link;
+* I2 one run: never two executions running at once across both machines of both copies; one
+  execution for the incident; nothing started by a prelude, an operator during the run, a late
+  event, a used link or the home copy while the other copy serves;
 * I3 every run ends known: each execution closed (SUCCEEDED, FAILED or ABORTED), a report with
-  its outcome recorded, exactly one report notification, no live lock left behind;
+  its outcome recorded, exactly one report notification, no live lock left behind; a failed
+  run's report names the error and how to resume, an aborted one's that nothing moved and how
+  to ask again (a fault is never hidden);
 * I4 data loss only as decided: a failover with data loss only within the RPO guard, or with a
   recorded override;
 * I5 capacity and approval: nothing moves before the approval; the writer's region at active
   capacity after a success, there and on the way home;
-* and every call each function made, faults or not, within its own role (scripts/iam_check.py).
+* and every call each function made, faults or not, within its own role: refused at the call by
+  the emulator when its role does not allow it, and judged again by an IAM policy simulator
+  (scripts/iam_check.py).
 
 ``make chaos SEED=n`` replays one schedule; ``make chaos RUNS=n`` runs seeds 1..n (``--from``
 for another range); the default is the CI set, which draws every fault kind. It prints runs,
@@ -234,8 +240,8 @@ class Watcher(threading.Thread):
         writer = drill_mod.writer_region(d)
         ecs = {s["serviceName"]: s["desiredCount"] for s in d.client("ecs").describe_services(
             cluster="shop", services=["web", "checkout"])["services"]}
-        sfn = d.client("stepfunctions")
-        machines = {"failover": d.seeded.get("state_machine_arn"), "failback": d.failback_arn}
+        machines = {"failover": d.seeded.get("state_machine_arn"), "failback": d.failback_arn,
+                    "home failover": d.home_sm, "home failback": d.home_failback_sm}
         running = []
         approved = self.approved
         for machine, arn in machines.items():
@@ -244,7 +250,8 @@ class Watcher(threading.Thread):
             for e in d.executions(arn):
                 if e["status"] != "RUNNING" and machine != "failover":
                     continue
-                hist = sfn.get_execution_history(executionArn=e["executionArn"], maxResults=1000)["events"]
+                hist = d.client("stepfunctions", arn.split(":")[3]).get_execution_history(
+                    executionArn=e["executionArn"], maxResults=1000)["events"]
                 entered = [x["stateEnteredEventDetails"]["name"] for x in hist
                            if "stateEnteredEventDetails" in x]
                 exited = {x["stateExitedEventDetails"]["name"] for x in hist
@@ -281,6 +288,12 @@ class ChaosDrill(drill_mod.Drill):
         self.approval_messages: list[str] = []
         self.operator_results: list[tuple[int, dict[str, Any]]] = []
         self.failback_results: list[tuple[int, dict[str, Any]]] = []
+        # The home copy's answer to its operator's `lifeboat failback` (failback-twice).
+        self.home_failback_answer: tuple[int, dict[str, Any]] | None = None
+
+
+    def iam_source(self) -> str:
+        return f"chaos-seed-{self.schedule.seed}"
 
     def count(self, kind: str) -> None:
         self.verdict.fired[kind] = self.verdict.fired.get(kind, 0) + 1
@@ -290,7 +303,7 @@ class ChaosDrill(drill_mod.Drill):
         start each function's next sandbox."""
         proc = super().spawn(args, log, env)
         fn = (env or {}).get("AWS_LAMBDA_FUNCTION_NAME")
-        if fn and env is not None:
+        if fn and env is not None and env.get("AWS_REGION") != drill_mod.EAST:
             self.sandboxes[fn] = (proc, args, log, env)
         return proc
 
@@ -466,21 +479,31 @@ class ChaosDrill(drill_mod.Drill):
             return True
         return False
 
-    def lifeboat(self, *args: str) -> tuple[int, dict[str, Any]]:
-        """Two operators at once (failback-twice): `lifeboat failback` started by both."""
+    def lifeboat(self, *args: str, region: str = drill_mod.WEST) -> tuple[int, dict[str, Any]]:
+        """Operators at once (failback-twice): `lifeboat failback` started twice against the
+        copy serving the shop (us-west-2) and once against the home copy (us-east-1), each naming
+        its own copy's failback machine."""
         if args[:1] != ("failback",) or "--dry-run" in args or not self.schedule.failback_twice:
-            return super().lifeboat(*args)
-        results: list[tuple[int, dict[str, Any]]] = []
-        threads = [threading.Thread(target=lambda: results.append(super(ChaosDrill, self).lifeboat(*args)))
-                   for _ in range(2)]
+            return super().lifeboat(*args, region=region)
+        home_args = tuple(self.home_failback_sm if a == self.failback_arn else a for a in args)
+        results: list[tuple[str, int, dict[str, Any]]] = []
+
+        def operator(at: str, argv: tuple[str, ...]) -> None:
+            code, body = super(ChaosDrill, self).lifeboat(*argv, region=at)
+            results.append((at, code, body))
+
+        threads = [threading.Thread(target=operator, args=(drill_mod.WEST, args)),
+                   threading.Thread(target=operator, args=(drill_mod.WEST, args)),
+                   threading.Thread(target=operator, args=(drill_mod.EAST, home_args))]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        self.failback_results = results
+        self.failback_results = [(code, body) for _, code, body in results]
+        self.home_failback_answer = next(((c, b) for at, c, b in results if at == drill_mod.EAST), None)
         self.count("failback-twice")
-        started = [r for r in results if r[0] == 0 and r[1].get("outcome") == "started"]
-        return started[0] if started else results[0]
+        started = [(c, b) for _, c, b in results if c == 0 and b.get("outcome") == "started"]
+        return started[0] if started else self.failback_results[0]
 
     def run(self) -> drill_mod.Outcome:
         """The failover under the schedule, then (when it succeeded) the way home."""
@@ -490,6 +513,9 @@ class ChaosDrill(drill_mod.Drill):
         seeded = self.set_up()
         self.seeded = seeded
         sm, inbox = seeded["state_machine_arn"], seeded["inbox_url"]
+        if self.schedule.failback_twice:
+            # the second operator asks the home copy: its plan and machines in us-east-1
+            self.deploy_home_machines(self.plan())
         self.readiness(out)
         watcher = Watcher(self, v)
         watcher.start()
@@ -531,6 +557,23 @@ class ChaosDrill(drill_mod.Drill):
         return out
 
 
+def explained(require: Any, outcome: Any, reports: list[dict[str, str]], what: str) -> None:
+    """A fault injected by the harness is never hidden: a run that did not succeed says so in
+    its one report, names the error (the fault as the run met it) and how to go on: a failed run
+    how to resume it, an aborted one that nothing moved and how to ask again."""
+    if outcome not in ("failed", "aborted") or len(reports) != 1:
+        return
+    text = reports[0]["message"]
+    error = next((line for line in text.splitlines() if line.startswith("Error: ")), "")
+    if outcome == "failed":
+        require(len(error) > len("Error: ") and "To resume" in text,
+                f"I3: the {what}'s FAILED report does not name the fault and how to resume: "
+                f"{text[:400]!r}")
+    else:
+        require("Nothing moved" in text and f"lifeboat {what}" in text,
+                f"I3: the {what}'s ABORTED report does not say what to do next: {text[:400]!r}")
+
+
 def check(d: Any, out: drill_mod.Outcome, v: Verdict) -> None:
     """The invariants at the end of the failover run."""
     require = v.require
@@ -544,6 +587,7 @@ def check(d: Any, out: drill_mod.Outcome, v: Verdict) -> None:
             f"I3: report outcome {report.get('outcome')!r}")
     reports = [n for n in out.notifications if "Approve:" not in n["message"]]
     require(len(reports) == 1, f"I3: {len(reports)} report notifications, not exactly one")
+    explained(require, report.get("outcome"), reports, "failover")
     lock = es.get("lock")
     if lock is not None:
         arn = lock.get("execution_arn")
@@ -583,6 +627,7 @@ def check_failback(d: Any, fb: drill_mod.Outcome, v: Verdict) -> None:
             f"I3: failback report outcome {report.get('outcome')!r}")
     reports = [n for n in fb.notifications if "Approve:" not in n["message"]]
     require(len(reports) == 1, f"I3: {len(reports)} failback report notifications, not exactly one")
+    explained(require, report.get("outcome"), reports, "failback")
     require(fb.executions == 1, f"I2: {fb.executions} failback executions for one request")
     results = getattr(d, "failback_results", [])
     if results:
@@ -591,6 +636,19 @@ def check_failback(d: Any, fb: drill_mod.Outcome, v: Verdict) -> None:
         started = {r[1].get("execution_arn") for r in results
                    if r[0] == 0 and r[1].get("outcome") == "started"}
         require(len(started) == 1, f"I2: two operators' failbacks started {len(started)} runs")
+    home = getattr(d, "home_failback_answer", None)
+    if home is not None:
+        # The copy serving the shop brings it home; the home copy refuses, naming why: the shop
+        # is served from us-west-2 (not_serving_here), or, once that copy's run has moved the
+        # writer, its run in progress or the shop already home.
+        code, body = home
+        reasons = {r.get("reason") for r in body.get("reasons", [])}
+        require(body.get("outcome") == "refused"
+                and bool(reasons & {"not_serving_here", "run_in_progress", "other_copy_running",
+                                     "operation_in_progress", "already_home"}),
+                f"I2: the home copy's failback answered exit {code}: {str(body)[:300]}")
+        require(not d.executions(d.home_failback_sm),
+                "I2: the home copy started a failback while the copy in us-west-2 serves")
     if fb.status == "SUCCEEDED":
         require(es.get("www_region") == es.get("writer_region") == drill_mod.EAST,
                 f"I1: home with writer {es.get('writer_region')} and www {es.get('www_region')}")

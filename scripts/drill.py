@@ -55,6 +55,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+# scripts/: iam_check (and this module, for bench.py and chaos.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 # infra/template.yaml's CanaryBus (lifeboat-${AppName}-canary)
@@ -333,6 +335,7 @@ class Drill:
         self.stopping = threading.Event()
         self.lag_publisher: threading.Thread | None = None
         self.home_sm = ""
+        self.home_failback_sm = ""
 
     # -- output
     def say(self, msg: str) -> None:
@@ -538,14 +541,8 @@ class Drill:
         home_port = self.start_watch(log="watch-home.log")
         self.control("/_lifeboat/config", {
             "lambda": {"region_forward_urls": {EAST: f"http://127.0.0.1:{home_port}"}}})
-        self.client("ssm", EAST).put_parameter(
-            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
+        self.deploy_home_machines(plan)
         role = self.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
-        self.home_sm = self.client("stepfunctions", EAST).create_state_machine(
-            name=FAILOVER_STATE_MACHINE,
-            definition=json.dumps({"Comment": "the home copy's failover machine",
-                                   "StartAt": "Ran", "States": {"Ran": {"Type": "Pass", "End": True}}}),
-            roleArn=role)["stateMachineArn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
             z.writestr("bootstrap", "runs under cargo lambda watch")
@@ -571,6 +568,23 @@ class Drill:
                 "LIFEBOAT_TOPIC_ARN": f"arn:aws:sns:{EAST}:{ACCOUNT}:lifeboat-{APP}",
             }
             self.spawn([str(self.bin_dir / fn)], "functions.log", env)
+
+    def deploy_home_machines(self, plan: dict[str, Any]) -> None:
+        """The home copy's plan and state machines in us-east-1, as the template deploys them
+        there. Any execution of these machines is a run the home copy started (each a Pass)."""
+        if self.home_sm:
+            return
+        self.client("ssm", EAST).put_parameter(
+            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
+        role = self.client("iam").get_role(RoleName="lifeboat-drill-function")["Role"]["Arn"]
+        sfn = self.client("stepfunctions", EAST)
+        ran = {"StartAt": "Ran", "States": {"Ran": {"Type": "Pass", "End": True}}}
+        self.home_sm = sfn.create_state_machine(
+            name=FAILOVER_STATE_MACHINE, roleArn=role,
+            definition=json.dumps({"Comment": "the home copy's failover machine", **ran}))["stateMachineArn"]
+        self.home_failback_sm = sfn.create_state_machine(
+            name=FAILBACK_STATE_MACHINE, roleArn=role,
+            definition=json.dumps({"Comment": "the home copy's failback machine", **ran}))["stateMachineArn"]
 
     def home_copy(self, fn: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Invoke the home copy's function (through us-east-1's Lambda)."""
@@ -600,7 +614,7 @@ class Drill:
         self.check_binaries()
         self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
         self.start_emulator()
-        self.control("/_lifeboat/iam", {"record": "LBFN"})
+        self.enforce_roles()
         self.start_watch()
         lag_ms = self.lag_ms if self.lag_ms is not None else (
             60_000.0 if self.scenario in ("lag-above-guard", "override-data-loss") else 800.0)
@@ -729,7 +743,9 @@ class Drill:
         }
 
     def executions(self, sm: str) -> list[dict[str, Any]]:
-        return self.client("stepfunctions").list_executions(stateMachineArn=sm)["executions"]
+        """A state machine's executions, asked in its own region (the ARN's)."""
+        return self.client("stepfunctions", sm.split(":")[3]).list_executions(
+            stateMachineArn=sm)["executions"]
 
     def inbox(self, queue_url: str, seen: list[dict[str, str]], region: str = WEST) -> list[dict[str, str]]:
         sqs = self.client("sqs", region)
@@ -892,11 +908,12 @@ class Drill:
         self.collect_report(out)
         self.judge(out)
 
-    def lifeboat(self, *args: str) -> tuple[int, dict[str, Any]]:
-        """The operator's CLI, against the emulated us-west-2 (the copy serving the shop)."""
+    def lifeboat(self, *args: str, region: str = WEST) -> tuple[int, dict[str, Any]]:
+        """The operator's CLI, against the emulated us-west-2 (the copy serving the shop) unless
+        another copy's region is named."""
         env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
         done = subprocess.run(
-            [str(self.bin_dir / "lifeboat"), "--endpoint-url", self.endpoint, "--region", WEST,
+            [str(self.bin_dir / "lifeboat"), "--endpoint-url", self.endpoint, "--region", region,
              "--json", *args],
             capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
         )
@@ -1090,17 +1107,35 @@ class Drill:
             out.passed = False
             out.verdict += f"; SECRET IN THE LOGS: {', '.join(leaked)}"
 
+    def enforce_roles(self) -> None:
+        """Each function's calls are recorded, and judged at the moment they are made by its
+        own role from infra/template.yaml (the emulator answers AccessDenied as AWS does)."""
+        import iam_check
+        try:
+            policies = iam_check.policies_by_key()
+        except iam_check.IamError as e:
+            raise DrillError(str(e)) from e
+        self.control("/_lifeboat/iam", {"record": iam_check.KEY_PREFIX, "policies": policies})
+
+    def iam_source(self) -> str:
+        """Names the run whose calls are saved for make iam-report."""
+        return f"drill-{self.scenario}"
+
     def check_iam(self, out: Outcome) -> None:
         """Least privilege, executed: every call each function made (its own access key) is
         evaluated against its role from infra/template.yaml by an IAM policy simulator. A denied
         call fails the drill with the function, action and resource."""
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         import iam_check
-        calls = self.control("/_lifeboat/iam", None, "GET")["calls"]
+        recorded = self.control("/_lifeboat/iam", None, "GET")
+        calls = recorded["calls"]
         try:
             rows, problems = iam_check.check(calls)
         except iam_check.IamError as e:
             raise DrillError(str(e)) from e
+        # the emulator refused these at the moment of the call (moto's evaluator); the
+        # simulator above judges the same calls again: a disagreement shows as both lines
+        problems += [f"REFUSED AT THE CALL {d['access_key']} {d['service']}:{d['operation']} in "
+                     f"{d['region']}: {d['message']}" for d in recorded.get("denied", [])]
         out.iam = {"calls": sum(r.calls for r in rows), "table": iam_check.table(rows),
                    "problems": problems}
         if problems:
@@ -1142,7 +1177,22 @@ class Drill:
         }
 
     # -- tear-down
+    def save_iam_calls(self) -> None:
+        """Every call the functions made in this run, kept for make iam-report (the union over
+        the drill's scenarios, the chaos set and make drill), whatever the run checked itself."""
+        if not self.endpoint:
+            return
+        import iam_check
+        try:
+            calls = self.control("/_lifeboat/iam", None, "GET")["calls"]
+        except (OSError, ValueError, KeyError) as e:
+            print(f"iam: this run's calls could not be saved for make iam-report: {e}", file=sys.stderr)
+            return
+        if calls:
+            iam_check.save_calls(calls, self.iam_source())
+
     def stop(self) -> None:
+        self.save_iam_calls()
         self.stopping.set()
         if self.lag_publisher is not None:
             self.lag_publisher.join(timeout=10)
@@ -1660,9 +1710,9 @@ SPECIAL: dict[str, Callable[[Drill, Outcome, str, str], None]] = {
 
 
 def function_key(fn: str, region: str) -> str:
-    """The access key a function signs with: LBFN<NAME> in us-west-2 (the copy serving the
-    shop), LBFNHOME<NAME> in us-east-1 (the home copy)."""
-    return f"LBFN{'HOME' if region == EAST else ''}{fn.replace('-', '').upper()}"
+    """The access key a function signs with (iam_check.access_key): the home copy's in us-east-1."""
+    import iam_check
+    return iam_check.access_key(fn, region == EAST)
 
 
 def substitute(definition: str, values: dict[str, str]) -> str:

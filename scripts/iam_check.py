@@ -10,14 +10,21 @@ emulated account), and has an IAM policy simulator (``@cloud-copilot/iam-simulat
 denied, statements no call needed) and names every denied call with its action and resource.
 
     python scripts/iam_check.py CALLS.json      # calls as GET /_lifeboat/iam answers them
+    python scripts/iam_check.py --union target/iam-calls   # make iam-report: every run's calls
+
+Each drill scenario and chaos schedule saves its calls under ``target/iam-calls``; the union over
+them names every statement no call needed, and each must be removed or kept with its reason in
+``infra/iam-unused.yaml``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
-import urllib.parse
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,18 +34,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra/template.yaml"
 SIMULATOR = ROOT / "tests/iam/simulate.mjs"
-ACCOUNT = "123456789012"
 KEY_PREFIX = "LBFN"
-# A placeholder for the UUID inside an Auto Scaling group's ARN (its policy names the group by
-# name, with a wildcard for the UUID).
-ASG_UUID = "00000000-0000-0000-0000-000000000000"
 
-# The IAM service prefix of each SigV4 signing name.
-IAM_PREFIX = {"monitoring": "cloudwatch"}
-
-
-class IamError(Exception):
-    """The template or a call could not be read (not a policy decision)."""
+# The call -> (action, resource) mapping is the emulator's too (it enforces each role at the
+# moment of the call): one module for both.
+sys.path.insert(0, str(ROOT / "tests/emulator"))
+from iam_requests import ACCOUNT, IamError, requests_of  # noqa: E402
 
 
 # -- the template -------------------------------------------------------------------------
@@ -213,103 +214,6 @@ def function_of(access_key: str) -> tuple[str, bool]:
     return access_key[len(KEY_PREFIX):].lower(), False
 
 
-def _arn_tail(value: str) -> str:
-    return value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
-
-
-def requests_of(call: dict[str, Any]) -> list[tuple[str, str]]:
-    """An emulator-recorded call -> its (IAM action, resource ARN) requests. Raises IamError for
-    an operation this check does not model (named, never silently allowed)."""
-    region, op, p = call["region"], call["operation"], call["params"]
-    prefix = IAM_PREFIX.get(call["service"], call["service"])
-    action = f"{prefix}:{op}"
-
-    def listed(name: str) -> list[Any]:
-        if isinstance(p.get(name), list):
-            return p[name]
-        return [v for k, v in sorted(p.items()) if k.startswith(f"{name}.member.")] or (
-            [p[name]] if name in p else [])
-
-    if prefix == "ssm":
-        if op in ("GetParameter", "PutParameter", "DeleteParameter", "GetParameterHistory"):
-            return [(action, f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{p['Name']}")]
-        if op == "GetParameters":
-            return [(action, f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{n}") for n in p["Names"]]
-        if op == "DescribeParameters":
-            return [(action, "*")]
-    if prefix == "states":
-        if op in ("StartExecution", "ListExecutions", "DescribeStateMachine"):
-            return [(action, p["stateMachineArn"])]
-        if op in ("DescribeExecution", "StopExecution", "GetExecutionHistory"):
-            return [(action, p["executionArn"])]
-        if op in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
-            return [(action, "*")]
-    if prefix == "sns" and op in ("Publish", "GetTopicAttributes"):
-        return [(action, p.get("TopicArn") or p["TargetArn"])]
-    if prefix == "s3":
-        # path-style REST: GET /bucket/?versioning | ?replication
-        bucket = [x for x in p.get("path", "").split("/") if x][0]
-        sub = {"versioning": "GetBucketVersioning", "replication": "GetReplicationConfiguration"}
-        query = urllib.parse.parse_qs(p.get("query", ""), keep_blank_values=True)
-        named = [sub[q] for q in query if q in sub]
-        if call["operation"].startswith("GET ") and len(named) == 1:
-            return [(f"s3:{named[0]}", f"arn:aws:s3:::{bucket}")]
-    if prefix == "rds":
-        def cluster(ident: str) -> str:
-            return ident if ident.startswith("arn:") else f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{ident}"
-        gid = p.get("GlobalClusterIdentifier")
-        glob = f"arn:aws:rds::{ACCOUNT}:global-cluster:{_arn_tail(gid) if gid else '*'}"
-        if op == "DescribeGlobalClusters":
-            return [(action, glob)]
-        if op == "DescribeDBClusters":
-            ident = p.get("DBClusterIdentifier")
-            return [(action, cluster(ident) if ident else f"arn:aws:rds:{region}:{ACCOUNT}:cluster:*")]
-        if op in ("FailoverGlobalCluster", "SwitchoverGlobalCluster"):
-            return [(action, glob), (action, cluster(p["TargetDbClusterIdentifier"]))]
-    if prefix == "ecs" and op in ("UpdateService", "DescribeServices"):
-        clus = _arn_tail(p.get("cluster", "default")).split("/")[-1]
-        names = p.get("services") or [p["service"]]
-        return [(action, f"arn:aws:ecs:{region}:{ACCOUNT}:service/{clus}/{_arn_tail(n).split('/')[-1]}")
-                for n in names]
-    if prefix == "autoscaling":
-        if op in ("UpdateAutoScalingGroup", "SetDesiredCapacity"):
-            return [(action, f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:{ASG_UUID}:"
-                             f"autoScalingGroupName/{p['AutoScalingGroupName']}")]
-        if op.startswith("Describe"):
-            return [(action, "*")]
-    if prefix == "cloudwatch":
-        if op in ("GetMetricStatistics", "GetMetricData", "PutMetricData", "ListMetrics"):
-            return [(action, "*")]
-        if op == "DescribeAlarms":
-            names = listed("AlarmNames")
-            return [(action, f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{n}") for n in names] or [
-                (action, f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:*")]
-    if prefix == "events" and op == "PutEvents":
-        buses = {_arn_tail(e.get("EventBusName") or "default").split("/")[-1] for e in p.get("Entries", [])}
-        return [(action, f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{b}") for b in sorted(buses)]
-    if prefix == "route53":
-        parts = [x for x in p.get("path", "").split("/") if x]
-        if op in ("ChangeResourceRecordSets", "ListResourceRecordSets", "GetHostedZone"):
-            return [(action, f"arn:aws:route53:::hostedzone/{parts[2]}")]
-        if op == "GetChange":
-            return [(action, f"arn:aws:route53:::change/{parts[2]}")]
-        if op in ("UpdateHealthCheck", "GetHealthCheck"):
-            return [(action, f"arn:aws:route53:::healthcheck/{parts[2]}")]
-        if op == "ListHostedZones":
-            return [(action, "*")]
-    if prefix == "route53-recovery-cluster":
-        if op in ("GetRoutingControlState", "UpdateRoutingControlState"):
-            return [(action, p["RoutingControlArn"])]
-        if op == "UpdateRoutingControlStates":
-            return [(action, e["RoutingControlArn"]) for e in p["UpdateRoutingControlStateEntries"]]
-        if op == "ListRoutingControls":
-            return [(action, "*")]
-    if prefix == "elasticloadbalancing" and op.startswith("Describe"):
-        return [(action, "*")]
-    raise IamError(f"{action} ({call['service']} {urllib.parse.quote(op)}) is not modelled by "
-                   "scripts/iam_check.py")
-
-
 # -- the verdict ----------------------------------------------------------------------------
 
 
@@ -322,12 +226,33 @@ class Row:
     used: set[str] = field(default_factory=set)
     statements: list[dict[str, Any]] = field(default_factory=list)
 
-    def unused(self) -> list[str]:
+    def unused_statements(self) -> list[dict[str, Any]]:
         """Statements no call needed; the log statements are Lambda's own (it writes the
         function's logs with the role), never a call of the function's."""
-        return [f"{s['Sid']} ({', '.join(_as_list(s['Action']))})" for s in self.statements
-                if s["Sid"] not in self.used
+        return [s for s in self.statements if s["Sid"] not in self.used
                 and not all(a.startswith("logs:") for a in _as_list(s["Action"]))]
+
+    def unused(self) -> list[str]:
+        return [f"{s['Sid']} ({', '.join(_as_list(s['Action']))})" for s in self.unused_statements()]
+
+
+def access_key(fn: str, at_home: bool) -> str:
+    """The access key a function signs with in the drill: LBFN<NAME> in us-west-2 (the copy
+    serving the shop), LBFNHOME<NAME> in us-east-1 (the home copy)."""
+    return f"{HOME_PREFIX if at_home else KEY_PREFIX}{fn.replace('-', '').upper()}"
+
+
+def policies_by_key(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Each function key -> its role's policy document, for the emulator to enforce at the
+    moment of each call (``POST /_lifeboat/iam {"policies": ...}``): both copies, each with the
+    role the template deploys in its region."""
+    template = template or load_template()
+    out: dict[str, dict[str, Any]] = {}
+    for at_home, ctx in ((False, Context(template)),
+                         (True, Context(template, region="us-east-1", other_region="us-west-2"))):
+        for fn, statements in function_policies(ctx).items():
+            out[access_key(fn, at_home)] = {"Version": "2012-10-17", "Statement": statements}
+    return out
 
 
 def _as_list(v: Any) -> list[str]:
@@ -425,11 +350,105 @@ def wildcard_only_scoped(template: dict[str, Any] | None = None) -> list[str]:
     return out
 
 
+# -- the union over every run ---------------------------------------------------------------
+
+CALLS_DIR = ROOT / "target/iam-calls"
+REASONS = ROOT / "infra/iam-unused.yaml"
+
+
+def save_calls(calls: list[dict[str, Any]], source: str, directory: Path | None = None) -> Path:
+    """One run's calls (a drill scenario, a chaos schedule), kept for the union over all runs."""
+    directory = directory or Path(os.environ.get("LIFEBOAT_IAM_CALLS", CALLS_DIR))
+    directory.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in source)[:60]
+    path = directory / f"{safe}-{os.getpid()}-{time.monotonic_ns()}.json"
+    path.write_text(json.dumps({"source": source, "calls": calls}))
+    return path
+
+
+def load_union(directory: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every saved run's calls, merged (counts added), and the runs' sources."""
+    merged: dict[str, dict[str, Any]] = {}
+    sources: list[str] = []
+    for path in sorted(directory.glob("*.json")):
+        doc = json.loads(path.read_text())
+        sources.append(doc.get("source", path.name))
+        for call in doc["calls"]:
+            key = json.dumps({k: v for k, v in call.items() if k != "count"}, sort_keys=True)
+            if key in merged:
+                merged[key]["count"] += call["count"]
+            else:
+                merged[key] = dict(call)
+    return list(merged.values()), sources
+
+
+def load_reasons(path: Path = REASONS) -> dict[str, dict[str, str]]:
+    if not path.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise IamError(f"{path}: {e}") from e
+    if not isinstance(doc, dict) or not all(
+            isinstance(v, dict) and all(isinstance(r, str) and r.strip() for r in v.values())
+            for v in doc.values()):
+        raise IamError(f"{path}: expected function -> {{statement Sid: reason}}")
+    return doc
+
+
+def unused_verdict(rows: list[Row], reasons: dict[str, dict[str, str]]) -> tuple[list[str], list[str]]:
+    """Statements no call of any run needed: (kept, each with its reason; without a reason).
+    A reason for a statement that some call needed, or that the template no longer has, is
+    reported too (it would hide the next unused statement under the same Sid)."""
+    kept, unexplained = [], []
+    for r in rows:
+        why = reasons.get(r.function, {})
+        unused = {s["Sid"]: s for s in r.unused_statements()}
+        for sid, st in unused.items():
+            actions = ", ".join(_as_list(st["Action"]))
+            if sid in why:
+                kept.append(f"{r.function} {sid} ({actions}): {why[sid].strip()}")
+            else:
+                unexplained.append(f"{r.function} {sid} ({actions}): no call needed it and "
+                                   f"{REASONS.relative_to(ROOT)} gives no reason to keep it")
+        sids = {s["Sid"] for s in r.statements}
+        for sid in why:
+            if sid not in unused:
+                unexplained.append(f"{r.function} {sid}: a reason is given, but the statement "
+                                   + ("was needed by a call" if sid in sids else "is not in the template"))
+    for fn in reasons:
+        if fn not in {r.function for r in rows}:
+            unexplained.append(f"{fn}: reasons given for a function without a role")
+    return kept, unexplained
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("calls", nargs="?", type=Path, help="one run's calls (GET /_lifeboat/iam)")
+    parser.add_argument("--union", type=Path, metavar="DIR",
+                        help="every run's calls saved under DIR (target/iam-calls): the table over "
+                             "all of them; each statement no call needed must have its reason in "
+                             "infra/iam-unused.yaml")
+    args = parser.parse_args(argv)
+    if args.union is not None:
+        calls, sources = load_union(args.union)
+        if not sources:
+            print(f"iam: no runs saved under {args.union}", file=sys.stderr)
+            return 2
+        rows, problems = check(calls)
+        kept, unexplained = unused_verdict(rows, load_reasons())
+        print(f"Least privilege over {len(sources)} runs "
+              f"({sum(c['count'] for c in calls)} calls of the functions):")
+        print(report(rows, problems))
+        print("\nStatements no call needed, kept with their reasons:")
+        print("\n".join(f"  {k}" for k in kept) or "  none")
+        for u in unexplained:
+            print(f"iam: {u}")
+        return 1 if problems or unexplained else 0
+    if args.calls is None:
+        parser.print_usage(sys.stderr)
         return 2
-    doc = json.loads(Path(argv[0]).read_text())
+    doc = json.loads(args.calls.read_text())
     rows, problems = check(doc["calls"] if isinstance(doc, dict) else doc)
     print(report(rows, problems))
     return 1 if problems else 0

@@ -122,6 +122,63 @@ def test_each_invariant_of_the_way_home_is_caught() -> None:
     assert (failback_violation(fb) or "").startswith("I5")
 
 
+class _TwoCopies(_Drill):
+    """The failback asked of both copies: the home copy's answer and its machine's executions."""
+
+    def __init__(self, home_answer: tuple[int, dict[str, Any]], home_runs: int = 0) -> None:
+        super().__init__()
+        self.failback_results = [(0, {"outcome": "started", "execution_arn": "a"})]
+        self.home_failback_answer = home_answer
+        self.home_failback_sm = "arn:aws:states:us-east-1:123456789012:stateMachine:lifeboat-shop-failback"
+        self.home_runs = home_runs
+
+    def executions(self, sm: str) -> list[dict[str, Any]]:
+        assert sm == self.home_failback_sm
+        return [{"status": "SUCCEEDED"}] * self.home_runs
+
+
+def test_the_home_copy_may_only_refuse_a_failback_while_the_other_copy_serves() -> None:
+    """Failback asked of both copies at once (fails on bfc4edf: only one copy was asked)."""
+    refused = (3, {"outcome": "refused", "reasons": [
+        {"reason": "not_serving_here", "serving": "us-west-2", "here": "us-east-1"}]})
+    assert failback_violation(good_failback(), _TwoCopies(refused)) is None
+    started = (0, {"outcome": "started", "execution_arn": "arn:aws:states:us-east-1:x"})
+    assert (failback_violation(good_failback(), _TwoCopies(started)) or "").startswith("I2")
+    # refused for a reason that is not about who serves: the rule was not what held it back
+    lag = (3, {"outcome": "refused", "reasons": [{"reason": "lag_unknown"}]})
+    assert (failback_violation(good_failback(), _TwoCopies(lag)) or "").startswith("I2")
+    assert (failback_violation(good_failback(), _TwoCopies(refused, home_runs=1)) or "").startswith("I2")
+
+
+FAILED_REPORT = """Failover of 'shop' from us-east-1 into us-west-2: Failed
+Error: Throttled: ecs UpdateService: Rate exceeded
+The run lock is kept for resumption: something may be half-done and a person decides.
+To resume once the cause is fixed: start the state machine again with this execution's input"""
+
+
+def test_a_run_that_did_not_succeed_names_the_fault_and_how_to_go_on() -> None:
+    """A fault injected by the harness is never hidden (the issue's bad-input rule)."""
+    out = good()
+    out.status, out.report = "FAILED", {"outcome": "failed"}
+    out.notifications[1]["message"] = FAILED_REPORT
+    assert violation(out) is None
+    out.notifications[1]["message"] = FAILED_REPORT.replace("To resume", "Later")
+    assert (violation(out) or "").startswith("I3")
+    out.notifications[1]["message"] = FAILED_REPORT.replace("Error: Throttled", "Throttled")
+    assert (violation(out) or "").startswith("I3")
+    fb = good_failback()
+    fb.status, fb.report = "FAILED", {"outcome": "aborted"}
+    fb.notifications[0]["message"] = ("Failback of 'shop' from us-west-2 into us-east-1: Aborted\n"
+                                      "Nothing moved: the shop is still served from us-west-2. A person "
+                                      "can ask again once the cause is fixed: lifeboat failback "
+                                      "--region us-west-2.")
+    assert failback_violation(fb) is None
+    # what bfc4edf said of an aborted failback: a failover command, which would move the shop away
+    fb.notifications[0]["message"] = ("Nothing moved. A person can start a run at any time: "
+                                      "lifeboat failover --to us-east-1.")
+    assert (failback_violation(fb) or "").startswith("I3")
+
+
 def test_the_ci_seeds_cover_every_fault_kind_drawn() -> None:
     assert chaos.uncovered(chaos.CI_SEEDS) == set()
     assert chaos.ALL_KINDS == set(chaos.KINDS) | {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import drill as drill_mod  # noqa: E402
 import iam_check  # noqa: E402
 
 WEST = "us-west-2"
@@ -85,3 +86,71 @@ def test_the_home_copy_is_judged_by_the_role_deployed_in_its_region() -> None:
     ])
     assert problems == [f"alarm-to-failover: DENIED ssm:PutParameter on arn:aws:ssm:{WEST}:"
                         f"{ACCOUNT}:parameter/lifeboat/shop/lock (ImplicitlyDenied)"]
+
+
+class _DnsFlipWithoutArc(drill_mod.Drill):
+    """The drill with dns-flip's role missing the statement that reads and flips the ARC routing
+    controls (enforced at the call; the template itself is unchanged)."""
+
+    def enforce_roles(self) -> None:
+        policies = iam_check.policies_by_key()
+        role = policies["LBFNDNSFLIP"]
+        role["Statement"] = [s for s in role["Statement"]
+                             if "route53-recovery-cluster:UpdateRoutingControlStates"
+                             not in iam_check._as_list(s["Action"])]
+        self.control("/_lifeboat/iam", {"record": iam_check.KEY_PREFIX, "policies": policies})
+
+
+def test_a_step_whose_role_lacks_a_permission_is_refused_at_the_call_and_the_run_says_so() -> None:
+    """GIVEN dns-flip's role without its ARC statement, WHEN the failover reaches Traffic, THEN
+    the emulator refuses the call as AWS would (AccessDeniedException), the step fails with the
+    stable errorType AccessDenied (not retried: it is permanent), the run ends FAILED with a
+    report naming it, and the drill names the refused call. On bfc4edf nothing was enforced at
+    the call: the run succeeded whatever the role."""
+    d = _DnsFlipWithoutArc("failover", True, time_scale=0.05, verbose=False, go_home=False)
+    try:
+        out = d.run()
+        assert out.status == "FAILED", out.verdict
+        error = (out.report or {}).get("error") or {}
+        assert error.get("Error") == "AccessDenied", out.report
+        assert "route53-recovery-cluster:" in (error.get("Cause") or ""), error
+        refused = [p for p in out.iam["problems"] if p.startswith("REFUSED AT THE CALL LBFNDNSFLIP")]
+        assert refused and "route53-recovery-cluster:" in refused[0], out.iam["problems"]
+        assert not out.passed
+        # the promotion went ahead (its own role allows it); traffic never moved to a region
+        # whose flip was refused
+        assert d.shop is not None and d.shop.www_region() != "us-west-2"
+    finally:
+        d.stop()
+
+
+def test_over_every_run_each_unused_statement_is_removed_or_kept_with_its_reason(tmp_path: Path) -> None:
+    """make iam-report: the union of the runs' calls; a statement no call needed must have its
+    reason (infra/iam-unused.yaml), and a reason for a statement some call needed is named."""
+    ledger_plan = call("LBFNRUNLEDGER", "ssm", "GetParameter", {"Name": "/lifeboat/shop/plan"})
+    iam_check.save_calls([ledger_plan], "drill-a", tmp_path)
+    iam_check.save_calls([ledger_plan], "chaos-seed-1", tmp_path)
+    calls, sources = iam_check.load_union(tmp_path)
+    assert sorted(sources) == ["chaos-seed-1", "drill-a"]
+    assert [c["count"] for c in calls] == [2]
+    rows, problems = iam_check.check(calls)
+    assert problems == []
+    ledger = next(r for r in rows if r.function == "run-ledger")
+    unused = [s["Sid"] for s in ledger.unused_statements()]
+    assert "TriggeringAlarmState" in unused
+    used_sid = next(s["Sid"] for s in ledger.statements if s["Sid"] not in unused
+                    and not iam_check._as_list(s["Action"])[0].startswith("logs:"))
+    kept, unexplained = iam_check.unused_verdict(rows, {"run-ledger": {
+        "TriggeringAlarmState": "alarm-started runs only", used_sid: "stale"}})
+    assert any(k.startswith("run-ledger TriggeringAlarmState") for k in kept)
+    assert any(u.startswith(f"run-ledger {used_sid}: a reason is given") for u in unexplained)
+    # every other function's statements have no reason here: each is named
+    assert any(u.startswith("dns-flip ") and "gives no reason" in u for u in unexplained)
+
+
+def test_the_kept_reasons_name_statements_the_template_has() -> None:
+    reasons = iam_check.load_reasons()
+    policies = iam_check.function_policies(iam_check.Context(iam_check.load_template()))
+    for fn, sids in reasons.items():
+        assert fn in policies, fn
+        assert set(sids) <= {s["Sid"] for s in policies[fn]}, (fn, sids)

@@ -78,6 +78,13 @@ prefix (lifeboat's functions, each its own key): ``GET /_lifeboat/iam`` answers 
 access key, region, service, operation and the request parameters that name resources (make
 drill's IAM check turns them into actions and ARNs).
 
+``POST /_lifeboat/iam {"policies": {"LBFNDNSFLIP": {"Version": ..., "Statement": [...]}}}``
+enforces a role: each call signed with that key is judged at the moment it is made (its actions
+and resource ARNs as ``iam_requests.py`` maps them, moto's IAM policy evaluator) and, when the
+policy does not allow it, answered as AWS answers (``AccessDeniedException``, SNS
+``AuthorizationError``, ``AccessDenied``) with AWS's "is not authorized to perform" message, and
+nothing is done. ``GET`` lists the refused calls under ``denied``.
+
 ``GET /_lifeboat/calls`` answers the API calls served since the last reset by
 ``service:Operation`` (e.g. ``route53:ListResourceRecordSets``); ``DELETE`` answers them and
 starts afresh.
@@ -123,6 +130,7 @@ from typing import Any, NamedTuple
 from moto.core.responses import ActionResult
 
 import api_faults
+import iam_requests
 from arc import ARC
 from arc import PATH as ARC_PATH
 from moto.rds import models as rds_models
@@ -195,6 +203,10 @@ class _State:
             self.iam_prefix: str | None = None
             # (access key, region, service, operation, parameters naming resources) -> count
             self.iam_calls: dict[str, int] = {}
+            # access key -> its role's policy, enforced at the moment of each call it signs
+            self.iam_policies: dict[str, dict[str, Any]] = {}
+            # the calls refused (access key, region, service, operation, AWS's message)
+            self.iam_denied: list[dict[str, Any]] = []
         ARC.reset()
         api_faults.FAULTS.reset()
 
@@ -1003,18 +1015,39 @@ def _resource_params(environ: dict[str, Any], service: str) -> dict[str, Any]:
     return kept
 
 
-def _count_call(signed: _Signed | None, environ: dict[str, Any] | None = None) -> None:
+def _count_call(signed: _Signed | None, environ: dict[str, Any] | None = None) -> str | None:
+    """Counts the call; records it for IAM when its key has the recorded prefix. Answers why
+    the caller's role does not allow it (``None``: allowed, or no role enforced for its key)."""
     if signed is None:
-        return
+        return None
     key = f"{signed.service}:{signed.operation}"
     with STATE.lock:
         STATE.calls[key] = STATE.calls.get(key, 0) + 1
         prefix = STATE.iam_prefix
-    if environ is not None and prefix and signed.access_key.startswith(prefix):
+        policy = STATE.iam_policies.get(signed.access_key)
+    recorded = bool(prefix) and signed.access_key.startswith(prefix or "")
+    if environ is None or not (recorded or policy is not None):
+        return None
+    params = _resource_params(environ, signed.service)
+    if recorded:
         call = json.dumps([signed.access_key, signed.region, signed.service, signed.operation,
-                           _resource_params(environ, signed.service)], sort_keys=True)
+                           params], sort_keys=True)
         with STATE.lock:
             STATE.iam_calls[call] = STATE.iam_calls.get(call, 0) + 1
+    if policy is None:
+        return None
+    why = iam_requests.decide(policy, {"access_key": signed.access_key, "region": signed.region,
+                                       "service": signed.service, "operation": signed.operation,
+                                       "params": params})
+    if why is None:
+        return None
+    message = (f"User: arn:aws:sts::{iam_requests.ACCOUNT}:assumed-role/{signed.access_key}/"
+               f"{signed.access_key} {why}")
+    with STATE.lock:
+        STATE.iam_denied.append({"access_key": signed.access_key, "region": signed.region,
+                                 "service": signed.service, "operation": signed.operation,
+                                 "message": message})
+    return message
 
 
 class LifeboatMiddleware:
@@ -1031,7 +1064,9 @@ class LifeboatMiddleware:
         signed = _signed(environ)
         arc = ARC_PATH.match(path)
         if arc and method == "POST":
-            _count_call(signed, environ)
+            refused = _count_call(signed, environ)
+            if refused is not None and signed is not None:
+                return iam_requests.denied(signed.service, environ, start_response, refused)
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length) if length else b""
             status, answer = ARC.serve(
@@ -1045,17 +1080,19 @@ class LifeboatMiddleware:
                 *([("x-amzn-ErrorType", answer["__type"])] if "__type" in answer else []),
             ])
             return [data]
+        refused = None
         if path == "/moto-api/reset":
             STATE.reset()
         else:
-            _count_call(signed, environ)
+            refused = _count_call(signed, environ)
         STATE.request.now = time.monotonic()
         try:
-            return self._serve(environ, start_response, signed)
+            return self._serve(environ, start_response, signed, refused)
         finally:
             STATE.request.now = None
 
-    def _serve(self, environ: dict[str, Any], start_response: Any, signed: _Signed | None) -> Any:
+    def _serve(self, environ: dict[str, Any], start_response: Any, signed: _Signed | None,
+               refused: str | None = None) -> Any:
         if signed and STATE.region_dark(signed.region, signed.service, signed.access_key):
             body = (
                 "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
@@ -1067,6 +1104,8 @@ class LifeboatMiddleware:
                 [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if signed and refused is not None:
+            return iam_requests.denied(signed.service, environ, start_response, refused)
         if signed:
             rule = api_faults.FAULTS.draw(signed.service, signed.region, signed.operation,
                                           signed.access_key)
@@ -1146,16 +1185,29 @@ class LifeboatMiddleware:
             if path == "/_lifeboat/iam":
                 if method == "POST":
                     prefix = body.get("record")
-                    if not isinstance(prefix, str) or not prefix:
+                    if prefix is not None and (not isinstance(prefix, str) or not prefix):
                         raise ValueError("record must name an access-key prefix")
+                    policies = body.get("policies", {})
+                    if not isinstance(policies, dict) or not all(
+                            isinstance(k, str) and k and isinstance(v, dict)
+                            and isinstance(v.get("Statement"), (list, dict))
+                            for k, v in policies.items()):
+                        raise ValueError("policies must map access keys to policy documents "
+                                         "with a Statement")
+                    if prefix is None and not policies:
+                        raise ValueError("record (an access-key prefix) or policies is required")
                     with STATE.lock:
-                        STATE.iam_prefix = prefix
+                        if prefix is not None:
+                            STATE.iam_prefix = prefix
+                        STATE.iam_policies.update(policies)
                 with STATE.lock:
                     calls = [{"access_key": k, "region": r, "service": svc, "operation": op,
                               "params": params, "count": n}
                              for call, n in sorted(STATE.iam_calls.items())
                              for k, r, svc, op, params in [json.loads(call)]]
-                return _json(start_response, "200 OK", {"record": STATE.iam_prefix, "calls": calls})
+                    return _json(start_response, "200 OK", {
+                        "record": STATE.iam_prefix, "enforced": sorted(STATE.iam_policies),
+                        "calls": calls, "denied": list(STATE.iam_denied)})
             if path == "/_lifeboat/calls":
                 with STATE.lock:
                     counts = dict(sorted(STATE.calls.items()))

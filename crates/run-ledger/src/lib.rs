@@ -926,11 +926,24 @@ pub fn render_text(report: &Report) -> String {
         let _ = writeln!(t, "Verify: {n} attempts");
     }
     if report.outcome == RunOutcome::Aborted {
-        let _ = writeln!(
-            t,
-            "Nothing moved. A person can start a run at any time: lifeboat failover --to {}.",
-            report.target_region
-        );
+        match report.kind {
+            RunKind::Failover => {
+                let _ = writeln!(
+                    t,
+                    "Nothing moved. A person can start a run at any time: lifeboat failover --to {}.",
+                    report.target_region
+                );
+            }
+            // The copy serving the shop brings it home: ask it again there.
+            RunKind::Failback => {
+                let _ = writeln!(
+                    t,
+                    "Nothing moved: the shop is still served from {}. A person can ask again once \
+                     the cause is fixed: lifeboat failback --region {}.",
+                    report.source_region, report.source_region
+                );
+            }
+        }
     }
     if !report.lock_released {
         let _ = writeln!(

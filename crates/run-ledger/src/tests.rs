@@ -505,3 +505,40 @@ async fn a_switchover_records_no_fence() {
     assert!(r.fence.is_none());
     assert!(!render_text(&r).contains("Fence of"));
 }
+
+/// GIVEN runs that ended ABORTED (nothing moved), WHEN their reports are rendered, THEN each
+/// says how to start again with the command of its own kind: a failback is asked for again
+/// with `lifeboat failback` at the copy serving the shop, never with a failover command (which
+/// would move the shop away from home). Fails on bfc4edf (every aborted report said `lifeboat
+/// failover --to <target>`).
+#[tokio::test]
+async fn an_aborted_run_says_how_to_start_again_with_the_command_of_its_kind() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let error = json!({"Error": "ApprovalRejected", "Cause": "rejected by ops@example.com"});
+    let Response::Report(mut r) = h
+        .handle(record(&run, "aborted", Some(error)))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    let text = render_text(&r);
+    assert!(
+        text.contains("Error: ApprovalRejected: rejected by ops@example.com"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("lifeboat failover --to {}", r.target_region)),
+        "{text}"
+    );
+
+    r.kind = RunKind::Failback;
+    (r.source_region, r.target_region) = (r.target_region.clone(), r.source_region.clone());
+    let text = render_text(&r);
+    assert!(
+        text.contains(&format!("lifeboat failback --region {}", r.source_region)),
+        "{text}"
+    );
+    assert!(!text.contains("lifeboat failover"), "{text}");
+}
