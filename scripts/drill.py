@@ -1865,7 +1865,8 @@ def summary(out: Outcome) -> str:
     if out.iam:
         lines.append("")
         lines.append(f"Least privilege, executed: {out.iam['calls']} calls of the functions, each "
-                     "evaluated against its own role (infra/template.yaml) by an IAM policy simulator")
+                     "allowed at the call by its own role (infra/template.yaml, enforced by the "
+                     "emulator) and judged again by an IAM policy simulator")
         lines.extend("  " + line for line in out.iam["table"].splitlines())
         lines.extend(f"  {p}" for p in out.iam["problems"])
     return "\n".join(lines)
