@@ -17,7 +17,7 @@ Measures, side by side in one run on this machine, and prints a table with every
 
 Figures are medians over runs interleaved across subjects (so slow phases of this shared machine
 hit every subject alike) and are compared as ratios measured in the same run. Writes
-bench/RESULTS.md (the README links it and shows its table) and target/bench/results.json.
+bench/RESULTS.md (the one place the latest figures live; docs/benchmarks.md links it) and target/bench/results.json.
 """
 
 from __future__ import annotations
@@ -55,7 +55,6 @@ BUNDLE_ONLY = "db-failover, SSL_CERT_FILE"
 EAST, WEST = drill_mod.EAST, drill_mod.WEST
 MB = 1_000_000
 SECTIONS = ["sizes", "cold-start", "instructions", "dns", "ecs", "orchestration"]
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 # The first event each function handles in the cold-start runs: one that does its usual reads
 # and changes nothing in the seeded shop.
@@ -670,12 +669,6 @@ def write_results(res: dict[str, Any]) -> str:
     if notes.exists():
         doc += ["", notes.read_text()]
     (ROOT / "bench/RESULTS.md").write_text("\n".join(doc))
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    if README_START in text and README_END in text:
-        head, rest = text.split(README_START, 1)
-        _, tail = rest.split(README_END, 1)
-        readme.write_text(f"{head}{README_START}\n{tbl}{README_END}{tail}")
     return tbl
 
 
@@ -695,9 +688,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--release-dir", type=Path, default=TARGET / "release")
     p.add_argument("--debug-dir", type=Path, default=TARGET / "debug")
     p.add_argument("--no-write", action="store_true",
-                   help="print only (do not write bench/RESULTS.md and the README's table)")
+                   help="print only (do not write bench/RESULTS.md)")
     p.add_argument("--rewrite", action="store_true",
-                   help="measure nothing: write bench/RESULTS.md and the README's table again "
+                   help="measure nothing: write bench/RESULTS.md again "
                         "from the last run's target/bench/results.json (after editing "
                         "bench/NOTES.md)")
     args = p.parse_args(argv)
@@ -761,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     tbl = table(res) if args.no_write else write_results(res)
     print(tbl)
     if not args.no_write:
-        print(f"written: bench/RESULTS.md, README.md (table), {TARGET / 'bench/results.json'}")
+        print(f"written: bench/RESULTS.md, {TARGET / 'bench/results.json'}")
     return 0
 
 

@@ -89,13 +89,12 @@ def test_ecs_services_scale_up_together():
 
 
 def test_rewrite_renders_the_last_results_with_the_notes(tmp_path, monkeypatch):
-    # GIVEN a last run's results, notes and a README with the table's markers
+    # GIVEN a last run's results, notes and a README
     monkeypatch.setattr(bench, "ROOT", tmp_path)
     monkeypatch.setattr(bench, "TARGET", tmp_path / "target")
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench/NOTES.md").write_text("## Why\n\nbecause\n")
-    (tmp_path / "README.md").write_text(
-        f"intro\n{bench.README_START}\nold table\n{bench.README_END}\nrest\n")
+    (tmp_path / "README.md").write_text("intro\n[results](bench/RESULTS.md)\nrest\n")
     assert bench.main(["--rewrite"]) == 2  # no results yet: refused, nothing written
     assert not (tmp_path / "bench/RESULTS.md").exists()
     (tmp_path / "target/bench").mkdir(parents=True)
@@ -105,13 +104,12 @@ def test_rewrite_renders_the_last_results_with_the_notes(tmp_path, monkeypatch):
         bench.json.dumps({"date": "2026-11-23", "machine": "test box", "sizes": sizes}))
     # WHEN the tables are written again
     assert bench.main(["--rewrite"]) == 0
-    # THEN the results file and the README show the figures, the notes follow in the file
+    # THEN the results file shows the figures, the notes follow in it; the README only links it
     results = (tmp_path / "bench/RESULTS.md").read_text()
     assert "| Zipped binary ≤ 8 MB | ≤ 3.50 MB | met |" in results
+    assert "2026-11-23 on test box" in results
     assert results.rstrip().endswith("because")
-    readme = (tmp_path / "README.md").read_text()
-    assert "old table" not in readme and "2026-11-23 on test box" in readme
-    assert readme.startswith("intro\n") and readme.endswith("rest\n")
+    assert (tmp_path / "README.md").read_text() == "intro\n[results](bench/RESULTS.md)\nrest\n"
     # AND results that lack a figure are refused with a message, not a traceback
     (tmp_path / "target/bench/results.json").write_text('{"date": "x"}')
     assert bench.main(["--rewrite"]) == 2

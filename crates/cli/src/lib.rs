@@ -21,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use lifeboat_aws::AwsSettings;
 use lifeboat_core::{Error, ErrorKind, Result};
 
-/// How the process ends (documented in the README).
+/// How the process ends (documented in docs/cli.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Done; ready (perhaps with warnings); the run succeeded.
