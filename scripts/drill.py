@@ -55,8 +55,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
-# scripts/: iam_check (and this module, for bench.py and chaos.py)
+# scripts/: iam_check, cfn_template (and this module, for bench.py and chaos.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cfn_template  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 # infra/template.yaml's CanaryBus (lifeboat-${AppName}-canary)
@@ -68,28 +69,10 @@ FAILOVER_STATE_MACHINE = f"lifeboat-{APP}-failover"
 FAILBACK_STATE_MACHINE = f"lifeboat-{APP}-failback"
 PLAN_PARAMETER = "/lifeboat/shop/plan"
 LINK_SECRET_PARAMETER = "/lifeboat/shop/approval-link-secret"
-FUNCTIONS = [
-    "alarm-to-failover",
-    "failover-approval",
-    "db-failover",
-    "dr-scale-up",
-    "dns-flip",
-    "verify",
-    "health-probe",
-    "run-ledger",
-    "readiness",
-    "failback-orchestrator",
-]
-# infra/template.yaml's DefinitionSubstitutions: key -> function
-SUBSTITUTIONS = {
-    "RunLedgerFunctionArn": "run-ledger",
-    "FailoverApprovalFunctionArn": "failover-approval",
-    "DbFailoverFunctionArn": "db-failover",
-    "DrScaleUpFunctionArn": "dr-scale-up",
-    "DnsFlipFunctionArn": "dns-flip",
-    "VerifyFunctionArn": "verify",
-    "FailbackOrchestratorFunctionArn": "failback-orchestrator",
-}
+# What infra/template.yaml deploys: its functions (binaries) and which function each of the
+# state machines' DefinitionSubstitutions names (scripts/cfn_template.py reads it).
+FUNCTIONS = cfn_template.functions()
+SUBSTITUTIONS = cfn_template.function_substitutions()
 SCENARIOS = {
     "failover": "the primary goes dark; a person approves; the shop is served from us-west-2",
     "lag-above-guard": "replication lag is above the RPO guard: refused, announced once, nothing moves",
@@ -1113,7 +1096,7 @@ class Drill:
         import iam_check
         try:
             policies = iam_check.policies_by_key()
-        except iam_check.IamError as e:
+        except (iam_check.IamError, iam_check.TemplateError) as e:
             raise DrillError(str(e)) from e
         self.control("/_lifeboat/iam", {"record": iam_check.KEY_PREFIX, "policies": policies})
 
@@ -1130,7 +1113,7 @@ class Drill:
         calls = recorded["calls"]
         try:
             rows, problems = iam_check.check(calls)
-        except iam_check.IamError as e:
+        except (iam_check.IamError, iam_check.TemplateError) as e:
             raise DrillError(str(e)) from e
         # the emulator refused these at the moment of the call (moto's evaluator); the
         # simulator above judges the same calls again: a disagreement shows as both lines
