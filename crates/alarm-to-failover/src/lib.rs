@@ -558,11 +558,7 @@ where
         taken_over_by: Option<&RunId>,
     ) -> Result<()> {
         let p = &self.ports;
-        let marker = format!(
-            "/lifeboat/{}/notices/stale-lock-{}",
-            plan.app(),
-            stale.lock.run_id
-        );
+        let marker = lifeboat_core::params::stale_lock_notice(plan.app(), &stale.lock.run_id);
         let body = encode(&serde_json::json!({ "stale": stale, "taken_over_by": taken_over_by }))?;
         if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::AlreadyExists
             && taken_over_by.is_none()

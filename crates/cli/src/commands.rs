@@ -110,7 +110,7 @@ pub async fn readiness(
     };
     let secret = link_secret_parameter
         .map(str::to_string)
-        .unwrap_or_else(|| format!("/lifeboat/{}/approval-link-secret", global.app));
+        .unwrap_or_else(|| lifeboat_core::params::approval_link_secret(&global.app));
     let now = time::OffsetDateTime::now_utc();
     let report = evaluate(&account, &plan, &target, &[secret], now).await?;
     Ok(Output {

@@ -167,7 +167,7 @@ impl Global {
     pub fn plan_parameter(&self) -> String {
         self.plan_parameter
             .clone()
-            .unwrap_or_else(|| format!("/lifeboat/{}/plan", self.app))
+            .unwrap_or_else(|| lifeboat_core::params::plan(&self.app))
     }
 
     /// The region to read from; required for everything that talks to AWS.

@@ -141,9 +141,7 @@ pub fn run_fence(
 
 /// Where a fenced region's copy notes that it fenced itself (its own region's store): the
 /// announcement is made once per fencing, and `lifeboat status` shows it.
-pub fn fence_parameter(app: &str) -> String {
-    format!("/lifeboat/{app}/fence")
-}
+pub use crate::params::fence as fence_parameter;
 
 /// What the fence parameter holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ pub mod failback;
 #[cfg(feature = "fakes")]
 pub mod fakes;
 pub mod fence;
+pub mod params;
 pub mod plan;
 pub mod ports;
 pub mod readiness;

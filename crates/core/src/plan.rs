@@ -629,7 +629,7 @@ impl ValidPlan {
 
     /// Prefix of every SSM parameter lifeboat keeps for this app.
     pub fn parameter_prefix(&self) -> String {
-        format!("/lifeboat/{}", self.0.app)
+        crate::params::prefix(&self.0.app)
     }
 }
 

@@ -225,19 +225,10 @@ pub struct RunRequest {
     pub decided_at: OffsetDateTime,
 }
 
-/// SSM parameter names for an app.
-pub fn lock_parameter(app: &str) -> String {
-    format!("/lifeboat/{app}/lock")
-}
-
-pub fn state_parameter(app: &str) -> String {
-    format!("/lifeboat/{app}/state")
-}
-
-/// Create-only marker so that a refusal for one incident is announced once.
-pub fn notice_parameter(app: &str, run_id: &RunId) -> String {
-    format!("/lifeboat/{app}/notices/{run_id}")
-}
+// SSM parameter names for an app: `crate::params`, the one place each is spelled.
+pub use crate::params::{
+    lock as lock_parameter, notice as notice_parameter, state as state_parameter,
+};
 
 /// Decode a JSON document stored in a parameter, naming the parameter on failure.
 pub fn decode<T: serde::de::DeserializeOwned>(parameter: &str, text: &str) -> Result<T> {

@@ -181,15 +181,8 @@ pub struct DecisionOutput {
     pub approval_id: String,
 }
 
-/// SSM name of an approval record.
-pub fn approval_parameter(app: &str, id: &str) -> String {
-    format!("/lifeboat/{app}/approvals/{id}")
-}
-
-/// SSM name of an approval's single-use "decided" marker.
-pub fn decided_parameter(app: &str, id: &str) -> String {
-    format!("/lifeboat/{app}/decisions/{id}")
-}
+/// SSM names of an approval record and of its single-use "decided" marker.
+pub use lifeboat_core::params::{approval as approval_parameter, decided as decided_parameter};
 
 /// The ports the handler uses.
 #[derive(Debug)]

@@ -59,7 +59,7 @@ impl Config {
 
 /// Where the last evaluation's problems are kept (per region: each copy evaluates its own).
 pub fn last_parameter(plan: &ValidPlan, region: &str) -> String {
-    format!("{}/readiness/{region}", plan.parameter_prefix())
+    lifeboat_core::params::readiness(plan.app(), region)
 }
 
 /// What the last-problems parameter holds.

@@ -309,9 +309,7 @@ struct Extras {
 }
 
 /// The report parameter of a run.
-pub fn report_parameter(app: &str, run_id: &str) -> String {
-    format!("/lifeboat/{app}/runs/{run_id}")
-}
+pub use lifeboat_core::params::report as report_parameter;
 
 impl<D, L, A, P, H, N, C> Handler<D, L, A, P, H, N, C>
 where
@@ -698,7 +696,7 @@ where
             }
         };
         if !announced_by_workflow {
-            let marker = format!("/lifeboat/{app}/notices/closed/{}", change.name);
+            let marker = lifeboat_core::params::closed_notice(app, &change.name);
             let body = encode(&serde_json::json!({ "execution_arn": change.execution_arn }))?;
             if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::Created {
                 if let Err(e) = self.notify(&report).await {
