@@ -682,6 +682,8 @@ def play(schedule: Schedule, time_scale: float, verbose: bool = False) -> Verdic
         v.require(not out.iam.get("problems"), f"IAM: {'; '.join(out.iam.get('problems', [])[:3])}")
     except drill_mod.DrillError as exc:
         v.require(False, f"I3: the run could not be followed to its end: {exc}")
+    except Exception as exc:  # noqa: BLE001 - never lost: this schedule fails, with its seed
+        v.require(False, f"HARNESS: the schedule could not be played: {type(exc).__name__}: {exc}")
     finally:
         v.seconds = time.monotonic() - started
         d.stop()
@@ -734,9 +736,14 @@ def main(argv: list[str] | None = None) -> int:
         # parallel share nothing but the machine (the way home mostly waits).
         from concurrent.futures import ProcessPoolExecutor, as_completed
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_one, s, args.time_scale, False) for s in seeds]
+            futures = {pool.submit(run_one, s, args.time_scale, False): s for s in seeds}
             for f in as_completed(futures):
-                report(f.result())
+                try:
+                    v = f.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker fails its schedule, never the run
+                    v = Verdict(seed=futures[f], schedule=draw(futures[f]))
+                    v.require(False, f"HARNESS: the schedule's worker failed: {type(exc).__name__}: {exc}")
+                report(v)
     else:
         for s in seeds:
             v = run_one(s, args.time_scale, args.verbose)

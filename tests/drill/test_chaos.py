@@ -179,6 +179,34 @@ def test_a_run_that_did_not_succeed_names_the_fault_and_how_to_go_on() -> None:
     assert (failback_violation(fb) or "").startswith("I3")
 
 
+def _worker_lost(seed: int, time_scale: float, verbose: bool) -> chaos.Verdict:
+    raise RuntimeError(f"worker lost while playing seed {seed}")
+
+
+def test_a_schedule_the_harness_cannot_play_fails_with_its_seed_and_the_others_are_reported(
+        monkeypatch: Any, capsys: Any) -> None:
+    """Fails on f0e59b8: one schedule's exception (not a DrillError) left `make chaos RUNS=200`
+    reporting nothing more while the pool played on, and the run's verdicts were lost."""
+    class Broken(chaos.ChaosDrill):
+        def run(self) -> drill_mod.Outcome:
+            raise ConnectionResetError("the emulator went away")
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(chaos, "ChaosDrill", Broken)
+    v = chaos.play(chaos.draw(7), 0.05)
+    assert (v.violation or "").startswith("HARNESS: the schedule could not be played: ConnectionResetError")
+
+    monkeypatch.setattr(chaos, "run_one", _worker_lost)
+    assert chaos.main(["--runs", "2", "--from", "3", "--jobs", "2"]) == 1
+    out = capsys.readouterr().out
+    for seed in (3, 4):
+        assert f"chaos seed {seed}:" in out and "HARNESS: the schedule's worker failed" in out
+        assert f"make chaos SEED={seed}" in out
+    assert "chaos: 2 runs" in out and "2 violations" in out
+
+
 def test_the_ci_seeds_cover_every_fault_kind_drawn() -> None:
     assert chaos.uncovered(chaos.CI_SEEDS) == set()
     assert chaos.ALL_KINDS == set(chaos.KINDS) | {
