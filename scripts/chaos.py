@@ -683,6 +683,9 @@ def play(schedule: Schedule, time_scale: float, verbose: bool = False) -> Verdic
     except drill_mod.DrillError as exc:
         v.require(False, f"I3: the run could not be followed to its end: {exc}")
     except Exception as exc:  # noqa: BLE001 - never lost: this schedule fails, with its seed
+        import traceback
+        print(f"chaos seed {schedule.seed}: the harness failed:\n{traceback.format_exc()}",
+              file=sys.stderr, flush=True)
         v.require(False, f"HARNESS: the schedule could not be played: {type(exc).__name__}: {exc}")
     finally:
         v.seconds = time.monotonic() - started
