@@ -291,7 +291,6 @@ class ChaosDrill(drill_mod.Drill):
         # The home copy's answer to its operator's `lifeboat failback` (failback-twice).
         self.home_failback_answer: tuple[int, dict[str, Any]] | None = None
 
-
     def iam_source(self) -> str:
         return f"chaos-seed-{self.schedule.seed}"
 

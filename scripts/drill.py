@@ -71,8 +71,9 @@ PLAN_PARAMETER = "/lifeboat/shop/plan"
 LINK_SECRET_PARAMETER = "/lifeboat/shop/approval-link-secret"
 # What infra/template.yaml deploys: its functions (binaries) and which function each of the
 # state machines' DefinitionSubstitutions names (scripts/cfn_template.py reads it).
-FUNCTIONS = cfn_template.functions()
-SUBSTITUTIONS = cfn_template.function_substitutions()
+_TEMPLATE = cfn_template.load_template()
+FUNCTIONS = cfn_template.functions(_TEMPLATE)
+SUBSTITUTIONS = cfn_template.function_substitutions(_TEMPLATE)
 SCENARIOS = {
     "failover": "the primary goes dark; a person approves; the shop is served from us-west-2",
     "lag-above-guard": "replication lag is above the RPO guard: refused, announced once, nothing moves",

@@ -26,6 +26,7 @@ The draws are replayable from the seed for a given order of calls.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -111,8 +112,7 @@ def respond(rule: dict[str, Any], service: str, environ: dict[str, Any],
         time.sleep(rule.get("timeout_ms", 30_000) / 1000)
         return _send(start_response, "504 Gateway Timeout", "text/plain",
                      b"lifeboat emulated timeout", None)
-    json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET")) or "amz-json" in environ.get(
-        "CONTENT_TYPE", "")
+    json_protocol = _json_protocol(environ)
     path = environ.get("PATH_INFO", "")
     message = f"{service}: lifeboat emulated {kind}"
     if service == "lambda":
@@ -139,6 +139,36 @@ def respond(rule: dict[str, Any], service: str, environ: dict[str, Any],
             f"<Message>{message}</Message></Error><RequestId>lifeboat</RequestId>"
             "</ErrorResponse>").encode()
     return _send(start_response, status, "text/xml", body, None)
+
+
+def _json_protocol(environ: dict[str, Any]) -> bool:
+    return bool(environ.get("HTTP_X_AMZ_TARGET")) or "amz-json" in environ.get("CONTENT_TYPE", "")
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def access_denied(service: str, environ: dict[str, Any], start_response: Any,
+                  message: str) -> list[bytes]:
+    """The answer AWS gives a call its caller's policy does not allow, in the service's protocol:
+    JSON services ``AccessDeniedException`` (400; Lambda and ARC's cluster 403), SNS
+    ``AuthorizationError`` (403), the query and REST-XML services ``AccessDenied`` (403)."""
+    if _json_protocol(environ) or service in ("lambda", "route53-recovery-cluster"):
+        status = "403 Forbidden" if service in ("lambda", "route53-recovery-cluster") else "400 Bad Request"
+        body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
+        return _send(start_response, status, "application/x-amz-json-1.0", body, "AccessDeniedException")
+    if service == "s3":
+        body = (f"<Error><Code>AccessDenied</Code><Message>{_xml_text(message)}</Message>"
+                "<RequestId>lifeboat</RequestId></Error>").encode()
+        return _send(start_response, "403 Forbidden", "application/xml", body, None)
+    code = "AuthorizationError" if service == "sns" else "AccessDenied"
+    ns = ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"' if environ.get(
+        "PATH_INFO", "").startswith("/2013-04-01/") else ""
+    body = (f"<ErrorResponse{ns}><Error><Type>Sender</Type><Code>{code}</Code>"
+            f"<Message>{_xml_text(message)}</Message></Error><RequestId>lifeboat</RequestId>"
+            "</ErrorResponse>").encode()
+    return _send(start_response, "403 Forbidden", "text/xml", body, None)
 
 
 def _send(start_response: Any, status: str, content_type: str, body: bytes,

@@ -132,7 +132,12 @@ def requests_of(call: dict[str, Any]) -> list[tuple[str, str]]:
 # -- request-time enforcement --------------------------------------------------------------
 
 
-def decide(policy: dict[str, Any], call: dict[str, Any]) -> str | None:
+def evaluator(policy: dict[str, Any]) -> IAMPolicy:
+    """A role's policy, read once (the emulator keeps it per access key)."""
+    return IAMPolicy(json.dumps(policy))
+
+
+def decide(policy: IAMPolicy, call: dict[str, Any]) -> str | None:
     """``None`` when ``policy`` allows every request of ``call``, else why not (AWS's words):
     an explicit deny, no statement allowing it, or an operation this module does not model
     (least privilege: what is not shown to be allowed is denied)."""
@@ -140,48 +145,10 @@ def decide(policy: dict[str, Any], call: dict[str, Any]) -> str | None:
         requests = requests_of(call)
     except (IamError, KeyError, IndexError, TypeError, AttributeError) as e:
         return f"the call cannot be judged ({e})"
-    evaluator = IAMPolicy(json.dumps(policy))
     for action, resource in requests:
-        verdict = evaluator.is_action_permitted(action, resource)
+        verdict = policy.is_action_permitted(action, resource)
         if verdict != PermissionResult.PERMITTED:
             why = ("an explicit deny in an identity-based policy" if verdict == PermissionResult.DENIED
                    else "no identity-based policy allows the action")
             return f"is not authorized to perform: {action} on resource: {resource} because {why}"
     return None
-
-
-def _send(start_response: Any, status: str, content_type: str, body: bytes,
-          error_type: str | None = None) -> list[bytes]:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-    if error_type:
-        headers.append(("x-amzn-ErrorType", error_type))
-    start_response(status, headers)
-    return [body]
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def denied(service: str, environ: dict[str, Any], start_response: Any, message: str) -> list[bytes]:
-    """The answer AWS gives a call its caller's policy does not allow, in the service's protocol:
-    JSON services ``AccessDeniedException`` (400; ARC's cluster 403), SNS ``AuthorizationError``
-    (403), the query and REST-XML services ``AccessDenied`` (403)."""
-    json_protocol = bool(environ.get("HTTP_X_AMZ_TARGET")) or "amz-json" in environ.get(
-        "CONTENT_TYPE", "")
-    if json_protocol or service in ("lambda", "route53-recovery-cluster"):
-        status = "403 Forbidden" if service in ("lambda", "route53-recovery-cluster") else "400 Bad Request"
-        body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
-        return _send(start_response, status, "application/x-amz-json-1.0", body, "AccessDeniedException")
-    if service == "s3":
-        body = (f"<Error><Code>AccessDenied</Code><Message>{_xml_text(message)}</Message>"
-                "<RequestId>lifeboat</RequestId></Error>").encode()
-        return _send(start_response, "403 Forbidden", "application/xml", body)
-    code = "AuthorizationError" if service == "sns" else "AccessDenied"
-    path = environ.get("PATH_INFO", "")
-    ns = ' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"' if path.startswith(
-        "/2013-04-01/") else ""
-    body = (f"<ErrorResponse{ns}><Error><Type>Sender</Type><Code>{code}</Code>"
-            f"<Message>{_xml_text(message)}</Message></Error><RequestId>lifeboat</RequestId>"
-            "</ErrorResponse>").encode()
-    return _send(start_response, "403 Forbidden", "text/xml", body)

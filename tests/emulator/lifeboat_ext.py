@@ -204,7 +204,7 @@ class _State:
             # (access key, region, service, operation, parameters naming resources) -> count
             self.iam_calls: dict[str, int] = {}
             # access key -> its role's policy, enforced at the moment of each call it signs
-            self.iam_policies: dict[str, dict[str, Any]] = {}
+            self.iam_policies: dict[str, Any] = {}  # moto IAMPolicy, read once
             # the calls refused (access key, region, service, operation, AWS's message)
             self.iam_denied: list[dict[str, Any]] = []
         ARC.reset()
@@ -1066,7 +1066,7 @@ class LifeboatMiddleware:
         if arc and method == "POST":
             refused = _count_call(signed, environ)
             if refused is not None and signed is not None:
-                return iam_requests.denied(signed.service, environ, start_response, refused)
+                return api_faults.access_denied(signed.service, environ, start_response, refused)
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length) if length else b""
             status, answer = ARC.serve(
@@ -1105,7 +1105,7 @@ class LifeboatMiddleware:
             )
             return [body]
         if signed and refused is not None:
-            return iam_requests.denied(signed.service, environ, start_response, refused)
+            return api_faults.access_denied(signed.service, environ, start_response, refused)
         if signed:
             rule = api_faults.FAULTS.draw(signed.service, signed.region, signed.operation,
                                           signed.access_key)
@@ -1199,7 +1199,8 @@ class LifeboatMiddleware:
                     with STATE.lock:
                         if prefix is not None:
                             STATE.iam_prefix = prefix
-                        STATE.iam_policies.update(policies)
+                        STATE.iam_policies.update(
+                            {k: iam_requests.evaluator(v) for k, v in policies.items()})
                 with STATE.lock:
                     calls = [{"access_key": k, "region": r, "service": svc, "operation": op,
                               "params": params, "count": n}
