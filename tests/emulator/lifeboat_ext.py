@@ -633,6 +633,12 @@ asg_models.FakeAutoScalingGroup.instances = property(
 # created in a region named in ``lambda.region_forward_urls`` (``{"us-east-1": "http://..."}``)
 # are forwarded to that region's own Invoke API (a second cargo lambda watch, running that
 # region's copy of the binaries), not the other region's.
+#
+# At most FORWARD_AT_ONCE invocations of one function (per region) are forwarded at a time; the
+# rest wait here, as Lambda's asynchronous queue holds events. cargo lambda watch keeps 100 per
+# function and, past that, stalls every function's invocations: its scheduler waits for room
+# while holding its queue map, so a storm of events for one function would stop the run's other
+# steps (found by make chaos, seeds 57 and 59).
 
 import threading as _threading  # noqa: E402
 import urllib.error  # noqa: E402
@@ -642,6 +648,22 @@ from moto.awslambda import models as lambda_models  # noqa: E402
 from moto.awslambda_simple import models as lambda_simple_models  # noqa: E402
 from moto.awslambda.utils import get_backend as lambda_get_backend  # noqa: E402
 from moto.events import models as events_models  # noqa: E402
+
+
+FORWARD_AT_ONCE = 8
+_FORWARD_SLOTS: dict[str, _threading.BoundedSemaphore] = {}
+_FORWARD_SLOTS_LOCK = _threading.Lock()
+
+
+def _forward_slot(key: str) -> _threading.BoundedSemaphore:
+    with _FORWARD_SLOTS_LOCK:
+        return _FORWARD_SLOTS.setdefault(key, _threading.BoundedSemaphore(FORWARD_AT_ONCE))
+
+
+def _forward_held(key: str, url: str, name: str, payload: bytes) -> tuple[bytes, bool]:
+    """_forward once one of the function's slots is free."""
+    with _forward_slot(key):
+        return _forward(url, name, payload)
 
 
 def _forward(url: str, name: str, payload: bytes) -> tuple[bytes, bool]:
@@ -730,7 +752,8 @@ def _lambda_invoke(
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
         _threading.Thread(
-            target=_forward, args=(url, target, payload), daemon=True
+            target=_forward_held, args=(f"{self.region_name}:{target}", url, target, payload),
+            daemon=True,
         ).start()
         return b""
     result, errored = _invoke_in_flight(f"{self.region_name}:{target}", url, target, payload)
@@ -745,7 +768,7 @@ def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[
     call: dict[str, Any] = {"done": _threading.Event(), "answer": None}
 
     def run() -> None:
-        answer = _forward(url, target, payload)
+        answer = _forward_held(key, url, target, payload)
         if call["answer"] is None:
             call["answer"] = answer
         call["done"].set()

@@ -20,6 +20,10 @@ class InvokeApi:
 
     def __init__(self):
         self.calls = []
+        # invocations of each function being answered at once, and the most seen
+        self.active: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        lock = threading.Lock()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,8 +31,15 @@ class InvokeApi:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 name = self.path.split("/")[3]
                 api.calls.append((self.path, body))
+                with lock:
+                    api.active[name] = api.active.get(name, 0) + 1
+                    api.peak[name] = max(api.peak.get(name, 0), api.active[name])
                 if name == "slow":
                     time.sleep(3.0)
+                if name == "busy":
+                    time.sleep(0.3)
+                with lock:
+                    api.active[name] -= 1
                 if name == "broken":
                     status, out = 500, {"errorType": "PreconditionFailed", "errorMessage": "no"}
                 else:
@@ -280,3 +291,39 @@ def test_a_crashed_sandbox_answers_its_invocation_in_flight_as_lambda_does(clien
     assert bad.status_code == 400
     assert requests.post(f"{endpoint}/_lifeboat/faults", json={},
                          timeout=5).json()["cancel_next_rds_operations"] == 0
+
+
+def test_a_storm_of_invocations_waits_in_the_emulator_not_in_the_invoke_api(client, invoke_api):
+    """A storm of events (make chaos sends 100 in a second) is Lambda's asynchronous queue: the
+    emulator forwards at most 8 of one function's invocations at once and holds the rest.
+    cargo lambda watch keeps 100 per function and, past that, stalls every function's
+    invocations (its scheduler waits for room while holding the queue map), so a run's
+    run-ledger step never ran (chaos seeds 57 and 59 at 3e405ee)."""
+    create_function(client, "busy")
+    create_function(client, "worker")
+    storm = 130
+    lam = client("lambda", WEST)
+
+    def send(first):
+        for i in range(first, storm, 26):
+            lam.invoke(FunctionName="busy", InvocationType="Event",
+                       Payload=json.dumps({"i": i}).encode())
+
+    senders = [threading.Thread(target=send, args=(k,)) for k in range(26)]
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+
+    def delivered():
+        return sorted(body["i"] for path, body in invoke_api.calls if "/busy/" in path)
+
+    # another function is not held behind the storm
+    resp = client("lambda", WEST).invoke(FunctionName="worker", Payload=b'{"step": "record"}')
+    assert json.loads(resp["Payload"].read()) == {"echo": {"step": "record"}}
+    # and every held invocation runs, none lost
+    deadline = time.monotonic() + 30
+    while len(delivered()) < storm and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert delivered() == list(range(storm))
+    assert invoke_api.peak["busy"] <= 8, f"{invoke_api.peak['busy']} invocations of one function at once"
