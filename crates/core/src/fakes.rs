@@ -840,46 +840,48 @@ impl RoutingControls for FakeRoutingControls {
 
 /// Task-token callbacks received: `success <token> <output>` / `failure <token> <error> <cause>`.
 #[derive(Debug, Default)]
-pub struct FakeCallbacks(
-    pub Mutex<Vec<String>>,
+pub struct FakeCallbacks {
+    pub received: Mutex<Vec<String>>,
     /// When set, the next callback fails with this kind.
-    pub Mutex<Option<ErrorKind>>,
-);
+    pub failure: Mutex<Option<ErrorKind>>,
+    /// When set, the next callback never answers, as when the process sending it dies: the
+    /// caller's future is dropped mid-flight and nothing is delivered.
+    pub lost: Mutex<bool>,
+}
 
 impl FakeCallbacks {
     pub fn calls(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
+        self.received.lock().unwrap().clone()
     }
 
     pub fn fail_next(&self, kind: ErrorKind) {
-        *self.1.lock().unwrap() = Some(kind);
+        *self.failure.lock().unwrap() = Some(kind);
     }
 
-    fn take_failure(&self) -> Result<()> {
-        match self.1.lock().unwrap().take() {
-            Some(kind) => Err(Error::new(kind, "SendTask*: failed")),
-            None => Ok(()),
+    pub fn lose_next(&self) {
+        *self.lost.lock().unwrap() = true;
+    }
+
+    async fn deliver(&self, what: String) -> Result<()> {
+        if std::mem::take(&mut *self.lost.lock().unwrap()) {
+            std::future::pending::<()>().await;
         }
+        if let Some(kind) = self.failure.lock().unwrap().take() {
+            return Err(Error::new(kind, "SendTask*: failed"));
+        }
+        self.received.lock().unwrap().push(what);
+        Ok(())
     }
 }
 
 impl TaskCallbacks for FakeCallbacks {
     async fn succeed(&self, token: &str, output: &str) -> Result<()> {
-        self.take_failure()?;
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("success {token} {output}"));
-        Ok(())
+        self.deliver(format!("success {token} {output}")).await
     }
 
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<()> {
-        self.take_failure()?;
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("failure {token} {error} {cause}"));
-        Ok(())
+        self.deliver(format!("failure {token} {error} {cause}"))
+            .await
     }
 }
 

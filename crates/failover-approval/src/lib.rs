@@ -165,6 +165,11 @@ struct DecidedMarker {
     via: String,
     #[serde(with = "time::serde::rfc3339")]
     at: OffsetDateTime,
+    /// Recorded, not yet handed to the run: the process deciding may have died in between
+    /// (crash, timeout), so a press of the same decision hands this one over. Markers written
+    /// before this field existed were handed over (the default).
+    #[serde(default)]
+    pending: bool,
 }
 
 /// The output a decision sends to the waiting task.
@@ -483,8 +488,9 @@ where
             .get(&decided_parameter(&app, &claims.id))
             .await
         {
-            Ok(Some(marker)) => return already_decided(&marker),
-            Ok(None) => {}
+            // A decision recorded but never handed over is pressed again (the same button).
+            Ok(Some(marker)) if !pending_as(&marker, claims.d) => return already_decided(&marker),
+            Ok(_) => {}
             Err(e) => return refused(unavailable(e)),
         }
         let (verb, class) = match claims.d {
@@ -666,7 +672,9 @@ where
             .is_ok_and(|p| !p.approval().approvers.is_empty())
     }
 
-    /// Decide once: the create-only marker makes a replay (or the other button) a no-op.
+    /// Decide once: the create-only marker makes a replay (or the other button) a no-op. The
+    /// marker is written pending, the decision handed to the run, then the marker settled; a
+    /// decision whose process died in between is handed over by the next press of its button.
     async fn decide(
         &self,
         token: &str,
@@ -674,12 +682,12 @@ where
         via: &str,
     ) -> std::result::Result<(Decision, ApprovalRecord), Refused> {
         let (claims, record, app) = self.check(token).await?;
-        let now = self.ports.clock.now();
         let marker = DecidedMarker {
             decision: claims.d,
             by: who.to_string(),
             via: via.to_string(),
-            at: now,
+            at: self.ports.clock.now(),
+            pending: true,
         };
         let marker_json = serde_json::to_string(&marker)
             .map_err(|e| unavailable(Error::internal(e.to_string())))?;
@@ -692,23 +700,41 @@ where
                     .params
                     .get(&marker_name)
                     .await
-                    .ok()
-                    .flatten()
+                    .map_err(unavailable)?
                     .unwrap_or_default();
-                return Err((409, "Already decided", already_decided_sentence(&seen)));
+                return match serde_json::from_str::<DecidedMarker>(&seen) {
+                    Ok(recorded) if recorded.pending && recorded.decision == claims.d => {
+                        tracing::warn!(run_id = %record.run_id, approval_id = %claims.id, by = %recorded.by, "a recorded decision was never handed to the run: handing it over");
+                        self.hand_over(&claims.id, &marker_name, recorded, record)
+                            .await
+                    }
+                    _ => Err((409, "Already decided", already_decided_sentence(&seen))),
+                };
             }
             Err(e) => return Err(unavailable(e)),
         }
-        let sent = match claims.d {
+        self.hand_over(&claims.id, &marker_name, marker, record)
+            .await
+    }
+
+    /// Hand a recorded decision to the waiting run, then settle its marker.
+    async fn hand_over(
+        &self,
+        approval_id: &str,
+        marker_name: &str,
+        marker: DecidedMarker,
+        record: ApprovalRecord,
+    ) -> std::result::Result<(Decision, ApprovalRecord), Refused> {
+        let sent = match marker.decision {
             Decision::Approve => {
                 let output = DecisionOutput {
-                    decision: claims.d,
+                    decision: marker.decision,
                     promotion: record.promotion,
-                    by: who.to_string(),
-                    via: via.to_string(),
-                    at: now,
+                    by: marker.by.clone(),
+                    via: marker.via.clone(),
+                    at: marker.at,
                     run_id: record.run_id.clone(),
-                    approval_id: claims.id.clone(),
+                    approval_id: approval_id.to_string(),
                 };
                 match serde_json::to_string(&output) {
                     Ok(json) => {
@@ -721,7 +747,12 @@ where
                 }
             }
             Decision::Reject => {
-                let cause = format!("rejected by {who} via {via} at {}", format_time(now));
+                let cause = format!(
+                    "rejected by {} via {} at {}",
+                    marker.by,
+                    marker.via,
+                    format_time(marker.at)
+                );
                 self.ports
                     .callbacks
                     .fail(&record.task_token, REJECTED_ERROR, &cause)
@@ -730,22 +761,46 @@ where
         };
         match sent {
             Ok(()) => {
-                tracing::info!(run_id = %record.run_id, approval_id = %claims.id, decision = claims.d.as_str(), by = %who, via = %via, "decided");
-                Ok((claims.d, record))
+                tracing::info!(run_id = %record.run_id, approval_id = %approval_id, decision = marker.decision.as_str(), by = %marker.by, via = %marker.via, "decided");
+                self.settle(marker_name, &marker).await;
+                Ok((marker.decision, record))
             }
             Err(e) if e.kind().is_retryable() => {
                 // Not delivered: undo the marker so the person can press again.
-                if let Err(undo) = self.ports.params.delete(&marker_name).await {
+                if let Err(undo) = self.ports.params.delete(marker_name).await {
                     tracing::error!(error = %undo, "could not remove the decided marker");
                 }
                 Err(unavailable(e))
             }
             Err(e) => {
                 tracing::warn!(run_id = %record.run_id, kind = %e.kind(), error = %e, "the run no longer waits for a decision");
+                self.settle(marker_name, &marker).await;
                 Err((410, "No longer waiting", "The run is no longer waiting for a decision (it timed out, or was stopped). Nothing was changed.".into()))
             }
         }
     }
+
+    /// Mark a decision handed over (or past handing over). Not fatal when it cannot be written:
+    /// a later press hands it over again, and the run, which already has it, refuses that.
+    async fn settle(&self, marker_name: &str, marker: &DecidedMarker) {
+        let settled = DecidedMarker {
+            pending: false,
+            ..marker.clone()
+        };
+        let written = match serde_json::to_string(&settled) {
+            Ok(json) => self.ports.params.put(marker_name, &json).await,
+            Err(e) => Err(Error::internal(e.to_string())),
+        };
+        if let Err(e) = written {
+            tracing::warn!(kind = %e.kind(), error = %e, "could not mark the decision handed over");
+        }
+    }
+}
+
+/// Whether a marker is a decision recorded as `decision` and not yet handed to the run.
+fn pending_as(marker_json: &str, decision: Decision) -> bool {
+    serde_json::from_str::<DecidedMarker>(marker_json)
+        .is_ok_and(|m| m.pending && m.decision == decision)
 }
 
 fn unavailable(e: Error) -> Refused {

@@ -255,6 +255,47 @@ async fn the_post_from_the_page_approves_once() {
 }
 
 #[tokio::test]
+async fn a_decision_lost_with_its_process_is_handed_to_the_run_when_pressed_again() {
+    // GIVEN a person's approval whose process died after recording the decision and before
+    // handing it to the waiting run (the request's future dropped mid-flight)
+    let h = given_an_approval_function();
+    let (approve, reject) = request(&h).await;
+    h.ports.callbacks.lose_next();
+    let lost = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        post(&h, &approve, "Ana Ops"),
+    )
+    .await;
+    assert!(lost.is_err(), "the first press must be lost mid-flight");
+    assert!(h.ports.callbacks.calls().is_empty());
+    // THEN the other button does not turn it around, and sends nothing
+    assert_eq!(get(&h, &reject).await.status_code, 409);
+    assert_eq!(post(&h, &reject, "Bob").await.status_code, 409);
+    assert!(h.ports.callbacks.calls().is_empty());
+    // WHEN the person opens the link again and presses: the recorded decision reaches the run
+    let page = get(&h, &approve).await;
+    assert_eq!(page.status_code, 200, "{}", body(&page));
+    assert!(body(&page).contains("<form method=\"post\""));
+    let p = post(&h, &approve, "Ana Again").await;
+    assert_eq!(p.status_code, 200, "{}", body(&p));
+    let calls = h.ports.callbacks.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let output: DecisionOutput = serde_json::from_str(
+        calls[0]
+            .strip_prefix(&format!("success {TASK_TOKEN} "))
+            .unwrap(),
+    )
+    .unwrap();
+    // the decision recorded first: who pressed first, and when
+    assert_eq!(output.decision, Decision::Approve);
+    assert_eq!(output.by, "Ana Ops");
+    // AND once handed over, it is decided: a further press sends nothing
+    assert_eq!(post(&h, &approve, "Ana Ops").await.status_code, 409);
+    assert_eq!(get(&h, &approve).await.status_code, 409);
+    assert_eq!(h.ports.callbacks.calls().len(), 1);
+}
+
+#[tokio::test]
 async fn reject_fails_the_task_with_who_and_when() {
     let h = given_an_approval_function();
     let (_, reject) = request(&h).await;
