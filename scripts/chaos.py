@@ -448,18 +448,31 @@ class ChaosDrill(drill_mod.Drill):
         raise drill_mod.DrillError("unreachable")
 
     def decide(self, message: str, decision: str) -> None:
-        """As a person would: a page that answers 5xx (a fault reached the approval function)
-        is tried again, a few times, a second apart."""
+        """As a person would: a page that answers 5xx (a fault reached the approval function) or
+        never answers (its process was killed while serving it) is tried again, a few times, a
+        second apart. After a page that never answered, "already decided" with this very decision
+        means the lost request was recorded: the person's decision stands."""
         self.approval_messages.append(message)
+        lost = False
         for attempt in range(6):
             try:
                 super().decide(message, decision)
                 break
             except urllib.error.HTTPError as e:
+                if lost and e.code == 409 and decided_as(e, decision):
+                    break
                 if e.code < 500 or attempt == 5:
                     raise
                 self.faulted_pages += 1
                 time.sleep(1.0)
+            except (TimeoutError, urllib.error.URLError) as e:
+                if isinstance(e, urllib.error.URLError) and not isinstance(e.reason, TimeoutError):
+                    raise
+                if attempt == 5:
+                    raise
+                lost = True
+                self.faulted_pages += 1
+                self.say(f"the approval page did not answer ({e}); opening the link again")
         if self.schedule.approve_twice:
             try:
                 super().decide(message, decision)
@@ -585,7 +598,8 @@ def check(d: Any, out: drill_mod.Outcome, v: Verdict) -> None:
     require(report.get("outcome") in ("succeeded", "failed", "aborted"),
             f"I3: report outcome {report.get('outcome')!r}")
     reports = [n for n in out.notifications if "Approve:" not in n["message"]]
-    require(len(reports) == 1, f"I3: {len(reports)} report notifications, not exactly one")
+    require(len(reports) == 1, f"I3: {len(reports)} report notifications, not exactly one: "
+            f"{[n['subject'][:120] for n in reports]}")
     explained(require, report.get("outcome"), reports, "failover")
     lock = es.get("lock")
     if lock is not None:
@@ -625,7 +639,8 @@ def check_failback(d: Any, fb: drill_mod.Outcome, v: Verdict) -> None:
     require(report.get("outcome") in ("succeeded", "failed", "aborted"),
             f"I3: failback report outcome {report.get('outcome')!r}")
     reports = [n for n in fb.notifications if "Approve:" not in n["message"]]
-    require(len(reports) == 1, f"I3: {len(reports)} failback report notifications, not exactly one")
+    require(len(reports) == 1, f"I3: {len(reports)} failback report notifications, not exactly one: "
+            f"{[n['subject'][:120] for n in reports]}")
     explained(require, report.get("outcome"), reports, "failback")
     require(fb.executions == 1, f"I2: {fb.executions} failback executions for one request")
     results = getattr(d, "failback_results", [])
@@ -659,6 +674,15 @@ def run_one(seed: int, time_scale: float, verbose: bool) -> Verdict:
     return play(draw(seed), time_scale, verbose)
 
 
+def decided_as(refusal: urllib.error.HTTPError, decision: str) -> bool:
+    """Whether an "already decided" page names `decision` ("approve" / "reject")."""
+    try:
+        page = refusal.read().decode(errors="replace")
+    except OSError:
+        return False
+    return f"already decided: {decision} by" in page
+
+
 def play(schedule: Schedule, time_scale: float, verbose: bool = False) -> Verdict:
     """One schedule, start to end, checked."""
     d = ChaosDrill(schedule, time_scale, verbose)
@@ -688,6 +712,8 @@ def play(schedule: Schedule, time_scale: float, verbose: bool = False) -> Verdic
         v.require(False, f"HARNESS: the schedule could not be played: {type(exc).__name__}: {exc}")
     finally:
         v.seconds = time.monotonic() - started
+        # A violated schedule keeps its processes' logs (emulator, functions) for the reader.
+        d.keep = d.keep or v.violation is not None
         d.stop()
     return v
 
