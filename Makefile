@@ -116,12 +116,13 @@ bench: setup ## Benchmarks with their targets: cold start, memory, sizes, orches
 
 SEED ?=
 RUNS ?=
+SET ?=
 FROM ?=
 CHAOS_JOBS ?= 1
 
-chaos: setup ## Seeded fault schedules over a real failover and failback, checked against I1-I5 (SEED=n replays one; RUNS=n [FROM=k] runs seeds k..k+n-1; CHAOS_JOBS=n at once; default: the CI set)
+chaos: setup ## Seeded fault schedules over a real failover and failback, checked against I1-I5 (SEED=n replays one; RUNS=n [FROM=k] runs seeds k..k+n-1; SET=found replays the seeds that found a defect; CHAOS_JOBS=n at once; default: the CI set)
 	cargo build -q --workspace --all-targets
-	$(PY) scripts/chaos.py $(if $(SEED),--seed $(SEED)) $(if $(RUNS),--runs $(RUNS)) $(if $(FROM),--from $(FROM)) --jobs $(CHAOS_JOBS)
+	$(PY) scripts/chaos.py $(if $(SEED),--seed $(SEED)) $(if $(RUNS),--runs $(RUNS)) $(if $(FROM),--from $(FROM)) $(if $(SET),--set $(SET)) --jobs $(CHAOS_JOBS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 1

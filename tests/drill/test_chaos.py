@@ -237,6 +237,33 @@ def test_the_ci_seeds_cover_every_fault_kind_drawn() -> None:
         assert state in states(machine), (machine, state)
 
 
+def test_the_seeds_that_found_a_defect_still_draw_what_found_it() -> None:
+    # 42: failover-approval killed while the person's decision was in flight
+    crash = chaos.draw(42).crash
+    assert crash is not None
+    assert (crash["machine"], crash["state"], crash["function"]) == (
+        "failover", "Approval", "failover-approval")
+    # 57 and 59: the storm of 100 events, with timeouts on the functions' calls
+    for seed in (57, 59):
+        kinds = chaos.draw(seed).kinds()
+        assert {"duplicate-events", "timeout"} <= kinds, (seed, kinds)
+
+
+def test_after_a_lost_press_only_the_same_decision_counts_as_recorded() -> None:
+    import io
+    import urllib.error
+
+    def refusal(page: str) -> urllib.error.HTTPError:
+        return urllib.error.HTTPError("http://127.0.0.1/", 409, "Conflict", {},  # type: ignore[arg-type]
+                                      io.BytesIO(page.encode()))
+
+    # as failover-approval words it: "This request was already decided: {} by {} via {} at {}."
+    page = "<p>This request was already decided: approve by Ana Ops via link at 02:14Z.</p>"
+    assert chaos.decided_as(refusal(page), "approve")
+    assert not chaos.decided_as(refusal(page), "reject")
+    assert not chaos.decided_as(refusal("<p>No longer waiting</p>"), "approve")
+
+
 def test_a_function_killed_mid_step_is_retried_and_the_run_goes_on() -> None:
     """db-failover's process killed while it starts the promotion: Lambda answers the lost
     invocation with Runtime.ExitError, Step Functions runs the (idempotent) step again, and the

@@ -227,6 +227,14 @@ async fn get_shows_a_confirmation_page_and_decides_nothing() {
     assert_eq!(h.ports.params.snapshot(), before);
 }
 
+/// The decision a `success` callback handed to the run.
+fn sent_decision(call: &str) -> DecisionOutput {
+    let json = call
+        .strip_prefix(&format!("success {TASK_TOKEN} "))
+        .unwrap_or_else(|| panic!("not a success callback: {call}"));
+    serde_json::from_str(json).unwrap()
+}
+
 #[tokio::test]
 async fn the_post_from_the_page_approves_once() {
     let h = given_an_approval_function();
@@ -237,12 +245,7 @@ async fn the_post_from_the_page_approves_once() {
     let calls = h.ports.callbacks.calls();
     assert_eq!(calls.len(), 1);
     assert!(calls[0].starts_with(&format!("success {TASK_TOKEN} ")));
-    let output: DecisionOutput = serde_json::from_str(
-        calls[0]
-            .strip_prefix(&format!("success {TASK_TOKEN} "))
-            .unwrap(),
-    )
-    .unwrap();
+    let output = sent_decision(&calls[0]);
     assert_eq!(output.decision, Decision::Approve);
     assert_eq!(output.by, "Ana Ops");
     // Replayed, or the other link afterwards: refused, nothing sent.
@@ -280,12 +283,7 @@ async fn a_decision_lost_with_its_process_is_handed_to_the_run_when_pressed_agai
     assert_eq!(p.status_code, 200, "{}", body(&p));
     let calls = h.ports.callbacks.calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
-    let output: DecisionOutput = serde_json::from_str(
-        calls[0]
-            .strip_prefix(&format!("success {TASK_TOKEN} "))
-            .unwrap(),
-    )
-    .unwrap();
+    let output = sent_decision(&calls[0]);
     // the decision recorded first: who pressed first, and when
     assert_eq!(output.decision, Decision::Approve);
     assert_eq!(output.by, "Ana Ops");
