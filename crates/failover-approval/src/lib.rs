@@ -489,7 +489,9 @@ where
             .await
         {
             // A decision recorded but never handed over is pressed again (the same button).
-            Ok(Some(marker)) if !pending_as(&marker, claims.d) => return already_decided(&marker),
+            Ok(Some(marker)) if pending_as(&marker, claims.d).is_none() => {
+                return already_decided(&marker);
+            }
             Ok(_) => {}
             Err(e) => return refused(unavailable(e)),
         }
@@ -702,13 +704,13 @@ where
                     .await
                     .map_err(unavailable)?
                     .unwrap_or_default();
-                return match serde_json::from_str::<DecidedMarker>(&seen) {
-                    Ok(recorded) if recorded.pending && recorded.decision == claims.d => {
+                return match pending_as(&seen, claims.d) {
+                    Some(recorded) => {
                         tracing::warn!(run_id = %record.run_id, approval_id = %claims.id, by = %recorded.by, "a recorded decision was never handed to the run: handing it over");
                         self.hand_over(&claims.id, &marker_name, recorded, record)
                             .await
                     }
-                    _ => Err((409, "Already decided", already_decided_sentence(&seen))),
+                    None => Err((409, "Already decided", already_decided_sentence(&seen))),
                 };
             }
             Err(e) => return Err(unavailable(e)),
@@ -797,10 +799,11 @@ where
     }
 }
 
-/// Whether a marker is a decision recorded as `decision` and not yet handed to the run.
-fn pending_as(marker_json: &str, decision: Decision) -> bool {
+/// The marker, when it is a decision recorded as `decision` and not yet handed to the run.
+fn pending_as(marker_json: &str, decision: Decision) -> Option<DecidedMarker> {
     serde_json::from_str::<DecidedMarker>(marker_json)
-        .is_ok_and(|m| m.pending && m.decision == decision)
+        .ok()
+        .filter(|m| m.pending && m.decision == decision)
 }
 
 fn unavailable(e: Error) -> Refused {
