@@ -73,6 +73,11 @@ pub struct StaleLock {
 
 /// Read the lock and judge its lease: the status of the execution it names, through
 /// `workflows` (any lifeboat workflow's execution, by ARN).
+///
+/// A lock is stale only if it is still there, unchanged, after its execution was seen ended: a
+/// run releases its lock in its last step and then its execution closes, so a run that ends
+/// between the two reads left no stale lock (it is `Free`); a lock taken or renewed meanwhile
+/// has a live holder (`Live`).
 pub async fn inspect_lock<P: ParameterStore, W: WorkflowStarter>(
     params: &P,
     workflows: &W,
@@ -86,9 +91,14 @@ pub async fn inspect_lock<P: ParameterStore, W: WorkflowStarter>(
         Some(arn) => workflows.status(arn).await?,
         None => None,
     };
-    Ok(match lease(&lock, status, now) {
-        Lease::Live => LockView::Live(lock),
-        Lease::Stale { why } => LockView::Stale(StaleLock { lock, why }),
+    let why = match lease(&lock, status, now) {
+        Lease::Live => return Ok(LockView::Live(lock)),
+        Lease::Stale { why } => why,
+    };
+    Ok(match read_lock(params, app).await? {
+        Some(again) if again == lock => LockView::Stale(StaleLock { lock, why }),
+        Some(changed) => LockView::Live(changed),
+        None => LockView::Free,
     })
 }
 
@@ -400,5 +410,74 @@ mod tests {
         );
         let err = load_plan(&p, "/nope").await.expect_err("missing");
         assert_eq!(err.kind(), crate::ErrorKind::NotFound);
+    }
+
+    /// A run that releases its lock and ends between our read of the lock and our look at its
+    /// execution (its last step releases the lock, then the execution closes).
+    struct EndsWhileWeLook<'a> {
+        params: &'a FakeParameters,
+        status: crate::ports::ExecutionStatus,
+    }
+
+    impl WorkflowStarter for EndsWhileWeLook<'_> {
+        async fn start(&self, _: &str, _: &str) -> Result<crate::ports::Execution> {
+            Err(Error::internal("not started here"))
+        }
+        fn execution_arn(&self, name: &str) -> Result<String> {
+            Ok(crate::fakes::FakeWorkflow::arn(name))
+        }
+        async fn status(&self, _: &str) -> Result<Option<crate::ports::ExecutionStatus>> {
+            self.params.delete(&lock_parameter("shop")).await?;
+            Ok(Some(self.status))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lock_released_by_a_run_that_ended_while_we_looked_is_free_not_stale() {
+        // GIVEN run a holds the lock for its execution
+        let p = FakeParameters::default();
+        let a = RunId::parse("shop-a").expect("id");
+        let arn = crate::fakes::FakeWorkflow::arn("shop-a");
+        acquire_lock(&p, "shop", &a, "us-west-2", Some(arn), NOW)
+            .await
+            .expect("taken");
+        // WHEN the run releases the lock and its execution ends while the lock is inspected
+        for status in [
+            crate::ports::ExecutionStatus::Succeeded,
+            crate::ports::ExecutionStatus::Failed,
+        ] {
+            let ends = EndsWhileWeLook { params: &p, status };
+            let view = inspect_lock(&p, &ends, "shop", NOW).await.expect("read");
+            // THEN nothing is stale: the run ended with its lock released (no notice, no takeover)
+            assert_eq!(view, LockView::Free, "{status:?}");
+            let arn = crate::fakes::FakeWorkflow::arn("shop-a");
+            acquire_lock(&p, "shop", &a, "us-west-2", Some(arn), NOW)
+                .await
+                .expect("taken again");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lock_left_by_an_ended_execution_is_stale() {
+        // GIVEN run a's lock names an execution that has ended, and the lock is still there
+        let p = FakeParameters::default();
+        let w = crate::fakes::FakeWorkflow::default();
+        let a = RunId::parse("shop-a").expect("id");
+        acquire_lock(
+            &p,
+            "shop",
+            &a,
+            "us-west-2",
+            Some(crate::fakes::FakeWorkflow::arn("shop-a")),
+            NOW,
+        )
+        .await
+        .expect("taken");
+        w.close("shop-a", crate::ports::ExecutionStatus::Failed);
+        // WHEN the lock is inspected THEN it is stale, naming why
+        let view = inspect_lock(&p, &w, "shop", NOW).await.expect("read");
+        let stale = view.stale().expect("stale");
+        assert_eq!(stale.lock.run_id, a);
+        assert!(stale.why.contains("has ended (FAILED)"), "{}", stale.why);
     }
 }
