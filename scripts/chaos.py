@@ -74,6 +74,10 @@ FOUND_SEEDS = {
     57: "a 100-event storm queued past cargo lambda watch; the run's next step never answered "
         "(a558f4a)",
     59: "the same storm with timeouts: no run report recorded (a558f4a)",
+    93: "a throttled read failed the canary's only event and the emulator never retried it: "
+        "no run (emulator: Lambda's asynchronous retries)",
+    94: "a duplicate event judged the lock of a run ending under it stale: a second "
+        "notification (3d2a1b0; under load)",
 }
 SERVICES = ["ssm", "rds", "ecs", "autoscaling", "states", "sns", "route53-recovery-cluster",
             "monitoring", "events"]

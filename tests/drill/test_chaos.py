@@ -247,6 +247,10 @@ def test_the_seeds_that_found_a_defect_still_draw_what_found_it() -> None:
     for seed in (57, 59):
         kinds = chaos.draw(seed).kinds()
         assert {"duplicate-events", "timeout"} <= kinds, (seed, kinds)
+    # 93: API errors and throttling on the functions' calls (the canary's one event failed)
+    assert {"error", "throttle"} <= chaos.draw(93).kinds()
+    # 94: an operator's failover and duplicated events, two triggers beside the run's end
+    assert {"duplicate-events", "operator-failover"} <= chaos.draw(94).kinds()
 
 
 def test_after_a_lost_press_only_the_same_decision_counts_as_recorded() -> None:

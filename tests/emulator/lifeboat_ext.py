@@ -162,6 +162,9 @@ DEFAULTS: dict[str, Any] = {
     "lambda": {
         "forward_url": "",
         "region_forward_urls": {},
+        # An asynchronous invocation that ends in a function error is run again after these
+        # waits (AWS default: two more attempts, one minute, then two minutes).
+        "async_retry_seconds": [60.0, 120.0],
     },
 }
 
@@ -752,7 +755,7 @@ def _lambda_invoke(
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
         _threading.Thread(
-            target=_forward_held, args=(f"{self.region_name}:{target}", url, target, payload),
+            target=_forward_event, args=(f"{self.region_name}:{target}", url, target, payload),
             daemon=True,
         ).start()
         return b""
@@ -761,6 +764,19 @@ def _lambda_invoke(
         response_headers["x-amz-function-error"] = "Unhandled"
     response_headers["Content-Length"] = str(len(result))
     return result
+
+
+def _forward_event(key: str, url: str, target: str, payload: bytes) -> None:
+    """An asynchronous invocation, as Lambda's queue runs it: "If the function returns an error,
+    by default Lambda attempts to run it two more times, with a one-minute wait between the first
+    two attempts, and two minutes between the second and third attempts" (errors of the code and
+    of the runtime alike; x time_scale here). The slot is free while it waits."""
+    waits = [float(w) for w in STATE.config["lambda"]["async_retry_seconds"]]
+    for attempt in range(len(waits) + 1):
+        _, errored = _forward_held(key, url, target, payload)
+        if not errored or attempt == len(waits):
+            return
+        time.sleep(waits[attempt] * float(STATE.config["time_scale"]))
 
 
 def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[bytes, bool]:
