@@ -448,7 +448,8 @@ class ChaosDrill(drill_mod.Drill):
 
     def canary(self) -> dict[str, Any]:
         """As its schedule does: a canary run that failed (a fault reached its PutEvents) is
-        followed by the next scheduled one (here a second later, up to five)."""
+        followed by the next scheduled one (here a second later, up to five). Each counts in
+        `canary reruns`, as do the scheduled runs while no run has started."""
         for attempt in range(6):
             try:
                 return super().canary()
@@ -553,7 +554,13 @@ class ChaosDrill(drill_mod.Drill):
             out.broke_at = time.time()
             canary_event = self.canary_event()
             self.canary()
-            self.follow(out, sm, inbox)
+            # the canary's schedule goes on while no run has started (60 s x time_scale, >= 3 s)
+            first, reruns = until_a_run_starts(lambda: self.executions(sm), self.canary,
+                                               max(3.0, 60 * self.time_scale))
+            self.canary_reruns += reruns
+            out.run_id = first["name"]
+            self.say(f"run {out.run_id} started")
+            self.follow(out, sm, inbox, execution_arn=first["executionArn"])
             self.collect_end_state(out, seeded)
             self.check_logs(out)
             if self.schedule.operator_failover and "operator-failover" in self.fired:
@@ -684,6 +691,31 @@ def check_failback(d: Any, fb: drill_mod.Outcome, v: Verdict) -> None:
 
 def run_one(seed: int, time_scale: float, verbose: bool) -> Verdict:
     return play(draw(seed), time_scale, verbose)
+
+
+def until_a_run_starts(executions: Any, canary: Any, period: float, timeout: float = 60.0,
+                       clock: Any = time.monotonic, sleep: Any = time.sleep) -> tuple[dict[str, Any], int]:
+    """The first execution, with the canary running on its schedule meanwhile, as it does while
+    the outage lasts: every `period` it probes again and reports again. An event lost to faults
+    (Lambda's three attempts all failed) is followed by the next minute's. Returns the execution
+    and how many scheduled canary runs it took beyond the first."""
+    deadline = clock() + timeout
+    due = clock() + period
+    runs = 0
+    while True:
+        found = executions()
+        if found:
+            return found[0], runs
+        now = clock()
+        if now > deadline:
+            raise drill_mod.DrillError(
+                f"an execution started by the canary's events: not within {timeout:.0f} s "
+                f"({runs + 1} canary runs)")
+        if now >= due:
+            canary()
+            runs += 1
+            due = now + period
+        sleep(0.2)
 
 
 def decided_as(refusal: urllib.error.HTTPError, decision: str) -> bool:

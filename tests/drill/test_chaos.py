@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import chaos  # noqa: E402
 import drill as drill_mod  # noqa: E402
@@ -287,3 +289,29 @@ def test_the_ci_set_of_chaos_schedules_has_no_violation() -> None:
         v = chaos.run_one(seed, 0.05, verbose=False)
         assert v.violation is None, f"seed {seed}: {v.violation} (replay: make chaos SEED={seed})"
         assert v.checks >= 8
+
+
+def test_while_no_run_has_started_the_canary_runs_on_its_schedule() -> None:
+    """Seed 123 under load: all three of Lambda's attempts at the canary's one event met injected
+    timeouts and no run started; in production the next minute's canary reports again."""
+    now = [0.0]
+    canaries: list[float] = []
+    executions: list[dict[str, str]] = []
+
+    def canary() -> None:
+        canaries.append(now[0])
+        if len(canaries) == 2:  # the second scheduled report gets through
+            executions.append({"name": "shop-to-us-west-2-1", "executionArn": "arn:x"})
+
+    def sleep(s: float) -> None:
+        now[0] += s
+
+    first, reruns = chaos.until_a_run_starts(lambda: list(executions), canary, 3.0,
+                                             clock=lambda: now[0], sleep=sleep)
+    assert first["name"] == "shop-to-us-west-2-1" and reruns == 2
+    assert canaries[0] >= 3.0 and canaries[1] - canaries[0] >= 3.0
+    # a run that never starts is reported, naming the canary runs made
+    now[0], canaries[:], executions[:] = 0.0, [], []
+    with pytest.raises(chaos.drill_mod.DrillError, match=r"not within 60 s \(20 canary runs\)"):
+        chaos.until_a_run_starts(lambda: [], lambda: canaries.append(now[0]), 3.0,
+                                 clock=lambda: now[0], sleep=sleep)
