@@ -436,6 +436,11 @@ class ChaosDrill(drill_mod.Drill):
         time.sleep(2.0)
         if kind == "control-plane-only":
             self.control("/_lifeboat/outage", {"region": drill_mod.EAST}, "DELETE")
+        # every event handled, with Lambda's retries: what it announces belongs to the prelude,
+        # not to the run that follows (seed 103 under load: a late refusal counted as the run's)
+        drill_mod.wait_for("the prelude's events handled",
+                           lambda: not self.control("/_lifeboat/events-pending", None, "GET")["pending"],
+                           60, 0.2)
         return self.inbox(inbox, [])
 
     def late_events(self, canary_event: dict[str, Any], inbox: str) -> list[dict[str, str]]:

@@ -202,6 +202,9 @@ class _State:
             # "region:function" -> the RequestResponse invocations in flight (a sandbox crash
             # answers them).
             self.in_flight: dict[str, list[dict[str, Any]]] = {}
+            # asynchronous invocations accepted and not yet done (queued, running or waiting
+            # for a retry), per region:function
+            self.events_pending: dict[str, int] = {}
             # Calls signed with an access key of this prefix are recorded for IAM (None: none).
             self.iam_prefix: str | None = None
             # (access key, region, service, operation, parameters naming resources) -> count
@@ -754,6 +757,9 @@ def _lambda_invoke(
         return result
     inv_type = headers.get("X-Amz-Invocation-Type") or headers.get("x-amz-invocation-type")
     if inv_type == "Event":
+        key = f"{self.region_name}:{target}"
+        with STATE.lock:
+            STATE.events_pending[key] = STATE.events_pending.get(key, 0) + 1
         _threading.Thread(
             target=_forward_event, args=(f"{self.region_name}:{target}", url, target, payload),
             daemon=True,
@@ -771,12 +777,16 @@ def _forward_event(key: str, url: str, target: str, payload: bytes) -> None:
     by default Lambda attempts to run it two more times, with a one-minute wait between the first
     two attempts, and two minutes between the second and third attempts" (errors of the code and
     of the runtime alike; x time_scale here). The slot is free while it waits."""
-    waits = [float(w) for w in STATE.config["lambda"]["async_retry_seconds"]]
-    for attempt in range(len(waits) + 1):
-        _, errored = _forward_held(key, url, target, payload)
-        if not errored or attempt == len(waits):
-            return
-        time.sleep(waits[attempt] * float(STATE.config["time_scale"]))
+    try:
+        waits = [float(w) for w in STATE.config["lambda"]["async_retry_seconds"]]
+        for attempt in range(len(waits) + 1):
+            _, errored = _forward_held(key, url, target, payload)
+            if not errored or attempt == len(waits):
+                return
+            time.sleep(waits[attempt] * float(STATE.config["time_scale"]))
+    finally:
+        with STATE.lock:
+            STATE.events_pending[key] = max(0, STATE.events_pending.get(key, 0) - 1)
 
 
 def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[bytes, bool]:
@@ -1248,6 +1258,11 @@ class LifeboatMiddleware:
                     return _json(start_response, "200 OK", {
                         "record": STATE.iam_prefix, "enforced": sorted(STATE.iam_policies),
                         "calls": calls, "denied": list(STATE.iam_denied)})
+            if path == "/_lifeboat/events-pending":
+                # asynchronous invocations not yet done, by region:function (0s left out)
+                with STATE.lock:
+                    pending = {k: n for k, n in sorted(STATE.events_pending.items()) if n}
+                return _json(start_response, "200 OK", {"pending": pending})
             if path == "/_lifeboat/calls":
                 with STATE.lock:
                     counts = dict(sorted(STATE.calls.items()))

@@ -20,6 +20,7 @@ class InvokeApi:
 
     def __init__(self):
         self.calls = []
+        self.called_at: list[tuple[str, float]] = []  # (function, time.monotonic()) per call
         # invocations of each function being answered at once, and the most seen
         self.active: dict[str, int] = {}
         self.peak: dict[str, int] = {}
@@ -31,6 +32,7 @@ class InvokeApi:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 name = self.path.split("/")[3]
                 api.calls.append((self.path, body))
+                api.called_at.append((name, time.monotonic()))
                 with lock:
                     api.active[name] = api.active.get(name, 0) + 1
                     api.peak[name] = max(api.peak.get(name, 0), api.active[name])
@@ -157,7 +159,7 @@ def test_an_event_invocation_returns_at_once_and_runs(client, invoke_api):
     assert invoke_api.calls[0][1] == {"async": True}
 
 
-def test_an_event_invocation_that_errs_is_retried_twice_as_lambda_does(client, invoke_api):
+def test_an_event_invocation_that_errs_is_retried_twice_as_lambda_does(client, invoke_api, endpoint):
     """AWS: "If the function returns an error, by default Lambda attempts to run it two more
     times, with a one-minute wait between the first two attempts, and two minutes between the
     second and third" (here x time_scale, 0.01). Without it one throttled read in
@@ -169,24 +171,24 @@ def test_an_event_invocation_that_errs_is_retried_twice_as_lambda_does(client, i
     sent = time.monotonic()
     lam.invoke(FunctionName="broken", InvocationType="Event", Payload=b'{"n": 1}')
     lam.invoke(FunctionName="worker", InvocationType="Event", Payload=b'{"n": 2}')
-    seen: list[float] = []
+    pending = requests.get(f"{endpoint}/_lifeboat/events-pending", timeout=5).json()["pending"]
+    assert pending.get(f"{WEST}:broken") == 1, pending  # queued, running or waiting to retry
 
     def attempts():
         return [c for c in invoke_api.calls if "/broken/" in c[0]]
 
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and len(seen) < 4:
-        if len(attempts()) > len(seen):
-            seen.append(time.monotonic())
-        if len(seen) == 3:
-            time.sleep(2.5)  # no fourth attempt
-            break
-        time.sleep(0.01)
+    while time.monotonic() < deadline and len(attempts()) < 3:
+        time.sleep(0.05)
+    time.sleep(2.5)  # no fourth attempt
     assert len(attempts()) == 3, f"{len(attempts())} attempts of an erring event"
     assert all(body == {"n": 1} for _, body in attempts())
+    seen = [at for name, at in invoke_api.called_at if name == "broken"]
     assert seen[1] - seen[0] >= 0.55 and seen[2] - seen[1] >= 1.15, (sent, seen)
     # a function that answers is run once
     assert [body for p, body in invoke_api.calls if "/worker/" in p] == [{"n": 2}]
+    # and nothing is left pending once the last attempt is done
+    assert requests.get(f"{endpoint}/_lifeboat/events-pending", timeout=5).json() == {"pending": {}}
 
 
 def test_an_eventbridge_rule_invokes_its_lambda_target_with_the_event(client, invoke_api):
