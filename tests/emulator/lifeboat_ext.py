@@ -761,7 +761,7 @@ def _lambda_invoke(
         with STATE.lock:
             STATE.events_pending[key] = STATE.events_pending.get(key, 0) + 1
         _threading.Thread(
-            target=_forward_event, args=(f"{self.region_name}:{target}", url, target, payload),
+            target=_forward_event, args=(key, url, target, payload),
             daemon=True,
         ).start()
         return b""
