@@ -84,6 +84,27 @@ def test_each_invariant_is_caught() -> None:
     assert (violation(out) or "").startswith("I5")
 
 
+def test_a_report_repeated_only_by_a_crash_in_its_announcement_is_one_report() -> None:
+    """SNS is at-least-once: the same report twice is one only when the crash cut an announcing
+    invocation (between its publish and its record); any other second message is a violation."""
+    twice = good()
+    twice.notifications.append(dict(twice.notifications[-1]))
+    assert (violation(twice) or "").startswith("I3")  # no crash
+    cut = _Drill()
+    cut.requests_lost = ["record"]  # type: ignore[attr-defined]
+    assert (violation(twice, cut) or "").startswith("I3")  # a crash, elsewhere
+    cut.requests_lost = ["notify"]  # type: ignore[attr-defined]
+    v = chaos.Verdict(seed=0, schedule=chaos.draw(0))
+    chaos.check(cut, twice, v)
+    assert v.violation is None and v.repeated_reports == 1
+    differs = good()
+    differs.notifications.append({"subject": "succeeded", "message": "another report"})
+    assert (violation(differs, cut) or "").startswith("I3")  # not the same message
+    thrice = good()
+    thrice.notifications += [dict(thrice.notifications[-1])] * 2
+    assert (violation(thrice, cut) or "").startswith("I3")
+
+
 def good_failback() -> drill_mod.Outcome:
     fb = drill_mod.Outcome(scenario="failback", status="SUCCEEDED", executions=1)
     fb.report = {"outcome": "succeeded"}
@@ -253,6 +274,11 @@ def test_the_seeds_that_found_a_defect_still_draw_what_found_it() -> None:
     assert {"error", "throttle"} <= chaos.draw(93).kinds()
     # 94: an operator's failover and duplicated events, two triggers beside the run's end
     assert {"duplicate-events", "operator-failover"} <= chaos.draw(94).kinds()
+    # 108: run-ledger killed at the failback's Record (under load the kill reaches Notify)
+    crash = chaos.draw(108).crash
+    assert crash is not None and chaos.draw(108).way_home
+    assert (crash["machine"], crash["state"], crash["function"]) == (
+        "failback", "Record", "run-ledger")
 
 
 def test_after_a_lost_press_only_the_same_decision_counts_as_recorded() -> None:

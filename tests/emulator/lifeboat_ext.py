@@ -47,7 +47,9 @@ version mismatch between function and machine (Step Functions then fails the exe
 ``POST /_lifeboat/faults {"sandbox_crashed": {"function": "db-failover", "region": "us-west-2"}}``
 says that function's process was killed (make chaos kills it): each invocation of it in flight
 answers at once as Lambda answers one whose runtime exited, ``X-Amz-Function-Error: Unhandled``
-with ``{"errorType": "Runtime.ExitError", ...}`` (Step Functions matches on that name).
+with ``{"errorType": "Runtime.ExitError", ...}`` (Step Functions matches on that name). The answer
+counts them (``invocations_lost``) and says what each asked (``requests_lost``: its payload's
+``action``, or an event's ``detail-type``), so that a harness can tell which step a crash cut.
 
 ``POST /_lifeboat/outage {"region": "us-east-1", "services": ["rds"]}`` makes every request
 signed for that region (and, if given, only those services) answer HTTP 503
@@ -791,7 +793,8 @@ def _forward_event(key: str, url: str, target: str, payload: bytes) -> None:
 
 def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[bytes, bool]:
     """_forward, answered early if the function's sandbox crashes meanwhile."""
-    call: dict[str, Any] = {"done": _threading.Event(), "answer": None}
+    call: dict[str, Any] = {"done": _threading.Event(), "answer": None,
+                            "request": _request_kind(payload)}
 
     def run() -> None:
         answer = _forward_held(key, url, target, payload)
@@ -810,19 +813,35 @@ def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[
             STATE.in_flight[key].remove(call)
 
 
-def _crash_sandbox(key: str) -> int:
-    """The function's process was killed: its invocations in flight answer as Lambda's do."""
+def _request_kind(payload: bytes) -> str:
+    """What an invocation asks, for the record of a lost one: its ``action``, or an event's
+    ``detail-type``."""
+    try:
+        body = json.loads(payload or b"{}")
+    except ValueError:
+        return "?"
+    if not isinstance(body, dict):
+        return "?"
+    kind = body.get("action", body.get("detail-type", "?"))
+    return kind[:80] if isinstance(kind, str) else "?"
+
+
+def _crash_sandbox(key: str) -> list[str]:
+    """The function's process was killed: its invocations in flight answer as Lambda's do.
+    Returns what each lost invocation asked (``_request_kind``)."""
     answer = (json.dumps({
         "errorType": "Runtime.ExitError",
         "errorMessage": "Error: Runtime exited with error: signal: killed",
     }).encode(), True)
     with STATE.lock:
         calls = list(STATE.in_flight.get(key, []))
+    lost = []
     for call in calls:
         if call["answer"] is None:
             call["answer"] = answer
+            lost.append(call["request"])
         call["done"].set()
-    return len(calls)
+    return lost
 
 
 # moto serves Invoke from LambdaSimpleBackend when Docker is off (server.py), else LambdaBackend.
@@ -1302,7 +1321,9 @@ class LifeboatMiddleware:
                              "outage_on_invoke": STATE.outage_on_invoke,
                              "result_on_invoke": STATE.result_on_invoke}
                 if crashed is not None:
-                    state["invocations_lost"] = _crash_sandbox(f"{crashed['region']}:{crashed['function']}")
+                    lost = _crash_sandbox(f"{crashed['region']}:{crashed['function']}")
+                    state["invocations_lost"] = len(lost)
+                    state["requests_lost"] = lost
                 return _json(start_response, "200 OK", state)
             return _json(start_response, "404 Not Found", {"error": f"no such path {path}"})
         except (ValueError, TypeError, KeyError) as exc:

@@ -303,7 +303,7 @@ def test_a_crashed_sandbox_answers_its_invocation_in_flight_as_lambda_does(clien
     got = {}
 
     def invoke():
-        resp = client("lambda", WEST).invoke(FunctionName="slow", Payload=b'{"step": 1}')
+        resp = client("lambda", WEST).invoke(FunctionName="slow", Payload=b'{"action": "notify", "step": 1}')
         got["error"] = resp.get("FunctionError")
         got["payload"] = json.loads(resp["Payload"].read())
         got["at"] = time.monotonic()
@@ -316,6 +316,7 @@ def test_a_crashed_sandbox_answers_its_invocation_in_flight_as_lambda_does(clien
         "sandbox_crashed": {"function": "slow", "region": WEST}}, timeout=5).json()
     t.join(timeout=10)
     assert lost["invocations_lost"] == 1
+    assert lost["requests_lost"] == ["notify"], "says what the lost invocation asked"
     assert got["error"] == "Unhandled"
     assert got["payload"]["errorType"] == "Runtime.ExitError"
     assert got["at"] - crashed_at < 1.5, "answered when the sandbox crashed, not when the call ended"

@@ -268,9 +268,16 @@ impl AlarmReader for FakeAlarms {
     }
 }
 
-/// Parameters by name.
+/// Parameters by name; reads or writes under a prefix can be made to fail (transient), as a
+/// throttled or unreachable parameter store answers.
 #[derive(Debug, Default)]
-pub struct FakeParameters(pub Mutex<BTreeMap<String, String>>);
+pub struct FakeParameters(
+    pub Mutex<BTreeMap<String, String>>,
+    /// Prefixes whose reads fail.
+    pub Mutex<Vec<String>>,
+    /// Prefixes whose writes (create, put, delete) fail.
+    pub Mutex<Vec<String>>,
+);
 
 impl FakeParameters {
     pub fn with(name: &str, value: &str) -> Self {
@@ -288,14 +295,36 @@ impl FakeParameters {
     pub fn snapshot(&self) -> BTreeMap<String, String> {
         self.0.lock().unwrap().clone()
     }
+
+    /// From now on, reading a parameter whose name starts with `prefix` fails (transient).
+    pub fn refuse_reads_under(&self, prefix: &str) {
+        self.1.lock().unwrap().push(prefix.to_string());
+    }
+
+    /// From now on, writing a parameter whose name starts with `prefix` fails (transient).
+    pub fn refuse_writes_under(&self, prefix: &str) {
+        self.2.lock().unwrap().push(prefix.to_string());
+    }
+
+    fn refused(prefixes: &Mutex<Vec<String>>, name: &str) -> Result<()> {
+        if prefixes.lock().unwrap().iter().any(|p| name.starts_with(p)) {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                format!("ssm: {name}: throttled (fake)"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl ParameterStore for FakeParameters {
     async fn get(&self, name: &str) -> Result<Option<String>> {
+        Self::refused(&self.1, name)?;
         Ok(self.value(name))
     }
 
     async fn create(&self, name: &str, value: &str) -> Result<Created> {
+        Self::refused(&self.2, name)?;
         let mut map = self.0.lock().unwrap();
         if map.contains_key(name) {
             return Ok(Created::AlreadyExists);
@@ -309,6 +338,7 @@ impl ParameterStore for FakeParameters {
     }
 
     async fn put(&self, name: &str, value: &str) -> Result<()> {
+        Self::refused(&self.2, name)?;
         self.0
             .lock()
             .unwrap()
@@ -317,6 +347,7 @@ impl ParameterStore for FakeParameters {
     }
 
     async fn delete(&self, name: &str) -> Result<()> {
+        Self::refused(&self.2, name)?;
         self.0.lock().unwrap().remove(name);
         Ok(())
     }

@@ -54,6 +54,13 @@ pub fn closed_notice(app: &str, execution_name: &str) -> String {
     format!("/lifeboat/{app}/notices/closed/{execution_name}")
 }
 
+/// Marker: an execution's report (or its unrecorded notice) went out, so that a retry of the
+/// announcing step answers with it instead of publishing again. `execution` is
+/// `<state machine>/<execution name>`.
+pub fn announced(app: &str, execution: &str) -> String {
+    format!("/lifeboat/{app}/notices/announced/{execution}")
+}
+
 /// A run's report.
 pub fn report(app: &str, run_id: &str) -> String {
     format!("/lifeboat/{app}/runs/{run_id}")

@@ -19,7 +19,7 @@ use lifeboat_core::decision::{Approval, PromotionMode, Readiness, choose_promoti
 use lifeboat_core::fence::{self, FenceReport};
 use lifeboat_core::plan::{OnTimeout, ValidPlan};
 use lifeboat_core::ports::{
-    AlarmReader, Clock, ExecutionHistory, GlobalDatabase, Notifier, ParameterStore,
+    AlarmReader, Clock, Created, ExecutionHistory, GlobalDatabase, Notifier, ParameterStore,
     ReplicationLagSource,
 };
 use lifeboat_core::run::{
@@ -221,6 +221,36 @@ pub struct Report {
 pub struct Notified {
     pub message_id: String,
     pub subject: String,
+    /// Whether the announcement was recorded, so that a retry of this step answers with it
+    /// instead of publishing again. False only when the parameter store refused the record after
+    /// the message went out.
+    #[serde(default)]
+    pub announcement_recorded: bool,
+}
+
+/// What the announcement marker holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Announcement {
+    execution_arn: String,
+    message_id: String,
+    subject: String,
+}
+
+/// An execution's state machine and name, `<machine>/<name>`, from its ARN
+/// (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`).
+fn execution_name(execution_arn: &str) -> Result<String> {
+    let mut parts = execution_arn.rsplit(':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(name), Some(machine), Some("execution"))
+            if !name.is_empty() && !machine.is_empty() =>
+        {
+            Ok(format!("{machine}/{name}"))
+        }
+        _ => Err(Error::invalid_input(format!(
+            "'{}' is not an execution ARN",
+            bounded(execution_arn, 200)
+        ))),
+    }
 }
 
 /// The EventBridge detail-type of Step Functions' execution status changes.
@@ -698,7 +728,7 @@ where
         if !announced_by_workflow {
             let marker = lifeboat_core::params::closed_notice(app, &change.name);
             let body = encode(&serde_json::json!({ "execution_arn": change.execution_arn }))?;
-            if p.params.create(&marker, &body).await? == lifeboat_core::ports::Created::Created {
+            if p.params.create(&marker, &body).await? == Created::Created {
                 if let Err(e) = self.notify(&report).await {
                     // Not announced: let the next delivery try again.
                     p.params.delete(&marker).await?;
@@ -766,29 +796,95 @@ where
             describe(&error),
             describe(&record_error),
         );
-        let message_id = self
-            .ports
-            .notifier
-            .publish(&topic, &subject, &message)
-            .await?;
-        Ok(Notified {
-            message_id,
-            subject,
-        })
+        // The parameter store may be the reason recording failed: a marker that cannot be read
+        // does not hold the notice back (a second message is better than none).
+        let marker = lifeboat_core::params::announced(&run.app, &execution_name(execution_arn)?);
+        match self.announcement(&marker, execution_arn).await {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, marker = %marker, "the announcement marker cannot be read; announcing anyway");
+            }
+        }
+        self.announce(&marker, execution_arn, &topic, subject, &message)
+            .await
     }
 
     async fn notify(&self, report: &Report) -> Result<Notified> {
         let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
         let topic = &plan.region(&report.target_region)?.notification_topic_arn;
-        let subject = subject(report);
+        let marker =
+            lifeboat_core::params::announced(plan.app(), &execution_name(&report.execution_arn)?);
+        if let Some(done) = self.announcement(&marker, &report.execution_arn).await? {
+            return Ok(done);
+        }
+        self.announce(
+            &marker,
+            &report.execution_arn,
+            topic,
+            subject(report),
+            &render_text(report),
+        )
+        .await
+    }
+
+    /// The announcement already made for this execution, if any: a retry of the announcing step
+    /// (its sandbox was lost after the publish, its answer timed out) answers with it.
+    async fn announcement(&self, marker: &str, execution_arn: &str) -> Result<Option<Notified>> {
+        let Some(text) = self.ports.params.get(marker).await? else {
+            return Ok(None);
+        };
+        let made: Announcement = lifeboat_core::run::decode(marker, &text)?;
+        if made.execution_arn != execution_arn {
+            // Another execution's (never expected: the marker names machine and execution).
+            tracing::warn!(marker = %marker, recorded = %made.execution_arn, "the announcement marker is another execution's; announcing");
+            return Ok(None);
+        }
+        tracing::info!(marker = %marker, message_id = %made.message_id, "already announced; not publishing again");
+        Ok(Some(Notified {
+            message_id: made.message_id,
+            subject: made.subject,
+            announcement_recorded: true,
+        }))
+    }
+
+    /// Publish, then record that it went out. SNS standard topics have no deduplication id, so
+    /// this is at-least-once: a sandbox lost between the publish and the record repeats the
+    /// message on retry. A record the store refuses does not fail the step, which would publish
+    /// again; the answer says so instead.
+    async fn announce(
+        &self,
+        marker: &str,
+        execution_arn: &str,
+        topic: &str,
+        subject: String,
+        message: &str,
+    ) -> Result<Notified> {
         let message_id = self
             .ports
             .notifier
-            .publish(topic, &subject, &render_text(report))
+            .publish(topic, &subject, message)
             .await?;
+        let made = Announcement {
+            execution_arn: execution_arn.to_string(),
+            message_id: message_id.clone(),
+            subject: subject.clone(),
+        };
+        let announcement_recorded = match self.ports.params.create(marker, &encode(&made)?).await {
+            Ok(Created::Created) => true,
+            Ok(Created::AlreadyExists) => {
+                tracing::warn!(marker = %marker, message_id = %message_id, "announced, but another announcement holds the marker");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, marker = %marker, message_id = %message_id, "announced, but the announcement could not be recorded: a retry of this step would announce again");
+                false
+            }
+        };
         Ok(Notified {
             message_id,
             subject,
+            announcement_recorded,
         })
     }
 }

@@ -542,3 +542,96 @@ async fn an_aborted_run_says_how_to_start_again_with_the_command_of_its_kind() {
     );
     assert!(!text.contains("lifeboat failover"), "{text}");
 }
+
+/// GIVEN a run's report announced by Notify, WHEN Step Functions runs Notify again (its
+/// sandbox was lost after SNS accepted the message and before the function answered, chaos
+/// seed 108, and every step is retried on `Runtime.ExitError`), THEN the report is not
+/// published a second time and the retry answers with the first announcement. Fails on 77b42e7
+/// (two messages).
+#[tokio::test]
+async fn a_notify_retried_after_it_published_does_not_announce_again() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let Response::Report(r) = h
+        .handle(record(&run, "succeeded", None))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    let notify = json!({"action": "notify", "report": r});
+    let Response::Notified(first) = h.handle(notify.clone()).await.expect("notified") else {
+        panic!("not notified")
+    };
+    let Response::Notified(again) = h.handle(notify).await.expect("notified again") else {
+        panic!("not notified")
+    };
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+    assert_eq!(again, first);
+    assert!(first.announcement_recorded);
+    assert!(
+        h.ports
+            .params
+            .value("/lifeboat/shop/notices/announced/lifeboat-failover/run-1")
+            .is_some()
+    );
+}
+
+/// GIVEN a run whose recording failed, WHEN its unrecorded notice is delivered twice (a retry
+/// after a lost sandbox), THEN one message reaches the topic. Fails on 77b42e7.
+#[tokio::test]
+async fn an_unrecorded_notice_retried_after_it_published_does_not_announce_again() {
+    let (h, run) = given_a_run_in_progress().await;
+    let notice = json!({"action": "notify_unrecorded", "run": run, "execution_arn": EXECUTION,
+        "record_error": {"Error": "Transient", "Cause": "ssm: timed out"}});
+    let Response::Notified(first) = h.handle(notice.clone()).await.expect("notified") else {
+        panic!("not notified")
+    };
+    let Response::Notified(again) = h.handle(notice).await.expect("notified again") else {
+        panic!("not notified")
+    };
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+    assert_eq!(again, first);
+}
+
+/// GIVEN the parameter store refuses the announcement's marker, WHEN Notify publishes the
+/// report, THEN the step succeeds (the report went out; failing it would make Step Functions
+/// publish it again) and its answer says the announcement was not recorded.
+#[tokio::test]
+async fn a_report_announced_whose_marker_cannot_be_written_is_not_failed_into_a_second_message() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let Response::Report(r) = h
+        .handle(record(&run, "succeeded", None))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    h.ports
+        .params
+        .refuse_writes_under("/lifeboat/shop/notices/announced/");
+    let Response::Notified(n) = h
+        .handle(json!({"action": "notify", "report": r}))
+        .await
+        .expect("the report went out")
+    else {
+        panic!("not notified")
+    };
+    assert!(!n.announcement_recorded);
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+}
+
+/// GIVEN the parameter store is dark, WHEN a run whose recording failed is announced, THEN the
+/// message still goes out (silence is worse than a second message).
+#[tokio::test]
+async fn an_unrecorded_notice_goes_out_when_its_marker_cannot_be_read() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.params.refuse_reads_under("/lifeboat/shop/notices/");
+    let notice = json!({"action": "notify_unrecorded", "run": run, "execution_arn": EXECUTION});
+    let Response::Notified(n) = h.handle(notice).await.expect("notified") else {
+        panic!("not notified")
+    };
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+    assert!(n.subject.contains("UNRECORDED"), "{}", n.subject);
+}
