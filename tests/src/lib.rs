@@ -227,6 +227,7 @@ pub fn settings_for(endpoint: &str) -> AwsSettings {
             "testing", "testing", None, None, "emulator",
         ))),
         profile: None,
+        probe_timeout: lifeboat_aws::DEFAULT_PROBE_TIMEOUT,
     }
 }
 

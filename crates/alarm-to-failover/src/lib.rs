@@ -125,14 +125,14 @@ pub struct Assessed {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, A, P, W, N, C, PeerParams, PeerWorkflow> {
-    pub db: D,
-    pub lag: L,
-    pub alarms: A,
-    pub params: P,
-    pub workflow: W,
-    pub notifier: N,
-    pub clock: C,
+pub struct Ports<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow> {
+    pub db: Db,
+    pub lag: Lag,
+    pub alarms: Alarms,
+    pub params: Params,
+    pub workflow: Runs,
+    pub notifier: Topic,
+    pub clock: Time,
     /// The other region's parameter store: its copy's run lock, read where reachable.
     pub peer_params: PeerParams,
     /// Judges the other copy's lock lease (the status of the execution it names).
@@ -141,9 +141,9 @@ pub struct Ports<D, L, A, P, W, N, C, PeerParams, PeerWorkflow> {
 
 /// The handler: built once at init, called per event.
 #[derive(Debug)]
-pub struct Handler<D, L, A, P, W, N, C, PeerParams, PeerWorkflow> {
+pub struct Handler<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow> {
     pub config: Config,
-    pub ports: Ports<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>,
+    pub ports: Ports<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>,
 }
 
 /// Untrusted text kept from an event: at most this many evidence lines, each this long, and an
@@ -266,16 +266,16 @@ fn describe_mute(v: &Value) -> String {
     text
 }
 
-impl<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>
-    Handler<D, L, A, P, W, N, C, PeerParams, PeerWorkflow>
+impl<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
+    Handler<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
 where
-    D: GlobalDatabase,
-    L: ReplicationLagSource,
-    A: AlarmReader,
-    P: ParameterStore,
-    W: WorkflowStarter,
-    N: Notifier,
-    C: Clock,
+    Db: GlobalDatabase,
+    Lag: ReplicationLagSource,
+    Alarms: AlarmReader,
+    Params: ParameterStore,
+    Runs: WorkflowStarter,
+    Topic: Notifier,
+    Time: Clock,
     PeerParams: ParameterStore,
     PeerWorkflow: WorkflowStarter,
 {

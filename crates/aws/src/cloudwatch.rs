@@ -20,9 +20,11 @@ use crate::error::classify;
 /// The metric Aurora publishes for a secondary cluster of a global database (milliseconds).
 pub const LAG_METRIC: &str = "AuroraGlobalDBReplicationLag";
 pub const RDS_NAMESPACE: &str = "AWS/RDS";
+use lifeboat_core::metrics::{DIM_APP, DIM_PROBED_REGION};
 /// health-probe's metric (from its EMF lines): 1 when every probe of the invocation passed.
-pub const HEALTHY_METRIC: &str = "PrimaryHealthy";
-pub const LIFEBOAT_NAMESPACE: &str = "Lifeboat";
+pub use lifeboat_core::metrics::{
+    NAMESPACE as LIFEBOAT_NAMESPACE, PRIMARY_HEALTHY as HEALTHY_METRIC,
+};
 
 /// [`ReplicationLagSource`] and [`AlarmReader`] over CloudWatch.
 #[derive(Debug, Clone)]
@@ -152,7 +154,7 @@ impl HealthHistory for CloudWatch {
             .per_minute(
                 region,
                 (LIFEBOAT_NAMESPACE, HEALTHY_METRIC),
-                &[("App", app), ("ProbedRegion", probed_region)],
+                &[(DIM_APP, app), (DIM_PROBED_REGION, probed_region)],
                 Statistic::Minimum,
                 window,
                 now,

@@ -31,7 +31,14 @@ pub struct AwsSettings {
     /// A named profile of the shared config files (the CLI's `--profile`); `None`: the default
     /// chain (`AWS_PROFILE`, environment, SSO, instance or task role).
     pub profile: Option<String>,
+    /// How long the primary's database may take to answer before it counts as dark
+    /// (`LIFEBOAT_PROBE_TIMEOUT_MS`, default 2000, at most 30000): bounds
+    /// [`crate::rds::RdsGlobalDatabase`]'s probes of a cluster and its endpoint.
+    pub probe_timeout: Duration,
 }
+
+/// The default of [`AwsSettings::probe_timeout`].
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_millis(2_000);
 
 impl Default for AwsSettings {
     fn default() -> Self {
@@ -43,6 +50,7 @@ impl Default for AwsSettings {
             operation_timeout: Duration::from_millis(25_000),
             credentials: None,
             profile: None,
+            probe_timeout: DEFAULT_PROBE_TIMEOUT,
         }
     }
 }
@@ -56,20 +64,21 @@ impl AwsSettings {
     /// Read the settings through `lookup` (testable without touching the process environment).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let d = Self::default();
-        let ms = |name: &str, default: Duration| -> Result<Duration> {
+        let ms_up_to = |name: &str, default: Duration, max: u64| -> Result<Duration> {
             match lookup(name) {
                 None => Ok(default),
                 Some(v) => v
                     .trim()
                     .parse::<u64>()
                     .ok()
-                    .filter(|n| (1..=900_000).contains(n))
+                    .filter(|n| (1..=max).contains(n))
                     .map(Duration::from_millis)
                     .ok_or_else(|| {
-                        Error::invalid_input(format!("{name} must be milliseconds in 1..=900000"))
+                        Error::invalid_input(format!("{name} must be milliseconds in 1..={max}"))
                     }),
             }
         };
+        let ms = |name: &str, default: Duration| ms_up_to(name, default, 900_000);
         let max_attempts = match lookup("LIFEBOAT_AWS_MAX_ATTEMPTS") {
             None => d.max_attempts,
             Some(v) => v
@@ -87,6 +96,7 @@ impl AwsSettings {
             operation_timeout: ms("LIFEBOAT_AWS_OPERATION_TIMEOUT_MS", d.operation_timeout)?,
             credentials: None,
             profile: None,
+            probe_timeout: ms_up_to("LIFEBOAT_PROBE_TIMEOUT_MS", d.probe_timeout, 30_000)?,
         })
     }
 

@@ -20,4 +20,4 @@ pub mod sfn;
 pub mod sns;
 pub mod ssm;
 
-pub use config::{AwsSettings, Regional};
+pub use config::{AwsSettings, DEFAULT_PROBE_TIMEOUT, Regional};

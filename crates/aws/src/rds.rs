@@ -51,10 +51,17 @@ fn view(gc: &GlobalCluster) -> GlobalClusterView {
         members: gc
             .global_cluster_members()
             .iter()
-            .map(|m| GlobalMember {
-                cluster_arn: m.db_cluster_arn().unwrap_or_default().to_string(),
-                is_writer: m.is_writer().unwrap_or(false),
-                synchronization_status: m.synchronization_status().map(|s| s.as_str().to_string()),
+            // A member is matched to the plan's regions by its ARN: one RDS names without an
+            // ARN matches no region and is left out (a writer left out is "writer unknown",
+            // which refuses every move), never matched as "".
+            .filter_map(|m| {
+                Some(GlobalMember {
+                    cluster_arn: m.db_cluster_arn()?.to_string(),
+                    is_writer: m.is_writer().unwrap_or(false),
+                    synchronization_status: m
+                        .synchronization_status()
+                        .map(|s| s.as_str().to_string()),
+                })
             })
             .collect(),
         operation: gc.failover_state().and_then(|f| {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use run_ledger::Report;
+use lifeboat_core::report::Report;
 
 fn secs(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |s| format!("{s:.1} s"))

@@ -344,6 +344,32 @@ fn dry_run_failover(shop: &Shop) -> Ran {
     )
 }
 
+/// GIVEN auto scaling already took a DR service above the plan's active count, WHEN an
+/// operator asks for a dry run, THEN it shows what dr-scale-up would do (scale-up never lowers:
+/// the count is kept), not the plan's count. Fails on 36271bd (the dry run said `8 -> 6`, its
+/// own copy of the capacity rule).
+#[tokio::test]
+async fn a_dry_run_shows_the_capacity_the_scale_up_would_set_not_the_plans() {
+    let shop = Shop::seed(800.0).await;
+    aws_sdk_ecs::Client::new(&shop.west)
+        .update_service()
+        .cluster("shop")
+        .service("web")
+        .desired_count(8)
+        .send()
+        .await
+        .expect("scale web to 8");
+    let ran = dry_run_failover(&shop);
+    assert_eq!(ran.code, 0, "{ran:?}");
+    assert_in_order(
+        &ran.stdout,
+        &[
+            "ECS us-west-2/shop/web desired 8 -> 8 (kept: above the plan's 6)",
+            "ECS us-west-2/shop/checkout desired 1 -> 4",
+        ],
+    );
+}
+
 #[tokio::test]
 async fn a_dry_run_prints_every_action_in_order_and_changes_nothing() {
     // GIVEN the shop (us-east-1 writing, us-west-2 at standby capacity)

@@ -219,7 +219,10 @@ pub fn decide_failback(
     if !why.is_empty() {
         return Err(why);
     }
-    let from_region = s.writer_region.clone().unwrap_or_default();
+    // Known here (an unknown writer is a refusal above); said again rather than assumed.
+    let Some(from_region) = s.writer_region.clone() else {
+        return Err(vec![FailbackRefusal::WriterUnknown]);
+    };
     Ok(FailbackGo {
         from_region,
         to_region: home,

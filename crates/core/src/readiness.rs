@@ -488,10 +488,13 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
         requested_by: "readiness".into(),
         at: now,
     };
-    let target_arn = plan
-        .region(target)
-        .map(|r| r.db_cluster_arn.clone())
-        .unwrap_or_default();
+    let target_arn = match plan.region(target) {
+        Ok(r) => r.db_cluster_arn.clone(),
+        Err(e) => {
+            out.push(could_not(Check::TargetCluster, target, &e));
+            return (out, None);
+        }
+    };
     let snap =
         match crate::steps::readiness(db, lag, &NoAlarms, plan, target, &source, &trigger).await {
             Ok(s) => s,
@@ -540,6 +543,8 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
     let lag_value = if standby == target {
         Ok((snap.replication_lag, snap.replication_lag_age))
     } else {
+        // The standby is the source here, which the plan names (other_region above); an ARN
+        // that cannot be read names no cluster and the lag is "unknown" below, never 0.
         let arn = plan
             .region(standby)
             .map(|r| r.db_cluster_arn.clone())

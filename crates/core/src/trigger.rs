@@ -243,7 +243,10 @@ fn classify_canary(
             skew: CANARY_SKEW_SECONDS,
         });
     }
-    let from = plan.other_region(target_region).unwrap_or_default();
+    // A target the plan does not name has no source: no probed region can be it.
+    let from = plan
+        .other_region(target_region)
+        .unwrap_or("(none: the target is not in the plan)");
     if c.probed_region != from {
         return Err(NotActionable::NotTheSourceRegion {
             probed_region: c.probed_region.clone(),

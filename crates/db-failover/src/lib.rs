@@ -101,20 +101,22 @@ pub enum Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, P> {
-    pub db: D,
-    pub lag: L,
-    pub params: P,
+pub struct Ports<Db, Lag, Params> {
+    pub db: Db,
+    pub lag: Lag,
+    pub params: Params,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<D, L, P> {
+pub struct Handler<Db, Lag, Params> {
     pub config: Config,
-    pub ports: Ports<D, L, P>,
+    pub ports: Ports<Db, Lag, Params>,
 }
 
-impl<D: GlobalDatabase, L: ReplicationLagSource, P: ParameterStore> Handler<D, L, P> {
+impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
+    Handler<Db, Lag, Params>
+{
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("db-failover request", event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;

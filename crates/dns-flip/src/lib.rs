@@ -25,6 +25,7 @@ use lifeboat_core::ports::{
     RoutingControls,
 };
 use lifeboat_core::steps::{upsert_batches, writer_region};
+use lifeboat_core::traffic::{self, Flip, Switch, ZoneRecords, same_record};
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -148,31 +149,32 @@ impl Response {
         else {
             return false;
         };
-        let on_target =
-            |id: &String, ids: fn(&lifeboat_core::plan::RegionTraffic) -> &Vec<String>| {
-                plan.region(target)
-                    .is_ok_and(|r| ids(&r.traffic).contains(id))
-            };
+        // A switch moved when it was not as the flip sets it.
+        let wanted: Vec<Switch> = match traffic::flip_into(plan, target) {
+            Ok(Flip::HealthChecks(s)) | Ok(Flip::RoutingControls { controls: s, .. }) => s,
+            Ok(Flip::Records(_)) | Err(_) => Vec::new(),
+        };
+        let set_to = |id: &String| wanted.iter().find(|s| &s.id == id).map(|s| s.on);
         !changes.is_empty()
-            || previous.health_checks.iter().any(|(id, inverted)| {
-                // the target's checks are restored (not inverted), the other's inverted
-                *inverted == on_target(id, |t| &t.health_check_ids)
-            })
+            || previous
+                .health_checks
+                .iter()
+                .any(|(id, inverted)| set_to(id).is_some_and(|on| *inverted == on))
             || previous
                 .routing_controls
                 .iter()
-                .any(|(arn, on)| *on != on_target(arn, |t| &t.routing_control_arns))
+                .any(|(arn, on)| set_to(arn).is_some_and(|want| *on != want))
     }
 }
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<R, H, C, D, P, PeerParams, Topic> {
-    pub records: R,
-    pub checks: H,
-    pub arc: C,
-    pub db: D,
-    pub params: P,
+pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic> {
+    pub records: Records,
+    pub checks: Checks,
+    pub arc: Arc,
+    pub db: Db,
+    pub params: Params,
     /// The other region's parameter store (its copy's run lock), read where reachable.
     pub peer_params: PeerParams,
     pub notifier: Topic,
@@ -180,18 +182,19 @@ pub struct Ports<R, H, C, D, P, PeerParams, Topic> {
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<R, H, C, D, P, PeerParams, Topic> {
+pub struct Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic> {
     pub config: Config,
-    pub ports: Ports<R, H, C, D, P, PeerParams, Topic>,
+    pub ports: Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic>,
 }
 
-impl<R, H, C, D, P, PeerParams, Topic> Handler<R, H, C, D, P, PeerParams, Topic>
+impl<Records, Checks, Arc, Db, Params, PeerParams, Topic>
+    Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic>
 where
-    R: RecordSets,
-    H: HealthChecks,
-    C: RoutingControls,
-    D: GlobalDatabase,
-    P: ParameterStore,
+    Records: RecordSets,
+    Checks: HealthChecks,
+    Arc: RoutingControls,
+    Db: GlobalDatabase,
+    Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
 {
@@ -289,18 +292,12 @@ where
             )));
         }
         let mode = plan.traffic().mode;
-        let other = plan.other_region(target)?;
-        match mode {
-            TrafficMode::RecordUpsert => self.upsert_records(plan, target, run).await,
-            TrafficMode::HealthCheck => {
-                // Restore the target's checks before inverting the other's: never both down.
-                let mut wanted: Vec<(String, bool)> = Vec::new();
-                for id in &plan.region(target)?.traffic.health_check_ids {
-                    wanted.push((id.clone(), false));
-                }
-                for id in &plan.region(other)?.traffic.health_check_ids {
-                    wanted.push((id.clone(), true));
-                }
+        match traffic::flip_into(plan, target)? {
+            Flip::Records(zones) => self.upsert_records(&zones, target, run).await,
+            Flip::HealthChecks(switches) => {
+                // In the order core gives: the target's restored before the other's inverted.
+                let wanted: Vec<(String, bool)> =
+                    switches.into_iter().map(|s| (s.id, !s.on)).collect();
                 let mut previous = Vec::new();
                 for (id, _) in &wanted {
                     previous.push((id.clone(), self.ports.checks.inverted(id).await?));
@@ -322,16 +319,13 @@ where
                     },
                 })
             }
-            TrafficMode::RoutingControl => {
-                let mut wanted: Vec<(String, bool)> = Vec::new();
-                for arn in &plan.region(target)?.traffic.routing_control_arns {
-                    wanted.push((arn.clone(), true));
-                }
-                for arn in &plan.region(other)?.traffic.routing_control_arns {
-                    wanted.push((arn.clone(), false));
-                }
-                let endpoints = &plan.traffic().arc_cluster_endpoints;
-                let (used, previous) = self.update_routing_controls(endpoints, &wanted).await?;
+            Flip::RoutingControls {
+                controls,
+                endpoints,
+            } => {
+                let wanted: Vec<(String, bool)> =
+                    controls.into_iter().map(|s| (s.id, s.on)).collect();
+                let (used, previous) = self.update_routing_controls(&endpoints, &wanted).await?;
                 Ok(Response::Flipped {
                     mode,
                     target_region: target.to_string(),
@@ -347,20 +341,15 @@ where
         }
     }
 
-    async fn upsert_records(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {
-        let zones = &plan.region(target)?.traffic.hosted_zones;
+    async fn upsert_records(
+        &self,
+        zones: &[ZoneRecords],
+        target: &str,
+        run: &str,
+    ) -> Result<Response> {
         let comment = format!("lifeboat {run}: traffic to {target}");
         let per_zone = zones.iter().map(|zone| async {
-            let wanted: Vec<RecordValue> = zone
-                .records
-                .iter()
-                .map(|r| RecordValue {
-                    name: r.name.clone(),
-                    record_type: r.record_type.clone(),
-                    ttl: r.ttl,
-                    values: r.values.clone(),
-                })
-                .collect();
+            let wanted = &zone.records;
             let keys: Vec<(String, String)> = wanted
                 .iter()
                 .map(|w| (w.name.clone(), w.record_type.clone()))
@@ -382,11 +371,11 @@ where
                 .collect();
             let already = previous
                 .iter()
-                .zip(&wanted)
+                .zip(wanted.iter())
                 .all(|(p, w)| p.value.as_ref().is_some_and(|v| same_record(v, w)));
             let mut changes = Vec::new();
             if !already {
-                for batch in upsert_batches(&wanted) {
+                for batch in upsert_batches(wanted) {
                     let change_id = self
                         .ports
                         .records
@@ -490,18 +479,6 @@ where
             Response::Pending { pending }
         })
     }
-}
-
-fn same_record(a: &RecordValue, b: &RecordValue) -> bool {
-    let norm = |v: &[String]| {
-        let mut v: Vec<String> = v
-            .iter()
-            .map(|s| s.trim_end_matches('.').to_ascii_lowercase())
-            .collect();
-        v.sort();
-        v
-    };
-    a.ttl == b.ttl && a.record_type == b.record_type && norm(&a.values) == norm(&b.values)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             records: route53.clone(),
             checks: route53,
             arc: ArcAdapter::new(&sdk),
-            db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
+            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),

@@ -22,10 +22,11 @@
 //! Every action is idempotent: a repeat finds the values set and changes nothing.
 
 use futures::stream::{self, StreamExt};
+use lifeboat_core::capacity::{self, Resource, Target};
 use lifeboat_core::fence::{
     self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict,
 };
-use lifeboat_core::plan::{ComputePlan, ValidPlan};
+use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
     AutoScalingGroups, Clock, EcsServices, GlobalDatabase, Notifier, ParameterStore,
 };
@@ -73,16 +74,7 @@ impl Config {
     }
 }
 
-/// Which of the plan's capacities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    #[default]
-    Active,
-    Standby,
-    /// The plan's fenced level (`fencing.compute_count`): a region that must not serve.
-    Fenced,
-}
+pub use lifeboat_core::capacity::{Capacity, Level};
 
 /// A request, as the state machine (or `cargo lambda invoke`) sends it.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -118,15 +110,6 @@ pub enum Request {
     /// The copy's schedule: fence this region if it is the home region and another region
     /// holds the writer.
     Guard {},
-}
-
-/// One resource's capacity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Capacity {
-    /// Auto Scaling groups only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min: Option<u32>,
-    pub desired: u32,
 }
 
 /// A change made (or found made), with the value before, so it can be undone.
@@ -204,61 +187,6 @@ pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
 pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
     pub config: Config,
     pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time>,
-}
-
-/// One planned resource and the capacity the level asks for.
-#[derive(Debug, Clone)]
-enum Target {
-    Ecs {
-        cluster: String,
-        service: String,
-        desired: u32,
-    },
-    Asg {
-        name: String,
-        min: u32,
-        desired: u32,
-    },
-}
-
-impl Target {
-    fn resource(&self) -> String {
-        match self {
-            Target::Ecs {
-                cluster, service, ..
-            } => format!("ecs:{cluster}/{service}"),
-            Target::Asg { name, .. } => format!("asg:{name}"),
-        }
-    }
-}
-
-fn targets(plan: &ValidPlan, compute: &ComputePlan, level: Level) -> Vec<Target> {
-    let fenced = plan.fencing().compute_count;
-    let ecs = compute.ecs_services.iter().map(|s| Target::Ecs {
-        cluster: s.cluster.clone(),
-        service: s.service.clone(),
-        desired: match level {
-            Level::Active => s.active_count,
-            Level::Standby => s.standby_count,
-            Level::Fenced => fenced,
-        },
-    });
-    let asg = compute.autoscaling_groups.iter().map(move |g| {
-        let c = match level {
-            Level::Active => g.active,
-            Level::Standby => g.standby,
-            Level::Fenced => lifeboat_core::plan::Capacity {
-                min: fenced,
-                desired: fenced,
-            },
-        };
-        Target::Asg {
-            name: g.name.clone(),
-            min: c.min,
-            desired: c.desired,
-        }
-    });
-    ecs.chain(asg).collect()
 }
 
 /// What a described resource is now.
@@ -341,12 +269,12 @@ where
     /// cannot be reached or changed is recorded and the others go on. Errors only for a region
     /// the plan does not name.
     async fn fence(&self, plan: &ValidPlan, region: &str) -> Result<FenceReport> {
-        let targets = targets(plan, &plan.region(region)?.compute, Level::Fenced);
+        let targets = capacity::targets(plan, region, Level::Fenced)?;
         let actions: Vec<FenceAction> = stream::iter(targets)
             .map(|t| async move {
                 let outcome = self.fence_one(region, &t).await;
                 FenceAction {
-                    resource: t.resource(),
+                    resource: t.resource.id(),
                     outcome,
                 }
             })
@@ -369,31 +297,20 @@ where
             }
             Err(e) => return FenceOutcome::of_error(&e),
         };
-        let (min, desired) = match target {
-            Target::Ecs { desired, .. } => (None, *desired),
-            Target::Asg { min, desired, .. } => (Some(*min), *desired),
-        };
-        let above = observed.now.desired > desired
-            || observed
-                .now
-                .min
-                .zip(min)
-                .is_some_and(|(now, want)| now > want);
-        if !above {
+        let Capacity { min, desired } = target.capacity;
+        if !capacity::above_fence(target, observed.now) {
             return FenceOutcome::AlreadyFenced {
                 desired: observed.now.desired,
             };
         }
-        let r = match target {
-            Target::Ecs {
-                cluster, service, ..
-            } => {
+        let r = match &target.resource {
+            Resource::Ecs { cluster, service } => {
                 self.ports
                     .ecs
                     .set_desired_count(region, cluster, service, desired)
                     .await
             }
-            Target::Asg { name, .. } => {
+            Resource::Asg { name } => {
                 self.ports
                     .asg
                     .set_capacity(region, name, min.unwrap_or(0), desired)
@@ -515,10 +432,8 @@ where
     }
 
     async fn observe(&self, region: &str, target: &Target) -> Result<Option<Observed>> {
-        match target {
-            Target::Ecs {
-                cluster, service, ..
-            } => Ok(self
+        match &target.resource {
+            Resource::Ecs { cluster, service } => Ok(self
                 .ports
                 .ecs
                 .describe_service(region, cluster, service)
@@ -538,7 +453,7 @@ where
                         v.rollout_state.as_deref().unwrap_or("-")
                     ),
                 })),
-            Target::Asg { name, .. } => {
+            Resource::Asg { name } => {
                 Ok(self
                     .ports
                     .asg
@@ -577,7 +492,7 @@ where
         for (t, o) in results {
             match o {
                 Ok(o) => out.push((t, o)),
-                Err(e) => failures.push((t.resource(), e)),
+                Err(e) => failures.push((t.resource.id(), e)),
             }
         }
         match combine(failures) {
@@ -587,7 +502,7 @@ where
     }
 
     async fn scale(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
-        let targets = targets(plan, &plan.region(region)?.compute, level);
+        let targets = capacity::targets(plan, region, level)?;
         let observed = self.observe_all(region, &targets).await?;
 
         let mut missing = Vec::new();
@@ -595,35 +510,20 @@ where
         let mut steps = Vec::new();
         for (target, o) in observed {
             let Some(o) = o else {
-                missing.push(format!("{}: does not exist in {region}", target.resource()));
+                missing.push(format!(
+                    "{}: does not exist in {region}",
+                    target.resource.id()
+                ));
                 continue;
             };
-            let after = match (&target, level) {
-                // Scale-up never lowers what is there already.
-                (Target::Ecs { desired, .. }, Level::Active) => Capacity {
-                    min: None,
-                    desired: (*desired).max(o.now.desired),
-                },
-                (Target::Ecs { desired, .. }, Level::Standby | Level::Fenced) => Capacity {
-                    min: None,
-                    desired: *desired,
-                },
-                (Target::Asg { min, desired, .. }, Level::Active) => Capacity {
-                    min: Some((*min).max(o.now.min.unwrap_or(0))),
-                    desired: (*desired).max(o.now.desired),
-                },
-                (Target::Asg { min, desired, .. }, Level::Standby | Level::Fenced) => Capacity {
-                    min: Some(*min),
-                    desired: *desired,
-                },
-            };
+            let after = capacity::after(&target, level, o.now);
             if let Some(max) = o.max
-                && (after.desired > max || after.min.unwrap_or(0) > max)
+                && capacity::above_max(after, Some(max))
             {
                 over_max.push(format!(
                     "{}: {level:?} capacity (min {}, desired {}) is above the group's max \
                      size {max}; raise the group's max or lower the plan",
-                    target.resource(),
+                    target.resource.id(),
                     after.min.unwrap_or(0),
                     after.desired,
                 ));
@@ -652,16 +552,14 @@ where
             steps.into_iter().partition(|s| s.before != s.after);
         let results: Vec<_> = stream::iter(todo)
             .map(|s| async move {
-                let r = match &s.target {
-                    Target::Ecs {
-                        cluster, service, ..
-                    } => {
+                let r = match &s.target.resource {
+                    Resource::Ecs { cluster, service } => {
                         self.ports
                             .ecs
                             .set_desired_count(region, cluster, service, s.after.desired)
                             .await
                     }
-                    Target::Asg { name, .. } => {
+                    Resource::Asg { name } => {
                         self.ports
                             .asg
                             .set_capacity(region, name, s.after.min.unwrap_or(0), s.after.desired)
@@ -678,11 +576,11 @@ where
         for (s, r) in results {
             match r {
                 Ok(()) => changed.push(Change {
-                    resource: s.target.resource(),
+                    resource: s.target.resource.id(),
                     before: s.before,
                     after: s.after,
                 }),
-                Err(e) => failures.push((s.target.resource(), e)),
+                Err(e) => failures.push((s.target.resource.id(), e)),
             }
         }
         if let Some(e) = combine(failures) {
@@ -697,27 +595,25 @@ where
             region: region.to_string(),
             level,
             changed,
-            unchanged: done.iter().map(|s| s.target.resource()).collect(),
+            unchanged: done.iter().map(|s| s.target.resource.id()).collect(),
         })
     }
 
     async fn status(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
-        let targets = targets(plan, &plan.region(region)?.compute, level);
+        let targets = capacity::targets(plan, region, level)?;
         let observed = self.observe_all(region, &targets).await?;
         let mut resources = Vec::new();
         for (target, o) in observed {
             let o = o.ok_or_else(|| {
-                Error::not_found(format!("{}: does not exist in {region}", target.resource()))
+                Error::not_found(format!(
+                    "{}: does not exist in {region}",
+                    target.resource.id()
+                ))
             })?;
-            let wanted = match target {
-                Target::Ecs { desired, .. } | Target::Asg { desired, .. } => desired,
-            };
-            let at_level = match level {
-                Level::Active => o.now.desired >= wanted,
-                Level::Standby | Level::Fenced => o.now.desired == wanted,
-            };
+            let wanted = target.capacity.desired;
+            let at_level = capacity::at_level(&target, level, o.now);
             resources.push(ResourceStatus {
-                resource: target.resource(),
+                resource: target.resource.id(),
                 desired: o.now.desired,
                 ready: o.ready,
                 steady: o.steady && at_level,

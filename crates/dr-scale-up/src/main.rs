@@ -21,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ports: Ports {
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),
-            db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
+            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),

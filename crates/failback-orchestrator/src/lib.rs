@@ -27,6 +27,9 @@ use lifeboat_core::trigger::Trigger;
 use lifeboat_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The plan settings of [`Config`] (re-exported for callers that build a handler).
+pub use lifeboat_lambda::PlanConfig;
 use time::OffsetDateTime;
 
 /// The function's configuration (from its environment, read once at init).
@@ -147,13 +150,13 @@ pub struct Assessed {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, H, P, W, C, PeerParams, PeerWorkflow> {
-    pub db: D,
-    pub lag: L,
-    pub health: H,
-    pub params: P,
-    pub workflow: W,
-    pub clock: C,
+pub struct Ports<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow> {
+    pub db: Db,
+    pub lag: Lag,
+    pub health: Health,
+    pub params: Params,
+    pub workflow: Runs,
+    pub clock: Time,
     /// The other region's parameter store: its copy's run lock, read where reachable.
     pub peer_params: PeerParams,
     /// Judges the other copy's lock lease.
@@ -162,9 +165,9 @@ pub struct Ports<D, L, H, P, W, C, PeerParams, PeerWorkflow> {
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<D, L, H, P, W, C, PeerParams, PeerWorkflow> {
+pub struct Handler<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow> {
     pub config: Config,
-    pub ports: Ports<D, L, H, P, W, C, PeerParams, PeerWorkflow>,
+    pub ports: Ports<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>,
 }
 
 /// Every refusal in one sentence each, on one line.
@@ -193,14 +196,15 @@ fn refused(
     }
 }
 
-impl<D, L, H, P, W, C, PeerParams, PeerWorkflow> Handler<D, L, H, P, W, C, PeerParams, PeerWorkflow>
+impl<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
+    Handler<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
 where
-    D: GlobalDatabase,
-    L: ReplicationLagSource,
-    H: HealthHistory,
-    P: ParameterStore,
-    W: WorkflowStarter,
-    C: Clock,
+    Db: GlobalDatabase,
+    Lag: ReplicationLagSource,
+    Health: HealthHistory,
+    Params: ParameterStore,
+    Runs: WorkflowStarter,
+    Time: Clock,
     PeerParams: ParameterStore,
     PeerWorkflow: WorkflowStarter,
 {

@@ -37,7 +37,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::page::{escape, facts, page};
-use crate::token::{Claims, Decision, Refusal};
+use crate::token::{Claims, Decision, LinkRefusal};
 
 /// The `error` of `SendTaskFailure` when a person rejects: the state machine's Catch matches it.
 pub const REJECTED_ERROR: &str = "ApprovalRejected";
@@ -191,31 +191,49 @@ pub use lifeboat_core::params::{approval as approval_parameter, decided as decid
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<P, N, W, T, C> {
-    pub params: P,
-    pub notifier: N,
-    pub webhook: W,
-    pub callbacks: T,
-    pub clock: C,
+pub struct Ports<Params, Topic, Webhook, Tasks, Time> {
+    pub params: Params,
+    pub notifier: Topic,
+    pub webhook: Webhook,
+    pub callbacks: Tasks,
+    pub clock: Time,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<P, N, W, T, C> {
+pub struct Handler<Params, Topic, Webhook, Tasks, Time> {
     pub config: Config,
-    pub ports: Ports<P, N, W, T, C>,
+    pub ports: Ports<Params, Topic, Webhook, Tasks, Time>,
 }
 
-/// A refusal of a callback: the HTTP status and a sentence for the person.
-type Refused = (u16, &'static str, String);
+/// A refusal of a callback: what the person's browser (or Slack) is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Refusal {
+    /// The HTTP status.
+    status: u16,
+    /// The page's title.
+    title: &'static str,
+    /// One sentence for the person: what happened, and that nothing was changed.
+    sentence: String,
+}
 
-impl<P, N, W, T, C> Handler<P, N, W, T, C>
+impl Refusal {
+    fn new(status: u16, title: &'static str, sentence: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            sentence: sentence.into(),
+        }
+    }
+}
+
+impl<Params, Topic, Webhook, Tasks, Time> Handler<Params, Topic, Webhook, Tasks, Time>
 where
-    P: ParameterStore,
-    N: Notifier,
-    W: WebhookPoster,
-    T: TaskCallbacks,
-    C: Clock,
+    Params: ParameterStore,
+    Topic: Notifier,
+    Webhook: WebhookPoster,
+    Tasks: TaskCallbacks,
+    Time: Clock,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let is_url_request = event
@@ -421,22 +439,22 @@ where
     async fn check(
         &self,
         token: &str,
-    ) -> std::result::Result<(Claims, ApprovalRecord, String), Refused> {
+    ) -> std::result::Result<(Claims, ApprovalRecord, String), Refusal> {
         let now = self.ports.clock.now();
         let claims = match token::verify(&self.config.link_secret, token, now) {
             Ok(c) => c,
-            Err(Refusal::Forged) => {
-                return Err((
+            Err(LinkRefusal::Forged) => {
+                return Err(Refusal::new(
                     403,
                     "Not a valid link",
-                    "This link is not a valid lifeboat approval link.".into(),
+                    "This link is not a valid lifeboat approval link.",
                 ));
             }
-            Err(Refusal::Expired) => {
-                return Err((
+            Err(LinkRefusal::Expired) => {
+                return Err(Refusal::new(
                     410,
                     "Link expired",
-                    "This approval link has expired. Nothing was changed.".into(),
+                    "This approval link has expired. Nothing was changed.",
                 ));
             }
         };
@@ -449,17 +467,17 @@ where
             .map_err(unavailable)?
             .and_then(|v| serde_json::from_str::<ApprovalRecord>(&v).ok());
         let Some(record) = record else {
-            return Err((
+            return Err(Refusal::new(
                 404,
                 "Unknown request",
-                "There is no such approval request.".into(),
+                "There is no such approval request.",
             ));
         };
         if record.run_id != claims.run {
-            return Err((
+            return Err(Refusal::new(
                 403,
                 "Not a valid link",
-                "This link does not belong to this run.".into(),
+                "This link does not belong to this run.",
             ));
         }
         Ok((claims, record, app))
@@ -638,7 +656,7 @@ where
                     "You are not one of the plan's approvers: nothing was sent to the run.",
                 );
             }
-            Err((status, _, sentence)) => return page::text(status, &sentence),
+            Err(r) => return page::text(r.status, &r.sentence),
         }
         match self
             .decide(&interaction.value, &interaction.user, "Slack")
@@ -655,12 +673,12 @@ where
                 200,
                 &format!("Rejected by {}: nothing changes.", interaction.user),
             ),
-            Err((status, _, sentence)) => page::text(status, &sentence),
+            Err(r) => page::text(r.status, &r.sentence),
         }
     }
 
     /// Whether the plan lets `who` decide (anyone, when it names no approvers).
-    async fn may_decide(&self, who: Approver<'_>) -> std::result::Result<bool, Refused> {
+    async fn may_decide(&self, who: Approver<'_>) -> std::result::Result<bool, Refusal> {
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter)
             .await
             .map_err(unavailable)?;
@@ -682,7 +700,7 @@ where
         token: &str,
         who: &str,
         via: &str,
-    ) -> std::result::Result<(Decision, ApprovalRecord), Refused> {
+    ) -> std::result::Result<(Decision, ApprovalRecord), Refusal> {
         let (claims, record, app) = self.check(token).await?;
         let marker = DecidedMarker {
             decision: claims.d,
@@ -710,7 +728,11 @@ where
                         self.hand_over(&claims.id, &marker_name, recorded, record)
                             .await
                     }
-                    None => Err((409, "Already decided", already_decided_sentence(&seen))),
+                    None => Err(Refusal::new(
+                        409,
+                        "Already decided",
+                        already_decided_sentence(&seen),
+                    )),
                 };
             }
             Err(e) => return Err(unavailable(e)),
@@ -726,7 +748,7 @@ where
         marker_name: &str,
         marker: DecidedMarker,
         record: ApprovalRecord,
-    ) -> std::result::Result<(Decision, ApprovalRecord), Refused> {
+    ) -> std::result::Result<(Decision, ApprovalRecord), Refusal> {
         let sent = match marker.decision {
             Decision::Approve => {
                 let output = DecisionOutput {
@@ -777,7 +799,11 @@ where
             Err(e) => {
                 tracing::warn!(run_id = %record.run_id, kind = %e.kind(), error = %e, "the run no longer waits for a decision");
                 self.settle(marker_name, &marker).await;
-                Err((410, "No longer waiting", "The run is no longer waiting for a decision (it timed out, or was stopped). Nothing was changed.".into()))
+                Err(Refusal::new(
+                    410,
+                    "No longer waiting",
+                    "The run is no longer waiting for a decision (it timed out, or was stopped). Nothing was changed.",
+                ))
             }
         }
     }
@@ -806,16 +832,28 @@ fn pending_as(marker_json: &str, decision: Decision) -> Option<DecidedMarker> {
         .filter(|m| m.pending && m.decision == decision)
 }
 
-fn unavailable(e: Error) -> Refused {
+fn unavailable(e: Error) -> Refusal {
     tracing::error!(kind = %e.kind(), error = %e, "approval callback could not be served");
     match e.kind() {
-        ErrorKind::Transient | ErrorKind::Throttled => (503, "Try again", "lifeboat could not record the decision just now. Nothing was changed; please press again in a moment.".into()),
-        _ => (500, "Error", "lifeboat could not serve this request. Nothing was changed.".into()),
+        ErrorKind::Transient | ErrorKind::Throttled => Refusal::new(
+            503,
+            "Try again",
+            "lifeboat could not record the decision just now. Nothing was changed; please press again in a moment.",
+        ),
+        _ => Refusal::new(
+            500,
+            "Error",
+            "lifeboat could not serve this request. Nothing was changed.",
+        ),
     }
 }
 
-fn refused((status, title, sentence): Refused) -> LambdaFunctionUrlResponse {
-    page(status, title, &format!("<p>{}</p>", escape(&sentence)))
+fn refused(r: Refusal) -> LambdaFunctionUrlResponse {
+    page(
+        r.status,
+        r.title,
+        &format!("<p>{}</p>", escape(&r.sentence)),
+    )
 }
 
 fn already_decided_sentence(marker_json: &str) -> String {
@@ -832,7 +870,7 @@ fn already_decided_sentence(marker_json: &str) -> String {
 }
 
 fn already_decided(marker_json: &str) -> LambdaFunctionUrlResponse {
-    refused((
+    refused(Refusal::new(
         409,
         "Already decided",
         already_decided_sentence(marker_json),

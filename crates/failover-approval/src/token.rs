@@ -49,7 +49,7 @@ pub struct Claims {
 
 /// Why a token was refused. Deliberately coarse towards the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum LinkRefusal {
     /// Not a token of ours: malformed, or the signature does not match.
     Forged,
     /// Signed by us, past its expiry.
@@ -79,28 +79,28 @@ pub(crate) fn mac(secret: &Secret, payload: &[u8]) -> Option<HmacSha256> {
 }
 
 /// Verify `token` and return its claims, if it is ours and not expired at `now`.
-pub fn verify(secret: &Secret, token: &str, now: OffsetDateTime) -> Result<Claims, Refusal> {
+pub fn verify(secret: &Secret, token: &str, now: OffsetDateTime) -> Result<Claims, LinkRefusal> {
     if token.len() > 2048 {
-        return Err(Refusal::Forged);
+        return Err(LinkRefusal::Forged);
     }
-    let (payload_b64, mac_b64) = token.split_once('.').ok_or(Refusal::Forged)?;
+    let (payload_b64, mac_b64) = token.split_once('.').ok_or(LinkRefusal::Forged)?;
     let payload = URL_SAFE_NO_PAD
         .decode(payload_b64)
-        .map_err(|_| Refusal::Forged)?;
+        .map_err(|_| LinkRefusal::Forged)?;
     let given = URL_SAFE_NO_PAD
         .decode(mac_b64)
-        .map_err(|_| Refusal::Forged)?;
+        .map_err(|_| LinkRefusal::Forged)?;
     // Constant-time comparison.
     mac(secret, &payload)
-        .ok_or(Refusal::Forged)?
+        .ok_or(LinkRefusal::Forged)?
         .verify_slice(&given)
-        .map_err(|_| Refusal::Forged)?;
-    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| Refusal::Forged)?;
+        .map_err(|_| LinkRefusal::Forged)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| LinkRefusal::Forged)?;
     if claims.v != 1 {
-        return Err(Refusal::Forged);
+        return Err(LinkRefusal::Forged);
     }
     if now.unix_timestamp() >= claims.exp {
-        return Err(Refusal::Expired);
+        return Err(LinkRefusal::Expired);
     }
     Ok(claims)
 }
@@ -141,7 +141,10 @@ mod tests {
     fn another_key_a_changed_payload_or_garbage_is_forged() {
         let t = sign(&Secret::new("k"), &claims(Decision::Reject)).unwrap();
         let now = at(1_900_000_000);
-        assert_eq!(verify(&Secret::new("other"), &t, now), Err(Refusal::Forged));
+        assert_eq!(
+            verify(&Secret::new("other"), &t, now),
+            Err(LinkRefusal::Forged)
+        );
         // Swap in the payload of an approve token, keep the reject token's MAC.
         let approve = sign(&Secret::new("x"), &claims(Decision::Approve)).unwrap();
         let tampered = format!(
@@ -151,10 +154,13 @@ mod tests {
         );
         assert_eq!(
             verify(&Secret::new("k"), &tampered, now),
-            Err(Refusal::Forged)
+            Err(LinkRefusal::Forged)
         );
         for junk in ["", ".", "abc", "a.b", &"x".repeat(5000), "é.é"] {
-            assert_eq!(verify(&Secret::new("k"), junk, now), Err(Refusal::Forged));
+            assert_eq!(
+                verify(&Secret::new("k"), junk, now),
+                Err(LinkRefusal::Forged)
+            );
         }
     }
 
@@ -164,7 +170,7 @@ mod tests {
         let t = sign(&secret, &claims(Decision::Approve)).unwrap();
         assert_eq!(
             verify(&secret, &t, at(2_000_000_000)),
-            Err(Refusal::Expired)
+            Err(LinkRefusal::Expired)
         );
     }
 }

@@ -20,10 +20,11 @@ use lifeboat_core::steps::judge;
 use lifeboat_core::trigger::{CANARY_DETAIL_TYPE, CANARY_SOURCE, CanaryReport};
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The CloudWatch namespace of the canary's metrics.
-pub const NAMESPACE: &str = "Lifeboat";
+pub use lifeboat_core::metrics::NAMESPACE;
+use lifeboat_core::metrics::{self, Unit};
 
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
@@ -62,28 +63,28 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<H, E, P, M, C> {
-    pub http: H,
-    pub events: E,
-    pub params: P,
-    pub metrics: M,
-    pub clock: C,
+pub struct Ports<Http, Events, Params, Sink, Time> {
+    pub http: Http,
+    pub events: Events,
+    pub params: Params,
+    pub metrics: Sink,
+    pub clock: Time,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<H, E, P, M, C> {
+pub struct Handler<Http, Events, Params, Sink, Time> {
     pub config: Config,
-    pub ports: Ports<H, E, P, M, C>,
+    pub ports: Ports<Http, Events, Params, Sink, Time>,
 }
 
-impl<H, E, P, M, C> Handler<H, E, P, M, C>
+impl<Http, Events, Params, Sink, Time> Handler<Http, Events, Params, Sink, Time>
 where
-    H: HttpGetter,
-    E: EventPublisher,
-    P: ParameterStore,
-    M: LineSink,
-    C: Clock,
+    Http: HttpGetter,
+    Events: EventPublisher,
+    Params: ParameterStore,
+    Sink: LineSink,
+    Time: Clock,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         Scheduled::parse("health-probe", event)?;
@@ -162,7 +163,7 @@ where
     }
 }
 
-/// One Embedded Metric Format line.
+/// One Embedded Metric Format line: the canary's metrics ([`metrics`]).
 pub fn emf(
     app: &str,
     probed_region: &str,
@@ -171,27 +172,22 @@ pub fn emf(
     failures: u32,
     healthy: bool,
 ) -> String {
-    let millis = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-    json!({
-        "_aws": {
-            "Timestamp": millis,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["App", "ProbedRegion"]],
-                "Metrics": [
-                    {"Name": "PrimaryProbeFailures", "Unit": "Count"},
-                    {"Name": "Probes", "Unit": "Count"},
-                    {"Name": "PrimaryHealthy", "Unit": "None"}
-                ]
-            }]
-        },
-        "App": app,
-        "ProbedRegion": probed_region,
-        "PrimaryProbeFailures": failures,
-        "Probes": probes,
-        "PrimaryHealthy": u8::from(healthy)
-    })
-    .to_string()
+    metrics::emf(
+        at,
+        &[
+            (metrics::DIM_APP, app),
+            (metrics::DIM_PROBED_REGION, probed_region),
+        ],
+        &[
+            (
+                metrics::PRIMARY_PROBE_FAILURES,
+                Unit::Count,
+                u64::from(failures),
+            ),
+            (metrics::PROBES, Unit::Count, u64::from(probes)),
+            (metrics::PRIMARY_HEALTHY, Unit::None, u64::from(healthy)),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -19,10 +19,11 @@ use lifeboat_core::readiness::{Account, ReadinessReport, Severity, evaluate};
 use lifeboat_core::{Result, store};
 use lifeboat_lambda::{LineSink, Scheduled};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The CloudWatch namespace of the readiness metrics.
-pub const NAMESPACE: &str = "Lifeboat";
+pub use lifeboat_core::metrics::NAMESPACE;
+use lifeboat_core::metrics::{self, Unit};
 
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
@@ -80,48 +81,49 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<D, L, E, G, R, H, C, S, P, B, M, K, W> {
-    pub db: D,
-    pub lag: L,
-    pub ecs: E,
-    pub asg: G,
-    pub records: R,
-    pub health_checks: H,
-    pub routing: C,
+pub struct Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs> {
+    pub db: Db,
+    pub lag: Lag,
+    pub ecs: Ecs,
+    pub asg: Asg,
+    pub records: Records,
+    pub health_checks: Checks,
+    pub routing: Arc,
     /// SNS: topics exist, and the findings are published.
-    pub sns: S,
-    pub params: P,
-    pub buckets: B,
-    pub metrics: M,
-    pub clock: K,
+    pub sns: Topic,
+    pub params: Params,
+    pub buckets: S3,
+    pub metrics: Sink,
+    pub clock: Time,
     /// Step Functions: whether the run lock's execution still runs.
-    pub executions: W,
+    pub executions: Runs,
 }
 
 /// The handler: built once at init, called per request. (Its port list is long; issue 20
 /// names it among the type parameters to give meaning.)
 #[derive(Debug)]
 #[allow(clippy::type_complexity)]
-pub struct Handler<D, L, E, G, R, H, C, S, P, B, M, K, W> {
+pub struct Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs> {
     pub config: Config,
-    pub ports: Ports<D, L, E, G, R, H, C, S, P, B, M, K, W>,
+    pub ports: Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>,
 }
 
-impl<D, L, E, G, R, H, C, S, P, B, M, K, W> Handler<D, L, E, G, R, H, C, S, P, B, M, K, W>
+impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
+    Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
 where
-    D: GlobalDatabase,
-    L: ReplicationLagSource,
-    E: EcsServices,
-    G: AutoScalingGroups,
-    R: RecordSets,
-    H: HealthChecks,
-    C: RoutingControls,
-    S: Topics + Notifier,
-    P: ParameterStore,
-    B: Buckets,
-    M: LineSink,
-    K: Clock,
-    W: lifeboat_core::ports::WorkflowStarter,
+    Db: GlobalDatabase,
+    Lag: ReplicationLagSource,
+    Ecs: EcsServices,
+    Asg: AutoScalingGroups,
+    Records: RecordSets,
+    Checks: HealthChecks,
+    Arc: RoutingControls,
+    Topic: Topics + Notifier,
+    Params: ParameterStore,
+    S3: Buckets,
+    Sink: LineSink,
+    Time: Clock,
+    Runs: lifeboat_core::ports::WorkflowStarter,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         Scheduled::parse("readiness", event)?;
@@ -215,30 +217,33 @@ where
     }
 }
 
-/// One Embedded Metric Format line for an evaluation.
+/// One Embedded Metric Format line for an evaluation ([`metrics`]).
 pub fn emf(report: &ReadinessReport) -> String {
-    let millis =
-        i64::try_from(report.checked_at.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-    json!({
-        "_aws": {
-            "Timestamp": millis,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["App", "Region"]],
-                "Metrics": [
-                    {"Name": "ReadinessCritical", "Unit": "Count"},
-                    {"Name": "ReadinessWarnings", "Unit": "Count"},
-                    {"Name": "Ready", "Unit": "None"}
-                ]
-            }]
-        },
-        "App": report.app,
-        "Region": report.target_region,
-        "ReadinessCritical": report.count(Severity::Critical),
-        "ReadinessWarnings": report.count(Severity::Warning),
-        "Ready": u8::from(report.worst() != Severity::Critical)
-    })
-    .to_string()
+    let count = |s| u64::try_from(report.count(s)).unwrap_or(u64::MAX);
+    metrics::emf(
+        report.checked_at,
+        &[
+            (metrics::DIM_APP, &report.app),
+            (metrics::DIM_REGION, &report.target_region),
+        ],
+        &[
+            (
+                metrics::READINESS_CRITICAL,
+                Unit::Count,
+                count(Severity::Critical),
+            ),
+            (
+                metrics::READINESS_WARNINGS,
+                Unit::Count,
+                count(Severity::Warning),
+            ),
+            (
+                metrics::READY,
+                Unit::None,
+                u64::from(report.worst() != Severity::Critical),
+            ),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -16,12 +16,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let env = Env::process();
     let config = Config::from_env(&env)?;
-    let probe_timeout = env.millis("LIFEBOAT_PROBE_TIMEOUT_MS", 2_000, 30_000)?;
-    let sdk = AwsSettings::from_env()?.load(&config.plan.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.plan.region).await;
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, probe_timeout),
+            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             lag: cloudwatch.clone(),
             alarms: cloudwatch,
             params: SsmParameterStore::new(&sdk),

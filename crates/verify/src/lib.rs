@@ -65,20 +65,20 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<H, D, P> {
-    pub http: H,
-    pub db: D,
-    pub params: P,
+pub struct Ports<Http, Db, Params> {
+    pub http: Http,
+    pub db: Db,
+    pub params: Params,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<H, D, P> {
+pub struct Handler<Http, Db, Params> {
     pub config: Config,
-    pub ports: Ports<H, D, P>,
+    pub ports: Ports<Http, Db, Params>,
 }
 
-impl<H: HttpGetter, D: GlobalDatabase, P: ParameterStore> Handler<H, D, P> {
+impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore> Handler<Http, Db, Params> {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("verify request", event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;

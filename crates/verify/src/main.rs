@@ -12,11 +12,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let env = Env::process();
     let config = Config::from_env(&env)?;
-    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let settings = AwsSettings::from_env()?;
+    let sdk = settings.load(&config.region).await;
     let handler = Handler {
         ports: Ports {
             http: Http::new()?,
-            db: RdsGlobalDatabase::new(&sdk, std::time::Duration::from_secs(2)),
+            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             params: SsmParameterStore::new(&sdk),
         },
         config,

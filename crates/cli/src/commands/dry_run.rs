@@ -1,0 +1,246 @@
+//! The dry runs' steps: what each step of a machine would do, from core's decisions
+//! ([`capacity`], [`traffic`]) and what is there now.
+
+use super::*;
+
+/// The last two actions of every run: record the state and report, then notify.
+pub(super) fn record_and_notify(app: &str, target: &str, run_id: &str, topic: &str) -> [String; 2] {
+    [
+        format!(
+            "Record: {} -> active region {target}, epoch + 1; report at {}; release the lock",
+            state_parameter(app),
+            report_parameter(app, run_id)
+        ),
+        format!("Notify: the report to {topic}"),
+    ]
+}
+
+/// A header line, then the actions numbered.
+pub(super) fn numbered(header: &str, steps: &[String]) -> String {
+    let mut text = format!("{header}\n");
+    for (i, s) in steps.iter().enumerate() {
+        let _ = writeln!(text, "  {:>2}. {s}", i + 1);
+    }
+    text
+}
+
+/// The compute changes a run would make in `region`, from what is there now: what dr-scale-up
+/// sets (core's [`capacity::after`]), rendered.
+pub(super) async fn compute_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    region: &str,
+    level: Level,
+) -> Vec<String> {
+    let Ok(targets) = capacity::targets(plan, region, level) else {
+        return vec![];
+    };
+    let ecs = EcsAdapter::new(sdk);
+    let asg = AsgAdapter::new(sdk);
+    let mut steps = Vec::new();
+    for t in &targets {
+        let now = match &t.resource {
+            Resource::Ecs { cluster, service } => ecs
+                .describe_service(region, cluster, service)
+                .await
+                .map(|v| {
+                    v.map(|v| Capacity {
+                        min: None,
+                        desired: v.desired,
+                    })
+                }),
+            Resource::Asg { name } => asg.describe_group(region, name).await.map(|g| {
+                g.map(|g| Capacity {
+                    min: Some(g.min),
+                    desired: g.desired,
+                })
+            }),
+        };
+        steps.push(compute_line(region, t, level, now));
+    }
+    steps
+}
+
+/// One resource's line of a dry run: what it is now, what the step would set
+/// (`ECS <region>/<cluster>/<service> desired 1 -> 6`,
+/// `Auto Scaling <region>/<group> min 1 desired 1 -> min 4 desired 6`).
+pub(super) fn compute_line(
+    region: &str,
+    target: &capacity::Target,
+    level: Level,
+    now: Result<Option<Capacity>>,
+) -> String {
+    let what = match level {
+        Level::Active => "Compute (in parallel with the database)",
+        Level::Standby => "Standby (after verify)",
+        Level::Fenced => "Fence",
+    };
+    let (name, show): (String, fn(Capacity) -> String) = match &target.resource {
+        Resource::Ecs { cluster, service } => {
+            (format!("ECS {region}/{cluster}/{service} desired"), |c| {
+                c.desired.to_string()
+            })
+        }
+        Resource::Asg { name } => (format!("Auto Scaling {region}/{name}"), |c| {
+            format!("min {} desired {}", c.min.unwrap_or(0), c.desired)
+        }),
+    };
+    let want = target.capacity;
+    let (now, after) = match now {
+        Ok(Some(now)) => (show(now), capacity::after(target, level, now)),
+        Ok(None) => ("MISSING".to_string(), want),
+        Err(e) => (format!("unknown: {e}"), want),
+    };
+    let kept = if after == want {
+        String::new()
+    } else {
+        format!(" (kept: above the plan's {})", show(want))
+    };
+    format!("{what}: {name} {now} -> {}{kept}", show(after))
+}
+
+/// The traffic changes a run into `target` would make: what dns-flip sets (core's
+/// [`traffic::flip_into`]), rendered, with the records as they read now.
+pub(super) async fn traffic_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    target: &str,
+) -> Result<Vec<String>> {
+    let mut steps = Vec::new();
+    match traffic::flip_into(plan, target)? {
+        Flip::Records(zones) => {
+            let r53 = Route53Adapter::new(sdk);
+            for zone in &zones {
+                let keys: Vec<(String, String)> = zone
+                    .records
+                    .iter()
+                    .map(|r| (r.name.clone(), r.record_type.clone()))
+                    .collect();
+                let current = r53.read_records(&zone.zone_id, &keys).await;
+                let already = current.as_ref().is_ok_and(|values| {
+                    zone.records.iter().zip(values).all(|(want, now)| {
+                        now.as_ref()
+                            .is_some_and(|now| traffic::same_record(now, want))
+                    })
+                });
+                for (i, r) in zone.records.iter().enumerate() {
+                    let now = match &current {
+                        Ok(values) => match values.get(i) {
+                            Some(Some(v)) => v.values.join(","),
+                            _ => "MISSING".into(),
+                        },
+                        Err(e) => format!("unknown: {e}"),
+                    };
+                    steps.push(format!(
+                        "Traffic: UPSERT {} {} in {}: {now} -> {} (TTL {}), then wait for INSYNC{}",
+                        r.name,
+                        r.record_type,
+                        zone.zone_id,
+                        r.values.join(","),
+                        r.ttl,
+                        if already {
+                            " (the zone already reads so: left alone)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            }
+        }
+        Flip::HealthChecks(checks) => {
+            for s in checks {
+                steps.push(format!(
+                    "Traffic: health check {} ({}) {}",
+                    s.id,
+                    s.region,
+                    if s.on { "not inverted" } else { "inverted" }
+                ));
+            }
+        }
+        Flip::RoutingControls {
+            controls,
+            endpoints,
+        } => {
+            let states: Vec<String> = controls
+                .iter()
+                .map(|s| format!("{}={}", s.id, if s.on { "On" } else { "Off" }))
+                .collect();
+            let regions: Vec<&str> = endpoints.iter().map(|e| e.region.as_str()).collect();
+            steps.push(format!(
+                "Traffic: one UpdateRoutingControlStates (ARC data plane, through the first of {} cluster endpoints that answers: {}): {}",
+                regions.len(),
+                regions.join(", "),
+                states.join(", ")
+            ));
+        }
+    }
+    Ok(steps)
+}
+
+/// What verify checks after traffic moved into `target`.
+pub(super) fn verify_steps(plan: &ValidPlan, target: &str) -> Result<Vec<String>> {
+    let tp = plan.region(target)?;
+    let mut steps = Vec::new();
+    for ep in tp.health_endpoints.iter().chain(&tp.public_checks) {
+        steps.push(format!(
+            "Verify: GET {} expects HTTP {}{}",
+            ep.url,
+            ep.expect_status,
+            ep.expect_body_contains
+                .as_deref()
+                .map_or(String::new(), |b| format!(" containing '{b}'"))
+        ));
+    }
+    steps.push(format!("Verify: {} is the writer", tp.db_cluster_arn));
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dry_run_line_says_what_the_scale_step_would_set() {
+        let web = capacity::Target {
+            resource: Resource::Ecs {
+                cluster: "shop".into(),
+                service: "web".into(),
+            },
+            capacity: Capacity {
+                min: None,
+                desired: 6,
+            },
+        };
+        let ecs = |desired| Ok(Some(Capacity { min: None, desired }));
+        assert_eq!(
+            compute_line("us-west-2", &web, Level::Active, ecs(1)),
+            "Compute (in parallel with the database): ECS us-west-2/shop/web desired 1 -> 6"
+        );
+        assert_eq!(
+            compute_line("us-west-2", &web, Level::Active, ecs(8)),
+            "Compute (in parallel with the database): ECS us-west-2/shop/web desired 8 -> 8 \
+             (kept: above the plan's 6)"
+        );
+        assert_eq!(
+            compute_line("us-west-2", &web, Level::Active, Ok(None)),
+            "Compute (in parallel with the database): ECS us-west-2/shop/web desired MISSING -> 6"
+        );
+        let workers = capacity::Target {
+            resource: Resource::Asg {
+                name: "workers".into(),
+            },
+            capacity: Capacity {
+                min: Some(1),
+                desired: 1,
+            },
+        };
+        let now = Ok(Some(Capacity {
+            min: Some(4),
+            desired: 6,
+        }));
+        assert_eq!(
+            compute_line("us-west-2", &workers, Level::Standby, now),
+            "Standby (after verify): Auto Scaling us-west-2/workers min 4 desired 6 -> min 1 desired 1"
+        );
+    }
+}

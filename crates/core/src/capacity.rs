@@ -1,0 +1,230 @@
+//! Compute capacity: which capacity each of a region's ECS services and Auto Scaling groups gets
+//! at a level, and what a scale step sets from what is there now. Executed by dr-scale-up,
+//! rendered by the CLI's dry runs; the rule lives here only.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::plan::ValidPlan;
+
+/// Which of the plan's capacities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The capacity that carries the shop (`active_count`, `active`).
+    #[default]
+    Active,
+    /// The pilot-light capacity of the region that does not serve (`standby_count`, `standby`).
+    Standby,
+    /// The plan's fenced level (`fencing.compute_count`): a region that must not serve.
+    Fenced,
+}
+
+/// One resource's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Auto Scaling groups only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<u32>,
+    pub desired: u32,
+}
+
+/// A compute resource the plan names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    Ecs { cluster: String, service: String },
+    Asg { name: String },
+}
+
+impl Resource {
+    /// `ecs:<cluster>/<service>` or `asg:<name>`: how reports and answers name it.
+    pub fn id(&self) -> String {
+        match self {
+            Resource::Ecs { cluster, service } => format!("ecs:{cluster}/{service}"),
+            Resource::Asg { name } => format!("asg:{name}"),
+        }
+    }
+}
+
+/// One planned resource and the capacity the level asks of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub resource: Resource,
+    pub capacity: Capacity,
+}
+
+/// Every compute resource of `region` with the capacity `level` asks of it: ECS services first,
+/// then Auto Scaling groups, each in the plan's order.
+pub fn targets(plan: &ValidPlan, region: &str, level: Level) -> Result<Vec<Target>> {
+    let compute = &plan.region(region)?.compute;
+    let fenced = plan.fencing().compute_count;
+    let ecs = compute.ecs_services.iter().map(|s| Target {
+        resource: Resource::Ecs {
+            cluster: s.cluster.clone(),
+            service: s.service.clone(),
+        },
+        capacity: Capacity {
+            min: None,
+            desired: match level {
+                Level::Active => s.active_count,
+                Level::Standby => s.standby_count,
+                Level::Fenced => fenced,
+            },
+        },
+    });
+    let asg = compute.autoscaling_groups.iter().map(|g| {
+        let c = match level {
+            Level::Active => g.active,
+            Level::Standby => g.standby,
+            Level::Fenced => crate::plan::Capacity {
+                min: fenced,
+                desired: fenced,
+            },
+        };
+        Target {
+            resource: Resource::Asg {
+                name: g.name.clone(),
+            },
+            capacity: Capacity {
+                min: Some(c.min),
+                desired: c.desired,
+            },
+        }
+    });
+    Ok(ecs.chain(asg).collect())
+}
+
+/// What a scale step sets, from what is there `now`. Scale-up never lowers what is there (a
+/// service that auto scaling already took above the plan keeps its count); standby and fenced
+/// set the plan's values exactly.
+pub fn after(target: &Target, level: Level, now: Capacity) -> Capacity {
+    let want = target.capacity;
+    match level {
+        Level::Active => Capacity {
+            min: want.min.map(|m| m.max(now.min.unwrap_or(0))),
+            desired: want.desired.max(now.desired),
+        },
+        Level::Standby | Level::Fenced => want,
+    }
+}
+
+/// Whether `now` is at `level` for `target`: at least the active count, exactly the standby or
+/// fenced count.
+pub fn at_level(target: &Target, level: Level, now: Capacity) -> bool {
+    match level {
+        Level::Active => now.desired >= target.capacity.desired,
+        Level::Standby | Level::Fenced => now.desired == target.capacity.desired,
+    }
+}
+
+/// Whether fencing has anything to lower: the resource runs above the fenced level (its desired
+/// count, or a group's minimum). A fence never raises anything.
+pub fn above_fence(target: &Target, now: Capacity) -> bool {
+    now.desired > target.capacity.desired
+        || now
+            .min
+            .zip(target.capacity.min)
+            .is_some_and(|(now, want)| now > want)
+}
+
+/// Whether `capacity` exceeds a group's maximum size (Auto Scaling refuses it).
+pub fn above_max(capacity: Capacity, max: Option<u32>) -> bool {
+    max.is_some_and(|max| capacity.desired > max || capacity.min.unwrap_or(0) > max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = include_str!("../../../examples/plan.yaml");
+
+    fn plan() -> ValidPlan {
+        ValidPlan::parse(PLAN).expect("the example plan is valid")
+    }
+
+    fn ecs(desired: u32) -> Capacity {
+        Capacity { min: None, desired }
+    }
+
+    fn asg(min: u32, desired: u32) -> Capacity {
+        Capacity {
+            min: Some(min),
+            desired,
+        }
+    }
+
+    #[test]
+    fn each_level_takes_its_capacity_from_the_plan() {
+        let p = plan();
+        let active = targets(&p, "us-west-2", Level::Active).expect("region");
+        let standby = targets(&p, "us-west-2", Level::Standby).expect("region");
+        let fenced = targets(&p, "us-west-2", Level::Fenced).expect("region");
+        let compute = &p.region("us-west-2").expect("region").compute;
+        assert_eq!(
+            active.len(),
+            compute.ecs_services.len() + compute.autoscaling_groups.len()
+        );
+        assert_eq!(
+            active[0].resource.id(),
+            format!(
+                "ecs:{}/{}",
+                compute.ecs_services[0].cluster, compute.ecs_services[0].service
+            )
+        );
+        assert_eq!(
+            active[0].capacity,
+            ecs(compute.ecs_services[0].active_count)
+        );
+        assert_eq!(
+            standby[0].capacity,
+            ecs(compute.ecs_services[0].standby_count)
+        );
+        let g = &compute.autoscaling_groups[0];
+        let last = active.len() - 1;
+        assert_eq!(active[last].capacity, asg(g.active.min, g.active.desired));
+        assert_eq!(
+            standby[last].capacity,
+            asg(g.standby.min, g.standby.desired)
+        );
+        let f = p.fencing().compute_count;
+        assert!(fenced.iter().all(|t| t.capacity.desired == f));
+        assert!(targets(&p, "eu-west-1", Level::Active).is_err());
+    }
+
+    #[test]
+    fn scale_up_never_lowers_and_standby_sets_exactly() {
+        let t = Target {
+            resource: Resource::Asg { name: "g".into() },
+            capacity: asg(4, 6),
+        };
+        assert_eq!(after(&t, Level::Active, asg(1, 1)), asg(4, 6));
+        assert_eq!(after(&t, Level::Active, asg(5, 9)), asg(5, 9));
+        assert_eq!(after(&t, Level::Standby, asg(5, 9)), asg(4, 6));
+        let e = Target {
+            resource: Resource::Ecs {
+                cluster: "c".into(),
+                service: "s".into(),
+            },
+            capacity: ecs(6),
+        };
+        assert_eq!(after(&e, Level::Active, ecs(8)), ecs(8));
+        assert!(at_level(&e, Level::Active, ecs(8)));
+        assert!(!at_level(&e, Level::Standby, ecs(8)));
+        assert!(at_level(&e, Level::Standby, ecs(6)));
+    }
+
+    #[test]
+    fn a_fence_only_lowers() {
+        let t = Target {
+            resource: Resource::Asg { name: "g".into() },
+            capacity: asg(0, 0),
+        };
+        assert!(above_fence(&t, asg(0, 1)));
+        assert!(above_fence(&t, asg(1, 0)));
+        assert!(!above_fence(&t, asg(0, 0)));
+        assert!(above_max(asg(0, 7), Some(6)));
+        assert!(above_max(asg(7, 0), Some(6)));
+        assert!(!above_max(asg(6, 6), Some(6)));
+        assert!(!above_max(ecs(100), None));
+    }
+}
