@@ -543,13 +543,8 @@ async fn an_aborted_run_says_how_to_start_again_with_the_command_of_its_kind() {
     assert!(!text.contains("lifeboat failover"), "{text}");
 }
 
-/// GIVEN a run's report announced by Notify, WHEN Step Functions runs Notify again (its
-/// sandbox was lost after SNS accepted the message and before the function answered, chaos
-/// seed 108, and every step is retried on `Runtime.ExitError`), THEN the report is not
-/// published a second time and the retry answers with the first announcement. Fails on 77b42e7
-/// (two messages).
-#[tokio::test]
-async fn a_notify_retried_after_it_published_does_not_announce_again() {
+/// GIVEN run-1 recorded as succeeded: the handler and its report.
+async fn given_a_run_recorded_as_succeeded() -> (Fakes, Box<Report>) {
     let (h, run) = given_a_run_in_progress().await;
     h.ports.history.set(EXECUTION, a_successful_history());
     let Response::Report(r) = h
@@ -559,6 +554,17 @@ async fn a_notify_retried_after_it_published_does_not_announce_again() {
     else {
         panic!("not a report")
     };
+    (h, r)
+}
+
+/// GIVEN a run's report announced by Notify, WHEN Step Functions runs Notify again (its
+/// sandbox was lost after SNS accepted the message and before the function answered, chaos
+/// seed 108, and every step is retried on `Runtime.ExitError`), THEN the report is not
+/// published a second time and the retry answers with the first announcement. Fails on 77b42e7
+/// (two messages).
+#[tokio::test]
+async fn a_notify_retried_after_it_published_does_not_announce_again() {
+    let (h, r) = given_a_run_recorded_as_succeeded().await;
     let notify = json!({"action": "notify", "report": r});
     let Response::Notified(first) = h.handle(notify.clone()).await.expect("notified") else {
         panic!("not notified")
@@ -599,15 +605,7 @@ async fn an_unrecorded_notice_retried_after_it_published_does_not_announce_again
 /// publish it again) and its answer says the announcement was not recorded.
 #[tokio::test]
 async fn a_report_announced_whose_marker_cannot_be_written_is_not_failed_into_a_second_message() {
-    let (h, run) = given_a_run_in_progress().await;
-    h.ports.history.set(EXECUTION, a_successful_history());
-    let Response::Report(r) = h
-        .handle(record(&run, "succeeded", None))
-        .await
-        .expect("recorded")
-    else {
-        panic!("not a report")
-    };
+    let (h, r) = given_a_run_recorded_as_succeeded().await;
     h.ports
         .params
         .refuse_writes_under("/lifeboat/shop/notices/announced/");
