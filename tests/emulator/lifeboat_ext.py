@@ -793,8 +793,7 @@ def _forward_event(key: str, url: str, target: str, payload: bytes) -> None:
 
 def _invoke_in_flight(key: str, url: str, target: str, payload: bytes) -> tuple[bytes, bool]:
     """_forward, answered early if the function's sandbox crashes meanwhile."""
-    call: dict[str, Any] = {"done": _threading.Event(), "answer": None,
-                            "request": _request_kind(payload)}
+    call: dict[str, Any] = {"done": _threading.Event(), "answer": None, "payload": payload}
 
     def run() -> None:
         answer = _forward_held(key, url, target, payload)
@@ -839,7 +838,7 @@ def _crash_sandbox(key: str) -> list[str]:
     for call in calls:
         if call["answer"] is None:
             call["answer"] = answer
-            lost.append(call["request"])
+            lost.append(_request_kind(call["payload"]))
         call["done"].set()
     return lost
 

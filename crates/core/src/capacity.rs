@@ -128,8 +128,8 @@ pub fn above_fence(target: &Target, now: Capacity) -> bool {
 }
 
 /// Whether `capacity` exceeds a group's maximum size (Auto Scaling refuses it).
-pub fn above_max(capacity: Capacity, max: Option<u32>) -> bool {
-    max.is_some_and(|max| capacity.desired > max || capacity.min.unwrap_or(0) > max)
+pub fn above_max(capacity: Capacity, max: u32) -> bool {
+    capacity.desired > max || capacity.min.unwrap_or(0) > max
 }
 
 #[cfg(test)]
@@ -222,9 +222,9 @@ mod tests {
         assert!(above_fence(&t, asg(0, 1)));
         assert!(above_fence(&t, asg(1, 0)));
         assert!(!above_fence(&t, asg(0, 0)));
-        assert!(above_max(asg(0, 7), Some(6)));
-        assert!(above_max(asg(7, 0), Some(6)));
-        assert!(!above_max(asg(6, 6), Some(6)));
-        assert!(!above_max(ecs(100), None));
+        assert!(above_max(asg(0, 7), 6));
+        assert!(above_max(asg(7, 0), 6));
+        assert!(!above_max(asg(6, 6), 6));
+        assert!(!above_max(ecs(6), 6));
     }
 }

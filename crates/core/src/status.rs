@@ -10,7 +10,7 @@ use crate::store::{LockView, StaleLock};
 
 /// One region's copy of lifeboat, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Copy {
+pub struct RegionCopy {
     pub region: String,
     /// Its recorded run state, when it could be read (`None`: none recorded).
     pub state: Result<Option<RunState>, String>,
@@ -18,7 +18,7 @@ pub struct Copy {
     pub lock: Result<LockView, String>,
 }
 
-impl Copy {
+impl RegionCopy {
     /// Why the copy could not be read, if it could not (the state's error first).
     pub fn error(&self) -> Option<&str> {
         self.state
@@ -60,7 +60,7 @@ pub struct Status {
 }
 
 /// The conclusions from the copies read and the standby's lag.
-pub fn decide(plan: &ValidPlan, copies: &[Copy], lag: Option<LagSample>) -> Status {
+pub fn decide(plan: &ValidPlan, copies: &[RegionCopy], lag: Option<LagSample>) -> Status {
     let mut newest: Option<(String, RunState)> = None;
     for c in copies {
         if let Ok(Some(s)) = &c.state
@@ -76,7 +76,11 @@ pub fn decide(plan: &ValidPlan, copies: &[Copy], lag: Option<LagSample>) -> Stat
         ),
         newest,
         lag_usable: usable_lag(lag, plan.rpo_guard()).is_some(),
-        in_progress: copies.iter().filter_map(Copy::live_lock).cloned().collect(),
+        in_progress: copies
+            .iter()
+            .filter_map(RegionCopy::live_lock)
+            .cloned()
+            .collect(),
     }
 }
 
@@ -97,8 +101,8 @@ mod tests {
         }
     }
 
-    fn copy(region: &str, state: Result<Option<RunState>, String>, lock: LockView) -> Copy {
-        Copy {
+    fn copy(region: &str, state: Result<Option<RunState>, String>, lock: LockView) -> RegionCopy {
+        RegionCopy {
             region: region.into(),
             state,
             lock: Ok(lock),
@@ -136,7 +140,7 @@ mod tests {
         assert_eq!(s.in_progress, vec![lock]);
         assert!(s.lag_usable);
         // AND a copy that cannot be read says why, and counts for nothing
-        let dark = Copy {
+        let dark = RegionCopy {
             region: "us-east-1".into(),
             state: Err("timed out".into()),
             lock: Err("timed out".into()),

@@ -518,7 +518,7 @@ where
             };
             let after = capacity::after(&target, level, o.now);
             if let Some(max) = o.max
-                && capacity::above_max(after, Some(max))
+                && capacity::above_max(after, max)
             {
                 over_max.push(format!(
                     "{}: {level:?} capacity (min {}, desired {}) is above the group's max \

@@ -176,11 +176,12 @@ struct Announcement {
 /// An execution's state machine and name, `<machine>/<name>`, from its ARN
 /// (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`).
 fn execution_name(execution_arn: &str) -> Result<String> {
-    let mut parts = execution_arn.rsplit(':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(name), Some(machine), Some("execution"))
-            if !name.is_empty() && !machine.is_empty() =>
-        {
+    let machine_and_name = lifeboat_core::plan::Arn::parse(execution_arn)
+        .filter(|a| a.service == "states")
+        .and_then(|a| a.resource.strip_prefix("execution:"))
+        .and_then(|r| r.split_once(':'));
+    match machine_and_name {
+        Some((machine, name)) if !machine.is_empty() && !name.is_empty() && !name.contains(':') => {
             Ok(format!("{machine}/{name}"))
         }
         _ => Err(Error::invalid_input(format!(

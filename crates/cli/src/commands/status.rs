@@ -45,7 +45,7 @@ pub async fn status(global: &Global) -> Result<Output> {
         let region_sdk = sdk(global, region).await?;
         let params = SsmParameterStore::new(&region_sdk);
         let executions = SfnWorkflow::new(&region_sdk, String::new());
-        copies.push(lifeboat_core::status::Copy {
+        copies.push(lifeboat_core::status::RegionCopy {
             region: region.to_string(),
             state: store::read_state(&params, plan.app())
                 .await
