@@ -63,7 +63,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import drill as drill_mod  # noqa: E402
+import lifeboat_drill as drill_mod  # noqa: E402
 
 # Seeds the CI set runs: chosen so that together they draw every fault kind (checked at start).
 CI_SEEDS = [1, 9, 51]

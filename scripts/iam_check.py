@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT / "tests/emulator"))
 from iam_requests import ACCOUNT, IamError, requests_of  # noqa: E402
 
 
-# -- the template (scripts/cfn_template.py reads it as CloudFormation would) -------------
+# -- the template (scripts/lifeboat_drill/template.py reads it as CloudFormation would) -------------
 
-from cfn_template import Context, TemplateError, load_template  # noqa: E402,F401  (re-exported)
+from lifeboat_drill.template import Context, TemplateError, load_template  # noqa: E402,F401  (re-exported)
 
 
 def function_policies(ctx: Context) -> dict[str, list[dict[str, Any]]]:

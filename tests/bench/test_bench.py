@@ -1,4 +1,4 @@
-"""The benchmark harness itself (scripts/bench_lambda.py, scripts/bench.py): it must measure what
+"""The benchmark harness itself (scripts/lifeboat_drill/bench_lambda.py and bench.py): it must measure what
 it says, so it is tested like the rest. Needs the debug binaries (`make test` builds them); the
 scale scenarios run small against the emulator, with the debug builds standing in for release.
 """
@@ -12,8 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-import bench  # noqa: E402
-from bench_lambda import BenchError, Process, Subject, cold_start  # noqa: E402
+from lifeboat_drill import bench  # noqa: E402
+from lifeboat_drill.bench_lambda import BenchError, Process, Subject, cold_start  # noqa: E402
 
 DEBUG = ROOT / "target" / "debug"
 

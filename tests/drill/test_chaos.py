@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import chaos  # noqa: E402
-import drill as drill_mod  # noqa: E402
+import lifeboat_drill as drill_mod  # noqa: E402
 
 
 class _Sfn:

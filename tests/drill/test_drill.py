@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import drill as drill_mod  # noqa: E402
+import lifeboat_drill as drill_mod  # noqa: E402
 
 
 

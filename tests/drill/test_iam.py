@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import drill as drill_mod  # noqa: E402
+import lifeboat_drill as drill_mod  # noqa: E402
 import iam_check  # noqa: E402
 
 WEST = "us-west-2"

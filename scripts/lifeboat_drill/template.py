@@ -1,5 +1,5 @@
 """infra/template.yaml, read as CloudFormation reads it, for the harness: the functions it
-deploys (each one binary), the state machines' DefinitionSubstitutions, and a resolver of its
+deploys (each one binary) and their environment, the state machines' DefinitionSubstitutions, and a resolver of its
 intrinsics (``!Sub``, ``!Ref``, ``!GetAtt``, ``!If`` ...) for the emulated stack. The drill deploys
 what it finds here, and the IAM check resolves each function's role with it: nothing re-types
 the template.
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra/template.yaml"
 ACCOUNT = "123456789012"
 
@@ -181,3 +181,19 @@ def function_substitutions(template: dict[str, Any] | None = None) -> dict[str, 
                 raise TemplateError(f"substitution {key}: {att[0]} is not a function")
             out[key] = target["Metadata"]["BuildProperties"]["Binary"]
     return out
+
+
+def function_environment(binary: str, context: Context) -> dict[str, str]:
+    """The environment infra/template.yaml gives the function whose binary this is: the Globals'
+    variables and its own, resolved for `context`'s stack."""
+    template = context.template
+    resources = [res for res in template["Resources"].values()
+                 if res.get("Type") == "AWS::Serverless::Function"
+                 and res.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary]
+    if len(resources) != 1:
+        raise TemplateError(f"infra/template.yaml has {len(resources)} functions built as {binary}")
+    variables = {
+        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        **resources[0].get("Properties", {}).get("Environment", {}).get("Variables", {}),
+    }
+    return {k: str(v) for k, v in context.resolve(variables).items()}

@@ -1,0 +1,611 @@
+"""The drill's scenarios, one record each: what the plan changes, the fault, the trigger, the
+person's decisions and the end state expected; a scenario with a course of its own names it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from . import template
+from .harness import ACCOUNT, APP, EAST, OUTAGE_SERVICES, ROOT, WEST, DrillError, Outcome, wait_for
+
+if TYPE_CHECKING:
+    from .course import Drill
+
+
+
+@dataclass(frozen=True)
+class Expect:
+    """How the run ends: the execution's status and error, the recorded run's outcome."""
+
+    status: str = "SUCCEEDED"
+    error: str | None = None
+    outcome: str = "succeeded"
+
+
+SUCCEEDED = Expect()
+ABORTED = Expect("FAILED", "FailoverAborted", "aborted")
+FAILED = Expect("FAILED", "FailoverFailed", "failed")
+
+
+@dataclass(frozen=True)
+class Refused:
+    """No execution at all, and exactly one refusal on the topic (whose text has `says`)."""
+
+    says: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario of the drill. The common course: set up (the plan changed by `plan`, the
+    replication lag, `fault` once deployed), read readiness, break the primary, `trigger`, then
+    follow the run deciding `decisions` in turn and judge it against `expect`. A scenario with a
+    `course` of its own runs that after readiness instead, and judges itself by named checks."""
+
+    summary: str
+    # The plan's change, before anything is deployed.
+    plan: Callable[[dict[str, Any]], None] | None = None
+    # The secondary's AuroraGlobalDBReplicationLag (ms), published fresh every few seconds; with
+    # `lag_age_seconds`, one datapoint that old and nothing since.
+    lag_ms: float = 800.0
+    lag_age_seconds: float = 0.0
+    # Set once the stack is deployed, before the outage.
+    fault: Callable[[Drill], None] | None = None
+    # Deploy the home region's own copy (us-east-1) too.
+    home_copy: bool = False
+    # "canary": one scheduled canary run sees the outage; "storm": 30 deliveries at once.
+    trigger: str = "canary"
+    # The person's answers to each approval request in turn (the last repeats); () never answers.
+    decisions: tuple[str, ...] = ("approve",)
+    expect: Expect | Refused = SUCCEEDED
+    # The scenario is about the approval step: --no-approval does not apply.
+    needs_approval: bool = False
+    # Once failed over, bring the shop home (unless the drill is told --no-failback).
+    way_home: bool = False
+    course: Callable[[Drill, Outcome, str, str], None] | None = None
+
+
+def approval_timeout(on_timeout: str) -> Callable[[dict[str, Any]], None]:
+    def change(plan: dict[str, Any]) -> None:
+        plan["approval"]["timeout_minutes"] = 1
+        plan["approval"]["on_timeout"] = on_timeout
+        if on_timeout == "proceed":
+            plan["approval"]["proceed_after_outage_minutes"] = 1
+    return change
+
+
+def no_pause_between_runs(plan: dict[str, Any]) -> None:
+    """A closed run's next trigger starts a new attempt at once."""
+    plan["triggers"]["min_seconds_between_runs"] = 0
+
+
+def promotion_cancelled(d: Drill) -> None:
+    d.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
+
+
+def resolvers_keep_the_old_answer(d: Drill) -> None:
+    """Resolvers keep the old answer for a while (the record's TTL, time-scaled)."""
+    assert d.shop is not None
+    d.shop.cache_seconds = max(3.0, 60 * d.time_scale)
+    d.shop._cached = (EAST, 0.0)
+
+
+# Scenarios with their own course (issue 17): each sets out.passed and out.verdict from named
+# checks, so that a failure says which rule broke.
+
+
+def verdict(d: Drill, out: Outcome, checks: dict[str, bool]) -> None:
+    failed = [name for name, ok in checks.items() if not ok]
+    out.passed = not failed
+    out.verdict = (f"execution {out.status}, run {(out.report or {}).get('outcome')}; "
+                   + ("all of: " + "; ".join(checks) if not failed else "FAILED: " + "; ".join(failed)))
+    d.say(out.verdict)
+
+
+def writer_region(d: Drill) -> str | None:
+    gc = d.client("rds").describe_global_clusters(GlobalClusterIdentifier="shop-global")["GlobalClusters"][0]
+    arn = next((m["DBClusterArn"] for m in gc["GlobalClusterMembers"] if m["IsWriter"]), None)
+    return arn.split(":")[3] if arn else None
+
+
+def lock_of(d: Drill) -> Any:
+    try:
+        return json.loads(d.client("ssm").get_parameter(Name=f"/lifeboat/{APP}/lock")["Parameter"]["Value"])
+    except d.client("ssm").exceptions.ParameterNotFound:
+        return None
+
+
+def approval_requests(out: Outcome) -> list[dict[str, str]]:
+    return [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
+
+
+def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    unknown = d.lag_ms is not None and d.lag_ms < 0
+    d.say("breaking the primary: us-east-1 goes dark; " + (
+        "no replication-lag datapoint: the lag is unknown" if unknown
+        else "the lag is 60 s, above the plan's 30 s guard"))
+    d.break_primary()
+    out.broke_at = time.time()
+    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:140]}")
+    untouched = not d.executions(sm) and writer_region(d) == EAST and d.shop is not None \
+        and d.shop.www_region() == EAST and lock_of(d) is None
+    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
+    if code2 != 0 or started.get("outcome") != "started":
+        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
+    out.run_id = started["run_id"]
+    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    done_text = "".join(n["message"] for n in out.notifications if "succeeded" in n["subject"])
+    verdict(d, out, {
+        "without the flag: refused (exit 3), nothing started or changed": code == 3
+        and refused.get("outcome") == "refused" and untouched,
+        "the approval showed a failover with data loss": any(
+            "WITH DATA LOSS" in n["subject"] for n in approval_requests(out)),
+        "SUCCEEDED": out.status == "SUCCEEDED" and report.get("outcome") == "succeeded",
+        "the writer moved by failover with data loss, the override recorded":
+            writer_region(d) == WEST and promotion.get("mode") == "failover"
+            and promotion.get("overridden") is True,
+        "who approved is recorded": (report.get("decided") or {}).get("by") == "Drill Operator",
+        "the RPO estimate is recorded": (
+            report.get("rpo_estimate_seconds") is None and "RPO estimate: UNKNOWN" in done_text
+        ) if unknown else isinstance(report.get("rpo_estimate_seconds"), (int, float)),
+    })
+
+
+def scenario_approved_mode_changes(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say("us-east-1's health endpoint fails; its database still answers: a switchover is possible")
+    d.shop.broken.add(EAST)
+    out.broke_at = time.time()
+    d.canary()
+
+    def darken(n: int) -> None:
+        if n == 0:
+            d.say("before the person answers, us-east-1 goes dark entirely (its database too)")
+            d.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+
+    d.follow(out, sm, inbox, before_deciding=darken)
+    asks = approval_requests(out)
+    report = out.report or {}
+    verdict(d, out, {
+        "the first request showed a switchover": bool(asks) and "switchover" in asks[0]["subject"],
+        "the run asked again, naming the failover with data loss and why": len(asks) == 2
+        and "WITH DATA LOSS" in asks[1]["subject"] and "ASKED AGAIN" in asks[1]["message"],
+        "nothing riskier ran on the first approval": (report.get("decided") or {}).get(
+            "promotion", {}).get("mode") == "failover",
+        "SUCCEEDED by a failover": out.status == "SUCCEEDED"
+        and (report.get("promotion") or {}).get("mode") == "failover" and writer_region(d) == WEST,
+    })
+
+
+def rejected_first_run(d: Drill, out: Outcome, sm: str, inbox: str) -> Outcome:
+    """The primary goes dark, the canary starts a run, and the person rejects it."""
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    first = Outcome(scenario="approval-rejected")
+    d.follow(first, sm, inbox, decisions=["reject"])
+    return first
+
+
+def scenario_manual_after_abort(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    first = rejected_first_run(d, out, sm, inbox)
+    code, started = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator, at once: lifeboat failover --to {WEST} -> exit {code}, run {started.get('run_id')}")
+    if code != 0 or started.get("outcome") != "started":
+        out.passed, out.verdict = False, f"lifeboat failover after the rejection: exit {code}: {started}"
+        return
+    out.run_id = started["run_id"]
+    out.notifications = list(first.notifications)
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    verdict(d, out, {
+        "the rejected run aborted": (first.report or {}).get("outcome") == "aborted",
+        "the operator's run started at once, under its own id": out.run_id != first.run_id
+        and out.run_id.endswith("-op"),
+        "the plan's approval applied to it": len(approval_requests(out)) == 2,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_retry_after_reject(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    first = rejected_first_run(d, out, sm, inbox)
+    d.say("the canary fires again, in the same incident window")
+    d.canary()
+    second = wait_for("a second execution", lambda: [e for e in d.executions(sm)
+                                                     if e["name"] != first.run_id], 60, 0.2)[0]
+    out.run_id = second["name"]
+    out.notifications = list(first.notifications)
+    d.say(f"run {out.run_id} started")
+    d.follow(out, sm, inbox, execution_arn=second["executionArn"])
+    same_window = first.run_id is not None and out.run_id.startswith(first.run_id)
+    verdict(d, out, {
+        "the rejected run aborted and freed the lock": (first.report or {}).get("outcome") == "aborted",
+        "a new attempt under a distinct name (never 'already started')":
+            out.run_id == f"{first.run_id}-a2" or not same_window,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_stop_while_approval(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    execs = wait_for("an execution started by the canary's event", lambda: d.executions(sm), 60, 0.2)
+    out.execution_arn, out.run_id = execs[0]["executionArn"], execs[0]["name"]
+    wait_for("the approval e-mail", lambda: approval_requests(
+        Outcome(scenario="", notifications=d.inbox(inbox, out.notifications))), 60, 0.3)
+    sfn = d.client("stepfunctions")
+    d.say(f"operator: StopExecution of {out.run_id} while it waits for approval")
+    sfn.stop_execution(executionArn=out.execution_arn, error="OperatorStopped",
+                       cause="stopped by the drill's operator")
+    wait_for("the run's notice", lambda: [n for n in d.inbox(inbox, out.notifications)
+                                          if "APPROVAL" not in n["subject"]], 60, 0.3)
+    time.sleep(2.0)
+    d.inbox(inbox, out.notifications)
+    out.status = sfn.describe_execution(executionArn=out.execution_arn)["status"]
+    out.executions = len(d.executions(sm))
+    d.collect_report(out)
+    report = out.report or {}
+    notices = [n for n in out.notifications if "APPROVAL" not in n["subject"]]
+    verdict(d, out, {
+        "the execution is ABORTED": out.status == "ABORTED",
+        "the run is recorded as aborted, with why": report.get("outcome") == "aborted"
+        and "stopped (StopExecution)" in str((report.get("error") or {}).get("Cause")),
+        "the lock is free": lock_of(d) is None,
+        "exactly one notice, saying what to do next": len(notices) == 1
+        and "aborted" in notices[0]["subject"] and "lifeboat failover" in notices[0]["message"],
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
+def scenario_stale_lock(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    sfn = d.client("stepfunctions")
+    # An execution of lifeboat's own failback machine (the roles may read no other) that ended
+    # without releasing its lock: here one whose input it could not read (States.Runtime).
+    ended = sfn.start_execution(stateMachineArn=d.failback_arn, name="shop-back-to-us-east-1-1000000000",
+                                input="{}")["executionArn"]
+    wait_for("the old execution to end", lambda: sfn.describe_execution(executionArn=ended)["status"] != "RUNNING", 30)
+    time.sleep(1.0)  # the safety net (its ExecutionClosed event) has had its turn
+    d.client("ssm").put_parameter(Name=f"/lifeboat/{APP}/lock", Type="String", Overwrite=True, Value=json.dumps({
+        "run_id": "shop-back-to-us-east-1-1000000000", "target_region": EAST,
+        "acquired_at": "2026-01-01T00:00:00Z", "execution_arn": ended}))
+    d.say("a lock is left by an execution that has ended; then the primary goes dark")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+    stale = [n for n in out.notifications if "STALE RUN LOCK" in n["subject"]]
+    verdict(d, out, {
+        "a run started despite the lock": out.run_id is not None,
+        "a person was told, naming the run that took over": len(stale) == 1
+        and f"Run {out.run_id} has taken it over" in stale[0]["message"],
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the lock is free": lock_of(d) is None,
+    })
+
+
+def scenario_verify_waits(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say(f"resolvers keep www's old answer for {d.shop.cache_seconds:.0f} s after a change")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+    attempts = (out.report or {}).get("verify_attempts") or 0
+    verify_entries = sum(1 for st in out.states if st["name"] == "Verify" and st["type"].endswith("Entered"))
+    verdict(d, out, {
+        "verify failed at first and passed on a later attempt": attempts > 1 and verify_entries == attempts,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+        "the report shows the attempts": f"Verify: {attempts} attempts" in "".join(
+            n["message"] for n in out.notifications if "succeeded" in n["subject"]),
+    })
+
+
+def scenario_forged_probe(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    import datetime as dt
+    alarm = d.plan()["triggers"]["alarms"][0]
+    d.say(f"an operator mutes the failover alarm {alarm} (DisableAlarmActions) for maintenance")
+    d.client("cloudwatch").disable_alarm_actions(AlarmNames=[alarm])
+    now = dt.datetime.now(dt.timezone.utc)
+    reasons = []
+    for label, at in (("an hour old", now - dt.timedelta(hours=1)), ("of now", now)):
+        event = d.canary_event()
+        event.pop("EventBusName")  # the default bus: anyone with events:PutEvents may put there
+        detail = json.loads(event["Detail"])
+        detail["at"] = at.isoformat().replace("+00:00", "Z")
+        detail["failures"] = detail["probes"] = 5
+        event["Detail"] = json.dumps(detail)
+        d.say(f"someone puts a forged lifeboat.probe event ({label}) on the default bus")
+        d.client("events").put_events(Entries=[event])
+        # what alarm-to-failover answers for it (the same event, invoked directly)
+        resp = d.client("lambda").invoke(FunctionName="alarm-to-failover", Payload=json.dumps({
+            "version": "0", "id": "forged", "detail-type": event["DetailType"],
+            "source": event["Source"], "account": "123456789012",
+            "time": now.isoformat().replace("+00:00", "Z"), "region": WEST, "resources": [],
+            "detail": detail}))
+        body = json.loads(resp["Payload"].read() or b"{}")
+        reasons.append(((body.get("reason") or {}).get("reason"), body.get("outcome")))
+        d.say(f"alarm-to-failover: {body.get('outcome')}: {str(body.get('message'))[:160]}")
+    d.say("the mute ends (EnableAlarmActions); a forged report of now is put on the default bus again")
+    d.client("cloudwatch").enable_alarm_actions(AlarmNames=[alarm])
+    event = d.canary_event()
+    event.pop("EventBusName")
+    detail = json.loads(event["Detail"])
+    detail["failures"] = detail["probes"] = 5
+    event["Detail"] = json.dumps(detail)
+    d.client("events").put_events(Entries=[event])
+    time.sleep(3.0)
+    out.executions = len(d.executions(sm))
+    out.notifications = d.inbox(inbox, out.notifications)
+    verdict(d, out, {
+        "a report on the default bus reaches nothing: only the canary's bus has the rule":
+            out.executions == 0,
+        "the old report is ignored as out of time": reasons[0] == ("out_of_time", "ignored"),
+        "the report of now is held back by the mute": reasons[1] == ("muted", "ignored"),
+        "no run started, no lock taken": out.executions == 0 and lock_of(d) is None,
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
+def scenario_hostile_text(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    assert d.shop is not None
+    d.say("us-east-1's health endpoint answers 200 with a hostile body (mention, link, ANSI, "
+          "bidi override, 200 kB); its regional services go dark")
+    d.shop.hostile.add(EAST)
+    d.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+    out.broke_at = time.time()
+    probe = d.canary()
+    d.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes failed")
+    d.follow(out, sm, inbox)
+    asks = approval_requests(out)
+    shown = "".join(n["subject"] + n["message"] for n in out.notifications)
+    logs = "".join(p.read_text(errors="replace") for p in d.work.glob("*.log"))
+    verdict(d, out, {
+        "the approval shows the evidence": bool(asks) and "lacks 'ok'" in asks[0]["message"],
+        "no control, bidi or zero-width character reaches a person": not any(
+            c in shown for c in ("\x1b", "\u202e", "\u200b")),
+        "shown escaped instead": "\\u{202e}gnp.exe" in shown,
+        "every message is bounded": all(len(n["message"]) < 20_000 for n in out.notifications),
+        "no log line holds the body whole": "A" * 1_000 not in logs,
+        "SUCCEEDED": out.status == "SUCCEEDED" and writer_region(d) == WEST,
+    })
+
+
+def template_alarm(logical_id: str, overrides: dict[str, str]) -> dict[str, Any]:
+    """PutMetricAlarm's arguments for an alarm of infra/template.yaml, resolved as CloudFormation
+    would for the emulated stack (`overrides`: parameter values other than the defaults)."""
+    stack = template.Context(template.load_template(), overrides=overrides)
+    props = dict(stack.resolve(stack.template["Resources"][logical_id]["Properties"]))
+    props.pop("AlarmDescription", None)
+    return props
+
+
+def evaluate_alarms(d: Drill, region: str = WEST) -> dict[str, Any]:
+    """One evaluation of the region's metric alarms, as CloudWatch does once per period."""
+    return d.control("/_lifeboat/alarms/evaluate", {"region": region})
+
+
+def scenario_canary_silent(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    alarm = d.plan()["triggers"]["alarms"][0]
+    silent = f"lifeboat-{APP}-canary-silent-{WEST}"
+    cw = d.client("cloudwatch")
+    d.say(f"the template's alarms, as infra/template.yaml defines them: {alarm}, {silent}")
+    for logical in ("PrimaryUnhealthyAlarm", "CanarySilentAlarm"):
+        cw.put_metric_alarm(**template_alarm(logical, {"AlarmName": alarm}))
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="drill: the shop is healthy")
+    probe = d.canary()
+    d.emf_to_metrics()
+    healthy = evaluate_alarms(d)
+    d.say(f"canary healthy ({probe.get('failures')} of {probe.get('probes')} failed); alarms: {healthy or 'no change'}")
+    d.say("the canary goes silent (its function broken), then us-east-1 goes dark too")
+    d.break_primary()
+    out.broke_at = time.time()
+    wait = 3 * 60 * d.time_scale + 1.0
+    d.say(f"three silent canary periods ({wait:.0f} s at this time scale), then CloudWatch evaluates")
+    time.sleep(wait)
+    changed = evaluate_alarms(d)
+    d.say(f"alarms: {changed}")
+    time.sleep(3.0)
+    out.notifications = d.inbox(inbox, out.notifications)
+    out.executions = len(d.executions(sm))
+    state = cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"]
+    pages = [n for n in out.notifications if silent in n["subject"] and n["subject"].startswith("ALARM")]
+    verdict(d, out, {
+        "the canary-silent alarm went into ALARM and paged a person, once":
+            (changed.get(silent) or {}).get("to") == "ALARM" and len(pages) == 1,
+        "the failover alarm stayed OK: silence is not an outage": state == "OK" and alarm not in changed,
+        "no run started, no lock taken": out.executions == 0 and lock_of(d) is None,
+        "nothing moved": writer_region(d) == EAST,
+    })
+
+
+def scenario_control_plane_only(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    d.say("us-east-1's RDS API goes dark (503); its database endpoint and health endpoints still serve")
+    d.control("/_lifeboat/outage", {"region": EAST, "services": ["rds"]})
+    out.broke_at = time.time()
+    d.say("the failover alarm's event arrives (20 deliveries at once)")
+    events = d.client("events")
+    threads = [threading.Thread(target=lambda: events.put_events(Entries=[d.canary_event()]))
+               for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    d.expect_refusal(out, sm, inbox)
+    refusal = next((n for n in out.notifications if "refused" in n["subject"]), {"message": ""})
+    verdict(d, out, {
+        "refused, once, nothing started": out.passed,
+        "the refusal names the data plane": "accepts connections" in refusal["message"],
+        "nothing moved": writer_region(d) == EAST and lock_of(d) is None
+            and d.shop is not None and d.shop.www_region() == EAST,
+    })
+
+
+def failed_over_with_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    """us-east-1 goes dark (lag 0.8 s, within the guard): the canary starts the run, a person
+    approves, the database is promoted with data loss, the old primary fenced as far as reached."""
+    d.say("breaking the primary: us-east-1 goes dark")
+    d.break_primary()
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+
+
+def east_compute(d: Drill) -> dict[str, int]:
+    services = d.client("ecs", EAST).describe_services(cluster="shop", services=["web", "checkout"])
+    asg = d.client("autoscaling", EAST).describe_auto_scaling_groups(
+        AutoScalingGroupNames=["shop-workers-use1"])["AutoScalingGroups"][0]
+    return {**{s["serviceName"]: s["desiredCount"] for s in services["services"]},
+            "workers": asg["DesiredCapacity"], "workers_min": asg["MinSize"]}
+
+
+def scenario_old_region_returns(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    failed_over_with_data_loss(d, out, sm, inbox)
+    fence = (out.report or {}).get("fence") or {}
+    outcomes = {a["resource"]: a["outcome"] for a in fence.get("actions", [])}
+    d.say(f"the run's fence of us-east-1: {outcomes}")
+    d.say("us-east-1 comes back: its services answer again, its compute still at active capacity")
+    d.heal_primary()
+    before = east_compute(d)
+    home_inbox = d.seeded["home_inbox_url"]
+    said: list[dict[str, str]] = []
+    d.inbox(home_inbox, said, EAST)
+    said.clear()
+    # The home copy's schedule (the template's Guard event: every canary period).
+    guard = d.home_copy("dr-scale-up", {"action": "guard"})
+    d.say(f"home copy, dr-scale-up guard: {guard.get('verdict')}; announced: {bool(guard.get('announced'))}")
+    after = east_compute(d)
+    d.say(f"us-east-1 compute: {before} -> {after}")
+    traffic = d.home_copy("dns-flip", {"action": "guard"})
+    d.say(f"home copy, dns-flip guard: {traffic.get('verdict')}; traffic moved: {traffic.get('moved')} "
+          "(the run's traffic step had moved it already)")
+    again = d.home_copy("dr-scale-up", {"action": "guard"})
+    time.sleep(1.0)
+    d.inbox(home_inbox, said, EAST)
+    fenced_msgs = [n for n in said if "fenced itself" in n["subject"]]
+    out.notifications += said
+    home_runs = d.client("stepfunctions", EAST).list_executions(stateMachineArn=d.home_sm)["executions"]
+    verdict(d, out, {
+        "SUCCEEDED, a failover with data loss": out.status == "SUCCEEDED"
+        and ((out.report or {}).get("promotion") or {}).get("mode") == "failover",
+        "the run recorded each fence action; the dark region as unreachable, never a blocker":
+            outcomes.get("ecs:shop/web") == "unreachable" and outcomes.get("asg:shop-workers-use1") == "unreachable"
+            and outcomes.get("database:shop-use1") == "delegated",
+        "us-east-1 came back at active capacity": before.get("web") == 6,
+        "its own copy fenced it: compute at the fenced level (0)":
+            after == {"web": 0, "checkout": 0, "workers": 0, "workers_min": 0},
+        "its topic says so, once": len(fenced_msgs) == 1 and not again.get("announced")
+            and "us-west-2 holds the writer" in fenced_msgs[0]["subject"],
+        "its traffic stays away: the guard finds it at the writer's region, sends nothing":
+            traffic.get("verdict") == "fence" and traffic.get("moved") is False,
+        "its copy started no run": not home_runs,
+        "the shop is still served from us-west-2": writer_region(d) == WEST
+            and d.shop is not None and d.shop.www_region() == WEST,
+    })
+
+
+def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    failed_over_with_data_loss(d, out, sm, inbox)
+    failed_over = out.status == "SUCCEEDED"
+    d.say("us-east-1 comes back; its own copy receives its failover alarm (into us-east-1)")
+    d.heal_primary()
+    import datetime as dt
+    now = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    event = json.loads((ROOT / "events/alarm-to-failover/alarm-state-change.json").read_text())
+    event.update({"time": now, "region": EAST,
+                  "resources": [f"arn:aws:cloudwatch:{EAST}:{ACCOUNT}:alarm:{event['detail']['alarmName']}"]})
+    event["detail"]["state"]["timestamp"] = now.replace("Z", "+0000")
+    answer = d.home_copy("alarm-to-failover", event)
+    why = (answer.get("reason") or {}).get("reason")
+    d.say(f"home copy, alarm-to-failover: {answer.get('outcome')} ({why}): {str(answer.get('message'))[:160]}")
+    home_runs = d.client("stepfunctions", EAST).list_executions(stateMachineArn=d.home_sm)["executions"]
+    back = d.failback(inbox)
+    out.failback = back
+    verdict(d, out, {
+        "failed over": failed_over,
+        "the home copy refused: bringing the shop home is a failback":
+            answer.get("outcome") == "refused" and why == "home_is_a_failback"
+            and "lifeboat failback" in str(answer.get("message")),
+        "the home copy started no run": not home_runs,
+        "lifeboat failback from us-west-2 is unaffected: the shop is home": back.passed,
+    })
+
+
+LAG_ABOVE_GUARD_MS = 60_000.0  # the example plan's guard is 30 s
+
+SCENARIOS: dict[str, Scenario] = {
+    "failover": Scenario(
+        "the primary goes dark; a person approves; the shop is served from us-west-2",
+        way_home=True),
+    "lag-above-guard": Scenario(
+        "replication lag is above the RPO guard: refused, announced once, nothing moves",
+        lag_ms=LAG_ABOVE_GUARD_MS, trigger="storm", expect=Refused()),
+    "stale-lag": Scenario(
+        "the newest lag datapoint is 4 minutes old (guard 30 s): the lag counts as unknown; refused, announced once, nothing moves",
+        lag_age_seconds=240, trigger="storm",
+        # a lag of 0.8 s, but measured 4 minutes ago: it says nothing about the last minutes
+        expect=Refused(says="replication lag is unknown")),
+    "approval-rejected": Scenario(
+        "the person rejects: the run is aborted, nothing moves",
+        decisions=("reject",), expect=ABORTED, needs_approval=True),
+    "approval-timeout": Scenario(
+        "nobody answers within the plan's timeout (abort): nothing moves",
+        plan=approval_timeout("abort"), decisions=(), expect=ABORTED, needs_approval=True),
+    "approval-timeout-proceed": Scenario(
+        "nobody answers; the plan proceeds once the outage is confirmed for its minutes",
+        plan=approval_timeout("proceed"), decisions=(), needs_approval=True),
+    "promotion-fails": Scenario(
+        "RDS cancels the promotion: the failure path notifies, traffic untouched",
+        fault=promotion_cancelled, expect=FAILED),
+    "alarm-storm": Scenario(
+        "the canary and EventBridge deliver 30 events at once: one run, one page",
+        trigger="storm"),
+    "override-data-loss": Scenario(
+        "lag above the guard: refused without the flag; `lifeboat failover --allow-data-loss`, a person approves, failover with data loss",
+        lag_ms=LAG_ABOVE_GUARD_MS, course=scenario_override_data_loss),
+    "approved-mode-changes": Scenario(
+        "a switchover is approved, then the primary's database goes dark: lifeboat asks again for the failover",
+        course=scenario_approved_mode_changes),
+    "manual-after-abort": Scenario(
+        "the person rejects; at once an operator runs `lifeboat failover`: its own run, approved, succeeds",
+        course=scenario_manual_after_abort),
+    "retry-after-reject": Scenario(
+        "the person rejects; the canary fires again in the same incident window: a new attempt runs",
+        plan=no_pause_between_runs, course=scenario_retry_after_reject),
+    "stop-while-approval": Scenario(
+        "an operator stops the execution while it waits for approval: recorded, lock freed, one notice",
+        course=scenario_stop_while_approval),
+    "stale-lock": Scenario(
+        "a lock left by a closed execution; the primary goes dark: the run takes it over and says so",
+        course=scenario_stale_lock),
+    "verify-waits": Scenario(
+        "resolvers serve the old address for a while after the flip: verify tries again and passes",
+        fault=resolvers_keep_the_old_answer, course=scenario_verify_waits),
+    "hostile-text": Scenario(
+        "us-east-1's health endpoint answers a hostile body: the approval e-mail and the report show it inert and bounded; approved, the run succeeds",
+        course=scenario_hostile_text),
+    "forged-probe": Scenario(
+        "during a mute of the failover alarm, forged canary events (one an hour old, one of now) are put on the bus: no run",
+        course=scenario_forged_probe),
+    "canary-silent": Scenario(
+        "the canary goes silent, then us-east-1 goes dark: the emulated CloudWatch evaluates the template's alarms; the canary-silent alarm pages a person, the failover alarm stays OK (missing data is not breaching): no run",
+        course=scenario_canary_silent),
+    "control-plane-only": Scenario(
+        "us-east-1's RDS API goes dark while its database endpoint and health endpoints serve; the failover alarm fires: refused (no failover with data loss), announced once, nothing moves",
+        course=scenario_control_plane_only),
+    "old-region-returns": Scenario(
+        "a failover with data loss (us-east-1 fenced as far as reachable: unreachable, recorded); us-east-1 comes back at active capacity: its own copy fences it and says so, starts no run",
+        home_copy=True, course=scenario_old_region_returns),
+    "home-copy-alarm": Scenario(
+        "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
+        home_copy=True, course=scenario_home_copy_alarm),
+}
