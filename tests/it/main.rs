@@ -37,8 +37,10 @@ pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
     let sdk = &shop.west;
     alarm_to_failover::Handler {
         config: alarm_to_failover::Config {
-            plan_parameter: PLAN_PARAMETER.into(),
-            region: WEST.into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: PLAN_PARAMETER.into(),
+                region: WEST.into(),
+            },
             state_machine_arn: shop.state_machine_arn.clone(),
             peer_region: EAST.into(),
         },

@@ -39,8 +39,10 @@ fn scale_handler_in(shop: &Shop, region: &str) -> ScaleHandler {
     };
     dr_scale_up::Handler {
         config: dr_scale_up::Config {
-            plan_parameter: PLAN_PARAMETER.into(),
-            region: region.into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: PLAN_PARAMETER.into(),
+                region: region.into(),
+            },
             concurrency: 8,
             peer_region: peer_region.into(),
         },
@@ -105,8 +107,10 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
     let sdk = &shop.west;
     dns_flip::Handler {
         config: dns_flip::Config {
-            plan_parameter: PLAN_PARAMETER.into(),
-            region: WEST.into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: PLAN_PARAMETER.into(),
+                region: WEST.into(),
+            },
             peer_region: EAST.into(),
         },
         ports: dns_flip::Ports {
@@ -694,8 +698,10 @@ async fn the_canary_puts_an_event_that_reaches_alarm_to_failover() {
 
     let h = health_probe::Handler {
         config: health_probe::Config {
-            plan_parameter: PLAN_PARAMETER.into(),
-            region: WEST.into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: PLAN_PARAMETER.into(),
+                region: WEST.into(),
+            },
             interval: Duration::from_millis(10),
         },
         ports: health_probe::Ports {

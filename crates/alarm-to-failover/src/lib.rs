@@ -35,14 +35,14 @@ use time::OffsetDateTime;
 
 /// EventBridge source and detail-type of lifeboat's canary events.
 pub use lifeboat_core::trigger::{CANARY_DETAIL_TYPE, CANARY_SOURCE};
+pub use lifeboat_lambda::PlanConfig;
 
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in and fails over *into* (`AWS_REGION`).
-    pub region: String,
+    /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
+    /// (`AWS_REGION`), which it fails over *into*.
+    pub plan: lifeboat_lambda::PlanConfig,
     /// The failover state machine (`LIFEBOAT_STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
     /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read before a
@@ -52,11 +52,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
-        let region = env.region()?;
-        let peer_region = env.peer_region(&region)?;
+        let plan = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.peer_region(&plan.region)?;
         Ok(Self {
-            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region,
+            plan,
             state_machine_arn: env.required("LIFEBOAT_STATE_MACHINE_ARN")?,
             peer_region,
         })
@@ -65,7 +64,11 @@ impl Config {
     /// The other copy's failover machine (the same name in the other region): its executions'
     /// status judges the other copy's lock lease.
     pub fn peer_state_machine_arn(&self) -> String {
-        lifeboat_core::plan::arn_in_region(&self.state_machine_arn, &self.region, &self.peer_region)
+        lifeboat_core::plan::arn_in_region(
+            &self.state_machine_arn,
+            &self.plan.region,
+            &self.peer_region,
+        )
     }
 }
 
@@ -281,8 +284,8 @@ where
 {
     pub async fn handle(&self, event: Value) -> Result<Outcome> {
         let observation = parse_observation(event)?;
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
-        let target = self.config.region.as_str();
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
+        let target = self.config.plan.region.as_str();
         let ignored = |why: NotActionable| {
             tracing::info!(reason = %why, "event seen, not acted on");
             Ok(Outcome::Ignored {
@@ -331,7 +334,7 @@ where
         requested_by: &str,
         allow_data_loss: bool,
     ) -> Result<Assessed> {
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
         let trigger = Trigger::Manual {
             requested_by: requested_by.to_string(),
             at: self.ports.clock.now(),
@@ -346,7 +349,7 @@ where
         trigger: Trigger,
         allow_data_loss_override: bool,
     ) -> Result<Assessed> {
-        let target = self.config.region.clone();
+        let target = self.config.plan.region.clone();
         let source = plan
             .other_region(&target)
             .map_err(|e| e.context("this function's region"))?
@@ -505,7 +508,7 @@ where
                     run_id: run_id.clone(),
                     source_region: source,
                     target_region: target,
-                    plan_parameter: self.config.plan_parameter.clone(),
+                    plan_parameter: self.config.plan.plan_parameter.clone(),
                     trigger,
                     promotion,
                     approval,

@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = Env::process();
     let config = Config::from_env(&env)?;
     let settings = AwsSettings::from_env()?;
-    let sdk = settings.load(&config.region).await;
+    let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {

@@ -35,8 +35,10 @@ fn given_a_shop() -> Fakes {
     alarms.set(ALARM, AlarmState::Alarm);
     Handler {
         config: Config {
-            plan_parameter: "/lifeboat/shop/plan".into(),
-            region: "us-west-2".into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
             state_machine_arn:
                 "arn:aws:states:us-west-2:123456789012:stateMachine:lifeboat-failover".into(),
             peer_region: "us-east-1".into(),
@@ -505,7 +507,7 @@ async fn malformed_events_are_invalid_input_and_change_nothing() {
 #[tokio::test]
 async fn a_missing_plan_is_not_found() {
     let mut h = given_a_shop();
-    h.config.plan_parameter = "/lifeboat/other/plan".into();
+    h.config.plan.plan_parameter = "/lifeboat/other/plan".into();
     let err = h
         .handle(alarm_event(ALARM, "ALARM", "OK"))
         .await

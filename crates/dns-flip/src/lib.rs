@@ -33,23 +33,18 @@ use serde_json::Value;
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in (`AWS_REGION`): the default target.
-    pub region: String,
+    /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
+    /// (`AWS_REGION`): the default target.
+    pub plan: lifeboat_lambda::PlanConfig,
     /// The plan's other region (`LIFEBOAT_PEER_REGION`): its copy's run lock is read by `guard`.
     pub peer_region: String,
 }
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
-        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
-        let peer_region = env.peer_region(&base.region)?;
-        Ok(Self {
-            plan_parameter: base.plan_parameter,
-            region: base.region,
-            peer_region,
-        })
+        let plan = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.peer_region(&plan.region)?;
+        Ok(Self { plan, peer_region })
     }
 }
 
@@ -206,8 +201,8 @@ where
                 run_id,
             } => {
                 let plan =
-                    store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
-                let target = target_region.unwrap_or_else(|| self.config.region.clone());
+                    store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
+                let target = target_region.unwrap_or_else(|| self.config.plan.region.clone());
                 plan.region(&target)?;
                 let run = run_id.as_deref().unwrap_or("-");
                 let out = self.flip(&plan, &target, run).await;
@@ -222,8 +217,8 @@ where
     /// The returning home region's traffic off: flipped to the writer's region when another
     /// region holds the writer (idempotent: nothing is sent when it already goes there).
     async fn guard(&self) -> Result<Response> {
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
-        let region = self.config.region.clone();
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
+        let region = self.config.plan.region.clone();
         let verdict = fence::observe(
             &self.ports.db,
             &self.ports.params,

@@ -85,8 +85,10 @@ fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
     checks.add("hc-usw2", false);
     Handler {
         config: Config {
-            plan_parameter: "/lifeboat/shop/plan".into(),
-            region: "us-west-2".into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
             peer_region: "us-east-1".into(),
         },
         ports: Ports {
@@ -297,7 +299,7 @@ fn the_sample_events_parse() {
 /// the records still point at us-east-1.
 fn given_home_copy_with_traffic_still_home(mode: TrafficMode) -> Fakes {
     let mut h = given_a_promoted_database(mode);
-    h.config.region = "us-east-1".into();
+    h.config.plan.region = "us-east-1".into();
     h.config.peer_region = "us-west-2".into();
     h
 }

@@ -38,10 +38,9 @@ use serde_json::Value;
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in (`AWS_REGION`): the default target.
-    pub region: String,
+    /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
+    /// (`AWS_REGION`): the default target.
+    pub plan: lifeboat_lambda::PlanConfig,
     /// How many resources are changed or described at once (`LIFEBOAT_SCALE_CONCURRENCY`,
     /// default 16).
     pub concurrency: usize,
@@ -63,11 +62,10 @@ impl Config {
                     ))
                 })?,
         };
-        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
-        let peer_region = env.peer_region(&base.region)?;
+        let plan = lifeboat_lambda::PlanConfig::from_env(env)?;
+        let peer_region = env.peer_region(&plan.region)?;
         Ok(Self {
-            plan_parameter: base.plan_parameter,
-            region: base.region,
+            plan,
             concurrency,
             peer_region,
         })
@@ -220,7 +218,7 @@ where
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dr-scale-up request", event)?;
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
         match request {
             Request::Start {
                 target_region,
@@ -243,7 +241,7 @@ where
                 let view = self
                     .ports
                     .db
-                    .describe_global(&self.config.region, &plan.database().global_cluster_id)
+                    .describe_global(&self.config.plan.region, &plan.database().global_cluster_id)
                     .await?;
                 if writer_region(&plan, &view) == Some(region.as_str()) {
                     return Err(Error::precondition(format!(
@@ -328,7 +326,7 @@ where
 
     /// The returning region's rule, executed: fence, note, announce (once).
     async fn guard(&self, plan: &ValidPlan) -> Result<Response> {
-        let region = self.config.region.clone();
+        let region = self.config.plan.region.clone();
         plan.region(&region)?;
         let app = plan.app();
         let marker_name = fence::fence_parameter(app);
@@ -426,7 +424,7 @@ where
     }
 
     fn target(&self, plan: &ValidPlan, requested: Option<String>) -> Result<String> {
-        let target = requested.unwrap_or_else(|| self.config.region.clone());
+        let target = requested.unwrap_or_else(|| self.config.plan.region.clone());
         plan.region(&target)?;
         Ok(target)
     }

@@ -33,8 +33,10 @@ fn given_a_standby_region() -> Fakes {
     asg.add("us-east-1", "shop-workers-use1", 4, 10, 6);
     Handler {
         config: Config {
-            plan_parameter: "/lifeboat/shop/plan".into(),
-            region: "us-west-2".into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
             concurrency: 4,
             peer_region: "us-east-1".into(),
         },
@@ -371,7 +373,7 @@ async fn fence_names_a_region_of_the_plan() {
 /// us-east-1 is back with its compute still at active capacity.
 fn given_home_copy_after_a_failover() -> Fakes {
     let mut h = given_home_at_active();
-    h.config.region = "us-east-1".into();
+    h.config.plan.region = "us-east-1".into();
     h.config.peer_region = "us-west-2".into();
     h.ports.db = FakeGlobalDatabase::new("shop-global", WEST, EAST);
     h

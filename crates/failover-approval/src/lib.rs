@@ -45,10 +45,9 @@ pub const REJECTED_ERROR: &str = "ApprovalRejected";
 /// The function's configuration (read once at init; secrets from SSM SecureString).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in (`AWS_REGION`).
-    pub region: String,
+    /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
+    /// (`AWS_REGION`).
+    pub plan: lifeboat_lambda::PlanConfig,
     /// Key that signs approval links (SecureString named by `LIFEBOAT_LINK_SECRET_PARAMETER`).
     pub link_secret: Secret,
     /// Slack app signing secret (SecureString named by `LIFEBOAT_SLACK_SIGNING_SECRET_PARAMETER`);
@@ -78,8 +77,7 @@ impl Config {
             None => None,
         };
         Ok(Self {
-            plan_parameter: env.required("LIFEBOAT_PLAN_PARAMETER")?,
-            region: env.region()?,
+            plan: lifeboat_lambda::PlanConfig::from_env(env)?,
             link_secret,
             slack_signing_secret,
             approval_url: env.optional("LIFEBOAT_APPROVAL_URL"),
@@ -265,7 +263,7 @@ where
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
             return Err(Error::invalid_input("callback_url must be an http(s) URL"));
         }
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
         // What the person approves: the mode and evidence the workflow found just now.
         let mut bound = req.run.clone();
         if let Some(p) = req.promotion {
@@ -484,7 +482,7 @@ where
     }
 
     async fn app(&self) -> Result<String> {
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
         Ok(plan.app().to_string())
     }
 
@@ -679,7 +677,7 @@ where
 
     /// Whether the plan lets `who` decide (anyone, when it names no approvers).
     async fn may_decide(&self, who: Approver<'_>) -> std::result::Result<bool, Refusal> {
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter)
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter)
             .await
             .map_err(unavailable)?;
         Ok(plan.approval().approvers.may_decide(who))
@@ -687,7 +685,7 @@ where
 
     /// Whether the plan names approvers by e-mail address (the confirmation page asks for one).
     async fn asks_for_address(&self) -> bool {
-        store::load_plan(&self.ports.params, &self.config.plan_parameter)
+        store::load_plan(&self.ports.params, &self.config.plan.plan_parameter)
             .await
             .is_ok_and(|p| !p.approval().approvers.is_empty())
     }

@@ -36,8 +36,10 @@ fn given_an_approval_function() -> Fakes {
         .insert("/lifeboat/shop/slack-webhook".into(), WEBHOOK.into());
     Handler {
         config: Config {
-            plan_parameter: "/lifeboat/shop/plan".into(),
-            region: "us-west-2".into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
             link_secret: Secret::new(LINK_SECRET),
             slack_signing_secret: Some(Secret::new(SLACK_SECRET)),
             approval_url: None,

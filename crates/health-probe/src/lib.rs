@@ -29,20 +29,17 @@ use lifeboat_core::metrics::{self, Unit};
 /// The function's configuration (from its environment, read once at init).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SSM parameter holding the plan (`LIFEBOAT_PLAN_PARAMETER`).
-    pub plan_parameter: String,
-    /// The region this copy runs in (`AWS_REGION`); the other region is probed.
-    pub region: String,
+    /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
+    /// (`AWS_REGION`): the other region is probed.
+    pub plan: lifeboat_lambda::PlanConfig,
     /// Pause between probes (`LIFEBOAT_PROBE_INTERVAL_MS`, default 2000).
     pub interval: Duration,
 }
 
 impl Config {
     pub fn from_env<F: Fn(&str) -> Option<String>>(env: &lifeboat_lambda::Env<F>) -> Result<Self> {
-        let base = lifeboat_lambda::PlanConfig::from_env(env)?;
         Ok(Self {
-            plan_parameter: base.plan_parameter,
-            region: base.region,
+            plan: lifeboat_lambda::PlanConfig::from_env(env)?,
             interval: env.millis("LIFEBOAT_PROBE_INTERVAL_MS", 2_000, 60_000)?,
         })
     }
@@ -88,8 +85,8 @@ where
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         Scheduled::parse("health-probe", event)?;
-        let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
-        let probed = plan.other_region(&self.config.region)?.to_string();
+        let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
+        let probed = plan.other_region(&self.config.plan.region)?.to_string();
         let canary = plan.triggers().canary;
         let (failures, evidence) = self.probe(&plan, &probed, canary.of_probes).await?;
         let unhealthy = failures >= canary.failures_required;
@@ -115,7 +112,7 @@ where
             self.ports
                 .events
                 .put_event(
-                    &self.config.region,
+                    &self.config.plan.region,
                     CANARY_SOURCE,
                     CANARY_DETAIL_TYPE,
                     &detail,

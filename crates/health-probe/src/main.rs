@@ -13,7 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let env = Env::process();
     let config = Config::from_env(&env)?;
-    let sdk = AwsSettings::from_env()?.load(&config.region).await;
+    let sdk = AwsSettings::from_env()?.load(&config.plan.region).await;
     let handler = Handler {
         ports: Ports {
             http: Http::new()?,

@@ -29,8 +29,10 @@ fn given_a_canary() -> Fakes {
     http.answer(PRIMARY, 200, "ok");
     Handler {
         config: Config {
-            plan_parameter: "/lifeboat/shop/plan".into(),
-            region: "us-west-2".into(),
+            plan: lifeboat_lambda::PlanConfig {
+                plan_parameter: "/lifeboat/shop/plan".into(),
+                region: "us-west-2".into(),
+            },
             interval: Duration::ZERO,
         },
         ports: Ports {

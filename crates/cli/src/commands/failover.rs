@@ -32,8 +32,10 @@ pub(super) async fn failover_handler(
     let peer_region = load_plan(global, sdk).await?.other_region(to)?.to_string();
     let peer = global.settings()?.load(&peer_region).await;
     let config = alarm_to_failover::Config {
-        plan_parameter: global.plan_parameter(),
-        region: to.to_string(),
+        plan: alarm_to_failover::PlanConfig {
+            plan_parameter: global.plan_parameter(),
+            region: to.to_string(),
+        },
         state_machine_arn: arn.clone(),
         peer_region,
     };
