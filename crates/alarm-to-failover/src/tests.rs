@@ -238,10 +238,14 @@ async fn lag_above_the_guard_is_refused_and_announced_once() {
     }
     let messages = h.ports.notifier.messages();
     assert_eq!(messages.len(), 1, "nobody is paged twice for one incident");
-    assert!(messages[0].2.contains("45.0s"), "{}", messages[0].2);
+    assert!(
+        messages[0].message.contains("45.0s"),
+        "{}",
+        messages[0].message
+    );
     assert!(
         messages[0]
-            .0
+            .topic
             .ends_with(":us-west-2:123456789012:lifeboat-shop")
     );
     assert!(h.ports.workflow.names().is_empty());
@@ -324,11 +328,14 @@ async fn another_run_in_progress_wins() {
     // GIVEN another run's execution runs and holds the lock
     h.ports
         .workflow
-        .0
+        .started
         .lock()
         .expect("lock")
-        .push(("shop-to-us-west-2-1".into(), "{}".into()));
-    h.ports.params.0.lock().expect("lock").insert(
+        .push(Started {
+            name: "shop-to-us-west-2-1".into(),
+            input: "{}".into(),
+        });
+    h.ports.params.values.lock().expect("lock").insert(
         "/lifeboat/shop/lock".into(),
         json!({"run_id": "shop-to-us-west-2-1", "target_region": "us-west-2",
                "acquired_at": "2026-11-22T02:00:00Z",
@@ -350,7 +357,7 @@ fn given_a_stale_lock(h: &Fakes, execution: Option<&str>) {
     }
     h.ports
         .params
-        .0
+        .values
         .lock()
         .expect("lock")
         .insert("/lifeboat/shop/lock".into(), lock.to_string());
@@ -376,10 +383,10 @@ async fn a_stale_lock_never_hides_an_outage_it_is_taken_over_and_announced() {
         assert_eq!(lock.execution_arn, Some(FakeWorkflow::arn(run_id.as_str())));
         let pages: Vec<_> = h.ports.notifier.messages();
         assert_eq!(pages.len(), 1, "{execution:?}: {pages:?}");
-        assert!(pages[0].1.contains("STALE RUN LOCK"), "{pages:?}");
+        assert!(pages[0].subject.contains("STALE RUN LOCK"), "{pages:?}");
         assert!(
             pages[0]
-                .2
+                .message
                 .contains(&format!("Run {run_id} has taken it over")),
             "{pages:?}"
         );
@@ -399,7 +406,7 @@ async fn a_stale_lock_is_announced_once_even_when_no_run_starts() {
     let pages = h.ports.notifier.messages();
     assert_eq!(pages.len(), 1, "{pages:?}");
     assert!(
-        pages[0].2.contains("No run has taken it over yet"),
+        pages[0].message.contains("No run has taken it over yet"),
         "{pages:?}"
     );
 }
@@ -418,7 +425,7 @@ async fn a_name_taken_by_a_closed_execution_starts_a_new_attempt_and_frees_no_lo
         "ended_at": "2026-11-22T03:00:20Z", "outcome": "aborted"}});
     h.ports
         .params
-        .0
+        .values
         .lock()
         .expect("lock")
         .insert("/lifeboat/shop/state".into(), state.to_string());
@@ -429,7 +436,7 @@ async fn a_name_taken_by_a_closed_execution_starts_a_new_attempt_and_frees_no_lo
     assert_ne!(plan, PLAN);
     h.ports
         .params
-        .0
+        .values
         .lock()
         .expect("lock")
         .insert("/lifeboat/shop/plan".into(), plan);
@@ -699,7 +706,7 @@ async fn hostile_event_text_is_kept_bounded_and_inert() {
 // --- the two copies never run at once (issue 18, item 3) ------------------------------------
 
 fn peer_lock(h: &Fakes, execution: &str) {
-    h.ports.peer_params.0.lock().unwrap().insert(
+    h.ports.peer_params.values.lock().unwrap().insert(
         "/lifeboat/shop/lock".into(),
         json!({"run_id": "shop-to-us-east-1-1795315000", "target_region": "us-east-1",
                "acquired_at": "2026-11-22T02:50:00Z",

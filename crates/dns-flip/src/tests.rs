@@ -122,7 +122,7 @@ async fn records_of_a_zone_change_in_one_batch_and_the_old_values_come_back() {
     };
     let batches = h.ports.records.batches();
     assert_eq!(batches.len(), 1, "one batch for the zone");
-    assert_eq!(batches[0].1.len(), 2);
+    assert_eq!(batches[0].records.len(), 2);
     assert_eq!(changes.len(), 1);
     assert_eq!(
         h.ports.records.get(ZONE, "www.shop.example.com", "CNAME"),
@@ -330,19 +330,20 @@ async fn the_returning_home_region_moves_its_traffic_to_the_writer_and_says_so_o
         let msgs = h.ports.notifier.messages();
         assert_eq!(msgs.len(), 1, "{mode:?}");
         assert_eq!(
-            msgs[0].0,
+            msgs[0].topic,
             "arn:aws:sns:us-east-1:123456789012:lifeboat-shop"
         );
         assert!(
-            msgs[0].1.contains("traffic moved to us-west-2"),
+            msgs[0].subject.contains("traffic moved to us-west-2"),
             "{}",
-            msgs[0].1
+            msgs[0].subject
         );
         // what a person reads: whole sentences, no source indentation inside them
         assert!(
-            msgs[0].2.contains("holds the database writer") && !msgs[0].2.contains("  "),
+            msgs[0].message.contains("holds the database writer")
+                && !msgs[0].message.contains("  "),
             "{:?}",
-            msgs[0].2
+            msgs[0].message
         );
         // The next tick finds the traffic away: nothing sent, nothing said.
         let again = h.handle(json!({"action": "guard"})).await.unwrap();

@@ -404,7 +404,11 @@ async fn the_returning_home_region_fences_itself_notes_it_and_announces_once() {
     );
     let msgs = h.ports.notifier.messages();
     assert_eq!(msgs.len(), 1);
-    let (topic, subject, message) = &msgs[0];
+    let Published {
+        topic,
+        subject,
+        message,
+    } = &msgs[0];
     assert_eq!(topic, "arn:aws:sns:us-east-1:123456789012:lifeboat-shop");
     assert!(subject.contains("us-east-1 fenced itself"), "{subject}");
     assert!(
@@ -428,7 +432,7 @@ async fn the_returning_home_region_fences_itself_notes_it_and_announces_once() {
 #[tokio::test]
 async fn a_failback_into_home_holds_off_the_guard() {
     let h = given_home_copy_after_a_failover();
-    h.ports.peer_params.0.lock().unwrap().insert(
+    h.ports.peer_params.values.lock().unwrap().insert(
         "/lifeboat/shop/lock".into(),
         json!({"run_id": "shop-us-east-1-20261203t0300", "target_region": "us-east-1",
                "acquired_at": "2026-12-03T03:00:00Z"})
@@ -479,9 +483,11 @@ async fn the_guard_fences_even_when_the_other_lock_cannot_be_read_and_says_so() 
     );
     let msgs = h.ports.notifier.messages();
     assert!(
-        msgs[0].2.contains("Could not read a run lock (us-west-2"),
+        msgs[0]
+            .message
+            .contains("Could not read a run lock (us-west-2"),
         "{}",
-        msgs[0].2
+        msgs[0].message
     );
 }
 
@@ -491,7 +497,7 @@ async fn a_home_region_that_holds_the_writer_serves_and_its_old_note_goes() {
     h.ports.db = FakeGlobalDatabase::new("shop-global", EAST, WEST);
     h.ports
         .params
-        .0
+        .values
         .lock()
         .unwrap()
         .insert("/lifeboat/shop/fence".into(), "{}".into());

@@ -164,7 +164,7 @@ async fn every_unmet_condition_is_named_and_nothing_changes() {
         let view = view.as_mut().expect("view");
         view.members[1].synchronization_status = Some("pending-resync".into());
     }
-    h.ports.lag.0.lock().expect("lag").clear();
+    h.ports.lag.samples.lock().expect("lag").clear();
     h.ports.health.set("us-east-1", None);
     let lock = LockRecord {
         run_id: RunId::parse("shop-to-us-west-2-1795310100").expect("id"),
@@ -356,7 +356,7 @@ async fn the_sample_events_parse() {
 async fn a_run_in_the_home_copy_refuses_the_failback() {
     // GIVEN the copy in us-east-1 runs (an operator's failover into us-east-1)
     let h = settled();
-    h.ports.peer_params.0.lock().unwrap().insert(
+    h.ports.peer_params.values.lock().unwrap().insert(
         "/lifeboat/shop/lock".into(),
         json!({"run_id": "shop-to-us-east-1-1795315000-op", "target_region": "us-east-1",
                "acquired_at": "2026-11-22T02:50:00Z",

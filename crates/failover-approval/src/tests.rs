@@ -30,7 +30,7 @@ fn given_an_approval_function() -> Fakes {
         &serde_json::to_string(&plan).unwrap(),
     );
     params
-        .0
+        .values
         .lock()
         .unwrap()
         .insert("/lifeboat/shop/slack-webhook".into(), WEBHOOK.into());
@@ -94,7 +94,7 @@ async fn request(h: &Fakes) -> (String, String) {
         .await
         .unwrap();
     assert!(matches!(out, Response::Requested(_)), "{out:?}");
-    let (_, _, text) = h.ports.notifier.messages().pop().unwrap();
+    let Published { message: text, .. } = h.ports.notifier.messages().pop().unwrap();
     let link = |label: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(label))
@@ -183,7 +183,11 @@ async fn the_request_shows_what_a_person_must_weigh() {
         panic!()
     };
     assert_eq!(r.slack, "sent");
-    let (topic, subject, text) = h.ports.notifier.messages().pop().unwrap();
+    let Published {
+        topic,
+        subject,
+        message: text,
+    } = h.ports.notifier.messages().pop().unwrap();
     assert_eq!(topic, "arn:aws:sns:us-west-2:123456789012:lifeboat-shop");
     assert!(subject.contains("WITH DATA LOSS"), "{subject}");
     for needle in [
@@ -198,7 +202,7 @@ async fn the_request_shows_what_a_person_must_weigh() {
     }
     // The task token is kept server-side, never in a message.
     assert!(!text.contains(TASK_TOKEN));
-    let (url, card) = h.ports.webhook.posts().pop().unwrap();
+    let Post { url, body: card } = h.ports.webhook.posts().pop().unwrap();
     assert_eq!(url, WEBHOOK);
     assert!(!card.contains(TASK_TOKEN));
     let card: Value = serde_json::from_str(&card).unwrap();
@@ -621,14 +625,18 @@ async fn hostile_text_is_inert_and_bounded_in_the_email_and_the_card() {
         panic!()
     };
     assert_eq!(r.slack, "sent", "the card is still accepted");
-    let (_, subject, text) = h.ports.notifier.messages().pop().unwrap();
+    let Published {
+        subject,
+        message: text,
+        ..
+    } = h.ports.notifier.messages().pop().unwrap();
     assert!(subject.chars().count() <= 100, "{subject}");
     assert!(text.len() < 20_000, "e-mail of {} bytes", text.len());
     for bad in ['\u{1b}', '\u{202e}', '\u{200b}'] {
         assert!(!text.contains(bad), "{bad:?} in the e-mail");
     }
     assert!(text.contains("\\u{202e}gnp.exe"), "{text}");
-    let (_, card) = h.ports.webhook.posts().pop().unwrap();
+    let Post { body: card, .. } = h.ports.webhook.posts().pop().unwrap();
     assert!(!card.contains("<!channel>") && !card.contains("<https://evil.example"));
     assert!(card.contains("&lt;!channel&gt;"), "{card}");
     let card: Value = serde_json::from_str(&card).unwrap();
@@ -658,7 +666,7 @@ fn given_named_approvers() -> Fakes {
         slack_user_ids: vec!["U42".into()],
         emails: vec!["oncall@shop.example".into()],
     };
-    h.ports.params.0.lock().unwrap().insert(
+    h.ports.params.values.lock().unwrap().insert(
         "/lifeboat/shop/plan".into(),
         serde_json::to_string(&plan).unwrap(),
     );

@@ -95,7 +95,12 @@ async fn three_of_five_failures_put_an_event_that_alarm_to_failover_accepts() {
     assert_eq!(emf_line(&h)["PrimaryHealthy"], 0);
     let events = h.ports.events.events();
     assert_eq!(events.len(), 1);
-    let (region, source, detail_type, detail) = &events[0];
+    let PutEvent {
+        region,
+        source,
+        detail_type,
+        detail,
+    } = &events[0];
     assert_eq!(region, "us-west-2");
     // As EventBridge would deliver it to alarm-to-failover:
     let delivered = json!({

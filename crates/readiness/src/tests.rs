@@ -132,7 +132,7 @@ fn given_a_ready_account() -> Fakes {
 
 fn futures_put(params: &FakeParameters, name: &str, value: &str) {
     params
-        .0
+        .values
         .lock()
         .unwrap()
         .insert(name.to_string(), value.to_string());
@@ -210,9 +210,9 @@ async fn a_missing_ecs_service_is_critical_and_published() {
     assert!(r.notified);
     let sent = h.ports.sns.published.messages();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].0, TOPIC_W);
-    assert!(sent[0].1.contains("NOT READY"), "{}", sent[0].1);
-    assert!(sent[0].2.contains("us-west-2/shop/checkout"));
+    assert_eq!(sent[0].topic, TOPIC_W);
+    assert!(sent[0].subject.contains("NOT READY"), "{}", sent[0].subject);
+    assert!(sent[0].message.contains("us-west-2/shop/checkout"));
     assert_eq!(emf_line(&h)["Ready"], 0);
 }
 
@@ -236,7 +236,7 @@ async fn lag_above_the_guard_is_critical() {
 #[tokio::test]
 async fn no_lag_datapoint_is_a_warning() {
     let h = given_a_ready_account();
-    h.ports.lag.0.lock().unwrap().clear();
+    h.ports.lag.samples.lock().unwrap().clear();
     let r = h.handle(schedule()).await.expect("evaluates");
     let f = the_one_problem(&r);
     assert_eq!(
@@ -305,7 +305,7 @@ async fn missing_topic_record_secret_and_member_are_each_critical() {
         .lock()
         .unwrap()
         .retain(|(_, name, _), _| name != "api.shop.example.com");
-    h.ports.params.0.lock().unwrap().remove(LINK_KEY);
+    h.ports.params.values.lock().unwrap().remove(LINK_KEY);
     h.ports
         .db
         .view
@@ -358,7 +358,11 @@ async fn findings_are_published_when_they_change_not_on_every_schedule() {
     assert!(r.notified, "problem gone");
     let sent = h.ports.sns.published.messages();
     assert_eq!(sent.len(), 2);
-    assert!(sent[1].1.contains("ready again"), "{}", sent[1].1);
+    assert!(
+        sent[1].subject.contains("ready again"),
+        "{}",
+        sent[1].subject
+    );
 }
 
 #[tokio::test]
@@ -447,12 +451,10 @@ async fn a_stale_run_lock_is_a_loud_warning_and_a_live_one_is_nothing() {
     assert!(r.notified, "said on the topic");
     // GIVEN the lock's execution runs: no finding
     let h = given_a_ready_account();
-    h.ports
-        .executions
-        .0
-        .lock()
-        .unwrap()
-        .push(("shop-to-us-west-2-1".into(), "{}".into()));
+    h.ports.executions.started.lock().unwrap().push(Started {
+        name: "shop-to-us-west-2-1".into(),
+        input: "{}".into(),
+    });
     futures_put(&h.ports.params, "/lifeboat/shop/lock", &lock.to_string());
     let r = h.handle(schedule()).await.expect("evaluates");
     assert!(problems(&r).is_empty(), "{:?}", problems(&r));

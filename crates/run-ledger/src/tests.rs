@@ -322,11 +322,11 @@ async fn a_failure_keeps_the_lock_names_the_half_done_step_and_leaves_the_active
     assert!(n.subject.contains("FAILED"), "{}", n.subject);
     let sent = h.ports.notifier.messages();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].0.contains("us-west-2"), "{}", sent[0].0);
-    assert!(sent[0].2.contains("PromotionFailed"));
-    assert!(sent[0].2.contains("Half-done: Database"));
-    assert!(sent[0].2.contains("/lifeboat/shop/lock"));
-    assert!(sent[0].2.contains("run-1-resume-1"));
+    assert!(sent[0].topic.contains("us-west-2"), "{}", sent[0].topic);
+    assert!(sent[0].message.contains("PromotionFailed"));
+    assert!(sent[0].message.contains("Half-done: Database"));
+    assert!(sent[0].message.contains("/lifeboat/shop/lock"));
+    assert!(sent[0].message.contains("run-1-resume-1"));
 }
 
 #[tokio::test]

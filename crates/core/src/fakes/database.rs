@@ -1,0 +1,209 @@
+//! Fakes: The global database and its replication lag.
+
+use super::prelude::*;
+
+/// A global database with two or more members, a writer, and regions that can go dark.
+#[derive(Debug, Default)]
+pub struct FakeGlobalDatabase {
+    pub view: Mutex<Option<GlobalClusterView>>,
+    pub cluster_status: Mutex<BTreeMap<String, String>>,
+    pub dark_regions: Mutex<BTreeSet<String>>,
+    /// Dark regions whose data plane still serves (only their RDS API is down).
+    pub data_plane_up: Mutex<BTreeSet<String>>,
+    /// Every mutating call: `switchover <arn>` / `failover <arn>`.
+    pub calls: Mutex<Vec<String>>,
+}
+
+impl FakeGlobalDatabase {
+    /// A global cluster `id` whose writer is `writer_arn` and whose secondary is `secondary_arn`,
+    /// both available.
+    pub fn new(id: &str, writer_arn: &str, secondary_arn: &str) -> Self {
+        let view = GlobalClusterView {
+            id: id.to_string(),
+            status: "available".into(),
+            members: vec![
+                GlobalMember {
+                    cluster_arn: writer_arn.into(),
+                    is_writer: true,
+                    synchronization_status: None,
+                },
+                GlobalMember {
+                    cluster_arn: secondary_arn.into(),
+                    is_writer: false,
+                    synchronization_status: Some("connected".into()),
+                },
+            ],
+            operation: None,
+        };
+        let statuses = [writer_arn, secondary_arn]
+            .iter()
+            .map(|a| (a.to_string(), "available".to_string()))
+            .collect();
+        Self {
+            view: Mutex::new(Some(view)),
+            cluster_status: Mutex::new(statuses),
+            ..Self::default()
+        }
+    }
+
+    pub fn go_dark(&self, region: &str) {
+        self.dark_regions.lock().unwrap().insert(region.to_string());
+    }
+
+    /// `region`'s RDS API fails while its database endpoint still accepts connections.
+    pub fn control_plane_dark(&self, region: &str) {
+        self.go_dark(region);
+        self.data_plane_up
+            .lock()
+            .unwrap()
+            .insert(region.to_string());
+    }
+
+    pub fn set_cluster_status(&self, arn: &str, status: &str) {
+        self.cluster_status
+            .lock()
+            .unwrap()
+            .insert(arn.to_string(), status.to_string());
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn reachable(&self, region: &str) -> Result<()> {
+        if self.dark_regions.lock().unwrap().contains(region) {
+            Err(Error::new(
+                ErrorKind::Transient,
+                format!("{region}: connection timed out"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn promote(&self, region: &str, target: &str, data_loss: bool) -> Result<GlobalClusterView> {
+        self.reachable(region)?;
+        let mut guard = self.view.lock().unwrap();
+        let view = guard
+            .as_mut()
+            .ok_or_else(|| Error::not_found("global cluster"))?;
+        if view.operation.is_some() {
+            return Err(Error::precondition(
+                "InvalidGlobalClusterStateFault: operation in progress",
+            ));
+        }
+        let from = view.writer_arn().map(str::to_string);
+        if view.member(target).is_none() {
+            return Err(Error::not_found(format!(
+                "DBClusterNotFoundFault: {target}"
+            )));
+        }
+        for m in &mut view.members {
+            m.is_writer = m.cluster_arn == target;
+        }
+        self.calls.lock().unwrap().push(format!(
+            "{} {target}",
+            if data_loss { "failover" } else { "switchover" }
+        ));
+        let mut reported = view.clone();
+        reported.operation = Some(GlobalOperation {
+            status: "pending".into(),
+            from_cluster_arn: from,
+            to_cluster_arn: Some(target.to_string()),
+            data_loss_allowed: data_loss,
+        });
+        Ok(reported)
+    }
+}
+
+impl GlobalDatabase for FakeGlobalDatabase {
+    async fn describe_global(&self, region: &str, id: &str) -> Result<GlobalClusterView> {
+        self.reachable(region)?;
+        self.view
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|v| v.id == id)
+            .ok_or_else(|| Error::not_found(format!("GlobalClusterNotFoundFault: {id}")))
+    }
+
+    async fn describe_cluster(&self, region: &str, arn: &str) -> Result<ClusterView> {
+        self.reachable(region)?;
+        let status = self
+            .cluster_status
+            .lock()
+            .unwrap()
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("DBClusterNotFoundFault: {arn}")))?;
+        Ok(ClusterView {
+            arn: arn.to_string(),
+            status,
+        })
+    }
+
+    async fn switchover(&self, region: &str, _id: &str, target: &str) -> Result<GlobalClusterView> {
+        self.promote(region, target, false)
+    }
+
+    /// An endpoint naming a dark region (the plan's `...us-east-1.rds.amazonaws.com:5432`) is
+    /// refused unless only that region's API is down.
+    async fn endpoint_accepts(&self, endpoint: &str) -> std::result::Result<(), String> {
+        let dark = self.dark_regions.lock().unwrap().clone();
+        let up = self.data_plane_up.lock().unwrap().clone();
+        match dark
+            .iter()
+            .find(|r| endpoint.contains(r.as_str()) && !up.contains(*r))
+        {
+            Some(r) => Err(format!("{endpoint}: connection refused ({r} is dark)")),
+            None => Ok(()),
+        }
+    }
+
+    async fn failover_allow_data_loss(
+        &self,
+        region: &str,
+        _id: &str,
+        target: &str,
+    ) -> Result<GlobalClusterView> {
+        self.promote(region, target, true)
+    }
+}
+
+/// Replication lag per cluster id.
+#[derive(Debug, Default)]
+pub struct FakeLag {
+    /// The newest datapoint by cluster id.
+    pub samples: Mutex<BTreeMap<String, LagSample>>,
+}
+
+impl FakeLag {
+    /// A datapoint measured just now.
+    pub fn set(&self, cluster_id: &str, lag: Duration) {
+        self.set_aged(cluster_id, lag, Duration::ZERO);
+    }
+
+    /// A datapoint whose period ended `age` ago.
+    pub fn set_aged(&self, cluster_id: &str, lag: Duration, age: Duration) {
+        self.samples
+            .lock()
+            .unwrap()
+            .insert(cluster_id.to_string(), LagSample { lag, age });
+    }
+
+    /// No datapoint: the lag is unknown.
+    pub fn clear(&self, cluster_id: &str) {
+        self.samples.lock().unwrap().remove(cluster_id);
+    }
+
+    /// No datapoint for any cluster.
+    pub fn clear_all(&self) {
+        self.samples.lock().unwrap().clear();
+    }
+}
+
+impl ReplicationLagSource for FakeLag {
+    async fn replication_lag(&self, _region: &str, cluster_id: &str) -> Result<Option<LagSample>> {
+        Ok(self.samples.lock().unwrap().get(cluster_id).copied())
+    }
+}
