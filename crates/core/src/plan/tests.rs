@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::ErrorKind;
 
 const EXAMPLE: &str = include_str!("../../../../examples/plan.yaml");
 

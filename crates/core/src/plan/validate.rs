@@ -1,0 +1,555 @@
+//! What a well-formed plan must also mean: [`validate`] reports every problem, each naming the
+//! field.
+
+use super::names::is_identifier;
+use super::*;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn check(&mut self, ok: bool, field: impl Into<String>, message: impl Into<String>) {
+        if !ok {
+            self.fail(field, message);
+        }
+    }
+
+    fn arn(
+        &mut self,
+        field: &str,
+        value: &str,
+        service: &str,
+        region: &str,
+        resource_prefix: &str,
+    ) {
+        match Arn::parse(value) {
+            None => self.fail(field, format!("'{value}' is not an ARN")),
+            Some(arn) => {
+                self.check(
+                    arn.service == service,
+                    field,
+                    format!("expected an {service} ARN, got service '{}'", arn.service),
+                );
+                self.check(
+                    arn.region == region,
+                    field,
+                    format!(
+                        "ARN is in region '{}' but belongs to region {region}",
+                        arn.region
+                    ),
+                );
+                self.check(
+                    arn.account.len() == 12 && arn.account.chars().all(|c| c.is_ascii_digit()),
+                    field,
+                    format!("ARN account '{}' is not a 12-digit account id", arn.account),
+                );
+                self.check(
+                    arn.resource.starts_with(resource_prefix)
+                        && arn.resource.len() > resource_prefix.len(),
+                    field,
+                    format!("ARN resource must start with '{resource_prefix}'"),
+                );
+            }
+        }
+    }
+
+    fn range(&mut self, field: &str, value: u64, min: u64, max: u64) {
+        self.check(
+            (min..=max).contains(&value),
+            field,
+            format!("{value} is out of range {min}..={max}"),
+        );
+    }
+}
+
+pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    c.check(
+        plan.version == PLAN_VERSION,
+        "version",
+        format!(
+            "unsupported plan version {}; this build reads version {PLAN_VERSION}",
+            plan.version
+        ),
+    );
+    let app_ok = !plan.app.is_empty()
+        && plan.app.len() <= 32
+        && plan.app.starts_with(|c: char| c.is_ascii_lowercase())
+        && plan
+            .app
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    c.check(
+        app_ok,
+        "app",
+        "must be 1-32 characters: lowercase letters, digits and '-', starting with a letter",
+    );
+    c.check(
+        plan.regions.len() == 2,
+        "regions",
+        format!(
+            "must name exactly two regions, found {}",
+            plan.regions.len()
+        ),
+    );
+    c.check(
+        plan.regions.contains_key(&plan.primary_region),
+        "primary_region",
+        format!("'{}' is not one of the plan's regions", plan.primary_region),
+    );
+
+    let mut cluster_arns = BTreeSet::new();
+    for (name, region) in &plan.regions {
+        let at = format!("regions.{name}");
+        c.check(
+            is_region_name(name),
+            &at,
+            format!("'{name}' is not a region name"),
+        );
+        c.arn(
+            &format!("{at}.db_cluster_arn"),
+            &region.db_cluster_arn,
+            "rds",
+            name,
+            "cluster:",
+        );
+        c.check(
+            cluster_arns.insert(region.db_cluster_arn.as_str()),
+            format!("{at}.db_cluster_arn"),
+            "the same cluster is named for both regions",
+        );
+        c.arn(
+            &format!("{at}.notification_topic_arn"),
+            &region.notification_topic_arn,
+            "sns",
+            name,
+            "",
+        );
+        if let Some(ep) = &region.db_endpoint {
+            c.check(
+                is_host_port(ep),
+                format!("{at}.db_endpoint"),
+                format!("'{}' is not host:port", crate::text::inert(ep, 80)),
+            );
+        }
+        validate_compute(&mut c, &at, &region.compute);
+        if *name == plan.primary_region {
+            validate_fencing(&mut c, &at, &region.compute, plan.fencing.compute_count);
+        }
+        let endpoints = region
+            .health_endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, ep)| (format!("{at}.health_endpoints[{i}]"), ep))
+            .chain(
+                region
+                    .public_checks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ep)| (format!("{at}.public_checks[{i}]"), ep)),
+            );
+        for (f, ep) in endpoints {
+            c.check(
+                ep.url.starts_with("http://") || ep.url.starts_with("https://"),
+                format!("{f}.url"),
+                "must be an http:// or https:// URL",
+            );
+            c.range(
+                &format!("{f}.expect_status"),
+                ep.expect_status.into(),
+                100,
+                599,
+            );
+            c.range(&format!("{f}.timeout_ms"), ep.timeout_ms.into(), 1, 30_000);
+        }
+        validate_region_traffic(&mut c, &at, name, &plan.traffic, &region.traffic);
+        for (i, bucket) in region.buckets.iter().enumerate() {
+            c.check(
+                is_bucket_name(bucket),
+                format!("{at}.buckets[{i}]"),
+                format!(
+                    "'{bucket}' is not an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"
+                ),
+            );
+        }
+    }
+
+    let db = &plan.database;
+    c.check(
+        is_identifier(&db.global_cluster_id, 255),
+        "database.global_cluster_id",
+        "must start with a letter and hold only letters, digits and '-:._' (at most 255)",
+    );
+    c.range(
+        "database.rpo_guard_seconds",
+        db.rpo_guard_seconds.into(),
+        1,
+        86_400,
+    );
+    c.range(
+        "database.failback_max_lag_seconds",
+        db.failback_max_lag_seconds.into(),
+        0,
+        3_600,
+    );
+
+    c.range(
+        "failback.home_healthy_minutes",
+        plan.failback.home_healthy_minutes.into(),
+        1,
+        1_440,
+    );
+
+    let ap = &plan.approval;
+    c.range(
+        "approval.timeout_minutes",
+        ap.timeout_minutes.into(),
+        1,
+        1_440,
+    );
+    match (ap.on_timeout, ap.proceed_after_outage_minutes) {
+        (OnTimeout::Proceed, None) => c.fail(
+            "approval.proceed_after_outage_minutes",
+            "required when on_timeout is 'proceed'",
+        ),
+        (OnTimeout::Proceed, Some(m)) => {
+            c.range("approval.proceed_after_outage_minutes", m.into(), 1, 1_440)
+        }
+        (OnTimeout::Abort, Some(_)) => c.fail(
+            "approval.proceed_after_outage_minutes",
+            "only meaningful when on_timeout is 'proceed'",
+        ),
+        (OnTimeout::Abort, None) => {}
+    }
+    if let Some(p) = &ap.slack_webhook_parameter {
+        c.check(
+            p.starts_with('/') && p.len() > 1,
+            "approval.slack_webhook_parameter",
+            "must be an SSM parameter name starting with '/'",
+        );
+    }
+    for (i, id) in ap.approvers.slack_user_ids.iter().enumerate() {
+        let ok = id.len() >= 3
+            && id.len() <= 32
+            && (id.starts_with('U') || id.starts_with('W'))
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        c.check(
+            ok,
+            format!("approval.approvers.slack_user_ids[{i}]"),
+            format!(
+                "'{}' is not a Slack user id (U or W, then capitals and digits)",
+                crate::text::inert(id, 40)
+            ),
+        );
+    }
+    for (i, e) in ap.approvers.emails.iter().enumerate() {
+        let ok = e.len() <= 254
+            && e.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            })
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        c.check(
+            ok,
+            format!("approval.approvers.emails[{i}]"),
+            format!("'{}' is not an e-mail address", crate::text::inert(e, 60)),
+        );
+    }
+
+    let tr = &plan.triggers;
+    c.check(
+        !tr.alarms.is_empty(),
+        "triggers.alarms",
+        "name at least one alarm (for example the canary's alarm)",
+    );
+    let mut seen = BTreeSet::new();
+    for (i, a) in tr.alarms.iter().enumerate() {
+        c.check(
+            !a.trim().is_empty() && a.len() <= 255,
+            format!("triggers.alarms[{i}]"),
+            "alarm names are 1-255 characters",
+        );
+        c.check(
+            seen.insert(a),
+            format!("triggers.alarms[{i}]"),
+            format!("'{a}' is listed twice"),
+        );
+    }
+    c.range(
+        "triggers.incident_window_seconds",
+        tr.incident_window_seconds.into(),
+        60,
+        86_400,
+    );
+    c.range(
+        "triggers.min_seconds_between_runs",
+        tr.min_seconds_between_runs.into(),
+        0,
+        7 * 86_400,
+    );
+    if tr.min_seconds_between_runs > 0 && tr.min_seconds_between_runs < tr.incident_window_seconds {
+        c.fail(
+            "triggers.min_seconds_between_runs",
+            format!(
+                "{} s is shorter than triggers.incident_window_seconds ({} s): one incident would get a second automatic run; make it at least the window, or 0 (no pause: a closed run's next trigger starts a new attempt)",
+                tr.min_seconds_between_runs, tr.incident_window_seconds
+            ),
+        );
+    }
+    let longest = longest_run_seconds(plan, DEFAULT_STEP_DEADLINE_SECONDS);
+    if longest > u64::from(EXECUTION_TIMEOUT_SECONDS) {
+        c.fail(
+            "approval.timeout_minutes",
+            format!(
+                "the approval wait plus the step deadlines ({DEFAULT_STEP_DEADLINE_SECONDS} s each) and traffic.verify_deadline_seconds come to {longest} s, more than the state machine's execution timeout of {EXECUTION_TIMEOUT_SECONDS} s: a run could be cut off unrecorded"
+            ),
+        );
+    }
+    c.range(
+        "traffic.verify_deadline_seconds",
+        plan.traffic.verify_deadline_seconds.into(),
+        1,
+        3_600,
+    );
+    c.range(
+        "triggers.canary.of_probes",
+        tr.canary.of_probes.into(),
+        1,
+        100,
+    );
+    c.check(
+        tr.canary.failures_required >= 1 && tr.canary.failures_required <= tr.canary.of_probes,
+        "triggers.canary.failures_required",
+        "must be between 1 and of_probes",
+    );
+    // A canary cut off by its own timeout reports nothing: silence, never an outage, but also no
+    // evidence when it is needed. Its probes must fit its timeout.
+    for (name, region) in &plan.regions {
+        let slowest = region
+            .health_endpoints
+            .iter()
+            .map(|e| u64::from(e.timeout_ms))
+            .max()
+            .unwrap_or(0);
+        let probes = u64::from(tr.canary.of_probes);
+        let worst = probes * slowest + probes.saturating_sub(1) * DEFAULT_PROBE_INTERVAL_MS;
+        c.check(
+            worst <= CANARY_PROBE_BUDGET_MS,
+            "triggers.canary.of_probes",
+            format!(
+                "{probes} probes of {name}'s endpoints (slowest timeout_ms {slowest}, {DEFAULT_PROBE_INTERVAL_MS} ms apart) can take {worst} ms, more than the {CANARY_PROBE_BUDGET_MS} ms the canary has within its {CANARY_TIMEOUT_SECONDS} s timeout: fewer probes or shorter timeouts"
+            ),
+        );
+    }
+
+    if plan.traffic.mode == TrafficMode::RoutingControl {
+        c.check(
+            !plan.traffic.arc_cluster_endpoints.is_empty(),
+            "traffic.arc_cluster_endpoints",
+            "mode routing_control needs at least one ARC cluster endpoint",
+        );
+    }
+    for (i, ep) in plan.traffic.arc_cluster_endpoints.iter().enumerate() {
+        c.check(
+            is_arc_endpoint_url(&ep.endpoint),
+            format!("traffic.arc_cluster_endpoints[{i}].endpoint"),
+            "must be an https:// URL (http:// only to 127.0.0.1 or localhost: an emulator on this machine)",
+        );
+        c.check(
+            is_region_name(&ep.region),
+            format!("traffic.arc_cluster_endpoints[{i}].region"),
+            format!("'{}' is not a region name", ep.region),
+        );
+    }
+    c.problems
+}
+
+fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
+    for (i, s) in compute.ecs_services.iter().enumerate() {
+        let f = format!("{at}.compute.ecs_services[{i}]");
+        c.check(
+            !s.cluster.is_empty(),
+            format!("{f}.cluster"),
+            "must not be empty",
+        );
+        c.check(
+            !s.service.is_empty(),
+            format!("{f}.service"),
+            "must not be empty",
+        );
+        c.check(
+            s.active_count >= s.standby_count,
+            format!("{f}.active_count"),
+            format!(
+                "active count {} is below standby count {}",
+                s.active_count, s.standby_count
+            ),
+        );
+        c.range(
+            &format!("{f}.active_count"),
+            s.active_count.into(),
+            1,
+            5_000,
+        );
+    }
+    for (i, g) in compute.autoscaling_groups.iter().enumerate() {
+        let f = format!("{at}.compute.autoscaling_groups[{i}]");
+        c.check(!g.name.is_empty(), format!("{f}.name"), "must not be empty");
+        for (which, cap) in [("standby", g.standby), ("active", g.active)] {
+            c.check(
+                cap.min <= cap.desired,
+                format!("{f}.{which}.min"),
+                format!("min {} is above desired {}", cap.min, cap.desired),
+            );
+        }
+        c.check(
+            g.active.desired >= g.standby.desired,
+            format!("{f}.active.desired"),
+            format!(
+                "active desired {} is below standby desired {}",
+                g.active.desired, g.standby.desired
+            ),
+        );
+        c.range(
+            &format!("{f}.active.desired"),
+            g.active.desired.into(),
+            1,
+            10_000,
+        );
+    }
+}
+
+/// Fencing never scales up: the fenced count is at most every standby level of the home
+/// region (the region that is fenced when it comes back).
+fn validate_fencing(c: &mut Checker, at: &str, compute: &ComputePlan, count: u32) {
+    for (i, s) in compute.ecs_services.iter().enumerate() {
+        c.check(
+            count <= s.standby_count,
+            "fencing.compute_count",
+            format!(
+                "{count} is above {at}.compute.ecs_services[{i}].standby_count {} (fencing \
+                 never scales up)",
+                s.standby_count
+            ),
+        );
+    }
+    for (i, g) in compute.autoscaling_groups.iter().enumerate() {
+        c.check(
+            count <= g.standby.min,
+            "fencing.compute_count",
+            format!(
+                "{count} is above {at}.compute.autoscaling_groups[{i}].standby.min {} \
+                 (fencing never scales up)",
+                g.standby.min
+            ),
+        );
+    }
+}
+
+/// An ARC cluster endpoint as the cluster lists it (`https://…`), or an emulator on this machine.
+fn is_arc_endpoint_url(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return url.len() > "https://".len();
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let name = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    name == "127.0.0.1" || name == "localhost"
+}
+
+fn validate_region_traffic(
+    c: &mut Checker,
+    at: &str,
+    region: &str,
+    plan: &TrafficPlan,
+    traffic: &RegionTraffic,
+) {
+    let f = format!("{at}.traffic");
+    match plan.mode {
+        TrafficMode::RecordUpsert => c.check(
+            traffic.hosted_zones.iter().any(|z| !z.records.is_empty()),
+            format!("{f}.hosted_zones"),
+            "mode record_upsert needs at least one hosted zone with records",
+        ),
+        TrafficMode::HealthCheck => c.check(
+            !traffic.health_check_ids.is_empty(),
+            format!("{f}.health_check_ids"),
+            "mode health_check needs at least one health check",
+        ),
+        TrafficMode::RoutingControl => c.check(
+            !traffic.routing_control_arns.is_empty(),
+            format!("{f}.routing_control_arns"),
+            "mode routing_control needs at least one routing control",
+        ),
+    }
+    for (z, zone) in traffic.hosted_zones.iter().enumerate() {
+        let zf = format!("{f}.hosted_zones[{z}]");
+        c.check(
+            !zone.zone_id.is_empty(),
+            format!("{zf}.zone_id"),
+            "must not be empty",
+        );
+        for (r, rec) in zone.records.iter().enumerate() {
+            let rf = format!("{zf}.records[{r}]");
+            c.check(
+                !rec.name.is_empty(),
+                format!("{rf}.name"),
+                "must not be empty",
+            );
+            c.check(
+                ["A", "AAAA", "CNAME", "TXT"].contains(&rec.record_type.as_str()),
+                format!("{rf}.type"),
+                format!("'{}' is not one of A, AAAA, CNAME, TXT", rec.record_type),
+            );
+            c.check(
+                !rec.values.is_empty(),
+                format!("{rf}.values"),
+                "must not be empty",
+            );
+            c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
+            c.check(
+                rec.ttl <= plan.verify_deadline_seconds,
+                format!("{rf}.ttl"),
+                format!(
+                    "{} s is longer than traffic.verify_deadline_seconds ({} s): Verify could give up while resolvers still serve the old answer; raise verify_deadline_seconds to at least {} or lower the TTL",
+                    rec.ttl, plan.verify_deadline_seconds, rec.ttl
+                ),
+            );
+        }
+    }
+    for (i, id) in traffic.health_check_ids.iter().enumerate() {
+        c.check(
+            !id.is_empty(),
+            format!("{f}.health_check_ids[{i}]"),
+            "must not be empty",
+        );
+    }
+    for (i, arn) in traffic.routing_control_arns.iter().enumerate() {
+        // Routing controls live in the ARC control plane (us-west-2), whatever region they serve.
+        let ok = Arn::parse(arn).is_some_and(|a| a.service == "route53-recovery-control");
+        c.check(
+            ok,
+            format!("{f}.routing_control_arns[{i}]"),
+            format!("'{arn}' is not a route53-recovery-control ARN (region {region})"),
+        );
+    }
+}
