@@ -539,6 +539,7 @@ where
         let message = format!(
             "lifeboat did not start a failover of '{}' into {target}.\n\nWhy: {why}\n\nRun: {run_id}\nReadiness: {}\n\nA person must decide. To override the RPO guard, start the failover explicitly and accept the data loss.",
             plan.app(),
+            // Plain data with string keys always serialises; the refusal goes out regardless.
             serde_json::to_string_pretty(readiness).unwrap_or_default()
         );
         if let Err(e) = p.notifier.publish(topic, &subject, &message).await {

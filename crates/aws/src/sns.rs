@@ -64,6 +64,7 @@ impl Notifier for SnsNotifier {
             .send()
             .await
             .map_err(|e| classify("Publish", e))?;
+        // SNS answers every accepted publish with its id; the id is only ever logged.
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 }

@@ -60,6 +60,7 @@ async fn main() {
     match result {
         Ok(out) => {
             if g.json {
+                // A `Value` always serialises (its keys are strings): the default is never used.
                 print(&serde_json::to_string_pretty(&out.json).unwrap_or_default());
             } else {
                 print(&out.text);

@@ -249,11 +249,8 @@ where
 }
 
 mod callback;
-mod decide;
 mod request;
 
-use callback::*;
-use decide::*;
 pub use request::FACT_MAX_CHARS;
 use request::*;
 

@@ -8,7 +8,6 @@ where
     Params: ParameterStore,
     Topic: Notifier,
     Webhook: WebhookPoster,
-    Tasks: TaskCallbacks,
     Time: Clock,
 {
     pub(crate) async fn request(&self, req: ApprovalRequest) -> Result<Requested> {

@@ -204,6 +204,7 @@ where
             let record = LastEvaluation {
                 digest,
                 worst: report.worst(),
+                // RFC 3339 fails only for years outside 0..=9999, which a clock never gives.
                 checked_at: report
                     .checked_at
                     .format(&time::format_description::well_known::Rfc3339)

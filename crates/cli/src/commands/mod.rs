@@ -74,6 +74,7 @@ fn to_json<T: serde::Serialize>(what: &str, value: &T) -> Result<Value> {
         .map_err(|e| Error::internal(format!("{what} does not serialise as JSON: {e}")))
 }
 
+/// RFC 3339; it fails only for years outside 0..=9999, which AWS never answers (then empty).
 fn fmt_time(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
