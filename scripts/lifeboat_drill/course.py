@@ -259,7 +259,7 @@ class Drill(Deploy):
             t.join()
         self.say("storm: 10 canary runs and 20 EventBridge deliveries of its event, all at once")
 
-    def expect_refusal(self, out: Outcome, sm: str, inbox: str, expect: Refused) -> None:
+    def expect_refusal(self, out: Outcome, sm: str, inbox: str, expect: Refused = Refused()) -> None:
         # Let every asynchronous delivery land, then look.
         time.sleep(3.0)
         out.notifications = wait_for(

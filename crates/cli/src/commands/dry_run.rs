@@ -24,6 +24,19 @@ pub(super) fn numbered(header: &str, steps: &[String]) -> String {
     text
 }
 
+/// What a run does once the database is on its way, in both directions: `target` scaled to
+/// active, traffic moved there, then verified.
+pub(super) async fn shift_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    target: &str,
+) -> Result<Vec<String>> {
+    let mut steps = compute_steps(sdk, plan, target, Level::Active).await;
+    steps.extend(traffic_steps(sdk, plan, target).await?);
+    steps.extend(verify_steps(plan, target)?);
+    Ok(steps)
+}
+
 /// The compute changes a run would make in `region`, from what is there now: what dr-scale-up
 /// sets (core's [`capacity::after`]), rendered.
 pub(super) async fn compute_steps(

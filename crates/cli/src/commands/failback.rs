@@ -194,9 +194,7 @@ pub(super) async fn failback_dry_run(
             hp.db_cluster_arn
         ),
     ];
-    steps.extend(compute_steps(sdk, plan, home, Level::Active).await);
-    steps.extend(traffic_steps(sdk, plan, home).await?);
-    steps.extend(verify_steps(plan, home)?);
+    steps.extend(shift_steps(sdk, plan, home).await?);
     steps.extend(compute_steps(sdk, plan, from, Level::Standby).await);
     steps.extend(record_and_notify(
         app,

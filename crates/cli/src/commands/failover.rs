@@ -190,9 +190,7 @@ pub(super) async fn dry_run_plan(
             }
         ),
     });
-    steps.extend(compute_steps(sdk, plan, target, Level::Active).await);
-    steps.extend(traffic_steps(sdk, plan, target).await?);
-    steps.extend(verify_steps(plan, target)?);
+    steps.extend(shift_steps(sdk, plan, target).await?);
     steps.extend(record_and_notify(
         app,
         target,
