@@ -951,3 +951,55 @@ async fn injected_api_faults_keep_their_kind_through_the_adapters() {
     }
     assert!(ssm.get(PLAN_PARAMETER).await.expect("served").is_some());
 }
+
+/// ECS answers DescribeServices for up to 10 services a call: a scale step's status over 12
+/// services reads them in 2 calls, not 12 (issue 21: the status poll's cost grows by tens).
+#[tokio::test]
+async fn a_scale_status_reads_ecs_services_ten_per_call() {
+    let shop = Shop::seed(2000.0).await;
+    let ecs = aws_sdk_ecs::Client::new(&shop.west);
+    let extra: Vec<String> = (0..10).map(|i| format!("svc-{i}")).collect();
+    for name in &extra {
+        ecs.create_service()
+            .cluster("shop")
+            .service_name(name)
+            .task_definition("web")
+            .desired_count(1)
+            .send()
+            .await
+            .expect("service");
+    }
+    shop.change_plan(|plan| {
+        let services = &mut plan
+            .regions
+            .get_mut(WEST)
+            .expect("us-west-2")
+            .compute
+            .ecs_services;
+        services.extend(
+            extra
+                .iter()
+                .map(|name| lifeboat_core::plan::EcsServicePlan {
+                    cluster: "shop".into(),
+                    service: name.clone(),
+                    standby_count: 1,
+                    active_count: 2,
+                }),
+        );
+    })
+    .await;
+    let h = scale_handler(&shop);
+    h.handle(json!({"action": "start"})).await.unwrap();
+    shop.emulator
+        .control("DELETE", "/_lifeboat/calls", None)
+        .await;
+    let status = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(
+        matches!(
+            status,
+            dr_scale_up::Response::Scaling { .. } | dr_scale_up::Response::Steady { .. }
+        ),
+        "{status:?}"
+    );
+    assert_eq!(calls_of(&shop, "ecs:DescribeServices").await, 2);
+}

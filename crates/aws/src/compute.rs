@@ -1,7 +1,9 @@
 //! ECS services and EC2 Auto Scaling groups (dr-scale-up).
 
 use aws_sdk_autoscaling::types::LifecycleState;
-use lifeboat_core::ports::{AsgView, AutoScalingGroups, EcsServiceView, EcsServices};
+use lifeboat_core::ports::{
+    AsgView, AutoScalingGroups, DESCRIBE_SERVICES_MAX, EcsServiceView, EcsServices,
+};
 use lifeboat_core::{Error, Result};
 
 use crate::config::Regional;
@@ -46,38 +48,38 @@ impl EcsServices for EcsAdapter {
         cluster: &str,
         service: &str,
     ) -> Result<Option<EcsServiceView>> {
-        let out = self
-            .clients
-            .get(region)?
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .send()
-            .await
-            .map_err(|e| classify("DescribeServices", e))?;
-        let Some(s) = out
-            .services()
-            .iter()
-            .find(|s| s.status() != Some("INACTIVE"))
-        else {
-            return Ok(None);
-        };
-        let primary = s
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"));
-        Ok(Some(EcsServiceView {
-            cluster: cluster.to_string(),
-            service: s.service_name().unwrap_or(service).to_string(),
-            status: s.status().unwrap_or_default().to_string(),
-            desired: count(s.desired_count()),
-            running: count(s.running_count()),
-            pending: count(s.pending_count()),
-            rollout_state: primary
-                .and_then(|d| d.rollout_state())
-                .map(|r| r.as_str().to_string()),
-            deployments: u32::try_from(s.deployments().len()).unwrap_or(u32::MAX),
-        }))
+        let found = self
+            .describe_services(region, cluster, &[service.to_string()])
+            .await?;
+        // One service asked (by name or ARN): what ECS answers is it.
+        Ok(found.into_iter().next())
+    }
+
+    async fn describe_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<EcsServiceView>> {
+        let client = self.clients.get(region)?;
+        let calls = services.chunks(DESCRIBE_SERVICES_MAX).map(|names| {
+            client
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(names.to_vec()))
+                .send()
+        });
+        let mut views = Vec::with_capacity(services.len());
+        for answer in futures::future::join_all(calls).await {
+            let out = answer.map_err(|e| classify("DescribeServices", e))?;
+            views.extend(
+                out.services()
+                    .iter()
+                    .filter(|s| s.status() != Some("INACTIVE"))
+                    .map(|s| ecs_view(cluster, s)),
+            );
+        }
+        Ok(views)
     }
 
     async fn set_desired_count(
@@ -97,6 +99,26 @@ impl EcsServices for EcsAdapter {
             .await
             .map_err(|e| classify("UpdateService", e))?;
         Ok(())
+    }
+}
+
+/// What lifeboat reads of a described service.
+fn ecs_view(cluster: &str, s: &aws_sdk_ecs::types::Service) -> EcsServiceView {
+    let primary = s
+        .deployments()
+        .iter()
+        .find(|d| d.status() == Some("PRIMARY"));
+    EcsServiceView {
+        cluster: cluster.to_string(),
+        service: s.service_name().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        desired: count(s.desired_count()),
+        running: count(s.running_count()),
+        pending: count(s.pending_count()),
+        rollout_state: primary
+            .and_then(|d| d.rollout_state())
+            .map(|r| r.as_str().to_string()),
+        deployments: u32::try_from(s.deployments().len()).unwrap_or(u32::MAX),
     }
 }
 

@@ -374,6 +374,9 @@ pub struct EcsServiceView {
     pub deployments: u32,
 }
 
+/// How many services one ECS `DescribeServices` call may name (the API's limit).
+pub const DESCRIBE_SERVICES_MAX: usize = 10;
+
 /// ECS services in one region.
 pub trait EcsServices: Send + Sync {
     /// `None` when the service does not exist (or is INACTIVE).
@@ -383,6 +386,15 @@ pub trait EcsServices: Send + Sync {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = Result<Option<EcsServiceView>>> + Send;
+
+    /// The services of `cluster` among `services` that exist (and are not INACTIVE), any
+    /// number of them: the adapter asks ECS for [`DESCRIBE_SERVICES_MAX`] a call.
+    fn describe_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        services: &[String],
+    ) -> impl Future<Output = Result<Vec<EcsServiceView>>> + Send;
 
     fn set_desired_count(
         &self,

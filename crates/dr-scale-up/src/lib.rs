@@ -21,6 +21,9 @@
 //!
 //! Every action is idempotent: a repeat finds the values set and changes nothing.
 
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use lifeboat_core::capacity::{self, Resource, Target};
 use lifeboat_core::fence::{
@@ -28,7 +31,7 @@ use lifeboat_core::fence::{
 };
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AutoScalingGroups, Clock, EcsServices, GlobalDatabase, Notifier, ParameterStore,
+    AutoScalingGroups, Clock, EcsServiceView, EcsServices, GlobalDatabase, Notifier, ParameterStore,
 };
 use lifeboat_core::steps::{asg_steady, ecs_steady, writer_region};
 use lifeboat_core::{Error, Result, store};
@@ -436,21 +439,7 @@ where
                 .ecs
                 .describe_service(region, cluster, service)
                 .await?
-                .map(|v| Observed {
-                    now: Capacity {
-                        min: None,
-                        desired: v.desired,
-                    },
-                    max: None,
-                    ready: v.running,
-                    steady: ecs_steady(&v),
-                    detail: format!(
-                        "{} running, {} pending, rollout {}",
-                        v.running,
-                        v.pending,
-                        v.rollout_state.as_deref().unwrap_or("-")
-                    ),
-                })),
+                .map(ecs_observed)),
             Resource::Asg { name } => {
                 Ok(self
                     .ports
@@ -471,16 +460,55 @@ where
         }
     }
 
-    /// Describe every target at once (bounded), in plan order.
+    /// Describe every target, in plan order: ECS services ten per `DescribeServices` call (per
+    /// cluster), the other resources one by one at once (bounded).
     async fn observe_all(
         &self,
         region: &str,
         targets: &[Target],
     ) -> Result<Vec<(Target, Option<Observed>)>> {
+        let mut clusters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for t in targets {
+            if let Resource::Ecs { cluster, service } = &t.resource {
+                clusters.entry(cluster).or_default().push(service.clone());
+            }
+        }
+        let described: BTreeMap<&str, Result<Vec<EcsServiceView>>> =
+            join_all(clusters.iter().map(|(cluster, names)| async move {
+                (
+                    *cluster,
+                    self.ports
+                        .ecs
+                        .describe_services(region, cluster, names)
+                        .await,
+                )
+            }))
+            .await
+            .into_iter()
+            .collect();
         let results: Vec<_> = stream::iter(targets.iter().cloned())
-            .map(|t| async move {
-                let o = self.observe(region, &t).await;
-                (t, o)
+            .map(|t| {
+                let described = &described;
+                async move {
+                    let o = match &t.resource {
+                        Resource::Ecs { cluster, service } => {
+                            match described.get(cluster.as_str()) {
+                                Some(Ok(views)) => Ok(views
+                                    .iter()
+                                    .find(|v| names_service(service, v))
+                                    .cloned()
+                                    .map(ecs_observed)),
+                                // the cluster's answer, with its kind, for each of its services
+                                Some(Err(e)) => Err(Error::new(e.kind(), e.to_string())),
+                                None => Err(Error::internal(format!(
+                                    "cluster {cluster} was not described"
+                                ))),
+                            }
+                        }
+                        _ => self.observe(region, &t).await,
+                    };
+                    (t, o)
+                }
             })
             .buffered(self.config.concurrency)
             .collect()
@@ -645,6 +673,30 @@ fn combine(failures: Vec<(String, Error)>) -> Option<Error> {
         .collect::<Vec<_>>()
         .join("; ");
     Some(Error::new(kind, message))
+}
+
+/// Whether the plan's `service` (a name or an ARN) is the described service.
+fn names_service(service: &str, view: &EcsServiceView) -> bool {
+    service == view.service || service.ends_with(&format!("/{}", view.service))
+}
+
+/// What a described service says about the step.
+fn ecs_observed(v: EcsServiceView) -> Observed {
+    Observed {
+        now: Capacity {
+            min: None,
+            desired: v.desired,
+        },
+        max: None,
+        ready: v.running,
+        steady: ecs_steady(&v),
+        detail: format!(
+            "{} running, {} pending, rollout {}",
+            v.running,
+            v.pending,
+            v.rollout_state.as_deref().unwrap_or("-")
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,19 @@ impl EcsServices for FakeEcs {
         Ok(self.get(region, cluster, service))
     }
 
+    async fn describe_services(
+        &self,
+        region: &str,
+        cluster: &str,
+        services: &[String],
+    ) -> Result<Vec<EcsServiceView>> {
+        self.reachable(region)?;
+        Ok(services
+            .iter()
+            .filter_map(|s| self.get(region, cluster, s))
+            .collect())
+    }
+
     async fn set_desired_count(
         &self,
         region: &str,
