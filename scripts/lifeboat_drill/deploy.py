@@ -131,6 +131,8 @@ class Deploy(Harness):
             # the drill's pace: fewer SDK attempts, the canary's probes close together
             "LIFEBOAT_AWS_MAX_ATTEMPTS": "2",
             "LIFEBOAT_PROBE_INTERVAL_MS": "50",
+            # the drill invokes the canary itself, as its schedule would: n rounds, no watch
+            "LIFEBOAT_CANARY_WATCH_MS": "1",
             "LIFEBOAT_PROBE_TIMEOUT_MS": "2000",
         }
 

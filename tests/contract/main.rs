@@ -635,3 +635,36 @@ fn only_the_canary_speaks_for_the_canary() {
     }
     assert_eq!(allowed, ["CanaryBus.Arn"]);
 }
+
+/// The canary's timeout and cadence in the template are the ones core's rules assume: plan
+/// validation fits the rounds into `CANARY_TIMEOUT_SECONDS`, detection is computed on
+/// `DEFAULT_CADENCE`.
+#[test]
+fn the_canary_runs_with_the_timeout_and_cadence_core_assumes() {
+    let t = template();
+    let (_, probe) = resources(&t)
+        .into_iter()
+        .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"] == "health-probe")
+        .expect("health-probe in the template");
+    let props = &probe["Properties"];
+    assert_eq!(
+        props["Timeout"].as_u64(),
+        Some(u64::from(lifeboat_core::plan::CANARY_TIMEOUT_SECONDS))
+    );
+    let env = &props["Environment"]["Variables"];
+    let cadence = lifeboat_core::canary::DEFAULT_CADENCE;
+    let ms = |v: &Yaml| v.as_str().and_then(|s| s.parse::<f64>().ok());
+    assert_eq!(
+        ms(&env["LIFEBOAT_PROBE_INTERVAL_MS"]),
+        Some(cadence.interval_seconds * 1000.0)
+    );
+    assert_eq!(
+        ms(&env["LIFEBOAT_CANARY_WATCH_MS"]),
+        Some(cadence.watch_seconds * 1000.0)
+    );
+    // the watch ends within the timeout with a round to spare
+    assert!(
+        cadence.watch_seconds + cadence.interval_seconds
+            <= f64::from(lifeboat_core::plan::CANARY_TIMEOUT_SECONDS)
+    );
+}

@@ -42,7 +42,7 @@ def test_the_drill_deploys_the_templates_functions_and_substitutions() -> None:
 # function's credentials, and the drill's pace. Everything else comes from the template.
 HARNESS_VARIABLES = {"AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                      "LIFEBOAT_AWS_MAX_ATTEMPTS", "LIFEBOAT_PROBE_INTERVAL_MS",
-                     "LIFEBOAT_PROBE_TIMEOUT_MS"}
+                     "LIFEBOAT_CANARY_WATCH_MS", "LIFEBOAT_PROBE_TIMEOUT_MS"}
 
 
 def test_each_function_runs_with_the_environment_the_template_gives_it() -> None:

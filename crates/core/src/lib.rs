@@ -18,6 +18,7 @@
 //!
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
 
+pub mod canary;
 pub mod capacity;
 pub mod decision;
 pub mod error;

@@ -307,12 +307,11 @@ pub const EXECUTION_TIMEOUT_SECONDS: u32 = 14_400;
 
 /// The step deadline the functions use unless configured (`LIFEBOAT_STEP_DEADLINE_SECONDS`).
 pub const DEFAULT_STEP_DEADLINE_SECONDS: u32 = 1_800;
-/// The canary's (health-probe's) Lambda timeout (infra/template.yaml, Globals).
-pub const CANARY_TIMEOUT_SECONDS: u32 = 30;
-/// What the canary's probes may take of it: the rest reads the plan and sends the event.
-pub const CANARY_PROBE_BUDGET_MS: u64 = 25_000;
-/// The pause between two probes (health-probe's `LIFEBOAT_PROBE_INTERVAL_MS` default).
-pub const DEFAULT_PROBE_INTERVAL_MS: u64 = 2_000;
+/// The canary's (health-probe's) Lambda timeout (infra/template.yaml, HealthProbe; a contract
+/// test keeps them equal): its watch of 70 s ([`crate::canary::DEFAULT_CADENCE`]) and a round.
+pub const CANARY_TIMEOUT_SECONDS: u32 = 90;
+/// What the canary's rounds may take of it: the rest reads the plan and sends the event.
+pub const CANARY_PROBE_BUDGET_MS: u64 = 85_000;
 
 /// The longest a run may take by the plan: the approval wait (and, on `proceed`, the outage
 /// confirmation), the promotion ‖ scale-up and the traffic shift each up to `step_deadline`, and

@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use lifeboat_core::ErrorKind;
 use lifeboat_core::fakes::*;
+use lifeboat_core::ports::HttpObservation;
 use lifeboat_core::trigger::Observation;
 use serde_json::json;
 
@@ -34,6 +35,7 @@ fn given_a_canary() -> Fakes {
                 region: "us-west-2".into(),
             },
             interval: Duration::ZERO,
+            watch: Duration::ZERO,
         },
         ports: Ports {
             http,
@@ -115,6 +117,65 @@ async fn three_of_five_failures_put_an_event_that_alarm_to_failover_accepts() {
     assert_eq!((report.failures, report.probes), (3, 5));
     assert_eq!(report.probed_region, "us-east-1");
     assert!(report.evidence.iter().any(|e| e.contains("HTTP 503")));
+}
+
+/// GIVEN the canary watching eight rounds (a round every millisecond for 7 ms), as the
+/// template's cadence does every 10 s for 70 s.
+fn given_a_canary_watching_eight_rounds() -> Fakes {
+    let mut h = given_a_canary();
+    h.config.interval = Duration::from_millis(1);
+    h.config.watch = Duration::from_millis(7);
+    h
+}
+
+#[tokio::test]
+async fn an_outage_late_in_the_watch_is_reported_the_round_the_rule_is_reached() {
+    let h = given_a_canary_watching_eight_rounds();
+    let ok = (200, "ok");
+    let down = (503, "");
+    h.ports
+        .http
+        .script(PRIMARY, &[ok, ok, ok, ok, down, down, down, down]);
+    let r = h.handle(schedule()).await.unwrap();
+    assert_eq!((r.failures, r.event_sent), (3, true));
+    // the seventh round reached 3 of the last 5: no eighth round
+    assert_eq!(h.ports.http.requests().len(), 7);
+    assert_eq!(h.ports.events.events().len(), 1);
+    assert_eq!(emf_line(&h)["PrimaryHealthy"], 0);
+}
+
+#[tokio::test]
+async fn an_endpoint_flapping_below_the_rule_sends_no_event() {
+    let h = given_a_canary_watching_eight_rounds();
+    let ok = (200, "ok");
+    let down = (503, "");
+    // down one round in three: never 3 of any 5
+    h.ports
+        .http
+        .script(PRIMARY, &[down, ok, ok, down, ok, ok, down, ok]);
+    let r = h.handle(schedule()).await.unwrap();
+    assert_eq!((r.failures, r.event_sent), (2, false));
+    assert_eq!(h.ports.http.requests().len(), 8, "the whole watch");
+    assert_eq!(emf_line(&h)["PrimaryProbeFailures"], 2);
+    assert!(h.ports.events.events().is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_answer_within_its_timeout_passes_and_a_single_failure_is_no_outage() {
+    let h = given_a_canary_watching_eight_rounds();
+    h.ports.http.answers.lock().unwrap().insert(
+        PRIMARY.into(),
+        HttpObservation::Response {
+            status: 200,
+            body: "ok".into(),
+            elapsed_ms: 1_900,
+        },
+    );
+    h.ports.http.script(PRIMARY, &[(200, "ok"), (503, "")]);
+    let r = h.handle(schedule()).await.unwrap();
+    assert_eq!((r.failures, r.event_sent), (1, false));
+    assert_eq!(h.ports.http.requests().len(), 8);
+    assert!(h.ports.events.events().is_empty());
 }
 
 #[tokio::test]

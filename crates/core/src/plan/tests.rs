@@ -333,10 +333,10 @@ fn the_committed_json_schema_is_up_to_date() {
 #[test]
 fn the_canarys_probes_fit_its_timeout() {
     let mut plan = example();
-    // 5 probes x 5 s + 4 x 2 s = 33 s > 25 s
+    // rounds start every 10 s for 70 s (8 rounds); the last one may take 20 s: 90 s > 85 s
     for region in plan.regions.values_mut() {
         for ep in &mut region.health_endpoints {
-            ep.timeout_ms = 5_000;
+            ep.timeout_ms = 20_000;
         }
     }
     let found = problems(plan.clone());
@@ -345,11 +345,20 @@ fn the_canarys_probes_fit_its_timeout() {
         ["triggers.canary.of_probes", "triggers.canary.of_probes"]
     );
     assert!(
-        found[0].message.contains("33000 ms"),
+        found[0].message.contains("90000 ms"),
         "{}",
         found[0].message
     );
-    plan.triggers.canary.of_probes = 3; // 3 x 5 s + 2 x 2 s = 19 s
+    for region in plan.regions.values_mut() {
+        for ep in &mut region.health_endpoints {
+            ep.timeout_ms = 10_000; // 70 s + 10 s = 80 s
+        }
+    }
+    assert!(fields(plan.clone()).is_empty());
+    // more rounds than the watch holds: 10 rounds, 90 s + 10 s
+    plan.triggers.canary.of_probes = 10;
+    assert_eq!(fields(plan.clone()), ["triggers.canary.of_probes"; 2]);
+    plan.triggers.canary.of_probes = 8;
     assert!(fields(plan).is_empty());
 }
 

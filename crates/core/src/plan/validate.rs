@@ -342,13 +342,17 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
             .map(|e| u64::from(e.timeout_ms))
             .max()
             .unwrap_or(0);
-        let probes = u64::from(tr.canary.of_probes);
-        let worst = probes * slowest + probes.saturating_sub(1) * DEFAULT_PROBE_INTERVAL_MS;
+        // Rounds start on the cadence (a round every interval, for the watch, n at least); the
+        // last one must end within the budget.
+        let cadence = crate::canary::DEFAULT_CADENCE;
+        let rounds = crate::canary::rounds(&tr.canary, &cadence);
+        let interval_ms = (cadence.interval_seconds * 1000.0) as u64;
+        let worst = u64::from(rounds.saturating_sub(1)) * interval_ms + slowest;
         c.check(
             worst <= CANARY_PROBE_BUDGET_MS,
             "triggers.canary.of_probes",
             format!(
-                "{probes} probes of {name}'s endpoints (slowest timeout_ms {slowest}, {DEFAULT_PROBE_INTERVAL_MS} ms apart) can take {worst} ms, more than the {CANARY_PROBE_BUDGET_MS} ms the canary has within its {CANARY_TIMEOUT_SECONDS} s timeout: fewer probes or shorter timeouts"
+                "{rounds} rounds of {name}'s endpoints ({interval_ms} ms apart, slowest timeout_ms {slowest}) can take {worst} ms, more than the {CANARY_PROBE_BUDGET_MS} ms the canary has within its {CANARY_TIMEOUT_SECONDS} s timeout: fewer probes or shorter timeouts"
             ),
         );
     }
