@@ -30,6 +30,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -52,7 +53,7 @@ PYTHON = "python-boto3"
 BUNDLE_ONLY = "db-failover, SSL_CERT_FILE"
 EAST, WEST = drill_mod.EAST, drill_mod.WEST
 MB = 1_000_000
-SECTIONS = ["sizes", "cold-start", "instructions", "dns", "ecs", "orchestration"]
+SECTIONS = ["sizes", "cold-start", "instructions", "dns", "ecs", "detection", "orchestration"]
 
 # The first event each function handles in the cold-start runs: one that does its usual reads
 # and changes nothing in the seeded shop.
@@ -487,6 +488,23 @@ def ecs(services: int, reps: int, time_scale: float, release_dir: Path, debug_di
             "calls_one": calls.get(1, {}), "calls_all": calls.get(services, {})}
 
 
+# -- detection --------------------------------------------------------------------------------
+
+
+def detection(outages: int, debug_dir: Path) -> dict[str, Any]:
+    """From an outage's first second to the canary's report, at published durations: core's
+    rule on the template's cadence (tests/src/bin/lifeboat-detection.rs), for outages spread
+    evenly over the schedule's minute, against the cadence before issue 21."""
+    binary = debug_dir / "lifeboat-detection"
+    if not binary.exists():
+        raise BenchError(f"{binary} is missing: cargo build --workspace --all-targets")
+    out = subprocess.run([str(binary), str(outages), "2000"], capture_output=True, text=True,
+                         timeout=60, check=False)
+    if out.returncode != 0:
+        raise BenchError(f"lifeboat-detection: {out.stderr[-800:]}")
+    return json.loads(out.stdout)
+
+
 # -- orchestration overhead ---------------------------------------------------------------------
 
 
@@ -615,6 +633,20 @@ def table(res: dict[str, Any]) -> str:
     if sz:
         lines.append(f"| Zipped binary ≤ 8 MB | ≤ {sz['max_zipped_bytes'] / MB:.2f} MB | "
                      f"{verdict(sz['max_zipped_bytes'] <= 8 * MB)} |")
+    det = res.get("detection")
+    if det:
+        c, cs, b, bs = (det["cases"][k] for k in
+                        ("cadence_errors", "cadence_silent", "before_errors", "before_silent"))
+        lines.append(
+            f"| Detection (outage's first second → the canary's report) ≤ 30 s | median "
+            f"{c['median']:.1f} s, max {c['max']:.1f} s over {det['outages']} outages spread over the "
+            f"minute (a round every {c['interval_seconds']:.0f} s for {c['watch_seconds']:.0f} s; "
+            f"k = {det['rule']['failures_required']} of n = {det['rule']['of_probes']}); a silent "
+            f"primary (each probe waits its 2 s timeout): median {cs['median']:.1f} s, max "
+            f"{cs['max']:.1f} s | {verdict(max(c['max'], cs['max']) <= 30)} |")
+        lines.append(
+            f"| (the cadence before: 5 probes 2 s apart, once a minute) | median {b['median']:.1f} s, "
+            f"max {b['max']:.1f} s; silent: median {bs['median']:.1f} s, max {bs['max']:.1f} s | |")
     o = res.get("orchestration")
     if o:
         s0 = o["samples"][0]
@@ -625,6 +657,13 @@ def table(res: dict[str, Any]) -> str:
             f"{s0['dns_sync_seconds']:.0f} s + verify {s0['verify_seconds']:.1f} s; "
             f"{o['runs']} run(s) at time scale {o['time_scale']}) | "
             f"{verdict(o['ratio_median'] <= 1.03)} |")
+        if det:
+            worst = max(det["cases"]["cadence_errors"]["max"], det["cases"]["cadence_silent"]["max"])
+            lines.append(
+                f"| Outage → traffic verified (pilot light, full capacity first) | "
+                f"{det['cases']['cadence_silent']['median'] + o['rto_median']:.1f} s median "
+                f"(detection {det['cases']['cadence_silent']['median']:.1f} s + RTO "
+                f"{o['rto_median']:.1f} s), at most {worst + o['rto_median']:.1f} s | |")
         lines.append(f"| (sequential flow, for comparison) | {o['sequential_median']:.1f} s "
                      f"({o['sequential_median'] / o['rto_median']:.2f}× the RTO) | |")
     d = res.get("dns")
@@ -737,6 +776,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"ecs: 1 vs {args.services} services x {args.ecs_reps} reps")
             res["ecs"] = ecs(args.services, args.ecs_reps, 0.1, args.release_dir, args.debug_dir,
                              work)
+        if "detection" in only:
+            say("detection: 60 outages over the minute, core's rule on the template's cadence")
+            res["detection"] = detection(60, args.debug_dir)
         if "orchestration" in only:
             say(f"orchestration: {args.drill_runs} drill(s) at time scale {args.drill_time_scale}")
             res["orchestration"] = orchestration(

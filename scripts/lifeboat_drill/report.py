@@ -101,6 +101,11 @@ def summary(out: Outcome) -> str:
                      f"{f'{rto:.1f} s' if rto is not None else '-'}")
         lines.append(f"  {'RPO (planned switchover)        ' if back else 'RPO estimate (lag at promotion): '} "
                      f"{f'{rpo:.1f} s' if rpo is not None else '-'}")
+        detect = out.timings.get("outage_to_run_seconds")
+        if detect is not None and rto is not None and not back:
+            lines.append(f"  Outage -> run started:            {detect:.1f} s (the drill runs the canary at "
+                         f"once; on the template's cadence add up to 3 rounds of 9 s: make bench)")
+            lines.append(f"  Outage -> traffic verified:       {detect + rto:.1f} s")
         tl = r["timeline"]
         t0 = parse_time(tl["triggered_at"])
         lines.append("  Steps:")

@@ -113,3 +113,14 @@ def test_rewrite_renders_the_last_results_with_the_notes(tmp_path, monkeypatch):
     # AND results that lack a figure are refused with a message, not a traceback
     (tmp_path / "target/bench/results.json").write_text('{"date": "x"}')
     assert bench.main(["--rewrite"]) == 2
+
+
+def test_detection_is_within_30_seconds_at_published_durations() -> None:
+    got = bench.detection(24, DEBUG)
+    assert got["outages"] == 24
+    for case in ("cadence_errors", "cadence_silent"):
+        c = got["cases"][case]
+        assert len(c["detections"]) == 24
+        assert 0 < c["median"] <= c["max"] <= 30, (case, c)
+    # the cadence before took up to a minute and more
+    assert got["cases"]["before_errors"]["max"] > 50

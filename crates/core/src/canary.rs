@@ -2,11 +2,12 @@
 //!
 //! The plan's rule (`triggers.canary`) is *k of the last n probe rounds failed*. health-probe
 //! judges it after every round ([`Window`]), so a run can start the moment it is reached, and
-//! keeps probing for most of a minute ([`Cadence`]): a round every `interval` (Route 53's fast
-//! health checks probe every 10 s and count 3 failures), each invocation watching a little more
-//! than the schedule's minute so that the next one overlaps it. An outage is then reported
-//! within `k × interval` of its first second, plus one probe's time ([`detection_seconds`]),
-//! whatever second of the minute it starts in. What never reports: a single failed round, a slow
+//! keeps probing for more than a minute ([`Cadence`]): a round every `interval` (9 s, so that
+//! three rounds and a dark endpoint's 2 s timeout fit in 30 s; Route 53's fast health checks
+//! probe every 10 s and count 3 failures), each invocation watching a little more than the
+//! schedule's minute so that the next one overlaps it. An outage is then reported within
+//! `k × interval` of its first second, plus one probe's time ([`detection_seconds`]), whatever
+//! second of the minute it starts in. What never reports: a single failed round, a slow
 //! answer within the endpoint's timeout (a success), an endpoint that fails fewer than k of any n
 //! rounds in a row (flapping below the rule), silence (no canary runs: no report at all).
 
@@ -26,12 +27,13 @@ pub struct Cadence {
     pub watch_seconds: f64,
 }
 
-/// The template's cadence: a minute's schedule, a round every 10 s, each invocation watching
-/// 70 s (eight rounds), so consecutive invocations overlap by 10 s.
+/// The template's cadence: a minute's schedule, a round every 9 s, each invocation watching
+/// 72 s (nine rounds), so consecutive invocations overlap by 12 s: an outage starting just
+/// after a round still has its three rounds in one invocation.
 pub const DEFAULT_CADENCE: Cadence = Cadence {
     schedule_seconds: 60.0,
-    interval_seconds: 10.0,
-    watch_seconds: 70.0,
+    interval_seconds: 9.0,
+    watch_seconds: 72.0,
 };
 
 /// The last `n` rounds of one invocation; reached once `k` of them failed.
@@ -189,7 +191,7 @@ mod tests {
 
     #[test]
     fn an_invocation_probes_its_watch_and_never_fewer_than_n_rounds() {
-        assert_eq!(rounds(&RULE, &DEFAULT_CADENCE), 8);
+        assert_eq!(rounds(&RULE, &DEFAULT_CADENCE), 9);
         let short = Cadence {
             watch_seconds: 0.0,
             ..DEFAULT_CADENCE
@@ -202,8 +204,10 @@ mod tests {
         for tenth in 0..1200 {
             let at = f64::from(tenth) / 10.0 + 0.05;
             let d = detection_seconds(&RULE, &DEFAULT_CADENCE, at, 1.0).expect("detected");
-            assert!(d <= 3.0 * 10.0 + 1.0, "outage at {at}: {d}");
-            assert!(d >= 20.0 + 1.0, "outage at {at}: {d}");
+            // at most k intervals after its first second (the next round, then two more), plus
+            // the probe; at least k - 1 intervals
+            assert!(d <= 3.0 * 9.0 + 1.0 + 1e-9, "outage at {at}: {d}");
+            assert!(d >= 2.0 * 9.0 + 1.0 - 1e-9, "outage at {at}: {d}");
         }
     }
 

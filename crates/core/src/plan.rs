@@ -308,7 +308,7 @@ pub const EXECUTION_TIMEOUT_SECONDS: u32 = 14_400;
 /// The step deadline the functions use unless configured (`LIFEBOAT_STEP_DEADLINE_SECONDS`).
 pub const DEFAULT_STEP_DEADLINE_SECONDS: u32 = 1_800;
 /// The canary's (health-probe's) Lambda timeout (infra/template.yaml, HealthProbe; a contract
-/// test keeps them equal): its watch of 70 s ([`crate::canary::DEFAULT_CADENCE`]) and a round.
+/// test keeps them equal): its watch of 72 s ([`crate::canary::DEFAULT_CADENCE`]) and a round.
 pub const CANARY_TIMEOUT_SECONDS: u32 = 90;
 /// What the canary's rounds may take of it: the rest reads the plan and sends the event.
 pub const CANARY_PROBE_BUDGET_MS: u64 = 85_000;

@@ -1,7 +1,7 @@
 //! health-probe: lifeboat's canary. It runs on a schedule in the standby region (static
 //! stability: an alarm that lives in the failed region dies with it) and probes the other
 //! region's health endpoints in rounds, a round failing when any endpoint fails: a round every
-//! `LIFEBOAT_PROBE_INTERVAL_MS` (10 s) for `LIFEBOAT_CANARY_WATCH_MS` (70 s, so each minute's
+//! `LIFEBOAT_PROBE_INTERVAL_MS` (9 s) for `LIFEBOAT_CANARY_WATCH_MS` (72 s, so each minute's
 //! invocation overlaps the next), never fewer than the plan's `n` rounds. The plan's rule
 //! (`triggers.canary`: k of the last n rounds) is judged after every round
 //! ([`lifeboat_core::canary`]): the outage is reported the round it is reached.
@@ -37,10 +37,10 @@ pub struct Config {
     /// Where the plan is (`LIFEBOAT_PLAN_PARAMETER`) and the region this copy runs in
     /// (`AWS_REGION`): the other region is probed.
     pub plan: lifeboat_lambda::PlanConfig,
-    /// From one round's start to the next (`LIFEBOAT_PROBE_INTERVAL_MS`, default 10000).
+    /// From one round's start to the next (`LIFEBOAT_PROBE_INTERVAL_MS`, default 9000).
     pub interval: Duration,
     /// How long an invocation keeps starting rounds (`LIFEBOAT_CANARY_WATCH_MS`, default
-    /// 70000): a little more than the schedule's minute, so that invocations overlap.
+    /// 72000): a little more than the schedule's minute, so that invocations overlap.
     pub watch: Duration,
 }
 

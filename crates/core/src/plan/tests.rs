@@ -333,7 +333,7 @@ fn the_committed_json_schema_is_up_to_date() {
 #[test]
 fn the_canarys_probes_fit_its_timeout() {
     let mut plan = example();
-    // rounds start every 10 s for 70 s (8 rounds); the last one may take 20 s: 90 s > 85 s
+    // rounds start every 9 s for 72 s (9 rounds); the last one may take 20 s: 92 s > 85 s
     for region in plan.regions.values_mut() {
         for ep in &mut region.health_endpoints {
             ep.timeout_ms = 20_000;
@@ -345,20 +345,20 @@ fn the_canarys_probes_fit_its_timeout() {
         ["triggers.canary.of_probes", "triggers.canary.of_probes"]
     );
     assert!(
-        found[0].message.contains("90000 ms"),
+        found[0].message.contains("92000 ms"),
         "{}",
         found[0].message
     );
     for region in plan.regions.values_mut() {
         for ep in &mut region.health_endpoints {
-            ep.timeout_ms = 10_000; // 70 s + 10 s = 80 s
+            ep.timeout_ms = 10_000; // 72 s + 10 s = 82 s
         }
     }
     assert!(fields(plan.clone()).is_empty());
-    // more rounds than the watch holds: 10 rounds, 90 s + 10 s
+    // more rounds than the watch holds: 10 rounds, 81 s + 10 s
     plan.triggers.canary.of_probes = 10;
     assert_eq!(fields(plan.clone()), ["triggers.canary.of_probes"; 2]);
-    plan.triggers.canary.of_probes = 8;
+    plan.triggers.canary.of_probes = 9;
     assert!(fields(plan).is_empty());
 }
 
