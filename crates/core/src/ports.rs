@@ -374,6 +374,13 @@ pub struct EcsServiceView {
     pub deployments: u32,
 }
 
+impl EcsServiceView {
+    /// Whether the plan's `service` (a name or an ARN) names this described service.
+    pub fn is(&self, service: &str) -> bool {
+        service == self.service || service.ends_with(&format!("/{}", self.service))
+    }
+}
+
 /// How many services one ECS `DescribeServices` call may name (the API's limit).
 pub const DESCRIBE_SERVICES_MAX: usize = 10;
 
@@ -601,5 +608,28 @@ impl std::fmt::Debug for Secret {
 impl std::fmt::Display for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_names_a_described_service_by_name_or_arn() {
+        let v = EcsServiceView {
+            cluster: "shop".into(),
+            service: "web".into(),
+            status: "ACTIVE".into(),
+            desired: 1,
+            running: 1,
+            pending: 0,
+            rollout_state: None,
+            deployments: 1,
+        };
+        assert!(v.is("web"));
+        assert!(v.is("arn:aws:ecs:us-west-2:123456789012:service/shop/web"));
+        assert!(!v.is("webshop"));
+        assert!(!v.is("arn:aws:ecs:us-west-2:123456789012:service/shop/checkout"));
     }
 }

@@ -495,7 +495,7 @@ where
                             match described.get(cluster.as_str()) {
                                 Some(Ok(views)) => Ok(views
                                     .iter()
-                                    .find(|v| names_service(service, v))
+                                    .find(|v| v.is(service))
                                     .cloned()
                                     .map(ecs_observed)),
                                 // the cluster's answer, with its kind, for each of its services
@@ -673,11 +673,6 @@ fn combine(failures: Vec<(String, Error)>) -> Option<Error> {
         .collect::<Vec<_>>()
         .join("; ");
     Some(Error::new(kind, message))
-}
-
-/// Whether the plan's `service` (a name or an ARN) is the described service.
-fn names_service(service: &str, view: &EcsServiceView) -> bool {
-    service == view.service || service.ends_with(&format!("/{}", view.service))
 }
 
 /// What a described service says about the step.
