@@ -232,6 +232,11 @@ class Drill(Deploy):
                 self.expect_refusal(out, sm, inbox, self.spec.expect)
             else:
                 self.follow(out, sm, inbox)
+            if self.spec.report_check is not None and out.passed:
+                problem = self.spec.report_check(out.report or {})
+                if problem:
+                    out.passed = False
+                    out.verdict += f"; {problem}"
             self.collect_end_state(out, seeded)
             self.check_logs(out)
             if self.spec.way_home and self.go_home and out.passed:

@@ -67,6 +67,8 @@ class Scenario:
     # Once failed over, bring the shop home (unless the drill is told --no-failback).
     way_home: bool = False
     course: Callable[[Drill, Outcome, str, str], None] | None = None
+    # What the run's report must show beyond its end (None when it does), judged after the run.
+    report_check: Callable[[dict[str, Any]], str | None] | None = None
 
 
 def approval_timeout(on_timeout: str) -> Callable[[dict[str, Any]], None]:
@@ -92,6 +94,56 @@ def resolvers_keep_the_old_answer(d: Drill) -> None:
     assert d.shop is not None
     d.shop.cache_seconds = max(3.0, 60 * d.time_scale)
     d.shop._cached = (EAST, 0.0)
+
+
+# Warm standby (issue 21, item 3): us-west-2 runs half its active capacity all the time, and
+# the plan shifts traffic at half: web 3 of 6, checkout 2 of 4, workers 3 of 6.
+WARM = {"web": 3, "checkout": 2, "workers": 3}
+
+
+def warm_standby_plan(plan: dict[str, Any]) -> None:
+    plan["traffic"]["shift_at_capacity_percent"] = 50
+    for region in (EAST, WEST):
+        compute = plan["regions"][region]["compute"]
+        for s in compute["ecs_services"]:
+            s["standby_count"] = WARM[s["service"]]
+        for g in compute["autoscaling_groups"]:
+            g["standby"] = {"min": WARM["workers"], "desired": WARM["workers"]}
+
+
+def warm_standby_running(d: Drill) -> None:
+    """us-west-2 at its warm-standby capacity, steady, before the outage."""
+    ecs = d.client("ecs", WEST)
+    for service in ("web", "checkout"):
+        ecs.update_service(cluster="shop", service=service, desiredCount=WARM[service])
+    d.client("autoscaling", WEST).update_auto_scaling_group(
+        AutoScalingGroupName="shop-workers-usw2", MinSize=WARM["workers"],
+        DesiredCapacity=WARM["workers"])
+
+    def steady() -> bool:
+        services = ecs.describe_services(cluster="shop", services=["web", "checkout"])["services"]
+        group = d.client("autoscaling", WEST).describe_auto_scaling_groups(
+            AutoScalingGroupNames=["shop-workers-usw2"])["AutoScalingGroups"][0]
+        in_service = [i for i in group["Instances"] if i["LifecycleState"] == "InService"]
+        return (all(s["runningCount"] == WARM[s["serviceName"]] for s in services)
+                and len(in_service) == WARM["workers"])
+
+    wait_for("us-west-2 at warm-standby capacity", steady, 300, every=0.5)
+
+
+def shifted_before_full_capacity(report: dict[str, Any]) -> str | None:
+    """The shift found the plan's share ready and not yet everything: it did not wait for the
+    new instances."""
+    c = report.get("capacity_at_shift")
+    if not c:
+        return "the report shows no capacity at shift"
+    if c.get("planned_percent") != 50:
+        return f"capacity at shift: planned {c.get('planned_percent')} %, not 50 %"
+    if c["ready"] >= c["desired"]:
+        return f"traffic shifted at full capacity ({c['ready']} of {c['desired']}): it waited for scale-up"
+    if c["ready"] * 2 < c["desired"]:
+        return f"traffic shifted below the plan's share ({c['ready']} of {c['desired']})"
+    return None
 
 
 # Scenarios with their own course (issue 17): each sets out.passed and out.verdict from named
@@ -546,6 +598,9 @@ SCENARIOS: dict[str, Scenario] = {
     "failover": Scenario(
         "the primary goes dark; a person approves; the shop is served from us-west-2",
         way_home=True),
+    "warm-standby": Scenario(
+        "warm standby: us-west-2 runs half its capacity; the plan shifts at 50 %: traffic moves once the database is promoted, scale-up goes on to full",
+        plan=warm_standby_plan, fault=warm_standby_running, report_check=shifted_before_full_capacity),
     "lag-above-guard": Scenario(
         "replication lag is above the RPO guard: refused, announced once, nothing moves",
         lag_ms=LAG_ABOVE_GUARD_MS, trigger="storm", expect=Refused()),

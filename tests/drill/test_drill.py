@@ -119,6 +119,9 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
     assert es["lock"] is None
     report = parameter(d, f"/lifeboat/shop/runs/{out.run_id}")
     assert report["rto_seconds"] > 0 and report["rpo_estimate_seconds"] is not None
+    # pilot light, full capacity first: traffic shifted with every task and instance in
+    cap = report["capacity_at_shift"]
+    assert (cap["planned_percent"], cap["ready"], cap["desired"]) == (100, 16, 16), cap
     assert [s["name"] for s in report["timeline"]["steps"]][:2] == ["Assess", "Approval"]
     # readiness, evaluated on schedule before the outage, found the plan would work (and, all
     # clear the first time, paged nobody)
@@ -167,6 +170,27 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
         log.write(f"oops {token}\n")
     d.check_logs(out)
     assert "SECRET IN THE LOGS: the task token" in out.verdict and not out.passed
+
+
+def test_warm_standby_shifts_traffic_at_the_plans_share_and_scales_on_to_full(run_drill: Any) -> None:
+    # GIVEN us-west-2 at warm standby (web 3, checkout 2, workers 3: half of active) and a plan
+    # that shifts at 50 %
+    d, out = run_drill("warm-standby", approval=False)
+    # THEN the run succeeded, and the report's check held: the shift found the plan's share
+    # ready and not everything (the new instances take 120 s, the promotion 70 s)
+    assert out.passed, out.verdict
+    names = visited(out)
+    assert "Compute: serving" in names and "Compute: steady" not in names, names
+    assert_entered_in_order(names, ["Assess", ("Database: start", "Compute: start"),
+                                    "Compute: serving", "Traffic: start", "Verify", "Record"])
+    cap = out.report["capacity_at_shift"]
+    assert cap["planned_percent"] == 50 and cap["desired"] == 16, cap
+    assert cap["desired"] / 2 <= cap["ready"] < cap["desired"], cap
+    by_name = {r["resource"]: r for r in cap["resources"]}
+    assert by_name["asg:shop-workers-usw2"]["ready"] == 3, by_name
+    # AND scale-up went on: the desired counts are the active capacity
+    assert (out.end_state["ecs_desired"], out.end_state["asg_desired"]) == ({"web": 6, "checkout": 4}, 6)
+    assert out.end_state["writer_region"] == "us-west-2" and out.end_state["www_region"] == "us-west-2"
 
 
 def test_no_approval_when_the_plan_does_not_require_one(run_drill: Any) -> None:

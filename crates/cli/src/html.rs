@@ -170,6 +170,12 @@ pub fn page(r: &Report) -> String {
             &secs(r.rpo_estimate_seconds),
         ),
         row(
+            "Capacity at shift",
+            &r.capacity_at_shift
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |c| c.line()),
+        ),
+        row(
             "Active region / epoch",
             &format!("{} / {}", r.active_region, r.epoch),
         ),

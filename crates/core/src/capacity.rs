@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::plan::ValidPlan;
 
+/// The plan's default share of active capacity before traffic shifts: full capacity first.
+pub const FULL_CAPACITY_PERCENT: u32 = 100;
+
 /// Which of the plan's capacities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +117,104 @@ pub fn at_level(target: &Target, level: Level, now: Capacity) -> bool {
     match level {
         Level::Active => now.desired >= target.capacity.desired,
         Level::Standby | Level::Fenced => now.desired == target.capacity.desired,
+    }
+}
+
+/// How many of `active` tasks or instances must run before traffic may shift at `percent` of
+/// active capacity: `ceil(active × percent / 100)`, and at least one when any are planned (a
+/// region with none of a service running cannot serve it, whatever the share).
+pub fn serving_floor(active: u32, percent: u32) -> u32 {
+    let floor = (u64::from(active) * u64::from(percent.min(FULL_CAPACITY_PERCENT))).div_ceil(100);
+    // floor <= active, so it fits in u32.
+    u32::try_from(floor)
+        .unwrap_or(active)
+        .max(u32::from(active > 0))
+}
+
+/// Whether a resource scaling up to `target`'s active capacity can take its share of traffic:
+/// `ready` (running tasks, instances in service) at least [`serving_floor`] of the plan's active
+/// count. At 100 % this is every planned task or instance.
+pub fn can_serve(target: &Target, ready: u32, percent: u32) -> bool {
+    ready >= serving_floor(target.capacity.desired, percent)
+}
+
+/// One resource as the compute step saw it when traffic shifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceCapacity {
+    /// `ecs:<cluster>/<service>` or `asg:<name>`.
+    pub resource: String,
+    /// The desired count set (at least the plan's active count).
+    pub desired: u32,
+    /// Running tasks / instances in service.
+    pub ready: u32,
+}
+
+/// The target region's compute when traffic shifted: what the report shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacityAtShift {
+    /// The plan's `traffic.shift_at_capacity_percent`.
+    pub planned_percent: u32,
+    /// Tasks and instances running / in service, over all resources.
+    pub ready: u32,
+    /// Their desired counts, over all resources.
+    pub desired: u32,
+    pub resources: Vec<ResourceCapacity>,
+}
+
+impl CapacityAtShift {
+    pub fn new(planned_percent: u32, resources: Vec<ResourceCapacity>) -> Self {
+        Self {
+            planned_percent,
+            ready: resources.iter().map(|r| r.ready).sum(),
+            desired: resources.iter().map(|r| r.desired).sum(),
+            resources,
+        }
+    }
+
+    /// Whether every resource had its desired count when traffic shifted.
+    pub fn full(&self) -> bool {
+        self.resources.iter().all(|r| r.ready >= r.desired)
+    }
+
+    /// The share of the desired tasks and instances that were ready, in whole percent (100 for
+    /// a region with nothing planned).
+    pub fn percent(&self) -> u32 {
+        if self.desired == 0 {
+            return FULL_CAPACITY_PERCENT;
+        }
+        let p = u64::from(self.ready.min(self.desired)) * 100 / u64::from(self.desired);
+        // p <= 100
+        u32::try_from(p).unwrap_or(FULL_CAPACITY_PERCENT)
+    }
+
+    /// One line for the report: `7 of 13 tasks and instances (53 %; the plan shifts at 50 %);
+    /// scale-up goes on to full capacity`.
+    pub fn line(&self) -> String {
+        let plan = if self.planned_percent >= FULL_CAPACITY_PERCENT {
+            "the plan shifts at full capacity".to_string()
+        } else {
+            format!("the plan shifts at {} %", self.planned_percent)
+        };
+        let tail = if self.full() {
+            String::new()
+        } else {
+            let short: Vec<String> = self
+                .resources
+                .iter()
+                .filter(|r| r.ready < r.desired)
+                .map(|r| format!("{} {} of {}", r.resource, r.ready, r.desired))
+                .collect();
+            format!(
+                "; scale-up went on to full capacity after the shift ({})",
+                short.join(", ")
+            )
+        };
+        format!(
+            "{} of {} tasks and instances ready ({} %; {plan}){tail}",
+            self.ready,
+            self.desired,
+            self.percent()
+        )
     }
 }
 
@@ -226,5 +327,59 @@ mod tests {
         assert!(above_max(asg(7, 0), 6));
         assert!(!above_max(asg(6, 6), 6));
         assert!(!above_max(ecs(6), 6));
+    }
+
+    #[test]
+    fn a_region_can_serve_at_its_share_of_every_resource_and_never_with_none_running() {
+        assert_eq!(serving_floor(6, 100), 6);
+        assert_eq!(serving_floor(6, 50), 3);
+        assert_eq!(serving_floor(7, 50), 4, "rounded up: half of 7 is 4 tasks");
+        assert_eq!(
+            serving_floor(4, 1),
+            1,
+            "a share of a service is at least one task"
+        );
+        assert_eq!(serving_floor(0, 50), 0, "nothing planned, nothing needed");
+        assert_eq!(serving_floor(u32::MAX, 100), u32::MAX);
+        assert_eq!(
+            serving_floor(10, 250),
+            10,
+            "never more than the active count"
+        );
+        let t = Target {
+            resource: Resource::Ecs {
+                cluster: "c".into(),
+                service: "s".into(),
+            },
+            capacity: ecs(6),
+        };
+        assert!(!can_serve(&t, 2, 50));
+        assert!(can_serve(&t, 3, 50));
+        assert!(!can_serve(&t, 5, FULL_CAPACITY_PERCENT));
+        assert!(can_serve(&t, 6, FULL_CAPACITY_PERCENT));
+    }
+
+    #[test]
+    fn the_capacity_at_shift_says_what_was_ready_and_what_was_still_coming() {
+        let r = |resource: &str, desired, ready| ResourceCapacity {
+            resource: resource.into(),
+            desired,
+            ready,
+        };
+        let early = CapacityAtShift::new(50, vec![r("ecs:shop/web", 6, 3), r("asg:w", 6, 6)]);
+        assert_eq!((early.ready, early.desired, early.percent()), (9, 12, 75));
+        assert!(!early.full());
+        assert_eq!(
+            early.line(),
+            "9 of 12 tasks and instances ready (75 %; the plan shifts at 50 %); scale-up went on \
+             to full capacity after the shift (ecs:shop/web 3 of 6)"
+        );
+        let full = CapacityAtShift::new(100, vec![r("ecs:shop/web", 6, 6)]);
+        assert!(full.full());
+        assert_eq!(
+            full.line(),
+            "6 of 6 tasks and instances ready (100 %; the plan shifts at full capacity)"
+        );
+        assert_eq!(CapacityAtShift::new(100, vec![]).percent(), 100);
     }
 }

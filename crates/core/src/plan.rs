@@ -295,6 +295,24 @@ pub struct TrafficPlan {
     /// Route 53 ARC cluster endpoints (mode `routing_control`); tried in turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arc_cluster_endpoints: Vec<ArcClusterEndpoint>,
+    /// Shift traffic once the database is the writer and every ECS service and Auto Scaling
+    /// group of the target region has at least this share (percent) of its active capacity
+    /// running or in service; scale-up goes on to full capacity after the shift. 100 (the
+    /// default): full capacity first. A warm-standby shop whose standby runs half its active
+    /// capacity can say 50 and shift as soon as the database is promoted.
+    #[serde(
+        default = "default_shift_at_capacity_percent",
+        skip_serializing_if = "is_full_capacity"
+    )]
+    pub shift_at_capacity_percent: u32,
+}
+
+fn default_shift_at_capacity_percent() -> u32 {
+    crate::capacity::FULL_CAPACITY_PERCENT
+}
+
+fn is_full_capacity(percent: &u32) -> bool {
+    *percent == crate::capacity::FULL_CAPACITY_PERCENT
 }
 
 fn default_verify_deadline_seconds() -> u32 {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::CapacityAtShift;
 use crate::decision::PromotionMode;
 use crate::fence::FenceReport;
 use crate::run::{RunKind, RunOutcome, lock_parameter};
@@ -61,6 +62,10 @@ pub struct Report {
     /// How the old primary region was fenced (a failover with data loss), action by action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fence: Option<FenceReport>,
+    /// The target region's compute when traffic shifted (a failover that got past promotion ‖
+    /// scale-up): full capacity, or the plan's share with scale-up going on to full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_at_shift: Option<CapacityAtShift>,
     pub error: Option<CaughtError>,
     /// Steps begun and not finished: what a failure left half-done.
     pub open_steps: Vec<String>,
@@ -182,6 +187,9 @@ pub fn render_text(report: &Report) -> String {
                 ),
             }
         );
+    }
+    if let Some(c) = &report.capacity_at_shift {
+        let _ = writeln!(t, "Capacity at shift: {}", c.line());
     }
     if let Some(d) = &report.decided {
         let _ = writeln!(

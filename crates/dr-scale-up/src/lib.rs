@@ -8,7 +8,10 @@
 //!   max is `PreconditionFailed` with the reason, and nothing is changed.
 //! * `status`: `steady` when every ECS service runs its desired count with its deployment
 //!   complete and every group has its desired instances in service, at (at least) the level
-//!   asked for.
+//!   asked for; `serving` (the active level, a plan with `traffic.shift_at_capacity_percent`
+//!   below 100) when every resource has its desired count set and at least that share of its
+//!   active capacity ready ([`lifeboat_core::capacity::can_serve`]): the failover shifts traffic
+//!   then, and scale-up goes on to full.
 //! * `scale_down`: a region back to standby capacity; refused (`PreconditionFailed`) while that
 //!   region holds the database writer.
 //! * `fence` (a failover with data loss): the old primary region's compute to the plan's fenced
@@ -147,6 +150,15 @@ pub enum Response {
     /// `status`: every resource has settled at the level.
     Steady {
         region: String,
+        resources: Vec<ResourceStatus>,
+    },
+    /// `status` at the active level, when the plan shifts traffic before full capacity
+    /// (`traffic.shift_at_capacity_percent` below 100): every resource has at least that share
+    /// of its active capacity ready and its desired count set; scale-up goes on to full.
+    Serving {
+        region: String,
+        /// The plan's share.
+        shift_at_capacity_percent: u32,
         resources: Vec<ResourceStatus>,
     },
     /// `status`: still scaling.
@@ -628,7 +640,9 @@ where
     async fn status(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
         let targets = capacity::targets(plan, region, level)?;
         let observed = self.observe_all(region, &targets).await?;
+        let share = plan.traffic().shift_at_capacity_percent;
         let mut resources = Vec::new();
+        let mut serving = level == Level::Active && share < capacity::FULL_CAPACITY_PERCENT;
         for (target, o) in observed {
             let o = o.ok_or_else(|| {
                 Error::not_found(format!(
@@ -638,6 +652,7 @@ where
             })?;
             let wanted = target.capacity.desired;
             let at_level = capacity::at_level(&target, level, o.now);
+            serving &= at_level && capacity::can_serve(&target, o.ready, share);
             resources.push(ResourceStatus {
                 resource: target.resource.id(),
                 desired: o.now.desired,
@@ -653,6 +668,12 @@ where
         let region = region.to_string();
         Ok(if resources.iter().all(|r| r.steady) {
             Response::Steady { region, resources }
+        } else if serving {
+            Response::Serving {
+                region,
+                shift_at_capacity_percent: share,
+                resources,
+            }
         } else {
             Response::Scaling { region, resources }
         })

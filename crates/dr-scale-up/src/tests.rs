@@ -54,7 +54,9 @@ fn given_a_standby_region() -> Fakes {
 
 fn resources(r: &Response) -> Vec<(String, bool)> {
     match r {
-        Response::Steady { resources, .. } | Response::Scaling { resources, .. } => resources
+        Response::Steady { resources, .. }
+        | Response::Serving { resources, .. }
+        | Response::Scaling { resources, .. } => resources
             .iter()
             .map(|r| (r.resource.clone(), r.steady))
             .collect(),
@@ -519,4 +521,115 @@ async fn the_dr_copy_never_fences_its_standby() {
     };
     assert_eq!(verdict, &GuardVerdict::NotHome);
     assert!(h.ports.ecs.calls().is_empty());
+}
+
+/// GIVEN the example shop with `traffic.shift_at_capacity_percent: 50` (warm standby: traffic
+/// may shift at half the active capacity).
+fn given_a_plan_that_shifts_at_half_capacity() -> Fakes {
+    let h = given_a_standby_region();
+    let plan = PLAN.replace(
+        "  mode: routing_control\n",
+        "  mode: routing_control\n  shift_at_capacity_percent: 50\n",
+    );
+    assert_ne!(plan, PLAN);
+    *h.ports.params.values.lock().unwrap() = [("/lifeboat/shop/plan".to_string(), plan)]
+        .into_iter()
+        .collect();
+    h
+}
+
+/// Sets what runs now in us-west-2: web, checkout, the workers' instances in service.
+fn running(h: &Fakes, web: u32, checkout: u32, workers: u32) {
+    for (service, n) in [("web", web), ("checkout", checkout)] {
+        let mut s = h.ports.ecs.services.lock().unwrap();
+        let v = s
+            .get_mut(&("us-west-2".into(), "shop".into(), service.into()))
+            .unwrap();
+        v.running = n;
+        v.pending = v.desired.saturating_sub(n);
+    }
+    let mut g = h.ports.asg.groups.lock().unwrap();
+    let v = g
+        .get_mut(&("us-west-2".into(), "shop-workers-usw2".into()))
+        .unwrap();
+    v.in_service = workers;
+    v.instances = v.desired;
+}
+
+#[tokio::test]
+async fn a_region_serves_once_every_resource_has_the_plans_share_running() {
+    // GIVEN a plan that shifts at 50 %: web 6 -> 3, checkout 4 -> 2, workers 6 -> 3
+    let h = given_a_plan_that_shifts_at_half_capacity();
+    // WHEN scale-up starts and nothing new runs yet
+    h.handle(json!({"action": "start"})).await.unwrap();
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
+    // one resource short of its share: still scaling
+    running(&h, 3, 2, 2);
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
+    running(&h, 2, 4, 6);
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
+    // THEN each at its share: serving, with what runs
+    running(&h, 3, 2, 3);
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    let Response::Serving {
+        shift_at_capacity_percent,
+        resources,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*shift_at_capacity_percent, 50);
+    let ready: Vec<(String, u32, u32)> = resources
+        .iter()
+        .map(|r| (r.resource.clone(), r.ready, r.desired))
+        .collect();
+    assert_eq!(
+        ready,
+        [
+            ("ecs:shop/web".to_string(), 3, 6),
+            ("ecs:shop/checkout".to_string(), 2, 4),
+            ("asg:shop-workers-usw2".to_string(), 3, 6)
+        ]
+    );
+    // and full capacity is still steady
+    h.ports.ecs.settle();
+    h.ports.asg.settle();
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Steady { .. }), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_region_whose_desired_count_is_not_yet_set_does_not_serve_at_its_share() {
+    // GIVEN a plan that shifts at 50 %, and a region at standby (start not yet run): web and
+    // checkout run 1 of desired 1, which is not half of 6
+    let h = given_a_plan_that_shifts_at_half_capacity();
+    running(&h, 3, 2, 3);
+    // WHEN status is asked before start set the desired counts
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    // THEN it is scaling: serving needs the active desired counts set (scale-up goes on)
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
+}
+
+#[tokio::test]
+async fn full_capacity_first_never_serves_early_and_standby_never_serves() {
+    // GIVEN the example plan (no share: full capacity first), half of everything running
+    let h = given_a_standby_region();
+    h.handle(json!({"action": "start"})).await.unwrap();
+    running(&h, 5, 3, 5);
+    // THEN it is scaling until every task and instance runs
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
+    // AND a plan with a share never answers serving for the standby level
+    let h = given_a_plan_that_shifts_at_half_capacity();
+    h.handle(json!({"action": "start"})).await.unwrap();
+    running(&h, 3, 2, 3);
+    let out = h
+        .handle(json!({"action": "status", "level": "standby"}))
+        .await
+        .unwrap();
+    assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
 }

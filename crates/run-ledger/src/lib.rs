@@ -75,6 +75,20 @@ pub struct BranchResult {
     /// The fence branch's error, when dr-scale-up could not run (recorded, never a blocker).
     #[serde(default)]
     pub fence_error: Option<CaughtError>,
+    /// The step's last status answer; for the compute step, what ran when it ended (steady, or
+    /// serving at the plan's share).
+    #[serde(default)]
+    pub status: Option<StatusSummary>,
+}
+
+/// The part of a step's last `status` answer the report uses: dr-scale-up's resources (the
+/// database step's status names none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusSummary {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub resources: Vec<lifeboat_core::capacity::ResourceCapacity>,
 }
 
 /// The part of a step's `start` answer the report uses.
@@ -506,6 +520,19 @@ where
                     .and_then(|r| lifeboat_core::plan::cluster_id_from_arn(&r.db_cluster_arn)),
             )
         });
+        // The compute branch ended when traffic could shift: its last status is the capacity the
+        // shift found.
+        let capacity_at_shift = branches
+            .iter()
+            .flatten()
+            .find(|b| b.step.as_deref() == Some("compute"))
+            .and_then(|b| b.status.as_ref())
+            .map(|s| {
+                lifeboat_core::capacity::CapacityAtShift::new(
+                    plan.traffic().shift_at_capacity_percent,
+                    s.resources.clone(),
+                )
+            });
         let open_steps: Vec<String> = timeline
             .open_steps()
             .into_iter()
@@ -559,6 +586,7 @@ where
             }),
             verify_attempts,
             fence,
+            capacity_at_shift,
             error,
             open_steps,
             active_region,

@@ -633,3 +633,49 @@ async fn an_unrecorded_notice_goes_out_when_its_marker_cannot_be_read() {
     assert_eq!(h.ports.notifier.messages().len(), 1);
     assert!(n.subject.contains("UNRECORDED"), "{}", n.subject);
 }
+
+#[tokio::test]
+async fn the_report_shows_the_capacity_traffic_shifted_at() {
+    // GIVEN a failover whose compute step ended serving at the plan's share: web 3 of 6 running,
+    // the workers' 6 instances in service (dr-scale-up's status answer, as the branch holds it)
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"][0]["status"] = json!({"state": "promoted", "writer_region": "us-west-2"});
+    req["branches"][1]["status"] = json!({
+        "state": "serving", "region": "us-west-2", "shift_at_capacity_percent": 50,
+        "resources": [
+            {"resource": "ecs:shop/web", "desired": 6, "ready": 3, "steady": false,
+             "detail": "3 running, 3 pending, rollout COMPLETED"},
+            {"resource": "asg:shop-workers-usw2", "desired": 6, "ready": 6, "steady": true,
+             "detail": "6 of 6 instances in service"}
+        ]
+    });
+    // WHEN the run is recorded
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    // THEN the report holds what ran when traffic shifted, and says scale-up went on
+    let c = r.capacity_at_shift.as_ref().expect("capacity recorded");
+    assert_eq!((c.ready, c.desired, c.percent()), (9, 12, 75));
+    assert!(!c.full());
+    let text = render_text(&r);
+    assert!(
+        text.contains(
+            "Capacity at shift: 9 of 12 tasks and instances ready (75 %; the plan shifts at full \
+             capacity); scale-up went on to full capacity after the shift (ecs:shop/web 3 of 6)"
+        ),
+        "{text}"
+    );
+    // AND a run recorded before the compute step ended has none
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let Response::Report(r) = h
+        .handle(record(&run, "failed", None))
+        .await
+        .expect("recorded")
+    else {
+        panic!("not a report")
+    };
+    assert_eq!(r.capacity_at_shift, None);
+}

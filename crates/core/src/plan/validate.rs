@@ -323,6 +323,12 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
         3_600,
     );
     c.range(
+        "traffic.shift_at_capacity_percent",
+        plan.traffic.shift_at_capacity_percent.into(),
+        1,
+        100,
+    );
+    c.range(
         "triggers.canary.of_probes",
         tr.canary.of_probes.into(),
         1,
