@@ -124,3 +124,28 @@ def test_detection_is_within_30_seconds_at_published_durations() -> None:
         assert 0 < c["median"] <= c["max"] <= 30, (case, c)
     # the cadence before took up to a minute and more
     assert got["cases"]["before_errors"]["max"] > 50
+
+
+def test_the_anchors_and_the_share_of_compute_follow_the_documented_sequences() -> None:
+    # GIVEN the example's us-west-2 (web 1 -> 6, checkout 1 -> 4, workers 1 -> 6 instances)
+    plan = {"traffic": {}, "regions": {"w": {"compute": {
+        "ecs_services": [{"standby_count": 1, "active_count": 6},
+                         {"standby_count": 1, "active_count": 4}],
+        "autoscaling_groups": [{"standby": {"min": 1, "desired": 1},
+                                "active": {"min": 4, "desired": 6}}]}}}}
+    # THEN full capacity waits for the instances; at 50 % too (1 of 6 is not 3)
+    assert bench.compute_seconds(plan, "w", 60, 120) == 120
+    plan["traffic"]["shift_at_capacity_percent"] = 50
+    assert bench.compute_seconds(plan, "w", 60, 120) == 120
+    # AND warm standby at half of each: nothing to wait for
+    c = plan["regions"]["w"]["compute"]
+    c["ecs_services"][0]["standby_count"], c["ecs_services"][1]["standby_count"] = 3, 2
+    c["autoscaling_groups"][0]["standby"] = {"min": 3, "desired": 3}
+    assert bench.compute_seconds(plan, "w", 60, 120) == 0
+    # AND one service below its share waits for its tasks, linearly (web 2 of 6, needs 3)
+    c["ecs_services"][0]["standby_count"] = 2
+    assert bench.compute_seconds(plan, "w", 60, 120) == 60 * (3 - 2) / (6 - 2)
+    # THEN the anchors: parallel takes the slowest, a sequence the sum
+    a = bench.anchors(promotion=70, compute_full=120, compute_share=0, dns=60, verify=1)
+    assert a == {"lifeboat": 131, "arc_parallel": 130, "arc_sequential": 130,
+                 "seed_sequential": 251}

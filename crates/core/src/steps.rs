@@ -15,27 +15,140 @@ use crate::trigger::{AlarmState, Trigger};
 pub struct Pacing {
     /// Seconds between two status polls of a step.
     pub poll_seconds: u32,
-    /// Polls of one step before its deadline.
+    /// Polls of one step before its deadline, all at `poll_seconds` (the failback machine).
     pub max_polls: u32,
     /// Seconds between two verify attempts.
     pub verify_interval_seconds: u32,
     /// Verify attempts before the run fails: the plan's verify deadline, covered.
     pub verify_max_attempts: u32,
+    /// The failover machine's phases, each polled every `poll_seconds` until shortly before its
+    /// expected end at published durations, then faster: the last poll interval of a phase on
+    /// the critical path costs about half a fast interval instead of half a poll interval.
+    pub database: PhasePacing,
+    pub compute: PhasePacing,
+    pub traffic: PhasePacing,
 }
 
-/// The pacing for `plan` with the functions' poll interval and step deadline.
-pub fn pacing(plan: &ValidPlan, poll_seconds: u32, step_deadline_seconds: u32) -> Pacing {
+/// One phase's polling: `fast_after_polls` polls `poll_seconds` apart, then every
+/// `fast_poll_seconds`; the deadline after `max_polls` polls (the step deadline, in time, as
+/// before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PhasePacing {
+    /// When the phase is expected to end at published durations (seconds from its start).
+    pub expected_seconds: u32,
+    pub fast_after_polls: u32,
+    pub fast_poll_seconds: u32,
+    pub max_polls: u32,
+}
+
+/// Published durations the polls are paced by. They steer how often a status is asked, never
+/// what it is judged to be.
+pub mod published {
+    /// An Aurora Global Database failover (detach and promote, managed): typically a minute.
+    pub const AURORA_FAILOVER_SECONDS: u32 = 60;
+    /// A managed switchover (replication caught up first): a minute or two.
+    pub const AURORA_SWITCHOVER_SECONDS: u32 = 90;
+    /// New ECS tasks pulled, started and running.
+    pub const ECS_TASK_START_SECONDS: u32 = 60;
+    /// New EC2 instances launched, booted and in service.
+    pub const EC2_INSTANCE_START_SECONDS: u32 = 120;
+    /// A Route 53 change `INSYNC` on every authoritative server: within 60 seconds.
+    pub const ROUTE53_INSYNC_SECONDS: u32 = 60;
+}
+
+/// The fast interval near a phase's end (never longer than the poll interval).
+pub const FAST_POLL_SECONDS: u32 = 1;
+/// Route 53 answers five requests a second per account: a traffic status asks `GetChange` once
+/// per hosted zone, so its fast polls keep within two requests a second, leaving the rest to
+/// everything else the account does.
+pub const ROUTE53_POLL_BUDGET_PER_SECOND: u32 = 2;
+
+/// The pacing for `plan` with the functions' poll interval and step deadline, for a run into
+/// `target_region` (`switchover`: a planned promotion).
+pub fn pacing(
+    plan: &ValidPlan,
+    target_region: &str,
+    switchover: bool,
+    poll_seconds: u32,
+    step_deadline_seconds: u32,
+) -> Pacing {
     let poll = poll_seconds.max(1);
+    let fast = FAST_POLL_SECONDS.min(poll);
+    let deadline = step_deadline_seconds;
+    let database = if switchover {
+        published::AURORA_SWITCHOVER_SECONDS
+    } else {
+        published::AURORA_FAILOVER_SECONDS
+    };
+    let zones = plan.region(target_region).map_or(0, |r| {
+        u32::try_from(r.traffic.hosted_zones.len()).unwrap_or(u32::MAX)
+    });
+    let (traffic_expected, traffic_fast) = match plan.traffic().mode {
+        crate::plan::TrafficMode::RecordUpsert => (
+            published::ROUTE53_INSYNC_SECONDS,
+            zones
+                .div_ceil(ROUTE53_POLL_BUDGET_PER_SECOND)
+                .clamp(fast, poll),
+        ),
+        // health checks and routing controls: nothing to wait for after the change
+        _ => (0, poll),
+    };
     Pacing {
         poll_seconds: poll,
-        max_polls: step_deadline_seconds.div_ceil(poll).max(1),
+        max_polls: deadline.div_ceil(poll).max(1),
         verify_interval_seconds: poll,
         verify_max_attempts: plan
             .traffic()
             .verify_deadline_seconds
             .div_ceil(poll)
             .saturating_add(1),
+        database: phase(database, poll, fast, deadline),
+        compute: phase(
+            expected_scale_up_seconds(plan, target_region),
+            poll,
+            fast,
+            deadline,
+        ),
+        traffic: phase(traffic_expected, poll, traffic_fast, deadline),
     }
+}
+
+/// A phase expected to end after `expected` seconds: polls `poll` apart while the next one
+/// still lands a poll before the expected end, then every `fast`, up to `deadline` in all.
+fn phase(expected: u32, poll: u32, fast: u32, deadline: u32) -> PhasePacing {
+    let fast = fast.clamp(1, poll);
+    let slow = (expected.saturating_sub(poll) / poll).min(deadline / poll);
+    let rest = deadline.saturating_sub(slow * poll);
+    PhasePacing {
+        expected_seconds: expected,
+        fast_after_polls: slow,
+        fast_poll_seconds: fast,
+        max_polls: slow.saturating_add(rest.div_ceil(fast)).max(1),
+    }
+}
+
+/// How long the target region's compute is expected to take to reach the share the plan shifts
+/// at: the instances' start if a group must grow to get there, else the tasks' start if a
+/// service must, else nothing (warm standby at its share already).
+pub fn expected_scale_up_seconds(plan: &ValidPlan, target_region: &str) -> u32 {
+    use crate::capacity::{Level, Resource, serving_floor, targets};
+    let share = plan.traffic().shift_at_capacity_percent;
+    let (Ok(active), Ok(standby)) = (
+        targets(plan, target_region, Level::Active),
+        targets(plan, target_region, Level::Standby),
+    ) else {
+        return 0;
+    };
+    active
+        .iter()
+        .zip(&standby)
+        .filter(|(a, s)| serving_floor(a.capacity.desired, share) > s.capacity.desired)
+        .map(|(a, _)| match a.resource {
+            Resource::Asg { .. } => published::EC2_INSTANCE_START_SECONDS,
+            Resource::Ecs { .. } => published::ECS_TASK_START_SECONDS,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether the primary's database answers: its cluster, described through its own region's
@@ -241,6 +354,122 @@ pub fn upsert_batches(records: &[RecordValue]) -> Vec<Vec<RecordValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const EXAMPLE: &str = include_str!("../../../examples/plan.yaml");
+    const RECORD_UPSERT: &str = include_str!("../../../examples/plan-record-upsert.yaml");
+
+    /// Where a phase's polls fall, in seconds from its start.
+    fn poll_times(p: PhasePacing, poll: u32) -> Vec<u32> {
+        let mut t = 0;
+        (1..=p.max_polls)
+            .map(|n| {
+                t += if n > p.fast_after_polls {
+                    p.fast_poll_seconds
+                } else {
+                    poll
+                };
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_phase_is_polled_faster_near_its_expected_end_within_the_same_deadline() {
+        // GIVEN the example (pilot light: us-west-2's workers grow from 1 to 6 instances;
+        // routing controls), polls every 5 s, a deadline of 1800 s
+        let plan = ValidPlan::parse(EXAMPLE).unwrap();
+        let p = pacing(&plan, "us-west-2", false, 5, 1800);
+        // THEN the promotion is polled every 5 s up to 55 s, then every second
+        assert_eq!(p.database.expected_seconds, 60);
+        let db = poll_times(p.database, 5);
+        assert_eq!(&db[..12], &[5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 56]);
+        // a promotion that ends at 70 s is seen at 70 s, not 75 s
+        assert_eq!(db.iter().find(|t| **t >= 70), Some(&70));
+        // AND the scale-up waits for its instances (120 s), the switchover for 90 s
+        assert_eq!(p.compute.expected_seconds, 120);
+        assert_eq!(poll_times(p.compute, 5)[22..24], [115, 116]);
+        assert_eq!(
+            pacing(&plan, "us-west-2", true, 5, 1800)
+                .database
+                .expected_seconds,
+            90
+        );
+        // AND routing controls have nothing to wait for: the poll interval as before
+        assert_eq!(p.traffic.expected_seconds, 0);
+        assert_eq!(p.traffic.fast_poll_seconds, 5);
+        // AND every phase's last poll is at its deadline, as the poll interval alone had it
+        for phase in [p.database, p.compute, p.traffic] {
+            let last = *poll_times(phase, 5).last().unwrap();
+            assert!((1800..1805).contains(&last), "{phase:?}: {last}");
+        }
+        assert_eq!(
+            p.max_polls, 360,
+            "the failback machine's count is unchanged"
+        );
+    }
+
+    #[test]
+    fn warm_standby_is_polled_fast_from_the_start_and_route53_within_its_budget() {
+        // GIVEN a plan whose standby runs the share it shifts at
+        let mut plan = crate::plan::Plan::parse(EXAMPLE).unwrap();
+        plan.traffic.shift_at_capacity_percent = 50;
+        for r in plan.regions.values_mut() {
+            for s in &mut r.compute.ecs_services {
+                s.standby_count = s.active_count / 2;
+            }
+            for g in &mut r.compute.autoscaling_groups {
+                g.standby = g.active;
+                g.standby.desired = g.active.desired / 2;
+                g.standby.min = g.standby.desired;
+            }
+        }
+        let plan = plan.validate().unwrap();
+        let p = pacing(&plan, "us-west-2", false, 5, 1800);
+        assert_eq!(p.compute.expected_seconds, 0);
+        assert_eq!(
+            (p.compute.fast_after_polls, p.compute.fast_poll_seconds),
+            (0, 1)
+        );
+        assert_eq!(p.compute.max_polls, 1800);
+        // AND one service short of its share waits for its tasks
+        let mut short = crate::plan::Plan::parse(EXAMPLE).unwrap();
+        short.traffic.shift_at_capacity_percent = 50;
+        for g in short
+            .regions
+            .values_mut()
+            .flat_map(|r| &mut r.compute.autoscaling_groups)
+        {
+            g.standby = g.active;
+        }
+        let short = short.validate().unwrap();
+        assert_eq!(expected_scale_up_seconds(&short, "us-west-2"), 60);
+
+        // GIVEN records upserted in Route 53 (one hosted zone): INSYNC within 60 s
+        let plan = ValidPlan::parse(RECORD_UPSERT).unwrap();
+        let p = pacing(&plan, "us-west-2", false, 5, 1800);
+        assert_eq!(p.traffic.expected_seconds, 60);
+        assert_eq!(p.traffic.fast_poll_seconds, 1);
+        // AND with ten zones, GetChange for each stays within two requests a second
+        let mut many = crate::plan::Plan::parse(RECORD_UPSERT).unwrap();
+        let zones = &mut many
+            .regions
+            .get_mut("us-west-2")
+            .unwrap()
+            .traffic
+            .hosted_zones;
+        let z = zones[0].clone();
+        zones.extend((1..10).map(|i| crate::plan::HostedZoneRecords {
+            zone_id: format!("Z{i}"),
+            ..z.clone()
+        }));
+        let many = many.validate().unwrap();
+        assert_eq!(
+            pacing(&many, "us-west-2", false, 5, 1800)
+                .traffic
+                .fast_poll_seconds,
+            5
+        );
+    }
 
     fn rec(i: usize, values: usize) -> RecordValue {
         RecordValue {

@@ -466,6 +466,14 @@ where
             .decide(&plan, &snapshot, operator, from)
             .map_err(|why| Error::precondition(format!("no failback now: {}", describe(&why))))?;
         tracing::info!(run_id = %run.run_id, snapshot = ?snapshot, "failback assessed");
+        // a failback is a planned switchover
+        let pacing = lifeboat_core::steps::pacing(
+            &plan,
+            &go.to_region,
+            true,
+            self.config.poll_seconds,
+            self.config.step_deadline_seconds,
+        );
         Ok(Assessment {
             from_region: go.from_region,
             to_region: go.to_region,
@@ -474,11 +482,7 @@ where
                 lifeboat_core::decision::Approval::Required { .. }
             ),
             approval_timeout_seconds: plan.approval().timeout_minutes.saturating_mul(60).max(1),
-            pacing: lifeboat_core::steps::pacing(
-                &plan,
-                self.config.poll_seconds,
-                self.config.step_deadline_seconds,
-            ),
+            pacing,
             snapshot,
         })
     }

@@ -449,6 +449,13 @@ where
             let lasted = (p.clock.now() - run.trigger.at()).whole_seconds();
             wait_seconds = u32::try_from((needed - lasted).max(0)).unwrap_or(u32::MAX);
         }
+        let pacing = lifeboat_core::steps::pacing(
+            &plan,
+            &run.target_region,
+            matches!(promotion, Some(PromotionMode::Switchover)),
+            self.config.poll_seconds,
+            self.config.step_deadline_seconds,
+        );
         Ok(Assessment {
             promotion,
             readiness,
@@ -456,11 +463,7 @@ where
             approval_timeout_seconds: approval.timeout_minutes.saturating_mul(60).max(1),
             on_timeout: approval.on_timeout,
             wait_seconds,
-            pacing: lifeboat_core::steps::pacing(
-                &plan,
-                self.config.poll_seconds,
-                self.config.step_deadline_seconds,
-            ),
+            pacing,
         })
     }
 
