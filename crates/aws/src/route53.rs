@@ -295,9 +295,14 @@ impl ArcAdapter {
         let base = self.base.as_ref().ok_or_else(|| {
             Error::invalid_input(format!("no client for ARC endpoint {}", ep.endpoint))
         })?;
+        // One attempt per endpoint: the cluster's five endpoints, tried in turn by dns-flip, are
+        // the retry (as ARC's guide says: on an error, try another endpoint). SDK retries with
+        // backoff against a dark region's endpoint would only delay the flip; a step that finds
+        // every endpoint failing is retried by the state machine.
         let conf = aws_sdk_route53recoverycluster::config::Builder::from(base.as_ref())
             .region(aws_config::Region::new(ep.region.clone()))
             .endpoint_url(ep.endpoint.clone())
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
             .build();
         let client = aws_sdk_route53recoverycluster::Client::from_conf(conf);
         clients.insert(ep.endpoint.clone(), client.clone());

@@ -356,3 +356,19 @@ fn listing_order_reverses_the_labels() {
         listing_key("*.example.com")
     );
 }
+
+#[test]
+fn each_arc_endpoint_is_asked_once_the_next_endpoint_is_the_retry() {
+    // GIVEN lifeboat's SDK config (three attempts for every other client)
+    let base = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-west-2"))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    // WHEN the ARC adapter makes a cluster endpoint's client
+    let arc = ArcAdapter::new(&base);
+    let client = arc.client(&ep("http://127.0.0.1:9/v1")).expect("client");
+    // THEN it asks that endpoint once: dns-flip moves on to the next endpoint instead
+    let retry = client.config().retry_config().expect("retry config");
+    assert_eq!(retry.max_attempts(), 1);
+}
