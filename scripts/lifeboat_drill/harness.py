@@ -354,10 +354,6 @@ class Harness:
             Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True
         )
 
-    def plan_in_store(self) -> dict[str, Any]:
-        """The plan the functions read (as put, JSON)."""
-        return json.loads(self.client("ssm").get_parameter(Name=PLAN_PARAMETER)["Parameter"]["Value"])
-
     def lifeboat(self, *args: str, region: str = WEST) -> tuple[int, dict[str, Any]]:
         """The operator's CLI, against the emulated us-west-2 (the copy serving the shop) unless
         another copy's region is named."""

@@ -89,10 +89,13 @@ def promotion_cancelled(d: Drill) -> None:
     d.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
 
 
+RECORD_TTL_SECONDS = 60  # the example plan's failover records
+
+
 def resolvers_keep_the_old_answer(d: Drill) -> None:
     """Resolvers keep the old answer for a while (the record's TTL, time-scaled)."""
     assert d.shop is not None
-    d.shop.cache_seconds = max(3.0, 60 * d.time_scale)
+    d.shop.cache_seconds = max(3.0, RECORD_TTL_SECONDS * d.time_scale)
     d.shop._cached = (EAST, 0.0)
 
 

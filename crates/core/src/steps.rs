@@ -73,22 +73,21 @@ pub fn pacing(
     step_deadline_seconds: u32,
 ) -> Pacing {
     let poll = poll_seconds.max(1);
-    let fast = FAST_POLL_SECONDS.min(poll);
     let deadline = step_deadline_seconds;
     let database = if switchover {
         published::AURORA_SWITCHOVER_SECONDS
     } else {
         published::AURORA_FAILOVER_SECONDS
     };
+    // Pacing steers only how often a status is asked: a region the plan does not name (refused
+    // by assess before any phase runs) paces as one with nothing to wait for.
     let zones = plan.region(target_region).map_or(0, |r| {
         u32::try_from(r.traffic.hosted_zones.len()).unwrap_or(u32::MAX)
     });
     let (traffic_expected, traffic_fast) = match plan.traffic().mode {
         crate::plan::TrafficMode::RecordUpsert => (
             published::ROUTE53_INSYNC_SECONDS,
-            zones
-                .div_ceil(ROUTE53_POLL_BUDGET_PER_SECOND)
-                .clamp(fast, poll),
+            zones.div_ceil(ROUTE53_POLL_BUDGET_PER_SECOND),
         ),
         // health checks and routing controls: nothing to wait for after the change
         _ => (0, poll),
@@ -102,11 +101,11 @@ pub fn pacing(
             .verify_deadline_seconds
             .div_ceil(poll)
             .saturating_add(1),
-        database: phase(database, poll, fast, deadline),
+        database: phase(database, poll, FAST_POLL_SECONDS, deadline),
         compute: phase(
             expected_scale_up_seconds(plan, target_region),
             poll,
-            fast,
+            FAST_POLL_SECONDS,
             deadline,
         ),
         traffic: phase(traffic_expected, poll, traffic_fast, deadline),
@@ -114,7 +113,8 @@ pub fn pacing(
 }
 
 /// A phase expected to end after `expected` seconds: polls `poll` apart while the next one
-/// still lands a poll before the expected end, then every `fast`, up to `deadline` in all.
+/// still lands a poll before the expected end, then every `fast` (1 s to `poll`), up to
+/// `deadline` in all.
 fn phase(expected: u32, poll: u32, fast: u32, deadline: u32) -> PhasePacing {
     let fast = fast.clamp(1, poll);
     let slow = (expected.saturating_sub(poll) / poll).min(deadline / poll);
@@ -131,18 +131,20 @@ fn phase(expected: u32, poll: u32, fast: u32, deadline: u32) -> PhasePacing {
 /// at: the instances' start if a group must grow to get there, else the tasks' start if a
 /// service must, else nothing (warm standby at its share already).
 pub fn expected_scale_up_seconds(plan: &ValidPlan, target_region: &str) -> u32 {
-    use crate::capacity::{Level, Resource, serving_floor, targets};
+    use crate::capacity::{Level, Resource, can_serve, targets};
     let share = plan.traffic().shift_at_capacity_percent;
+    // As in `pacing`: a region the plan does not name has nothing to wait for.
     let (Ok(active), Ok(standby)) = (
         targets(plan, target_region, Level::Active),
         targets(plan, target_region, Level::Standby),
     ) else {
         return 0;
     };
+    // `targets` lists a region's resources in the plan's order at every level.
     active
         .iter()
         .zip(&standby)
-        .filter(|(a, s)| serving_floor(a.capacity.desired, share) > s.capacity.desired)
+        .filter(|(a, s)| !can_serve(a, s.capacity.desired, share))
         .map(|(a, _)| match a.resource {
             Resource::Asg { .. } => published::EC2_INSTANCE_START_SECONDS,
             Resource::Ecs { .. } => published::ECS_TASK_START_SECONDS,
