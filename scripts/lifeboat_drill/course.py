@@ -511,7 +511,12 @@ class Drill(Deploy):
                 cluster="shop", services=["web", "checkout"])["services"]}
         except Exception:  # noqa: BLE001 - us-east-1 dark: unknown
             east = None
+        cluster = self.client("rds", WEST).describe_db_clusters(
+            DBClusterIdentifier="shop-usw2")["DBClusters"][0]
+        acu = cluster.get("ServerlessV2ScalingConfiguration") or {}
         out.end_state = {
+            # the DR database's Serverless v2 range (the plan's database_capacity)
+            "db_acu_west": (acu.get("MinCapacity"), acu.get("MaxCapacity")),
             "ecs_desired_east": east,
             "writer_region": writer.split(":")[3] if writer else None,
             "www_region": self.shop.www_region(),

@@ -113,6 +113,8 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
     assert es["writer_region"] == "us-west-2"
     assert es["www_region"] == "us-west-2"
     assert (es["ecs_desired"], es["asg_desired"]) == ({"web": 6, "checkout": 4}, 6)
+    # the DR database raised to the plan's active range before traffic shifted
+    assert es["db_acu_west"] == (8.0, 64.0), es
     state = es["run_state"]
     assert state["active_region"] == "us-west-2" and state["epoch"] == 1
     assert state["last_run"]["outcome"] == "succeeded"
@@ -153,6 +155,9 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
     assert www(d) == "us-east-1"
     assert capacity(d) == ({"web": 1, "checkout": 1}, 1)
     assert fb.end_state["ecs_desired_east"] == {"web": 6, "checkout": 4}
+    # and its database back to the plan's standby range
+    assert "Standby: database capacity" in names
+    assert fb.end_state["db_acu_west"] == (0.5, 16.0), fb.end_state
     state = parameter(d, "/lifeboat/shop/state")
     assert state["active_region"] == "us-east-1" and state["epoch"] == 2
     assert state["last_run"]["run_id"] == fb.run_id and state["last_run"]["outcome"] == "succeeded"

@@ -85,6 +85,12 @@ def requests_of(call: dict[str, Any]) -> list[tuple[str, str]]:
             return [(action, cluster(ident) if ident else f"arn:aws:rds:{region}:{ACCOUNT}:cluster:*")]
         if op in ("FailoverGlobalCluster", "SwitchoverGlobalCluster"):
             return [(action, glob), (action, cluster(p["TargetDbClusterIdentifier"]))]
+        if op == "ModifyDBCluster":
+            return [(action, cluster(p["DBClusterIdentifier"]))]
+        if op in ("DescribeDBInstances", "ModifyDBInstance"):
+            # a filtered listing (db-cluster-id) is authorized against every instance
+            ident = p.get("DBInstanceIdentifier") or "*"
+            return [(action, f"arn:aws:rds:{region}:{ACCOUNT}:db:{_arn_tail(ident)}")]
     if prefix == "ecs" and op in ("UpdateService", "DescribeServices"):
         clus = _arn_tail(p.get("cluster", "default")).split("/")[-1]
         names = p.get("services") or [p["service"]]

@@ -32,6 +32,14 @@ takes 0.6 s of real time. States advance lazily when read: deterministic, no tim
 request sees one instant (the clock is frozen for the request), so a response is a consistent
 snapshot, as AWS's are: never the old writer together with a finished operation.
 
+DB instance classes
+-------------------
+``ModifyDBInstance`` with a new ``DBInstanceClass`` and ``ApplyImmediately`` leaves the instance
+``modifying``, with ``PendingModifiedValues.DBInstanceClass``, for ``rds.instance_modify_seconds``;
+then it has the new class and is ``available``. A modification of an instance that is not
+``available`` is refused (``InvalidDBInstanceState``). ``ModifyDBCluster``'s
+``ServerlessV2ScalingConfiguration`` applies at once (moto's behaviour, kept).
+
 Regional outage
 ---------------
 ``POST /_lifeboat/faults {"outage_on_invoke": {"function": "run-ledger", "payload_contains":
@@ -63,7 +71,8 @@ Configuration
 -------------
 ``GET|POST /_lifeboat/config`` reads or changes ``time_scale`` and the RDS durations:
 ``rds.pending_seconds`` (10), ``rds.switchover_seconds`` (90), ``rds.failover_seconds`` (60),
-``rds.cancel_seconds`` (10), ``rds.resync_seconds`` (300); ``ecs.task_start_seconds`` (60),
+``rds.cancel_seconds`` (10), ``rds.resync_seconds`` (300), ``rds.instance_modify_seconds`` (300);
+``ecs.task_start_seconds`` (60),
 ``ecs.task_stop_seconds`` (30), ``autoscaling.instance_start_seconds`` (120).
 
 ECS services and Auto Scaling groups
@@ -147,6 +156,10 @@ DEFAULTS: dict[str, Any] = {
         "failover_seconds": 60.0,
         "cancel_seconds": 10.0,
         "resync_seconds": 300.0,
+        # ModifyDBInstance with a new DBInstanceClass, applied immediately: the instance restarts
+        # on the new class (AWS publishes no figure; lifeboat plans with 300 s,
+        # db_capacity::INSTANCE_CLASS_CHANGE_SECONDS).
+        "instance_modify_seconds": 300.0,
     },
     "ecs": {
         "task_start_seconds": 60.0,
@@ -498,6 +511,88 @@ def switchover_global_cluster(self: RDSResponse) -> ActionResult:
 
 RDSResponse.failover_global_cluster = failover_global_cluster
 RDSResponse.switchover_global_cluster = switchover_global_cluster
+
+
+# --- DB instance class changes take time ------------------------------------------------------
+#
+# moto applies ``ModifyDBInstance``'s ``DBInstanceClass`` at once. AWS does not: with
+# ``ApplyImmediately`` the instance is ``modifying`` (``PendingModifiedValues.DBInstanceClass``
+# names the new class) until it has restarted on the new class; without it the change waits for
+# the maintenance window (kept pending here). An instance that is not ``available`` refuses a
+# modification (``InvalidDBInstanceState``). ``ModifyDBCluster``'s
+# ``ServerlessV2ScalingConfiguration`` applies at once, as moto does.
+
+
+class InvalidDBInstanceState(RDSClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidDBInstanceState", message)
+
+
+def _instance_advance(instance: Any) -> None:
+    change = getattr(instance, "_lifeboat_class_change", None)
+    if change is None:
+        return
+    new_class, started, immediately = change
+    if immediately and STATE.now() >= started + STATE.scaled("instance_modify_seconds"):
+        instance._lifeboat_class = new_class
+        instance._lifeboat_class_change = None
+
+
+def _instance_status_get(instance: Any) -> str:
+    _instance_advance(instance)
+    change = getattr(instance, "_lifeboat_class_change", None)
+    if change is not None and change[2]:
+        return "modifying"
+    return instance.__dict__.get("_lifeboat_instance_status", "available")
+
+
+def _instance_status_set(instance: Any, value: str) -> None:
+    instance._lifeboat_instance_status = value
+
+
+def _instance_class_get(instance: Any) -> str:
+    _instance_advance(instance)
+    return instance.__dict__.get("_lifeboat_class", "")
+
+
+def _instance_class_set(instance: Any, value: str) -> None:
+    instance._lifeboat_class = value
+
+
+def _pending_values(instance: Any) -> dict[str, Any] | None:
+    _instance_advance(instance)
+    change = getattr(instance, "_lifeboat_class_change", None)
+    return {"DBInstanceClass": change[0]} if change is not None else None
+
+
+rds_models.DBInstance.status = property(_instance_status_get, _instance_status_set)
+rds_models.DBInstance.db_instance_class = property(_instance_class_get, _instance_class_set)
+rds_models.DBInstance.pending_modified_values = property(_pending_values)
+
+_original_modify_db_instance = RDSResponse.modify_db_instance
+
+
+def modify_db_instance(self: RDSResponse) -> ActionResult:
+    params = self.params
+    key = next((k for k in ("DBInstanceClass", "db_instance_class") if k in params), None)
+    if key is not None:
+        identifier = params.get("DBInstanceIdentifier") or params.get("db_instance_identifier")
+        instance = self.backend.describe_db_instances(identifier)[0]
+        with STATE.lock:
+            if instance.status != "available":
+                raise InvalidDBInstanceState(
+                    f"Database instance is not in available state. ({identifier} is {instance.status})"
+                )
+            new_class = params.pop(key)
+            if new_class != instance.db_instance_class:
+                immediately = _bool(
+                    params.get("ApplyImmediately", params.get("apply_immediately"))
+                )
+                instance._lifeboat_class_change = (new_class, STATE.now(), immediately)
+    return _original_modify_db_instance(self)
+
+
+RDSResponse.modify_db_instance = modify_db_instance
 
 
 # --- ECS services and Auto Scaling groups: capacity ramps over time ---------------------------
@@ -1045,6 +1140,7 @@ def _signed(environ: dict[str, Any]) -> _Signed | None:
 _RESOURCE_PARAMS = {
     "Name", "Names", "stateMachineArn", "executionArn", "TopicArn", "TargetArn",
     "GlobalClusterIdentifier", "DBClusterIdentifier", "TargetDbClusterIdentifier",
+    "DBInstanceIdentifier",
     "cluster", "services", "service", "AutoScalingGroupName", "AutoScalingGroupNames",
     "RoutingControlArn", "UpdateRoutingControlStateEntries", "AlarmNames", "AlarmNamePrefix",
     "Entries", "Bucket", "TargetGroupArn", "LoadBalancerArns",

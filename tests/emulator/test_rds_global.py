@@ -224,3 +224,44 @@ def test_every_response_is_a_consistent_snapshot(gdb, fast):
         assert writer(gc) == [gdb["secondary"]], f"torn snapshot: {gc}"
         return
     raise AssertionError("the switchover did not finish")
+
+
+def test_an_instance_class_change_takes_its_time_and_a_busy_instance_refuses_another(
+        endpoint, client, gdb):
+    requests.post(f"{endpoint}/_lifeboat/config",
+                  json={"time_scale": 0.01, "rds": {"instance_modify_seconds": 100}},
+                  timeout=5).raise_for_status()
+    west = gdb["west"]
+    west.create_db_instance(DBInstanceIdentifier="usw2-1", DBInstanceClass="db.r6g.large",
+                            Engine="aurora-postgresql", DBClusterIdentifier="shop-usw2")
+
+    def instance():
+        found = west.describe_db_instances(
+            Filters=[{"Name": "db-cluster-id", "Values": ["shop-usw2"]}])["DBInstances"]
+        assert [i["DBInstanceIdentifier"] for i in found] == ["usw2-1"]
+        return found[0]
+
+    assert instance()["DBInstanceStatus"] == "available"
+    west.modify_db_instance(DBInstanceIdentifier="usw2-1", DBInstanceClass="db.r6g.2xlarge",
+                            ApplyImmediately=True)
+    during = instance()
+    assert during["DBInstanceStatus"] == "modifying"
+    assert during["DBInstanceClass"] == "db.r6g.large"
+    assert during["PendingModifiedValues"]["DBInstanceClass"] == "db.r6g.2xlarge"
+    with pytest.raises(ClientError) as busy:
+        west.modify_db_instance(DBInstanceIdentifier="usw2-1", DBInstanceClass="db.r6g.4xlarge",
+                                ApplyImmediately=True)
+    assert busy.value.response["Error"]["Code"] == "InvalidDBInstanceState"
+    deadline = time.monotonic() + 10
+    while instance()["DBInstanceStatus"] != "available":
+        assert time.monotonic() < deadline, "the change never completed"
+        time.sleep(0.05)
+    after = instance()
+    assert after["DBInstanceClass"] == "db.r6g.2xlarge"
+    assert not after.get("PendingModifiedValues", {}).get("DBInstanceClass")
+    # The Serverless v2 range applies at once.
+    west.modify_db_cluster(DBClusterIdentifier="shop-usw2", ApplyImmediately=True,
+                           ServerlessV2ScalingConfiguration={"MinCapacity": 8, "MaxCapacity": 64})
+    cluster = west.describe_db_clusters(DBClusterIdentifier="shop-usw2")["DBClusters"][0]
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 8.0, "MaxCapacity": 64.0}
+    assert cluster["Status"] == "available"

@@ -192,3 +192,120 @@ async fn a_malformed_request_is_invalid_input_and_changes_nothing() {
     }
     assert_eq!(shop.writer().await.as_deref(), Some(EAST_CLUSTER));
 }
+
+/// GIVEN the DR cluster at its standby size (one db.r6g.large instance, 0.5-16 ACU) and a plan
+/// whose us-west-2 database_capacity asks db.r6g.2xlarge and 8-64 ACU when active.
+#[tokio::test]
+async fn db_capacity_raises_the_instance_class_beside_the_promotion_and_traffic_waits_for_it() {
+    let shop = Shop::seed(500.0).await;
+    shop.emulator
+        .configure(json!({"time_scale": 0.005, "rds": {"pending_seconds": 100, "instance_modify_seconds": 600}}))
+        .await;
+    shop.change_plan(|p| {
+        let west = p.regions.get_mut("us-west-2").expect("west");
+        west.database_capacity = Some(lifeboat_core::plan::DatabaseCapacityPlan {
+            instance_class: Some(lifeboat_core::plan::InstanceClassLevels {
+                standby: "db.r6g.large".into(),
+                active: "db.r6g.2xlarge".into(),
+            }),
+            serverless_v2: Some(lifeboat_core::plan::AcuLevels {
+                standby: lifeboat_core::plan::AcuRange {
+                    min_acu: 0.5,
+                    max_acu: 16.0,
+                },
+                active: lifeboat_core::plan::AcuRange {
+                    min_acu: 8.0,
+                    max_acu: 64.0,
+                },
+            }),
+        });
+    })
+    .await;
+    let rds = aws_sdk_rds::Client::new(&shop.west);
+    rds.create_db_instance()
+        .db_instance_identifier("usw2-1")
+        .db_instance_class("db.r6g.large")
+        .engine("aurora-postgresql")
+        .db_cluster_identifier("shop-usw2")
+        .send()
+        .await
+        .expect("instance");
+    let class = || async {
+        let out = rds
+            .describe_db_instances()
+            .db_instance_identifier("usw2-1")
+            .send()
+            .await
+            .expect("describe");
+        let i = &out.db_instances()[0];
+        (
+            i.db_instance_class().unwrap_or_default().to_string(),
+            i.db_instance_status().unwrap_or_default().to_string(),
+        )
+    };
+    let handler = db_handler(&shop);
+
+    // WHEN the promotion starts
+    handler
+        .handle(json!({"action": "start"}))
+        .await
+        .expect("started");
+    // THEN the instance is changing class (applied immediately) and the range is raised
+    assert_eq!(
+        class().await,
+        ("db.r6g.large".to_string(), "modifying".to_string())
+    );
+    let cluster = rds
+        .describe_db_clusters()
+        .db_cluster_identifier("shop-usw2")
+        .send()
+        .await
+        .expect("cluster");
+    let range = cluster.db_clusters()[0]
+        .serverless_v2_scaling_configuration()
+        .expect("range");
+    assert_eq!(
+        (range.min_capacity(), range.max_capacity()),
+        (Some(8.0), Some(64.0))
+    );
+
+    // AND the database step is not done while the class change runs, though the promotion
+    // (1 s here) ends before it (3 s): the state machine holds traffic until it is
+    let mut saw_scaling_after_promotion = false;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let Response::Status(status) = handler
+            .handle(json!({"action": "status"}))
+            .await
+            .expect("status")
+        else {
+            panic!("status answers a Status")
+        };
+        match status {
+            Status::Done { capacity, .. } => break capacity,
+            Status::Scaling { ref waiting, .. } => {
+                assert_eq!(shop.writer().await.as_deref(), Some(WEST_CLUSTER));
+                assert!(waiting.iter().any(|w| w.contains("usw2-1")), "{waiting:?}");
+                saw_scaling_after_promotion = true;
+            }
+            Status::InProgress { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "never done");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(saw_scaling_after_promotion);
+    assert_eq!(
+        class().await,
+        ("db.r6g.2xlarge".to_string(), "available".to_string())
+    );
+    assert_eq!(
+        done.map(|c| c.instances[0].class.clone()).as_deref(),
+        Some("db.r6g.2xlarge")
+    );
+    let calls = shop.emulator.control("GET", "/_lifeboat/calls", None).await;
+    assert_eq!(
+        calls["rds:ModifyDBInstance"], 1,
+        "the class change is asked once: {calls}"
+    );
+}

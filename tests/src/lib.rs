@@ -400,6 +400,14 @@ pub struct Seeded {
     pub record_upsert_plan: String,
 }
 
+/// An Aurora Serverless v2 capacity range.
+fn acu(min: f64, max: f64) -> aws_sdk_rds::types::ServerlessV2ScalingConfiguration {
+    aws_sdk_rds::types::ServerlessV2ScalingConfiguration::builder()
+        .min_capacity(min)
+        .max_capacity(max)
+        .build()
+}
+
 impl Seeded {
     pub async fn into_endpoint(endpoint: &str, lag_ms: f64) -> Seeded {
         let settings = settings_for(endpoint);
@@ -412,6 +420,7 @@ impl Seeded {
             .create_db_cluster()
             .db_cluster_identifier("shop-use1")
             .engine("aurora-postgresql")
+            .serverless_v2_scaling_configuration(acu(8.0, 64.0))
             .master_username("shop")
             .master_user_password("emulated-only-0")
             .send()
@@ -434,6 +443,8 @@ impl Seeded {
             .db_cluster_identifier("shop-usw2")
             .engine("aurora-postgresql")
             .global_cluster_identifier(GLOBAL)
+            // the plan's standby range (its database_capacity)
+            .serverless_v2_scaling_configuration(acu(0.5, 16.0))
             .send()
             .await
             .expect("secondary cluster");

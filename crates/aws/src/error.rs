@@ -63,6 +63,8 @@ const PRECONDITION: &[&str] = &[
     "StateMachineDeleting",
     "InvalidChangeBatchState",
     "ServiceNotActiveException",
+    // RDS: the instance is busy (modifying, rebooting, ...); its fault is InvalidDBInstanceStateFault
+    "InvalidDBInstanceState",
 ];
 
 /// The kind of a service error, from its code (first) and HTTP status (fallback).
@@ -180,6 +182,7 @@ mod tests {
                 400,
                 ErrorKind::PreconditionFailed,
             ),
+            ("InvalidDBInstanceState", 400, ErrorKind::PreconditionFailed),
             ("ParameterAlreadyExists", 400, ErrorKind::PreconditionFailed),
             ("ExecutionAlreadyExists", 400, ErrorKind::PreconditionFailed),
             ("InvalidParameterCombination", 400, ErrorKind::InvalidInput),

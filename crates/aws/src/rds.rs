@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::GlobalCluster;
+use lifeboat_core::plan::AcuRange;
 use lifeboat_core::plan::cluster_id_from_arn;
 use lifeboat_core::ports::{
-    ClusterView, GlobalClusterView, GlobalDatabase, GlobalMember, GlobalOperation,
+    ClusterCapacityView, ClusterView, DatabaseCapacity, DbInstanceView, GlobalClusterView,
+    GlobalDatabase, GlobalMember, GlobalOperation,
 };
 use lifeboat_core::{Error, ErrorKind, Result};
 
@@ -176,6 +178,99 @@ impl GlobalDatabase for RdsGlobalDatabase {
         out.global_cluster()
             .map(view)
             .ok_or_else(|| Error::internal("FailoverGlobalCluster returned no GlobalCluster"))
+    }
+}
+
+impl DatabaseCapacity for RdsGlobalDatabase {
+    async fn describe_capacity(&self, region: &str, arn: &str) -> Result<ClusterCapacityView> {
+        let id = cluster_id(arn)?;
+        let client = self.clients.get(region)?;
+        let out = client
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .map_err(|e| classify("DescribeDBClusters", e))?;
+        let cluster = out
+            .db_clusters()
+            .first()
+            .ok_or_else(|| Error::not_found(format!("cluster {arn} not found in {region}")))?;
+        let serverless = cluster.serverless_v2_scaling_configuration().and_then(|c| {
+            match (c.min_capacity(), c.max_capacity()) {
+                (Some(min_acu), Some(max_acu)) => Some(AcuRange { min_acu, max_acu }),
+                _ => None,
+            }
+        });
+        let instances: Vec<_> = client
+            .describe_db_instances()
+            .filters(
+                aws_sdk_rds::types::Filter::builder()
+                    .name("db-cluster-id")
+                    .values(id)
+                    .build(),
+            )
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| classify("DescribeDBInstances", e))?;
+        Ok(ClusterCapacityView {
+            cluster_arn: cluster.db_cluster_arn().unwrap_or(arn).to_string(),
+            status: cluster.status().unwrap_or_default().to_string(),
+            serverless,
+            instances: instances
+                .iter()
+                // An instance RDS names without an identifier cannot be modified: left out.
+                .filter_map(|i| {
+                    Some(DbInstanceView {
+                        id: i.db_instance_identifier()?.to_string(),
+                        class: i.db_instance_class().unwrap_or_default().to_string(),
+                        status: i.db_instance_status().unwrap_or_default().to_string(),
+                        pending_class: i
+                            .pending_modified_values()
+                            .and_then(|p| p.db_instance_class())
+                            .map(str::to_string),
+                    })
+                })
+                .collect(),
+        })
+    }
+
+    async fn modify_instance_class(&self, region: &str, id: &str, class: &str) -> Result<()> {
+        self.clients
+            .get(region)?
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .db_instance_class(class)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| classify("ModifyDBInstance", e))?;
+        Ok(())
+    }
+
+    async fn modify_serverless_range(
+        &self,
+        region: &str,
+        arn: &str,
+        range: AcuRange,
+    ) -> Result<()> {
+        self.clients
+            .get(region)?
+            .modify_db_cluster()
+            .db_cluster_identifier(cluster_id(arn)?)
+            .serverless_v2_scaling_configuration(
+                aws_sdk_rds::types::ServerlessV2ScalingConfiguration::builder()
+                    .min_capacity(range.min_acu)
+                    .max_capacity(range.max_acu)
+                    .build(),
+            )
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| classify("ModifyDBCluster", e))?;
+        Ok(())
     }
 }
 

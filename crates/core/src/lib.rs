@@ -20,6 +20,7 @@
 
 pub mod canary;
 pub mod capacity;
+pub mod db_capacity;
 pub mod decision;
 pub mod error;
 pub mod failback;

@@ -113,6 +113,49 @@ pub struct RegionPlan {
     /// (checked by readiness).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buckets: Vec<String>,
+    /// The database capacity of this region's cluster: `active` before traffic shifts into the
+    /// region (set while the database is promoted and compute scales up), `standby` when a
+    /// failback leaves it. Without it lifeboat leaves the cluster's capacity as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_capacity: Option<DatabaseCapacityPlan>,
+}
+
+/// The capacity of one region's Aurora cluster at each level (see `lifeboat_core::db_capacity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseCapacityPlan {
+    /// The instance class of the cluster's provisioned instances (every instance that is not
+    /// `db.serverless`), e.g. standby `db.r6g.large`, active `db.r6g.2xlarge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_class: Option<InstanceClassLevels>,
+    /// The cluster's Aurora Serverless v2 capacity range (it sizes its `db.serverless`
+    /// instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serverless_v2: Option<AcuLevels>,
+}
+
+/// An instance class at each level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceClassLevels {
+    pub standby: String,
+    pub active: String,
+}
+
+/// An Aurora Serverless v2 capacity range at each level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcuLevels {
+    pub standby: AcuRange,
+    pub active: AcuRange,
+}
+
+/// An Aurora Serverless v2 capacity range in ACUs (half steps; 0 to 256).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcuRange {
+    pub min_acu: f64,
+    pub max_acu: f64,
 }
 
 /// The Aurora global database.

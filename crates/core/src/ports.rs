@@ -111,6 +111,54 @@ pub trait GlobalDatabase: Send + Sync {
     ) -> impl Future<Output = Result<GlobalClusterView>> + Send;
 }
 
+/// One instance of a DB cluster, as described.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbInstanceView {
+    pub id: String,
+    /// `db.r6g.large`, ..., or `db.serverless`.
+    pub class: String,
+    /// `available`, `modifying`, `rebooting`, ...
+    pub status: String,
+    /// The class a modification under way changes it to (`PendingModifiedValues`).
+    pub pending_class: Option<String>,
+}
+
+/// A DB cluster's capacity, as described through its own region's endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterCapacityView {
+    pub cluster_arn: String,
+    pub status: String,
+    /// The Aurora Serverless v2 capacity range, when the cluster has one.
+    pub serverless: Option<crate::plan::AcuRange>,
+    pub instances: Vec<DbInstanceView>,
+}
+
+/// A DB cluster's capacity: its instances' classes and its Aurora Serverless v2 range.
+pub trait DatabaseCapacity: Send + Sync {
+    /// The cluster and its instances (`DescribeDBClusters`, `DescribeDBInstances`).
+    fn describe_capacity(
+        &self,
+        region: &str,
+        cluster_arn: &str,
+    ) -> impl Future<Output = Result<ClusterCapacityView>> + Send;
+
+    /// Change one instance's class, applied immediately (`ModifyDBInstance`).
+    fn modify_instance_class(
+        &self,
+        region: &str,
+        instance_id: &str,
+        class: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Set the cluster's Aurora Serverless v2 capacity range (`ModifyDBCluster`).
+    fn modify_serverless_range(
+        &self,
+        region: &str,
+        cluster_arn: &str,
+        range: crate::plan::AcuRange,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// The newest replication-lag datapoint: the lag, and how long ago the period it summarises
 /// ended (a lag of 1 s measured 4 minutes ago says nothing about the last 4 minutes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

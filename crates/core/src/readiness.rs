@@ -28,8 +28,8 @@ use time::OffsetDateTime;
 use crate::error::{ErrorKind, Result};
 use crate::plan::{ValidPlan, cluster_id_from_arn};
 use crate::ports::{
-    AlarmReader, AutoScalingGroups, Buckets, EcsServices, GlobalDatabase, HealthChecks,
-    ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
+    AlarmReader, AutoScalingGroups, Buckets, DatabaseCapacity, EcsServices, GlobalDatabase,
+    HealthChecks, ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
 };
 use crate::trigger::{AlarmState, Trigger};
 
@@ -62,6 +62,8 @@ pub enum Check {
     GlobalCluster,
     TargetCluster,
     ReplicationLag,
+    /// The target's database capacity against the primary's (`database_capacity`).
+    DatabaseCapacity,
     EcsService,
     #[serde(rename = "autoscaling_group")]
     AutoScalingGroup,
@@ -83,6 +85,7 @@ impl Check {
             Check::GlobalCluster => "global_cluster",
             Check::TargetCluster => "target_cluster",
             Check::ReplicationLag => "replication_lag",
+            Check::DatabaseCapacity => "database_capacity",
             Check::EcsService => "ecs_service",
             Check::AutoScalingGroup => "autoscaling_group",
             Check::DnsRecord => "dns_record",
@@ -340,7 +343,7 @@ pub async fn evaluate<D, L, E, G, R, H, C, T, P, B>(
     now: OffsetDateTime,
 ) -> Result<ReadinessReport>
 where
-    D: GlobalDatabase,
+    D: GlobalDatabase + DatabaseCapacity,
     L: ReplicationLagSource,
     E: EcsServices,
     G: AutoScalingGroups,
@@ -353,6 +356,11 @@ where
 {
     plan.region(target)?;
     let (mut findings, writer_region) = database(account.db, account.lag, plan, target, now).await;
+    let primary = writer_region
+        .clone()
+        .filter(|w| w != target)
+        .unwrap_or_else(|| plan.primary_region().to_string());
+    findings.extend(database_capacity(account.db, plan, target, &primary).await);
     let (compute, traffic, notifications, secrets, buckets) = futures::join!(
         compute(account.ecs, account.asg, plan),
         traffic(
@@ -406,6 +414,80 @@ fn could_not(check: Check, subject: &str, e: &crate::Error) -> Finding {
         _ => (Severity::Warning, format!("could not be checked: {e}")),
     };
     Finding::new(check, severity, subject, message)
+}
+
+/// Would a failover have enough database? The capacity the target's cluster would have at the
+/// plan's active level (or as it is, when the plan sets none) against the primary's now
+/// (core's [`crate::db_capacity::shortfall`]).
+async fn database_capacity<D: DatabaseCapacity>(
+    db: &D,
+    plan: &ValidPlan,
+    target: &str,
+    primary: &str,
+) -> Vec<Finding> {
+    let (Ok(target_plan), Ok(primary_plan)) = (plan.region(target), plan.region(primary)) else {
+        return Vec::new();
+    };
+    let subject = &target_plan.db_cluster_arn;
+    let planned =
+        match crate::db_capacity::target(plan, target, crate::db_capacity::DbLevel::Active) {
+            Ok(t) => t,
+            Err(e) => return vec![could_not(Check::DatabaseCapacity, subject, &e)],
+        };
+    let (dr, source) = futures::join!(
+        db.describe_capacity(target, subject),
+        db.describe_capacity(primary, &primary_plan.db_cluster_arn)
+    );
+    let dr = match dr {
+        Ok(v) => v,
+        Err(e) => return vec![could_not(Check::DatabaseCapacity, subject, &e)],
+    };
+    let mut out = Vec::new();
+    let source = match source {
+        Ok(v) => v,
+        Err(e) => {
+            out.push(Finding::new(
+                Check::DatabaseCapacity,
+                Severity::Warning,
+                subject,
+                format!(
+                    "the primary's capacity in {primary} could not be read ({e}): not compared"
+                ),
+            ));
+            return out;
+        }
+    };
+    if let Some(t) = &planned {
+        for note in crate::db_capacity::step(t, &dr).left_alone {
+            out.push(Finding::new(
+                Check::DatabaseCapacity,
+                Severity::Warning,
+                subject,
+                note,
+            ));
+        }
+    }
+    let short = crate::db_capacity::shortfall(planned.as_ref(), &dr, &source);
+    if short.is_empty() {
+        out.push(Finding::new(
+            Check::DatabaseCapacity,
+            Severity::Ok,
+            subject,
+            match &planned {
+                Some(_) => "a failover raises it to the plan's active level, at least the primary's, before traffic shifts".to_string(),
+                None => "no smaller than the primary's, as it is".to_string(),
+            },
+        ));
+    }
+    for message in short {
+        out.push(Finding::new(
+            Check::DatabaseCapacity,
+            Severity::Warning,
+            subject,
+            message,
+        ));
+    }
+    out
 }
 
 fn secs(d: Duration) -> String {

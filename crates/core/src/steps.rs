@@ -74,11 +74,22 @@ pub fn pacing(
 ) -> Pacing {
     let poll = poll_seconds.max(1);
     let deadline = step_deadline_seconds;
-    let database = if switchover {
+    let promotion = if switchover {
         published::AURORA_SWITCHOVER_SECONDS
     } else {
         published::AURORA_FAILOVER_SECONDS
     };
+    // The database step ends when the target is the writer and its capacity is at the plan's
+    // active level: an instance class change runs beside the promotion.
+    let class_change = plan
+        .region(target_region)
+        .ok()
+        .and_then(|r| r.database_capacity.as_ref())
+        .and_then(|db| db.instance_class.as_ref())
+        .map_or(0, |_| {
+            u32::try_from(crate::db_capacity::INSTANCE_CLASS_CHANGE_SECONDS).unwrap_or(u32::MAX)
+        });
+    let database = promotion.max(class_change);
     // Pacing steers only how often a status is asked: a region the plan does not name (refused
     // by assess before any phase runs) paces as one with nothing to wait for.
     let zones = plan.region(target_region).map_or(0, |r| {

@@ -5,13 +5,23 @@
 //!   otherwise `PreconditionFailed` naming the reason. Idempotent: when the target is the writer
 //!   already it reports so and changes nothing; when the promotion is already under way it
 //!   reports that. `planned: true` (failback) allows only the switchover.
-//! * `status`: `done` (target is the writer), `in_progress` (with the RDS phase), or `failed`
-//!   (the operation was cancelled or never took: nothing is moving and the writer is elsewhere).
+//!   Once the promotion is requested (or under way, or done), the target's database capacity
+//!   is raised to the plan's active level (`regions.<target>.database_capacity`): instance class
+//!   changes and the Serverless v2 range run beside the promotion.
+//! * `status`: `done` (target is the writer, its capacity at the plan's active level),
+//!   `scaling` (the writer, its capacity still on its way: a change RDS could not take earlier,
+//!   while an instance was busy, is requested now), `in_progress` (with the RDS phase), or
+//!   `failed` (the operation was cancelled or never took: nothing is moving and the writer is
+//!   elsewhere).
+//! * `scale_capacity`: bring one region's cluster to a level (`standby` when a failback leaves
+//!   it); `ready`, `scaling` or `not_planned`.
 
+use lifeboat_core::db_capacity::{self, DbChange, DbLevel};
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
 use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    GlobalClusterView, GlobalDatabase, GlobalMember, ParameterStore, ReplicationLagSource,
+    ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase, GlobalMember,
+    ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::store;
 use lifeboat_core::{Error, Result};
@@ -48,6 +58,13 @@ pub enum Request {
         #[serde(default)]
         target_region: Option<String>,
     },
+    /// Bring `region`'s cluster to the plan's database capacity at `level`.
+    ScaleCapacity {
+        region: String,
+        level: DbLevel,
+        #[serde(default)]
+        run_id: Option<String>,
+    },
 }
 
 /// What `start` did.
@@ -81,6 +98,14 @@ pub enum Status {
         /// The other members (`synchronization_status` is `pending-resync` after a failover
         /// until the old primary has been rebuilt as a secondary).
         secondaries: Vec<GlobalMember>,
+        /// The writer's capacity, at the plan's active level (when the plan sets one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        capacity: Option<ClusterCapacityView>,
+    },
+    /// The target is the writer; its capacity is on its way to the plan's active level.
+    Scaling {
+        waiting: Vec<String>,
+        requested: Vec<DbChange>,
     },
     InProgress {
         rds_status: String,
@@ -91,12 +116,40 @@ pub enum Status {
     },
 }
 
+/// What a capacity step did and sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOutcome {
+    pub region: String,
+    pub level: DbLevel,
+    /// `ready`, `scaling` or `not_planned` (the plan sets no database capacity for the region).
+    pub state: CapacityState,
+    /// The changes requested by this call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested: Vec<DbChange>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<String>,
+    /// The cluster as described before the changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<ClusterCapacityView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityState {
+    Ready,
+    Scaling,
+    NotPlanned,
+}
+
 /// The function's response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Response {
     Start(StartOutcome),
     Status(Status),
+    Capacity(CapacityOutcome),
 }
 
 /// The ports the handler uses.
@@ -114,7 +167,7 @@ pub struct Handler<Db, Lag, Params> {
     pub ports: Ports<Db, Lag, Params>,
 }
 
-impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
+impl<Db: GlobalDatabase + DatabaseCapacity, Lag: ReplicationLagSource, Params: ParameterStore>
     Handler<Db, Lag, Params>
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
@@ -133,11 +186,26 @@ impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
                     .start(&plan, &target, allow_data_loss_override, planned, approved)
                     .await;
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "start");
-                out.map(Response::Start)
+                let out = out?;
+                // The promotion is requested (or under way, or done): the target's capacity
+                // goes to the active level beside it. Nothing is scaled when start refused.
+                let capacity = self.scale(&plan, &target, DbLevel::Active).await?;
+                tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, capacity = ?capacity, "capacity");
+                Ok(Response::Start(out))
             }
             Request::Status { target_region } => {
                 let target = self.target(&plan, target_region)?;
                 self.status(&plan, &target).await.map(Response::Status)
+            }
+            Request::ScaleCapacity {
+                region,
+                level,
+                run_id,
+            } => {
+                plan.region(&region)?;
+                let out = self.scale(&plan, &region, level).await;
+                tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), region = %region, outcome = ?out, "scale_capacity");
+                out.map(Response::Capacity)
             }
         }
     }
@@ -277,6 +345,76 @@ impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
         })
     }
 
+    /// One capacity step for `region`'s cluster at `level`: describe, decide (core), request
+    /// the changes RDS can take now.
+    async fn scale(
+        &self,
+        plan: &ValidPlan,
+        region: &str,
+        level: DbLevel,
+    ) -> Result<CapacityOutcome> {
+        let Some(target) = db_capacity::target(plan, region, level)? else {
+            return Ok(CapacityOutcome {
+                region: region.to_string(),
+                level,
+                state: CapacityState::NotPlanned,
+                requested: Vec::new(),
+                waiting: Vec::new(),
+                left_alone: Vec::new(),
+                capacity: None,
+            });
+        };
+        let arn = &plan.region(region)?.db_cluster_arn;
+        let view = self.ports.db.describe_capacity(region, arn).await?;
+        let mut step = db_capacity::step(&target, &view);
+        let mut requested = Vec::with_capacity(step.changes.len());
+        for change in std::mem::take(&mut step.changes) {
+            let sent = match &change {
+                DbChange::InstanceClass {
+                    instance_id, to, ..
+                } => {
+                    self.ports
+                        .db
+                        .modify_instance_class(region, instance_id, to)
+                        .await
+                }
+                DbChange::ServerlessRange {
+                    cluster_arn, to, ..
+                } => {
+                    self.ports
+                        .db
+                        .modify_serverless_range(region, cluster_arn, *to)
+                        .await
+                }
+            };
+            match sent {
+                Ok(()) => requested.push(change),
+                // The instance or cluster became busy since it was described (RDS's
+                // InvalidDBInstanceState / InvalidDBClusterStateFault): still on its way, asked
+                // again at the next step, within the step deadline.
+                Err(e) if e.kind() == lifeboat_core::ErrorKind::PreconditionFailed => {
+                    step.waiting
+                        .push(format!("RDS refused for now: {}", e.message()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        step.changes = requested;
+        Ok(CapacityOutcome {
+            region: region.to_string(),
+            level,
+            state: if step.ready() {
+                CapacityState::Ready
+            } else {
+                CapacityState::Scaling
+            },
+            requested: step.changes,
+            waiting: step.waiting,
+            left_alone: step.left_alone,
+            capacity: Some(view),
+        })
+    }
+
     async fn status(&self, plan: &ValidPlan, target: &str) -> Result<Status> {
         let (view, target_arn) = self.describe(plan, target).await?;
         let writer_region = view
@@ -301,6 +439,13 @@ impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
             });
         }
         if view.writer_arn() == Some(target_arn.as_str()) {
+            let capacity = self.scale(plan, target, DbLevel::Active).await?;
+            if capacity.state == CapacityState::Scaling {
+                return Ok(Status::Scaling {
+                    waiting: capacity.waiting,
+                    requested: capacity.requested,
+                });
+            }
             return Ok(Status::Done {
                 writer_region: target.to_string(),
                 secondaries: view
@@ -309,6 +454,7 @@ impl<Db: GlobalDatabase, Lag: ReplicationLagSource, Params: ParameterStore>
                     .filter(|m| !m.is_writer)
                     .cloned()
                     .collect(),
+                capacity: capacity.capacity,
             });
         }
         Ok(Status::Failed {

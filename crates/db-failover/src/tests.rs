@@ -276,12 +276,154 @@ async fn status_reports_done_and_failed() {
     let Response::Status(Status::Done {
         writer_region,
         secondaries,
+        capacity,
     }) = after
     else {
         panic!("expected done")
     };
     assert_eq!(writer_region, "us-west-2");
     assert_eq!(secondaries.len(), 1);
+    // the example plan's active range, set beside the promotion
+    let range = capacity.and_then(|c| c.serverless).expect("range");
+    assert_eq!((range.min_acu, range.max_acu), (8.0, 64.0));
+}
+
+/// The example plan with provisioned instance classes for us-west-2's cluster too.
+fn plan_with_instance_classes() -> String {
+    PLAN.replace(
+        "    database_capacity:\n      serverless_v2:",
+        "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
+    )
+}
+
+/// GIVEN the DR cluster at its standby size: one db.r6g.large instance, 0.5-16 ACU.
+fn given_a_small_dr_database() -> Fakes {
+    let mut h = given_a_global_database();
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_with_instance_classes());
+    h.ports
+        .db
+        .set_capacity(WEST, Some((0.5, 16.0)), &[("usw2-1", "db.r6g.large")]);
+    h.ports
+        .db
+        .set_capacity(EAST, Some((8.0, 64.0)), &[("use1-1", "db.r6g.2xlarge")]);
+    h
+}
+
+#[tokio::test]
+async fn the_database_is_done_only_once_the_target_has_the_plans_active_capacity() {
+    let h = given_a_small_dr_database();
+    // WHEN the promotion starts
+    h.handle(start()).await.expect("started");
+    // THEN the capacity changes are requested beside it, the instance class applied at once
+    assert_eq!(h.ports.db.calls(), [format!("switchover {WEST}")]);
+    assert_eq!(
+        h.ports.db.capacity_calls(),
+        [
+            "modify-instance usw2-1 db.r6g.2xlarge".to_string(),
+            format!("modify-range {WEST} 8-64"),
+        ]
+    );
+    // AND while the instance changes class the database step is not done (traffic waits)
+    let during = h.handle(json!({"action": "status"})).await.expect("status");
+    let Response::Status(Status::Scaling { waiting, requested }) = during else {
+        panic!("expected scaling, got {during:?}")
+    };
+    assert!(requested.is_empty(), "nothing asked twice: {requested:?}");
+    assert!(
+        waiting
+            .iter()
+            .any(|w| w.contains("usw2-1") && w.contains("changing to db.r6g.2xlarge")),
+        "{waiting:?}"
+    );
+    // WHEN the change completes THEN it is done, at the active level
+    h.ports.db.finish_modifications();
+    let after = h.handle(json!({"action": "status"})).await.expect("status");
+    let Response::Status(Status::Done {
+        capacity: Some(capacity),
+        ..
+    }) = after
+    else {
+        panic!("expected done, got {after:?}")
+    };
+    assert_eq!(capacity.instances[0].class, "db.r6g.2xlarge");
+    assert_eq!(h.ports.db.capacity_calls().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_promotion_changes_no_capacity() {
+    let h = given_a_small_dr_database();
+    h.ports.db.go_dark("us-east-1");
+    h.ports.lag.set("shop-usw2", Duration::from_secs(120));
+    let err = h.handle(start()).await.expect_err("above the guard");
+    assert_eq!(err.kind(), lifeboat_core::ErrorKind::PreconditionFailed);
+    assert!(h.ports.db.calls().is_empty());
+    assert!(h.ports.db.capacity_calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_failback_returns_the_region_it_leaves_to_standby_capacity() {
+    let h = given_a_small_dr_database();
+    h.handle(start()).await.expect("started");
+    h.ports.db.finish_modifications();
+    // WHEN the failback has moved the writer home and asks for standby capacity
+    let out = h
+        .handle(json!({"action": "scale_capacity", "region": "us-west-2", "level": "standby"}))
+        .await
+        .expect("scaled");
+    let Response::Capacity(c) = out else {
+        panic!("expected a capacity answer, got {out:?}")
+    };
+    assert_eq!(c.state, CapacityState::Scaling);
+    assert_eq!(
+        h.ports.db.capacity_calls()[2..],
+        [
+            "modify-instance usw2-1 db.r6g.large".to_string(),
+            format!("modify-range {WEST} 0.5-16"),
+        ]
+    );
+    h.ports.db.finish_modifications();
+    let again = h
+        .handle(json!({"action": "scale_capacity", "region": "us-west-2", "level": "standby"}))
+        .await
+        .expect("scaled");
+    assert!(matches!(
+        again,
+        Response::Capacity(CapacityOutcome {
+            state: CapacityState::Ready,
+            ..
+        })
+    ));
+    // AND a region the plan sets no capacity for is left alone
+    let home = h
+        .handle(json!({"action": "scale_capacity", "region": "us-east-1", "level": "standby"}))
+        .await
+        .expect("answered");
+    assert!(matches!(
+        home,
+        Response::Capacity(CapacityOutcome {
+            state: CapacityState::NotPlanned,
+            ..
+        })
+    ));
+    assert_eq!(h.ports.db.capacity_calls().len(), 4);
+}
+
+#[tokio::test]
+async fn a_capacity_request_for_no_such_region_or_level_changes_nothing() {
+    let h = given_a_small_dr_database();
+    for event in [
+        json!({"action": "scale_capacity", "region": "eu-west-1", "level": "active"}),
+        json!({"action": "scale_capacity", "region": "us-west-2", "level": "huge"}),
+        json!({"action": "scale_capacity", "region": "us-west-2"}),
+    ] {
+        let err = h.handle(event.clone()).await.expect_err("bad");
+        assert_eq!(
+            err.kind(),
+            lifeboat_core::ErrorKind::InvalidInput,
+            "{event}: {err}"
+        );
+    }
+    assert!(h.ports.db.capacity_calls().is_empty());
 }
 
 #[tokio::test]
@@ -307,7 +449,12 @@ async fn bad_requests_are_invalid_input_and_change_nothing() {
 
 #[tokio::test]
 async fn the_example_events_parse() {
-    for file in ["start.json", "start-override-rpo-guard.json", "status.json"] {
+    for file in [
+        "start.json",
+        "start-override-rpo-guard.json",
+        "status.json",
+        "scale-capacity-standby.json",
+    ] {
         let path = format!(
             "{}/../../events/db-failover/{file}",
             env!("CARGO_MANIFEST_DIR")

@@ -111,7 +111,7 @@ pub struct Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, S
 impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
     Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
 where
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::DatabaseCapacity,
     Lag: ReplicationLagSource,
     Ecs: EcsServices,
     Asg: AutoScalingGroups,

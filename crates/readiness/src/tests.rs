@@ -171,10 +171,10 @@ async fn a_ready_account_has_no_problems_and_the_first_all_clear_is_not_sent() {
     let r = h.handle(schedule()).await.expect("evaluates");
     assert!(problems(&r).is_empty(), "{}", r.report.text());
     assert_eq!(r.report.writer_region.as_deref(), Some("us-east-1"));
-    // Every check of the plan was made: DB (3), 4 services, 2 groups, 2 records (both regions
-    // name the same two: each is checked once), 2 topics, the link key, 2 buckets, and the
-    // plan's resources within the template's scopes.
-    assert_eq!(r.report.findings.len(), 17, "{}", r.report.text());
+    // Every check of the plan was made: DB (3), the database capacity, 4 services, 2 groups, 2
+    // records (both regions name the same two: each is checked once), 2 topics, the link key,
+    // 2 buckets, and the plan's resources within the template's scopes.
+    assert_eq!(r.report.findings.len(), 18, "{}", r.report.text());
     assert!(!r.notified);
     assert!(h.ports.sns.published.messages().is_empty());
     let emf = emf_line(&h);
@@ -387,10 +387,15 @@ async fn a_dark_primary_region_gives_warnings_not_a_failure() {
         .insert("us-east-1".into());
     let r = h.handle(schedule()).await.expect("evaluates");
     let p = problems(&r);
-    assert_eq!(p.len(), 2, "{p:#?}");
-    assert!(p.iter().all(|f| f.severity == Severity::Warning
-        && f.check == Check::EcsService
-        && f.subject.starts_with("us-east-1/")));
+    assert_eq!(p.len(), 3, "{p:#?}");
+    assert!(p.iter().all(|f| f.severity == Severity::Warning));
+    let ecs: Vec<_> = p.iter().filter(|f| f.check == Check::EcsService).collect();
+    assert_eq!(ecs.len(), 2, "{p:#?}");
+    assert!(ecs.iter().all(|f| f.subject.starts_with("us-east-1/")));
+    // the database capacity cannot be compared with a primary that does not answer
+    assert!(p.iter().any(|f| f.check == Check::DatabaseCapacity
+        && f.message.contains("could not be read")
+        && f.message.contains("not compared")));
     // The target (this region) is still fully checked.
     assert!(
         r.report
@@ -531,5 +536,53 @@ async fn a_plan_resource_outside_the_templates_scopes_makes_the_region_not_ready
             .iter()
             .any(|f| f.check == Check::Permission && f.subject == "us-west-2/shop/web"),
         "{critical:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_database_smaller_than_the_primary_is_a_warning_naming_both() {
+    // GIVEN the primary on db.r6g.4xlarge and a plan whose active class for us-west-2 is
+    // db.r6g.2xlarge (its standby instance db.r6g.large)
+    let mut h = given_a_ready_account();
+    h.ports.params = FakeParameters::with(
+        "/lifeboat/shop/plan",
+        &PLAN.replace(
+            "    database_capacity:\n      serverless_v2:",
+            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
+        ),
+    );
+    futures_put(&h.ports.params, LINK_KEY, LINK_KEY_VALUE);
+    h.ports
+        .db
+        .set_capacity(USE1, Some((8.0, 64.0)), &[("use1-1", "db.r6g.4xlarge")]);
+    h.ports
+        .db
+        .set_capacity(USW2, Some((0.5, 16.0)), &[("usw2-1", "db.r6g.large")]);
+    let r = h.handle(schedule()).await.expect("evaluates");
+    let f = the_one_problem(&r);
+    assert_eq!(f.check, Check::DatabaseCapacity);
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(
+        f.message.contains(
+            "db.r6g.2xlarge (the plan's active class) while the primary runs db.r6g.4xlarge"
+        ),
+        "{f:?}"
+    );
+    // WHEN the plan's active class matches the primary THEN the finding is ok
+    h.ports.params = FakeParameters::with(
+        "/lifeboat/shop/plan",
+        &PLAN.replace(
+            "    database_capacity:\n      serverless_v2:",
+            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.4xlarge }\n      serverless_v2:",
+        ),
+    );
+    futures_put(&h.ports.params, LINK_KEY, LINK_KEY_VALUE);
+    let r = h.handle(schedule()).await.expect("evaluates");
+    assert!(problems(&r).is_empty(), "{:#?}", problems(&r));
+    assert!(
+        r.report
+            .findings
+            .iter()
+            .any(|f| f.check == Check::DatabaseCapacity && f.severity == Severity::Ok)
     );
 }

@@ -31,7 +31,8 @@ pub(super) async fn shift_steps(
     plan: &ValidPlan,
     target: &str,
 ) -> Result<Vec<String>> {
-    let mut steps = compute_steps(sdk, plan, target, Level::Active).await;
+    let mut steps = database_capacity_steps(sdk, plan, target, DbLevel::Active).await;
+    steps.extend(compute_steps(sdk, plan, target, Level::Active).await);
     steps.extend(traffic_steps(sdk, plan, target).await?);
     steps.extend(verify_steps(plan, target)?);
     Ok(steps)
@@ -72,6 +73,88 @@ pub(super) async fn compute_steps(
         steps.push(compute_line(region, t, level, now));
     }
     steps
+}
+
+/// The database capacity changes a run would ask of `region`'s cluster, from what is there now:
+/// what db-failover requests (core's [`db_capacity::step`]), rendered. Nothing when the plan sets
+/// no database capacity for the region.
+pub(super) async fn database_capacity_steps(
+    sdk: &SdkConfig,
+    plan: &ValidPlan,
+    region: &str,
+    level: DbLevel,
+) -> Vec<String> {
+    let (Ok(Some(target)), Ok(rp)) = (
+        db_capacity::target(plan, region, level),
+        plan.region(region),
+    ) else {
+        return vec![];
+    };
+    let db = RdsGlobalDatabase::new(sdk, PROBE_TIMEOUT);
+    let now = db.describe_capacity(region, &rp.db_cluster_arn).await;
+    database_capacity_lines(region, &target, now)
+}
+
+/// A database capacity step's lines: each change, what is already on its way, what is left alone.
+pub(super) fn database_capacity_lines(
+    region: &str,
+    target: &db_capacity::DbTarget,
+    now: Result<lifeboat_core::ports::ClusterCapacityView>,
+) -> Vec<String> {
+    let what = match target.level {
+        DbLevel::Active => "Database capacity (beside the promotion; traffic waits for it)",
+        DbLevel::Standby => "Standby database (after verify)",
+    };
+    let view = match now {
+        Ok(view) => view,
+        Err(e) => {
+            let mut want = Vec::new();
+            if let Some(class) = &target.instance_class {
+                want.push(format!("instances {class}"));
+            }
+            if let Some(range) = target.serverless {
+                want.push(db_capacity::acu_text(range));
+            }
+            return vec![format!(
+                "{what}: {region} cluster unknown ({e}) -> {}",
+                want.join(", ")
+            )];
+        }
+    };
+    let step = db_capacity::step(target, &view);
+    let mut lines: Vec<String> = step
+        .changes
+        .iter()
+        .map(|c| match c {
+            db_capacity::DbChange::InstanceClass {
+                instance_id,
+                from,
+                to,
+            } => format!("{what}: instance {region}/{instance_id} {from} -> {to}"),
+            db_capacity::DbChange::ServerlessRange { from, to, .. } => format!(
+                "{what}: {region} cluster range {} -> {}",
+                from.map_or("none".to_string(), db_capacity::acu_text),
+                db_capacity::acu_text(*to)
+            ),
+        })
+        .collect();
+    lines.extend(
+        step.waiting
+            .iter()
+            .filter(|w| !w.ends_with("requested"))
+            .map(|w| format!("{what}: {region} {w}")),
+    );
+    lines.extend(
+        step.left_alone
+            .iter()
+            .map(|w| format!("{what}: {region} {w}")),
+    );
+    if lines.is_empty() {
+        lines.push(format!(
+            "{what}: {region} cluster already at the plan's level"
+        ));
+    }
+    lines
 }
 
 /// One resource's line of a dry run: what it is now, what the step would set
@@ -211,6 +294,50 @@ pub(super) fn verify_steps(plan: &ValidPlan, target: &str) -> Result<Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_says_what_the_database_capacity_step_would_ask() {
+        let plan = ValidPlan::parse(&include_str!("../../../../examples/plan.yaml").replace(
+            "    database_capacity:\n      serverless_v2:",
+            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
+        ))
+        .expect("valid");
+        let target = db_capacity::target(&plan, "us-west-2", DbLevel::Active)
+            .expect("region")
+            .expect("planned");
+        let view = lifeboat_core::ports::ClusterCapacityView {
+            cluster_arn: "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2".into(),
+            status: "available".into(),
+            serverless: Some(lifeboat_core::plan::AcuRange {
+                min_acu: 0.5,
+                max_acu: 16.0,
+            }),
+            instances: vec![lifeboat_core::ports::DbInstanceView {
+                id: "usw2-1".into(),
+                class: "db.r6g.large".into(),
+                status: "available".into(),
+                pending_class: None,
+            }],
+        };
+        let lines = database_capacity_lines("us-west-2", &target, Ok(view));
+        assert_eq!(
+            lines,
+            [
+                "Database capacity (beside the promotion; traffic waits for it): instance us-west-2/usw2-1 db.r6g.large -> db.r6g.2xlarge",
+                "Database capacity (beside the promotion; traffic waits for it): us-west-2 cluster range 0.5-16 ACU -> 8-64 ACU",
+            ]
+        );
+        let unknown = database_capacity_lines(
+            "us-west-2",
+            &target,
+            Err(Error::new(lifeboat_core::ErrorKind::Transient, "timed out")),
+        );
+        assert_eq!(unknown.len(), 1);
+        assert!(
+            unknown[0].contains("unknown") && unknown[0].contains("8-64 ACU"),
+            "{unknown:?}"
+        );
+    }
 
     #[test]
     fn a_dry_run_line_says_what_the_scale_step_would_set() {

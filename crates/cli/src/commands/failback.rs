@@ -196,6 +196,7 @@ pub(super) async fn failback_dry_run(
     ];
     steps.extend(shift_steps(sdk, plan, home).await?);
     steps.extend(compute_steps(sdk, plan, from, Level::Standby).await);
+    steps.extend(database_capacity_steps(sdk, plan, from, DbLevel::Standby).await);
     steps.extend(record_and_notify(
         app,
         home,

@@ -17,12 +17,13 @@ use lifeboat_aws::sfn::{SfnExecutions, SfnWorkflow};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::capacity::{self, Capacity, Level, Resource};
+use lifeboat_core::db_capacity::{self, DbLevel};
 use lifeboat_core::decision::{Approval, Decision, PromotionMode};
 use lifeboat_core::failback::FailbackRefusal;
 use lifeboat_core::params::report as report_parameter;
 use lifeboat_core::plan::{Plan, PlanError, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    AutoScalingGroups, EcsServices, GlobalDatabase, ParameterStore, RecordSets,
+    AutoScalingGroups, DatabaseCapacity, EcsServices, GlobalDatabase, ParameterStore, RecordSets,
     ReplicationLagSource, SystemClock,
 };
 use lifeboat_core::readiness::{Account, Severity, evaluate};

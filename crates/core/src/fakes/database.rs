@@ -10,8 +10,13 @@ pub struct FakeGlobalDatabase {
     pub dark_regions: Mutex<BTreeSet<String>>,
     /// Dark regions whose data plane still serves (only their RDS API is down).
     pub data_plane_up: Mutex<BTreeSet<String>>,
-    /// Every mutating call: `switchover <arn>` / `failover <arn>`.
+    /// Every promotion: `switchover <arn>` / `failover <arn>`.
     pub calls: Mutex<Vec<String>>,
+    /// Every capacity change: `modify-instance <id> <class>` / `modify-range <arn> <min>-<max>`.
+    pub capacity_calls: Mutex<Vec<String>>,
+    /// Each cluster's capacity by cluster ARN (a cluster not here has no instances and no
+    /// range).
+    pub capacity: Mutex<BTreeMap<String, ClusterCapacityView>>,
 }
 
 impl FakeGlobalDatabase {
@@ -64,6 +69,45 @@ impl FakeGlobalDatabase {
             .lock()
             .unwrap()
             .insert(arn.to_string(), status.to_string());
+    }
+
+    /// `arn`'s capacity: its range and its instances, each `(id, class)` and available.
+    pub fn set_capacity(&self, arn: &str, range: Option<(f64, f64)>, instances: &[(&str, &str)]) {
+        let view = ClusterCapacityView {
+            cluster_arn: arn.to_string(),
+            status: "available".into(),
+            serverless: range.map(|(min_acu, max_acu)| crate::plan::AcuRange { min_acu, max_acu }),
+            instances: instances
+                .iter()
+                .map(|(id, class)| DbInstanceView {
+                    id: id.to_string(),
+                    class: class.to_string(),
+                    status: "available".into(),
+                    pending_class: None,
+                })
+                .collect(),
+        };
+        self.capacity.lock().unwrap().insert(arn.to_string(), view);
+    }
+
+    /// Every instance class change under way completes.
+    pub fn finish_modifications(&self) {
+        for view in self.capacity.lock().unwrap().values_mut() {
+            for i in &mut view.instances {
+                if let Some(class) = i.pending_class.take() {
+                    i.class = class;
+                }
+                i.status = "available".into();
+            }
+        }
+    }
+
+    pub fn capacity_of(&self, arn: &str) -> Option<ClusterCapacityView> {
+        self.capacity.lock().unwrap().get(arn).cloned()
+    }
+
+    pub fn capacity_calls(&self) -> Vec<String> {
+        self.capacity_calls.lock().unwrap().clone()
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -167,6 +211,80 @@ impl GlobalDatabase for FakeGlobalDatabase {
         target: &str,
     ) -> Result<GlobalClusterView> {
         self.promote(region, target, true)
+    }
+}
+
+impl DatabaseCapacity for FakeGlobalDatabase {
+    async fn describe_capacity(&self, region: &str, arn: &str) -> Result<ClusterCapacityView> {
+        self.reachable(region)?;
+        let status = self
+            .cluster_status
+            .lock()
+            .unwrap()
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("DBClusterNotFoundFault: {arn}")))?;
+        let mut view = self
+            .capacity
+            .lock()
+            .unwrap()
+            .get(arn)
+            .cloned()
+            .unwrap_or_else(|| ClusterCapacityView {
+                cluster_arn: arn.to_string(),
+                status: String::new(),
+                serverless: None,
+                instances: Vec::new(),
+            });
+        view.status = status;
+        Ok(view)
+    }
+
+    async fn modify_instance_class(&self, region: &str, id: &str, class: &str) -> Result<()> {
+        self.reachable(region)?;
+        let mut all = self.capacity.lock().unwrap();
+        let instance = all
+            .values_mut()
+            .flat_map(|v| v.instances.iter_mut())
+            .find(|i| i.id == id)
+            .ok_or_else(|| Error::not_found(format!("DBInstanceNotFound: {id}")))?;
+        if instance.status != "available" {
+            return Err(Error::precondition(format!(
+                "InvalidDBInstanceState: {id} is {}",
+                instance.status
+            )));
+        }
+        instance.status = "modifying".into();
+        instance.pending_class = Some(class.to_string());
+        self.capacity_calls
+            .lock()
+            .unwrap()
+            .push(format!("modify-instance {id} {class}"));
+        Ok(())
+    }
+
+    async fn modify_serverless_range(
+        &self,
+        region: &str,
+        arn: &str,
+        range: crate::plan::AcuRange,
+    ) -> Result<()> {
+        self.reachable(region)?;
+        let mut all = self.capacity.lock().unwrap();
+        let view = all
+            .entry(arn.to_string())
+            .or_insert_with(|| ClusterCapacityView {
+                cluster_arn: arn.to_string(),
+                status: "available".into(),
+                serverless: None,
+                instances: Vec::new(),
+            });
+        view.serverless = Some(range);
+        self.capacity_calls.lock().unwrap().push(format!(
+            "modify-range {arn} {}-{}",
+            range.min_acu, range.max_acu
+        ));
+        Ok(())
     }
 }
 

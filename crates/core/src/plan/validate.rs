@@ -143,6 +143,9 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
             );
         }
         validate_compute(&mut c, &at, &region.compute);
+        if let Some(db) = &region.database_capacity {
+            validate_database_capacity(&mut c, &at, db);
+        }
         if *name == plan.primary_region {
             validate_fencing(&mut c, &at, &region.compute, plan.fencing.compute_count);
         }
@@ -436,6 +439,66 @@ fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
             g.active.desired.into(),
             1,
             10_000,
+        );
+    }
+}
+
+/// A region's database capacity: instance classes RDS can name (never `db.serverless`, which
+/// the ACU range sizes), ACU ranges Aurora Serverless v2 accepts, and an active level never
+/// below the standby level.
+fn validate_database_capacity(c: &mut Checker, at: &str, db: &DatabaseCapacityPlan) {
+    let f = format!("{at}.database_capacity");
+    c.check(
+        db.instance_class.is_some() || db.serverless_v2.is_some(),
+        f.clone(),
+        "names neither instance_class nor serverless_v2",
+    );
+    if let Some(classes) = &db.instance_class {
+        for (which, class) in [("standby", &classes.standby), ("active", &classes.active)] {
+            c.check(
+                crate::db_capacity::InstanceSize::parse(class).is_some(),
+                format!("{f}.instance_class.{which}"),
+                format!(
+                    "'{}' is not a provisioned instance class (db.<family>.<size>, e.g. db.r6g.2xlarge; db.serverless instances are sized by serverless_v2)",
+                    crate::text::inert(class, 80)
+                ),
+            );
+        }
+        if crate::db_capacity::smaller(&classes.active, &classes.standby) {
+            c.fail(
+                format!("{f}.instance_class.active"),
+                format!(
+                    "{} is smaller than the standby class {}",
+                    classes.active, classes.standby
+                ),
+            );
+        }
+    }
+    if let Some(acu) = &db.serverless_v2 {
+        for (which, range) in [("standby", acu.standby), ("active", acu.active)] {
+            let g = format!("{f}.serverless_v2.{which}");
+            for (name, value) in [("min_acu", range.min_acu), ("max_acu", range.max_acu)] {
+                c.check(
+                    crate::db_capacity::is_acu(value),
+                    format!("{g}.{name}"),
+                    format!("{value} is not an ACU value (half steps from 0 to 256)"),
+                );
+            }
+            c.check(
+                range.max_acu >= 1.0,
+                format!("{g}.max_acu"),
+                format!("{} is below 1 ACU, the smallest maximum", range.max_acu),
+            );
+            c.check(
+                range.min_acu <= range.max_acu,
+                format!("{g}.min_acu"),
+                format!("min {} is above max {}", range.min_acu, range.max_acu),
+            );
+        }
+        c.check(
+            acu.active.min_acu >= acu.standby.min_acu && acu.active.max_acu >= acu.standby.max_acu,
+            format!("{f}.serverless_v2.active"),
+            "the active range is below the standby range",
         );
     }
 }
