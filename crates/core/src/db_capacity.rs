@@ -146,6 +146,31 @@ pub enum DbChange {
     },
 }
 
+impl DbChange {
+    /// The change as a person reads it, in `region`: `instance us-west-2/shop-usw2-1 db.r6g.large
+    /// -> db.r6g.2xlarge`, `us-west-2 cluster range 0.5-16 ACU -> 8-64 ACU`. What RDS reported
+    /// (the instance's name and class) is made inert.
+    pub fn describe(&self, region: &str) -> String {
+        match self {
+            Self::InstanceClass {
+                instance_id,
+                from,
+                to,
+            } => format!(
+                "instance {region}/{} {} -> {}",
+                crate::text::inert(instance_id, 80),
+                crate::text::inert(from, 40),
+                crate::text::inert(to, 40)
+            ),
+            Self::ServerlessRange { from, to, .. } => format!(
+                "{region} cluster range {} -> {}",
+                from.map_or("none".to_string(), acu_text),
+                acu_text(*to)
+            ),
+        }
+    }
+}
+
 /// What a scale step does and sees.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DbCapacityStep {
@@ -286,21 +311,23 @@ pub fn acu_text(range: AcuRange) -> String {
 }
 
 /// The readiness question for a region about to take the load: the capacity its cluster would
-/// have at the active level, against the primary's writer now. Each finding a sentence; empty
-/// when the target has at least the primary's capacity (or nothing can be compared).
+/// have at the active level, against the primary's largest provisioned instance now (its writer,
+/// or a larger reader that may become the writer) and its Serverless v2 range. Each finding a
+/// sentence, instance classes as RDS reported them made inert; empty when the target has at
+/// least the primary's capacity (or nothing can be compared).
 pub fn shortfall(
     target: Option<&DbTarget>,
     dr: &ClusterCapacityView,
     primary: &ClusterCapacityView,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let writer_class = primary
+    let largest_primary_class = primary
         .instances
         .iter()
         .map(|i| i.class.as_str())
         .filter(|c| *c != SERVERLESS_CLASS)
         .max_by_key(|c| InstanceSize::parse(c).map_or(0, |s| s.rank));
-    if let Some(primary_class) = writer_class {
+    if let Some(primary_class) = largest_primary_class {
         let planned = target.and_then(|t| t.instance_class.as_deref());
         let classes: Vec<&str> = match planned {
             Some(class) => vec![class],
@@ -313,6 +340,10 @@ pub fn shortfall(
         };
         for class in classes {
             if smaller(class, primary_class) {
+                let (class, primary_class) = (
+                    crate::text::inert(class, 40),
+                    crate::text::inert(primary_class, 40),
+                );
                 out.push(if planned.is_some() {
                     format!(
                         "a failover would run the database on {class} (the plan's active class) while the primary runs {primary_class}"

@@ -288,18 +288,13 @@ async fn status_reports_done_and_failed() {
     assert_eq!((range.min_acu, range.max_acu), (8.0, 64.0));
 }
 
-/// The example plan with provisioned instance classes for us-west-2's cluster too.
-fn plan_with_instance_classes() -> String {
-    PLAN.replace(
-        "    database_capacity:\n      serverless_v2:",
-        "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
-    )
-}
-
 /// GIVEN the DR cluster at its standby size: one db.r6g.large instance, 0.5-16 ACU.
 fn given_a_small_dr_database() -> Fakes {
     let mut h = given_a_global_database();
-    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_with_instance_classes());
+    h.ports.params = FakeParameters::with(
+        "/lifeboat/shop/plan",
+        &plan_with_instance_classes(PLAN, "db.r6g.2xlarge"),
+    );
     h.ports
         .db
         .set_capacity(WEST, Some((0.5, 16.0)), &[("usw2-1", "db.r6g.large")]);

@@ -546,10 +546,7 @@ async fn a_target_database_smaller_than_the_primary_is_a_warning_naming_both() {
     let mut h = given_a_ready_account();
     h.ports.params = FakeParameters::with(
         "/lifeboat/shop/plan",
-        &PLAN.replace(
-            "    database_capacity:\n      serverless_v2:",
-            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
-        ),
+        &plan_with_instance_classes(PLAN, "db.r6g.2xlarge"),
     );
     futures_put(&h.ports.params, LINK_KEY, LINK_KEY_VALUE);
     h.ports
@@ -571,10 +568,7 @@ async fn a_target_database_smaller_than_the_primary_is_a_warning_naming_both() {
     // WHEN the plan's active class matches the primary THEN the finding is ok
     h.ports.params = FakeParameters::with(
         "/lifeboat/shop/plan",
-        &PLAN.replace(
-            "    database_capacity:\n      serverless_v2:",
-            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.4xlarge }\n      serverless_v2:",
-        ),
+        &plan_with_instance_classes(PLAN, "db.r6g.4xlarge"),
     );
     futures_put(&h.ports.params, LINK_KEY, LINK_KEY_VALUE);
     let r = h.handle(schedule()).await.expect("evaluates");

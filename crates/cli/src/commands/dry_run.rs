@@ -125,18 +125,7 @@ pub(super) fn database_capacity_lines(
     let mut lines: Vec<String> = step
         .changes
         .iter()
-        .map(|c| match c {
-            db_capacity::DbChange::InstanceClass {
-                instance_id,
-                from,
-                to,
-            } => format!("{what}: instance {region}/{instance_id} {from} -> {to}"),
-            db_capacity::DbChange::ServerlessRange { from, to, .. } => format!(
-                "{what}: {region} cluster range {} -> {}",
-                from.map_or("none".to_string(), db_capacity::acu_text),
-                db_capacity::acu_text(*to)
-            ),
-        })
+        .map(|c| format!("{what}: {}", c.describe(region)))
         .collect();
     lines.extend(
         step.waiting
@@ -297,9 +286,9 @@ mod tests {
 
     #[test]
     fn a_dry_run_says_what_the_database_capacity_step_would_ask() {
-        let plan = ValidPlan::parse(&include_str!("../../../../examples/plan.yaml").replace(
-            "    database_capacity:\n      serverless_v2:",
-            "    database_capacity:\n      instance_class: { standby: db.r6g.large, active: db.r6g.2xlarge }\n      serverless_v2:",
+        let plan = ValidPlan::parse(&lifeboat_core::fakes::plan_with_instance_classes(
+            include_str!("../../../../examples/plan.yaml"),
+            "db.r6g.2xlarge",
         ))
         .expect("valid");
         let target = db_capacity::target(&plan, "us-west-2", DbLevel::Active)

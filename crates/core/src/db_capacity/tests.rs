@@ -319,3 +319,29 @@ fn the_plan_refuses_capacity_rds_cannot_take() {
     };
     assert!(problems.contains("names neither instance_class nor serverless_v2"));
 }
+
+#[test]
+fn a_change_as_a_person_reads_it_shows_what_rds_named_inert_and_bounded() {
+    // GIVEN an instance whose name, as RDS reported it, carries a line break and runs long
+    let hostile = format!("usw2-1\n\u{202e}FAKE LINE{}", "x".repeat(500));
+    let view = cluster(
+        None,
+        vec![instance(&hostile, "db.r6g.large", "available", None)],
+    );
+    // WHEN going active asks for a class change
+    let s = step(&target_of(&plan_capacity(), DbLevel::Active), &view);
+    let change = s
+        .changes
+        .iter()
+        .find(|c| matches!(c, DbChange::InstanceClass { .. }))
+        .expect("a class change");
+    // THEN its sentence is one line, the invisible characters shown escaped, the name cut
+    let line = change.describe("us-west-2");
+    assert!(!line.contains('\n') && !line.contains('\u{202e}'), "{line}");
+    assert!(
+        line.starts_with("instance us-west-2/usw2-1\\u{a}\\u{202e}FAKE LINE"),
+        "{line}"
+    );
+    assert!(line.ends_with("db.r6g.large -> db.r6g.2xlarge"), "{line}");
+    assert!(line.chars().count() < 160, "{line}");
+}

@@ -114,6 +114,16 @@ impl FakeGlobalDatabase {
         self.calls.lock().unwrap().clone()
     }
 
+    /// A cluster's status, as DescribeDBClusters reports it; an unknown cluster is NotFound.
+    fn status_of(&self, arn: &str) -> Result<String> {
+        self.cluster_status
+            .lock()
+            .unwrap()
+            .get(arn)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("DBClusterNotFoundFault: {arn}")))
+    }
+
     fn reachable(&self, region: &str) -> Result<()> {
         if self.dark_regions.lock().unwrap().contains(region) {
             Err(Error::new(
@@ -173,13 +183,7 @@ impl GlobalDatabase for FakeGlobalDatabase {
 
     async fn describe_cluster(&self, region: &str, arn: &str) -> Result<ClusterView> {
         self.reachable(region)?;
-        let status = self
-            .cluster_status
-            .lock()
-            .unwrap()
-            .get(arn)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("DBClusterNotFoundFault: {arn}")))?;
+        let status = self.status_of(arn)?;
         Ok(ClusterView {
             arn: arn.to_string(),
             status,
@@ -217,13 +221,7 @@ impl GlobalDatabase for FakeGlobalDatabase {
 impl DatabaseCapacity for FakeGlobalDatabase {
     async fn describe_capacity(&self, region: &str, arn: &str) -> Result<ClusterCapacityView> {
         self.reachable(region)?;
-        let status = self
-            .cluster_status
-            .lock()
-            .unwrap()
-            .get(arn)
-            .cloned()
-            .ok_or_else(|| Error::not_found(format!("DBClusterNotFoundFault: {arn}")))?;
+        let status = self.status_of(arn)?;
         let mut view = self
             .capacity
             .lock()
@@ -324,4 +322,21 @@ impl ReplicationLagSource for FakeLag {
     async fn replication_lag(&self, _region: &str, cluster_id: &str) -> Result<Option<LagSample>> {
         Ok(self.samples.lock().unwrap().get(cluster_id).copied())
     }
+}
+
+/// An example plan's YAML with provisioned instance classes for its DR cluster: standby
+/// `db.r6g.large`, active `active`, beside the Serverless v2 range it already has.
+pub fn plan_with_instance_classes(plan: &str, active: &str) -> String {
+    const AT: &str = "    database_capacity:\n      serverless_v2:";
+    assert!(
+        plan.contains(AT),
+        "the plan sets no database_capacity to extend"
+    );
+    plan.replacen(
+        AT,
+        &format!(
+            "    database_capacity:\n      instance_class: {{ standby: db.r6g.large, active: {active} }}\n      serverless_v2:"
+        ),
+        1,
+    )
 }
