@@ -44,7 +44,7 @@ from typing import Any, Callable
 from . import harness as drill_mod
 from .bench_lambda import BenchError, Process, Subject, cold_start
 from .course import Drill
-from .scenarios import RECORD_TTL_SECONDS, resolvers_keep_the_old_answer
+from .scenarios import resolvers_keep_the_old_answer, set_record_ttl, www_ttl
 
 ROOT = drill_mod.ROOT
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -514,9 +514,12 @@ def _seconds(at: str) -> float:
 
 
 # The plans the orchestration section runs, side by side: the drill's scenario for each.
+# (label, drill scenario, the TTL of the shop's records or None for the seed's 60 s). AWS
+# recommends 60 s or less for records that fail over; the 30 s row is a shop that chose less.
 PLANS = [
-    ("pilot light, full capacity first", "failover"),
-    ("warm standby, shift at 50 %", "warm-standby"),
+    ("pilot light, full capacity first", "failover", None),
+    ("warm standby, shift at 50 %", "warm-standby", None),
+    ("warm standby, shift at 50 %, records with a 30 s TTL", "warm-standby", 30),
 ]
 
 
@@ -567,11 +570,17 @@ def anchors(promotion: float, compute_full: float, compute_share: float,
 
 class _BenchDrill(Drill):
     """The drill with resolvers that cached the old answer just before the flip: www moves for
-    them after the records' TTL, the worst case a shop's clients see (the verify-waits
-    scenario's fault)."""
+    them after the records' TTL as Route 53 serves it (the seed's, or `ttl` when given), the
+    worst case a shop's clients see (the verify-waits scenario's fault)."""
+
+    def __init__(self, *args: Any, ttl: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ttl = ttl
 
     def set_up(self) -> dict[str, Any]:
         seeded = super().set_up()
+        if self.ttl is not None:
+            set_record_ttl(self, self.ttl)
         resolvers_keep_the_old_answer(self)
         return seeded
 
@@ -579,13 +588,14 @@ class _BenchDrill(Drill):
 def orchestration(runs: int, time_scale: float, bin_dir: Path) -> dict[str, Any]:
     plans: dict[str, Any] = {}
     for i in range(runs):
-        for label, scenario in PLANS:
+        for label, scenario, record_ttl in PLANS:
             d = _BenchDrill(scenario, approval=False, time_scale=time_scale, bin_dir=bin_dir,
-                            verbose=False, go_home=False)
+                            verbose=False, go_home=False, ttl=record_ttl)
             try:
                 out = d.run()
                 config = d.control("/_lifeboat/config", method="GET")
                 plan = d.plan()
+                ttl = www_ttl(d)
             finally:
                 d.stop()
             if not out.passed or not out.report:
@@ -599,7 +609,7 @@ def orchestration(runs: int, time_scale: float, bin_dir: Path) -> dict[str, Any]
             full = {**plan, "traffic": {**plan["traffic"], "shift_at_capacity_percent": 100}}
             compute_full = compute_seconds(full, WEST, task_start, instance_start)
             compute = compute_seconds(plan, WEST, task_start, instance_start)
-            dns = RECORD_TTL_SECONDS * scale
+            dns = ttl * scale
             verify = _seconds(steps["Verify"]["ended_at"]) - _seconds(steps["Verify"]["started_at"])
             a = anchors(rds, compute_full, compute, dns)
             critical = a["lifeboat"]
@@ -607,6 +617,7 @@ def orchestration(runs: int, time_scale: float, bin_dir: Path) -> dict[str, Any]
             sample = {"rto_seconds": rto, "critical_path_seconds": critical,
                       "promotion_seconds": rds, "scale_up_seconds": compute,
                       "scale_up_full_seconds": compute_full, "dns_sync_seconds": dns,
+                      "ttl_seconds": ttl,
                       "verify_seconds": verify, "ratio": rto / critical,
                       "overhead_seconds": rto - critical,
                       "capacity_at_shift": r.get("capacity_at_shift"),
@@ -622,8 +633,7 @@ def orchestration(runs: int, time_scale: float, bin_dir: Path) -> dict[str, Any]
         p["rto_median"] = median([s["rto_seconds"] for s in ss])
         p["critical_path_median"] = median([s["critical_path_seconds"] for s in ss])
         p["overhead_median"] = median([s["overhead_seconds"] for s in ss])
-    return {"runs": runs, "time_scale": time_scale, "ttl_seconds": RECORD_TTL_SECONDS,
-            "plans": plans}
+    return {"runs": runs, "time_scale": time_scale, "plans": plans}
 
 
 def bench_bin_dir(release_dir: Path, debug_dir: Path) -> Path:
@@ -743,10 +753,12 @@ def table(res: dict[str, Any]) -> str:
                 if p["scenario"] == "warm-standby":
                     target = " ≤ 150 s"
                     mark = verdict(worst <= 150) + (" (median " + verdict(total <= 150) + ")")
+                # no orchestrator does better than detection plus the critical path
+                floor_ = cs_["median"] + p["critical_path_median"]
                 lines.append(
                     f"| Outage → traffic verified ({label}){target} | {total:.1f} s median "
                     f"(detection {cs_['median']:.1f} s + RTO {p['rto_median']:.1f} s), at most "
-                    f"{worst:.1f} s | {mark} |")
+                    f"{worst:.1f} s; with no orchestration overhead at all {floor_:.1f} s | {mark} |")
     d = res.get("dns")
     if d:
         changes = d["calls"].get("route53:ChangeResourceRecordSets", 0)

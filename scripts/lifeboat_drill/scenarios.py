@@ -89,13 +89,35 @@ def promotion_cancelled(d: Drill) -> None:
     d.control("/_lifeboat/faults", {"cancel_next_rds_operations": 1})
 
 
-RECORD_TTL_SECONDS = 60  # the example plan's failover records
+def www_ttl(d: Drill) -> int:
+    """The TTL of www's record in the shop's zone, as Route 53 serves it (the seed's 60 s)."""
+    assert d.shop is not None
+    records = d.shop.route53.list_resource_record_sets(
+        HostedZoneId=d.shop.zone_id, StartRecordName="www.shop.example.com", MaxItems="1"
+    )["ResourceRecordSets"]
+    for r in records:
+        if r["Name"].rstrip(".") == "www.shop.example.com":
+            return int(r["TTL"])
+    raise DrillError("the shop's zone has no record for www.shop.example.com")
+
+
+def set_record_ttl(d: Drill, ttl: int) -> None:
+    """The shop's records (www, api) served with `ttl` seconds instead, their values unchanged."""
+    assert d.shop is not None
+    records = d.shop.route53.list_resource_record_sets(HostedZoneId=d.shop.zone_id)["ResourceRecordSets"]
+    changes = [{"Action": "UPSERT", "ResourceRecordSet": {**r, "TTL": ttl}} for r in records
+               if r["Type"] == "CNAME" and r["Name"].rstrip(".") in ("www.shop.example.com",
+                                                                      "api.shop.example.com")]
+    if len(changes) != 2:
+        raise DrillError(f"the shop's zone lacks www or api: {records}")
+    d.shop.route53.change_resource_record_sets(HostedZoneId=d.shop.zone_id,
+                                               ChangeBatch={"Changes": changes})
 
 
 def resolvers_keep_the_old_answer(d: Drill) -> None:
-    """Resolvers keep the old answer for a while (the record's TTL, time-scaled)."""
+    """Resolvers keep the old answer for a while: www's TTL as Route 53 serves it, time-scaled."""
     assert d.shop is not None
-    d.shop.cache_seconds = max(3.0, RECORD_TTL_SECONDS * d.time_scale)
+    d.shop.cache_seconds = max(3.0, www_ttl(d) * d.time_scale)
     d.shop._cached = (EAST, 0.0)
 
 
