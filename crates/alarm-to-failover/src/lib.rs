@@ -1,4 +1,5 @@
-//! alarm-to-failover: turns an alarm or canary event into at most one failover run.
+//! alarm-to-failover: turns an alarm or canary event, or an Alertmanager notification on its
+//! URL (`POST /alertmanager`, see [`webhook`]), into at most one failover run.
 //!
 //! 1. Parse the event (EventBridge "CloudWatch Alarm State Change", or lifeboat's canary event
 //!    `lifeboat.probe` / "Primary Unhealthy"); malformed input is `InvalidInput`, nothing changes.
@@ -14,11 +15,14 @@
 use aws_lambda_events::cloudwatch_alarms::{
     CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue,
 };
+use aws_lambda_events::event::lambda_function_urls::{
+    LambdaFunctionUrlRequest, LambdaFunctionUrlResponse,
+};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lifeboat_core::decision::{Decision, DecisionInput, IgnoreReason, Readiness, decide, precheck};
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AlarmReader, Clock, GlobalDatabase, Notifier, ParameterStore, ReplicationLagSource,
+    AlarmReader, Clock, GlobalDatabase, Notifier, ParameterStore, ReplicationLagSource, Secret,
     WorkflowStarter,
 };
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
@@ -108,6 +112,34 @@ pub enum Outcome {
         /// Another event of this incident had started (or was starting) the run already.
         duplicate: bool,
     },
+}
+
+impl Outcome {
+    /// The outcome in short, for a caller that is not a person reading a run (Alertmanager):
+    /// what happened, the run and why; not the run request.
+    pub fn summary(&self) -> Value {
+        match self {
+            Outcome::Ignored {
+                message, run_id, ..
+            } => serde_json::json!({"outcome": "ignored", "message": message, "run_id": run_id}),
+            Outcome::Refused {
+                message, run_id, ..
+            } => serde_json::json!({"outcome": "refused", "message": message, "run_id": run_id}),
+            Outcome::Started {
+                run_id, duplicate, ..
+            } => {
+                serde_json::json!({"outcome": "started", "run_id": run_id, "duplicate": duplicate})
+            }
+        }
+    }
+}
+
+/// What the function answers: an event's outcome, or a response on its URL.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Outcome(Outcome),
+    Url(LambdaFunctionUrlResponse),
 }
 
 /// Everything a decision was made on, and the decision (nothing changed yet).
@@ -282,9 +314,100 @@ where
     PeerParams: ParameterStore,
     PeerWorkflow: WorkflowStarter,
 {
+    /// Whatever reaches the function: an event (alarm, canary), or a request on its URL
+    /// (Alertmanager's webhook).
+    pub async fn serve(&self, event: Value) -> Result<Response> {
+        let is_url_request = event
+            .as_object()
+            .is_some_and(|o| o.contains_key("requestContext"));
+        if is_url_request {
+            let request: LambdaFunctionUrlRequest =
+                lifeboat_lambda::parse_event("Function URL request", event)?;
+            return Ok(Response::Url(self.webhook(request).await));
+        }
+        self.handle(event).await.map(Response::Outcome)
+    }
+
     pub async fn handle(&self, event: Value) -> Result<Outcome> {
         let observation = parse_observation(event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await?;
+        self.observe(plan, observation).await
+    }
+
+    /// `POST /alertmanager`: authenticate, read the notification, then decide as for any
+    /// trigger. Every answer is a response; nothing is changed before the token matched.
+    pub async fn webhook(&self, req: LambdaFunctionUrlRequest) -> LambdaFunctionUrlResponse {
+        if webhook::path(&req) != webhook::PATH {
+            return webhook::refused(
+                404,
+                "not found: lifeboat's Alertmanager webhook is POST /alertmanager",
+            );
+        }
+        if webhook::method(&req) != "POST" {
+            return webhook::refused(405, "the Alertmanager webhook takes POST only");
+        }
+        let plan =
+            match store::load_plan(&self.ports.params, &self.config.plan.plan_parameter).await {
+                Ok(plan) => plan,
+                Err(e) => {
+                    tracing::error!(error = %e, "Alertmanager webhook: the plan could not be read");
+                    return webhook::refused(
+                        webhook::status_of(e.kind()).max(500),
+                        "the plan could not be read",
+                    );
+                }
+            };
+        let Some(am) = plan.triggers().alertmanager.as_ref() else {
+            return webhook::refused(
+                404,
+                "this plan names no Alertmanager alerts (triggers.alertmanager)",
+            );
+        };
+        let token = match self.ports.params.get(&am.token_parameter).await {
+            Ok(Some(value)) => Secret::new(value),
+            Ok(None) => {
+                tracing::error!(parameter = %am.token_parameter, "Alertmanager webhook: the token parameter does not exist");
+                return webhook::refused(500, "the webhook's token is not set up");
+            }
+            Err(e) => {
+                tracing::error!(parameter = %am.token_parameter, error = %e, "Alertmanager webhook: the token could not be read");
+                return webhook::refused(
+                    webhook::status_of(e.kind()).max(500),
+                    "the webhook's token could not be read",
+                );
+            }
+        };
+        let authorization = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if !webhook::bearer_matches(authorization, &token) {
+            tracing::warn!(
+                "Alertmanager webhook: refused a request without the plan's bearer token"
+            );
+            return webhook::refused(
+                401,
+                "a bearer token is required (Alertmanager's http_config.authorization)",
+            );
+        }
+        let observation = match webhook::observation(&req) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "Alertmanager webhook: not a notification");
+                return webhook::refused(400, e.message());
+            }
+        };
+        match self.observe(plan, observation).await {
+            Ok(outcome) => webhook::answer(200, outcome.summary()),
+            Err(e) => {
+                tracing::error!(error = %e, kind = ?e.kind(), "Alertmanager webhook: the decision could not be made");
+                webhook::refused(webhook::status_of(e.kind()), e.message())
+            }
+        }
+    }
+
+    /// Classify an observation against the plan and act on it.
+    pub async fn observe(&self, plan: ValidPlan, observation: Observation) -> Result<Outcome> {
         let target = self.config.plan.region.as_str();
         let ignored = |why: NotActionable| {
             tracing::info!(reason = %why, "event seen, not acted on");
@@ -299,8 +422,8 @@ where
             Err(why) => return ignored(why),
         };
         // A person who muted the failover alarm meant "no automatic failover now": the canary's
-        // reports are held back too.
-        if matches!(trigger, Trigger::Canary { .. }) {
+        // reports and Alertmanager's alerts are held back too.
+        if matches!(trigger, Trigger::Canary { .. } | Trigger::Alert { .. }) {
             for alarm in &plan.triggers().alarms {
                 match self.ports.alarms.muted(target, alarm).await {
                     Ok(Some(why)) => {
@@ -661,6 +784,8 @@ fn ignored(why: IgnoreReason, run_id: RunId) -> Outcome {
         run_id: Some(run_id),
     }
 }
+
+pub mod webhook;
 
 #[cfg(test)]
 mod tests;

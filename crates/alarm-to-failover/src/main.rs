@@ -33,5 +33,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
         config,
     };
-    lifeboat_lambda::serve(|event| handler.handle(event)).await
+    lifeboat_lambda::serve(|event| handler.serve(event)).await
 }

@@ -774,3 +774,247 @@ async fn an_unreadable_other_lock_is_recorded_and_the_run_goes_on() {
         "{why}"
     );
 }
+
+// -- Alertmanager's webhook (issue 22, item 2) ---------------------------------------------------
+
+const AM_TOKEN: &str = "am-token-3f9c1e7d";
+const AM_TOKEN_PARAMETER: &str = "/lifeboat/shop/alertmanager-token";
+
+/// GIVEN the shop, its plan naming Alertmanager's `PrimaryRegionDown{severity="critical"}` about
+/// us-east-1, and the webhook's token in the parameter store.
+fn given_a_shop_with_alertmanager() -> Fakes {
+    let h = given_a_shop();
+    let plan = PLAN.replace(
+        "  canary: { failures_required: 3, of_probes: 5 }\n",
+        "  canary: { failures_required: 3, of_probes: 5 }
+  alertmanager:
+    token_parameter: /lifeboat/shop/alertmanager-token
+    alerts:
+      - { alertname: PrimaryRegionDown, labels: { severity: critical }, region: us-east-1 }
+",
+    );
+    assert_ne!(plan, PLAN);
+    h.ports.params.insert("/lifeboat/shop/plan", &plan);
+    h.ports.params.insert(AM_TOKEN_PARAMETER, AM_TOKEN);
+    h
+}
+
+/// Alertmanager's notification (payload version 4) of PrimaryRegionDown, `status` for the group
+/// and the alert.
+fn am_notification(status: &str) -> Value {
+    json!({
+        "receiver": "lifeboat", "status": status, "version": "4", "truncatedAlerts": 0,
+        "groupKey": "{}/{severity=\"critical\"}:{alertname=\"PrimaryRegionDown\"}",
+        "groupLabels": {"alertname": "PrimaryRegionDown"}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9093",
+        "alerts": [{
+            "status": status,
+            "labels": {"alertname": "PrimaryRegionDown", "severity": "critical", "region": "nyc3"},
+            "annotations": {"summary": "the primary region does not answer"},
+            "startsAt": "2026-11-22T03:00:05.5Z", "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://127.0.0.1:9090/graph", "fingerprint": "1a30ba71cca2921f"
+        }]
+    })
+}
+
+/// A Function URL request as Lambda delivers it.
+fn url_request(method: &str, path: &str, authorization: Option<&str>, body: &str) -> Value {
+    let mut headers = serde_json::Map::new();
+    headers.insert("content-type".into(), json!("application/json"));
+    headers.insert("user-agent".into(), json!("Alertmanager/0.25.0"));
+    if let Some(a) = authorization {
+        headers.insert("authorization".into(), json!(a));
+    }
+    json!({
+        "version": "2.0", "rawPath": path, "rawQueryString": "", "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.us-west-2.on.aws",
+            "domainPrefix": "abc", "requestId": "r1", "routeKey": "$default", "stage": "$default",
+            "time": "22/Nov/2026:03:00:30 +0000", "timeEpoch": 1_795_402_830_000_i64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "127.0.0.1", "userAgent": "Alertmanager/0.25.0"}
+        },
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+/// WHEN Alertmanager posts `body` with the token (or `authorization` as given).
+async fn post(h: &Fakes, authorization: Option<&str>, body: &str) -> (u16, Value) {
+    let out = h
+        .serve(url_request("POST", "/alertmanager", authorization, body))
+        .await
+        .expect("a response, never an error");
+    let Response::Url(r) = out else {
+        panic!("a URL request gets a URL response: {out:?}")
+    };
+    let body = r.body.unwrap_or_default();
+    assert!(
+        !body.contains(AM_TOKEN),
+        "the token is never echoed: {body}"
+    );
+    (
+        u16::try_from(r.status_code).expect("status"),
+        serde_json::from_str(&body).expect("a JSON answer"),
+    )
+}
+
+fn bearer() -> String {
+    format!("Bearer {AM_TOKEN}")
+}
+
+/// Nothing happened: no execution, no lock, no message.
+fn nothing_changed(h: &Fakes) {
+    assert!(h.ports.workflow.names().is_empty(), "no execution");
+    assert!(
+        h.ports.params.value("/lifeboat/shop/lock").is_none(),
+        "no lock"
+    );
+    assert!(h.ports.notifier.messages().is_empty(), "no message");
+}
+
+#[tokio::test]
+async fn a_firing_plan_alert_with_the_token_starts_one_run_and_its_repeats_name_the_same_run() {
+    let h = given_a_shop_with_alertmanager();
+    // WHEN Alertmanager posts the firing alert, then repeats it (group_interval, repeat_interval)
+    let body = am_notification("firing").to_string();
+    let (status, first) = post(&h, Some(&bearer()), &body).await;
+    let (status2, repeat) = post(&h, Some(&bearer()), &body).await;
+    // THEN one run started, timed at the alert's start; the repeat names the same run
+    assert_eq!((status, status2), (200, 200), "{first} {repeat}");
+    assert_eq!(first["outcome"], "started", "{first}");
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(repeat["outcome"], "started", "{repeat}");
+    assert_eq!(repeat["duplicate"], true);
+    assert_eq!(first["run_id"], repeat["run_id"]);
+    let run = RunId::for_incident(
+        "shop",
+        "us-west-2",
+        datetime!(2026-11-22 03:00:05.5 UTC),
+        900,
+    );
+    assert_eq!(h.ports.workflow.names(), [run.to_string()]);
+    assert!(
+        first.get("request").is_none(),
+        "the run request stays inside"
+    );
+}
+
+#[tokio::test]
+async fn a_request_without_the_plans_bearer_token_changes_nothing() {
+    let h = given_a_shop_with_alertmanager();
+    let body = am_notification("firing").to_string();
+    for authorization in [
+        None,
+        Some("Bearer wrong-token".to_string()),
+        Some(format!("Basic {AM_TOKEN}")),
+        Some(format!("Bearer {AM_TOKEN}x")),
+        Some(AM_TOKEN.to_string()),
+    ] {
+        let (status, answer) = post(&h, authorization.as_deref(), &body).await;
+        assert_eq!(status, 401, "{authorization:?}: {answer}");
+    }
+    nothing_changed(&h);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_a_clean_400_and_start_nothing() {
+    let h = given_a_shop_with_alertmanager();
+    let mut v3 = am_notification("firing");
+    v3["version"] = json!("3");
+    let mut no_start = am_notification("firing");
+    no_start["alerts"][0]
+        .as_object_mut()
+        .expect("alert")
+        .remove("startsAt");
+    for body in [
+        String::new(),
+        "not json".to_string(),
+        "{}".to_string(),
+        v3.to_string(),
+        no_start.to_string(),
+        format!("{{\"version\": \"4\", \"x\": \"{}\"}}", "y".repeat(300_000)),
+    ] {
+        let (status, answer) = post(&h, Some(&bearer()), &body).await;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["message"].as_str().expect("a message");
+        assert!(message.chars().count() <= 500, "{message}");
+    }
+    nothing_changed(&h);
+}
+
+#[tokio::test]
+async fn resolved_muted_and_unplanned_alerts_are_answered_and_start_nothing() {
+    let h = given_a_shop_with_alertmanager();
+    // a resolved notification
+    let (status, answer) = post(
+        &h,
+        Some(&bearer()),
+        &am_notification("resolved").to_string(),
+    )
+    .await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")));
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("resolved")),
+        "{answer}"
+    );
+    // an alert the plan does not name
+    let mut other = am_notification("firing");
+    other["alerts"][0]["labels"]["alertname"] = json!("DiskFull");
+    let (status, answer) = post(&h, Some(&bearer()), &other.to_string()).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")));
+    // a person muted the failover alarm: automatic triggers are held back, Alertmanager's too
+    h.ports.alarms.mute(ALARM, "maintenance window");
+    let (status, answer) = post(&h, Some(&bearer()), &am_notification("firing").to_string()).await;
+    assert_eq!((status, answer["outcome"].as_str()), (200, Some("ignored")));
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("maintenance window")),
+        "{answer}"
+    );
+    nothing_changed(&h);
+}
+
+#[tokio::test]
+async fn the_url_answers_only_its_route_and_only_when_the_plan_names_alertmanager() {
+    let h = given_a_shop_with_alertmanager();
+    let body = am_notification("firing").to_string();
+    let status = |r: Response| match r {
+        Response::Url(r) => r.status_code,
+        other => panic!("{other:?}"),
+    };
+    let get = h
+        .serve(url_request("GET", "/alertmanager", Some(&bearer()), &body))
+        .await
+        .expect("response");
+    assert_eq!(status(get), 405);
+    let elsewhere = h
+        .serve(url_request("POST", "/", Some(&bearer()), &body))
+        .await
+        .expect("response");
+    assert_eq!(status(elsewhere), 404);
+    // a plan without triggers.alertmanager
+    h.ports.params.insert("/lifeboat/shop/plan", PLAN);
+    let (code, answer) = post(&h, Some(&bearer()), &body).await;
+    assert_eq!(code, 404, "{answer}");
+    nothing_changed(&h);
+}
+
+#[tokio::test]
+async fn an_unreadable_token_is_a_retryable_answer_and_a_missing_one_a_set_up_error() {
+    let h = given_a_shop_with_alertmanager();
+    let body = am_notification("firing").to_string();
+    // WHEN SSM cannot be read now: 503, which Alertmanager retries
+    h.ports.params.refuse_reads_under(AM_TOKEN_PARAMETER);
+    let (code, _) = post(&h, Some(&bearer()), &body).await;
+    assert_eq!(code, 503);
+    nothing_changed(&h);
+    // WHEN the parameter does not exist: 500, the set-up is wrong
+    let h = given_a_shop_with_alertmanager();
+    h.ports.params.remove(AM_TOKEN_PARAMETER);
+    let (code, answer) = post(&h, Some(&bearer()), &body).await;
+    assert_eq!(code, 500, "{answer}");
+    nothing_changed(&h);
+}

@@ -4,7 +4,8 @@
 //! * [`metrics`]: lifeboat's CloudWatch metrics (names, dimensions) and their EMF line.
 //! * [`plan`]: the versioned plan document, its parsing and validation, and its JSON Schema.
 //! * [`decision`]: pure decisions (ignore / ask / proceed; switchover / failover / refuse).
-//! * [`trigger`]: which observed alarm and canary events may start a run.
+//! * [`trigger`]: which observed alarm, canary and Alertmanager events may start a run.
+//! * [`alertmanager`]: Alertmanager's webhook (version 4) and the alerts a plan acts on.
 //! * [`ports`]: the narrow traits behind which AWS lives; adapters are in `lifeboat-aws`.
 //! * [`store`]: the plan, the lock and the run state, kept in a [`ports::ParameterStore`].
 //! * [`report`]: a run's report, its subject and its text.
@@ -18,6 +19,7 @@
 //!
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
 
+pub mod alertmanager;
 pub mod canary;
 pub mod capacity;
 pub mod db_capacity;

@@ -296,6 +296,34 @@ pub struct TriggerPlan {
     /// last `of_probes` probes failed.
     #[serde(default)]
     pub canary: CanaryPlan,
+    /// Alertmanager's webhook (version 4) as a trigger: a firing alert the plan names, posted
+    /// with the plan's bearer token, counts like an alarm going into ALARM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager: Option<AlertmanagerPlan>,
+}
+
+/// Alertmanager as a trigger. Point a receiver's `webhook_configs` at lifeboat's
+/// `/alertmanager` URL with `http_config.authorization.credentials` set to the token. Alertmanager
+/// sends nothing for a silenced or inhibited alert, and a `resolved` alert never starts a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerPlan {
+    /// SSM SecureString parameter holding the bearer token Alertmanager sends (the name, never
+    /// the value).
+    pub token_parameter: String,
+    /// The alerts that may start a run; any other alert is reported and ignored.
+    pub alerts: Vec<AlertRule>,
+}
+
+/// One alert the plan acts on: its `alertname`, labels it must carry with these values, and the
+/// plan region it says is down (a run only ever fails over away from that region).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    pub alertname: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    pub region: String,
 }
 
 fn default_incident_window_seconds() -> u32 {

@@ -1,8 +1,9 @@
 //! Which observed events may start a run.
 //!
-//! Only a transition *into* ALARM of an alarm the plan names, or a canary report over the
-//! plan's k-of-n threshold about the other region, is actionable. Everything else is reported
-//! with the reason lifeboat did not act.
+//! Only a transition *into* ALARM of an alarm the plan names, a canary report over the plan's
+//! k-of-n threshold about the other region, or a firing Alertmanager alert the plan names about
+//! the other region, is actionable. Everything else is reported with the reason lifeboat did
+//! not act.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -66,6 +67,8 @@ pub struct CanaryReport {
 pub enum Observation {
     Alarm(AlarmChange),
     Canary(CanaryReport),
+    /// An Alertmanager notification whose bearer token was the plan's.
+    Alertmanager(crate::alertmanager::Notification),
     /// A well-formed event of another kind (an alarm's configuration change, another source):
     /// never a trigger.
     Other {
@@ -97,6 +100,20 @@ pub enum Trigger {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// A firing Alertmanager alert the plan names: the earliest of its group's, as sent.
+    Alert {
+        /// `alertname{label="value", ...}`, inert and bounded.
+        alert: String,
+        /// The plan region the alert says is down.
+        region: String,
+        /// The group's key (inert, bounded): every notification of the group carries it.
+        group_key: String,
+        /// How many of the notification's firing alerts the plan names.
+        matching: u32,
+        /// The alert's `startsAt`: every notification of this outage carries the same.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// An operator asked (CLI `failover --to`): a person has decided already.
     Manual {
         requested_by: String,
@@ -108,9 +125,10 @@ pub enum Trigger {
 impl Trigger {
     pub fn at(&self) -> OffsetDateTime {
         match self {
-            Trigger::Alarm { at, .. } | Trigger::Canary { at, .. } | Trigger::Manual { at, .. } => {
-                *at
-            }
+            Trigger::Alarm { at, .. }
+            | Trigger::Canary { at, .. }
+            | Trigger::Alert { at, .. }
+            | Trigger::Manual { at, .. } => *at,
         }
     }
 
@@ -158,6 +176,35 @@ pub enum NotActionable {
         "canary probed {probed_region}, which is not the region lifeboat would fail over from ({from})"
     )]
     NotTheSourceRegion { probed_region: String, from: String },
+    #[error("Alertmanager notification {group_key}: no firing alert the plan names ({seen})")]
+    NotAPlanAlert { group_key: String, seen: String },
+    #[error(
+        "Alertmanager notification {group_key}: {alert} is resolved; a resolved alert never starts a run"
+    )]
+    AlertResolved { group_key: String, alert: String },
+    #[error(
+        "alert {alert} says {region} is down, which is not the region lifeboat would fail over from ({from})"
+    )]
+    AlertAboutAnotherRegion {
+        alert: String,
+        region: String,
+        from: String,
+    },
+    #[error(
+        "alert {alert} starts at {at}, more than {skew} s after now ({now}): not evidence of an outage now"
+    )]
+    AlertFromTheFuture {
+        alert: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        #[serde(with = "time::serde::rfc3339")]
+        now: OffsetDateTime,
+        skew: i64,
+    },
+    #[error(
+        "the plan names no Alertmanager alerts (triggers.alertmanager): notifications never start a run"
+    )]
+    AlertmanagerNotPlanned,
     #[error("canary saw {failures} failed of {probes} probes; the plan needs {required} of {of}")]
     BelowThreshold {
         failures: u32,
@@ -178,6 +225,7 @@ pub fn classify(
     match observation {
         Observation::Alarm(a) => classify_alarm(plan, a),
         Observation::Canary(c) => classify_canary(plan, target_region, c, now),
+        Observation::Alertmanager(n) => classify_alertmanager(plan, target_region, n, now),
         Observation::Other {
             source,
             detail_type,
@@ -224,6 +272,67 @@ fn classify_alarm(plan: &ValidPlan, a: &AlarmChange) -> Result<Trigger, NotActio
         region: a.region.clone(),
         reason: a.reason.clone(),
         at: a.at,
+    })
+}
+
+fn classify_alertmanager(
+    plan: &ValidPlan,
+    target_region: &str,
+    n: &crate::alertmanager::Notification,
+    now: OffsetDateTime,
+) -> Result<Trigger, NotActionable> {
+    use crate::alertmanager::{AlertStatus, describe, firing_matches};
+    let Some(am) = &plan.triggers().alertmanager else {
+        return Err(NotActionable::AlertmanagerNotPlanned);
+    };
+    let group_key = crate::text::inert(&n.group_key, 200);
+    let matches = firing_matches(n, &am.alerts);
+    let Some((first, rule)) = matches.first() else {
+        if let Some(resolved) = n
+            .alerts
+            .iter()
+            .find(|a| a.status == AlertStatus::Resolved && am.alerts.iter().any(|r| a.matches(r)))
+        {
+            return Err(NotActionable::AlertResolved {
+                group_key,
+                alert: describe(resolved),
+            });
+        }
+        let seen: Vec<String> = n.alerts.iter().take(3).map(describe).collect();
+        return Err(NotActionable::NotAPlanAlert {
+            group_key,
+            seen: if seen.is_empty() {
+                "no alerts".to_string()
+            } else {
+                seen.join("; ")
+            },
+        });
+    };
+    // A target the plan does not name has no source: no alert's region can be it.
+    let from = plan
+        .other_region(target_region)
+        .unwrap_or("(none: the target is not in the plan)");
+    if rule.region != from {
+        return Err(NotActionable::AlertAboutAnotherRegion {
+            alert: describe(first),
+            region: rule.region.clone(),
+            from: from.to_string(),
+        });
+    }
+    if (first.starts_at - now).whole_seconds() > CANARY_SKEW_SECONDS {
+        return Err(NotActionable::AlertFromTheFuture {
+            alert: describe(first),
+            at: first.starts_at,
+            now,
+            skew: CANARY_SKEW_SECONDS,
+        });
+    }
+    Ok(Trigger::Alert {
+        alert: describe(first),
+        region: rule.region.clone(),
+        group_key,
+        matching: u32::try_from(matches.len()).unwrap_or(u32::MAX),
+        at: first.starts_at,
     })
 }
 

@@ -232,6 +232,23 @@ pub(crate) fn describe_trigger(t: &Trigger) -> String {
             }
             s
         }
+        Trigger::Alert {
+            alert,
+            region,
+            matching,
+            at,
+            ..
+        } => {
+            let more = if *matching > 1 {
+                format!(" ({} of the plan's alerts firing)", matching)
+            } else {
+                String::new()
+            };
+            format!(
+                "Alertmanager: {alert} says {region} is down, firing since {}{more}",
+                format_time(*at)
+            )
+        }
         Trigger::Manual { requested_by, at } => {
             format!("requested by {requested_by} at {}", format_time(*at))
         }

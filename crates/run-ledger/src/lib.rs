@@ -865,6 +865,9 @@ fn describe_trigger(run: &RunRequest) -> String {
     match &run.trigger {
         Trigger::Alarm { name, region, .. } => format!("alarm {name} in {region}"),
         Trigger::Canary { .. } => "canary: the primary's health endpoints failed".to_string(),
+        Trigger::Alert { alert, region, .. } => {
+            format!("Alertmanager: {alert} says {region} is down")
+        }
         Trigger::Manual { .. } => "started by an operator".to_string(),
     }
 }

@@ -430,3 +430,60 @@ fn named_approvers_decide_alone_each_through_their_channel() {
         ]
     );
 }
+
+#[test]
+fn alertmanager_triggers_name_a_token_parameter_plan_regions_and_prometheus_labels() {
+    let rule = |alertname: &str, labels: &[(&str, &str)], region: &str| AlertRule {
+        alertname: alertname.into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        region: region.into(),
+    };
+    // GIVEN a plan acting on PrimaryRegionDown{severity="critical"} about us-east-1
+    let mut plan = example();
+    plan.triggers.alertmanager = Some(AlertmanagerPlan {
+        token_parameter: "/lifeboat/shop/alertmanager-token".into(),
+        alerts: vec![rule(
+            "PrimaryRegionDown",
+            &[("severity", "critical")],
+            "us-east-1",
+        )],
+    });
+    assert!(problems(plan.clone()).is_empty(), "{:?}", problems(plan));
+    // WHEN the token is a value rather than a name, an alert names no plan region or a label
+    // Prometheus could not carry, one is listed twice, or none is listed
+    let mut bad = plan.clone();
+    bad.triggers.alertmanager = Some(AlertmanagerPlan {
+        token_parameter: "s3cr3t token".into(),
+        alerts: vec![
+            rule("PrimaryRegionDown", &[], "nyc3"),
+            rule("PrimaryRegionDown", &[("bad-label", "x")], "us-east-1"),
+            rule("PrimaryRegionDown", &[("alertname", "x")], "us-east-1"),
+            rule(" ", &[], "us-east-1"),
+            rule("PrimaryRegionDown", &[], "us-west-2"),
+        ],
+    });
+    // THEN each problem names its field, and the token's value is never repeated
+    let found = problems(bad);
+    let named: Vec<&str> = found.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        named,
+        [
+            "triggers.alertmanager.token_parameter",
+            "triggers.alertmanager.alerts[0].region",
+            "triggers.alertmanager.alerts[1].labels",
+            "triggers.alertmanager.alerts[2].labels",
+            "triggers.alertmanager.alerts[3].alertname",
+            "triggers.alertmanager.alerts[4]",
+        ],
+        "{found:?}"
+    );
+    assert!(found.iter().all(|p| !p.message.contains("s3cr3t")));
+    let mut none = plan;
+    if let Some(am) = none.triggers.alertmanager.as_mut() {
+        am.alerts.clear();
+    }
+    assert_eq!(fields(none), ["triggers.alertmanager.alerts"]);
+}

@@ -236,9 +236,9 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
     }
     if let Some(p) = &ap.slack_webhook_parameter {
         c.check(
-            p.starts_with('/') && p.len() > 1,
+            is_parameter_name(p),
             "approval.slack_webhook_parameter",
-            "must be an SSM parameter name starting with '/'",
+            PARAMETER_NAME_RULE,
         );
     }
     for (i, id) in ap.approvers.slack_user_ids.iter().enumerate() {
@@ -288,6 +288,9 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
             format!("triggers.alarms[{i}]"),
             format!("'{a}' is listed twice"),
         );
+    }
+    if let Some(am) = &tr.alertmanager {
+        validate_alertmanager(&mut c, plan, am);
     }
     c.range(
         "triggers.incident_window_seconds",
@@ -623,6 +626,77 @@ fn validate_region_traffic(
             ok,
             format!("{f}.routing_control_arns[{i}]"),
             format!("'{arn}' is not a route53-recovery-control ARN (region {region})"),
+        );
+    }
+}
+
+const PARAMETER_NAME_RULE: &str =
+    "must be an SSM parameter name: '/' then letters, digits and _ . - /, at most 2048 characters";
+
+/// An SSM parameter name lifeboat can ask for: fully qualified, of the characters SSM allows.
+fn is_parameter_name(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() > 1
+        && p.len() <= 2048
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+}
+
+/// Prometheus's label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_label_name(l: &str) -> bool {
+    let mut chars = l.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn validate_alertmanager(c: &mut Checker, plan: &Plan, am: &AlertmanagerPlan) {
+    c.check(
+        is_parameter_name(&am.token_parameter),
+        "triggers.alertmanager.token_parameter",
+        PARAMETER_NAME_RULE,
+    );
+    c.check(
+        !am.alerts.is_empty(),
+        "triggers.alertmanager.alerts",
+        "name at least one alert (alertname and the region it says is down)",
+    );
+    let mut seen = BTreeSet::new();
+    for (i, a) in am.alerts.iter().enumerate() {
+        let at = format!("triggers.alertmanager.alerts[{i}]");
+        c.check(
+            !a.alertname.trim().is_empty() && a.alertname.len() <= 255,
+            format!("{at}.alertname"),
+            "alert names are 1-255 characters",
+        );
+        c.check(
+            plan.regions.contains_key(&a.region),
+            format!("{at}.region"),
+            format!(
+                "'{}' is not one of the plan's regions",
+                crate::text::inert(&a.region, 60)
+            ),
+        );
+        for (name, value) in &a.labels {
+            c.check(
+                is_label_name(name) && name != "alertname",
+                format!("{at}.labels"),
+                format!(
+                    "'{}' is not a label name lifeboat can match ([a-zA-Z_][a-zA-Z0-9_]*; alertname has its own field)",
+                    crate::text::inert(name, 60)
+                ),
+            );
+            c.check(
+                value.len() <= 1024,
+                format!("{at}.labels.{}", crate::text::inert(name, 60)),
+                "label values are at most 1024 characters",
+            );
+        }
+        c.check(
+            seen.insert((&a.alertname, &a.labels)),
+            at,
+            "the same alert and labels are listed twice",
         );
     }
 }
