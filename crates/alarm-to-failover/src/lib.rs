@@ -134,14 +134,6 @@ impl Outcome {
     }
 }
 
-/// What the function answers: an event's outcome, or a response on its URL.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Response {
-    Outcome(Outcome),
-    Url(LambdaFunctionUrlResponse),
-}
-
 /// Everything a decision was made on, and the decision (nothing changed yet).
 #[derive(Debug, Clone)]
 pub struct Assessed {
@@ -314,18 +306,12 @@ where
     PeerParams: ParameterStore,
     PeerWorkflow: WorkflowStarter,
 {
-    /// Whatever reaches the function: an event (alarm, canary), or a request on its URL
-    /// (Alertmanager's webhook).
-    pub async fn serve(&self, event: Value) -> Result<Response> {
-        let is_url_request = event
-            .as_object()
-            .is_some_and(|o| o.contains_key("requestContext"));
-        if is_url_request {
-            let request: LambdaFunctionUrlRequest =
-                lifeboat_lambda::parse_event("Function URL request", event)?;
-            return Ok(Response::Url(self.webhook(request).await));
-        }
-        self.handle(event).await.map(Response::Outcome)
+    /// A request on the webhook function's URL (see [`webhook`]); any other event is
+    /// `InvalidInput`: that function is not wired to alarms or the canary.
+    pub async fn serve_url(&self, event: Value) -> Result<LambdaFunctionUrlResponse> {
+        let request: LambdaFunctionUrlRequest =
+            lifeboat_lambda::parse_event("Function URL request", event)?;
+        Ok(self.webhook(request).await)
     }
 
     pub async fn handle(&self, event: Value) -> Result<Outcome> {
@@ -786,6 +772,7 @@ fn ignored(why: IgnoreReason, run_id: RunId) -> Outcome {
 }
 
 pub mod webhook;
+pub mod wiring;
 
 #[cfg(test)]
 mod tests;

@@ -840,13 +840,10 @@ fn url_request(method: &str, path: &str, authorization: Option<&str>, body: &str
 
 /// WHEN Alertmanager posts `body` with the token (or `authorization` as given).
 async fn post(h: &Fakes, authorization: Option<&str>, body: &str) -> (u16, Value) {
-    let out = h
-        .serve(url_request("POST", "/alertmanager", authorization, body))
+    let r = h
+        .serve_url(url_request("POST", "/alertmanager", authorization, body))
         .await
         .expect("a response, never an error");
-    let Response::Url(r) = out else {
-        panic!("a URL request gets a URL response: {out:?}")
-    };
     let body = r.body.unwrap_or_default();
     assert!(
         !body.contains(AM_TOKEN),
@@ -981,17 +978,14 @@ async fn resolved_muted_and_unplanned_alerts_are_answered_and_start_nothing() {
 async fn the_url_answers_only_its_route_and_only_when_the_plan_names_alertmanager() {
     let h = given_a_shop_with_alertmanager();
     let body = am_notification("firing").to_string();
-    let status = |r: Response| match r {
-        Response::Url(r) => r.status_code,
-        other => panic!("{other:?}"),
-    };
+    let status = |r: LambdaFunctionUrlResponse| r.status_code;
     let get = h
-        .serve(url_request("GET", "/alertmanager", Some(&bearer()), &body))
+        .serve_url(url_request("GET", "/alertmanager", Some(&bearer()), &body))
         .await
         .expect("response");
     assert_eq!(status(get), 405);
     let elsewhere = h
-        .serve(url_request("POST", "/", Some(&bearer()), &body))
+        .serve_url(url_request("POST", "/", Some(&bearer()), &body))
         .await
         .expect("response");
     assert_eq!(status(elsewhere), 404);
@@ -1016,5 +1010,24 @@ async fn an_unreadable_token_is_a_retryable_answer_and_a_missing_one_a_set_up_er
     h.ports.params.remove(AM_TOKEN_PARAMETER);
     let (code, answer) = post(&h, Some(&bearer()), &body).await;
     assert_eq!(code, 500, "{answer}");
+    nothing_changed(&h);
+}
+
+#[tokio::test]
+async fn the_webhook_function_takes_url_requests_only_and_alarm_to_failover_events_only() {
+    let h = given_a_shop_with_alertmanager();
+    // an alarm event reaching the webhook's function is refused, nothing started
+    let e = h
+        .serve_url(alarm_event(ALARM, "ALARM", "OK"))
+        .await
+        .expect_err("not a URL request");
+    assert_eq!(e.kind(), lifeboat_core::ErrorKind::InvalidInput);
+    // a URL request reaching alarm-to-failover is refused, nothing started
+    let body = am_notification("firing").to_string();
+    let e = h
+        .handle(url_request("POST", "/alertmanager", Some(&bearer()), &body))
+        .await
+        .expect_err("not an event");
+    assert_eq!(e.kind(), lifeboat_core::ErrorKind::InvalidInput);
     nothing_changed(&h);
 }
