@@ -7,7 +7,9 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-FUNCTIONS   := alarm-to-failover failover-approval db-failover dr-scale-up dns-flip verify health-probe run-ledger readiness failback-orchestrator
+FUNCTIONS   := alarm-to-failover alertmanager-webhook failover-approval db-failover dr-scale-up dns-flip verify health-probe run-ledger readiness failback-orchestrator
+# The crates that build them: alertmanager-webhook is a binary of the alarm-to-failover crate.
+PACKAGES    := $(filter-out alertmanager-webhook,$(FUNCTIONS))
 EMULATOR_PORT ?= 5005
 
 # The drill's options, e.g. make drill ARGS="--scenario approval-rejected"
@@ -42,12 +44,28 @@ $(STAMP): tests/emulator/requirements.txt
 	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt
 	touch $@
 
+# Real servers the drill runs beside the emulated AWS (Debian packages): Alertmanager, whose
+# webhook triggers a run in the alertmanager scenario.
+DEBIAN_PACKAGES := prometheus-alertmanager
+DEBIAN_STAMP    := .venv/.debian-installed
+
+$(DEBIAN_STAMP): $(STAMP)
+	@if command -v prometheus-alertmanager >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
+	elif command -v sudo >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
+	else echo "install the Debian packages $(DEBIAN_PACKAGES) (root or sudo needed)"; exit 1; fi
+	@# where systemd runs, the package starts a service on :9093; the drill runs its own
+	@-systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+	touch $@
+
 $(IAM_STAMP): tests/iam/package.json tests/iam/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required (Node.js)"; exit 1; }
 	cd tests/iam && npm ci --no-audit --no-fund --silent
 	touch $@
 
-setup: $(STAMP) $(IAM_STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI); the IAM policy simulator (npm)
+setup: $(STAMP) $(IAM_STAMP) $(DEBIAN_STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI); the IAM policy simulator (npm); Debian packages of the real servers (Alertmanager)
 
 test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets
@@ -73,7 +91,7 @@ infra-lint: $(INFRA_STAMP) $(ASL_STAMP) ## cfn-lint, sam validate --lint, asl-va
 	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam validate --lint --template infra/template.yaml --region us-west-2
 	infra/node_modules/.bin/asl-validator $(addprefix --json-path ,$(wildcard infra/statemachine/*.asl.json))
 
-deploy: $(INFRA_STAMP) setup ## sam build + sam deploy of one region's copy (ENV=usw2 or ENV=use1, see infra/samconfig.toml)
+deploy: $(INFRA_STAMP) $(STAMP) ## sam build + sam deploy of one region's copy (ENV=usw2 or ENV=use1, see infra/samconfig.toml)
 	$(PY) scripts/deploy_secret.py --config infra/samconfig.toml --env $(ENV)
 	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam build --template infra/template.yaml --build-dir target/sam --beta-features
 	SAM_CLI_TELEMETRY=0 $(INFRA_VENV)/bin/sam deploy --template-file target/sam/template.yaml \
@@ -93,7 +111,7 @@ emulator: setup ## Run the emulated AWS in the foreground on 127.0.0.1:$(EMULATO
 	$(PY) tests/emulator/server.py --port $(EMULATOR_PORT)
 
 build: setup ## Release builds of every function for Lambda (arm64, provided.al2023) with cargo-lambda
-	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	cargo lambda build --release --arm64 $(addprefix -p ,$(PACKAGES))
 	@$(MAKE) --no-print-directory sizes
 
 sizes: ## Sizes of the built bootstrap binaries
@@ -110,7 +128,7 @@ drill: setup ## The local failover drill: emulated two-region AWS, the real func
 BENCH_ARGS  ?=
 
 bench: setup ## Benchmarks with their targets: cold start, memory, sizes, orchestration overhead, DNS and ECS at scale (writes bench/RESULTS.md)
-	cargo build --release $(addprefix -p ,$(FUNCTIONS)) -p lifeboat-bench-hello
+	cargo build --release $(addprefix -p ,$(PACKAGES)) -p lifeboat-bench-hello
 	cargo build -q --workspace --all-targets
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 

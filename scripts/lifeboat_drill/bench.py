@@ -70,6 +70,8 @@ FIRST_EVENTS: dict[str, tuple[str, Callable[[dict[str, Any]], None] | None]] = {
     "run-ledger": ("notify.json", None),
     "readiness": ("scheduled.json", None),
     "failback-orchestrator": ("assess.json", None),
+    # reads the plan (which names no Alertmanager alerts in the seeded shop) and refuses: 404
+    "alertmanager-webhook": ("notification.json", None),
 }
 
 

@@ -171,6 +171,64 @@ def shifted_before_full_capacity(report: dict[str, Any]) -> str | None:
     return None
 
 
+# Alertmanager as the trigger (issue 22, item 2): a real Alertmanager, the webhook function.
+
+ALERTMANAGER_TOKEN = "drill-alertmanager-token-7c1f0e"
+PRIMARY_DOWN = {"alertname": "PrimaryRegionDown", "severity": "critical", "region": EAST}
+
+
+def alertmanager_plan(plan: dict[str, Any]) -> None:
+    plan["triggers"]["alertmanager"] = {
+        "token_parameter": "/lifeboat/shop/alertmanager-token",
+        "alerts": [{"alertname": "PrimaryRegionDown", "labels": {"severity": "critical"},
+                    "region": EAST}],
+    }
+
+
+def scenario_alertmanager(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import alertmanager
+
+    d.client("ssm").put_parameter(Name=alertmanager.TOKEN_PARAMETER, Value=ALERTMANAGER_TOKEN,
+                                  Type="SecureString", Overwrite=True)
+    url = f"http://127.0.0.1:{d.invoke_port}/lambda-url/alertmanager-webhook/alertmanager"
+    am = alertmanager.Alertmanager(d, url, ALERTMANAGER_TOKEN)
+    d.say(f"Alertmanager on {am.url}, its webhook receiver at lifeboat's URL with the bearer token")
+    d.say("breaking the primary: us-east-1 goes dark")
+    d.break_primary()
+    out.broke_at = time.time()
+    # Anyone else on the URL: refused before anything is read or started
+    body = {"version": "4", "status": "firing", "groupKey": "forged", "receiver": "x",
+            "alerts": [{"status": "firing", "labels": PRIMARY_DOWN,
+                        "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}]}
+    refused = [alertmanager.post(url, body, None), alertmanager.post(url, body, "Bearer guess")]
+    d.say(f"a notification without the token, then with a wrong one: HTTP {refused}")
+    untouched = not d.executions(sm) and lock_of(d) is None
+    # Prometheus's rule fires: Alertmanager notifies lifeboat
+    am.fire(PRIMARY_DOWN, "us-east-1 does not answer")
+    d.say("Prometheus fires PrimaryRegionDown{severity=critical, region=us-east-1}: Alertmanager notifies lifeboat")
+    d.follow(out, sm, inbox)
+    # Alertmanager repeats the group's notification while it fires: still one run
+    before = am.metrics()
+    wait_for("two more notifications of the group", lambda: am.metrics()["sent"] >= before["sent"] + 2,
+             60, 0.5)
+    sent = am.metrics()
+    runs = d.executions(sm)
+    d.say(f"Alertmanager sent {sent['sent']:.0f} notifications ({sent['failed']:.0f} failed); "
+          f"{len(runs)} execution(s)")
+    report = out.report or {}
+    verdict(d, out, {
+        "without the token or with a wrong one: 401, nothing started": refused == [401, 401]
+        and untouched,
+        "Alertmanager's notification started the run": str(report.get("trigger", "")).startswith(
+            "Alertmanager: PrimaryRegionDown"),
+        "SUCCEEDED": out.status == "SUCCEEDED" and report.get("outcome") == "succeeded",
+        "the writer and traffic moved to us-west-2": writer_region(d) == WEST
+        and d.shop is not None and d.shop.www_region() == WEST,
+        "the group's repeats started nothing more (one execution)": len(runs) == 1,
+        "Alertmanager saw every notification accepted": sent["failed"] == 0 and sent["sent"] >= 3,
+    })
+
+
 # Scenarios with their own course (issue 17): each sets out.passed and out.verdict from named
 # checks, so that a failure says which rule broke.
 
@@ -685,6 +743,9 @@ SCENARIOS: dict[str, Scenario] = {
     "old-region-returns": Scenario(
         "a failover with data loss (us-east-1 fenced as far as reachable: unreachable, recorded); us-east-1 comes back at active capacity: its own copy fences it and says so, starts no run",
         home_copy=True, course=scenario_old_region_returns),
+    "alertmanager": Scenario(
+        "a real Alertmanager is the trigger: requests without its bearer token are refused (401), its notification of PrimaryRegionDown starts the run, a person approves, the group's repeats start nothing more",
+        plan=alertmanager_plan, course=scenario_alertmanager),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

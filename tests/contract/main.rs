@@ -183,26 +183,45 @@ fn no_task_can_end_a_run_without_the_failure_path() {
 
 /// Function crates: workspace members with a `main.rs` that run under the Lambda runtime (but
 /// not those marked `[package.metadata.lifeboat] deployed = false`, e.g. the bench's floor).
-fn function_crates() -> BTreeSet<String> {
+/// The Lambda binaries of the workspace: each function crate's own (named after its directory)
+/// and each of its `src/bin/*.rs` (alertmanager-webhook in alarm-to-failover).
+fn function_binaries() -> BTreeSet<String> {
     let root = repo_root();
     let manifest: toml_like::Members = toml_like::members(&root.join("Cargo.toml"));
-    manifest
-        .into_iter()
-        .filter(|m| {
-            let dir = root.join(m);
-            let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
-            dir.join("src/main.rs").exists()
-                && cargo.contains("lambda_runtime")
-                && !cargo.contains("deployed = false")
-        })
-        .map(|m| {
+    let mut out = BTreeSet::new();
+    for m in manifest {
+        let dir = root.join(&m);
+        let cargo = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap_or_default();
+        if !(dir.join("src/main.rs").exists()
+            && cargo.contains("lambda_runtime")
+            && !cargo.contains("deployed = false"))
+        {
+            continue;
+        }
+        out.insert(
             Path::new(&m)
                 .file_name()
                 .expect("name")
                 .to_string_lossy()
-                .to_string()
-        })
-        .collect()
+                .to_string(),
+        );
+        for bin in std::fs::read_dir(dir.join("src/bin"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = bin.path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                out.insert(
+                    path.file_stem()
+                        .expect("stem")
+                        .to_string_lossy()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    out
 }
 
 mod toml_like {
@@ -256,11 +275,26 @@ fn the_template_deploys_exactly_the_workspaces_functions() {
             "{binary} deployed twice"
         );
     }
-    let crates = function_crates();
+    let binaries = function_binaries();
     assert_eq!(
-        in_template, crates,
-        "functions in infra/template.yaml vs function crates of the workspace"
+        in_template, binaries,
+        "functions in infra/template.yaml vs the Lambda binaries of the workspace"
     );
+}
+
+/// The crate a Lambda binary is built from: `crates/<binary>`, or the crate whose
+/// `src/bin/<binary>.rs` it is.
+fn crate_of(binary: &str) -> std::path::PathBuf {
+    let crates = repo_root().join("crates");
+    if crates.join(binary).join("src/main.rs").exists() {
+        return crates.join(binary);
+    }
+    std::fs::read_dir(&crates)
+        .expect("crates")
+        .flatten()
+        .map(|e| e.path())
+        .find(|dir| dir.join("src/bin").join(format!("{binary}.rs")).exists())
+        .unwrap_or_else(|| panic!("no crate builds the binary {binary}"))
 }
 
 /// The environment variables a crate's code requires (`env.required("...")`).
@@ -311,7 +345,7 @@ fn every_function_gets_the_environment_its_code_requires() {
         if let Some(vars) = r["Properties"]["Environment"]["Variables"].as_mapping() {
             set.extend(vars.keys().map(|k| k.as_str().expect("name").to_string()));
         }
-        let needed: BTreeSet<String> = required_env(&repo_root().join("crates").join(binary))
+        let needed: BTreeSet<String> = required_env(&crate_of(binary))
             .into_iter()
             .chain(shared.iter().cloned())
             .filter(|v| v != "AWS_REGION") // set by Lambda itself
@@ -538,6 +572,7 @@ fn secrets_are_readable_only_by_failover_approval() {
     let readers = parameter_readers(&template());
     assert!(readers.len() >= 8, "{readers:?}");
     let mut approval_reads_secrets = false;
+    let mut webhook_reads_token = false;
     for (role, res) in readers {
         let secret = |r: &String| {
             r.ends_with("/lifeboat/${AppName}/*")
@@ -545,9 +580,24 @@ fn secrets_are_readable_only_by_failover_approval() {
                 || r.contains("SlackSigningSecretParameterName")
                 || r.contains("/approvals/")
         };
+        // Alertmanager's bearer token: the webhook's function alone reads it, and nothing else
+        // of the secrets above.
+        let token = |r: &String| r.contains("AlertmanagerTokenParameterName");
         if role == "FailoverApprovalRole" {
             approval_reads_secrets |= res.iter().any(secret);
+            assert!(
+                !res.iter().any(token),
+                "{role} may read the Alertmanager token"
+            );
             continue;
+        }
+        if role == "AlertmanagerWebhookRole" {
+            webhook_reads_token |= res.iter().any(token);
+        } else {
+            assert!(
+                !res.iter().any(token),
+                "{role} may read the Alertmanager token"
+            );
         }
         for r in &res {
             assert!(!secret(r), "{role} may read a secret: {r}");
@@ -557,6 +607,7 @@ fn secrets_are_readable_only_by_failover_approval() {
         approval_reads_secrets,
         "failover-approval reads its secrets"
     );
+    assert!(webhook_reads_token, "alertmanager-webhook reads its token");
 }
 
 #[test]
@@ -587,9 +638,25 @@ fn the_failover_path_has_reserved_concurrency_and_the_public_url_a_cap() {
     for id in &on_path {
         assert!(reserved(id) >= 2, "{id}");
     }
-    // The function behind the public URL is capped below what the path reserves together.
+    // The functions behind public URLs are capped below what the path reserves together, and
+    // the path's functions have no public URL.
     let path_total: u64 = on_path.iter().map(|id| reserved(id)).sum();
-    assert!(reserved("FailoverApproval") <= path_total);
+    for public in ["FailoverApproval", "AlertmanagerWebhook"] {
+        assert!(
+            reserved(public) >= 1 && reserved(public) <= path_total,
+            "{public}"
+        );
+        assert!(
+            !t["Resources"][public]["Properties"]["FunctionUrlConfig"].is_null(),
+            "{public} has its URL"
+        );
+    }
+    for id in &on_path {
+        assert!(
+            t["Resources"][id.as_str()]["Properties"]["FunctionUrlConfig"].is_null(),
+            "{id} is on the failover path: no public URL"
+        );
+    }
 }
 
 #[test]

@@ -588,3 +588,13 @@ def test_silence_is_not_an_outage(run_drill: Any) -> None:
     d, out = run_drill("canary-silent")
     assert out.passed, out.verdict
     assert_nothing_moved(d)
+
+
+def test_a_real_alertmanager_triggers_a_run_only_with_its_token_and_once_per_group(run_drill: Any) -> None:
+    d, out = run_drill("alertmanager")
+    assert out.passed, out.verdict
+    # the run was started by the webhook's function (its own key, its own role), and only once
+    calls = d.control("/_lifeboat/iam", None, "GET")["calls"]
+    starts = [c for c in calls if c["service"] == "states" and c["operation"] == "StartExecution"]
+    assert {c["access_key"] for c in starts} == {"LBFNALERTMANAGERWEBHOOK"}, starts
+    assert sum(c["count"] for c in starts) == 1, starts

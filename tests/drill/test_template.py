@@ -28,7 +28,7 @@ def test_the_makefile_builds_exactly_the_functions_the_template_deploys() -> Non
 def test_the_drill_deploys_the_templates_functions_and_substitutions() -> None:
     functions = cfn_template.functions()
     assert drill_mod.FUNCTIONS == functions
-    assert len(functions) == 10 and len(set(functions)) == 10
+    assert len(functions) == 11 and len(set(functions)) == 11
     subs = cfn_template.function_substitutions()
     assert drill_mod.SUBSTITUTIONS == subs
     assert set(subs.values()) <= set(functions)

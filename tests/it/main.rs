@@ -12,54 +12,24 @@ use std::time::Duration;
 
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::rds::RdsGlobalDatabase;
-use lifeboat_aws::sfn::SfnWorkflow;
-use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
-use lifeboat_core::ports::SystemClock;
 use lifeboat_tests::{EAST, PLAN_PARAMETER, Shop, WEST};
 
-pub type AlarmHandler = alarm_to_failover::Handler<
-    RdsGlobalDatabase,
-    CloudWatch,
-    CloudWatch,
-    SsmParameterStore,
-    SfnWorkflow,
-    SnsNotifier,
-    SystemClock,
-    SsmParameterStore,
-    SfnWorkflow,
->;
+pub type AlarmHandler = alarm_to_failover::wiring::AwsHandler;
 
 pub type DbHandler = db_failover::Handler<RdsGlobalDatabase, CloudWatch, SsmParameterStore>;
 
 /// alarm-to-failover as `main.rs` wires it, in us-west-2, talking to the emulator.
 pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
-    let sdk = &shop.west;
-    alarm_to_failover::Handler {
-        config: alarm_to_failover::Config {
-            plan: lifeboat_lambda::PlanConfig {
-                plan_parameter: PLAN_PARAMETER.into(),
-                region: WEST.into(),
-            },
-            state_machine_arn: shop.state_machine_arn.clone(),
-            peer_region: EAST.into(),
+    let config = alarm_to_failover::Config {
+        plan: lifeboat_lambda::PlanConfig {
+            plan_parameter: PLAN_PARAMETER.into(),
+            region: WEST.into(),
         },
-        ports: alarm_to_failover::Ports {
-            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
-            lag: CloudWatch::new(sdk),
-            alarms: CloudWatch::new(sdk),
-            params: SsmParameterStore::new(sdk),
-            workflow: SfnWorkflow::new(sdk, shop.state_machine_arn.clone()),
-            notifier: SnsNotifier::new(sdk),
-            clock: SystemClock,
-            peer_params: SsmParameterStore::new(&shop.east),
-            peer_workflow: SfnWorkflow::new(
-                &shop.east,
-                shop.state_machine_arn
-                    .replacen(":us-west-2:", ":us-east-1:", 1),
-            ),
-        },
-    }
+        state_machine_arn: shop.state_machine_arn.clone(),
+        peer_region: EAST.into(),
+    };
+    alarm_to_failover::wiring::over_aws(config, &shop.west, &shop.east, Duration::from_secs(2))
 }
 
 /// db-failover as `main.rs` wires it, in us-west-2, talking to the emulator.

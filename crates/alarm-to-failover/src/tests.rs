@@ -1031,3 +1031,27 @@ async fn the_webhook_function_takes_url_requests_only_and_alarm_to_failover_even
     assert_eq!(e.kind(), lifeboat_core::ErrorKind::InvalidInput);
     nothing_changed(&h);
 }
+
+#[tokio::test]
+async fn the_example_notification_is_a_url_request_the_webhook_reads() {
+    // GIVEN events/alertmanager-webhook/notification.json (its token is not the plan's)
+    let path = format!(
+        "{}/../../events/alertmanager-webhook/notification.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("sample")).expect("json");
+    let h = given_a_shop_with_alertmanager();
+    // THEN the webhook reads it as a request and refuses it for the token; with the plan's
+    // token its body is a notification of the plan's alert
+    let r = h.serve_url(event.clone()).await.expect("a response");
+    assert_eq!(r.status_code, 401);
+    let request: LambdaFunctionUrlRequest =
+        serde_json::from_value(event).expect("a Function URL request");
+    let Observation::Alertmanager(n) = webhook::observation(&request).expect("a notification")
+    else {
+        panic!("an Alertmanager observation")
+    };
+    assert_eq!(n.alerts[0].alertname(), "PrimaryRegionDown");
+    nothing_changed(&h);
+}

@@ -1,6 +1,9 @@
 //! The handler over AWS, built once at init from the function's environment: one wiring for
 //! both binaries (alarm-to-failover, and alertmanager-webhook behind its own URL).
 
+use std::time::Duration;
+
+use aws_config::SdkConfig;
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::rds::RdsGlobalDatabase;
@@ -26,25 +29,38 @@ pub type AwsHandler = Handler<
     SfnWorkflow,
 >;
 
+/// The handler over AWS for `config`: `sdk` in the region it fails over into, `peer` in the
+/// other copy's region (its lock is read where reachable). One wiring for the functions, the
+/// operator's CLI (`lifeboat failover`) and the emulator-backed tests.
+pub fn over_aws(
+    config: Config,
+    sdk: &SdkConfig,
+    peer: &SdkConfig,
+    probe_timeout: Duration,
+) -> AwsHandler {
+    let cloudwatch = CloudWatch::new(sdk);
+    let peer_arn = config.peer_state_machine_arn();
+    Handler {
+        ports: Ports {
+            db: RdsGlobalDatabase::new(sdk, probe_timeout),
+            lag: cloudwatch.clone(),
+            alarms: cloudwatch,
+            params: SsmParameterStore::new(sdk),
+            workflow: SfnWorkflow::new(sdk, config.state_machine_arn.clone()),
+            notifier: SnsNotifier::new(sdk),
+            clock: SystemClock,
+            peer_params: SsmParameterStore::new(peer),
+            peer_workflow: SfnWorkflow::new(peer, peer_arn),
+        },
+        config,
+    }
+}
+
 /// Read the configuration and build the SDK clients (this region's and the other copy's).
 pub async fn from_env(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<AwsHandler> {
     let config = Config::from_env(env)?;
     let settings = AwsSettings::from_env()?;
     let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
-    let cloudwatch = CloudWatch::new(&sdk);
-    Ok(Handler {
-        ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
-            lag: cloudwatch.clone(),
-            alarms: cloudwatch,
-            params: SsmParameterStore::new(&sdk),
-            workflow: SfnWorkflow::new(&sdk, config.state_machine_arn.clone()),
-            notifier: SnsNotifier::new(&sdk),
-            clock: SystemClock,
-            peer_params: SsmParameterStore::new(&peer),
-            peer_workflow: SfnWorkflow::new(&peer, config.peer_state_machine_arn()),
-        },
-        config,
-    })
+    Ok(over_aws(config, &sdk, &peer, settings.probe_timeout))
 }

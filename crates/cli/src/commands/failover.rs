@@ -2,17 +2,7 @@
 
 use super::*;
 
-pub(super) type FailoverHandler = alarm_to_failover::Handler<
-    RdsGlobalDatabase,
-    CloudWatch,
-    CloudWatch,
-    SsmParameterStore,
-    SfnWorkflow,
-    SnsNotifier,
-    SystemClock,
-    SsmParameterStore,
-    SfnWorkflow,
->;
+pub(super) type FailoverHandler = alarm_to_failover::wiring::AwsHandler;
 
 pub(super) async fn failover_handler(
     global: &Global,
@@ -39,21 +29,12 @@ pub(super) async fn failover_handler(
         state_machine_arn: arn.clone(),
         peer_region,
     };
-    let peer_arn = config.peer_state_machine_arn();
-    Ok(alarm_to_failover::Handler {
+    Ok(alarm_to_failover::wiring::over_aws(
         config,
-        ports: alarm_to_failover::Ports {
-            db: RdsGlobalDatabase::new(sdk, PROBE_TIMEOUT),
-            lag: CloudWatch::new(sdk),
-            alarms: CloudWatch::new(sdk),
-            params: SsmParameterStore::new(sdk),
-            workflow: SfnWorkflow::new(sdk, arn),
-            notifier: SnsNotifier::new(sdk),
-            clock: SystemClock,
-            peer_params: SsmParameterStore::new(&peer),
-            peer_workflow: SfnWorkflow::new(&peer, peer_arn),
-        },
-    })
+        sdk,
+        &peer,
+        PROBE_TIMEOUT,
+    ))
 }
 
 pub(super) fn operator() -> String {
