@@ -487,3 +487,34 @@ fn alertmanager_triggers_name_a_token_parameter_plan_regions_and_prometheus_labe
     }
     assert_eq!(fields(none), ["triggers.alertmanager.alerts"]);
 }
+
+#[test]
+fn what_the_plan_said_reaches_a_person_inert_and_bounded_in_every_problem() {
+    // GIVEN a plan whose region name, ARNs, record type and endpoint region carry line breaks,
+    // a bidi override and a flood
+    let mut plan = example();
+    let hostile = format!("us-east-1\n\u{202e}APPROVED{}", "x".repeat(5_000));
+    plan.primary_region = hostile.clone();
+    let region = plan.regions.get_mut("us-west-2").expect("region");
+    region.db_cluster_arn = format!("arn:aws:rds:{hostile}:123456789012:cluster:x");
+    region.notification_topic_arn = hostile.clone();
+    let west = plan.regions.remove("us-west-2").expect("region");
+    plan.regions.insert(hostile.clone(), west);
+    plan.traffic.arc_cluster_endpoints[0].region = hostile.clone();
+    // WHEN validated
+    let found = problems(plan);
+    // THEN every problem names its field and says why on one line, escaped, bounded
+    assert!(found.len() >= 3, "{found:?}");
+    for p in &found {
+        for text in [&p.field, &p.message] {
+            assert!(!text.contains('\n') && !text.contains('\u{202e}'), "{text}");
+            assert!(text.chars().count() <= 1_000, "{}", text.chars().count());
+        }
+    }
+    assert!(
+        found
+            .iter()
+            .any(|p| p.message.contains("us-east-1\\u{a}\\u{202e}APPROVED")),
+        "{found:?}"
+    );
+}

@@ -9,10 +9,12 @@ struct Checker {
 }
 
 impl Checker {
+    /// A problem, as a person reads it: what the plan said (region names, ARNs, record types)
+    /// may be quoted in the field and the message, so both are made inert and bounded here, once.
     fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.problems.push(Problem {
-            field: field.into(),
-            message: message.into(),
+            field: crate::text::inert(&field.into(), 300),
+            message: crate::text::inert(&message.into(), 1_000),
         });
     }
 
