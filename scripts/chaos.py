@@ -89,7 +89,7 @@ CRASH_POINTS = [
     ("failover", "Assess", "run-ledger"), ("failover", "Approval", "failover-approval"),
     ("failover", "Database: start", "db-failover"), ("failover", "Database: status", "db-failover"),
     ("failover", "Compute: start", "dr-scale-up"), ("failover", "Compute: status", "dr-scale-up"),
-    ("failover", "Traffic: start", "dns-flip"), ("failover", "Traffic: status", "dns-flip"),
+    ("failover", "Traffic: start", "dns-flip"), ("failover", "Fence", "dr-scale-up"),
     ("failover", "Verify", "verify"), ("failover", "Record", "run-ledger"),
     ("failover", "Notify", "run-ledger"),
     ("failback", "Assess", "failback-orchestrator"), ("failback", "Database: start", "db-failover"),

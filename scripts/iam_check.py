@@ -111,17 +111,26 @@ def access_key(fn: str, at_home: bool) -> str:
     return f"{HOME_PREFIX if at_home else KEY_PREFIX}{fn.replace('-', '').upper()}"
 
 
-def policies_by_key(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+def policies_by_key(template: dict[str, Any] | None = None,
+                    parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Each function key -> its role's policy document, for the emulator to enforce at the
     moment of each call (``POST /_lifeboat/iam {"policies": ...}``): both copies, each with the
-    role the template deploys in its region."""
+    role the template deploys in its region with the stack's `parameters` (those other than the
+    template's defaults, e.g. the seeded HostedZoneId)."""
     template = template or load_template()
     out: dict[str, dict[str, Any]] = {}
-    for at_home, ctx in ((False, Context(template)),
-                         (True, Context(template, region="us-east-1", other_region="us-west-2"))):
+    for at_home, ctx in _contexts(template, parameters or {}):
         for fn, statements in function_policies(ctx).items():
             out[access_key(fn, at_home)] = {"Version": "2012-10-17", "Statement": statements}
     return out
+
+
+def _contexts(template: dict[str, Any], parameters: dict[str, str]) -> list[tuple[bool, Context]]:
+    """The copy serving the shop (us-west-2) and the home copy (us-east-1), each the template
+    deployed in its region with the stack's parameters."""
+    return [(False, Context(template, overrides=dict(parameters))),
+            (True, Context(template, region="us-east-1", other_region="us-west-2",
+                           overrides=dict(parameters)))]
 
 
 def _as_list(v: Any) -> list[str]:
@@ -142,24 +151,31 @@ def simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return _simulator(requests)
 
 
-def check(calls: list[dict[str, Any]], template: dict[str, Any] | None = None
-          ) -> tuple[list[Row], list[str]]:
+def check(calls: list[dict[str, Any]], template: dict[str, Any] | None = None,
+          parameters: dict[str, str] | None = None) -> tuple[list[Row], list[str]]:
     """The table's rows (one per function that has a role) and the problems: calls denied, calls
     of a key without a function, operations not modelled. The copy in us-west-2 and the home
-    copy in us-east-1 each have their own roles (the template deployed in each region)."""
+    copy in us-east-1 each have their own roles (the template deployed in each region with the
+    stack's `parameters`; a call saved with its run's own ``parameters`` is judged by those)."""
     template = template or load_template()
-    west = function_policies(Context(template))
-    home = function_policies(Context(template, region="us-east-1", other_region="us-west-2"))
+    stacks: dict[str, dict[bool, dict[str, list[dict[str, Any]]]]] = {}
+
+    def roles(params: dict[str, str]) -> dict[bool, dict[str, list[dict[str, Any]]]]:
+        key = json.dumps(params, sort_keys=True)
+        if key not in stacks:
+            stacks[key] = {at_home: function_policies(ctx)
+                           for at_home, ctx in _contexts(template, params)}
+        return stacks[key]
+
+    west = roles(parameters or {})[False]
     rows = {f: Row(f, statements=st) for f, st in west.items()}
-    # a key names its function without dashes
-    by_key = {at_home: {f.replace("-", ""): f for f in policies}
-              for at_home, policies in ((False, west), (True, home))}
     problems: list[str] = []
     batch: list[dict[str, Any]] = []
     for call in calls:
         name, at_home = function_of(call["access_key"])
-        policies = home if at_home else west
-        fn = by_key[at_home].get(name)
+        policies = roles(call.get("parameters") or parameters or {})[at_home]
+        # a key names its function without dashes
+        fn = {f.replace("-", ""): f for f in policies}.get(name)
         if fn is None:
             problems.append(f"{call['access_key']}: no function of infra/template.yaml has this key")
             continue
@@ -225,8 +241,12 @@ CALLS_DIR = ROOT / "target/iam-calls"
 REASONS = ROOT / "infra/iam-unused.yaml"
 
 
-def save_calls(calls: list[dict[str, Any]], source: str, directory: Path | None = None) -> Path:
-    """One run's calls (a drill scenario, a chaos schedule), kept for the union over all runs."""
+def save_calls(calls: list[dict[str, Any]], source: str, directory: Path | None = None,
+               parameters: dict[str, str] | None = None) -> Path:
+    """One run's calls (a drill scenario, a chaos schedule), kept for the union over all runs,
+    each with the stack parameters its run deployed (the union judges it by those)."""
+    if parameters:
+        calls = [{**c, "parameters": dict(parameters)} for c in calls]
     directory = directory or Path(os.environ.get("LIFEBOAT_IAM_CALLS", CALLS_DIR))
     directory.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in source)[:60]

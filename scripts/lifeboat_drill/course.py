@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .deploy import HOME_COPY, Deploy
 from .harness import APP, CANARY_BUS, LINK_SECRET_PARAMETER, EAST, OUTAGE_SERVICES, ROOT, WEST, DrillError, Outcome, ShopServer, wait_for
 from .report import Progress
-from .scenarios import SCENARIOS, SUCCEEDED, Expect, Refused
+from .scenarios import SCENARIOS, SUCCEEDED, Expect, Refused, record_upsert_traffic
 
 
 class Drill(Deploy):
@@ -56,7 +56,6 @@ class Drill(Deploy):
         self.check_binaries()
         self.say("starting the emulated AWS, and the Lambda APIs (cargo lambda watch)")
         self.start_emulator()
-        self.enforce_roles()
         self.start_watch()
         spec = self.spec
         lag_ms = self.lag_ms if self.lag_ms is not None else spec.lag_ms
@@ -75,7 +74,12 @@ class Drill(Deploy):
             "lambda": {"forward_url": f"http://127.0.0.1:{self.invoke_port}"},
         })
         self.shop = ShopServer(self.client("route53", EAST), seeded["zone_id"])
+        # the functions' roles as deployed for the seeded shop (its hosted zone), enforced from
+        # their first call on
+        self.enforce_roles()
         plan = self.plan()
+        if spec.traffic == "record_upsert":
+            record_upsert_traffic(plan, seeded["zone_id"])
         if plan["traffic"]["mode"] == "routing_control":
             self.shop.use_routing_controls(
                 f"{self.endpoint}/_lifeboat/arc",
@@ -122,7 +126,8 @@ class Drill(Deploy):
     def break_primary(self) -> None:
         assert self.shop is not None
         self.shop.broken.add(EAST)
-        self.control("/_lifeboat/outage", {"region": EAST, "services": OUTAGE_SERVICES})
+        services = [s for s in OUTAGE_SERVICES if s not in self.spec.spares]
+        self.control("/_lifeboat/outage", {"region": EAST, "services": services})
 
     def canary(self) -> dict[str, Any]:
         """Invoke health-probe as its schedule does (through Lambda)."""
@@ -220,7 +225,8 @@ class Drill(Deploy):
                 self.check_logs(out)
                 self.check_iam(out)
                 return out
-            self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503)")
+            spared = f"; {', '.join(self.spec.spares)} answering" if self.spec.spares else ""
+            self.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...; health endpoint 503{spared})")
             self.break_primary()
             out.broke_at = time.time()
             if self.spec.trigger == "storm":

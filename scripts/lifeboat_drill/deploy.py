@@ -109,11 +109,10 @@ class Deploy(Harness):
         parameters at their defaults, the seeded hosted zone, polls and step deadlines
         time-scaled), pointed at the emulator with the function's own access key; the Runtime
         API's variables left out."""
-        zone = self.shop.zone_id if self.shop else self.seeded.get("zone_id")
         stack = template.Context(
             template.load_template(), region=region, other_region=EAST if region == WEST else WEST,
             overrides={
-                **({"HostedZoneId": zone} if zone else {}),
+                **self.stack_parameters(),
                 "PollSeconds": "1",
                 # Each step's deadline: 10 simulated minutes (at least 2 real ones).
                 "StepDeadlineSeconds": str(max(120, math.ceil(600 * self.time_scale))),

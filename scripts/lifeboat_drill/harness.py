@@ -399,12 +399,19 @@ class Harness:
             cw.put_metric_data(Namespace=ns, MetricData=[datum])
         return len(data)
 
+    def stack_parameters(self) -> dict[str, str]:
+        """The stack's parameters that are not the template's defaults, as deployed for the
+        seeded shop: its hosted zone (HostedZoneId, which scopes the record mode's statements)."""
+        zone = self.shop.zone_id if self.shop else self.seeded.get("zone_id")
+        return {"HostedZoneId": zone} if zone else {}
+
     def enforce_roles(self) -> None:
         """Each function's calls are recorded, and judged at the moment they are made by its
-        own role from infra/template.yaml (the emulator answers AccessDenied as AWS does)."""
+        own role from infra/template.yaml with the stack's parameters (the emulator answers
+        AccessDenied as AWS does)."""
         import iam_check
         try:
-            policies = iam_check.policies_by_key()
+            policies = iam_check.policies_by_key(parameters=self.stack_parameters())
         except (iam_check.IamError, iam_check.TemplateError) as e:
             raise DrillError(str(e)) from e
         self.control("/_lifeboat/iam", {"record": iam_check.KEY_PREFIX, "policies": policies})
@@ -421,7 +428,7 @@ class Harness:
         recorded = self.control("/_lifeboat/iam", None, "GET")
         calls = recorded["calls"]
         try:
-            rows, problems = iam_check.check(calls)
+            rows, problems = iam_check.check(calls, parameters=self.stack_parameters())
         except (iam_check.IamError, iam_check.TemplateError) as e:
             raise DrillError(str(e)) from e
         # the emulator refused these at the moment of the call (moto's evaluator); the
@@ -446,7 +453,7 @@ class Harness:
             print(f"iam: this run's calls could not be saved for make iam-report: {e}", file=sys.stderr)
             return
         if calls:
-            iam_check.save_calls(calls, self.iam_source())
+            iam_check.save_calls(calls, self.iam_source(), parameters=self.stack_parameters())
 
     def stop(self) -> None:
         self.save_iam_calls()

@@ -69,6 +69,25 @@ class Scenario:
     course: Callable[[Drill, Outcome, str, str], None] | None = None
     # What the run's report must show beyond its end (None when it does), judged after the run.
     report_check: Callable[[dict[str, Any]], str | None] | None = None
+    # How the plan moves traffic: the example plan's ARC routing controls, or "record_upsert"
+    # (examples/plan-record-upsert.yaml's records, in the seeded zone).
+    traffic: str = "routing_control"
+    # us-east-1's services the outage leaves answering.
+    spares: tuple[str, ...] = ()
+
+
+def record_upsert_traffic(plan: dict[str, Any], zone_id: str) -> None:
+    """The plan moves traffic as examples/plan-record-upsert.yaml does: one UPSERT batch of www
+    and api per zone, here the seeded zone; the run waits for the change to be INSYNC."""
+    import yaml
+
+    example = yaml.safe_load((ROOT / "examples/plan-record-upsert.yaml").read_text())
+    plan["traffic"] = example["traffic"]
+    for region in (EAST, WEST):
+        traffic = example["regions"][region]["traffic"]
+        for zone in traffic["hosted_zones"]:
+            zone["zone_id"] = zone_id
+        plan["regions"][region]["traffic"] = traffic
 
 
 def approval_timeout(on_timeout: str) -> Callable[[dict[str, Any]], None]:
@@ -746,6 +765,9 @@ SCENARIOS: dict[str, Scenario] = {
     "alertmanager": Scenario(
         "a real Alertmanager is the trigger: requests without its bearer token are refused (401), its notification of PrimaryRegionDown starts the run, a person approves, the group's repeats start nothing more",
         plan=alertmanager_plan, course=scenario_alertmanager),
+    "record-upsert": Scenario(
+        "traffic moves by Route 53 record UPSERT (examples/plan-record-upsert.yaml; the outage spares Route 53's control plane, which this mode needs): the run waits for the change to be INSYNC, verifies, and the way home does the same",
+        traffic="record_upsert", spares=("route53",), way_home=True),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

@@ -108,6 +108,8 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
              and '"flipped"' in e["taskSucceededEventDetails"].get("output", "")]
     assert [f["mode"] for f in flips] == ["routing_control"], flips
     assert "/_arc/us-west-2/" in flips[0]["endpoint"], flips
+    # routing controls take effect when set: nothing to wait for, no poll, no status asked
+    assert not {"Traffic: wait", "Traffic: wait briefly", "Traffic: status"} & set(names), names
     # end state in the emulated AWS once failed over (read before the way home began)
     es = out.end_state
     assert es["writer_region"] == "us-west-2"
@@ -143,6 +145,7 @@ def test_failover_approved_by_link_then_failback_brings_the_shop_home(run_drill:
                                     "Traffic: start", "Verify", "Standby: scale down", "Record",
                                     "Notify", "Done"])
     assert "Approval" not in names  # an operator asked (lifeboat failback): a person decided
+    assert not {"Traffic: wait", "Traffic: status"} & set(names), names
     scheduled = [json.loads(e["taskScheduledEventDetails"]["parameters"]) for e in
                  d.client("stepfunctions").get_execution_history(
                      executionArn=fb.execution_arn, maxResults=1000)["events"]
@@ -196,6 +199,29 @@ def test_warm_standby_shifts_traffic_at_the_plans_share_and_scales_on_to_full(ru
     # AND scale-up went on: the desired counts are the active capacity
     assert (out.end_state["ecs_desired"], out.end_state["asg_desired"]) == ({"web": 6, "checkout": 4}, 6)
     assert out.end_state["writer_region"] == "us-west-2" and out.end_state["www_region"] == "us-west-2"
+
+
+def test_record_upserts_are_waited_for_until_insync_there_and_back(run_drill: Any) -> None:
+    # GIVEN a plan that moves traffic by Route 53 record UPSERT (examples/plan-record-upsert.yaml)
+    d, out = run_drill("record-upsert", go_home=True)
+    # THEN the failover flipped the records in one batch and polled Route 53 until INSYNC
+    assert out.passed, out.verdict
+    names = list(dict.fromkeys(visited(out)))  # each state's first entry (status is polled)
+    assert_entered_in_order(names, ["Assess", "Approval", ("Database: start", "Compute: start"),
+                                    "Traffic: start", "Traffic: status", "Verify", "Record"])
+    flips = [json.loads(e["taskSucceededEventDetails"]["output"])["Payload"] for e in
+             d.client("stepfunctions").get_execution_history(
+                 executionArn=out.execution_arn, maxResults=1000)["events"]
+             if e["type"] == "TaskSucceeded"
+             and '"flipped"' in e["taskSucceededEventDetails"].get("output", "")]
+    assert [(f["mode"], len(f["changes"])) for f in flips] == [("record_upsert", 1)], flips
+    assert out.end_state["www_region"] == "us-west-2"
+    # AND the way home moved the records back the same way
+    fb = out.failback
+    assert fb is not None and fb.passed, fb.verdict
+    assert_entered_in_order(list(dict.fromkeys(visited(fb))),
+                            ["Assess", "Traffic: start", "Traffic: status", "Verify", "Record"])
+    assert www(d) == "us-east-1"
 
 
 def test_no_approval_when_the_plan_does_not_require_one(run_drill: Any) -> None:

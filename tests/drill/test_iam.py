@@ -88,6 +88,29 @@ def test_the_home_copy_is_judged_by_the_role_deployed_in_its_region() -> None:
                         f"{ACCOUNT}:parameter/lifeboat/shop/lock (ImplicitlyDenied)"]
 
 
+def test_each_run_is_judged_by_the_stack_parameters_it_deployed(tmp_path: Path) -> None:
+    """The record mode's statements are scoped to the stack's HostedZoneId. The drill deploys
+    with the seeded zone's id, so its calls are judged (at the call, after the run, and in the
+    union over runs) by the role as deployed with it; with the template's default they would
+    be denied (on 8020283 the drill enforced the default: the record-upsert scenario failed)."""
+    seeded = "ZSEEDED0123"
+    list_records = call("LBFNDNSFLIP", "route53", "ListResourceRecordSets",
+                        {"path": f"/2013-04-01/hostedzone/{seeded}/rrset"}, region="us-east-1")
+    _, problems = iam_check.check([list_records])
+    assert problems == [f"dns-flip: DENIED route53:ListResourceRecordSets on "
+                        f"arn:aws:route53:::hostedzone/{seeded} (ImplicitlyDenied)"], problems
+    rows, problems = iam_check.check([list_records], parameters={"HostedZoneId": seeded})
+    assert problems == []
+    assert "RecordsMode" in next(r for r in rows if r.function == "dns-flip").used
+    role = iam_check.policies_by_key(parameters={"HostedZoneId": seeded})["LBFNDNSFLIP"]
+    assert f"hostedzone/{seeded}" in str(role["Statement"])
+    # a saved run keeps its parameters; the union judges each call by its own run's
+    iam_check.save_calls([list_records], "drill-record-upsert", tmp_path,
+                         parameters={"HostedZoneId": seeded})
+    calls, _ = iam_check.load_union(tmp_path)
+    assert iam_check.check(calls)[1] == []
+
+
 class _DnsFlipWithoutArc(drill_mod.Drill):
     """The drill with dns-flip's role missing the statement that reads and flips the ARC routing
     controls (enforced at the call; the template itself is unchanged)."""
