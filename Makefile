@@ -71,7 +71,7 @@ test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests
 	cargo test --workspace --all-targets
 	cargo build -q --workspace --all-targets
 	rm -rf target/iam-calls
-	$(PY) -m pytest -q -n 4 tests/emulator tests/drill tests/bench
+	$(PY) -m pytest -q -n 4 tests/emulator tests/drill tests/bench tests/vendor
 
 iam-report: setup ## Least privilege over every run since make test (drill scenarios, chaos set, make drill): the table, and each statement no call needed with its reason (infra/iam-unused.yaml)
 	$(PY) scripts/iam_check.py --union target/iam-calls

@@ -1,0 +1,99 @@
+"""A vendor API with no local server, faked on loopback, every request and response checked
+against the vendor's published OpenAPI description (the subset kept under tests/vendor/).
+
+A request the description rejects is answered 400 with the reasons and recorded (one without
+the credentials its security scheme names goes on to the fake, which answers the vendor's 401); so is a
+response of the fake's own that the description rejects (answered 500 instead): a test of an
+adapter asserts ``violations == []`` after its run, so a request the spec rejects fails it even
+where the adapter would have shrugged the 400 off.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.validation.request.exceptions import SecurityValidationError
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+HERE = Path(__file__).resolve().parent
+
+# (status, JSON body or None, extra headers)
+Answer = tuple[int, Any, dict[str, str]]
+
+
+def load_spec(relative: str, base_url: str) -> OpenAPI:
+    """The kept subset, served at `base_url` (the vendor's production server replaced by the
+    fake's address; nothing else changed)."""
+    spec = yaml.safe_load((HERE / relative).read_text())
+    spec["servers"] = [{"url": base_url}]
+    return OpenAPI.from_dict(spec)
+
+
+def _reasons(error: Exception) -> list[str]:
+    out = [f"{type(error).__name__}: {error}"]
+    for cause in getattr(error, "schema_errors", None) or []:
+        out.append(f"  {'/'.join(str(p) for p in cause.path)}: {cause.message}")
+    inner = error.__cause__
+    if inner is not None and inner is not error:
+        out += [f"  {r}" for r in _reasons(inner)]
+    return out
+
+
+class CheckedServer:
+    """A WSGI fake on 127.0.0.1 whose `handle(request) -> Answer` is checked against `spec`."""
+
+    def __init__(self, spec_file: str, handle: Callable[[Request], Answer]) -> None:
+        self.handle = handle
+        self.violations: list[str] = []
+        self.requests: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.spec = load_spec(spec_file, self.base_url)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _violation(self, what: str, request: Request, error: Exception) -> list[str]:
+        reasons = _reasons(error)
+        with self._lock:
+            self.violations.append(f"{what} {request.method} {request.full_path.rstrip('?')}: "
+                                   + "\n".join(reasons))
+        return reasons
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        with self._lock:
+            self.requests.append((request.method, request.full_path.rstrip("?")))
+        try:
+            self.spec.validate_request(WerkzeugOpenAPIRequest(request))
+        except SecurityValidationError:
+            # no credentials or not the scheme: the vendor's answer is its 401, which the fake
+            # gives (and which the description lists); not a malformed request
+            pass
+        except Exception as e:  # noqa: BLE001 - every other validation error is a violation
+            # a request the spec rejects never reaches the fake's state
+            reasons = self._violation("request", request, e)
+            body = {"id": "bad_request", "message": "; ".join(reasons)[:2000]}
+            return Response(json.dumps(body), 400, content_type="application/json")(
+                environ, start_response)
+        status, body, headers = self.handle(request)
+        response = Response("" if body is None else json.dumps(body), status, headers=headers,
+                            content_type="application/json")
+        try:
+            self.spec.validate_response(WerkzeugOpenAPIRequest(request),
+                                        WerkzeugOpenAPIResponse(response))
+        except Exception as e:  # noqa: BLE001
+            self._violation("response", request, e)
+            response = Response(json.dumps({"id": "fake_broke_its_contract",
+                                            "message": "see the fake's violations"}), 500,
+                                content_type="application/json")
+        return response(environ, start_response)
+
+    def stop(self) -> None:
+        self.server.shutdown()
