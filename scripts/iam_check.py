@@ -167,15 +167,18 @@ def check(calls: list[dict[str, Any]], template: dict[str, Any] | None = None,
                            for at_home, ctx in _contexts(template, params)}
         return stacks[key]
 
-    west = roles(parameters or {})[False]
-    rows = {f: Row(f, statements=st) for f, st in west.items()}
+    stack = roles(parameters or {})
+    rows = {f: Row(f, statements=st) for f, st in stack[False].items()}
+    # a key names its function without dashes (the functions are the template's, whatever
+    # the parameters)
+    by_key = {at_home: {f.replace("-", ""): f for f in policies}
+              for at_home, policies in stack.items()}
     problems: list[str] = []
     batch: list[dict[str, Any]] = []
     for call in calls:
         name, at_home = function_of(call["access_key"])
         policies = roles(call.get("parameters") or parameters or {})[at_home]
-        # a key names its function without dashes
-        fn = {f.replace("-", ""): f for f in policies}.get(name)
+        fn = by_key[at_home].get(name)
         if fn is None:
             problems.append(f"{call['access_key']}: no function of infra/template.yaml has this key")
             continue
