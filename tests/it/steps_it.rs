@@ -1,6 +1,7 @@
 //! dr-scale-up, dns-flip, verify and health-probe against the emulated AWS, with the real
 //! adapters over HTTP; health endpoints served by local HTTP servers.
 
+use lifeboat_http::digitalocean::DigitalOceanDns;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,7 @@ type DnsHandler = dns_flip::Handler<
     SsmParameterStore,
     SsmParameterStore,
     SnsNotifier,
+    DigitalOceanDns,
 >;
 
 fn dns_handler(shop: &Shop) -> DnsHandler {
@@ -121,6 +123,9 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
             params: SsmParameterStore::new(sdk),
             peer_params: SsmParameterStore::new(&shop.east),
             notifier: SnsNotifier::new(sdk),
+            // Not reached in Route 53 modes; an address nothing listens on.
+            domains: DigitalOceanDns::new("http://127.0.0.1:9", Duration::from_secs(1))
+                .expect("a loopback URL"),
         },
     }
 }

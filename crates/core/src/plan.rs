@@ -357,7 +357,8 @@ impl Default for CanaryPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficPlan {
-    /// `record_upsert`, `health_check` or `routing_control`.
+    /// `record_upsert`, `health_check` or `routing_control` (Route 53), or `digitalocean`
+    /// (DigitalOcean DNS).
     pub mode: TrafficMode,
     /// How long verify keeps trying after the shift before the run fails (resolvers keep the
     /// old answer up to the records' TTL: at least the largest TTL of the shifted records).
@@ -366,6 +367,9 @@ pub struct TrafficPlan {
     /// Route 53 ARC cluster endpoints (mode `routing_control`); tried in turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arc_cluster_endpoints: Vec<ArcClusterEndpoint>,
+    /// DigitalOcean's API (mode `digitalocean`): the SecureString with the API token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digitalocean: Option<DnsProviderPlan>,
     /// Shift traffic once the database is the writer and every ECS service and Auto Scaling
     /// group of the target region has at least this share (percent) of its active capacity
     /// running or in service; scale-up goes on to full capacity after the shift. 100 (the
@@ -426,6 +430,18 @@ pub enum TrafficMode {
     HealthCheck,
     /// Route 53 ARC routing controls (data plane; recommended by AWS for regional failover).
     RoutingControl,
+    /// DigitalOcean DNS: the region's domain records set through DigitalOcean's API (one
+    /// record per value; no atomic batch), the previous values kept, then read back.
+    Digitalocean,
+}
+
+/// A DNS provider's API access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnsProviderPlan {
+    /// SSM SecureString parameter holding the API token (the name, never the token). dns-flip
+    /// reads it for every flip, so a rotated token is used at once.
+    pub token_parameter: String,
 }
 
 /// One Route 53 ARC cluster endpoint.
@@ -449,6 +465,20 @@ pub struct RegionTraffic {
     /// Routing controls that send traffic to this region (mode `routing_control`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing_control_arns: Vec<String>,
+    /// Records to set at a DNS provider when this region becomes active (mode
+    /// `digitalocean`), by the provider's domain (zone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<DomainRecordsPlan>,
+}
+
+/// Records of one domain (zone) at a DNS provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DomainRecordsPlan {
+    /// The domain as the provider names it, e.g. `shop.example.com`.
+    pub domain: String,
+    /// Each record set by its fully qualified name (the domain itself, or a name under it).
+    pub records: Vec<RecordPlan>,
 }
 
 /// Records of one hosted zone.

@@ -544,6 +544,63 @@ pub trait RecordSets: Send + Sync {
     fn change_in_sync(&self, change_id: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
+/// One record at a DNS provider that keeps one record per value (DigitalOcean; Cloudflare
+/// likewise): a record set is every record of a name and type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    /// The provider's id of the record.
+    pub id: String,
+    #[serde(flatten)]
+    pub data: RecordData,
+}
+
+/// What one provider record holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordData {
+    /// Fully qualified, without the trailing dot (adapters translate to the provider's form).
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub ttl: u32,
+    /// One value (an address, a host name, a text).
+    pub value: String,
+}
+
+/// A DNS provider's records of a domain, through its API with a token (read by the caller from
+/// SecureString for each flip; adapters never log it).
+pub trait DomainRecords: Send + Sync {
+    /// Every record of `name` (fully qualified) and `record_type` in `domain`.
+    fn list(
+        &self,
+        token: &Secret,
+        domain: &str,
+        name: &str,
+        record_type: &str,
+    ) -> impl Future<Output = Result<Vec<DomainRecord>>> + Send;
+
+    fn create(
+        &self,
+        token: &Secret,
+        domain: &str,
+        record: &RecordData,
+    ) -> impl Future<Output = Result<DomainRecord>> + Send;
+
+    fn update(
+        &self,
+        token: &Secret,
+        domain: &str,
+        id: &str,
+        record: &RecordData,
+    ) -> impl Future<Output = Result<DomainRecord>> + Send;
+
+    fn delete(
+        &self,
+        token: &Secret,
+        domain: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// Route 53 health checks (control plane, global).
 pub trait HealthChecks: Send + Sync {
     /// Whether the health check is inverted.

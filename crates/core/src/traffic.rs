@@ -3,8 +3,8 @@
 //! only.
 
 use crate::error::Result;
-use crate::plan::{ArcClusterEndpoint, TrafficMode, ValidPlan};
-use crate::ports::RecordValue;
+use crate::plan::{ArcClusterEndpoint, RecordPlan, TrafficMode, ValidPlan};
+use crate::ports::{DomainRecord, RecordData, RecordValue};
 
 /// A health check or routing control and the state a flip gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +25,13 @@ pub struct ZoneRecords {
     pub records: Vec<RecordValue>,
 }
 
+/// The record sets one provider domain must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainSets {
+    pub domain: String,
+    pub records: Vec<RecordValue>,
+}
+
 /// What a flip into a region sets.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Flip {
@@ -38,6 +45,12 @@ pub enum Flip {
     RoutingControls {
         controls: Vec<Switch>,
         endpoints: Vec<ArcClusterEndpoint>,
+    },
+    /// `digitalocean`: each domain's record sets through the provider's API (with the token in
+    /// the SecureString `token_parameter`), one record per value ([`reconcile`]).
+    Domains {
+        token_parameter: String,
+        domains: Vec<DomainSets>,
     },
 }
 
@@ -60,22 +73,24 @@ pub fn flip_into(plan: &ValidPlan, target: &str) -> Result<Flip> {
         all.extend(set(off, other, false));
         all
     };
+    let values = |records: &[RecordPlan]| -> Vec<RecordValue> {
+        records
+            .iter()
+            .map(|r| RecordValue {
+                name: r.name.clone(),
+                record_type: r.record_type.clone(),
+                ttl: r.ttl,
+                values: r.values.clone(),
+            })
+            .collect()
+    };
     Ok(match plan.traffic().mode {
         TrafficMode::RecordUpsert => Flip::Records(
             into.hosted_zones
                 .iter()
                 .map(|zone| ZoneRecords {
                     zone_id: zone.zone_id.clone(),
-                    records: zone
-                        .records
-                        .iter()
-                        .map(|r| RecordValue {
-                            name: r.name.clone(),
-                            record_type: r.record_type.clone(),
-                            ttl: r.ttl,
-                            values: r.values.clone(),
-                        })
-                        .collect(),
+                    records: values(&zone.records),
                 })
                 .collect(),
         ),
@@ -86,7 +101,105 @@ pub fn flip_into(plan: &ValidPlan, target: &str) -> Result<Flip> {
             controls: switches(&into.routing_control_arns, &away.routing_control_arns),
             endpoints: plan.traffic().arc_cluster_endpoints.clone(),
         },
+        TrafficMode::Digitalocean => Flip::Domains {
+            // A valid plan in this mode names it.
+            token_parameter: plan
+                .traffic()
+                .digitalocean
+                .as_ref()
+                .map(|api| api.token_parameter.clone())
+                .ok_or_else(|| {
+                    crate::Error::invalid_input("traffic.digitalocean.token_parameter is missing")
+                })?,
+            domains: into
+                .domains
+                .iter()
+                .map(|d| DomainSets {
+                    domain: d.domain.trim_end_matches('.').to_ascii_lowercase(),
+                    records: values(&d.records),
+                })
+                .collect(),
+        },
     })
+}
+
+/// One request to a provider that keeps a record per value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOp {
+    /// A record that held another value (or TTL) is set to this one.
+    Update {
+        id: String,
+        data: RecordData,
+    },
+    Create {
+        data: RecordData,
+    },
+    /// A record whose value the set no longer has.
+    Delete {
+        id: String,
+    },
+}
+
+/// The requests that make the provider's records of one set (`current`: every record of
+/// `wanted`'s name and type) read as `wanted`: records that already hold a wanted value with
+/// the wanted TTL stay; the others are updated to the values still missing, then what is still
+/// missing is created, and what is left over deleted. Updates come first so the name keeps
+/// answering throughout; nothing is sent for a set that already reads as wanted.
+pub fn reconcile(current: &[DomainRecord], wanted: &RecordValue) -> Vec<RecordOp> {
+    let name = wanted.name.trim_end_matches('.').to_ascii_lowercase();
+    let mut missing: Vec<&String> = Vec::new();
+    let mut kept = vec![false; current.len()];
+    for value in &wanted.values {
+        let found = current.iter().enumerate().position(|(i, r)| {
+            !kept[i]
+                && r.data.ttl == wanted.ttl
+                && same_value(&wanted.record_type, &r.data.value, value)
+        });
+        match found {
+            Some(i) => kept[i] = true,
+            None => missing.push(value),
+        }
+    }
+    let data = |value: &String| RecordData {
+        name: name.clone(),
+        record_type: wanted.record_type.clone(),
+        ttl: wanted.ttl,
+        value: value.clone(),
+    };
+    let mut spare = current
+        .iter()
+        .zip(&kept)
+        .filter(|(_, kept)| !**kept)
+        .map(|(r, _)| r);
+    let mut ops = Vec::new();
+    let mut creates = Vec::new();
+    for value in missing {
+        match spare.next() {
+            Some(r) => ops.push(RecordOp::Update {
+                id: r.id.clone(),
+                data: data(value),
+            }),
+            None => creates.push(RecordOp::Create { data: data(value) }),
+        }
+    }
+    ops.extend(creates);
+    ops.extend(spare.map(|r| RecordOp::Delete { id: r.id.clone() }));
+    ops
+}
+
+/// Whether a provider's records of a set read as `wanted` (values in any order).
+pub fn domain_set_reads_as(current: &[DomainRecord], wanted: &RecordValue) -> bool {
+    reconcile(current, wanted).is_empty()
+}
+
+/// One value against another as DNS compares them: names and addresses a trailing dot and
+/// letter case aside; a text exactly.
+fn same_value(record_type: &str, a: &str, b: &str) -> bool {
+    if record_type == "TXT" {
+        return a == b;
+    }
+    a.trim_end_matches('.')
+        .eq_ignore_ascii_case(b.trim_end_matches('.'))
 }
 
 /// Whether a record set already reads as wanted: same type and TTL, the same values in any
@@ -155,5 +268,126 @@ mod tests {
             &r(&["use1.shop.example.com"]),
             &r(&["usw2.shop.example.com"])
         ));
+    }
+
+    fn rec(id: &str, ttl: u32, value: &str) -> DomainRecord {
+        DomainRecord {
+            id: id.into(),
+            data: RecordData {
+                name: "www.shop.example.com".into(),
+                record_type: "A".into(),
+                ttl,
+                value: value.into(),
+            },
+        }
+    }
+
+    fn set(values: &[&str]) -> RecordValue {
+        RecordValue {
+            name: "www.shop.example.com.".into(),
+            record_type: "A".into(),
+            ttl: 60,
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    /// Issue 22 item 5: a provider with a record per value gets updates first (the name keeps
+    /// answering), then creates, then deletes; a set that already reads as planned gets nothing.
+    #[test]
+    fn a_record_per_value_set_is_reconciled_updates_first_and_nothing_when_already_set() {
+        let current = [rec("1", 60, "192.0.2.1"), rec("2", 60, "192.0.2.2")];
+        assert_eq!(
+            reconcile(&current, &set(&["192.0.2.2", "192.0.2.1"])),
+            vec![]
+        );
+        assert!(domain_set_reads_as(
+            &current,
+            &set(&["192.0.2.1", "192.0.2.2"])
+        ));
+
+        let data = |v: &str| RecordData {
+            name: "www.shop.example.com".into(),
+            record_type: "A".into(),
+            ttl: 60,
+            value: v.into(),
+        };
+        // One value kept, one replaced, one added.
+        let ops = reconcile(
+            &current,
+            &set(&["192.0.2.2", "198.51.100.7", "198.51.100.8"]),
+        );
+        assert_eq!(
+            ops,
+            vec![
+                RecordOp::Update {
+                    id: "1".into(),
+                    data: data("198.51.100.7")
+                },
+                RecordOp::Create {
+                    data: data("198.51.100.8")
+                },
+            ]
+        );
+        // Fewer values: the surplus record goes last.
+        let ops = reconcile(&current, &set(&["198.51.100.7"]));
+        assert_eq!(
+            ops,
+            vec![
+                RecordOp::Update {
+                    id: "1".into(),
+                    data: data("198.51.100.7")
+                },
+                RecordOp::Delete { id: "2".into() },
+            ]
+        );
+        // A TTL that differs is a change; nothing there yet is all creates.
+        let ops = reconcile(&[rec("1", 300, "192.0.2.1")], &set(&["192.0.2.1"]));
+        assert_eq!(
+            ops,
+            vec![RecordOp::Update {
+                id: "1".into(),
+                data: data("192.0.2.1")
+            }]
+        );
+        assert_eq!(reconcile(&[], &set(&["192.0.2.1"])).len(), 1);
+        // A text is compared exactly; a host name as DNS does.
+        let txt = |v: &str| RecordValue {
+            record_type: "TXT".into(),
+            ..set(&[v])
+        };
+        let mut held = rec("9", 60, "Region=us-east-1");
+        held.data.record_type = "TXT".into();
+        assert_eq!(
+            reconcile(std::slice::from_ref(&held), &txt("region=us-east-1")).len(),
+            1
+        );
+        assert!(reconcile(&[held], &txt("Region=us-east-1")).is_empty());
+        let mut cname = rec("5", 60, "USE1.shop.example.com.");
+        cname.data.record_type = "CNAME".into();
+        let want = RecordValue {
+            record_type: "CNAME".into(),
+            ..set(&["use1.shop.example.com"])
+        };
+        assert!(reconcile(&[cname], &want).is_empty());
+    }
+
+    #[test]
+    fn a_digitalocean_flip_sets_the_target_regions_domains_with_the_token_parameter() {
+        let plan = ValidPlan::parse(include_str!("../../../examples/plan-digitalocean.yaml"))
+            .expect("valid");
+        let Flip::Domains {
+            token_parameter,
+            domains,
+        } = flip_into(&plan, "us-west-2").expect("flip")
+        else {
+            panic!("the example moves traffic through DigitalOcean")
+        };
+        assert_eq!(token_parameter, "/lifeboat/shop/digitalocean-token");
+        assert_eq!(domains.len(), 1);
+        assert_eq!(domains[0].domain, "shop.example.com");
+        assert_eq!(
+            domains[0].records[0].values,
+            ["198.51.100.20", "198.51.100.21"]
+        );
     }
 }

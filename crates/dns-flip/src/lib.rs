@@ -8,6 +8,10 @@
 //! * `routing_control`: the target's ARC routing controls `On` and the other region's `Off`, in
 //!   one `UpdateRoutingControlStates` call, trying each cluster endpoint in turn until one
 //!   answers (the data-plane path AWS recommends during a regional outage).
+//! * `digitalocean`: each domain's record sets through DigitalOcean's API with the token from
+//!   the plan's SecureString (read for every flip), one request per record
+//!   ([`lifeboat_core::traffic::reconcile`]: updates, then creates, then deletes), then every set
+//!   read back; nothing to wait for afterwards (the provider serves what its API reads).
 //!
 //! * `guard` (the copy's schedule): the returning home region's traffic off. When another
 //!   region holds the writer ([`lifeboat_core::fence::observe`]), traffic is flipped to the
@@ -21,11 +25,14 @@ use futures::future::join_all;
 use lifeboat_core::fence::{self, GuardVerdict};
 use lifeboat_core::plan::{ArcClusterEndpoint, TrafficMode, ValidPlan};
 use lifeboat_core::ports::{
-    GlobalDatabase, HealthChecks, Notifier, ParameterStore, RecordSets, RecordValue,
-    RoutingControls,
+    DomainRecord, DomainRecords, GlobalDatabase, HealthChecks, Notifier, ParameterStore,
+    RecordSets, RecordValue, RoutingControls, Secret,
 };
 use lifeboat_core::steps::{upsert_batches, writer_region};
-use lifeboat_core::traffic::{self, Flip, Switch, ZoneRecords, same_record};
+use lifeboat_core::traffic::{
+    self, DomainSets, Flip, RecordOp, Switch, ZoneRecords, domain_set_reads_as, reconcile,
+    same_record,
+};
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -96,6 +103,19 @@ pub struct Previous {
     /// Routing control ARN → on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing_controls: Vec<(String, bool)>,
+    /// A DNS provider's record sets, every record as it read (empty: the set did not exist).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domain_records: Vec<PreviousDomainSet>,
+}
+
+/// A provider's record set as it read before the flip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousDomainSet {
+    pub domain: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub records: Vec<DomainRecord>,
 }
 
 /// The function's response.
@@ -107,9 +127,12 @@ pub enum Response {
         target_region: String,
         /// Route 53 changes to wait for (`status`); empty in the other modes.
         changes: Vec<ZoneChange>,
-        /// Zones whose records already read as planned (nothing sent).
+        /// Zones (or provider domains) whose records already read as planned (nothing sent).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         unchanged_zones: Vec<String>,
+        /// Provider record sets changed (`name type`), each read back as planned.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changed_sets: Vec<String>,
         /// The ARC cluster endpoint that took the update.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         endpoint: Option<String>,
@@ -139,7 +162,10 @@ impl Response {
     /// Whether a flip changed anything (records sent, a health check or routing control set).
     pub fn moved(&self, target: &str, plan: &ValidPlan) -> bool {
         let Response::Flipped {
-            changes, previous, ..
+            changes,
+            changed_sets,
+            previous,
+            ..
         } = self
         else {
             return false;
@@ -147,10 +173,11 @@ impl Response {
         // A switch moved when it was not as the flip sets it.
         let wanted: Vec<Switch> = match traffic::flip_into(plan, target) {
             Ok(Flip::HealthChecks(s)) | Ok(Flip::RoutingControls { controls: s, .. }) => s,
-            Ok(Flip::Records(_)) | Err(_) => Vec::new(),
+            Ok(Flip::Records(_)) | Ok(Flip::Domains { .. }) | Err(_) => Vec::new(),
         };
         let set_to = |id: &String| wanted.iter().find(|s| &s.id == id).map(|s| s.on);
         !changes.is_empty()
+            || !changed_sets.is_empty()
             || previous
                 .health_checks
                 .iter()
@@ -164,7 +191,7 @@ impl Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic> {
+pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains> {
     pub records: Records,
     pub checks: Checks,
     pub arc: Arc,
@@ -173,17 +200,19 @@ pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic> {
     /// The other region's parameter store (its copy's run lock), read where reachable.
     pub peer_params: PeerParams,
     pub notifier: Topic,
+    /// The DNS provider's records (mode `digitalocean`).
+    pub domains: Domains,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic> {
+pub struct Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains> {
     pub config: Config,
-    pub ports: Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic>,
+    pub ports: Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>,
 }
 
-impl<Records, Checks, Arc, Db, Params, PeerParams, Topic>
-    Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic>
+impl<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>
+    Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>
 where
     Records: RecordSets,
     Checks: HealthChecks,
@@ -192,6 +221,7 @@ where
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
+    Domains: DomainRecords,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dns-flip request", event)?;
@@ -307,12 +337,20 @@ where
                     target_region: target.to_string(),
                     changes: Vec::new(),
                     unchanged_zones: Vec::new(),
+                    changed_sets: Vec::new(),
                     endpoint: None,
                     previous: Previous {
                         health_checks: previous,
                         ..Previous::default()
                     },
                 })
+            }
+            Flip::Domains {
+                token_parameter,
+                domains,
+            } => {
+                self.set_domain_records(mode, &token_parameter, &domains, target)
+                    .await
             }
             Flip::RoutingControls {
                 controls,
@@ -326,6 +364,7 @@ where
                     target_region: target.to_string(),
                     changes: Vec::new(),
                     unchanged_zones: Vec::new(),
+                    changed_sets: Vec::new(),
                     endpoint: Some(used),
                     previous: Previous {
                         routing_controls: previous,
@@ -412,12 +451,131 @@ where
             target_region: target.to_string(),
             changes: all_changes,
             unchanged_zones: unchanged,
+            changed_sets: Vec::new(),
             endpoint: None,
             previous: Previous {
                 records: all_previous,
                 ..Previous::default()
             },
         })
+    }
+
+    /// Each domain's sets as planned at the provider, then read back; on a failure the error
+    /// says which sets changed so far (the flip is safe to repeat: a set that reads as planned
+    /// gets no request).
+    async fn set_domain_records(
+        &self,
+        mode: TrafficMode,
+        token_parameter: &str,
+        domains: &[DomainSets],
+        target: &str,
+    ) -> Result<Response> {
+        let token = match self.ports.params.get(token_parameter).await? {
+            Some(t) if !t.trim().is_empty() => Secret::new(t.trim()),
+            _ => {
+                let field = serde_json::to_value(mode)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                return Err(Error::precondition(format!(
+                    "the SecureString {token_parameter} (traffic.{field}.token_parameter) holds \
+                     no API token: create it before a flip can move traffic"
+                )));
+            }
+        };
+        let mut previous = Vec::new();
+        let mut changed = Vec::new();
+        let mut unchanged = Vec::new();
+        for domain in domains {
+            let d = &domain.domain;
+            let attempt = self
+                .set_domain(&token, domain, &mut previous, &mut changed)
+                .await;
+            match attempt {
+                Ok(false) => unchanged.push(d.clone()),
+                Ok(true) => {}
+                Err(e) => {
+                    return Err(e.context(format!(
+                        "{d}: sets changed so far: [{}]; the flip is safe to repeat",
+                        changed.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(Response::Flipped {
+            mode,
+            target_region: target.to_string(),
+            changes: Vec::new(),
+            unchanged_zones: unchanged,
+            changed_sets: changed,
+            endpoint: None,
+            previous: Previous {
+                domain_records: previous,
+                ..Previous::default()
+            },
+        })
+    }
+
+    /// One domain: whether anything was sent.
+    async fn set_domain(
+        &self,
+        token: &Secret,
+        domain: &DomainSets,
+        previous: &mut Vec<PreviousDomainSet>,
+        changed: &mut Vec<String>,
+    ) -> Result<bool> {
+        let d = &domain.domain;
+        let domains = &self.ports.domains;
+        let mut sent = false;
+        for wanted in &domain.records {
+            let current = domains
+                .list(token, d, &wanted.name, &wanted.record_type)
+                .await?;
+            let ops = reconcile(&current, wanted);
+            previous.push(PreviousDomainSet {
+                domain: d.clone(),
+                name: wanted.name.clone(),
+                record_type: wanted.record_type.clone(),
+                records: current,
+            });
+            if ops.is_empty() {
+                continue;
+            }
+            for op in &ops {
+                match op {
+                    RecordOp::Update { id, data } => {
+                        domains.update(token, d, id, data).await?;
+                    }
+                    RecordOp::Create { data } => {
+                        domains.create(token, d, data).await?;
+                    }
+                    RecordOp::Delete { id } => domains.delete(token, d, id).await?,
+                }
+            }
+            sent = true;
+            changed.push(format!("{} {}", wanted.name, wanted.record_type));
+            // The change is served when the provider reads it back as planned.
+            let now = domains
+                .list(token, d, &wanted.name, &wanted.record_type)
+                .await?;
+            if !domain_set_reads_as(&now, wanted) {
+                return Err(Error::new(
+                    lifeboat_core::ErrorKind::Transient,
+                    format!(
+                        "{} {} reads back as [{}] after {} request(s), not as planned: another \
+                         writer changed it meanwhile, or the provider has not applied it yet",
+                        wanted.name,
+                        wanted.record_type,
+                        now.iter()
+                            .map(|r| lifeboat_core::text::inert(&r.data.value, 80))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        ops.len()
+                    ),
+                ));
+            }
+        }
+        Ok(sent)
     }
 
     /// Read the previous states and update, through the first endpoint that answers. A

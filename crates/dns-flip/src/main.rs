@@ -6,6 +6,7 @@ use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_http::digitalocean::{self, DigitalOceanDns};
 use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
@@ -17,6 +18,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
     let route53 = Route53Adapter::new(&sdk);
+    // DigitalOcean's API; a fake on loopback only in tests (the adapter refuses anything else
+    // that is not https).
+    let digitalocean_api = env
+        .optional("LIFEBOAT_DIGITALOCEAN_API_URL")
+        .unwrap_or_else(|| digitalocean::DEFAULT_API_URL.to_string());
+    let domains = DigitalOceanDns::new(&digitalocean_api, digitalocean::REQUEST_TIMEOUT)?;
     let handler = Handler {
         ports: Ports {
             records: route53.clone(),
@@ -26,6 +33,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),
+            domains,
         },
         config,
     };

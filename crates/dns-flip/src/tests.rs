@@ -27,6 +27,7 @@ type Fakes = Handler<
     FakeParameters,
     FakeParameters,
     FakeNotifier,
+    FakeDomainRecords,
 >;
 
 fn cname(name: &str, value: &str) -> RecordValue {
@@ -102,6 +103,7 @@ fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
             ),
             peer_params: FakeParameters::default(),
             notifier: FakeNotifier::default(),
+            domains: FakeDomainRecords::new(DO_TOKEN),
         },
     }
 }
@@ -368,4 +370,173 @@ async fn the_dr_copys_guard_moves_nothing() {
     assert_eq!(verdict, &GuardVerdict::NotHome);
     assert!(!moved);
     assert!(h.ports.records.batches().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 22 item 5: DNS at DigitalOcean (examples/plan-digitalocean.yaml)
+
+const DO_PLAN: &str = include_str!("../../../examples/plan-digitalocean.yaml");
+const DO_TOKEN: &str = "dop_v1_faketokenfaketokenfaketokenfaketokenfaketokenfaketoken00";
+const DO_TOKEN_PARAMETER: &str = "/lifeboat/shop/digitalocean-token";
+const DOMAIN: &str = "shop.example.com";
+const WWW: &str = "www.shop.example.com";
+const API: &str = "api.shop.example.com";
+
+/// GIVEN the shop's DNS at DigitalOcean pointing at us-east-1, the token in its SecureString,
+/// the database promoted in us-west-2.
+fn given_a_digitalocean_shop() -> Fakes {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    h.ports.params.insert("/lifeboat/shop/plan", DO_PLAN);
+    h.ports.params.insert(DO_TOKEN_PARAMETER, DO_TOKEN);
+    let d = &h.ports.domains;
+    d.put(DOMAIN, WWW, "A", 60, "203.0.113.10");
+    d.put(DOMAIN, WWW, "A", 60, "203.0.113.11");
+    d.put(DOMAIN, API, "CNAME", 60, "api-use1.shop.example.com.");
+    d.put(DOMAIN, "shop.example.com", "TXT", 3600, "v=spf1 -all");
+    h
+}
+
+#[tokio::test]
+async fn a_digitalocean_flip_sets_each_record_keeps_the_previous_ones_and_reads_them_back() {
+    let h = given_a_digitalocean_shop();
+    let out = h.handle(flip()).await.unwrap();
+    let d = &h.ports.domains;
+    assert_eq!(
+        d.values(DOMAIN, WWW, "A"),
+        ["198.51.100.20", "198.51.100.21"]
+    );
+    assert_eq!(
+        d.values(DOMAIN, API, "CNAME"),
+        ["api-usw2.shop.example.com"]
+    );
+    assert_eq!(
+        d.values(DOMAIN, DOMAIN, "TXT"),
+        ["v=spf1 -all"],
+        "not in the plan"
+    );
+    // Updates in place: the name never stops answering.
+    assert!(
+        d.writes().iter().all(|w| w.starts_with("update")),
+        "{:?}",
+        d.writes()
+    );
+    // Each changed set was read back after its requests.
+    let requests = d.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests.last().map(String::as_str),
+        Some("list api.shop.example.com CNAME")
+    );
+    let Response::Flipped {
+        mode,
+        changes,
+        changed_sets,
+        previous,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*mode, TrafficMode::Digitalocean);
+    assert!(
+        changes.is_empty(),
+        "nothing for Traffic: status to wait for"
+    );
+    assert_eq!(changed_sets, &[format!("{WWW} A"), format!("{API} CNAME")]);
+    let www_before: Vec<_> = previous.domain_records[0]
+        .records
+        .iter()
+        .map(|r| r.data.value.as_str())
+        .collect();
+    assert_eq!(www_before, ["203.0.113.10", "203.0.113.11"]);
+    let plan = ValidPlan::parse(DO_PLAN).unwrap();
+    assert!(out.moved("us-west-2", &plan));
+
+    // A repeat sends nothing and says so.
+    let writes = d.writes().len();
+    let again = h.handle(flip()).await.unwrap();
+    assert_eq!(d.writes().len(), writes);
+    let Response::Flipped {
+        unchanged_zones, ..
+    } = &again
+    else {
+        panic!("{again:?}")
+    };
+    assert_eq!(unchanged_zones, &[DOMAIN]);
+    assert!(!again.moved("us-west-2", &plan));
+}
+
+#[tokio::test]
+async fn a_digitalocean_flip_without_its_token_or_with_a_wrong_one_changes_nothing() {
+    let h = given_a_digitalocean_shop();
+    h.ports.params.remove(DO_TOKEN_PARAMETER);
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(err.message().contains(DO_TOKEN_PARAMETER), "{err}");
+    assert!(
+        err.message()
+            .contains("traffic.digitalocean.token_parameter"),
+        "{err}"
+    );
+    assert!(h.ports.domains.requests.lock().unwrap().is_empty());
+
+    h.ports.params.insert(DO_TOKEN_PARAMETER, "dop_v1_revoked");
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
+    assert!(!format!("{err:?}").contains("dop_v1_revoked"));
+    assert_eq!(
+        h.ports.domains.values(DOMAIN, WWW, "A"),
+        ["203.0.113.10", "203.0.113.11"]
+    );
+}
+
+#[tokio::test]
+async fn a_digitalocean_flip_is_refused_while_the_writer_is_elsewhere() {
+    let h = given_a_digitalocean_shop();
+    let err = h
+        .handle(json!({"action": "flip", "target_region": "us-east-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.domains.requests.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_provider_failure_keeps_its_kind_and_says_what_changed_and_a_repeat_finishes() {
+    let h = given_a_digitalocean_shop();
+    let d = &h.ports.domains;
+    // www: list, update, update, read back; api: list, then its update (the sixth) throttled.
+    d.fail_request
+        .lock()
+        .unwrap()
+        .insert(6, ErrorKind::Throttled);
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Throttled, "{err}");
+    assert!(
+        err.to_string()
+            .contains("sets changed so far: [www.shop.example.com A]"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("safe to repeat"), "{err}");
+    assert_eq!(
+        d.values(DOMAIN, API, "CNAME"),
+        ["api-use1.shop.example.com."]
+    );
+    h.handle(flip()).await.unwrap();
+    assert_eq!(
+        d.values(DOMAIN, API, "CNAME"),
+        ["api-usw2.shop.example.com"]
+    );
+}
+
+#[tokio::test]
+async fn a_change_the_provider_does_not_read_back_is_transient_not_done() {
+    let h = given_a_digitalocean_shop();
+    *h.ports.domains.drop_writes.lock().unwrap() = true;
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
+    assert!(
+        err.to_string()
+            .contains("reads back as [203.0.113.10, 203.0.113.11]"),
+        "{err}"
+    );
 }

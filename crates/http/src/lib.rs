@@ -3,7 +3,12 @@
 //! * [`Http`] implements [`HttpGetter`] (health endpoints and the public name, with a timeout
 //!   and a bounded body) and [`WebhookPoster`] (Slack incoming webhooks).
 //!
+//! * [`digitalocean::DigitalOceanDns`] implements [`DomainRecords`](lifeboat_core::ports::DomainRecords)
+//!   through DigitalOcean's DNS API.
+//!
 //! One `reqwest::Client` (rustls, system roots) is built once per function and shared.
+
+pub mod digitalocean;
 
 use std::time::{Duration, Instant};
 
@@ -23,17 +28,21 @@ pub struct Http {
 impl Http {
     /// A client that follows at most 3 redirects and sends `lifeboat/<version>` as user agent.
     pub fn new() -> Result<Self> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
         Ok(Self {
-            client,
+            client: client()?,
             webhook_timeout: Duration::from_secs(5),
         })
     }
+}
+
+/// lifeboat's HTTP client: at most 3 redirects, `lifeboat/<version>` as user agent.
+fn client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
 }
 
 fn millis(since: Instant) -> u64 {

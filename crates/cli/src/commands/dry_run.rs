@@ -242,6 +242,25 @@ pub(super) async fn traffic_steps(
                 ));
             }
         }
+        Flip::Domains {
+            token_parameter,
+            domains,
+        } => {
+            // The dry run does not read the provider's token: the flip reads the records first
+            // and sends nothing for a set that already reads as planned.
+            for d in &domains {
+                for r in &d.records {
+                    steps.push(format!(
+                        "Traffic: set {} {} in {} at the DNS provider to {} (TTL {}), a request per value (token from {token_parameter}), then read back",
+                        r.name,
+                        r.record_type,
+                        d.domain,
+                        r.values.join(","),
+                        r.ttl
+                    ));
+                }
+            }
+        }
         Flip::RoutingControls {
             controls,
             endpoints,

@@ -180,3 +180,195 @@ impl RoutingControls for FakeRoutingControls {
         Ok(())
     }
 }
+
+/// A DNS provider with a record per value (DigitalOcean's model): records by domain, the
+/// token it accepts, every request in order, errors to answer next, and (to test the
+/// read-back) writes it answers but does not keep.
+#[derive(Debug)]
+pub struct FakeDomainRecords {
+    pub token: String,
+    pub records: Mutex<BTreeMap<String, Vec<DomainRecord>>>,
+    /// `create www.shop.example.com A 198.51.100.20`, `update 7 …`, `delete 7`, `list …`.
+    pub requests: Mutex<Vec<String>>,
+    pub fail_next: Mutex<Vec<ErrorKind>>,
+    /// Request number (1-based, lists included) → the error it is answered with.
+    pub fail_request: Mutex<BTreeMap<usize, ErrorKind>>,
+    pub drop_writes: Mutex<bool>,
+    next_id: Mutex<u64>,
+}
+
+impl FakeDomainRecords {
+    pub fn new(token: &str) -> Self {
+        Self {
+            token: token.into(),
+            records: Mutex::default(),
+            requests: Mutex::default(),
+            fail_next: Mutex::default(),
+            fail_request: Mutex::default(),
+            drop_writes: Mutex::new(false),
+            next_id: Mutex::new(100),
+        }
+    }
+
+    pub fn put(&self, domain: &str, name: &str, record_type: &str, ttl: u32, value: &str) {
+        let id = self.id();
+        self.records
+            .lock()
+            .unwrap()
+            .entry(domain.into())
+            .or_default()
+            .push(DomainRecord {
+                id,
+                data: RecordData {
+                    name: name.into(),
+                    record_type: record_type.into(),
+                    ttl,
+                    value: value.into(),
+                },
+            });
+    }
+
+    /// The values of a set, sorted.
+    pub fn values(&self, domain: &str, name: &str, record_type: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .records
+            .lock()
+            .unwrap()
+            .get(domain)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.data.name == name && r.data.record_type == record_type)
+            .map(|r| r.data.value.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Requests other than lists.
+    pub fn writes(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| !r.starts_with("list"))
+            .cloned()
+            .collect()
+    }
+
+    fn id(&self) -> String {
+        let mut n = self.next_id.lock().unwrap();
+        *n += 1;
+        n.to_string()
+    }
+
+    fn enter(&self, token: &Secret, request: String) -> Result<()> {
+        if token.expose() != self.token {
+            return Err(Error::new(
+                ErrorKind::AccessDenied,
+                "HTTP 401: Unable to authenticate you",
+            ));
+        }
+        let n = {
+            let mut requests = self.requests.lock().unwrap();
+            requests.push(request);
+            requests.len()
+        };
+        if let Some(kind) = self.fail_request.lock().unwrap().remove(&n) {
+            return Err(Error::new(kind, format!("provider answered {kind}")));
+        }
+        let mut fail = self.fail_next.lock().unwrap();
+        if !fail.is_empty() {
+            let kind = fail.remove(0);
+            return Err(Error::new(kind, format!("provider answered {kind}")));
+        }
+        Ok(())
+    }
+
+    fn keeps_writes(&self) -> bool {
+        !*self.drop_writes.lock().unwrap()
+    }
+}
+
+impl DomainRecords for FakeDomainRecords {
+    async fn list(
+        &self,
+        token: &Secret,
+        domain: &str,
+        name: &str,
+        record_type: &str,
+    ) -> Result<Vec<DomainRecord>> {
+        self.enter(token, format!("list {name} {record_type}"))?;
+        let name = name.trim_end_matches('.');
+        let records = self.records.lock().unwrap();
+        let found = records
+            .get(domain)
+            .ok_or_else(|| Error::not_found(format!("domain {domain}")))?;
+        Ok(found
+            .iter()
+            .filter(|r| r.data.name == name && r.data.record_type == record_type)
+            .cloned()
+            .collect())
+    }
+
+    async fn create(
+        &self,
+        token: &Secret,
+        domain: &str,
+        record: &RecordData,
+    ) -> Result<DomainRecord> {
+        self.enter(
+            token,
+            format!(
+                "create {} {} {}",
+                record.name, record.record_type, record.value
+            ),
+        )?;
+        let made = DomainRecord {
+            id: self.id(),
+            data: record.clone(),
+        };
+        if self.keeps_writes() {
+            self.records
+                .lock()
+                .unwrap()
+                .entry(domain.into())
+                .or_default()
+                .push(made.clone());
+        }
+        Ok(made)
+    }
+
+    async fn update(
+        &self,
+        token: &Secret,
+        domain: &str,
+        id: &str,
+        record: &RecordData,
+    ) -> Result<DomainRecord> {
+        self.enter(token, format!("update {id} {}", record.value))?;
+        let mut records = self.records.lock().unwrap();
+        let held = records
+            .get_mut(domain)
+            .and_then(|rs| rs.iter_mut().find(|r| r.id == id))
+            .ok_or_else(|| Error::not_found(format!("record {id}")))?;
+        let updated = DomainRecord {
+            id: id.into(),
+            data: record.clone(),
+        };
+        if !*self.drop_writes.lock().unwrap() {
+            *held = updated.clone();
+        }
+        Ok(updated)
+    }
+
+    async fn delete(&self, token: &Secret, domain: &str, id: &str) -> Result<()> {
+        self.enter(token, format!("delete {id}"))?;
+        if self.keeps_writes() {
+            let mut records = self.records.lock().unwrap();
+            if let Some(rs) = records.get_mut(domain) {
+                rs.retain(|r| r.id != id);
+            }
+        }
+        Ok(())
+    }
+}

@@ -518,3 +518,100 @@ fn what_the_plan_said_reaches_a_person_inert_and_bounded_in_every_problem() {
         "{found:?}"
     );
 }
+
+const DIGITALOCEAN_EXAMPLE: &str = include_str!("../../../../examples/plan-digitalocean.yaml");
+
+/// Issue 22 item 1: traffic through DigitalOcean's DNS is a mode of the plan, with the API
+/// token's SecureString named (never the token) and each region's records by domain.
+#[test]
+fn the_digitalocean_example_names_its_token_parameter_and_domains() {
+    let plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    assert_eq!(plan.traffic.mode, TrafficMode::Digitalocean);
+    assert_eq!(
+        plan.traffic
+            .digitalocean
+            .as_ref()
+            .map(|d| d.token_parameter.as_str()),
+        Some("/lifeboat/shop/digitalocean-token")
+    );
+    for region in plan.regions.values() {
+        assert_eq!(region.traffic.domains[0].domain, "shop.example.com");
+        assert!(region.traffic.hosted_zones.is_empty());
+    }
+    plan.validate().expect("valid");
+}
+
+#[test]
+fn a_digitalocean_plan_without_its_token_or_domains_names_each_field() {
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    plan.traffic.digitalocean = None;
+    for region in plan.regions.values_mut() {
+        region.traffic.domains.clear();
+    }
+    let f = fields(plan);
+    assert!(f.contains(&"traffic.digitalocean".to_string()), "{f:?}");
+    assert!(
+        f.contains(&"regions.us-east-1.traffic.domains".to_string()),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&"regions.us-west-2.traffic.domains".to_string()),
+        "{f:?}"
+    );
+
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    if let Some(api) = plan.traffic.digitalocean.as_mut() {
+        api.token_parameter = "dop_v1_0123456789abcdef".into();
+    }
+    assert_eq!(
+        fields(plan),
+        vec!["traffic.digitalocean.token_parameter".to_string()],
+        "a token written where its parameter's name belongs is refused"
+    );
+
+    // The token's settings outside the mode are a mistake, not ignored.
+    let mut plan = record_example();
+    plan.traffic.digitalocean = Some(DnsProviderPlan {
+        token_parameter: "/lifeboat/shop/digitalocean-token".into(),
+    });
+    assert_eq!(fields(plan), vec!["traffic.digitalocean".to_string()]);
+}
+
+#[test]
+fn digitalocean_records_must_be_in_their_domain_and_within_its_rules() {
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    let east = plan.regions.get_mut("us-east-1").expect("east");
+    let d = &mut east.traffic.domains[0];
+    d.records[0].name = "www.other.example.org".into();
+    d.records[1].ttl = 10;
+    d.records[1]
+        .values
+        .push("api-spare.shop.example.com".into());
+    let extra = d.clone();
+    east.traffic.domains.push(extra);
+    east.traffic.domains.push(DomainRecordsPlan {
+        domain: "not a domain".into(),
+        records: Vec::new(),
+    });
+    let f = problems(plan);
+    let at = |field: &str| f.iter().filter(|p| p.field == field).count();
+    let base = "regions.us-east-1.traffic.domains[0]";
+    assert_eq!(at(&format!("{base}.records[0].name")), 1, "{f:?}");
+    assert_eq!(at(&format!("{base}.records[1].ttl")), 1, "{f:?}");
+    assert_eq!(at(&format!("{base}.records[1].values")), 1, "{f:?}");
+    assert_eq!(
+        at("regions.us-east-1.traffic.domains[1].domain"),
+        1,
+        "{f:?}"
+    );
+    assert_eq!(
+        at("regions.us-east-1.traffic.domains[2].domain"),
+        1,
+        "{f:?}"
+    );
+    assert!(
+        f.iter()
+            .any(|p| p.message.contains("DigitalOcean's smallest TTL is 30 s")),
+        "{f:?}"
+    );
+}

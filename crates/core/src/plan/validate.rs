@@ -371,6 +371,22 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
         );
     }
 
+    match (&plan.traffic.digitalocean, plan.traffic.mode) {
+        (Some(api), TrafficMode::Digitalocean) => c.check(
+            is_parameter_name(&api.token_parameter),
+            "traffic.digitalocean.token_parameter",
+            PARAMETER_NAME_RULE,
+        ),
+        (None, TrafficMode::Digitalocean) => c.fail(
+            "traffic.digitalocean",
+            "mode digitalocean needs the token: traffic.digitalocean.token_parameter names the SecureString that holds it",
+        ),
+        (Some(_), _) => c.fail(
+            "traffic.digitalocean",
+            "is used only with mode digitalocean",
+        ),
+        (None, _) => {}
+    }
     if plan.traffic.mode == TrafficMode::RoutingControl {
         c.check(
             !plan.traffic.arc_cluster_endpoints.is_empty(),
@@ -578,6 +594,11 @@ fn validate_region_traffic(
             format!("{f}.routing_control_arns"),
             "mode routing_control needs at least one routing control",
         ),
+        TrafficMode::Digitalocean => c.check(
+            traffic.domains.iter().any(|d| !d.records.is_empty()),
+            format!("{f}.domains"),
+            "mode digitalocean needs at least one domain with records",
+        ),
     }
     for (z, zone) in traffic.hosted_zones.iter().enumerate() {
         let zf = format!("{f}.hosted_zones[{z}]");
@@ -586,33 +607,25 @@ fn validate_region_traffic(
             format!("{zf}.zone_id"),
             "must not be empty",
         );
-        for (r, rec) in zone.records.iter().enumerate() {
-            let rf = format!("{zf}.records[{r}]");
-            c.check(
-                !rec.name.is_empty(),
-                format!("{rf}.name"),
-                "must not be empty",
-            );
-            c.check(
-                ["A", "AAAA", "CNAME", "TXT"].contains(&rec.record_type.as_str()),
-                format!("{rf}.type"),
-                format!("'{}' is not one of A, AAAA, CNAME, TXT", rec.record_type),
-            );
-            c.check(
-                !rec.values.is_empty(),
-                format!("{rf}.values"),
-                "must not be empty",
-            );
-            c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
-            c.check(
-                rec.ttl <= plan.verify_deadline_seconds,
-                format!("{rf}.ttl"),
-                format!(
-                    "{} s is longer than traffic.verify_deadline_seconds ({} s): Verify could give up while resolvers still serve the old answer; raise verify_deadline_seconds to at least {} or lower the TTL",
-                    rec.ttl, plan.verify_deadline_seconds, rec.ttl
-                ),
-            );
-        }
+        validate_records(c, &zf, plan, &zone.records, None);
+    }
+    let mut domains = BTreeSet::new();
+    for (d, domain) in traffic.domains.iter().enumerate() {
+        let df = format!("{f}.domains[{d}]");
+        c.check(
+            is_domain_name(&domain.domain),
+            format!("{df}.domain"),
+            format!(
+                "'{}' is not a domain name (labels of letters, digits and '-', joined by '.')",
+                domain.domain
+            ),
+        );
+        c.check(
+            domains.insert(domain.domain.to_ascii_lowercase()),
+            format!("{df}.domain"),
+            "the same domain is listed twice: put its records in one entry",
+        );
+        validate_records(c, &df, plan, &domain.records, Some(&domain.domain));
     }
     for (i, id) in traffic.health_check_ids.iter().enumerate() {
         c.check(
@@ -630,6 +643,89 @@ fn validate_region_traffic(
             format!("'{arn}' is not a route53-recovery-control ARN (region {region})"),
         );
     }
+}
+
+/// DigitalOcean's smallest record TTL (seconds).
+const DIGITALOCEAN_MIN_TTL: u32 = 30;
+
+/// The record sets of one hosted zone (`domain: None`) or one provider domain (every name must
+/// be the domain or under it).
+fn validate_records(
+    c: &mut Checker,
+    at: &str,
+    plan: &TrafficPlan,
+    records: &[RecordPlan],
+    domain: Option<&str>,
+) {
+    let mut seen = BTreeSet::new();
+    for (r, rec) in records.iter().enumerate() {
+        let rf = format!("{at}.records[{r}]");
+        c.check(
+            !rec.name.is_empty(),
+            format!("{rf}.name"),
+            "must not be empty",
+        );
+        c.check(
+            ["A", "AAAA", "CNAME", "TXT"].contains(&rec.record_type.as_str()),
+            format!("{rf}.type"),
+            format!("'{}' is not one of A, AAAA, CNAME, TXT", rec.record_type),
+        );
+        c.check(
+            !rec.values.is_empty(),
+            format!("{rf}.values"),
+            "must not be empty",
+        );
+        c.range(&format!("{rf}.ttl"), rec.ttl.into(), 0, 172_800);
+        c.check(
+            rec.ttl <= plan.verify_deadline_seconds,
+            format!("{rf}.ttl"),
+            format!(
+                "{} s is longer than traffic.verify_deadline_seconds ({} s): Verify could give up while resolvers still serve the old answer; raise verify_deadline_seconds to at least {} or lower the TTL",
+                rec.ttl, plan.verify_deadline_seconds, rec.ttl
+            ),
+        );
+        let Some(domain) = domain else { continue };
+        let name = rec.name.trim_end_matches('.').to_ascii_lowercase();
+        let domain = domain.to_ascii_lowercase();
+        c.check(
+            name == domain || name.ends_with(&format!(".{domain}")),
+            format!("{rf}.name"),
+            format!(
+                "'{}' is not {domain} or a name under it: give the fully qualified name",
+                rec.name
+            ),
+        );
+        c.check(
+            rec.ttl >= DIGITALOCEAN_MIN_TTL,
+            format!("{rf}.ttl"),
+            format!("DigitalOcean's smallest TTL is {DIGITALOCEAN_MIN_TTL} s"),
+        );
+        c.check(
+            rec.record_type != "CNAME" || rec.values.len() == 1,
+            format!("{rf}.values"),
+            "a CNAME has exactly one value",
+        );
+        c.check(
+            seen.insert((name, rec.record_type.clone())),
+            rf,
+            "the same name and type are listed twice: list every value in one record set",
+        );
+    }
+}
+
+/// A DNS domain name: labels of 1-63 letters, digits and '-' (not at either end), at least
+/// two, at most 253 characters.
+fn is_domain_name(d: &str) -> bool {
+    let d = d.trim_end_matches('.');
+    d.len() <= 253
+        && d.split('.').count() >= 2
+        && d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 const PARAMETER_NAME_RULE: &str =

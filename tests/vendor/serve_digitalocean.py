@@ -1,0 +1,44 @@
+"""Serve the contract-checked DigitalOcean DNS fake for a test in another language (lifeboat's
+Rust adapter test, crates/http/tests/digitalocean_contract.rs).
+
+    serve_digitalocean.py TOKEN DOMAINS_JSON
+
+prints `ready <base_url>`, then answers one command per stdin line, each with one JSON line:
+`fail <status>` (the next request is answered with that DigitalOcean error), `records <domain>`
+(the domain's records as the fake holds them), `violations` (every request or answer the
+OpenAPI description rejected). End of input stops the server.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from digitalocean_dns import DigitalOceanDns  # noqa: E402
+
+
+def main() -> int:
+    token, domains = sys.argv[1], json.loads(sys.argv[2])
+    fake = DigitalOceanDns(token, domains)
+    print(f"ready {fake.base_url}", flush=True)
+    try:
+        for line in sys.stdin:
+            command, _, arg = line.strip().partition(" ")
+            if command == "fail":
+                fake.fail_next.append(int(arg))
+                answer: object = "ok"
+            elif command == "records":
+                answer = sorted(fake.records.get(arg, {}).values(), key=lambda r: r["id"])
+            elif command == "violations":
+                answer = fake.violations
+            else:
+                answer = f"unknown command {command!r}"
+            print(json.dumps(answer), flush=True)
+    finally:
+        fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
