@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::plan::{ArcClusterEndpoint, RecordPlan, TrafficMode, ValidPlan};
-use crate::ports::{DomainRecord, RecordData, RecordValue};
+use crate::ports::{DomainRecord, DomainRecords, RecordData, RecordValue, Secret};
 
 /// A health check or routing control and the state a flip gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +185,28 @@ pub fn reconcile(current: &[DomainRecord], wanted: &RecordValue) -> Vec<RecordOp
     ops.extend(creates);
     ops.extend(spare.map(|r| RecordOp::Delete { id: r.id.clone() }));
     ops
+}
+
+/// Send `ops` ([`reconcile`]'s, in its order) for one domain; the first failure stops them and
+/// is returned as it came.
+pub async fn send<P: DomainRecords>(
+    provider: &P,
+    token: &Secret,
+    domain: &str,
+    ops: &[RecordOp],
+) -> Result<()> {
+    for op in ops {
+        match op {
+            RecordOp::Update { id, data } => {
+                provider.update(token, domain, id, data).await?;
+            }
+            RecordOp::Create { data } => {
+                provider.create(token, domain, data).await?;
+            }
+            RecordOp::Delete { id } => provider.delete(token, domain, id).await?,
+        }
+    }
+    Ok(())
 }
 
 /// Whether a provider's records of a set read as `wanted` (values in any order).

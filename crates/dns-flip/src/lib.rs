@@ -30,8 +30,7 @@ use lifeboat_core::ports::{
 };
 use lifeboat_core::steps::{upsert_batches, writer_region};
 use lifeboat_core::traffic::{
-    self, DomainSets, Flip, RecordOp, Switch, ZoneRecords, domain_set_reads_as, reconcile,
-    same_record,
+    self, DomainSets, Flip, Switch, ZoneRecords, domain_set_reads_as, reconcile, same_record,
 };
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
@@ -541,17 +540,7 @@ where
             if ops.is_empty() {
                 continue;
             }
-            for op in &ops {
-                match op {
-                    RecordOp::Update { id, data } => {
-                        domains.update(token, d, id, data).await?;
-                    }
-                    RecordOp::Create { data } => {
-                        domains.create(token, d, data).await?;
-                    }
-                    RecordOp::Delete { id } => domains.delete(token, d, id).await?,
-                }
-            }
+            traffic::send(domains, token, d, &ops).await?;
             sent = true;
             changed.push(format!("{} {}", wanted.name, wanted.record_type));
             // The change is served when the provider reads it back as planned.

@@ -270,7 +270,8 @@ impl DomainRecords for DigitalOceanDns {
                 .exchange::<Page>("list records", request, token)
                 .await?
             else {
-                break;
+                // An answer without a body (204) lists nothing more.
+                return Ok(found);
             };
             let got = answer.domain_records.len();
             found.extend(

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use lifeboat_core::ErrorKind;
 use lifeboat_core::ports::{DomainRecords, RecordData, RecordValue, Secret};
-use lifeboat_core::traffic::{RecordOp, reconcile};
+use lifeboat_core::traffic::{reconcile, send};
 use lifeboat_http::digitalocean::DigitalOceanDns;
 use serde_json::{Value, json};
 
@@ -136,17 +136,7 @@ async fn apply(dns: &DigitalOceanDns, token: &Secret, wanted: &RecordValue) -> u
         .await
         .unwrap();
     let ops = reconcile(&current, wanted);
-    for op in &ops {
-        match op {
-            RecordOp::Update { id, data } => {
-                dns.update(token, DOMAIN, id, data).await.unwrap();
-            }
-            RecordOp::Create { data } => {
-                dns.create(token, DOMAIN, data).await.unwrap();
-            }
-            RecordOp::Delete { id } => dns.delete(token, DOMAIN, id).await.unwrap(),
-        }
-    }
+    send(dns, token, DOMAIN, &ops).await.unwrap();
     ops.len()
 }
 

@@ -182,7 +182,7 @@ impl RoutingControls for FakeRoutingControls {
 }
 
 /// A DNS provider with a record per value (DigitalOcean's model): records by domain, the
-/// token it accepts, every request in order, errors to answer next, and (to test the
+/// token it accepts, every request in order, errors to answer by request number, and (to test the
 /// read-back) writes it answers but does not keep.
 #[derive(Debug)]
 pub struct FakeDomainRecords {
@@ -190,7 +190,6 @@ pub struct FakeDomainRecords {
     pub records: Mutex<BTreeMap<String, Vec<DomainRecord>>>,
     /// `create www.shop.example.com A 198.51.100.20`, `update 7 …`, `delete 7`, `list …`.
     pub requests: Mutex<Vec<String>>,
-    pub fail_next: Mutex<Vec<ErrorKind>>,
     /// Request number (1-based, lists included) → the error it is answered with.
     pub fail_request: Mutex<BTreeMap<usize, ErrorKind>>,
     pub drop_writes: Mutex<bool>,
@@ -203,7 +202,6 @@ impl FakeDomainRecords {
             token: token.into(),
             records: Mutex::default(),
             requests: Mutex::default(),
-            fail_next: Mutex::default(),
             fail_request: Mutex::default(),
             drop_writes: Mutex::new(false),
             next_id: Mutex::new(100),
@@ -274,11 +272,6 @@ impl FakeDomainRecords {
             requests.len()
         };
         if let Some(kind) = self.fail_request.lock().unwrap().remove(&n) {
-            return Err(Error::new(kind, format!("provider answered {kind}")));
-        }
-        let mut fail = self.fail_next.lock().unwrap();
-        if !fail.is_empty() {
-            let kind = fail.remove(0);
             return Err(Error::new(kind, format!("provider answered {kind}")));
         }
         Ok(())
@@ -355,7 +348,7 @@ impl DomainRecords for FakeDomainRecords {
             id: id.into(),
             data: record.clone(),
         };
-        if !*self.drop_writes.lock().unwrap() {
+        if self.keeps_writes() {
             *held = updated.clone();
         }
         Ok(updated)
