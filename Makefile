@@ -44,20 +44,24 @@ $(STAMP): tests/emulator/requirements.txt
 	$(PY) -m pip install --quiet -r tests/emulator/requirements.txt
 	touch $@
 
-# Real servers the drill runs beside the emulated AWS (Debian packages): Alertmanager, whose
-# webhook triggers a run in the alertmanager scenario.
-DEBIAN_PACKAGES := prometheus-alertmanager
-DEBIAN_STAMP    := .venv/.debian-installed
+# Real servers on loopback (Debian packages): Alertmanager, whose webhook triggers a run in the
+# alertmanager scenario; Redis and Sentinel, the cache adapter's two "regions"
+# (crates/redis/tests/sentinel_it.rs).
+DEBIAN_PACKAGES := prometheus-alertmanager redis-server redis-sentinel
+DEBIAN_COMMANDS := prometheus-alertmanager redis-server redis-sentinel
+DEBIAN_STAMP    := .venv/.debian-installed-2
 
 $(DEBIAN_STAMP): $(STAMP)
-	@if command -v prometheus-alertmanager >/dev/null; then :; \
+	@missing=; for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	elif command -v sudo >/dev/null; then \
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	else echo "install the Debian packages $(DEBIAN_PACKAGES) (root or sudo needed)"; exit 1; fi
-	@# where systemd runs, the package starts a service on :9093; the drill runs its own
-	@-systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
+	@# where systemd runs, the packages start services on :9093, :6379 and :26379; the tests and
+	@# the drill run their own
+	@-systemctl disable --now prometheus-alertmanager redis-server redis-sentinel >/dev/null 2>&1 || true
 	touch $@
 
 $(IAM_STAMP): tests/iam/package.json tests/iam/package-lock.json

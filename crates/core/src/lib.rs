@@ -20,6 +20,7 @@
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
 
 pub mod alertmanager;
+pub mod cache;
 pub mod canary;
 pub mod capacity;
 pub mod db_capacity;

@@ -45,6 +45,70 @@ pub struct Plan {
     /// old region's own copy when it comes back while another region holds the writer).
     #[serde(default)]
     pub fencing: FencingPlan,
+    /// The shop's cache, when lifeboat moves it with the database: Redis under Sentinel in
+    /// each region (`lifeboat_core::cache`). Without it lifeboat leaves the cache alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CachePlan>,
+}
+
+/// The shop's cache: which provider, and what a failover does with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CachePlan {
+    pub provider: CacheProvider,
+    /// The name the shop's clients ask Sentinel for (`SENTINEL GET-MASTER-ADDR-BY-NAME`),
+    /// the same in both regions.
+    pub master_name: String,
+    /// What a failover does with the target region's cache.
+    #[serde(default)]
+    pub on_failover: CacheFailover,
+    /// The quorum lifeboat gives the target region's Sentinels when they start watching its new
+    /// master (`SENTINEL MONITOR`): at most the number of Sentinels each region lists.
+    #[serde(default = "default_cache_quorum")]
+    pub quorum: u32,
+    /// SSM SecureString parameter holding the Redis password (`requirepass`, and the
+    /// `auth-pass` lifeboat gives the Sentinels), the name, never the password. Without it the
+    /// nodes are reached without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_parameter: Option<String>,
+}
+
+fn default_cache_quorum() -> u32 {
+    2
+}
+
+/// A cache provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheProvider {
+    /// Redis with Sentinel in each region; the standby region's nodes replicate the active
+    /// region's master, and its Sentinels watch nothing until lifeboat promotes it.
+    RedisSentinel,
+}
+
+/// What a failover does with the target region's cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheFailover {
+    /// The target region's most up-to-date replica becomes the master (its data kept), its
+    /// other nodes replicate it, and its Sentinels start watching it; the old region's
+    /// Sentinels stop watching and its nodes replicate the new master, where they answer.
+    #[default]
+    Promote,
+    /// The target region runs its own cache, empty or warm, already watched by its
+    /// Sentinels: lifeboat only checks that it answers as the master.
+    Cold,
+}
+
+/// One region's cache nodes and Sentinels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionCachePlan {
+    /// The region's Redis nodes, `host:port`, in the order lifeboat prefers them when their
+    /// replication offsets are equal.
+    pub nodes: Vec<String>,
+    /// The region's Sentinels, `host:port`.
+    pub sentinels: Vec<String>,
 }
 
 /// What "fenced" means for a region's compute.
@@ -118,6 +182,9 @@ pub struct RegionPlan {
     /// failback leaves it. Without it lifeboat leaves the cluster's capacity as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_capacity: Option<DatabaseCapacityPlan>,
+    /// This region's cache nodes and Sentinels (with `cache`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<RegionCachePlan>,
 }
 
 /// The capacity of one region's Aurora cluster at each level (see `lifeboat_core::db_capacity`).
@@ -691,6 +758,10 @@ impl ValidPlan {
 
     pub fn fencing(&self) -> &FencingPlan {
         &self.0.fencing
+    }
+
+    pub fn cache(&self) -> Option<&CachePlan> {
+        self.0.cache.as_ref()
     }
 
     pub fn traffic(&self) -> &TrafficPlan {

@@ -601,6 +601,70 @@ pub trait DomainRecords: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
+/// A Redis node's replication, as its `INFO replication` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheNodeView {
+    pub role: CacheRole,
+    /// How far into its replication stream the node is: `master_repl_offset` for a master,
+    /// `slave_repl_offset` (what it has of its master's stream) for a replica.
+    pub offset: u64,
+}
+
+/// A Redis node's role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum CacheRole {
+    Master,
+    Replica {
+        /// Its master, `host:port` as the node was told it.
+        master: String,
+        /// `master_link_status:up`.
+        link_up: bool,
+    },
+}
+
+/// Redis nodes and their Sentinels, each reached at `host:port` (with the Redis password, read
+/// by the caller from SecureString; adapters never log it). One operation per method.
+pub trait CacheNodes: Send + Sync {
+    /// The node's role and replication offset (`INFO replication`).
+    fn replication(
+        &self,
+        node: &str,
+        password: Option<&Secret>,
+    ) -> impl Future<Output = Result<CacheNodeView>> + Send;
+
+    /// `REPLICAOF NO ONE` (`master` None: the node becomes a master, its data kept) or
+    /// `REPLICAOF host port`.
+    fn replicate(
+        &self,
+        node: &str,
+        master: Option<&str>,
+        password: Option<&Secret>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The master a Sentinel watches under `name` (`SENTINEL GET-MASTER-ADDR-BY-NAME`), `None`
+    /// when it watches none by that name.
+    fn watched(
+        &self,
+        sentinel: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// `SENTINEL MONITOR name host port quorum`, then `SENTINEL SET name auth-pass` with the
+    /// password when there is one.
+    fn watch(
+        &self,
+        sentinel: &str,
+        name: &str,
+        master: &str,
+        quorum: u32,
+        password: Option<&Secret>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// `SENTINEL REMOVE name`: the Sentinel stops watching (and so never fails over) `name`.
+    fn unwatch(&self, sentinel: &str, name: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// Route 53 health checks (control plane, global).
 pub trait HealthChecks: Send + Sync {
     /// Whether the health check is inverted.

@@ -615,3 +615,82 @@ fn digitalocean_records_must_be_in_their_domain_and_within_its_rules() {
         "{f:?}"
     );
 }
+
+#[test]
+fn the_cache_names_its_nodes_sentinels_and_password_parameter_in_each_region() {
+    let plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    let valid = plan.clone().validate().expect("valid");
+    let cache = valid.cache().expect("a cache");
+    assert_eq!(cache.provider, CacheProvider::RedisSentinel);
+    assert_eq!(cache.on_failover, CacheFailover::Promote);
+    assert_eq!(
+        cache.password_parameter.as_deref(),
+        Some("/lifeboat/shop/cache-password")
+    );
+    let west = valid.region("us-west-2").expect("west");
+    assert_eq!(west.cache.as_ref().map(|c| c.sentinels.len()), Some(3));
+}
+
+#[test]
+fn a_cache_plan_names_each_wrong_field() {
+    // GIVEN a region without its cache, a password written where its parameter's name belongs,
+    // a master name with a space, a quorum more than the Sentinels, an address twice
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    plan.regions.get_mut("us-east-1").expect("east").cache = None;
+    if let Some(c) = plan.cache.as_mut() {
+        c.password_parameter = Some("hunter2".into());
+        c.master_name = "shop cache".into();
+        c.quorum = 5;
+    }
+    if let Some(c) = plan
+        .regions
+        .get_mut("us-west-2")
+        .and_then(|r| r.cache.as_mut())
+    {
+        c.nodes.push(c.nodes[0].clone());
+        c.sentinels.push("not an address".into());
+    }
+    let f = fields(plan);
+    for want in [
+        "regions.us-east-1.cache",
+        "cache.password_parameter",
+        "cache.master_name",
+        "cache.quorum",
+        "regions.us-west-2.cache.nodes[2]",
+        "regions.us-west-2.cache.sentinels[3]",
+    ] {
+        assert!(f.contains(&want.to_string()), "{want} in {f:?}");
+    }
+
+    // AND a region's cache without the plan's is a mistake, not ignored
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    plan.cache = None;
+    let f = fields(plan);
+    assert_eq!(
+        f,
+        vec![
+            "regions.us-east-1.cache".to_string(),
+            "regions.us-west-2.cache".to_string()
+        ]
+    );
+
+    // AND a region with no nodes or no Sentinels is named
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    if let Some(c) = plan
+        .regions
+        .get_mut("us-west-2")
+        .and_then(|r| r.cache.as_mut())
+    {
+        c.nodes.clear();
+        c.sentinels.clear();
+    }
+    let f = fields(plan);
+    assert!(
+        f.contains(&"regions.us-west-2.cache.nodes".to_string()),
+        "{f:?}"
+    );
+    assert!(
+        f.contains(&"regions.us-west-2.cache.sentinels".to_string()),
+        "{f:?}"
+    );
+}

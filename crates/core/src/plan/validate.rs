@@ -387,6 +387,7 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
         ),
         (None, _) => {}
     }
+    validate_cache(&mut c, plan);
     if plan.traffic.mode == TrafficMode::RoutingControl {
         c.check(
             !plan.traffic.arc_cluster_endpoints.is_empty(),
@@ -738,6 +739,80 @@ fn is_parameter_name(p: &str) -> bool {
         && p.len() <= 2048
         && p.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+}
+
+/// The cache: its settings, and each region's nodes and Sentinels (both regions, or neither).
+fn validate_cache(c: &mut Checker, plan: &Plan) {
+    let Some(cache) = &plan.cache else {
+        for (name, region) in &plan.regions {
+            c.check(
+                region.cache.is_none(),
+                format!("regions.{name}.cache"),
+                "is used only with the plan's cache",
+            );
+        }
+        return;
+    };
+    c.check(
+        is_master_name(&cache.master_name),
+        "cache.master_name",
+        "must be 1-64 characters: letters, digits and _ . -",
+    );
+    if let Some(p) = &cache.password_parameter {
+        c.check(
+            is_parameter_name(p),
+            "cache.password_parameter",
+            PARAMETER_NAME_RULE,
+        );
+    }
+    c.check(cache.quorum >= 1, "cache.quorum", "must be at least 1");
+    for (name, region) in &plan.regions {
+        let at = format!("regions.{name}.cache");
+        let Some(rc) = &region.cache else {
+            c.fail(
+                &at,
+                "the plan's cache needs each region's nodes and sentinels",
+            );
+            continue;
+        };
+        for (field, list) in [("nodes", &rc.nodes), ("sentinels", &rc.sentinels)] {
+            c.check(
+                !list.is_empty(),
+                format!("{at}.{field}"),
+                "must list at least one host:port",
+            );
+            let mut seen = BTreeSet::new();
+            for (i, addr) in list.iter().enumerate() {
+                c.check(
+                    is_host_port(addr),
+                    format!("{at}.{field}[{i}]"),
+                    format!("'{}' is not host:port", crate::text::inert(addr, 80)),
+                );
+                c.check(
+                    seen.insert(addr.to_ascii_lowercase()),
+                    format!("{at}.{field}[{i}]"),
+                    "is listed twice",
+                );
+            }
+        }
+        c.check(
+            rc.sentinels.is_empty() || cache.quorum as usize <= rc.sentinels.len(),
+            "cache.quorum",
+            format!(
+                "{} is more than the {} sentinel(s) {name} lists: they could never agree",
+                cache.quorum,
+                rc.sentinels.len()
+            ),
+        );
+    }
+}
+
+/// A Sentinel master name lifeboat sends as one argument: no spaces, nothing to quote.
+fn is_master_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// Prometheus's label names: `[a-zA-Z_][a-zA-Z0-9_]*`.

@@ -1,0 +1,422 @@
+//! The cache: Redis under Sentinel in each region. The rule of what a failover (or failback)
+//! does with it lives here; [`promote`] executes it through the [`CacheNodes`] port, and the
+//! step functions call that.
+//!
+//! The layout lifeboat expects (docs/plan.md, "The cache: Redis with Sentinel"): each region
+//! has its own nodes and its own Sentinels, and the plan's `master_name` is the one name the
+//! shop's clients ask their region's Sentinels for.
+//! * The **active** region: one master, its other nodes replicating it, every Sentinel
+//!   watching the master under `master_name`.
+//! * The **standby** region: every node replicating the active region's master, and its
+//!   Sentinels watching nothing under that name (a Sentinel group watching a node that reports
+//!   itself a replica would fail it over on its own: two writers).
+//!
+//! Promoting a region makes it the active layout and turns the other into the standby layout
+//! where it answers (fencing: the old region's Sentinels stop watching before its master is
+//! made a replica, so they never fail it back over).
+
+use serde::Serialize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::plan::{CacheFailover, CachePlan, RegionCachePlan};
+use crate::ports::{CacheNodeView, CacheNodes, CacheRole, Secret};
+
+/// One request to a cache node or Sentinel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CacheOp {
+    /// `SENTINEL REMOVE`: first, before any node changes role.
+    Unwatch { sentinel: String },
+    /// `REPLICAOF NO ONE`.
+    Promote { node: String },
+    /// `REPLICAOF master`.
+    Replicate { node: String, master: String },
+    /// `SENTINEL MONITOR` (and `auth-pass`).
+    Watch { sentinel: String, master: String },
+}
+
+impl std::fmt::Display for CacheOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CacheOp::Unwatch { sentinel } => write!(f, "sentinel {sentinel} stops watching"),
+            CacheOp::Promote { node } => write!(f, "{node} becomes the master"),
+            CacheOp::Replicate { node, master } => write!(f, "{node} replicates {master}"),
+            CacheOp::Watch { sentinel, master } => {
+                write!(f, "sentinel {sentinel} watches {master}")
+            }
+        }
+    }
+}
+
+/// What one node or Sentinel answered (or why it did not).
+#[derive(Debug)]
+pub struct Seen<T> {
+    pub addr: String,
+    pub answer: std::result::Result<T, Error>,
+}
+
+/// How a region becomes the active one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Promotion {
+    /// The node that is (or becomes) the master.
+    pub master: String,
+    /// In order; empty when the region is already active.
+    pub ops: Vec<CacheOp>,
+    /// Sentinels that did not answer: the promotion is not done until each watches the master.
+    pub sentinels_not_reached: Vec<String>,
+}
+
+fn same_addr(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// The requests that make a region the active one, from what its nodes and Sentinels answered
+/// (in the plan's order).
+///
+/// * A node that is a master already is kept (a repeat after a partial run, or a region
+///   active already); two masters is `PreconditionFailed`: lifeboat does not pick a writer's
+///   data to throw away.
+/// * Otherwise the answering replica furthest into the stream (the plan's order breaks ties).
+/// * No node answering is `Transient`: nothing can be promoted yet.
+pub fn promotion(
+    nodes: &[Seen<CacheNodeView>],
+    sentinels: &[Seen<Option<String>>],
+) -> Result<Promotion> {
+    let answering: Vec<(&str, &CacheNodeView)> = nodes
+        .iter()
+        .filter_map(|n| n.answer.as_ref().ok().map(|v| (n.addr.as_str(), v)))
+        .collect();
+    let masters: Vec<&str> = answering
+        .iter()
+        .filter(|(_, v)| v.role == CacheRole::Master)
+        .map(|(a, _)| *a)
+        .collect();
+    if masters.len() > 1 {
+        return Err(Error::precondition(format!(
+            "the region has {} cache masters ({}): lifeboat will not choose whose writes to lose",
+            masters.len(),
+            masters.join(", ")
+        )));
+    }
+    let mut ops = Vec::new();
+    let master = match masters.first() {
+        Some(m) => (*m).to_string(),
+        None => {
+            let mut best: Option<(&str, u64)> = None;
+            for (addr, view) in &answering {
+                if best.is_none_or(|(_, offset)| view.offset > offset) {
+                    best = Some((addr, view.offset));
+                }
+            }
+            let Some((addr, _)) = best else {
+                let why = nodes
+                    .iter()
+                    .filter_map(|n| n.answer.as_ref().err().map(|e| format!("{}: {e}", n.addr)))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                // every node refusing the same way (a wrong password) keeps that kind:
+                // retrying cannot help; silence or a mix is worth another try
+                let kinds: Vec<ErrorKind> = nodes
+                    .iter()
+                    .filter_map(|n| n.answer.as_ref().err().map(Error::kind))
+                    .collect();
+                let kind = match kinds.first() {
+                    Some(k) if kinds.iter().all(|x| x == k) => *k,
+                    _ => ErrorKind::Transient,
+                };
+                return Err(Error::new(
+                    kind,
+                    format!("no cache node of the region answers ({why})"),
+                ));
+            };
+            ops.push(CacheOp::Promote {
+                node: addr.to_string(),
+            });
+            addr.to_string()
+        }
+    };
+    let mut unwatch = Vec::new();
+    let mut watch = Vec::new();
+    let mut sentinels_not_reached = Vec::new();
+    for s in sentinels {
+        match &s.answer {
+            Ok(Some(w)) if same_addr(w, &master) => {}
+            Ok(Some(_)) => {
+                unwatch.push(CacheOp::Unwatch {
+                    sentinel: s.addr.clone(),
+                });
+                watch.push(CacheOp::Watch {
+                    sentinel: s.addr.clone(),
+                    master: master.clone(),
+                });
+            }
+            Ok(None) => watch.push(CacheOp::Watch {
+                sentinel: s.addr.clone(),
+                master: master.clone(),
+            }),
+            Err(_) => sentinels_not_reached.push(s.addr.clone()),
+        }
+    }
+    let replicate = answering
+        .iter()
+        .filter(|(addr, _)| !same_addr(addr, &master))
+        .filter(|(_, v)| !replicates(v, &master))
+        .map(|(addr, _)| CacheOp::Replicate {
+            node: (*addr).to_string(),
+            master: master.clone(),
+        });
+    let mut ordered = unwatch;
+    ordered.append(&mut ops);
+    ordered.extend(replicate);
+    ordered.append(&mut watch);
+    Ok(Promotion {
+        master,
+        ops: ordered,
+        sentinels_not_reached,
+    })
+}
+
+fn replicates(view: &CacheNodeView, master: &str) -> bool {
+    matches!(&view.role, CacheRole::Replica { master: m, .. } if same_addr(m, master))
+}
+
+/// The requests that make a region a standby of `master` (in the other region), for the nodes
+/// and Sentinels that answered: its Sentinels stop watching first, then its nodes replicate the
+/// master. Those that did not answer are left as they are (fencing where reachable).
+pub fn standby(
+    nodes: &[Seen<CacheNodeView>],
+    sentinels: &[Seen<Option<String>>],
+    master: &str,
+) -> Vec<CacheOp> {
+    let mut ops: Vec<CacheOp> = sentinels
+        .iter()
+        .filter(|s| matches!(s.answer, Ok(Some(_))))
+        .map(|s| CacheOp::Unwatch {
+            sentinel: s.addr.clone(),
+        })
+        .collect();
+    ops.extend(nodes.iter().filter_map(|n| match &n.answer {
+        Ok(v) if !replicates(v, master) => Some(CacheOp::Replicate {
+            node: n.addr.clone(),
+            master: master.to_string(),
+        }),
+        _ => None,
+    }));
+    ops
+}
+
+/// A region's cache, as a failover leaves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CacheOutcome {
+    /// The target region's master.
+    pub master: String,
+    /// What was done, in order (empty: the target region was active already, or `cold`).
+    pub done: Vec<String>,
+    /// The old region's fencing: what was done there.
+    pub fenced: Vec<String>,
+    /// The old region's nodes and Sentinels that did not answer (left as they were; when they
+    /// come back their Sentinels may still watch a master there, until the failback).
+    pub not_reached: Vec<String>,
+    /// How far the new master was behind the old one when both answered (bytes of the
+    /// replication stream), `None` when the old one did not answer.
+    pub behind_bytes: Option<u64>,
+}
+
+async fn look<P: CacheNodes>(
+    port: &P,
+    region: &RegionCachePlan,
+    name: &str,
+    password: Option<&Secret>,
+) -> (Vec<Seen<CacheNodeView>>, Vec<Seen<Option<String>>>) {
+    let mut nodes = Vec::new();
+    for n in &region.nodes {
+        nodes.push(Seen {
+            addr: n.clone(),
+            answer: port.replication(n, password).await,
+        });
+    }
+    let mut sentinels = Vec::new();
+    for s in &region.sentinels {
+        sentinels.push(Seen {
+            addr: s.clone(),
+            answer: port.watched(s, name).await,
+        });
+    }
+    (nodes, sentinels)
+}
+
+async fn apply<P: CacheNodes>(
+    port: &P,
+    plan: &CachePlan,
+    op: &CacheOp,
+    password: Option<&Secret>,
+) -> Result<()> {
+    match op {
+        CacheOp::Unwatch { sentinel } => port.unwatch(sentinel, &plan.master_name).await,
+        CacheOp::Promote { node } => port.replicate(node, None, password).await,
+        CacheOp::Replicate { node, master } => port.replicate(node, Some(master), password).await,
+        CacheOp::Watch { sentinel, master } => {
+            port.watch(sentinel, &plan.master_name, master, plan.quorum, password)
+                .await
+        }
+    }
+}
+
+/// Make `target` the active region's cache and fence `other` where it answers.
+///
+/// `promote`: as [`promotion`] decides, each request in order; a failure keeps its kind and
+/// says what was done so far (a repeat finishes: every decision starts from what the nodes
+/// answer). `cold`: nothing is changed; the target's Sentinels must all watch one of its nodes
+/// and that node must answer as a master (`PreconditionFailed` otherwise).
+pub async fn promote<P: CacheNodes>(
+    port: &P,
+    plan: &CachePlan,
+    target: &RegionCachePlan,
+    other: &RegionCachePlan,
+    password: Option<&Secret>,
+) -> Result<CacheOutcome> {
+    let (nodes, sentinels) = look(port, target, &plan.master_name, password).await;
+    if plan.on_failover == CacheFailover::Cold {
+        let master = ready_master(&nodes, &sentinels)?;
+        return Ok(CacheOutcome {
+            master,
+            done: Vec::new(),
+            fenced: Vec::new(),
+            not_reached: Vec::new(),
+            behind_bytes: None,
+        });
+    }
+    let promotion = promotion(&nodes, &sentinels)?;
+    let (old_nodes, old_sentinels) = look(port, other, &plan.master_name, password).await;
+    let new_offset = nodes
+        .iter()
+        .find(|n| same_addr(&n.addr, &promotion.master))
+        .and_then(|n| n.answer.as_ref().ok())
+        .map(|v| v.offset);
+    let behind_bytes = old_nodes
+        .iter()
+        .filter_map(|n| n.answer.as_ref().ok())
+        .find(|v| v.role == CacheRole::Master)
+        .zip(new_offset)
+        .map(|(old, new)| old.offset.saturating_sub(new));
+    let mut done = Vec::new();
+    for op in &promotion.ops {
+        apply(port, plan, op, password).await.map_err(|e| {
+            let so_far = if done.is_empty() {
+                "nothing".to_string()
+            } else {
+                done.join("; ")
+            };
+            e.context(format!("cache: {op} failed (done so far: {so_far})"))
+        })?;
+        done.push(op.to_string());
+    }
+    if !promotion.sentinels_not_reached.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Transient,
+            format!(
+                "cache: {} is the master, but sentinel(s) {} did not answer and do not watch it yet (done: {})",
+                promotion.master,
+                promotion.sentinels_not_reached.join(", "),
+                if done.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    done.join("; ")
+                }
+            ),
+        ));
+    }
+    let mut fenced = Vec::new();
+    let mut not_reached: Vec<String> = old_nodes
+        .iter()
+        .filter(|n| n.answer.is_err())
+        .map(|n| n.addr.clone())
+        .chain(
+            old_sentinels
+                .iter()
+                .filter(|s| s.answer.is_err())
+                .map(|s| s.addr.clone()),
+        )
+        .collect();
+    for op in standby(&old_nodes, &old_sentinels, &promotion.master) {
+        match apply(port, plan, &op, password).await {
+            Ok(()) => fenced.push(op.to_string()),
+            // fencing where reachable: one that stopped answering meanwhile is named
+            Err(e) => not_reached.push(format!("{op}: {}", e.kind().as_str())),
+        }
+    }
+    Ok(CacheOutcome {
+        master: promotion.master,
+        done,
+        fenced,
+        not_reached,
+        behind_bytes,
+    })
+}
+
+/// The node every Sentinel of the region watches, when it answers as a master.
+fn ready_master(
+    nodes: &[Seen<CacheNodeView>],
+    sentinels: &[Seen<Option<String>>],
+) -> Result<String> {
+    let mut watched: Option<&str> = None;
+    for s in sentinels {
+        match &s.answer {
+            Ok(Some(w)) => match watched {
+                None => watched = Some(w),
+                Some(m) if same_addr(m, w) => {}
+                Some(m) => {
+                    return Err(Error::precondition(format!(
+                        "cache: the region's sentinels disagree on the master ({m}, and {w} at {})",
+                        s.addr
+                    )));
+                }
+            },
+            Ok(None) => {
+                return Err(Error::precondition(format!(
+                    "cache: sentinel {} watches no master by the plan's name",
+                    s.addr
+                )));
+            }
+            Err(e) => {
+                return Err(Error::new(
+                    e.kind(),
+                    format!("cache: sentinel {} did not answer: {}", s.addr, e.message()),
+                ));
+            }
+        }
+    }
+    let Some(master) = watched else {
+        return Err(Error::precondition("cache: the region lists no sentinel"));
+    };
+    match nodes.iter().find(|n| same_addr(&n.addr, master)) {
+        Some(Seen {
+            answer: Ok(view), ..
+        }) if view.role == CacheRole::Master => Ok(master.to_string()),
+        Some(Seen { answer: Ok(_), .. }) => Err(Error::precondition(format!(
+            "cache: the sentinels watch {master}, which answers as a replica"
+        ))),
+        Some(Seen { answer: Err(e), .. }) => Err(Error::new(
+            e.kind(),
+            format!("cache: the master {master} did not answer: {}", e.message()),
+        )),
+        None => Err(Error::precondition(format!(
+            "cache: the sentinels watch {master}, which is not one of the region's nodes in the plan"
+        ))),
+    }
+}
+
+/// Whether `region` is the active one as the plan means it: its Sentinels all watch one of its
+/// nodes, which answers as a master (verify's check, and `cold`'s).
+pub async fn active_master<P: CacheNodes>(
+    port: &P,
+    plan: &CachePlan,
+    region: &RegionCachePlan,
+    password: Option<&Secret>,
+) -> Result<String> {
+    let (nodes, sentinels) = look(port, region, &plan.master_name, password).await;
+    ready_master(&nodes, &sentinels)
+}
+
+#[cfg(test)]
+mod tests;
