@@ -13,11 +13,13 @@ use std::time::Duration;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
+use lifeboat_redis::RedisSentinel;
 use lifeboat_tests::{EAST, PLAN_PARAMETER, Shop, WEST};
 
 pub type AlarmHandler = alarm_to_failover::wiring::AwsHandler;
 
-pub type DbHandler = db_failover::Handler<RdsGlobalDatabase, CloudWatch, SsmParameterStore>;
+pub type DbHandler =
+    db_failover::Handler<RdsGlobalDatabase, CloudWatch, SsmParameterStore, RedisSentinel>;
 
 /// alarm-to-failover as `main.rs` wires it, in us-west-2, talking to the emulator.
 pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
@@ -44,6 +46,7 @@ pub fn db_handler(shop: &Shop) -> DbHandler {
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
             lag: CloudWatch::new(sdk),
             params: SsmParameterStore::new(sdk),
+            cache: RedisSentinel::default(),
         },
     }
 }

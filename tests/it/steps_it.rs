@@ -599,7 +599,9 @@ async fn point_checks_at(shop: &Shop, server: &MockServer) {
     .await;
 }
 
-fn verify_handler(shop: &Shop) -> verify::Handler<Http, RdsGlobalDatabase, SsmParameterStore> {
+fn verify_handler(
+    shop: &Shop,
+) -> verify::Handler<Http, RdsGlobalDatabase, SsmParameterStore, lifeboat_redis::RedisSentinel> {
     let sdk = &shop.west;
     verify::Handler {
         config: verify::Config {
@@ -610,6 +612,7 @@ fn verify_handler(shop: &Shop) -> verify::Handler<Http, RdsGlobalDatabase, SsmPa
             http: Http::new().unwrap(),
             db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
             params: SsmParameterStore::new(sdk),
+            cache: lifeboat_redis::RedisSentinel::default(),
         },
     }
 }

@@ -176,6 +176,12 @@ pub fn page(r: &Report) -> String {
                 .map_or_else(|| "-".to_string(), |c| c.line()),
         ),
         row(
+            "Cache",
+            &r.cache
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |c| c.line()),
+        ),
+        row(
             "Active region / epoch",
             &format!("{} / {}", r.active_region, r.epoch),
         ),

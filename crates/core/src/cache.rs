@@ -15,7 +15,7 @@
 //! where it answers (fencing: the old region's Sentinels stop watching before its master is
 //! made a replica, so they never fail it back over).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::{CacheFailover, CachePlan, RegionCachePlan};
@@ -206,7 +206,7 @@ pub fn standby(
 }
 
 /// A region's cache, as a failover leaves it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheOutcome {
     /// The target region's master.
     pub master: String,
@@ -220,6 +220,53 @@ pub struct CacheOutcome {
     /// How far the new master was behind the old one when both answered (bytes of the
     /// replication stream), `None` when the old one did not answer.
     pub behind_bytes: Option<u64>,
+}
+
+/// What a run did with the cache, for its report: the outcome, or why the step could not move
+/// it (recorded; Verify decides whether the run can succeed without it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheReport {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CacheOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CacheReport {
+    /// One line, as a person reads it in the report (addresses and errors made inert).
+    pub fn line(&self) -> String {
+        let text = match (&self.outcome, &self.error) {
+            (Some(o), _) => {
+                let mut parts = vec![format!("master {}", o.master)];
+                if o.done.is_empty() {
+                    parts.push("nothing to change in the target region".to_string());
+                } else {
+                    parts.push(o.done.join("; "));
+                }
+                if !o.fenced.is_empty() {
+                    parts.push(format!("old region fenced: {}", o.fenced.join("; ")));
+                }
+                if !o.not_reached.is_empty() {
+                    parts.push(format!(
+                        "NOT REACHED in the old region (left as they were; a person checks them): {}",
+                        o.not_reached.join("; ")
+                    ));
+                }
+                match o.behind_bytes {
+                    Some(0) => parts.push("nothing behind the old master".to_string()),
+                    Some(b) => parts.push(format!("{b} bytes behind the old master were lost")),
+                    None if !o.done.is_empty() => parts.push(
+                        "the old master did not answer: what it had last is unknown".to_string(),
+                    ),
+                    None => {}
+                }
+                parts.join("; ")
+            }
+            (None, Some(e)) => format!("NOT MOVED: {e}"),
+            (None, None) => "not moved (no answer recorded)".to_string(),
+        };
+        crate::text::inert(&text, 2_000)
+    }
 }
 
 async fn look<P: CacheNodes>(

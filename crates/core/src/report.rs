@@ -66,6 +66,9 @@ pub struct Report {
     /// scale-up): full capacity, or the plan's share with scale-up going on to full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_at_shift: Option<CapacityAtShift>,
+    /// What the run did with the plan's cache (plans with a cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<crate::cache::CacheReport>,
     pub error: Option<CaughtError>,
     /// Steps begun and not finished: what a failure left half-done.
     pub open_steps: Vec<String>,
@@ -190,6 +193,9 @@ pub fn render_text(report: &Report) -> String {
     }
     if let Some(c) = &report.capacity_at_shift {
         let _ = writeln!(t, "Capacity at shift: {}", c.line());
+    }
+    if let Some(c) = &report.cache {
+        let _ = writeln!(t, "Cache: {}", c.line());
     }
     if let Some(d) = &report.decided {
         let _ = writeln!(

@@ -13,15 +13,20 @@
 //!   while an instance was busy, is requested now), `in_progress` (with the RDS phase), or
 //!   `failed` (the operation was cancelled or never took: nothing is moving and the writer is
 //!   elsewhere).
+//! * `cache`: once the target's cluster is the writer, move the plan's cache there
+//!   (`lifeboat_core::cache::promote`: the target's Redis promoted, or a cold one checked; the
+//!   old region fenced where it answers), with the password read from its SecureString;
+//!   `not_planned` without a cache.
 //! * `scale_capacity`: bring one region's cluster to a level (`standby` when a failback leaves
 //!   it); `ready`, `scaling` or `not_planned`.
 
+use lifeboat_core::cache::CacheOutcome;
 use lifeboat_core::db_capacity::{self, DbChange, DbLevel};
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
-use lifeboat_core::plan::{ValidPlan, cluster_id_from_arn};
+use lifeboat_core::plan::{RegionCachePlan, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase, GlobalMember,
-    ParameterStore, ReplicationLagSource,
+    CacheNodes, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase,
+    GlobalMember, ParameterStore, ReplicationLagSource, Secret,
 };
 use lifeboat_core::store;
 use lifeboat_core::{Error, Result};
@@ -57,6 +62,14 @@ pub enum Request {
     Status {
         #[serde(default)]
         target_region: Option<String>,
+    },
+    /// Move the plan's cache into `target_region` once the database is the writer there
+    /// (`lifeboat_core::cache::promote`): `not_planned` when the plan has no cache.
+    Cache {
+        #[serde(default)]
+        target_region: Option<String>,
+        #[serde(default)]
+        run_id: Option<String>,
     },
     /// Bring `region`'s cluster to the plan's database capacity at `level`.
     ScaleCapacity {
@@ -143,6 +156,22 @@ pub enum CapacityState {
     NotPlanned,
 }
 
+/// What the cache step did: `ready` (the target region's cache is the active one, with what
+/// was done and fenced) or `not_planned`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheStep {
+    pub state: CacheState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheState {
+    Ready,
+    NotPlanned,
+}
+
 /// The function's response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -150,25 +179,32 @@ pub enum Response {
     Start(StartOutcome),
     Status(Status),
     Capacity(CapacityOutcome),
+    Cache(CacheStep),
 }
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Db, Lag, Params> {
+pub struct Ports<Db, Lag, Params, Cache> {
     pub db: Db,
     pub lag: Lag,
     pub params: Params,
+    /// The plan's cache nodes and Sentinels (Redis).
+    pub cache: Cache,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Db, Lag, Params> {
+pub struct Handler<Db, Lag, Params, Cache> {
     pub config: Config,
-    pub ports: Ports<Db, Lag, Params>,
+    pub ports: Ports<Db, Lag, Params, Cache>,
 }
 
-impl<Db: GlobalDatabase + DatabaseCapacity, Lag: ReplicationLagSource, Params: ParameterStore>
-    Handler<Db, Lag, Params>
+impl<
+    Db: GlobalDatabase + DatabaseCapacity,
+    Lag: ReplicationLagSource,
+    Params: ParameterStore,
+    Cache: CacheNodes,
+> Handler<Db, Lag, Params, Cache>
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("db-failover request", event)?;
@@ -197,6 +233,15 @@ impl<Db: GlobalDatabase + DatabaseCapacity, Lag: ReplicationLagSource, Params: P
                 let target = self.target(&plan, target_region)?;
                 self.status(&plan, &target).await.map(Response::Status)
             }
+            Request::Cache {
+                target_region,
+                run_id,
+            } => {
+                let target = self.target(&plan, target_region)?;
+                let out = self.cache(&plan, &target).await;
+                tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "cache");
+                out.map(Response::Cache)
+            }
             Request::ScaleCapacity {
                 region,
                 level,
@@ -208,6 +253,53 @@ impl<Db: GlobalDatabase + DatabaseCapacity, Lag: ReplicationLagSource, Params: P
                 out.map(Response::Capacity)
             }
         }
+    }
+
+    /// The cache moves only into the region whose database is the writer (one writer for both):
+    /// asked before the database moved, it is `PreconditionFailed` and changes nothing.
+    async fn cache(&self, plan: &ValidPlan, target: &str) -> Result<CacheStep> {
+        let Some(cache) = plan.cache() else {
+            return Ok(CacheStep {
+                state: CacheState::NotPlanned,
+                cache: None,
+            });
+        };
+        let (view, target_arn) = self.describe(plan, target).await?;
+        if view.writer_arn() != Some(target_arn.as_str()) {
+            return Err(Error::precondition(format!(
+                "the cache moves with the database, and {target}'s cluster is not the writer: nothing was changed"
+            )));
+        }
+        let password = match &cache.password_parameter {
+            None => None,
+            Some(name) => match self.ports.params.get(name).await? {
+                Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
+                _ => {
+                    return Err(Error::precondition(format!(
+                        "the SecureString {name} (cache.password_parameter) is missing or empty: nothing was changed"
+                    )));
+                }
+            },
+        };
+        let region = |name: &str| -> Result<&RegionCachePlan> {
+            plan.region(name)?
+                .cache
+                .as_ref()
+                .ok_or_else(|| Error::internal(format!("a valid plan with a cache names {name}'s")))
+        };
+        let other = plan.other_region(target)?;
+        let out = lifeboat_core::cache::promote(
+            &self.ports.cache,
+            cache,
+            region(target)?,
+            region(other)?,
+            password.as_ref(),
+        )
+        .await?;
+        Ok(CacheStep {
+            state: CacheState::Ready,
+            cache: Some(out),
+        })
     }
 
     fn target(&self, plan: &ValidPlan, requested: Option<String>) -> Result<String> {

@@ -6,6 +6,7 @@ use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_lambda::{Env, init_tracing};
+use lifeboat_redis::RedisSentinel;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -19,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             lag: CloudWatch::new(&sdk),
             params: SsmParameterStore::new(&sdk),
+            cache: RedisSentinel::default(),
         },
         config,
     };

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use lifeboat_core::ErrorKind;
 use lifeboat_core::fakes::*;
 use lifeboat_core::ports::GlobalOperation;
 use serde_json::json;
@@ -12,7 +13,7 @@ const PLAN: &str = include_str!("../../../examples/plan.yaml");
 const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 
-type Fakes = Handler<FakeGlobalDatabase, FakeLag, FakeParameters>;
+type Fakes = Handler<FakeGlobalDatabase, FakeLag, FakeParameters, FakeCacheNodes>;
 
 /// GIVEN a global database written in us-east-1, db-failover in us-west-2, lag 3 s.
 fn given_a_global_database() -> Fakes {
@@ -27,6 +28,7 @@ fn given_a_global_database() -> Fakes {
             db: FakeGlobalDatabase::new("shop-global", EAST, WEST),
             lag,
             params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
+            cache: FakeCacheNodes::default(),
         },
     }
 }
@@ -521,4 +523,161 @@ async fn a_control_plane_fault_is_not_an_outage_no_failover_with_data_loss() {
             ..
         })
     ));
+}
+
+// -- the cache ---------------------------------------------------------------------------------
+
+const CACHE_PLAN: &str = include_str!("../../../examples/plan-digitalocean.yaml");
+const CACHE_PASSWORD: &str = "/lifeboat/shop/cache-password";
+
+/// GIVEN the plan with a cache, its password in SSM, the writer in us-east-1 and the cache as
+/// the example lays it out: east's master 10.10.0.11 watched by east's Sentinels, west's nodes
+/// replicating it, west's Sentinels watching nothing.
+fn given_a_cache() -> Fakes {
+    let mut h = given_a_global_database();
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", CACHE_PLAN);
+    h.ports.params.insert(CACHE_PASSWORD, "s3cret-cache");
+    let c = FakeCacheNodes::new(Some("s3cret-cache"));
+    c.node("10.10.0.11:6379", None, 500)
+        .node("10.10.0.12:6379", Some("10.10.0.11:6379"), 500)
+        .node("10.20.0.11:6379", Some("10.10.0.11:6379"), 480)
+        .node("10.20.0.12:6379", Some("10.10.0.11:6379"), 490);
+    for s in ["10.10.0.21:26379", "10.10.0.22:26379", "10.10.0.23:26379"] {
+        c.sentinel(s, Some("10.10.0.11:6379"));
+    }
+    for s in ["10.20.0.21:26379", "10.20.0.22:26379", "10.20.0.23:26379"] {
+        c.sentinel(s, None);
+    }
+    h.ports.cache = c;
+    h
+}
+
+fn promote_west(h: &Fakes) {
+    h.ports
+        .db
+        .view
+        .lock()
+        .unwrap()
+        .as_mut()
+        .unwrap()
+        .members
+        .iter_mut()
+        .for_each(|m| {
+            m.is_writer = m.cluster_arn == WEST;
+        });
+}
+
+#[tokio::test]
+async fn the_cache_moves_only_into_the_region_whose_database_is_the_writer() {
+    let h = given_a_cache();
+    // WHEN the cache is asked to move before the database has
+    let err = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2", "run_id": "r1"}))
+        .await
+        .unwrap_err();
+    // THEN it is refused and nothing is touched
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.cache.writes.lock().unwrap().is_empty());
+
+    // WHEN the database is the writer in us-west-2
+    promote_west(&h);
+    let out = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2", "run_id": "r1"}))
+        .await
+        .unwrap();
+    // THEN west's node furthest along is the master, watched by west's Sentinels; east's
+    // Sentinels stopped watching before east's nodes became its replicas
+    let Response::Cache(CacheStep {
+        state: CacheState::Ready,
+        cache: Some(cache),
+    }) = out
+    else {
+        panic!("{out:?}");
+    };
+    assert_eq!(cache.master, "10.20.0.12:6379");
+    assert_eq!(cache.behind_bytes, Some(10));
+    let writes = h.ports.cache.writes.lock().unwrap().clone();
+    assert_eq!(writes[0], "replicaof 10.20.0.12:6379 no one", "{writes:?}");
+    assert_eq!(
+        writes[1], "replicaof 10.20.0.11:6379 10.20.0.12:6379",
+        "{writes:?}"
+    );
+    assert!(
+        writes[2..5]
+            .iter()
+            .all(|w| w.starts_with("monitor 10.20.") && w.ends_with("10.20.0.12:6379 auth-pass")),
+        "{writes:?}"
+    );
+    assert!(
+        writes[5..8].iter().all(|w| w.starts_with("remove 10.10.")),
+        "{writes:?}"
+    );
+    assert_eq!(
+        &writes[8..],
+        [
+            "replicaof 10.10.0.11:6379 10.20.0.12:6379",
+            "replicaof 10.10.0.12:6379 10.20.0.12:6379"
+        ]
+    );
+
+    // AND a repeat changes nothing
+    let again = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2"}))
+        .await
+        .unwrap();
+    let Response::Cache(CacheStep {
+        cache: Some(again), ..
+    }) = again
+    else {
+        panic!("{again:?}");
+    };
+    assert!(
+        again.done.is_empty() && again.fenced.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(h.ports.cache.writes.lock().unwrap().len(), writes.len());
+}
+
+#[tokio::test]
+async fn a_cache_without_its_password_or_with_a_wrong_one_changes_nothing() {
+    let h = given_a_cache();
+    promote_west(&h);
+    h.ports.params.remove(CACHE_PASSWORD);
+    let err = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(err.message().contains("cache.password_parameter"), "{err}");
+    h.ports.params.insert(CACHE_PASSWORD, "not-it");
+    let err = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
+    assert!(
+        !err.message().contains("not-it") && !err.message().contains("s3cret"),
+        "{err}"
+    );
+    assert!(h.ports.cache.writes.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_plan_without_a_cache_has_nothing_to_move() {
+    let h = given_a_global_database();
+    let out = h
+        .handle(json!({"action": "cache", "target_region": "us-west-2"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        Response::Cache(CacheStep {
+            state: CacheState::NotPlanned,
+            cache: None
+        })
+    );
+    assert_eq!(
+        serde_json::to_value(&out).unwrap(),
+        json!({"state": "not_planned"})
+    );
 }

@@ -79,6 +79,53 @@ pub struct BranchResult {
     /// serving at the plan's share).
     #[serde(default)]
     pub status: Option<StatusSummary>,
+    /// The database branch's cache step: db-failover's answer, or the error it was caught with.
+    #[serde(default)]
+    pub cache: Option<CacheBranch>,
+}
+
+/// The cache step as the database branch recorded it: `{value: {state, cache}}` when
+/// db-failover answered, `{Error, Cause}` when it could not move the cache.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheBranch {
+    #[serde(default)]
+    pub value: Option<CacheStepSummary>,
+    #[serde(default, rename = "Error")]
+    pub error: Option<String>,
+    #[serde(default, rename = "Cause")]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheStepSummary {
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub cache: Option<lifeboat_core::cache::CacheOutcome>,
+}
+
+impl CacheBranch {
+    /// The report's cache part; `None` for a plan without a cache.
+    fn report(&self) -> Option<lifeboat_core::cache::CacheReport> {
+        match (&self.value, &self.error) {
+            (Some(v), _) if v.state.as_deref() == Some("not_planned") => None,
+            (Some(v), _) => Some(lifeboat_core::cache::CacheReport {
+                outcome: v.cache.clone(),
+                error: None,
+            }),
+            (None, Some(e)) => Some(lifeboat_core::cache::CacheReport {
+                outcome: None,
+                error: Some(bounded(
+                    &format!(
+                        "{e}: {}",
+                        self.cause.as_deref().unwrap_or("(no cause given)")
+                    ),
+                    1_000,
+                )),
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The part of a step's last `status` answer the report uses: dr-scale-up's resources (the
@@ -536,6 +583,11 @@ where
                     s.resources.clone(),
                 )
             });
+        let cache = branches
+            .iter()
+            .flatten()
+            .find_map(|b| b.cache.as_ref())
+            .and_then(CacheBranch::report);
         let open_steps: Vec<String> = timeline
             .open_steps()
             .into_iter()
@@ -590,6 +642,7 @@ where
             verify_attempts,
             fence,
             capacity_at_shift,
+            cache,
             error,
             open_steps,
             active_region,

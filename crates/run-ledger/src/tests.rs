@@ -679,3 +679,65 @@ async fn the_report_shows_the_capacity_traffic_shifted_at() {
     };
     assert_eq!(r.capacity_at_shift, None);
 }
+
+#[tokio::test]
+async fn the_cache_step_is_recorded_with_what_was_fenced_and_what_was_not_reached() {
+    // GIVEN the database branch recorded the cache moved, the old region partly dark
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "database",
+        "cache": {"value": {"state": "ready", "cache": {
+            "master": "10.20.0.12:6379",
+            "done": ["10.20.0.12:6379 becomes the master", "sentinel 10.20.0.21:26379 watches 10.20.0.12:6379"],
+            "fenced": ["sentinel 10.10.0.21:26379 stops watching"],
+            "not_reached": ["10.10.0.11:6379"],
+            "behind_bytes": null
+        }}}
+    }));
+    // WHEN the run is recorded
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    // THEN the report says where the cache's master is and what was left as it was
+    let text = render_text(&r);
+    assert!(
+        text.contains("Cache: master 10.20.0.12:6379; 10.20.0.12:6379 becomes the master"),
+        "{text}"
+    );
+    assert!(text.contains("NOT REACHED in the old region (left as they were; a person checks them): 10.10.0.11:6379"), "{text}");
+    assert!(text.contains("what it had last is unknown"), "{text}");
+}
+
+#[tokio::test]
+async fn a_cache_that_could_not_move_is_recorded_not_hidden_and_no_cache_records_nothing() {
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "failed", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "database",
+        "cache": {"Error": "AccessDenied", "Cause": "redis 10.20.0.11:6379: WRONGPASS \u{1b}[31m"}
+    }));
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    let text = render_text(&r);
+    assert!(
+        text.contains("Cache: NOT MOVED: AccessDenied: redis 10.20.0.11:6379: WRONGPASS"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "inert: {text}");
+
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "database", "cache": {"value": {"state": "not_planned"}}
+    }));
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    assert_eq!(r.cache, None);
+    assert!(!render_text(&r).contains("Cache:"));
+}

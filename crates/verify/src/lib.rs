@@ -2,7 +2,8 @@
 //!
 //! Checks, all at once, each with its own timeout: the database writer is the target's cluster;
 //! each of the target region's own health endpoints answers as the plan expects (status, body);
-//! each public check (through the public name) answers as expected. The answer is `passed` or
+//! each public check (through the public name) answers as expected; with the plan's cache, the
+//! target region's Sentinels all watch one of its nodes, which answers as the master. The answer is `passed` or
 //! not, with one line of evidence per check. A failed check is an answer, not an error: the state
 //! machine decides whether to look again or to report.
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lifeboat_core::plan::{HealthEndpoint, ValidPlan};
-use lifeboat_core::ports::{GlobalDatabase, HttpGetter, ParameterStore};
+use lifeboat_core::ports::{CacheNodes, GlobalDatabase, HttpGetter, ParameterStore, Secret};
 use lifeboat_core::steps::{judge, writer_region};
 use lifeboat_core::{Result, store};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,8 @@ pub enum CheckKind {
     RegionalEndpoint,
     /// Through the public name.
     PublicName,
+    /// The plan's cache: the target region's master, watched by its Sentinels.
+    CacheMaster,
 }
 
 /// One check and its evidence.
@@ -65,20 +68,23 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Http, Db, Params> {
+pub struct Ports<Http, Db, Params, Cache> {
     pub http: Http,
     pub db: Db,
     pub params: Params,
+    pub cache: Cache,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Http, Db, Params> {
+pub struct Handler<Http, Db, Params, Cache> {
     pub config: Config,
-    pub ports: Ports<Http, Db, Params>,
+    pub ports: Ports<Http, Db, Params, Cache>,
 }
 
-impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore> Handler<Http, Db, Params> {
+impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore, Cache: CacheNodes>
+    Handler<Http, Db, Params, Cache>
+{
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("verify request", event)?;
         let plan = store::load_plan(&self.ports.params, &self.config.plan_parameter).await?;
@@ -97,9 +103,14 @@ impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore> Handler<Http,
                     .map(|ep| (CheckKind::PublicName, ep)),
             )
             .map(|(kind, ep)| self.http_check(kind, ep));
-        let (db, http) = futures::join!(self.writer_check(&plan, &target), join_all(http));
+        let (db, http, cache) = futures::join!(
+            self.writer_check(&plan, &target),
+            join_all(http),
+            self.cache_check(&plan, &target)
+        );
         let mut checks = vec![db];
         checks.extend(http);
+        checks.extend(cache);
         let passed = checks.iter().all(|c| c.passed);
         let attempt = request.attempt.unwrap_or(1).max(1);
         tracing::info!(run_id = request.run_id.as_deref().unwrap_or("-"), target = %target, attempt, passed, checks = ?checks, "verify");
@@ -133,6 +144,44 @@ impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore> Handler<Http,
             passed,
             evidence,
         }
+    }
+
+    /// `None` without a cache in the plan.
+    async fn cache_check(&self, plan: &ValidPlan, target: &str) -> Option<Check> {
+        let cache = plan.cache()?;
+        let region = plan.region(target).ok()?.cache.as_ref()?;
+        let seen = async {
+            let password = match &cache.password_parameter {
+                None => None,
+                Some(name) => match self.ports.params.get(name).await? {
+                    Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
+                    _ => {
+                        return Err(lifeboat_core::Error::precondition(format!(
+                            "the SecureString {name} (cache.password_parameter) is missing or empty"
+                        )));
+                    }
+                },
+            };
+            lifeboat_core::cache::active_master(&self.ports.cache, cache, region, password.as_ref())
+                .await
+        }
+        .await;
+        let (passed, evidence) = match seen {
+            Ok(master) => (
+                true,
+                format!(
+                    "cache master is {master} in {target}, watched by its {} sentinel(s) as {}",
+                    region.sentinels.len(),
+                    cache.master_name
+                ),
+            ),
+            Err(e) => (false, format!("cache: {}", e.message())),
+        };
+        Some(Check {
+            kind: CheckKind::CacheMaster,
+            passed,
+            evidence,
+        })
     }
 
     async fn http_check(&self, kind: CheckKind, ep: &HealthEndpoint) -> Check {

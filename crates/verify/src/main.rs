@@ -5,6 +5,7 @@ use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_http::Http;
 use lifeboat_lambda::{Env, init_tracing};
+use lifeboat_redis::RedisSentinel;
 use verify::{Config, Handler, Ports};
 
 #[tokio::main]
@@ -19,6 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             http: Http::new()?,
             db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
             params: SsmParameterStore::new(&sdk),
+            cache: RedisSentinel::default(),
         },
         config,
     };

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod buckets;
+mod cache;
 mod clock;
 mod compute;
 mod database;
@@ -16,6 +17,7 @@ mod traffic;
 mod workflow;
 
 pub use buckets::*;
+pub use cache::*;
 pub use clock::*;
 pub use compute::*;
 pub use database::*;

@@ -1,0 +1,185 @@
+//! Fakes: Redis nodes and Sentinels (the cache), in memory.
+
+use super::prelude::*;
+
+/// One fake Redis node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeNode {
+    /// `None`: a master; `Some(addr)`: a replica of it.
+    pub replica_of: Option<String>,
+    pub offset: u64,
+    pub up: bool,
+}
+
+/// Redis nodes and Sentinels by address; a node or Sentinel that is not `up` (or not known)
+/// does not answer (`Transient`); a password other than `password` is `AccessDenied`.
+#[derive(Debug, Default)]
+pub struct FakeCacheNodes {
+    pub password: Option<String>,
+    pub nodes: Mutex<BTreeMap<String, FakeNode>>,
+    /// What each Sentinel watches under the plan's name (`None`: nothing), and whether it is up.
+    pub sentinels: Mutex<BTreeMap<String, (Option<String>, bool)>>,
+    /// Every write, in order (`replicaof a b`, `monitor s a`, `remove s`).
+    pub writes: Mutex<Vec<String>>,
+}
+
+impl FakeCacheNodes {
+    pub fn new(password: Option<&str>) -> Self {
+        Self {
+            password: password.map(str::to_string),
+            ..Self::default()
+        }
+    }
+
+    pub fn node(&self, addr: &str, replica_of: Option<&str>, offset: u64) -> &Self {
+        self.nodes.lock().unwrap().insert(
+            addr.to_string(),
+            FakeNode {
+                replica_of: replica_of.map(str::to_string),
+                offset,
+                up: true,
+            },
+        );
+        self
+    }
+
+    pub fn sentinel(&self, addr: &str, watching: Option<&str>) -> &Self {
+        self.sentinels
+            .lock()
+            .unwrap()
+            .insert(addr.to_string(), (watching.map(str::to_string), true));
+        self
+    }
+
+    /// Every node and Sentinel whose address starts with `prefix` stops answering.
+    pub fn go_dark(&self, prefix: &str) {
+        for (a, n) in self.nodes.lock().unwrap().iter_mut() {
+            if a.starts_with(prefix) {
+                n.up = false;
+            }
+        }
+        for (a, s) in self.sentinels.lock().unwrap().iter_mut() {
+            if a.starts_with(prefix) {
+                s.1 = false;
+            }
+        }
+    }
+
+    pub fn view(&self, addr: &str) -> Option<FakeNode> {
+        self.nodes.lock().unwrap().get(addr).cloned()
+    }
+
+    pub fn watching(&self, sentinel: &str) -> Option<String> {
+        self.sentinels
+            .lock()
+            .unwrap()
+            .get(sentinel)
+            .and_then(|s| s.0.clone())
+    }
+
+    fn auth(&self, addr: &str, password: Option<&Secret>) -> Result<()> {
+        if self.password.as_deref() == password.map(Secret::expose) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::AccessDenied,
+                format!("redis {addr}: WRONGPASS"),
+            ))
+        }
+    }
+}
+
+fn silent(addr: &str) -> Error {
+    Error::new(
+        ErrorKind::Transient,
+        format!("redis {addr}: connection refused"),
+    )
+}
+
+impl CacheNodes for FakeCacheNodes {
+    async fn replication(&self, node: &str, password: Option<&Secret>) -> Result<CacheNodeView> {
+        let n = self
+            .view(node)
+            .filter(|n| n.up)
+            .ok_or_else(|| silent(node))?;
+        self.auth(node, password)?;
+        Ok(CacheNodeView {
+            role: match &n.replica_of {
+                None => CacheRole::Master,
+                Some(m) => CacheRole::Replica {
+                    master: m.clone(),
+                    link_up: self.view(m).is_some_and(|m| m.up),
+                },
+            },
+            offset: n.offset,
+        })
+    }
+
+    async fn replicate(
+        &self,
+        node: &str,
+        master: Option<&str>,
+        password: Option<&Secret>,
+    ) -> Result<()> {
+        self.replication(node, password).await?;
+        let mut nodes = self.nodes.lock().unwrap();
+        let master_offset = master.and_then(|m| nodes.get(m).filter(|m| m.up).map(|m| m.offset));
+        if let Some(n) = nodes.get_mut(node) {
+            n.replica_of = master.map(str::to_string);
+            if let Some(o) = master_offset {
+                n.offset = o; // a full resync: it has all of its new master's stream
+            }
+        }
+        self.writes
+            .lock()
+            .unwrap()
+            .push(format!("replicaof {node} {}", master.unwrap_or("no one")));
+        Ok(())
+    }
+
+    async fn watched(&self, sentinel: &str, _name: &str) -> Result<Option<String>> {
+        match self.sentinels.lock().unwrap().get(sentinel) {
+            Some((w, true)) => Ok(w.clone()),
+            _ => Err(silent(sentinel)),
+        }
+    }
+
+    async fn watch(
+        &self,
+        sentinel: &str,
+        _name: &str,
+        master: &str,
+        _quorum: u32,
+        password: Option<&Secret>,
+    ) -> Result<()> {
+        let mut sentinels = self.sentinels.lock().unwrap();
+        match sentinels.get_mut(sentinel) {
+            Some((w, true)) => {
+                if w.is_some() {
+                    return Err(Error::invalid_input(format!(
+                        "redis {sentinel}: SENTINEL MONITOR: Duplicated master name"
+                    )));
+                }
+                *w = Some(master.to_string());
+            }
+            _ => return Err(silent(sentinel)),
+        }
+        self.writes.lock().unwrap().push(format!(
+            "monitor {sentinel} {master}{}",
+            if password.is_some() { " auth-pass" } else { "" }
+        ));
+        Ok(())
+    }
+
+    async fn unwatch(&self, sentinel: &str, _name: &str) -> Result<()> {
+        match self.sentinels.lock().unwrap().get_mut(sentinel) {
+            Some((w, true)) => *w = None,
+            _ => return Err(silent(sentinel)),
+        }
+        self.writes
+            .lock()
+            .unwrap()
+            .push(format!("remove {sentinel}"));
+        Ok(())
+    }
+}
