@@ -694,6 +694,51 @@ def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> Non
     })
 
 
+def cache_in_both_regions(d: Drill) -> None:
+    from . import cache
+    d.cache_world = cache.set_up(d)  # type: ignore[attr-defined]
+
+
+def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import cache
+    world: cache.CacheWorld = d.cache_world  # type: ignore[attr-defined]
+    d.say("breaking the primary: us-east-1 goes dark, its Redis nodes and Sentinels stopped with it")
+    d.break_primary()
+    world.go_dark(EAST)
+    out.broke_at = time.time()
+    d.canary()
+    d.follow(out, sm, inbox)
+    failed_over = out.status == "SUCCEEDED" and writer_region(d) == WEST
+    report = out.report or {}
+    moved = (report.get("cache") or {}).get("outcome") or {}
+    west = [p.addr for p in world.nodes[WEST]]
+    east = [p.addr for p in world.nodes[EAST]]
+    west_master = world.master_of(WEST)
+    cart_there = west_master is not None and world.cmd(west_master, "GET", "cart:42") == "3 items"
+    if west_master:
+        world.cmd(west_master, "SET", "cart:43", "1 item")
+    d.say(f"cache after the failover: us-west-2's Sentinels watch {west_master}; cart:42 there: {cart_there}; "
+          f"not reached: {', '.join(moved.get('not_reached') or []) or '-'}; cart:43 written there")
+    d.say("us-east-1's Redis comes back as configured: a1 empty as its own master, its Sentinels watching it")
+    world.come_back(EAST)
+    back = d.failback(inbox)
+    out.failback = back
+    east_master = world.master_of(EAST)
+    carts = [world.cmd(east_master, "GET", k) for k in ("cart:42", "cart:43")] if east_master else []
+    d.say(f"cache after the failback: us-east-1's Sentinels watch {east_master}; carts there: {carts}; "
+          f"us-west-2's Sentinels watch {world.master_of(WEST) or 'nothing'}")
+    verdict(d, out, {
+        "failed over, the cache's master in us-west-2 watched by its Sentinels, cart:42 kept":
+            failed_over and west_master in west and moved.get("master") == west_master and cart_there,
+        "the report names the home nodes and Sentinels not reached (left as they were)":
+            len(moved.get("not_reached") or []) == len(east) + 3,
+        "the failback brought the cache home with both carts (home caught up first; its empty a1 never won)":
+            back.passed and east_master in east and carts == ["3 items", "1 item"],
+        "us-west-2 is the standby again: its Sentinels watch nothing, its nodes replicate home":
+            world.master_of(WEST) is None and all(world.role(a) == "slave" for a in west),
+    })
+
+
 LAG_ABOVE_GUARD_MS = 60_000.0  # the example plan's guard is 30 s
 
 SCENARIOS: dict[str, Scenario] = {
@@ -768,6 +813,9 @@ SCENARIOS: dict[str, Scenario] = {
     "record-upsert": Scenario(
         "traffic moves by Route 53 record UPSERT (examples/plan-record-upsert.yaml; the outage spares Route 53's control plane, which this mode needs): the run waits for the change to be INSYNC, verifies, and the way home does the same",
         traffic="record_upsert", spares=("route53",), way_home=True),
+    "cache": Scenario(
+        "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty and the way home catches it up before promoting it: no cart lost",
+        fault=cache_in_both_regions, course=scenario_cache),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

@@ -624,3 +624,16 @@ def test_a_real_alertmanager_triggers_a_run_only_with_its_token_and_once_per_gro
     starts = [c for c in calls if c["service"] == "states" and c["operation"] == "StartExecution"]
     assert {c["access_key"] for c in starts} == {"LBFNALERTMANAGERWEBHOOK"}, starts
     assert sum(c["count"] for c in starts) == 1, starts
+
+
+def test_the_cache_moves_with_the_database_and_home_catches_up_before_it_is_promoted(run_drill: Any) -> None:
+    """GIVEN real Redis + Sentinel in both regions and a cart written at home, WHEN us-east-1 goes
+    dark with its cache and a person approves, THEN us-west-2's replica becomes the master its
+    Sentinels watch (the cart kept), verify sees it and the report names the home nodes not
+    reached; AND with home back as an empty master, the way home catches it up before promoting
+    it: both carts are home and us-west-2 is the standby again."""
+    d, out = run_drill("cache")
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    moved = (out.report or {}).get("cache") or {}
+    assert (moved.get("outcome") or {}).get("master"), moved

@@ -58,76 +58,133 @@ pub struct Seen<T> {
 /// How a region becomes the active one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Promotion {
-    /// The node that is (or becomes) the master.
+    /// The node that is (or becomes) the master; while catching up, the other region's master
+    /// the target's nodes are made to replicate first.
     pub master: String,
     /// In order; empty when the region is already active.
     pub ops: Vec<CacheOp>,
     /// Sentinels that did not answer: the promotion is not done until each watches the master.
     pub sentinels_not_reached: Vec<String>,
+    /// The target's nodes held no copy of the other region's live master: `ops` make them its
+    /// replicas, and the promotion comes once they have caught up (a later call).
+    pub catching_up: bool,
+    /// How far the promoted node was behind the other region's master (same stream, both
+    /// answering), `None` when that is unknown or nothing is promoted.
+    pub behind_bytes: Option<u64>,
 }
 
 fn same_addr(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// Whether master `a` continues master `b`'s stream: it was promoted from a copy of it
+/// (`master_replid2`), so its data is the newer.
+fn succeeds(a: &CacheNodeView, b: &CacheNodeView) -> bool {
+    !b.replid.is_empty() && a.replid2 == b.replid
+}
+
+fn masters(nodes: &[Seen<CacheNodeView>]) -> Vec<(&str, &CacheNodeView)> {
+    nodes
+        .iter()
+        .filter_map(|n| n.answer.as_ref().ok().map(|v| (n.addr.as_str(), v)))
+        .filter(|(_, v)| v.role == CacheRole::Master)
+        .collect()
+}
+
 /// The requests that make a region the active one, from what its nodes and Sentinels answered
-/// (in the plan's order).
+/// (in the plan's order) and what the other region's nodes answered.
 ///
-/// * A node that is a master already is kept (a repeat after a partial run, or a region
-///   active already); two masters is `PreconditionFailed`: lifeboat does not pick a writer's
-///   data to throw away.
-/// * Otherwise the answering replica furthest into the stream (the plan's order breaks ties).
-/// * No node answering is `Transient`: nothing can be promoted yet.
+/// The data's truth is the other region's live master (the region the run moves away from),
+/// unless the target's master continues its stream (a repeat of this step):
+/// * a target master that continues it, or any target master when the other region has none
+///   answering, is kept; two target masters is `PreconditionFailed` (lifeboat does not choose
+///   whose writes to lose), and so are two in the other region;
+/// * otherwise the target's replica of the other's master furthest into its stream is promoted
+///   (link up preferred), or, with the other region dark, the target's replica furthest along;
+/// * a target whose nodes hold no copy of the other's live master (a region that came back empty
+///   as its own master) first becomes its standby: `catching_up`, promoted by a later call;
+/// * no target node answering is `Transient` (or the one kind every node refused with).
 pub fn promotion(
     nodes: &[Seen<CacheNodeView>],
     sentinels: &[Seen<Option<String>>],
+    other: &[Seen<CacheNodeView>],
 ) -> Result<Promotion> {
     let answering: Vec<(&str, &CacheNodeView)> = nodes
         .iter()
         .filter_map(|n| n.answer.as_ref().ok().map(|v| (n.addr.as_str(), v)))
         .collect();
-    let masters: Vec<&str> = answering
-        .iter()
-        .filter(|(_, v)| v.role == CacheRole::Master)
-        .map(|(a, _)| *a)
-        .collect();
-    if masters.len() > 1 {
-        return Err(Error::precondition(format!(
-            "the region has {} cache masters ({}): lifeboat will not choose whose writes to lose",
-            masters.len(),
-            masters.join(", ")
-        )));
+    if answering.is_empty() {
+        let why = nodes
+            .iter()
+            .filter_map(|n| n.answer.as_ref().err().map(|e| format!("{}: {e}", n.addr)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        // every node refusing the same way (a wrong password) keeps that kind: retrying
+        // cannot help; silence or a mix is worth another try
+        let kinds: Vec<ErrorKind> = nodes
+            .iter()
+            .filter_map(|n| n.answer.as_ref().err().map(Error::kind))
+            .collect();
+        let kind = match kinds.first() {
+            Some(k) if kinds.iter().all(|x| x == k) => *k,
+            _ => ErrorKind::Transient,
+        };
+        return Err(Error::new(
+            kind,
+            format!("no cache node of the region answers ({why})"),
+        ));
     }
+    let two = |which: &str, m: &[(&str, &CacheNodeView)]| {
+        Error::precondition(format!(
+            "{which} has {} cache masters ({}): lifeboat will not choose whose writes to lose",
+            m.len(),
+            m.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", ")
+        ))
+    };
+    let ours = masters(nodes);
+    if ours.len() > 1 {
+        return Err(two("the region", &ours));
+    }
+    let theirs = masters(other);
+    if theirs.len() > 1 {
+        return Err(two("the other region", &theirs));
+    }
+    let theirs = theirs.first().copied();
+    let kept = match (ours.first().copied(), theirs) {
+        (Some(ours), Some((_, t))) if succeeds(ours.1, t) => Some(ours.0),
+        (Some(ours), None) => Some(ours.0),
+        _ => None,
+    };
     let mut ops = Vec::new();
-    let master = match masters.first() {
-        Some(m) => (*m).to_string(),
-        None => {
-            let mut best: Option<(&str, u64)> = None;
-            for (addr, view) in &answering {
-                if best.is_none_or(|(_, offset)| view.offset > offset) {
-                    best = Some((addr, view.offset));
-                }
+    let mut behind_bytes = None;
+    let master = match (kept, theirs) {
+        (Some(m), _) => m.to_string(),
+        (None, Some((their_addr, their_view))) => {
+            let copies: Vec<(&str, &CacheNodeView)> = answering
+                .iter()
+                .filter(|(_, v)| replicates(v, their_addr))
+                .copied()
+                .collect();
+            let linked: Vec<(&str, &CacheNodeView)> = copies
+                .iter()
+                .filter(|(_, v)| matches!(v.role, CacheRole::Replica { link_up: true, .. }))
+                .copied()
+                .collect();
+            let Some((addr, view)) = furthest(if linked.is_empty() { &copies } else { &linked })
+            else {
+                return Ok(catch_up(&answering, sentinels, their_addr));
+            };
+            if view.replid == their_view.replid {
+                behind_bytes = Some(their_view.offset.saturating_sub(view.offset));
             }
-            let Some((addr, _)) = best else {
-                let why = nodes
-                    .iter()
-                    .filter_map(|n| n.answer.as_ref().err().map(|e| format!("{}: {e}", n.addr)))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                // every node refusing the same way (a wrong password) keeps that kind:
-                // retrying cannot help; silence or a mix is worth another try
-                let kinds: Vec<ErrorKind> = nodes
-                    .iter()
-                    .filter_map(|n| n.answer.as_ref().err().map(Error::kind))
-                    .collect();
-                let kind = match kinds.first() {
-                    Some(k) if kinds.iter().all(|x| x == k) => *k,
-                    _ => ErrorKind::Transient,
-                };
-                return Err(Error::new(
-                    kind,
-                    format!("no cache node of the region answers ({why})"),
-                ));
+            ops.push(CacheOp::Promote {
+                node: addr.to_string(),
+            });
+            addr.to_string()
+        }
+        (None, None) => {
+            let Some((addr, _)) = furthest(&answering) else {
+                return Err(Error::internal("answering nodes, and none to promote"));
             };
             ops.push(CacheOp::Promote {
                 node: addr.to_string(),
@@ -173,7 +230,48 @@ pub fn promotion(
         master,
         ops: ordered,
         sentinels_not_reached,
+        catching_up: false,
+        behind_bytes,
     })
+}
+
+/// The answering node furthest into its stream; the plan's order breaks ties.
+fn furthest<'a>(nodes: &[(&'a str, &'a CacheNodeView)]) -> Option<(&'a str, &'a CacheNodeView)> {
+    let mut best: Option<(&str, &CacheNodeView)> = None;
+    for (addr, view) in nodes {
+        if best.is_none_or(|(_, b)| view.offset > b.offset) {
+            best = Some((addr, view));
+        }
+    }
+    best
+}
+
+/// The target becomes a standby of the other region's live master first: its Sentinels stop
+/// watching, its nodes replicate that master.
+fn catch_up(
+    answering: &[(&str, &CacheNodeView)],
+    sentinels: &[Seen<Option<String>>],
+    master: &str,
+) -> Promotion {
+    let nodes: Vec<Seen<CacheNodeView>> = answering
+        .iter()
+        .map(|(a, v)| Seen {
+            addr: (*a).to_string(),
+            answer: Ok((*v).clone()),
+        })
+        .collect();
+    let sentinels_not_reached = sentinels
+        .iter()
+        .filter(|s| s.answer.is_err())
+        .map(|s| s.addr.clone())
+        .collect();
+    Promotion {
+        master: master.to_string(),
+        ops: standby(&nodes, sentinels, master),
+        sentinels_not_reached,
+        catching_up: true,
+        behind_bytes: None,
+    }
 }
 
 fn replicates(view: &CacheNodeView, master: &str) -> bool {
@@ -333,19 +431,8 @@ pub async fn promote<P: CacheNodes>(
             behind_bytes: None,
         });
     }
-    let promotion = promotion(&nodes, &sentinels)?;
     let (old_nodes, old_sentinels) = look(port, other, &plan.master_name, password).await;
-    let new_offset = nodes
-        .iter()
-        .find(|n| same_addr(&n.addr, &promotion.master))
-        .and_then(|n| n.answer.as_ref().ok())
-        .map(|v| v.offset);
-    let behind_bytes = old_nodes
-        .iter()
-        .filter_map(|n| n.answer.as_ref().ok())
-        .find(|v| v.role == CacheRole::Master)
-        .zip(new_offset)
-        .map(|(old, new)| old.offset.saturating_sub(new));
+    let promotion = promotion(&nodes, &sentinels, &old_nodes)?;
     let mut done = Vec::new();
     for op in &promotion.ops {
         apply(port, plan, op, password).await.map_err(|e| {
@@ -357,6 +444,20 @@ pub async fn promote<P: CacheNodes>(
             e.context(format!("cache: {op} failed (done so far: {so_far})"))
         })?;
         done.push(op.to_string());
+    }
+    if promotion.catching_up {
+        return Err(Error::new(
+            ErrorKind::Transient,
+            format!(
+                "cache: the region held no copy of the other region's master {}: it is catching up with it first (done: {}); the promotion comes once it has",
+                promotion.master,
+                if done.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    done.join("; ")
+                }
+            ),
+        ));
     }
     if !promotion.sentinels_not_reached.is_empty() {
         return Err(Error::new(
@@ -397,7 +498,7 @@ pub async fn promote<P: CacheNodes>(
         done,
         fenced,
         not_reached,
-        behind_bytes,
+        behind_bytes: promotion.behind_bytes,
     })
 }
 

@@ -608,6 +608,13 @@ pub struct CacheNodeView {
     /// How far into its replication stream the node is: `master_repl_offset` for a master,
     /// `slave_repl_offset` (what it has of its master's stream) for a replica.
     pub offset: u64,
+    /// `master_replid`: the stream the node holds (a replica shares its master's).
+    #[serde(default)]
+    pub replid: String,
+    /// `master_replid2`: the stream a promoted node continued from (all zeros when none), so a
+    /// master promoted from another master's stream is known as its successor.
+    #[serde(default)]
+    pub replid2: String,
 }
 
 /// A Redis node's role.

@@ -145,10 +145,14 @@ fn parse_replication(addr: &str, info: &str) -> Result<CacheNodeView> {
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| unreadable(name))
     };
+    let replid = field("master_replid").unwrap_or_default().to_string();
+    let replid2 = field("master_replid2").unwrap_or_default().to_string();
     match field("role") {
         Some("master") => Ok(CacheNodeView {
             role: CacheRole::Master,
             offset: offset("master_repl_offset")?,
+            replid,
+            replid2,
         }),
         Some("slave") => {
             let host = field("master_host").ok_or_else(|| unreadable("master_host"))?;
@@ -159,6 +163,8 @@ fn parse_replication(addr: &str, info: &str) -> Result<CacheNodeView> {
                     link_up: field("master_link_status") == Some("up"),
                 },
                 offset: offset("slave_repl_offset")?,
+                replid,
+                replid2,
             })
         }
         _ => Err(unreadable("role")),
@@ -263,13 +269,14 @@ mod tests {
 
     #[test]
     fn info_replication_is_read_for_a_master_and_a_replica() {
-        let master =
-            "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:4242\r\n";
+        let master = "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_replid:aa11\r\nmaster_replid2:0000\r\nmaster_repl_offset:4242\r\n";
         assert_eq!(
             parse_replication("a:1", master).expect("a master"),
             CacheNodeView {
                 role: CacheRole::Master,
-                offset: 4242
+                offset: 4242,
+                replid: "aa11".into(),
+                replid2: "0000".into(),
             }
         );
         let replica = "role:slave\nmaster_host:10.0.0.1\nmaster_port:6379\nmaster_link_status:down\nslave_repl_offset:17\n";
@@ -280,7 +287,9 @@ mod tests {
                     master: "10.0.0.1:6379".into(),
                     link_up: false
                 },
-                offset: 17
+                offset: 17,
+                replid: String::new(),
+                replid2: String::new(),
             }
         );
     }

@@ -38,9 +38,12 @@ fn which(program: &str) -> PathBuf {
     );
 }
 
-/// One process, stopped when dropped.
+/// One process, stopped when dropped; `start` brings it back as it was configured (a region
+/// coming back).
 struct Proc {
     addr: String,
+    program: PathBuf,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -49,6 +52,21 @@ impl Proc {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(&self.addr).is_err() {
+            assert!(Instant::now() < deadline, "{} never listened", self.addr);
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -76,6 +94,13 @@ impl Region {
         self.nodes.iter_mut().for_each(Proc::stop);
         self.sentinels.iter_mut().for_each(Proc::stop);
     }
+
+    /// Back as configured: the nodes without their data (no persistence), the Sentinels with
+    /// what their configuration files say.
+    fn come_back(&mut self) {
+        self.nodes.iter_mut().for_each(Proc::start);
+        self.sentinels.iter_mut().for_each(Proc::start);
+    }
 }
 
 struct World {
@@ -94,23 +119,36 @@ impl Drop for World {
 
 fn node(dir: &std::path::Path, replica_of: Option<&str>) -> Proc {
     let port = free_port();
-    let mut cmd = Command::new(which("redis-server"));
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .args(["--requirepass", PASSWORD, "--masterauth", PASSWORD])
-        .args([
-            "--repl-diskless-sync",
-            "yes",
-            "--repl-diskless-sync-delay",
-            "0",
-        ])
-        .args(["--dir", &dir.display().to_string()])
-        .args(["--dbfilename", &format!("dump-{port}.rdb")]);
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--requirepass",
+        PASSWORD,
+        "--masterauth",
+        PASSWORD,
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--dir",
+        &dir.display().to_string(),
+        "--dbfilename",
+        &format!("dump-{port}.rdb"),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
     if let Some(m) = replica_of {
         let (h, p) = m.rsplit_once(':').expect("host:port");
-        cmd.args(["--replicaof", h, p]);
+        args.extend(["--replicaof".to_string(), h.to_string(), p.to_string()]);
     }
-    spawn(cmd, port)
+    spawn(which("redis-server"), args, port)
 }
 
 fn sentinel(dir: &std::path::Path, watching: Option<&str>) -> Proc {
@@ -124,27 +162,22 @@ fn sentinel(dir: &std::path::Path, watching: Option<&str>) -> Proc {
         );
     }
     std::fs::write(&conf, text).expect("sentinel config");
-    let mut cmd = Command::new(which("redis-sentinel"));
-    cmd.arg(&conf);
-    spawn(cmd, port)
+    spawn(
+        which("redis-sentinel"),
+        vec![conf.display().to_string()],
+        port,
+    )
 }
 
-fn spawn(mut cmd: Command, port: u16) -> Proc {
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "{addr} never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Proc {
-        addr,
-        child: Some(child),
-    }
+fn spawn(program: PathBuf, args: Vec<String>, port: u16) -> Proc {
+    let mut p = Proc {
+        addr: format!("127.0.0.1:{port}"),
+        program,
+        args,
+        child: None,
+    };
+    p.start();
+    p
 }
 
 /// Home: a1 the master, a2 its replica, three Sentinels watching a1. Away (the standby): b1
@@ -476,4 +509,84 @@ async fn a_cold_cache_is_checked_not_changed() {
     .expect("ready");
     assert_eq!(out.master, home.nodes[0]);
     assert!(out.done.is_empty() && out.fenced.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_region_back_empty_catches_up_before_the_failback_promotes_it_and_no_cart_is_lost() {
+    // GIVEN a cart written at home, then the home region goes dark and the cache fails over
+    let mut w = world("comes-back");
+    let port = RedisSentinel::new(Duration::from_secs(2));
+    let (home, away) = (w.home.plan(), w.away.plan());
+    let a1 = home.nodes[0].clone();
+    raw(&a1, &["SET", "cart:42", "3 items"])
+        .await
+        .expect("a write at home");
+    caught_up(&port, &a1, &away.nodes).await;
+    w.home.go_dark();
+    let out = promote(
+        &port,
+        &plan(CacheFailover::Promote),
+        &away,
+        &home,
+        Some(&secret()),
+    )
+    .await
+    .expect("failed over");
+    raw(&out.master, &["SET", "cart:43", "1 item"])
+        .await
+        .expect("a write away");
+    // AND the home region comes back as it was configured: a1 an empty master, a2 its replica,
+    // its Sentinels watching a1 again
+    w.home.come_back();
+    assert_eq!(
+        raw(&a1, &["GET", "cart:42"]).await.expect("a read"),
+        redis::Value::Nil,
+        "a1 came back empty"
+    );
+
+    // WHEN the failback moves the cache home
+    let first = promote(
+        &port,
+        &plan(CacheFailover::Promote),
+        &home,
+        &away,
+        Some(&secret()),
+    )
+    .await
+    .expect_err("not yet");
+    // THEN a1's emptiness never wins: home first catches up with the away master (Transient,
+    // retried by the state machine), its Sentinels no longer watching a1
+    assert_eq!(first.kind(), ErrorKind::Transient, "{first}");
+    assert!(first.message().contains("catching up"), "{first}");
+    for s in &home.sentinels {
+        assert_eq!(port.watched(s, NAME).await.expect("answers"), None);
+    }
+    caught_up(&port, &out.master, &home.nodes).await;
+    // AND the next call promotes home with every cart
+    let back = promote(
+        &port,
+        &plan(CacheFailover::Promote),
+        &home,
+        &away,
+        Some(&secret()),
+    )
+    .await
+    .expect("home again");
+    assert!(home.nodes.contains(&back.master), "{back:?}");
+    for (key, value) in [("cart:42", "3 items"), ("cart:43", "1 item")] {
+        assert_eq!(
+            raw(&back.master, &["GET", key]).await.expect("a read"),
+            redis::Value::BulkString(value.as_bytes().to_vec()),
+            "{key}"
+        );
+    }
+    for s in &home.sentinels {
+        assert_eq!(
+            port.watched(s, NAME).await.expect("answers"),
+            Some(back.master.clone())
+        );
+    }
+    for s in &away.sentinels {
+        assert_eq!(port.watched(s, NAME).await.expect("answers"), None);
+    }
 }

@@ -9,6 +9,9 @@ pub struct FakeNode {
     pub replica_of: Option<String>,
     pub offset: u64,
     pub up: bool,
+    /// A master's stream id (a replica reports its master's), and the one it continued from.
+    pub replid: String,
+    pub replid2: String,
 }
 
 /// Redis nodes and Sentinels by address; a node or Sentinel that is not `up` (or not known)
@@ -31,6 +34,7 @@ impl FakeCacheNodes {
         }
     }
 
+    /// A node; a master's stream id is `stream-<addr>` (a replica takes its master's).
     pub fn node(&self, addr: &str, replica_of: Option<&str>, offset: u64) -> &Self {
         self.nodes.lock().unwrap().insert(
             addr.to_string(),
@@ -38,6 +42,8 @@ impl FakeCacheNodes {
                 replica_of: replica_of.map(str::to_string),
                 offset,
                 up: true,
+                replid: format!("stream-{addr}"),
+                replid2: "0".repeat(8),
             },
         );
         self
@@ -103,15 +109,18 @@ impl CacheNodes for FakeCacheNodes {
             .filter(|n| n.up)
             .ok_or_else(|| silent(node))?;
         self.auth(node, password)?;
+        let master = n.replica_of.as_deref().and_then(|m| self.view(m));
         Ok(CacheNodeView {
             role: match &n.replica_of {
                 None => CacheRole::Master,
                 Some(m) => CacheRole::Replica {
                     master: m.clone(),
-                    link_up: self.view(m).is_some_and(|m| m.up),
+                    link_up: master.as_ref().is_some_and(|m| m.up),
                 },
             },
             offset: n.offset,
+            replid: master.map_or(n.replid.clone(), |m| m.replid),
+            replid2: n.replid2.clone(),
         })
     }
 
@@ -124,7 +133,17 @@ impl CacheNodes for FakeCacheNodes {
         self.replication(node, password).await?;
         let mut nodes = self.nodes.lock().unwrap();
         let master_offset = master.and_then(|m| nodes.get(m).filter(|m| m.up).map(|m| m.offset));
+        // the stream a replica held: its master's
+        let held = nodes
+            .get(node)
+            .and_then(|n| n.replica_of.clone())
+            .and_then(|m| nodes.get(&m).map(|m| m.replid.clone()));
         if let Some(n) = nodes.get_mut(node) {
+            if let (None, Some(held)) = (master, held) {
+                // promoted: a new stream that continues the one it held
+                n.replid2 = held;
+                n.replid = format!("stream-{node}-promoted");
+            }
             n.replica_of = master.map(str::to_string);
             if let Some(o) = master_offset {
                 n.offset = o; // a full resync: it has all of its new master's stream
