@@ -74,12 +74,13 @@ class CacheWorld:
         self.cli = _binary("redis-cli")
         self.nodes: dict[str, list[_Proc]] = {EAST: [], WEST: []}
         self.sentinels: dict[str, list[_Proc]] = {EAST: [], WEST: []}
+        # the nodes first: a Sentinel sees the replicas its master lists when it first connects
         a1 = self._node(EAST, None)
         self._node(EAST, a1.addr)
-        for _ in range(3):
-            self._sentinel(EAST, a1.addr)
         for _ in range(2):
             self._node(WEST, a1.addr)
+        for _ in range(3):
+            self._sentinel(EAST, a1.addr)
         for _ in range(3):
             self._sentinel(WEST, None)
 
@@ -125,7 +126,16 @@ class CacheWorld:
             p.stop()
 
     def come_back(self, region: str) -> None:
-        for p in self.nodes[region] + self.sentinels[region]:
+        """The region's nodes start as configured (empty: as their own master, or replicas of
+        it); its Sentinels start with the standby layout's configuration, watching nothing. With
+        their old state instead, they would know the other region's nodes as their replicas and
+        turn its master back into a replica of the empty one within seconds (Sentinel's
+        +convert-to-slave), before any failback could act: docs/plan.md says so."""
+        for p in self.nodes[region]:
+            p.start()
+        for p in self.sentinels[region]:
+            conf = Path(p.args[-1])
+            conf.write_text(f"port {p.port}\nbind 127.0.0.1\ndir {self.dir}\n")
             p.start()
 
     def cmd(self, addr: str, *args: str, password: bool = True) -> str:

@@ -719,7 +719,7 @@ def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
         world.cmd(west_master, "SET", "cart:43", "1 item")
     d.say(f"cache after the failover: us-west-2's Sentinels watch {west_master}; cart:42 there: {cart_there}; "
           f"not reached: {', '.join(moved.get('not_reached') or []) or '-'}; cart:43 written there")
-    d.say("us-east-1's Redis comes back as configured: a1 empty as its own master, its Sentinels watching it")
+    d.say("us-east-1's Redis comes back: a1 empty as its own master, a2 its replica; its Sentinels with the standby's configuration (watching nothing)")
     world.come_back(EAST)
     back = d.failback(inbox)
     out.failback = back
@@ -814,7 +814,7 @@ SCENARIOS: dict[str, Scenario] = {
         "traffic moves by Route 53 record UPSERT (examples/plan-record-upsert.yaml; the outage spares Route 53's control plane, which this mode needs): the run waits for the change to be INSYNC, verifies, and the way home does the same",
         traffic="record_upsert", spares=("route53",), way_home=True),
     "cache": Scenario(
-        "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty and the way home catches it up before promoting it: no cart lost",
+        "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty (its Sentinels reset to the standby's configuration) and the way home catches it up before promoting it: no cart lost",
         fault=cache_in_both_regions, course=scenario_cache),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",

@@ -367,6 +367,23 @@ impl CacheReport {
     }
 }
 
+/// The Redis password of the plan's cache, read from its SecureString (`None` when the plan
+/// names none); a missing or empty parameter is `PreconditionFailed` naming the field.
+pub async fn password<S: crate::ports::ParameterStore>(
+    params: &S,
+    plan: &CachePlan,
+) -> Result<Option<Secret>> {
+    let Some(name) = &plan.password_parameter else {
+        return Ok(None);
+    };
+    match params.get(name).await? {
+        Some(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
+        _ => Err(Error::precondition(format!(
+            "the SecureString {name} (cache.password_parameter) is missing or empty: nothing was changed"
+        ))),
+    }
+}
+
 async fn look<P: CacheNodes>(
     port: &P,
     region: &RegionCachePlan,

@@ -670,6 +670,24 @@ pub trait CacheNodes: Send + Sync {
 
     /// `SENTINEL REMOVE name`: the Sentinel stops watching (and so never fails over) `name`.
     fn unwatch(&self, sentinel: &str, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// The replicas a Sentinel sees of the master it watches under `name` (`SENTINEL
+    /// REPLICAS`): no password needed, so readiness can look without reading a secret.
+    fn replicas(
+        &self,
+        sentinel: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<SeenReplica>>> + Send;
+}
+
+/// One replica as a Sentinel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenReplica {
+    /// `ip:port` as the replica announced itself.
+    pub addr: String,
+    /// `master-link-status:ok` and not down in the Sentinel's eyes.
+    pub link_up: bool,
+    pub offset: u64,
 }
 
 /// Route 53 health checks (control plane, global).

@@ -28,8 +28,9 @@ use time::OffsetDateTime;
 use crate::error::{ErrorKind, Result};
 use crate::plan::{ValidPlan, cluster_id_from_arn};
 use crate::ports::{
-    AlarmReader, AutoScalingGroups, Buckets, DatabaseCapacity, EcsServices, GlobalDatabase,
-    HealthChecks, ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
+    AlarmReader, AutoScalingGroups, Buckets, CacheNodes, DatabaseCapacity, EcsServices,
+    GlobalDatabase, HealthChecks, ParameterStore, RecordSets, ReplicationLagSource,
+    RoutingControls, Topics,
 };
 use crate::trigger::{AlarmState, Trigger};
 
@@ -77,6 +78,8 @@ pub enum Check {
     RunLock,
     /// A plan resource outside what the deployed template's IAM policies grant.
     Permission,
+    /// The plan's cache: the target's Sentinels and nodes as a failover would find them.
+    Cache,
 }
 
 impl Check {
@@ -96,6 +99,7 @@ impl Check {
             Check::Bucket => "bucket",
             Check::RunLock => "run_lock",
             Check::Permission => "permission",
+            Check::Cache => "cache",
         }
     }
 }
@@ -313,7 +317,7 @@ impl ReadinessReport {
 }
 
 /// The account, through the ports readiness reads (never writes).
-pub struct Account<'a, D, L, E, G, R, H, C, T, P, B> {
+pub struct Account<'a, D, L, E, G, R, H, C, T, P, B, K> {
     pub db: &'a D,
     pub lag: &'a L,
     pub ecs: &'a E,
@@ -325,9 +329,13 @@ pub struct Account<'a, D, L, E, G, R, H, C, T, P, B> {
     /// Parameter Store of the region whose copy is checked (its secrets).
     pub params: &'a P,
     pub buckets: &'a B,
+    /// The plan's cache: read through its Sentinels only (no password).
+    pub cache: &'a K,
 }
 
-impl<D, L, E, G, R, H, C, T, P, B> std::fmt::Debug for Account<'_, D, L, E, G, R, H, C, T, P, B> {
+impl<D, L, E, G, R, H, C, T, P, B, K> std::fmt::Debug
+    for Account<'_, D, L, E, G, R, H, C, T, P, B, K>
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Account").finish_non_exhaustive()
     }
@@ -335,8 +343,8 @@ impl<D, L, E, G, R, H, C, T, P, B> std::fmt::Debug for Account<'_, D, L, E, G, R
 
 /// Evaluate the plan for a failover into `target`. `secrets` are the SecureString parameters the
 /// target region's copy needs (the link key; the plan's Slack webhook is added here).
-pub async fn evaluate<D, L, E, G, R, H, C, T, P, B>(
-    account: &Account<'_, D, L, E, G, R, H, C, T, P, B>,
+pub async fn evaluate<D, L, E, G, R, H, C, T, P, B, K>(
+    account: &Account<'_, D, L, E, G, R, H, C, T, P, B, K>,
     plan: &ValidPlan,
     target: &str,
     secrets: &[String],
@@ -353,6 +361,7 @@ where
     T: Topics,
     P: ParameterStore,
     B: Buckets,
+    K: CacheNodes,
 {
     plan.region(target)?;
     let (mut findings, writer_region) = database(account.db, account.lag, plan, target, now).await;
@@ -361,7 +370,7 @@ where
         .filter(|w| w != target)
         .unwrap_or_else(|| plan.primary_region().to_string());
     findings.extend(database_capacity(account.db, plan, target, &primary).await);
-    let (compute, traffic, notifications, secrets, buckets) = futures::join!(
+    let (compute, traffic, notifications, secrets, buckets, cache) = futures::join!(
         compute(account.ecs, account.asg, plan),
         traffic(
             account.records,
@@ -372,12 +381,14 @@ where
         topics(account.topics, plan),
         secret_params(account.params, plan, secrets),
         buckets(account.buckets, plan),
+        cache(account.cache, plan, target, &primary),
     );
     findings.extend(compute);
     findings.extend(traffic);
     findings.extend(notifications);
     findings.extend(secrets);
     findings.extend(buckets);
+    findings.extend(cache);
     Ok(ReadinessReport {
         app: plan.app().to_string(),
         target_region: target.to_string(),
@@ -910,6 +921,9 @@ async fn secret_params<P: ParameterStore>(
     if let Some(slack) = &plan.approval().slack_webhook_parameter {
         names.push(slack.clone());
     }
+    if let Some(password) = plan.cache().and_then(|c| c.password_parameter.as_ref()) {
+        names.push(password.clone());
+    }
     names.sort();
     names.dedup();
     let checks = names.into_iter().map(|name| async move {
@@ -926,6 +940,124 @@ async fn secret_params<P: ParameterStore>(
         }
     });
     join_all(checks).await
+}
+
+/// Would the cache move? Read through the Sentinels only (readiness never reads the password):
+/// the target's Sentinels must watch nothing under the plan's name (a standby's Sentinels that
+/// watch would fail its nodes over on their own: two writers), and each target node must be a
+/// replica of the shop's master, link up, as the active region's Sentinels see it (else a
+/// failover would promote a cache without the shop's data). `cold`: the target's Sentinels must
+/// watch one of its nodes.
+async fn cache<K: CacheNodes>(
+    port: &K,
+    plan: &ValidPlan,
+    target: &str,
+    active: &str,
+) -> Vec<Finding> {
+    let Some(cache) = plan.cache() else {
+        return Vec::new();
+    };
+    let (Some(ours), Some(theirs)) = (
+        plan.region(target).ok().and_then(|r| r.cache.as_ref()),
+        plan.region(active).ok().and_then(|r| r.cache.as_ref()),
+    ) else {
+        return Vec::new();
+    };
+    let name = &cache.master_name;
+    let cold = cache.on_failover == crate::plan::CacheFailover::Cold;
+    let mut out = Vec::new();
+    for s in &ours.sentinels {
+        let subject = format!("{target}/sentinel {s}");
+        out.push(match (port.watched(s, name).await, cold) {
+            (Err(e), _) => could_not(Check::Cache, &subject, &e),
+            (Ok(None), false) => Finding::new(
+                Check::Cache,
+                Severity::Ok,
+                subject,
+                format!("watches nothing as {name} (standby)"),
+            ),
+            (Ok(Some(m)), false) => Finding::new(
+                Check::Cache,
+                Severity::Critical,
+                subject,
+                format!(
+                    "watches {m} as {name}: a standby region's Sentinels must watch nothing, or they fail its nodes over on their own (two writers)"
+                ),
+            ),
+            (Ok(Some(m)), true) if ours.nodes.iter().any(|n| n.eq_ignore_ascii_case(&m)) => {
+                Finding::new(
+                    Check::Cache,
+                    Severity::Ok,
+                    subject,
+                    format!("watches {m} as {name} (a cold cache of the region's own)"),
+                )
+            }
+            (Ok(w), true) => Finding::new(
+                Check::Cache,
+                Severity::Critical,
+                subject,
+                format!(
+                    "watches {} as {name}, not one of {target}'s nodes: a cold cache must be the region's own",
+                    w.as_deref().unwrap_or("nothing")
+                ),
+            ),
+        });
+    }
+    if cold || target == active {
+        return out;
+    }
+    // the shop's master and its replicas, as the first active Sentinel that answers sees them
+    let mut seen = None;
+    let mut last_error = None;
+    for s in &theirs.sentinels {
+        match futures::join!(port.watched(s, name), port.replicas(s, name)) {
+            (Ok(Some(master)), Ok(replicas)) => {
+                seen = Some((master, replicas));
+                break;
+            }
+            (Ok(None), _) => {
+                last_error = Some(crate::Error::not_found(format!(
+                    "sentinel {s} watches nothing as {name}"
+                )));
+            }
+            (Err(e), _) | (_, Err(e)) => last_error = Some(e),
+        }
+    }
+    let Some((master, replicas)) = seen else {
+        let e = last_error.unwrap_or_else(|| crate::Error::not_found("no sentinel listed"));
+        out.push(could_not(
+            Check::Cache,
+            &format!("{active}/sentinels ({name})"),
+            &e,
+        ));
+        return out;
+    };
+    for node in &ours.nodes {
+        let subject = format!("{target}/{node}");
+        out.push(match replicas.iter().find(|r| r.addr.eq_ignore_ascii_case(node)) {
+            Some(r) if r.link_up => Finding::new(
+                Check::Cache,
+                Severity::Ok,
+                subject,
+                format!("replicates the shop's master {master} (link up, offset {})", r.offset),
+            ),
+            Some(_) => Finding::new(
+                Check::Cache,
+                Severity::Critical,
+                subject,
+                format!("replicates {master} but its link is down: a failover would promote a stale copy"),
+            ),
+            None => Finding::new(
+                Check::Cache,
+                Severity::Critical,
+                subject,
+                format!(
+                    "is not a replica of the shop's master {master} as {active}'s Sentinels see it: a failover would promote a cache without the shop's data"
+                ),
+            ),
+        });
+    }
+    out
 }
 
 async fn buckets<B: Buckets>(buckets: &B, plan: &ValidPlan) -> Vec<Finding> {

@@ -26,7 +26,7 @@ use lifeboat_core::decision::{PromotionMode, choose_promotion};
 use lifeboat_core::plan::{RegionCachePlan, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
     CacheNodes, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase,
-    GlobalMember, ParameterStore, ReplicationLagSource, Secret,
+    GlobalMember, ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::store;
 use lifeboat_core::{Error, Result};
@@ -270,17 +270,7 @@ impl<
                 "the cache moves with the database, and {target}'s cluster is not the writer: nothing was changed"
             )));
         }
-        let password = match &cache.password_parameter {
-            None => None,
-            Some(name) => match self.ports.params.get(name).await? {
-                Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
-                _ => {
-                    return Err(Error::precondition(format!(
-                        "the SecureString {name} (cache.password_parameter) is missing or empty: nothing was changed"
-                    )));
-                }
-            },
-        };
+        let password = lifeboat_core::cache::password(&self.ports.params, cache).await?;
         let region = |name: &str| -> Result<&RegionCachePlan> {
             plan.region(name)?
                 .cache

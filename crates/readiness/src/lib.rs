@@ -81,7 +81,22 @@ pub struct Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs> {
+pub struct Ports<
+    Db,
+    Lag,
+    Ecs,
+    Asg,
+    Records,
+    Checks,
+    Arc,
+    Topic,
+    Params,
+    S3,
+    Sink,
+    Time,
+    Runs,
+    Cache,
+> {
     pub db: Db,
     pub lag: Lag,
     pub ecs: Ecs,
@@ -97,19 +112,37 @@ pub struct Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sin
     pub clock: Time,
     /// Step Functions: whether the run lock's execution still runs.
     pub executions: Runs,
+    /// The plan's cache, read through its Sentinels.
+    pub cache: Cache,
 }
 
 /// The handler: built once at init, called per request. (Its port list is long; issue 20
 /// names it among the type parameters to give meaning.)
 #[derive(Debug)]
 #[allow(clippy::type_complexity)]
-pub struct Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs> {
+pub struct Handler<
+    Db,
+    Lag,
+    Ecs,
+    Asg,
+    Records,
+    Checks,
+    Arc,
+    Topic,
+    Params,
+    S3,
+    Sink,
+    Time,
+    Runs,
+    Cache,
+> {
     pub config: Config,
-    pub ports: Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>,
+    pub ports:
+        Ports<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>,
 }
 
-impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
-    Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs>
+impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
+    Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
 where
     Db: GlobalDatabase + lifeboat_core::ports::DatabaseCapacity,
     Lag: ReplicationLagSource,
@@ -124,6 +157,7 @@ where
     Sink: LineSink,
     Time: Clock,
     Runs: lifeboat_core::ports::WorkflowStarter,
+    Cache: lifeboat_core::ports::CacheNodes,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         Scheduled::parse("readiness", event)?;
@@ -142,6 +176,7 @@ where
             topics: &p.sns,
             params: &p.params,
             buckets: &p.buckets,
+            cache: &p.cache,
         };
         let mut report = evaluate(&account, &plan, region, &self.config.secrets(), now).await?;
         report

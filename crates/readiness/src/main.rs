@@ -36,6 +36,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             metrics: StdoutLines,
             clock: SystemClock,
             executions: SfnWorkflow::new(&sdk, String::new()),
+            cache: lifeboat_redis::RedisSentinel::default(),
         },
         config,
     };

@@ -63,6 +63,7 @@ type Fakes = Handler<
     Lines,
     FixedClock,
     FakeWorkflow,
+    FakeCacheNodes,
 >;
 
 /// GIVEN the example plan's account, everything in place: us-east-1 the writer, us-west-2
@@ -126,6 +127,7 @@ fn given_a_ready_account() -> Fakes {
             metrics: Lines::default(),
             clock: FixedClock::at(time::macros::datetime!(2026-11-22 03:00 UTC)),
             executions: FakeWorkflow::default(),
+            cache: FakeCacheNodes::default(),
         },
     }
 }
@@ -579,4 +581,92 @@ async fn a_target_database_smaller_than_the_primary_is_a_warning_naming_both() {
             .iter()
             .any(|f| f.check == Check::DatabaseCapacity && f.severity == Severity::Ok)
     );
+}
+
+// -- the cache ---------------------------------------------------------------------------------
+
+/// GIVEN the ready account with a cache in the plan: us-east-1's master a1 watched by its
+/// Sentinel, us-west-2's two nodes replicating it, us-west-2's Sentinel watching nothing.
+fn given_a_cache() -> Fakes {
+    use lifeboat_core::plan::{CacheFailover, CachePlan, CacheProvider, Plan, RegionCachePlan};
+    let mut h = given_a_ready_account();
+    let mut plan = Plan::parse(PLAN).expect("the example");
+    plan.cache = Some(CachePlan {
+        provider: CacheProvider::RedisSentinel,
+        master_name: "shop-cache".into(),
+        on_failover: CacheFailover::Promote,
+        quorum: 1,
+        password_parameter: Some("/lifeboat/shop/cache-password".into()),
+    });
+    for (region, prefix) in [("us-east-1", "10.10"), ("us-west-2", "10.20")] {
+        plan.regions.get_mut(region).expect("region").cache = Some(RegionCachePlan {
+            nodes: vec![format!("{prefix}.0.11:6379"), format!("{prefix}.0.12:6379")],
+            sentinels: vec![format!("{prefix}.0.21:26379")],
+        });
+    }
+    h.ports.params.insert(
+        "/lifeboat/shop/plan",
+        &serde_json::to_string(&plan).expect("json"),
+    );
+    futures_put(
+        &h.ports.params,
+        "/lifeboat/shop/cache-password",
+        "s3cret-cache",
+    );
+    let c = FakeCacheNodes::new(Some("s3cret-cache"));
+    c.node("10.10.0.11:6379", None, 100)
+        .node("10.10.0.12:6379", Some("10.10.0.11:6379"), 100)
+        .node("10.20.0.11:6379", Some("10.10.0.11:6379"), 100)
+        .node("10.20.0.12:6379", Some("10.10.0.11:6379"), 100)
+        .sentinel("10.10.0.21:26379", Some("10.10.0.11:6379"))
+        .sentinel("10.20.0.21:26379", None);
+    h.ports.cache = c;
+    h
+}
+
+#[tokio::test]
+async fn a_standby_cache_replicating_the_shops_master_is_ready_read_without_its_password() {
+    let h = given_a_cache();
+    let r = h.handle(schedule()).await.expect("evaluates");
+    assert!(problems(&r).is_empty(), "{}", r.report.text());
+    let cache: Vec<&Finding> = r
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.check == lifeboat_core::readiness::Check::Cache)
+        .collect();
+    // the target's Sentinel, and each of its two nodes as the active region's Sentinel sees it
+    assert_eq!(cache.len(), 3, "{cache:#?}");
+    assert!(
+        r.report
+            .findings
+            .iter()
+            .any(|f| f.subject == "/lifeboat/shop/cache-password" && f.message == "exists"),
+        "the password's parameter is checked by its metadata: {}",
+        r.report.text()
+    );
+    assert!(!r.report.text().contains("s3cret-cache"));
+}
+
+#[tokio::test]
+async fn a_standby_node_without_the_shops_data_or_a_watching_standby_sentinel_is_critical() {
+    // GIVEN one us-west-2 node came back as a master of its own, and us-west-2's Sentinel
+    // watches it
+    let h = given_a_cache();
+    h.ports.cache.node("10.20.0.12:6379", None, 0);
+    h.ports
+        .cache
+        .sentinel("10.20.0.21:26379", Some("10.20.0.12:6379"));
+    let r = h.handle(schedule()).await.expect("evaluates");
+    let p = problems(&r);
+    assert_eq!(p.len(), 2, "{}", r.report.text());
+    assert!(p.iter().all(|f| f.severity == Severity::Critical));
+    assert!(
+        p.iter()
+            .any(|f| f.subject == "us-west-2/sentinel 10.20.0.21:26379"
+                && f.message.contains("two writers"))
+    );
+    assert!(p.iter().any(|f| f.subject == "us-west-2/10.20.0.12:6379"
+        && f.message.contains("without the shop's data")));
+    assert_eq!(emf_line(&h)["Ready"], 0);
 }

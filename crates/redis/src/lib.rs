@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use lifeboat_core::ports::{CacheNodeView, CacheNodes, CacheRole, Secret};
+use lifeboat_core::ports::{CacheNodeView, CacheNodes, CacheRole, Secret, SeenReplica};
 use lifeboat_core::text::inert;
 use lifeboat_core::{Error, ErrorKind, Result};
 use redis::aio::MultiplexedConnection;
@@ -124,6 +124,29 @@ fn map_error(addr: &str, what: &str, e: &redis::RedisError) -> Error {
             inert(&e.to_string(), 300)
         ),
     )
+}
+
+/// One entry of `SENTINEL REPLICAS` (field, value, field, value, ...); `None` without an address.
+fn seen_replica(fields: &[String]) -> Option<SeenReplica> {
+    let get = |name: &str| {
+        fields
+            .chunks(2)
+            .find(|kv| kv.first().map(String::as_str) == Some(name))
+            .and_then(|kv| kv.get(1))
+    };
+    let ip = get("ip")?;
+    let port = get("port")?;
+    let flags = get("flags").map(String::as_str).unwrap_or_default();
+    let down = flags
+        .split(',')
+        .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"));
+    Some(SeenReplica {
+        addr: format!("{ip}:{port}"),
+        link_up: !down && get("master-link-status").map(String::as_str) == Some("ok"),
+        offset: get("slave-repl-offset")
+            .and_then(|o| o.parse().ok())
+            .unwrap_or(0),
+    })
 }
 
 /// `INFO replication` as lifeboat reads it.
@@ -246,6 +269,21 @@ impl CacheNodes for RedisSentinel {
                 .map_err(|e| map_error(sentinel, "SENTINEL SET auth-pass", &e))?;
         }
         Ok(())
+    }
+
+    async fn replicas(&self, sentinel: &str, name: &str) -> Result<Vec<SeenReplica>> {
+        let answer: Vec<Vec<String>> = self
+            .query(
+                sentinel,
+                None,
+                "SENTINEL REPLICAS",
+                redis::cmd("SENTINEL").arg("REPLICAS").arg(name),
+            )
+            .await?;
+        Ok(answer
+            .iter()
+            .filter_map(|fields| seen_replica(fields))
+            .collect())
     }
 
     async fn unwatch(&self, sentinel: &str, name: &str) -> Result<()> {

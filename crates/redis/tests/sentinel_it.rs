@@ -95,11 +95,20 @@ impl Region {
         self.sentinels.iter_mut().for_each(Proc::stop);
     }
 
-    /// Back as configured: the nodes without their data (no persistence), the Sentinels with
-    /// what their configuration files say.
+    /// Back: the nodes as configured, without their data (no persistence); the Sentinels with
+    /// the standby layout's configuration, watching nothing (docs/plan.md: a region's Sentinels
+    /// that come back with their old state turn the other region's master back into a replica
+    /// of theirs within seconds).
     fn come_back(&mut self) {
         self.nodes.iter_mut().for_each(Proc::start);
-        self.sentinels.iter_mut().for_each(Proc::start);
+        for s in &mut self.sentinels {
+            let conf = PathBuf::from(s.args.last().expect("a config file"));
+            let port = s.addr.rsplit_once(':').expect("host:port").1.to_string();
+            let dir = conf.parent().expect("a directory").display().to_string();
+            std::fs::write(&conf, format!("port {port}\nbind 127.0.0.1\ndir {dir}\n"))
+                .expect("sentinel config");
+            s.start();
+        }
     }
 }
 
@@ -186,14 +195,17 @@ fn world(tag: &str) -> World {
     let dir = std::env::temp_dir().join(format!("lifeboat-redis-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a directory");
+    // the nodes first: a Sentinel sees the replicas its master lists when it first connects
     let a1 = node(&dir, None);
     let master = a1.addr.clone();
+    let home_nodes = vec![a1, node(&dir, Some(&master))];
+    let away_nodes = vec![node(&dir, Some(&master)), node(&dir, Some(&master))];
     let home = Region {
-        nodes: vec![a1, node(&dir, Some(&master))],
+        nodes: home_nodes,
         sentinels: (0..3).map(|_| sentinel(&dir, Some(&master))).collect(),
     };
     let away = Region {
-        nodes: vec![node(&dir, Some(&master)), node(&dir, Some(&master))],
+        nodes: away_nodes,
         sentinels: (0..3).map(|_| sentinel(&dir, None)).collect(),
     };
     World { dir, home, away }
@@ -265,6 +277,33 @@ async fn a_failover_promotes_the_standby_region_with_its_data_and_fences_the_old
         .expect("a write at home");
     let all: Vec<String> = home.nodes[1..].iter().chain(&away.nodes).cloned().collect();
     caught_up(&port, &a1, &all).await;
+
+    // AND the home Sentinels see the away nodes as the master's replicas, link up (readiness
+    // reads this without the password)
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = port
+            .replicas(&home.sentinels[0], NAME)
+            .await
+            .expect("a sentinel answers");
+        if away
+            .nodes
+            .iter()
+            .all(|n| seen.iter().any(|r| r.addr == *n && r.link_up))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the away nodes never seen as replicas: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let none = port
+        .replicas(&away.sentinels[0], NAME)
+        .await
+        .expect_err("watches nothing");
+    assert_eq!(none.kind(), ErrorKind::InvalidInput, "{none}");
 
     // WHEN lifeboat promotes the away region's cache
     let out = promote(
@@ -535,8 +574,8 @@ async fn a_home_region_back_empty_catches_up_before_the_failback_promotes_it_and
     raw(&out.master, &["SET", "cart:43", "1 item"])
         .await
         .expect("a write away");
-    // AND the home region comes back as it was configured: a1 an empty master, a2 its replica,
-    // its Sentinels watching a1 again
+    // AND the home region comes back: a1 an empty master, a2 its replica, its Sentinels with the
+    // standby layout's configuration
     w.home.come_back();
     assert_eq!(
         raw(&a1, &["GET", "cart:42"]).await.expect("a read"),

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lifeboat_core::plan::{HealthEndpoint, ValidPlan};
-use lifeboat_core::ports::{CacheNodes, GlobalDatabase, HttpGetter, ParameterStore, Secret};
+use lifeboat_core::ports::{CacheNodes, GlobalDatabase, HttpGetter, ParameterStore};
 use lifeboat_core::steps::{judge, writer_region};
 use lifeboat_core::{Result, store};
 use serde::{Deserialize, Serialize};
@@ -151,17 +151,7 @@ impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore, Cache: CacheN
         let cache = plan.cache()?;
         let region = plan.region(target).ok()?.cache.as_ref()?;
         let seen = async {
-            let password = match &cache.password_parameter {
-                None => None,
-                Some(name) => match self.ports.params.get(name).await? {
-                    Some(v) if !v.trim().is_empty() => Some(Secret::new(v.trim())),
-                    _ => {
-                        return Err(lifeboat_core::Error::precondition(format!(
-                            "the SecureString {name} (cache.password_parameter) is missing or empty"
-                        )));
-                    }
-                },
-            };
+            let password = lifeboat_core::cache::password(&self.ports.params, cache).await?;
             lifeboat_core::cache::active_master(&self.ports.cache, cache, region, password.as_ref())
                 .await
         }

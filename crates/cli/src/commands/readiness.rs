@@ -24,6 +24,7 @@ pub async fn readiness(
         topics: &SnsNotifier::new(&sdk),
         params: &SsmParameterStore::new(&sdk),
         buckets: &S3Buckets::new(&sdk),
+        cache: &lifeboat_redis::RedisSentinel::default(),
     };
     let secret = link_secret_parameter
         .map(str::to_string)

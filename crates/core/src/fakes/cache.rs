@@ -190,6 +190,29 @@ impl CacheNodes for FakeCacheNodes {
         Ok(())
     }
 
+    async fn replicas(&self, sentinel: &str, _name: &str) -> Result<Vec<SeenReplica>> {
+        let watched = match self.sentinels.lock().unwrap().get(sentinel) {
+            Some((w, true)) => w.clone(),
+            _ => return Err(silent(sentinel)),
+        };
+        let Some(master) = watched else {
+            return Err(Error::invalid_input(format!(
+                "redis {sentinel}: SENTINEL REPLICAS: No such master with that name"
+            )));
+        };
+        let nodes = self.nodes.lock().unwrap();
+        let master_up = nodes.get(&master).is_some_and(|m| m.up);
+        Ok(nodes
+            .iter()
+            .filter(|(_, n)| n.replica_of.as_deref() == Some(master.as_str()))
+            .map(|(a, n)| SeenReplica {
+                addr: a.clone(),
+                link_up: n.up && master_up,
+                offset: n.offset,
+            })
+            .collect())
+    }
+
     async fn unwatch(&self, sentinel: &str, _name: &str) -> Result<()> {
         match self.sentinels.lock().unwrap().get_mut(sentinel) {
             Some((w, true)) => *w = None,
