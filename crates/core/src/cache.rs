@@ -172,7 +172,7 @@ pub fn promotion(
                 .collect();
             let Some((addr, view)) = furthest(if linked.is_empty() { &copies } else { &linked })
             else {
-                return Ok(catch_up(&answering, sentinels, their_addr));
+                return Ok(catch_up(nodes, sentinels, their_addr));
             };
             if view.replid == their_view.replid {
                 behind_bytes = Some(their_view.offset.saturating_sub(view.offset));
@@ -247,19 +247,12 @@ fn furthest<'a>(nodes: &[(&'a str, &'a CacheNodeView)]) -> Option<(&'a str, &'a 
 }
 
 /// The target becomes a standby of the other region's live master first: its Sentinels stop
-/// watching, its nodes replicate that master.
+/// watching, its nodes replicate that master ([`standby`]: those that answered).
 fn catch_up(
-    answering: &[(&str, &CacheNodeView)],
+    nodes: &[Seen<CacheNodeView>],
     sentinels: &[Seen<Option<String>>],
     master: &str,
 ) -> Promotion {
-    let nodes: Vec<Seen<CacheNodeView>> = answering
-        .iter()
-        .map(|(a, v)| Seen {
-            addr: (*a).to_string(),
-            answer: Ok((*v).clone()),
-        })
-        .collect();
     let sentinels_not_reached = sentinels
         .iter()
         .filter(|s| s.answer.is_err())
@@ -267,7 +260,7 @@ fn catch_up(
         .collect();
     Promotion {
         master: master.to_string(),
-        ops: standby(&nodes, sentinels, master),
+        ops: standby(nodes, sentinels, master),
         sentinels_not_reached,
         catching_up: true,
         behind_bytes: None,
@@ -318,6 +311,22 @@ pub struct CacheOutcome {
     /// How far the new master was behind the old one when both answered (bytes of the
     /// replication stream), `None` when the old one did not answer.
     pub behind_bytes: Option<u64>,
+}
+
+/// What the cache step (db-failover's `cache`) answers: `ready` (the target region's cache is
+/// the active one, with what was done and fenced) or `not_planned`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStep {
+    pub state: CacheState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheState {
+    Ready,
+    NotPlanned,
 }
 
 /// What a run did with the cache, for its report: the outcome, or why the step could not move
@@ -451,14 +460,19 @@ pub async fn promote<P: CacheNodes>(
     let (old_nodes, old_sentinels) = look(port, other, &plan.master_name, password).await;
     let promotion = promotion(&nodes, &sentinels, &old_nodes)?;
     let mut done = Vec::new();
+    let so_far = |done: &[String]| {
+        if done.is_empty() {
+            "nothing".to_string()
+        } else {
+            done.join("; ")
+        }
+    };
     for op in &promotion.ops {
         apply(port, plan, op, password).await.map_err(|e| {
-            let so_far = if done.is_empty() {
-                "nothing".to_string()
-            } else {
-                done.join("; ")
-            };
-            e.context(format!("cache: {op} failed (done so far: {so_far})"))
+            e.context(format!(
+                "cache: {op} failed (done so far: {})",
+                so_far(&done)
+            ))
         })?;
         done.push(op.to_string());
     }
@@ -468,11 +482,7 @@ pub async fn promote<P: CacheNodes>(
             format!(
                 "cache: the region held no copy of the other region's master {}: it is catching up with it first (done: {}); the promotion comes once it has",
                 promotion.master,
-                if done.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    done.join("; ")
-                }
+                so_far(&done)
             ),
         ));
     }
@@ -483,11 +493,7 @@ pub async fn promote<P: CacheNodes>(
                 "cache: {} is the master, but sentinel(s) {} did not answer and do not watch it yet (done: {})",
                 promotion.master,
                 promotion.sentinels_not_reached.join(", "),
-                if done.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    done.join("; ")
-                }
+                so_far(&done)
             ),
         ));
     }

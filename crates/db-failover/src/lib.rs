@@ -20,7 +20,7 @@
 //! * `scale_capacity`: bring one region's cluster to a level (`standby` when a failback leaves
 //!   it); `ready`, `scaling` or `not_planned`.
 
-use lifeboat_core::cache::CacheOutcome;
+pub use lifeboat_core::cache::{CacheState, CacheStep};
 use lifeboat_core::db_capacity::{self, DbChange, DbLevel};
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
 use lifeboat_core::plan::{RegionCachePlan, ValidPlan, cluster_id_from_arn};
@@ -153,22 +153,6 @@ pub struct CapacityOutcome {
 pub enum CapacityState {
     Ready,
     Scaling,
-    NotPlanned,
-}
-
-/// What the cache step did: `ready` (the target region's cache is the active one, with what
-/// was done and fenced) or `not_planned`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CacheStep {
-    pub state: CacheState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<CacheOutcome>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CacheState {
-    Ready,
     NotPlanned,
 }
 

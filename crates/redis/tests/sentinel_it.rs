@@ -236,6 +236,20 @@ async fn raw(addr: &str, args: &[&str]) -> redis::RedisResult<redis::Value> {
     cmd.query_async(&mut conn).await
 }
 
+/// Every one of `sentinels` answers, watching `want` under the plan's name.
+async fn watching(port: &RedisSentinel, sentinels: &[String], want: Option<&str>) {
+    for s in sentinels {
+        assert_eq!(
+            port.watched(s, NAME)
+                .await
+                .expect("a sentinel answers")
+                .as_deref(),
+            want,
+            "{s}"
+        );
+    }
+}
+
 /// Until every node of `nodes` has all of `master`'s stream (the link up and the offsets equal).
 async fn caught_up(port: &RedisSentinel, master: &str, nodes: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -327,12 +341,7 @@ async fn a_failover_promotes_the_standby_region_with_its_data_and_fences_the_old
         .await
         .expect("the new master takes writes");
     // AND every away Sentinel watches it, so the shop's clients find it by name
-    for s in &away.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("a sentinel answers"),
-            Some(out.master.clone())
-        );
-    }
+    watching(&port, &away.sentinels, Some(&out.master)).await;
     assert_eq!(
         active_master(&port, &plan(CacheFailover::Promote), &away, Some(&secret()))
             .await
@@ -341,12 +350,7 @@ async fn a_failover_promotes_the_standby_region_with_its_data_and_fences_the_old
     );
     // AND the home region is fenced: its Sentinels watch nothing (they cannot fail a1 back
     // over) and its nodes replicate the new master, refusing writes
-    for s in &home.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("a sentinel answers"),
-            None
-        );
-    }
+    watching(&port, &home.sentinels, None).await;
     for n in &home.nodes {
         let v = port
             .replication(n, Some(&secret()))
@@ -408,18 +412,8 @@ async fn a_failover_promotes_the_standby_region_with_its_data_and_fences_the_old
         raw(&a1, &["GET", "cart:43"]).await.expect("a read"),
         redis::Value::BulkString(b"1 item".to_vec())
     );
-    for s in &away.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("a sentinel answers"),
-            None
-        );
-    }
-    for s in &home.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("a sentinel answers"),
-            Some(a1.clone())
-        );
-    }
+    watching(&port, &away.sentinels, None).await;
+    watching(&port, &home.sentinels, Some(&a1)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -448,12 +442,7 @@ async fn a_dark_home_region_is_named_not_reached_and_the_promotion_still_happens
     );
     assert_eq!(out.not_reached.len(), 2 + 3, "{out:?}");
     assert!(out.fenced.is_empty());
-    for s in &away.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("answers"),
-            Some(out.master.clone())
-        );
-    }
+    watching(&port, &away.sentinels, Some(&out.master)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -500,9 +489,7 @@ async fn a_wrong_password_or_a_silent_region_changes_nothing_and_never_shows_the
             "{n} unchanged: {v:?}"
         );
     }
-    for s in &away.sentinels {
-        assert_eq!(port.watched(s, NAME).await.expect("answers"), None);
-    }
+    watching(&port, &away.sentinels, None).await;
     // AND nobody listening is Transient, named
     let gone = format!("127.0.0.1:{}", free_port());
     let e = port
@@ -597,9 +584,7 @@ async fn a_home_region_back_empty_catches_up_before_the_failback_promotes_it_and
     // retried by the state machine), its Sentinels no longer watching a1
     assert_eq!(first.kind(), ErrorKind::Transient, "{first}");
     assert!(first.message().contains("catching up"), "{first}");
-    for s in &home.sentinels {
-        assert_eq!(port.watched(s, NAME).await.expect("answers"), None);
-    }
+    watching(&port, &home.sentinels, None).await;
     caught_up(&port, &out.master, &home.nodes).await;
     // AND the next call promotes home with every cart
     let back = promote(
@@ -619,13 +604,6 @@ async fn a_home_region_back_empty_catches_up_before_the_failback_promotes_it_and
             "{key}"
         );
     }
-    for s in &home.sentinels {
-        assert_eq!(
-            port.watched(s, NAME).await.expect("answers"),
-            Some(back.master.clone())
-        );
-    }
-    for s in &away.sentinels {
-        assert_eq!(port.watched(s, NAME).await.expect("answers"), None);
-    }
+    watching(&port, &home.sentinels, Some(&back.master)).await;
+    watching(&port, &away.sentinels, None).await;
 }

@@ -99,7 +99,7 @@ pub struct CacheBranch {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CacheStepSummary {
     #[serde(default)]
-    pub state: Option<String>,
+    pub state: Option<lifeboat_core::cache::CacheState>,
     #[serde(default)]
     pub cache: Option<lifeboat_core::cache::CacheOutcome>,
 }
@@ -108,7 +108,7 @@ impl CacheBranch {
     /// The report's cache part; `None` for a plan without a cache.
     fn report(&self) -> Option<lifeboat_core::cache::CacheReport> {
         match (&self.value, &self.error) {
-            (Some(v), _) if v.state.as_deref() == Some("not_planned") => None,
+            (Some(v), _) if v.state == Some(lifeboat_core::cache::CacheState::NotPlanned) => None,
             (Some(v), _) => Some(lifeboat_core::cache::CacheReport {
                 outcome: v.cache.clone(),
                 error: None,

@@ -3,9 +3,9 @@
 //! Checks, all at once, each with its own timeout: the database writer is the target's cluster;
 //! each of the target region's own health endpoints answers as the plan expects (status, body);
 //! each public check (through the public name) answers as expected; with the plan's cache, the
-//! target region's Sentinels all watch one of its nodes, which answers as the master. The answer is `passed` or
-//! not, with one line of evidence per check. A failed check is an answer, not an error: the state
-//! machine decides whether to look again or to report.
+//! target region's Sentinels all watch one of its nodes, which answers as the master. The answer
+//! is `passed` or not, with one line of evidence per check. A failed check is an answer, not an
+//! error: the state machine decides whether to look again or to report.
 
 use std::time::Duration;
 
