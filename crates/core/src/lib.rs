@@ -16,6 +16,8 @@
 //! * [`status`]: what `lifeboat status` concludes from what it read.
 //! * [`timeline`]: step timings, RTO and RPO of a run.
 //! * [`fence`]: taking the old primary region out of service (the run, and the returning copy).
+//! * [`cache`]: Redis under Sentinel moved with the database; [`patroni`]: PostgreSQL under
+//!   Patroni, one cluster per region, promoted by switchover or failover.
 //!
 //! No AWS SDK, no Lambda runtime: everything here is testable with in-memory fakes.
 
@@ -32,6 +34,7 @@ pub mod fakes;
 pub mod fence;
 pub mod metrics;
 pub mod params;
+pub mod patroni;
 pub mod plan;
 pub mod ports;
 pub mod readiness;

@@ -690,6 +690,90 @@ pub struct SeenReplica {
     pub offset: u64,
 }
 
+/// A PostgreSQL member's role as Patroni reports it (`GET /patroni`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PgRole {
+    /// The leader of a cluster that takes writes (`primary`; `master` before Patroni 3).
+    Primary,
+    /// The leader of a standby cluster: it replicates another cluster, read-only.
+    StandbyLeader,
+    /// Any other member (`replica`, `sync_standby`, ...), as Patroni named it.
+    Replica(String),
+}
+
+/// A member of a Patroni cluster, as its REST API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgMemberView {
+    /// Patroni's member name.
+    pub name: String,
+    pub role: PgRole,
+    /// `running`, `streaming`, `starting`, `stopped`, ...
+    pub state: String,
+    pub timeline: Option<u64>,
+    /// PostgreSQL's address as the cluster publishes it (`GET /cluster`: host and port), what
+    /// another cluster replicates from.
+    pub postgres: Option<String>,
+    /// A primary's current WAL position (`xlog.location`).
+    pub location: Option<u64>,
+    /// A standby's WAL received and replayed (`xlog.received_location`, `replayed_location`).
+    pub received: Option<u64>,
+    pub replayed: Option<u64>,
+}
+
+impl PgMemberView {
+    /// Whether this member leads its cluster (a primary or a standby cluster's leader).
+    pub fn leads(&self) -> bool {
+        matches!(self.role, PgRole::Primary | PgRole::StandbyLeader)
+    }
+
+    /// How far into the WAL this member is: a primary's location, a standby's furthest of
+    /// what it received and replayed (received WAL is replayed on promotion).
+    pub fn position(&self) -> Option<u64> {
+        match self.role {
+            PgRole::Primary => self.location,
+            _ => match (self.received, self.replayed) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
+}
+
+/// Where a standby cluster replicates from (Patroni's `standby_cluster` `host` and `port`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PgUpstream {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Patroni clusters, each member reached at its REST API's base URL (`http://host:8008`), with
+/// the REST API's credentials for the requests that change something (read by the caller from
+/// SecureString; adapters never log them). One operation per method.
+pub trait PatroniClusters: Send + Sync {
+    /// The member's role, state, timeline and WAL positions (`GET /patroni`), and its
+    /// PostgreSQL address from the cluster's member list (`GET /cluster`).
+    fn member(&self, api: &str) -> impl Future<Output = Result<PgMemberView>> + Send;
+
+    /// Set the cluster's `standby_cluster` in its dynamic configuration (`PATCH /config`):
+    /// `Some(upstream)` makes the cluster a standby cluster replicating `upstream` (its leader
+    /// is demoted and follows it); `None` promotes a standby cluster (its leader becomes the
+    /// primary). Patroni applies it on its next loop.
+    fn set_standby_cluster(
+        &self,
+        api: &str,
+        upstream: Option<&PgUpstream>,
+        auth: &PatroniAuth,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The credentials of Patroni's REST API (`restapi.authentication`).
+#[derive(Debug, Clone)]
+pub struct PatroniAuth {
+    pub username: String,
+    pub password: Secret,
+}
+
 /// Route 53 health checks (control plane, global).
 pub trait HealthChecks: Send + Sync {
     /// Whether the health check is inverted.

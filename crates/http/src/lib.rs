@@ -6,9 +6,13 @@
 //! * [`digitalocean::DigitalOceanDns`] implements [`DomainRecords`](lifeboat_core::ports::DomainRecords)
 //!   through DigitalOcean's DNS API.
 //!
+//! * [`patroni::PatroniRest`] implements [`PatroniClusters`](lifeboat_core::ports::PatroniClusters)
+//!   through Patroni's REST API (PostgreSQL under Patroni, one cluster per region).
+//!
 //! One `reqwest::Client` (rustls, system roots) is built once per function and shared.
 
 pub mod digitalocean;
+pub mod patroni;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,338 @@
+//! PostgreSQL under Patroni, one cluster per region. The rule of what a failover (or failback)
+//! does with the database lives here; [`promote`] executes it through the [`PatroniClusters`]
+//! port.
+//!
+//! The layout lifeboat expects is the one Patroni documents for disaster recovery: each region
+//! runs its own Patroni cluster with its own DCS (etcd), and the standby region's cluster is a
+//! *standby cluster* (`standby_cluster` in its dynamic configuration) whose leader replicates
+//! the active region's primary. Patroni never promotes a standby cluster on its own; the
+//! promotion is a change of that configuration, which is what lifeboat makes, once the run's
+//! decision allows it.
+//!
+//! * **Switchover** (the source region's leader answers as primary): first the source cluster
+//!   becomes a standby cluster of the target's leader (`standby_cluster` set: its primary is
+//!   demoted and takes no more writes); then, once the target has received everything the
+//!   source wrote, the target's cluster is promoted. No write is lost (RPO 0), and the old
+//!   region is already the new standby.
+//! * **Failover** (the source's leader does not answer, and the run's decision allowed the
+//!   data loss its RPO guard measured): the target's cluster is promoted as it is.
+//! * **Fencing** a source that comes back as primary after a failover: it becomes a standby
+//!   cluster of the new primary, so it takes no more writes. Its timeline has forked from the
+//!   new primary's (even with no write of the shop's, its restart wrote WAL), so it does not
+//!   stream until a person rebuilds it (docs/plan.md); what it wrote after the fork stays on
+//!   its disk, never rewound or removed by lifeboat.
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::Seen;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ports::{PatroniAuth, PatroniClusters, PgMemberView, PgRole, PgUpstream};
+
+/// What the run's decision allows the promotion to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PgMode {
+    /// RPO 0: the target is promoted only once it holds every write of the source's leader.
+    Switchover,
+    /// The source's leader is dark and the decision allowed the data loss it measured: the
+    /// target is promoted as it is when the source does not answer (and by the switchover's
+    /// way when it does).
+    Failover,
+}
+
+/// One change lifeboat makes to a cluster's dynamic configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PgOp {
+    /// `standby_cluster` set on the cluster of the member reached at `api`: its leader stops
+    /// taking writes and replicates `upstream`.
+    Demote { api: String, upstream: PgUpstream },
+    /// `standby_cluster` removed: the standby cluster's leader becomes the primary.
+    Promote { api: String },
+}
+
+impl std::fmt::Display for PgOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PgOp::Demote { api, upstream } => write!(
+                f,
+                "the cluster at {api} becomes a standby cluster of {}:{}",
+                upstream.host, upstream.port
+            ),
+            PgOp::Promote { api } => write!(f, "the standby cluster at {api} is promoted"),
+        }
+    }
+}
+
+/// Where the target's database stands after this call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PgState {
+    /// The target's leader is the primary (and the source, where it answers, follows it).
+    Done,
+    /// The source's leader is being demoted (asked now or by an earlier call).
+    Demoting,
+    /// The source has stopped taking writes; the target has not yet received all of them.
+    CatchingUp { behind_bytes: u64 },
+    /// The target's promotion was asked; Patroni applies it on its next loop.
+    Promoting,
+}
+
+/// What a call decided: the target's leader, the changes to make (in order) and where that
+/// leaves the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PgPromotion {
+    /// The target cluster's leader (member name).
+    pub leader: String,
+    pub ops: Vec<PgOp>,
+    pub state: PgState,
+    /// How far the target was behind the source's leader (both answering), in WAL bytes.
+    pub behind_bytes: Option<u64>,
+    /// The source's leader, when this call demotes it.
+    pub fenced: Option<String>,
+}
+
+type Leader<'a> = (&'a str, &'a PgMemberView);
+
+/// The one leader of a region's cluster among the members that answered; `Ok(None)` when
+/// none leads; two leaders is `PreconditionFailed` (lifeboat does not choose whose writes to
+/// keep).
+fn leader<'a>(region: &str, members: &'a [Seen<PgMemberView>]) -> Result<Option<Leader<'a>>> {
+    let leaders: Vec<Leader<'a>> = members
+        .iter()
+        .filter_map(|m| m.answer.as_ref().ok().map(|v| (m.addr.as_str(), v)))
+        .filter(|(_, v)| v.leads())
+        .collect();
+    match leaders.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(Error::precondition(format!(
+            "{region} has {} leaders ({}): refusing to guess which one holds the data",
+            many.len(),
+            many.iter()
+                .map(|(_, v)| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn answering(members: &[Seen<PgMemberView>]) -> bool {
+    members.iter().any(|m| m.answer.is_ok())
+}
+
+/// Why no member answered: the one kind they all failed with (a refused password is not a
+/// dark region), else `Transient`, naming each member.
+fn none_answered(region: &str, members: &[Seen<PgMemberView>]) -> Error {
+    let errors: Vec<&Error> = members
+        .iter()
+        .filter_map(|m| m.answer.as_ref().err())
+        .collect();
+    let kind = match errors.first() {
+        Some(first) if errors.iter().all(|e| e.kind() == first.kind()) => first.kind(),
+        _ => ErrorKind::Transient,
+    };
+    let why = members
+        .iter()
+        .filter_map(|m| m.answer.as_ref().err().map(|e| format!("{}: {e}", m.addr)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Error::new(
+        kind,
+        format!("no Patroni member of {region} answered ({why})"),
+    )
+}
+
+fn upstream_of(v: &PgMemberView) -> Result<PgUpstream> {
+    let addr = v.postgres.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Transient,
+            format!("{} does not publish its PostgreSQL address yet", v.name),
+        )
+    })?;
+    let (host, port) = addr
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .filter(|(h, _)| !h.is_empty())
+        .ok_or_else(|| {
+            Error::invalid_input(format!(
+                "{}'s PostgreSQL address '{}' is not host:port",
+                v.name,
+                crate::text::inert(addr, 80)
+            ))
+        })?;
+    Ok(PgUpstream {
+        host: host.to_string(),
+        port,
+    })
+}
+
+/// The changes that make the target region's cluster the primary one, from what each region's
+/// members answered (see the module's documentation for the rule).
+pub fn promotion(
+    target: &[Seen<PgMemberView>],
+    source: &[Seen<PgMemberView>],
+    mode: PgMode,
+) -> Result<PgPromotion> {
+    if !answering(target) {
+        return Err(none_answered("the target region", target));
+    }
+    let (t_api, t) = leader("the target region", target)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Transient,
+            "the target region's cluster has no leader yet (Patroni elects one)",
+        )
+    })?;
+    let s = leader("the source region", source)?;
+    let done =
+        |ops: Vec<PgOp>, state: PgState, behind: Option<u64>, fenced: Option<String>| PgPromotion {
+            leader: t.name.clone(),
+            ops,
+            state,
+            behind_bytes: behind,
+            fenced,
+        };
+    let behind = |s: &PgMemberView| match (s.position(), t.position()) {
+        (Some(a), Some(b)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
+    match (&t.role, s) {
+        (PgRole::Primary, Some((s_api, sv))) if sv.role == PgRole::Primary => {
+            // Two primaries: the source came back after a failover. The newer timeline is the
+            // one a promotion made; a source on a newer one than the target is not ours to undo.
+            if sv.timeline > t.timeline {
+                return Err(Error::precondition(format!(
+                    "both regions' leaders are primaries and the source's ({}, timeline {}) is \
+                     newer than the target's ({}, timeline {}): refusing to demote it",
+                    sv.name,
+                    sv.timeline.unwrap_or(0),
+                    t.name,
+                    t.timeline.unwrap_or(0)
+                )));
+            }
+            Ok(done(
+                vec![PgOp::Demote {
+                    api: s_api.to_string(),
+                    upstream: upstream_of(t)?,
+                }],
+                PgState::Done,
+                None,
+                Some(sv.name.clone()),
+            ))
+        }
+        (PgRole::Primary, _) => Ok(done(vec![], PgState::Done, None, None)),
+        (_, Some((s_api, sv))) if sv.role == PgRole::Primary => Ok(done(
+            vec![PgOp::Demote {
+                api: s_api.to_string(),
+                upstream: upstream_of(t)?,
+            }],
+            PgState::Demoting,
+            behind(sv),
+            Some(sv.name.clone()),
+        )),
+        (_, Some((_, sv))) => {
+            // Both standby clusters: the source has stopped taking writes. Its end is what it
+            // holds; the target is promoted once it holds as much.
+            let (Some(end), Some(at)) = (sv.position(), t.position()) else {
+                return Ok(done(vec![], PgState::Demoting, None, None));
+            };
+            if at >= end {
+                Ok(done(
+                    vec![PgOp::Promote {
+                        api: t_api.to_string(),
+                    }],
+                    PgState::Promoting,
+                    Some(0),
+                    None,
+                ))
+            } else {
+                Ok(done(
+                    vec![],
+                    PgState::CatchingUp {
+                        behind_bytes: end - at,
+                    },
+                    Some(end - at),
+                    None,
+                ))
+            }
+        }
+        (_, None) if answering(source) => Err(Error::new(
+            ErrorKind::Transient,
+            "the source region's cluster answers without a leader (restarting); waiting for it",
+        )),
+        (_, None) => match mode {
+            PgMode::Failover => Ok(done(
+                vec![PgOp::Promote {
+                    api: t_api.to_string(),
+                }],
+                PgState::Promoting,
+                None,
+                None,
+            )),
+            PgMode::Switchover => Err(Error::precondition(format!(
+                "the source region's leader does not answer ({}): promoting the target could \
+                 lose its last writes, which only a failover the run's decision allowed may do",
+                none_answered("the source region", source)
+            ))),
+        },
+    }
+}
+
+/// Read every member of both regions, decide ([`promotion`]) and make the changes, in order.
+/// Call again until the state is [`PgState::Done`]; each call is safe to repeat.
+pub async fn promote<P: PatroniClusters>(
+    p: &P,
+    target: &[String],
+    source: &[String],
+    mode: PgMode,
+    auth: &PatroniAuth,
+) -> Result<PgPromotion> {
+    let t = read(p, target).await;
+    let s = read(p, source).await;
+    let decided = promotion(&t, &s, mode)?;
+    for op in &decided.ops {
+        match op {
+            PgOp::Demote { api, upstream } => {
+                p.set_standby_cluster(api, Some(upstream), auth).await?
+            }
+            PgOp::Promote { api } => p.set_standby_cluster(api, None, auth).await?,
+        }
+    }
+    Ok(decided)
+}
+
+/// Every member's answer, in the plan's order.
+pub async fn read<P: PatroniClusters>(p: &P, apis: &[String]) -> Vec<Seen<PgMemberView>> {
+    let mut seen = Vec::with_capacity(apis.len());
+    for api in apis {
+        seen.push(Seen {
+            addr: api.clone(),
+            answer: p.member(api).await,
+        });
+    }
+    seen
+}
+
+/// The region whose cluster is the primary, from what each region's members answered:
+/// `Ok(None)` when neither leads as primary; both is `PreconditionFailed` (two writers).
+pub fn primary_region<'a>(regions: &[(&'a str, &[Seen<PgMemberView>])]) -> Result<Option<&'a str>> {
+    let mut found = Vec::new();
+    for (region, members) in regions {
+        if let Some((_, v)) = leader(region, members)?
+            && v.role == PgRole::Primary
+        {
+            found.push(*region);
+        }
+    }
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        _ => Err(Error::precondition(format!(
+            "the database has a primary in each of {}: two writers",
+            found.join(" and ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests;
