@@ -33,16 +33,64 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn patroni_bin() -> PathBuf {
-    let p = std::env::var_os("LIFEBOAT_PATRONI")
+fn patroni_venv() -> PathBuf {
+    let v = std::env::var_os("LIFEBOAT_PATRONI_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv-patroni/bin/patroni"));
+        .unwrap_or_else(|| root().join(".venv-patroni"));
     assert!(
-        p.exists(),
+        v.join("bin/patroni").exists(),
         "{} is missing: run `make setup` (it builds .venv-patroni with PyPI's patroni)",
-        p.display()
+        v.display()
     );
-    p
+    v
+}
+
+/// Whether every directory above `path` lets others through: the postgres user reaches it.
+fn reachable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(full) = path.canonicalize() else {
+        return false;
+    };
+    full.ancestors().skip(1).all(|d| {
+        std::fs::metadata(d)
+            .map(|m| m.permissions().mode() & 0o001 != 0)
+            .unwrap_or(false)
+    })
+}
+
+/// How to start Patroni: the venv's script, or, when the servers run as `postgres` and the
+/// checkout is where that user cannot reach (a home directory), Debian's Python (which made the
+/// venv) on a copy of the venv's packages in the test's own directory.
+fn patroni_command(base: &Path) -> (PathBuf, Vec<String>, Option<PathBuf>) {
+    let venv = patroni_venv();
+    if run_as().is_none() || reachable_by_others(&venv.join("bin/patroni")) {
+        return (venv.join("bin/patroni"), vec![], None);
+    }
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .expect("the venv's lib")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.exists())
+        .expect("the venv's site-packages");
+    let copy = base.join("site-packages");
+    if !copy.exists() {
+        let ok = Command::new("cp")
+            .arg("-a")
+            .arg(&lib)
+            .arg(&copy)
+            .status()
+            .expect("cp");
+        assert!(ok.success(), "copying {} failed", lib.display());
+        chown(&copy);
+    }
+    (
+        PathBuf::from("/usr/bin/python3"),
+        vec![
+            "-c".into(),
+            "import sys; from patroni.__main__ import main; sys.argv[0] = 'patroni'; main()".into(),
+        ],
+        Some(copy),
+    )
 }
 
 fn pg_bin_dir() -> PathBuf {
@@ -93,7 +141,20 @@ fn chown(path: &Path) {
 }
 
 fn spawn(program: &Path, args: &[&str], log: &Path, as_pg: bool) -> Child {
+    spawn_with(program, args, log, as_pg, None)
+}
+
+fn spawn_with(
+    program: &Path,
+    args: &[&str],
+    log: &Path,
+    as_pg: bool,
+    python_path: Option<&Path>,
+) -> Child {
     let mut c = Command::new(program);
+    if let Some(p) = python_path {
+        c.env("PYTHONPATH", p);
+    }
     c.args(args)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(log).expect("log"))
@@ -205,11 +266,16 @@ impl Region {
         self.etcd = Some(etcd);
         wait_listening(self.etcd_port, "etcd");
         let config = self.dir.join("patroni.yml").display().to_string();
-        self.patroni = Some(spawn(
-            &patroni_bin(),
-            &[&config],
+        let base = self.dir.parent().expect("the test's directory");
+        let (program, mut args, python_path) = patroni_command(base);
+        args.push(config);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.patroni = Some(spawn_with(
+            &program,
+            &args,
             &self.dir.join("patroni.log"),
             true,
+            python_path.as_deref(),
         ));
     }
 
