@@ -69,27 +69,12 @@ impl DigitalOceanDns {
         request: reqwest::RequestBuilder,
         token: &Secret,
     ) -> Result<Option<T>> {
-        let response = request
-            .bearer_auth(token.expose())
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Transient,
-                    format!("DigitalOcean {what}: {}", crate::describe(&e.without_url())),
-                )
-            })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Transient,
-                format!(
-                    "DigitalOcean {what}: HTTP {status}, {}",
-                    crate::describe(&e.without_url())
-                ),
-            )
-        })?;
+        let (status, body) = crate::exchange_bytes(
+            &format!("DigitalOcean {what}"),
+            request.bearer_auth(token.expose()),
+            self.timeout,
+        )
+        .await?;
         if status.is_success() {
             if status == reqwest::StatusCode::NO_CONTENT {
                 return Ok(None);
@@ -102,13 +87,7 @@ impl DigitalOceanDns {
                 )
             });
         }
-        let kind = match status.as_u16() {
-            429 => ErrorKind::Throttled,
-            401 | 403 => ErrorKind::AccessDenied,
-            404 => ErrorKind::NotFound,
-            400..=499 => ErrorKind::InvalidInput,
-            _ => ErrorKind::Transient,
-        };
+        let kind = crate::kind_of_status(status.as_u16());
         // DigitalOcean's own words, bounded and inert; a body that is not its error is not shown.
         let said = serde_json::from_slice::<ApiError>(&body)
             .map(|e| {

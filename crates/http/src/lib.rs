@@ -94,6 +94,41 @@ async fn tokio_timeout<F: std::future::Future>(timeout: Duration, f: F) -> Optio
     tokio::time::timeout(timeout, f).await.ok()
 }
 
+/// Send `request` (bounded by `timeout`) and read its whole body. `label` names the exchange in
+/// errors (`DigitalOcean GET ...`); no answer, or a body cut off, is `Transient`.
+async fn exchange_bytes(
+    label: &str,
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<(reqwest::StatusCode, Vec<u8>)> {
+    let response = request.timeout(timeout).send().await.map_err(|e| {
+        Error::new(
+            ErrorKind::Transient,
+            format!("{label}: {}", describe(&e.without_url())),
+        )
+    })?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| {
+        Error::new(
+            ErrorKind::Transient,
+            format!("{label}: HTTP {status}, {}", describe(&e.without_url())),
+        )
+    })?;
+    Ok((status, body.to_vec()))
+}
+
+/// The error kind of an HTTP API's refusal: 429 `Throttled`, 401/403 `AccessDenied`, 404
+/// `NotFound`, another 4xx `InvalidInput`, anything else (5xx) `Transient`.
+fn kind_of_status(status: u16) -> ErrorKind {
+    match status {
+        429 => ErrorKind::Throttled,
+        401 | 403 => ErrorKind::AccessDenied,
+        404 => ErrorKind::NotFound,
+        400..=499 => ErrorKind::InvalidInput,
+        _ => ErrorKind::Transient,
+    }
+}
+
 /// A short reason without the URL (the caller knows it) and with the root cause.
 fn describe(e: &reqwest::Error) -> String {
     let mut reason = if e.is_connect() {

@@ -64,16 +64,6 @@ fn base(api: &str) -> Result<String> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-fn kind_of(status: u16) -> ErrorKind {
-    match status {
-        429 => ErrorKind::Throttled,
-        401 | 403 => ErrorKind::AccessDenied,
-        404 => ErrorKind::NotFound,
-        400..=499 => ErrorKind::InvalidInput,
-        _ => ErrorKind::Transient,
-    }
-}
-
 impl PatroniRest {
     /// Send, and read a success's body as `T` (or a typed error naming the status).
     async fn exchange<T: for<'de> Deserialize<'de>>(
@@ -82,30 +72,14 @@ impl PatroniRest {
         api: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<T> {
-        let response = request.timeout(self.timeout).send().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Transient,
-                format!(
-                    "Patroni {what} at {api}: {}",
-                    crate::describe(&e.without_url())
-                ),
-            )
-        })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Transient,
-                format!(
-                    "Patroni {what} at {api}: HTTP {status}, {}",
-                    crate::describe(&e.without_url())
-                ),
-            )
-        })?;
+        let (status, body) =
+            crate::exchange_bytes(&format!("Patroni {what} at {api}"), request, self.timeout)
+                .await?;
         if !status.is_success() {
             // Patroni answers errors in plain text: shown bounded and inert.
             let said = String::from_utf8_lossy(&body[..body.len().min(400)]).into_owned();
             return Err(Error::new(
-                kind_of(status.as_u16()),
+                crate::kind_of_status(status.as_u16()),
                 format!(
                     "Patroni {what} at {api}: HTTP {status}: {}",
                     inert(&said, 200)
