@@ -55,6 +55,26 @@ pub struct Seen<T> {
     pub answer: std::result::Result<T, Error>,
 }
 
+/// The error when none of `seen` answered: `what`, then each address with its error. Every one
+/// refusing the same way (a wrong password) keeps that kind: retrying cannot help; silence or a
+/// mix is `Transient`, worth another try.
+pub fn none_answered<T>(what: impl std::fmt::Display, seen: &[Seen<T>]) -> Error {
+    let errors: Vec<(&str, &Error)> = seen
+        .iter()
+        .filter_map(|s| s.answer.as_ref().err().map(|e| (s.addr.as_str(), e)))
+        .collect();
+    let kind = match errors.first() {
+        Some((_, first)) if errors.iter().all(|(_, e)| e.kind() == first.kind()) => first.kind(),
+        _ => ErrorKind::Transient,
+    };
+    let why = errors
+        .iter()
+        .map(|(addr, e)| format!("{addr}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Error::new(kind, format!("{what} ({why})"))
+}
+
 /// How a region becomes the active one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Promotion {
@@ -114,25 +134,7 @@ pub fn promotion(
         .filter_map(|n| n.answer.as_ref().ok().map(|v| (n.addr.as_str(), v)))
         .collect();
     if answering.is_empty() {
-        let why = nodes
-            .iter()
-            .filter_map(|n| n.answer.as_ref().err().map(|e| format!("{}: {e}", n.addr)))
-            .collect::<Vec<_>>()
-            .join("; ");
-        // every node refusing the same way (a wrong password) keeps that kind: retrying
-        // cannot help; silence or a mix is worth another try
-        let kinds: Vec<ErrorKind> = nodes
-            .iter()
-            .filter_map(|n| n.answer.as_ref().err().map(Error::kind))
-            .collect();
-        let kind = match kinds.first() {
-            Some(k) if kinds.iter().all(|x| x == k) => *k,
-            _ => ErrorKind::Transient,
-        };
-        return Err(Error::new(
-            kind,
-            format!("no cache node of the region answers ({why})"),
-        ));
+        return Err(none_answered("no cache node of the region answers", nodes));
     }
     let two = |which: &str, m: &[(&str, &CacheNodeView)]| {
         Error::precondition(format!(

@@ -24,7 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Seen;
+use crate::cache::{Seen, none_answered};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ports::{PatroniAuth, PatroniClusters, PgMemberView, PgRole, PgUpstream};
 
@@ -121,26 +121,10 @@ fn answering(members: &[Seen<PgMemberView>]) -> bool {
     members.iter().any(|m| m.answer.is_ok())
 }
 
-/// Why no member answered: the one kind they all failed with (a refused password is not a
-/// dark region), else `Transient`, naming each member.
-fn none_answered(region: &str, members: &[Seen<PgMemberView>]) -> Error {
-    let errors: Vec<&Error> = members
-        .iter()
-        .filter_map(|m| m.answer.as_ref().err())
-        .collect();
-    let kind = match errors.first() {
-        Some(first) if errors.iter().all(|e| e.kind() == first.kind()) => first.kind(),
-        _ => ErrorKind::Transient,
-    };
-    let why = members
-        .iter()
-        .filter_map(|m| m.answer.as_ref().err().map(|e| format!("{}: {e}", m.addr)))
-        .collect::<Vec<_>>()
-        .join("; ");
-    Error::new(
-        kind,
-        format!("no Patroni member of {region} answered ({why})"),
-    )
+/// Why no member of `region` answered (see [`none_answered`]: a refused password is not a
+/// dark region).
+fn silent(region: &str, members: &[Seen<PgMemberView>]) -> Error {
+    none_answered(format!("no Patroni member of {region} answered"), members)
 }
 
 fn upstream_of(v: &PgMemberView) -> Result<PgUpstream> {
@@ -175,7 +159,7 @@ pub fn promotion(
     mode: PgMode,
 ) -> Result<PgPromotion> {
     if !answering(target) {
-        return Err(none_answered("the target region", target));
+        return Err(silent("the target region", target));
     }
     let (t_api, t) = leader("the target region", target)?.ok_or_else(|| {
         Error::new(
@@ -272,7 +256,7 @@ pub fn promotion(
             PgMode::Switchover => Err(Error::precondition(format!(
                 "the source region's leader does not answer ({}): promoting the target could \
                  lose its last writes, which only a failover the run's decision allowed may do",
-                none_answered("the source region", source)
+                silent("the source region", source)
             ))),
         },
     }
