@@ -11,15 +11,19 @@ mod steps_it;
 use std::time::Duration;
 
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_redis::RedisSentinel;
 use lifeboat_tests::{EAST, PLAN_PARAMETER, Shop, WEST};
 
 pub type AlarmHandler = alarm_to_failover::wiring::AwsHandler;
 
-pub type DbHandler =
-    db_failover::Handler<RdsGlobalDatabase, CloudWatch, SsmParameterStore, RedisSentinel>;
+pub type DbHandler = db_failover::Handler<
+    lifeboat_aws::rds::Databases,
+    CloudWatch,
+    SsmParameterStore,
+    RedisSentinel,
+    lifeboat_core::ports::SystemClock,
+>;
 
 /// alarm-to-failover as `main.rs` wires it, in us-west-2, talking to the emulator.
 pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
@@ -32,6 +36,7 @@ pub fn alarm_handler(shop: &Shop) -> AlarmHandler {
         peer_region: EAST.into(),
     };
     alarm_to_failover::wiring::over_aws(config, &shop.west, &shop.east, Duration::from_secs(2))
+        .expect("wiring")
 }
 
 /// db-failover as `main.rs` wires it, in us-west-2, talking to the emulator.
@@ -43,10 +48,11 @@ pub fn db_handler(shop: &Shop) -> DbHandler {
             region: WEST.into(),
         },
         ports: db_failover::Ports {
-            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            db: lifeboat_aws::rds::databases(sdk, Duration::from_secs(2)).expect("databases"),
             lag: CloudWatch::new(sdk),
             params: SsmParameterStore::new(sdk),
             cache: RedisSentinel::default(),
+            clock: lifeboat_core::ports::SystemClock,
         },
     }
 }

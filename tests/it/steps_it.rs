@@ -24,7 +24,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 type ScaleHandler = dr_scale_up::Handler<
     EcsAdapter,
     AsgAdapter,
-    RdsGlobalDatabase,
+    lifeboat_aws::rds::Databases,
     SsmParameterStore,
     SsmParameterStore,
     SnsNotifier,
@@ -50,7 +50,7 @@ fn scale_handler_in(shop: &Shop, region: &str) -> ScaleHandler {
         ports: dr_scale_up::Ports {
             ecs: EcsAdapter::new(sdk),
             asg: AsgAdapter::new(sdk),
-            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            db: lifeboat_aws::rds::databases(sdk, Duration::from_secs(2)).expect("databases"),
             params: SsmParameterStore::new(sdk),
             peer_params: SsmParameterStore::new(peer),
             notifier: SnsNotifier::new(sdk),
@@ -94,7 +94,7 @@ type DnsHandler = dns_flip::Handler<
     CountingRecords,
     Route53Adapter,
     ArcAdapter,
-    RdsGlobalDatabase,
+    lifeboat_aws::rds::Databases,
     SsmParameterStore,
     SsmParameterStore,
     SnsNotifier,
@@ -119,7 +119,7 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
             records: CountingRecords(Route53Adapter::new(sdk), AtomicUsize::new(0)),
             checks: Route53Adapter::new(sdk),
             arc,
-            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            db: lifeboat_aws::rds::databases(sdk, Duration::from_secs(2)).expect("databases"),
             params: SsmParameterStore::new(sdk),
             peer_params: SsmParameterStore::new(&shop.east),
             notifier: SnsNotifier::new(sdk),
@@ -601,7 +601,12 @@ async fn point_checks_at(shop: &Shop, server: &MockServer) {
 
 fn verify_handler(
     shop: &Shop,
-) -> verify::Handler<Http, RdsGlobalDatabase, SsmParameterStore, lifeboat_redis::RedisSentinel> {
+) -> verify::Handler<
+    Http,
+    lifeboat_aws::rds::Databases,
+    SsmParameterStore,
+    lifeboat_redis::RedisSentinel,
+> {
     let sdk = &shop.west;
     verify::Handler {
         config: verify::Config {
@@ -610,7 +615,7 @@ fn verify_handler(
         },
         ports: verify::Ports {
             http: Http::new().unwrap(),
-            db: RdsGlobalDatabase::new(sdk, Duration::from_secs(2)),
+            db: lifeboat_aws::rds::databases(sdk, Duration::from_secs(2)).expect("databases"),
             params: SsmParameterStore::new(sdk),
             cache: lifeboat_redis::RedisSentinel::default(),
         },

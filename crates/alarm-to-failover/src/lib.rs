@@ -296,7 +296,7 @@ fn describe_mute(v: &Value) -> String {
 impl<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
     Handler<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
 where
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
     Lag: ReplicationLagSource,
     Alarms: AlarmReader,
     Params: ParameterStore,
@@ -542,7 +542,7 @@ where
 
         let p = &self.ports;
         let mut readiness = lifeboat_core::steps::readiness(
-            &p.db, &p.lag, &p.alarms, &plan, &target, &source, &trigger,
+            &p.db, &p.lag, &p.alarms, &plan, &target, &source, &trigger, now,
         )
         .await?;
         readiness.peer_lock_unread = peer_lock_unread;

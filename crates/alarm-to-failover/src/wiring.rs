@@ -6,7 +6,6 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::sfn::SfnWorkflow;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
@@ -18,7 +17,7 @@ use crate::{Config, Handler, Ports};
 
 /// The handler with AWS behind every port.
 pub type AwsHandler = Handler<
-    RdsGlobalDatabase,
+    lifeboat_aws::rds::Databases,
     CloudWatch,
     CloudWatch,
     SsmParameterStore,
@@ -37,12 +36,12 @@ pub fn over_aws(
     sdk: &SdkConfig,
     peer: &SdkConfig,
     probe_timeout: Duration,
-) -> AwsHandler {
+) -> Result<AwsHandler> {
     let cloudwatch = CloudWatch::new(sdk);
     let peer_arn = config.peer_state_machine_arn();
-    Handler {
+    Ok(Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(sdk, probe_timeout),
+            db: lifeboat_aws::rds::databases(sdk, probe_timeout)?,
             lag: cloudwatch.clone(),
             alarms: cloudwatch,
             params: SsmParameterStore::new(sdk),
@@ -53,7 +52,7 @@ pub fn over_aws(
             peer_workflow: SfnWorkflow::new(peer, peer_arn),
         },
         config,
-    }
+    })
 }
 
 /// Read the configuration and build the SDK clients (this region's and the other copy's).
@@ -62,5 +61,5 @@ pub async fn from_env(env: &Env<impl Fn(&str) -> Option<String>>) -> Result<AwsH
     let settings = AwsSettings::from_env()?;
     let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
-    Ok(over_aws(config, &sdk, &peer, settings.probe_timeout))
+    over_aws(config, &sdk, &peer, settings.probe_timeout)
 }

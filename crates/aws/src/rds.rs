@@ -22,6 +22,21 @@ pub struct RdsGlobalDatabase {
     probe_timeout: Duration,
 }
 
+/// Every database provider's adapter as one port value: Aurora Global Database through RDS,
+/// PostgreSQL under Patroni through its REST API. The plan's provider chooses which one a step
+/// asks ([`lifeboat_core::database`]).
+pub type Databases =
+    lifeboat_core::ports::Databases<RdsGlobalDatabase, lifeboat_http::patroni::PatroniRest>;
+
+/// The one place that builds [`Databases`]: `probe_timeout` bounds both an RDS probe and a
+/// request to a Patroni member (a dark region's member must not hold a step for longer).
+pub fn databases(base: &aws_config::SdkConfig, probe_timeout: Duration) -> Result<Databases> {
+    Ok(lifeboat_core::ports::Databases {
+        aurora: RdsGlobalDatabase::new(base, probe_timeout),
+        patroni: lifeboat_http::patroni::PatroniRest::new(probe_timeout)?,
+    })
+}
+
 impl RdsGlobalDatabase {
     /// `probe_timeout` bounds [`GlobalDatabase::describe_cluster`], which lifeboat uses to ask
     /// whether a (possibly dark) region's cluster answers.

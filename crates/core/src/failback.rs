@@ -286,8 +286,8 @@ where
     W: crate::ports::WorkflowStarter,
 {
     let home = plan.primary_region();
-    let gid = &plan.database().global_cluster_id;
-    let home_arn = &plan.region(home)?.db_cluster_arn;
+    let gid = plan.global_cluster_id()?;
+    let home_arn = plan.cluster_arn(home)?;
     let view = db.describe_global(from_region, gid).await?;
     let writer_region = view
         .writer_arn()

@@ -242,7 +242,7 @@ pub async fn observe<D, P, Q>(
     region: &str,
 ) -> crate::Result<GuardVerdict>
 where
-    D: crate::ports::GlobalDatabase,
+    D: crate::ports::GlobalDatabase + crate::ports::PatroniClusters,
     P: crate::ports::ParameterStore,
     Q: crate::ports::ParameterStore,
 {
@@ -250,10 +250,8 @@ where
         return Ok(GuardVerdict::NotHome);
     }
     let why = |e: crate::Error| crate::text::inert(&e.to_string(), 300);
-    let writer = db
-        .describe_global(region, &plan.database().global_cluster_id)
+    let writer = crate::database::writer_region(db, plan, region)
         .await
-        .map(|view| crate::steps::writer_region(plan, &view).map(str::to_string))
         .map_err(why);
     let peer = plan.other_region(region)?.to_string();
     let app = plan.app();

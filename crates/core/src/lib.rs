@@ -25,11 +25,12 @@ pub mod alertmanager;
 pub mod cache;
 pub mod canary;
 pub mod capacity;
+pub mod database;
 pub mod db_capacity;
 pub mod decision;
 pub mod error;
 pub mod failback;
-#[cfg(feature = "fakes")]
+#[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod fence;
 pub mod metrics;

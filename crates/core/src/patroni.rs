@@ -97,7 +97,10 @@ type Leader<'a> = (&'a str, &'a PgMemberView);
 /// The one leader of a region's cluster among the members that answered; `Ok(None)` when
 /// none leads; two leaders is `PreconditionFailed` (lifeboat does not choose whose writes to
 /// keep).
-fn leader<'a>(region: &str, members: &'a [Seen<PgMemberView>]) -> Result<Option<Leader<'a>>> {
+pub(crate) fn leader<'a>(
+    region: &str,
+    members: &'a [Seen<PgMemberView>],
+) -> Result<Option<Leader<'a>>> {
     let leaders: Vec<Leader<'a>> = members
         .iter()
         .filter_map(|m| m.answer.as_ref().ok().map(|v| (m.addr.as_str(), v)))
@@ -115,6 +118,30 @@ fn leader<'a>(region: &str, members: &'a [Seen<PgMemberView>]) -> Result<Option<
                 .join(", ")
         ))),
     }
+}
+
+/// Whether a member's PostgreSQL runs (`running`, or `streaming` from its upstream), not
+/// starting, stopped or crashed.
+pub fn runs(v: &PgMemberView) -> bool {
+    matches!(v.state.as_str(), "running" | "streaming")
+}
+
+/// How far behind `primary` the `standby` is, in time, measured `now` while both answer: zero
+/// when the standby has received everything the primary had written; else the time since the
+/// standby's newest replayed transaction was committed, an upper bound of what a failover
+/// now would lose (every write it lacks came after that one). `None` (unknown, never zero)
+/// when a position or that time is missing, or that time is ahead of `now`.
+pub fn lag(
+    primary: &PgMemberView,
+    standby: &PgMemberView,
+    now: time::OffsetDateTime,
+) -> Option<std::time::Duration> {
+    let (end, at) = (primary.location?, standby.position()?);
+    if at >= end {
+        return Some(std::time::Duration::ZERO);
+    }
+    // A time ahead of ours is clocks that disagree: unknown, not zero.
+    std::time::Duration::try_from(now - standby.replayed_at?).ok()
 }
 
 fn answering(members: &[Seen<PgMemberView>]) -> bool {
@@ -283,6 +310,33 @@ pub async fn promote<P: PatroniClusters>(
         }
     }
     Ok(decided)
+}
+
+/// The REST API's credentials for `plan`: the plan's user and the password read from its
+/// SecureString. A missing or empty parameter is `PreconditionFailed` (nothing was changed);
+/// the password is only ever held as a [`crate::ports::Secret`].
+pub async fn auth<S: crate::ports::ParameterStore>(
+    params: &S,
+    plan: &crate::plan::ValidPlan,
+) -> Result<PatroniAuth> {
+    let p = plan.database().patroni.as_ref().ok_or_else(|| {
+        Error::precondition(format!(
+            "plan '{}' names the database provider {}, not patroni",
+            plan.app(),
+            plan.database_provider().as_str()
+        ))
+    })?;
+    match params.get(&p.password_parameter).await? {
+        Some(v) if !v.trim().is_empty() => Ok(PatroniAuth {
+            username: p.username.clone(),
+            password: crate::ports::Secret::new(v.trim()),
+        }),
+        _ => Err(Error::precondition(format!(
+            "the SecureString {} (database.patroni.password_parameter) is missing or empty: \
+             nothing was changed",
+            p.password_parameter
+        ))),
+    }
 }
 
 /// Every member's answer, in the plan's order.

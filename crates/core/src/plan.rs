@@ -29,7 +29,8 @@ pub struct Plan {
     pub primary_region: String,
     /// Exactly two regions, keyed by region name (e.g. `us-east-1`).
     pub regions: BTreeMap<String, RegionPlan>,
-    /// The Aurora global database.
+    /// The database: which provider (Aurora Global Database or PostgreSQL under Patroni), and
+    /// the RPO guard every provider's promotion answers to.
     pub database: DatabasePlan,
     /// Whether a person must approve, and what a timeout does.
     #[serde(default)]
@@ -148,8 +149,13 @@ impl Default for FailbackPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionPlan {
-    /// ARN of this region's member cluster of the global database.
-    pub db_cluster_arn: String,
+    /// ARN of this region's member cluster of the global database (`database.provider:
+    /// aurora_global`, the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_cluster_arn: Option<String>,
+    /// This region's Patroni cluster (`database.provider: patroni`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patroni: Option<RegionPatroniPlan>,
     /// SNS topic in this region for approval requests and run reports.
     pub notification_topic_arn: String,
     /// The cluster's writer endpoint, `host:port` (e.g.
@@ -225,12 +231,19 @@ pub struct AcuRange {
     pub max_acu: f64,
 }
 
-/// The Aurora global database.
+/// The database.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabasePlan {
-    /// Global cluster identifier.
-    pub global_cluster_id: String,
+    /// Which database lifeboat promotes (default `aurora_global`).
+    #[serde(default)]
+    pub provider: DatabaseProvider,
+    /// Global cluster identifier (`aurora_global`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub global_cluster_id: Option<String>,
+    /// The Patroni REST API's credentials (`patroni`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patroni: Option<PatroniPlan>,
     /// RPO guard: the largest replication lag (seconds) accepted for an unplanned failover
     /// (which may lose the writes not yet replicated). Above it lifeboat refuses unless a person
     /// explicitly overrides.
@@ -238,6 +251,49 @@ pub struct DatabasePlan {
     /// Failback starts only when the lag is below this (seconds).
     #[serde(default = "default_failback_max_lag_seconds")]
     pub failback_max_lag_seconds: u32,
+}
+
+/// A database provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseProvider {
+    /// Aurora Global Database: `database.global_cluster_id` and each region's
+    /// `db_cluster_arn`.
+    #[default]
+    AuroraGlobal,
+    /// PostgreSQL under Patroni, one cluster (and DCS) per region, the standby region's a
+    /// standby cluster (`lifeboat_core::patroni`): `database.patroni` and each region's
+    /// `patroni.members`.
+    Patroni,
+}
+
+impl DatabaseProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseProvider::AuroraGlobal => "aurora_global",
+            DatabaseProvider::Patroni => "patroni",
+        }
+    }
+}
+
+/// What lifeboat needs to change a Patroni cluster's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatroniPlan {
+    /// The REST API's user (`restapi.authentication.username`).
+    pub username: String,
+    /// SSM SecureString parameter holding the REST API's password
+    /// (`restapi.authentication.password`): the name, never the password.
+    pub password_parameter: String,
+}
+
+/// One region's Patroni cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionPatroniPlan {
+    /// Every member's REST API base URL (`http://10.0.0.5:8008`), reachable from lifeboat's
+    /// functions; no credentials in the URL.
+    pub members: Vec<String>,
 }
 
 fn default_failback_max_lag_seconds() -> u32 {
@@ -732,12 +788,92 @@ impl ValidPlan {
         self.0
             .regions
             .iter()
-            .find(|(_, r)| r.db_cluster_arn == cluster_arn)
+            .find(|(_, r)| r.db_cluster_arn.as_deref() == Some(cluster_arn))
             .map(|(name, _)| name.as_str())
     }
 
     pub fn database(&self) -> &DatabasePlan {
         &self.0.database
+    }
+
+    pub fn database_provider(&self) -> DatabaseProvider {
+        self.0.database.provider
+    }
+
+    /// What an Aurora-only step says on a plan of another provider: it changes nothing.
+    fn not_aurora(&self, what: &str) -> Error {
+        Error::precondition(format!(
+            "{what} belongs to an Aurora global database, and plan '{}' names the database \
+             provider {}: nothing was read or changed",
+            self.0.app,
+            self.0.database.provider.as_str()
+        ))
+    }
+
+    /// The Aurora global cluster's identifier (`PreconditionFailed` for another provider).
+    pub fn global_cluster_id(&self) -> crate::Result<&str> {
+        self.0
+            .database
+            .global_cluster_id
+            .as_deref()
+            .filter(|_| self.0.database.provider == DatabaseProvider::AuroraGlobal)
+            .ok_or_else(|| self.not_aurora("a global cluster identifier"))
+    }
+
+    /// `region`'s Aurora cluster ARN (`PreconditionFailed` for another provider).
+    pub fn cluster_arn(&self, region: &str) -> crate::Result<&str> {
+        let r = self.region(region)?;
+        r.db_cluster_arn
+            .as_deref()
+            .filter(|_| self.0.database.provider == DatabaseProvider::AuroraGlobal)
+            .ok_or_else(|| self.not_aurora(&format!("{region}'s cluster ARN")))
+    }
+
+    /// The database as a person reads it in a plan of steps or a status: the Aurora global
+    /// cluster's identifier, or the provider's name.
+    pub fn database_name(&self) -> String {
+        match self.0.database.provider {
+            DatabaseProvider::AuroraGlobal => self
+                .0
+                .database
+                .global_cluster_id
+                .clone()
+                .unwrap_or_default(),
+            DatabaseProvider::Patroni => "the Patroni clusters".to_string(),
+        }
+    }
+
+    /// `region`'s database as a person reads it: its Aurora cluster's ARN, or its Patroni
+    /// cluster by its first member's REST API. Empty for a region the plan does not name.
+    pub fn database_label(&self, region: &str) -> String {
+        let Ok(r) = self.region(region) else {
+            return String::new();
+        };
+        match self.0.database.provider {
+            DatabaseProvider::AuroraGlobal => r.db_cluster_arn.clone().unwrap_or_default(),
+            DatabaseProvider::Patroni => r
+                .patroni
+                .as_ref()
+                .and_then(|p| p.members.first())
+                .map_or_else(String::new, |m| format!("{region}'s Patroni cluster ({m})")),
+        }
+    }
+
+    /// `region`'s Patroni members' REST API URLs (`PreconditionFailed` for another provider).
+    pub fn patroni_members(&self, region: &str) -> crate::Result<&[String]> {
+        let r = self.region(region)?;
+        r.patroni
+            .as_ref()
+            .filter(|_| self.0.database.provider == DatabaseProvider::Patroni)
+            .map(|p| p.members.as_slice())
+            .ok_or_else(|| {
+                Error::precondition(format!(
+                    "plan '{}' names the database provider {}, not patroni: {region} has no \
+                     Patroni members",
+                    self.0.app,
+                    self.0.database.provider.as_str()
+                ))
+            })
     }
 
     pub fn rpo_guard(&self) -> Duration {

@@ -719,6 +719,11 @@ pub struct PgMemberView {
     /// A standby's WAL received and replayed (`xlog.received_location`, `replayed_location`).
     pub received: Option<u64>,
     pub replayed: Option<u64>,
+    /// When the newest transaction a standby replayed was committed on the primary
+    /// (`xlog.replayed_timestamp`, PostgreSQL's `pg_last_xact_replay_timestamp()`); `None`
+    /// before it replayed one since it started.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub replayed_at: Option<time::OffsetDateTime>,
 }
 
 impl PgMemberView {
@@ -765,6 +770,106 @@ pub trait PatroniClusters: Send + Sync {
         upstream: Option<&PgUpstream>,
         auth: &PatroniAuth,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The adapters of every database provider, one value: each step holds one database port and
+/// the plan's provider chooses which of them it asks ([`crate::database`]). Delegation only.
+#[derive(Debug, Clone)]
+pub struct Databases<A, P> {
+    /// Aurora Global Database (RDS).
+    pub aurora: A,
+    /// PostgreSQL under Patroni (its REST API).
+    pub patroni: P,
+}
+
+impl<A: GlobalDatabase, P: Send + Sync> GlobalDatabase for Databases<A, P> {
+    fn describe_global(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+    ) -> impl Future<Output = Result<GlobalClusterView>> + Send {
+        self.aurora.describe_global(region, global_cluster_id)
+    }
+
+    fn describe_cluster(
+        &self,
+        region: &str,
+        cluster_arn: &str,
+    ) -> impl Future<Output = Result<ClusterView>> + Send {
+        self.aurora.describe_cluster(region, cluster_arn)
+    }
+
+    fn switchover(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+    ) -> impl Future<Output = Result<GlobalClusterView>> + Send {
+        self.aurora
+            .switchover(region, global_cluster_id, target_cluster_arn)
+    }
+
+    fn endpoint_accepts(
+        &self,
+        endpoint: &str,
+    ) -> impl Future<Output = std::result::Result<(), String>> + Send {
+        self.aurora.endpoint_accepts(endpoint)
+    }
+
+    fn failover_allow_data_loss(
+        &self,
+        region: &str,
+        global_cluster_id: &str,
+        target_cluster_arn: &str,
+    ) -> impl Future<Output = Result<GlobalClusterView>> + Send {
+        self.aurora
+            .failover_allow_data_loss(region, global_cluster_id, target_cluster_arn)
+    }
+}
+
+impl<A: DatabaseCapacity, P: Send + Sync> DatabaseCapacity for Databases<A, P> {
+    fn describe_capacity(
+        &self,
+        region: &str,
+        cluster_arn: &str,
+    ) -> impl Future<Output = Result<ClusterCapacityView>> + Send {
+        self.aurora.describe_capacity(region, cluster_arn)
+    }
+
+    fn modify_instance_class(
+        &self,
+        region: &str,
+        instance_id: &str,
+        class: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.aurora
+            .modify_instance_class(region, instance_id, class)
+    }
+
+    fn modify_serverless_range(
+        &self,
+        region: &str,
+        cluster_arn: &str,
+        range: crate::plan::AcuRange,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.aurora
+            .modify_serverless_range(region, cluster_arn, range)
+    }
+}
+
+impl<A: Send + Sync, P: PatroniClusters> PatroniClusters for Databases<A, P> {
+    fn member(&self, api: &str) -> impl Future<Output = Result<PgMemberView>> + Send {
+        self.patroni.member(api)
+    }
+
+    fn set_standby_cluster(
+        &self,
+        api: &str,
+        upstream: Option<&PgUpstream>,
+        auth: &PatroniAuth,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.patroni.set_standby_cluster(api, upstream, auth)
+    }
 }
 
 /// The credentials of Patroni's REST API (`restapi.authentication`).

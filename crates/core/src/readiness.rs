@@ -26,11 +26,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{ErrorKind, Result};
-use crate::plan::{ValidPlan, cluster_id_from_arn};
+use crate::plan::{DatabaseProvider, ValidPlan};
 use crate::ports::{
     AlarmReader, AutoScalingGroups, Buckets, CacheNodes, DatabaseCapacity, EcsServices,
-    GlobalDatabase, HealthChecks, ParameterStore, RecordSets, ReplicationLagSource,
-    RoutingControls, Topics,
+    GlobalDatabase, HealthChecks, ParameterStore, PatroniClusters, RecordSets,
+    ReplicationLagSource, RoutingControls, Topics,
 };
 use crate::trigger::{AlarmState, Trigger};
 
@@ -351,7 +351,7 @@ pub async fn evaluate<D, L, E, G, R, H, C, T, P, B, K>(
     now: OffsetDateTime,
 ) -> Result<ReadinessReport>
 where
-    D: GlobalDatabase + DatabaseCapacity,
+    D: GlobalDatabase + DatabaseCapacity + PatroniClusters,
     L: ReplicationLagSource,
     E: EcsServices,
     G: AutoScalingGroups,
@@ -411,6 +411,135 @@ impl AlarmReader for NoAlarms {
     }
 }
 
+/// What the lag is measured from, as a finding names it.
+fn lag_evidence(plan: &ValidPlan) -> &'static str {
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => "AuroraGlobalDBReplicationLag datapoint",
+        DatabaseProvider::Patroni => {
+            "measurement (both leaders answering, the standby's replayed transaction time known)"
+        }
+    }
+}
+
+/// Aurora: the global cluster's members are exactly the plan's clusters, none being rebuilt.
+async fn aurora_members<D: GlobalDatabase>(
+    db: &D,
+    plan: &ValidPlan,
+    target: &str,
+    gid: &str,
+    out: &mut Vec<Finding>,
+) {
+    // Members: exactly the plan's clusters.
+    match db.describe_global(target, gid).await {
+        Err(e) => out.push(could_not(Check::GlobalCluster, gid, &e)),
+        Ok(view) => {
+            let mut problems = Vec::new();
+            for region in plan.region_names() {
+                let Ok(arn) = plan.cluster_arn(region) else {
+                    continue;
+                };
+                match view.member(arn) {
+                    None => {
+                        problems.push(format!("{arn} ({region}) is not a member"))
+                    }
+                    Some(m) if m.synchronization_status.as_deref() == Some("pending-resync") => {
+                        problems.push(format!(
+                            "{arn} ({region}) is still being rebuilt as a secondary (pending-resync)"
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            let strangers: Vec<&str> = view
+                .members
+                .iter()
+                .map(|m| m.cluster_arn.as_str())
+                .filter(|arn| plan.region_of_cluster(arn).is_none())
+                .collect();
+            if problems.is_empty() {
+                let mut msg = format!(
+                    "members are the plan's clusters; writer: {}",
+                    view.writer_arn().unwrap_or("none")
+                );
+                let severity = if strangers.is_empty() {
+                    Severity::Ok
+                } else {
+                    let _ = write!(
+                        msg,
+                        "; also has members the plan does not name: {}",
+                        strangers.join(", ")
+                    );
+                    Severity::Warning
+                };
+                out.push(Finding::new(Check::GlobalCluster, severity, gid, msg));
+            } else {
+                out.push(Finding::new(
+                    Check::GlobalCluster,
+                    Severity::Critical,
+                    gid,
+                    problems.join("; "),
+                ));
+            }
+        }
+    }
+}
+
+/// Patroni: each region's cluster answers with one leader; the standby region's leader
+/// streams. Which region is the writer is the snapshot's (two primaries is critical there).
+async fn patroni_members<D: PatroniClusters>(db: &D, plan: &ValidPlan, out: &mut Vec<Finding>) {
+    for region in plan.region_names() {
+        let Ok(apis) = plan.patroni_members(region) else {
+            continue;
+        };
+        let seen = crate::patroni::read(db, apis).await;
+        let subject = format!("{region} Patroni cluster");
+        let answered = seen.iter().filter(|m| m.answer.is_ok()).count();
+        if answered == 0 {
+            let e = crate::cache::none_answered("no member answered", &seen);
+            out.push(could_not(Check::GlobalCluster, &subject, &e));
+            continue;
+        }
+        out.push(match crate::patroni::leader(region, &seen) {
+            Err(e) => Finding::new(
+                Check::GlobalCluster,
+                Severity::Critical,
+                &subject,
+                e.to_string(),
+            ),
+            Ok(None) => Finding::new(
+                Check::GlobalCluster,
+                Severity::Critical,
+                &subject,
+                format!("{answered} of {} members answer, none leads", seen.len()),
+            ),
+            Ok(Some((_, v))) => {
+                let role = match &v.role {
+                    crate::ports::PgRole::Primary => "primary",
+                    crate::ports::PgRole::StandbyLeader => "standby leader",
+                    crate::ports::PgRole::Replica(r) => r.as_str(),
+                };
+                let severity = if crate::patroni::runs(v) {
+                    Severity::Ok
+                } else {
+                    Severity::Critical
+                };
+                Finding::new(
+                    Check::GlobalCluster,
+                    severity,
+                    &subject,
+                    format!(
+                        "{answered} of {} members answer; leader {} ({role}, {}, timeline {})",
+                        seen.len(),
+                        v.name,
+                        v.state,
+                        v.timeline.map_or("?".to_string(), |t| t.to_string())
+                    ),
+                )
+            }
+        });
+    }
+}
+
 fn could_not(check: Check, subject: &str, e: &crate::Error) -> Finding {
     // Not found, or not allowed: a failover that needs it would fail the same way. Anything else
     // (a region dark, throttling) may pass by the time it is needed.
@@ -439,7 +568,13 @@ async fn database_capacity<D: DatabaseCapacity>(
     let (Ok(target_plan), Ok(primary_plan)) = (plan.region(target), plan.region(primary)) else {
         return Vec::new();
     };
-    let subject = &target_plan.db_cluster_arn;
+    let (Some(subject), Some(primary_arn)) = (
+        target_plan.db_cluster_arn.as_deref(),
+        primary_plan.db_cluster_arn.as_deref(),
+    ) else {
+        // Capacity is Aurora's: another provider's plan sets none (validation).
+        return Vec::new();
+    };
     let planned =
         match crate::db_capacity::target(plan, target, crate::db_capacity::DbLevel::Active) {
             Ok(t) => t,
@@ -447,7 +582,7 @@ async fn database_capacity<D: DatabaseCapacity>(
         };
     let (dr, source) = futures::join!(
         db.describe_capacity(target, subject),
-        db.describe_capacity(primary, &primary_plan.db_cluster_arn)
+        db.describe_capacity(primary, primary_arn)
     );
     let dr = match dr {
         Ok(v) => v,
@@ -505,69 +640,35 @@ fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
+async fn database<D, L>(
     db: &D,
     lag: &L,
     plan: &ValidPlan,
     target: &str,
     now: OffsetDateTime,
-) -> (Vec<Finding>, Option<String>) {
+) -> (Vec<Finding>, Option<String>)
+where
+    D: GlobalDatabase + PatroniClusters,
+    L: ReplicationLagSource,
+{
     let mut out = Vec::new();
-    let gid = plan.database().global_cluster_id.clone();
-    // Members: exactly the plan's clusters.
-    match db.describe_global(target, &gid).await {
-        Err(e) => out.push(could_not(Check::GlobalCluster, &gid, &e)),
-        Ok(view) => {
-            let mut problems = Vec::new();
-            for region in plan.region_names() {
-                let Ok(rp) = plan.region(region) else {
-                    continue;
-                };
-                match view.member(&rp.db_cluster_arn) {
-                    None => {
-                        problems.push(format!("{} ({region}) is not a member", rp.db_cluster_arn))
-                    }
-                    Some(m) if m.synchronization_status.as_deref() == Some("pending-resync") => {
-                        problems.push(format!(
-                            "{} ({region}) is still being rebuilt as a secondary (pending-resync)",
-                            rp.db_cluster_arn
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-            let strangers: Vec<&str> = view
-                .members
-                .iter()
-                .map(|m| m.cluster_arn.as_str())
-                .filter(|arn| plan.region_of_cluster(arn).is_none())
-                .collect();
-            if problems.is_empty() {
-                let mut msg = format!(
-                    "members are the plan's clusters; writer: {}",
-                    view.writer_arn().unwrap_or("none")
-                );
-                let severity = if strangers.is_empty() {
-                    Severity::Ok
-                } else {
-                    let _ = write!(
-                        msg,
-                        "; also has members the plan does not name: {}",
-                        strangers.join(", ")
-                    );
-                    Severity::Warning
-                };
-                out.push(Finding::new(Check::GlobalCluster, severity, &gid, msg));
-            } else {
-                out.push(Finding::new(
-                    Check::GlobalCluster,
-                    Severity::Critical,
-                    &gid,
-                    problems.join("; "),
-                ));
-            }
+    // Whose writes the run would move: the plan's clusters, as the provider describes them.
+    let (members_subject, target_subject) = match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => {
+            let (Ok(gid), Ok(arn)) = (plan.global_cluster_id(), plan.cluster_arn(target)) else {
+                return (out, None);
+            };
+            aurora_members(db, plan, target, gid, &mut out).await;
+            (gid.to_string(), arn.to_string())
         }
-    }
+        DatabaseProvider::Patroni => {
+            patroni_members(db, plan, &mut out).await;
+            (
+                "Patroni clusters".to_string(),
+                format!("{target} Patroni cluster"),
+            )
+        }
+    };
 
     // The same snapshot the failover decides on.
     let source = match plan.other_region(target) {
@@ -581,15 +682,11 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
         requested_by: "readiness".into(),
         at: now,
     };
-    let target_arn = match plan.region(target) {
-        Ok(r) => r.db_cluster_arn.clone(),
-        Err(e) => {
-            out.push(could_not(Check::TargetCluster, target, &e));
-            return (out, None);
-        }
-    };
+    let target_arn = target_subject;
     let snap =
-        match crate::steps::readiness(db, lag, &NoAlarms, plan, target, &source, &trigger).await {
+        match crate::steps::readiness(db, lag, &NoAlarms, plan, target, &source, &trigger, now)
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
                 out.push(could_not(Check::TargetCluster, &target_arn, &e));
@@ -601,7 +698,7 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
         out.push(Finding::new(
             Check::GlobalCluster,
             Severity::Warning,
-            &gid,
+            &members_subject,
             format!("a switchover or failover is under way ({op})"),
         ));
     }
@@ -636,19 +733,7 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
     let lag_value = if standby == target {
         Ok((snap.replication_lag, snap.replication_lag_age))
     } else {
-        // The standby is the source here, which the plan names (other_region above); an ARN
-        // that cannot be read names no cluster and the lag is "unknown" below, never 0.
-        let arn = plan
-            .region(standby)
-            .map(|r| r.db_cluster_arn.clone())
-            .unwrap_or_default();
-        match cluster_id_from_arn(&arn) {
-            Some(id) => lag
-                .replication_lag(standby, id)
-                .await
-                .map(|s| (crate::decision::usable_lag(s, guard), s.map(|s| s.age))),
-            None => Ok((None, None)),
-        }
+        crate::database::standby_lag(db, lag, plan, standby, now).await
     };
     let subject = format!("{standby} standby");
     out.push(match lag_value {
@@ -658,7 +743,8 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
             Severity::Warning,
             subject,
             format!(
-                "the newest AuroraGlobalDBReplicationLag datapoint is {} old, older than the RPO guard of {}: the lag counts as unknown",
+                "the newest {} is {} old, older than the RPO guard of {}: the lag counts as unknown",
+                lag_evidence(plan),
                 secs(age),
                 secs(guard)
             ),
@@ -667,8 +753,10 @@ async fn database<D: GlobalDatabase, L: ReplicationLagSource>(
             Check::ReplicationLag,
             Severity::Warning,
             subject,
-            "no recent AuroraGlobalDBReplicationLag datapoint: the RPO guard cannot be judged"
-                .into(),
+            format!(
+                "no {}: the lag is unknown and the RPO guard cannot be judged",
+                lag_evidence(plan)
+            ),
         ),
         Ok((Some(l), _)) if l > guard => Finding::new(
             Check::ReplicationLag,

@@ -1,8 +1,8 @@
 //! Pure helpers shared by the failover steps (scale-up, traffic, verify).
 
 use crate::decision::Readiness;
-use crate::error::{Error, Result};
-use crate::plan::{HealthEndpoint, ValidPlan, cluster_id_from_arn};
+use crate::error::Result;
+use crate::plan::{HealthEndpoint, ValidPlan};
 use crate::ports::{
     AlarmReader, AsgView, EcsServiceView, GlobalClusterView, GlobalDatabase, HttpObservation,
     RecordValue, ReplicationLagSource,
@@ -207,7 +207,9 @@ pub async fn primary_data_plane<D: GlobalDatabase>(
 /// The readiness snapshot a decision is made on: who the writer is, whether an operation is under
 /// way, whether the target cluster is available and the primary answers, the target's replication
 /// lag, and (for an alarm trigger) whether the alarm still fires when re-read. One code for
-/// alarm-to-failover's decision and the state machine's Assess step.
+/// alarm-to-failover's decision and the state machine's Assess step. `now` is when Patroni's
+/// lag is measured.
+#[allow(clippy::too_many_arguments)] // three ports, the plan, the move and its time
 pub async fn readiness<D, L, A>(
     db: &D,
     lag: &L,
@@ -216,38 +218,14 @@ pub async fn readiness<D, L, A>(
     target: &str,
     source: &str,
     trigger: &Trigger,
+    now: time::OffsetDateTime,
 ) -> Result<Readiness>
 where
-    D: GlobalDatabase,
+    D: GlobalDatabase + crate::ports::PatroniClusters,
     L: ReplicationLagSource,
     A: AlarmReader,
 {
-    let gid = &plan.database().global_cluster_id;
-    let target_arn = &plan.region(target)?.db_cluster_arn;
-    let global = db.describe_global(target, gid).await?;
-    let writer_region =
-        match global.writer_arn() {
-            None => None,
-            Some(arn) => Some(plan.region_of_cluster(arn).map(str::to_string).ok_or_else(
-                || {
-                    Error::precondition(format!(
-                        "the writer of {gid} is {arn}, which is not one of the plan's clusters"
-                    ))
-                },
-            )?),
-        };
-    let target_cluster_available = db
-        .describe_cluster(target, target_arn)
-        .await?
-        .is_available();
-    let primary_arn = &plan.region(source)?.db_cluster_arn;
-    let primary_reachable = primary_answers(db, source, primary_arn).await;
-    let primary_data_plane = primary_data_plane(db, plan, source, primary_reachable).await?;
-    let target_id = cluster_id_from_arn(target_arn)
-        .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
-    let sample = lag.replication_lag(target, target_id).await?;
-    let replication_lag = crate::decision::usable_lag(sample, plan.rpo_guard());
-    let replication_lag_age = sample.map(|s| s.age);
+    let db_seen = crate::database::evidence(db, lag, plan, target, source, now).await?;
     let alarm_still_firing = match trigger {
         Trigger::Alarm { name, region, .. } => {
             let region = if region.is_empty() {
@@ -267,13 +245,13 @@ where
     };
     Ok(Readiness {
         peer_lock_unread: None,
-        writer_region,
-        operation_in_progress: global.operation.map(|o| o.status),
-        target_cluster_available,
-        primary_reachable,
-        primary_data_plane,
-        replication_lag,
-        replication_lag_age,
+        writer_region: db_seen.writer_region,
+        operation_in_progress: db_seen.operation_in_progress,
+        target_cluster_available: db_seen.target_available,
+        primary_reachable: db_seen.primary_reachable,
+        primary_data_plane: db_seen.primary_data_plane,
+        replication_lag: db_seen.replication_lag,
+        replication_lag_age: db_seen.replication_lag_age,
         alarm_still_firing,
     })
 }

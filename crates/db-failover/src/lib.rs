@@ -23,9 +23,10 @@
 pub use lifeboat_core::cache::{CacheState, CacheStep};
 use lifeboat_core::db_capacity::{self, DbChange, DbLevel};
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
-use lifeboat_core::plan::{RegionCachePlan, ValidPlan, cluster_id_from_arn};
+use lifeboat_core::patroni::{self, PgMode, PgPromotion, PgState};
+use lifeboat_core::plan::{DatabaseProvider, RegionCachePlan, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    CacheNodes, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase,
+    CacheNodes, Clock, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase,
     GlobalMember, ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::store;
@@ -62,6 +63,11 @@ pub enum Request {
     Status {
         #[serde(default)]
         target_region: Option<String>,
+        /// The promotion the run approved (as for `start`). Under Patroni each status call
+        /// drives the promotion's next step, and a target promoted while its source was dark
+        /// needs the approved failover to go on; without it only a switchover's steps run.
+        #[serde(default)]
+        approved: Option<PromotionMode>,
     },
     /// Move the plan's cache into `target_region` once the database is the writer there
     /// (`lifeboat_core::cache::promote`): `not_planned` when the plan has no cache.
@@ -168,27 +174,30 @@ pub enum Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Db, Lag, Params, Cache> {
+pub struct Ports<Db, Lag, Params, Cache, Time> {
     pub db: Db,
     pub lag: Lag,
     pub params: Params,
     /// The plan's cache nodes and Sentinels (Redis).
     pub cache: Cache,
+    /// Patroni's lag is measured against now.
+    pub clock: Time,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Db, Lag, Params, Cache> {
+pub struct Handler<Db, Lag, Params, Cache, Time> {
     pub config: Config,
-    pub ports: Ports<Db, Lag, Params, Cache>,
+    pub ports: Ports<Db, Lag, Params, Cache, Time>,
 }
 
 impl<
-    Db: GlobalDatabase + DatabaseCapacity,
+    Db: GlobalDatabase + DatabaseCapacity + lifeboat_core::ports::PatroniClusters,
     Lag: ReplicationLagSource,
     Params: ParameterStore,
     Cache: CacheNodes,
-> Handler<Db, Lag, Params, Cache>
+    Time: Clock,
+> Handler<Db, Lag, Params, Cache, Time>
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("db-failover request", event)?;
@@ -202,9 +211,24 @@ impl<
                 approved,
             } => {
                 let target = self.target(&plan, target_region)?;
-                let out = self
-                    .start(&plan, &target, allow_data_loss_override, planned, approved)
-                    .await;
+                let allow_override = allow_data_loss_override
+                    || matches!(
+                        approved,
+                        Some(PromotionMode::Failover {
+                            overridden: true,
+                            ..
+                        })
+                    );
+                let out = match plan.database_provider() {
+                    DatabaseProvider::AuroraGlobal => {
+                        self.start(&plan, &target, allow_override, planned, approved)
+                            .await
+                    }
+                    DatabaseProvider::Patroni => {
+                        self.start_patroni(&plan, &target, allow_override, planned, approved)
+                            .await
+                    }
+                };
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, outcome = ?out, "start");
                 let out = out?;
                 // The promotion is requested (or under way, or done): the target's capacity
@@ -213,9 +237,18 @@ impl<
                 tracing::info!(run_id = run_id.as_deref().unwrap_or("-"), target = %target, capacity = ?capacity, "capacity");
                 Ok(Response::Start(out))
             }
-            Request::Status { target_region } => {
+            Request::Status {
+                target_region,
+                approved,
+            } => {
                 let target = self.target(&plan, target_region)?;
-                self.status(&plan, &target).await.map(Response::Status)
+                match plan.database_provider() {
+                    DatabaseProvider::AuroraGlobal => self.status(&plan, &target).await,
+                    DatabaseProvider::Patroni => {
+                        self.status_patroni(&plan, &target, approved.as_ref()).await
+                    }
+                }
+                .map(Response::Status)
             }
             Request::Cache {
                 target_region,
@@ -248,10 +281,10 @@ impl<
                 cache: None,
             });
         };
-        let (view, target_arn) = self.describe(plan, target).await?;
-        if view.writer_arn() != Some(target_arn.as_str()) {
+        let writer = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await?;
+        if writer.as_deref() != Some(target) {
             return Err(Error::precondition(format!(
-                "the cache moves with the database, and {target}'s cluster is not the writer: nothing was changed"
+                "the cache moves with the database, and {target}'s database is not the writer: nothing was changed"
             )));
         }
         let password = lifeboat_core::cache::password(&self.ports.params, cache).await?;
@@ -287,11 +320,11 @@ impl<
         plan: &ValidPlan,
         target: &str,
     ) -> Result<(GlobalClusterView, String)> {
-        let target_arn = plan.region(target)?.db_cluster_arn.clone();
+        let target_arn = plan.cluster_arn(target)?.to_string();
         let view = self
             .ports
             .db
-            .describe_global(target, &plan.database().global_cluster_id)
+            .describe_global(target, plan.global_cluster_id()?)
             .await?;
         if view.member(&target_arn).is_none() {
             return Err(Error::precondition(format!(
@@ -310,14 +343,6 @@ impl<
         planned: bool,
         approved: Option<PromotionMode>,
     ) -> Result<StartOutcome> {
-        let allow_override = allow_override
-            || matches!(
-                approved,
-                Some(PromotionMode::Failover {
-                    overridden: true,
-                    ..
-                })
-            );
         let db = &self.ports.db;
         let (view, target_arn) = self.describe(plan, target).await?;
         if let Some(op) = &view.operation {
@@ -380,18 +405,8 @@ impl<
             answers: primary_reachable,
             data_plane,
         };
-        let promotion = choose_promotion(primary, lag, plan.rpo_guard(), allow_override)
-            .map_err(|refusal| Error::precondition(refusal.to_string()))?;
-        if let Some(why) = approved
-            .as_ref()
-            .and_then(|a| lifeboat_core::decision::exceeds_approval(a, &promotion))
-        {
-            return Err(Error::new(
-                lifeboat_core::ErrorKind::ApprovalOutdated,
-                format!("nothing was changed: {why}; a person must approve the new mode"),
-            ));
-        }
-        let gid = &plan.database().global_cluster_id;
+        let promotion = decide(plan, primary, lag, allow_override, approved.as_ref())?;
+        let gid = plan.global_cluster_id()?;
         let (after, rpo) = match promotion {
             PromotionMode::Switchover => {
                 (db.switchover(target, gid, &target_arn).await?, Some(0.0))
@@ -430,7 +445,7 @@ impl<
                 capacity: None,
             });
         };
-        let arn = &plan.region(region)?.db_cluster_arn;
+        let arn = plan.cluster_arn(region)?;
         let view = self.ports.db.describe_capacity(region, arn).await?;
         let mut step = db_capacity::step(&target, &view);
         let mut requested = Vec::with_capacity(step.changes.len());
@@ -478,6 +493,116 @@ impl<
             waiting: step.waiting,
             left_alone: step.left_alone,
             capacity: Some(view),
+        })
+    }
+
+    /// Under Patroni: the same decision as Aurora's (core), made on the evidence both
+    /// regions' members give ([`lifeboat_core::database::evidence`]), then the first step of
+    /// [`patroni::promote`]; `status` drives the rest.
+    async fn start_patroni(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+        allow_override: bool,
+        planned: bool,
+        approved: Option<PromotionMode>,
+    ) -> Result<StartOutcome> {
+        let source = plan.other_region(target)?;
+        let now = self.ports.clock.now();
+        let ev = lifeboat_core::database::evidence(
+            &self.ports.db,
+            &self.ports.lag,
+            plan,
+            target,
+            source,
+            now,
+        )
+        .await?;
+        if ev.writer_region.as_deref() == Some(target) {
+            return Ok(StartOutcome::AlreadyDone {
+                writer_region: target.to_string(),
+            });
+        }
+        if ev.operation_in_progress.is_some() {
+            // an earlier start demoted the source: its switchover goes on (RPO 0)
+            let out = self.drive(plan, target, PgMode::Switchover).await?;
+            return Ok(StartOutcome::InProgress {
+                rds_status: pg_status(&out.state),
+                to_region: target.to_string(),
+            });
+        }
+        if !ev.target_available {
+            return Err(Error::precondition(format!(
+                "{target}'s Patroni cluster has no running leader: lifeboat never promotes into an unhealthy target"
+            )));
+        }
+        if planned && !ev.primary_reachable {
+            return Err(Error::precondition(format!(
+                "a planned promotion is a switchover (RPO 0), and the primary in {source} does not answer: nothing was changed"
+            )));
+        }
+        let primary = lifeboat_core::decision::PrimaryEvidence {
+            region: source,
+            answers: ev.primary_reachable,
+            data_plane: ev.primary_data_plane,
+        };
+        let lag = if ev.primary_reachable {
+            None
+        } else {
+            ev.replication_lag
+        };
+        let promotion = decide(plan, primary, lag, allow_override, approved.as_ref())?;
+        let (mode, rpo) = match &promotion {
+            PromotionMode::Switchover => (PgMode::Switchover, Some(0.0)),
+            PromotionMode::Failover { lag, .. } => (PgMode::Failover, lag.map(|l| l.as_secs_f64())),
+        };
+        let out = self.drive(plan, target, mode).await?;
+        Ok(StartOutcome::Started {
+            promotion,
+            from_region: source.to_string(),
+            to_region: target.to_string(),
+            rpo_estimate_seconds: rpo,
+            rds_status: Some(pg_status(&out.state)),
+        })
+    }
+
+    /// One step of the Patroni promotion into `target` (each call safe to repeat).
+    async fn drive(&self, plan: &ValidPlan, target: &str, mode: PgMode) -> Result<PgPromotion> {
+        let auth = patroni::auth(&self.ports.params, plan).await?;
+        let out = patroni::promote(
+            &self.ports.db,
+            plan.patroni_members(target)?,
+            plan.patroni_members(plan.other_region(target)?)?,
+            mode,
+            &auth,
+        )
+        .await?;
+        tracing::info!(target = %target, leader = %out.leader, state = ?out.state, ops = ?out.ops, fenced = ?out.fenced, "patroni");
+        Ok(out)
+    }
+
+    /// Under Patroni: drive the promotion's next step and say where it stands. `done` once the
+    /// target's leader is the primary (and a source that answers as primary is demoted).
+    async fn status_patroni(
+        &self,
+        plan: &ValidPlan,
+        target: &str,
+        approved: Option<&PromotionMode>,
+    ) -> Result<Status> {
+        let mode = match approved {
+            Some(PromotionMode::Failover { .. }) => PgMode::Failover,
+            _ => PgMode::Switchover,
+        };
+        let out = self.drive(plan, target, mode).await?;
+        Ok(match out.state {
+            PgState::Done => Status::Done {
+                writer_region: target.to_string(),
+                secondaries: Vec::new(),
+                capacity: None,
+            },
+            state => Status::InProgress {
+                rds_status: pg_status(&state),
+            },
         })
     }
 
@@ -530,6 +655,40 @@ impl<
             ),
             writer_region,
         })
+    }
+}
+
+/// The run's decision (core), the same for every provider: the promotion the evidence allows,
+/// and never one riskier than the person approved (`ApprovalOutdated`).
+fn decide(
+    plan: &ValidPlan,
+    primary: lifeboat_core::decision::PrimaryEvidence<'_>,
+    lag: Option<std::time::Duration>,
+    allow_override: bool,
+    approved: Option<&PromotionMode>,
+) -> Result<PromotionMode> {
+    let promotion = choose_promotion(primary, lag, plan.rpo_guard(), allow_override)
+        .map_err(|refusal| Error::precondition(refusal.to_string()))?;
+    if let Some(why) =
+        approved.and_then(|a| lifeboat_core::decision::exceeds_approval(a, &promotion))
+    {
+        return Err(Error::new(
+            lifeboat_core::ErrorKind::ApprovalOutdated,
+            format!("nothing was changed: {why}; a person must approve the new mode"),
+        ));
+    }
+    Ok(promotion)
+}
+
+/// A Patroni promotion's state in the words the report shows.
+fn pg_status(state: &PgState) -> String {
+    match state {
+        PgState::Done => "done".into(),
+        PgState::Demoting => "demoting the source's primary".into(),
+        PgState::CatchingUp { behind_bytes } => {
+            format!("the target is catching up ({behind_bytes} WAL bytes behind)")
+        }
+        PgState::Promoting => "promoting the target's standby cluster".into(),
     }
 }
 

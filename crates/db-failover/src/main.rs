@@ -3,7 +3,6 @@
 use db_failover::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_lambda::{Env, init_tracing};
 use lifeboat_redis::RedisSentinel;
@@ -17,10 +16,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = settings.load(&config.region).await;
     let handler = Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             lag: CloudWatch::new(&sdk),
             params: SsmParameterStore::new(&sdk),
             cache: RedisSentinel::default(),
+            clock: lifeboat_core::ports::SystemClock,
         },
         config,
     };

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use lifeboat_core::ErrorKind;
 use lifeboat_core::fakes::*;
-use lifeboat_core::ports::GlobalOperation;
+use lifeboat_core::ports::{GlobalOperation, PgRole};
 use serde_json::json;
 
 use super::*;
@@ -13,7 +13,7 @@ const PLAN: &str = include_str!("../../../examples/plan.yaml");
 const EAST: &str = "arn:aws:rds:us-east-1:123456789012:cluster:shop-use1";
 const WEST: &str = "arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2";
 
-type Fakes = Handler<FakeGlobalDatabase, FakeLag, FakeParameters, FakeCacheNodes>;
+type Fakes = Handler<FakeGlobalDatabase, FakeLag, FakeParameters, FakeCacheNodes, FixedClock>;
 
 /// GIVEN a global database written in us-east-1, db-failover in us-west-2, lag 3 s.
 fn given_a_global_database() -> Fakes {
@@ -29,6 +29,7 @@ fn given_a_global_database() -> Fakes {
             lag,
             params: FakeParameters::with("/lifeboat/shop/plan", PLAN),
             cache: FakeCacheNodes::default(),
+            clock: FixedClock::at(time::OffsetDateTime::now_utc()),
         },
     }
 }
@@ -679,5 +680,156 @@ async fn a_plan_without_a_cache_has_nothing_to_move() {
     assert_eq!(
         serde_json::to_value(&out).unwrap(),
         json!({"state": "not_planned"})
+    );
+}
+
+// ---- PostgreSQL under Patroni: the same decision, its own adapter ----
+
+const PATRONI_PASSWORD: &str = "/lifeboat/shop/patroni-password";
+
+/// GIVEN the example plan under Patroni: us-east-1's cluster the primary, us-west-2's its
+/// standby cluster, the REST API's password in its SecureString.
+fn given_patroni() -> Fakes {
+    let mut h = given_a_global_database();
+    h.ports.db.patroni = FakePatroni::new("us-east-1", "us-west-2");
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_with_patroni(PLAN));
+    h.ports.params.insert(PATRONI_PASSWORD, "rest-pw");
+    h
+}
+
+fn status_after(approved: Option<Value>) -> Value {
+    match approved {
+        Some(a) => json!({"action": "status", "approved": a}),
+        None => json!({"action": "status"}),
+    }
+}
+
+#[tokio::test]
+async fn patroni_switchover_demotes_the_source_waits_for_the_standby_then_promotes() {
+    let h = given_patroni();
+    // WHEN started while the primary answers
+    let out = h.handle(start()).await.expect("started");
+    let Response::Start(StartOutcome::Started {
+        promotion,
+        rpo_estimate_seconds,
+        ..
+    }) = out
+    else {
+        panic!("expected started, got {out:?}")
+    };
+    assert_eq!(promotion, PromotionMode::Switchover);
+    assert_eq!(rpo_estimate_seconds, Some(0.0));
+    // THEN the source is demoted first (it takes no more writes), nothing promoted yet
+    assert_eq!(
+        h.ports.db.patroni.changes(),
+        ["us-east-1 standby_cluster=pg1.us-west-2.test:5432"]
+    );
+    // and each status drives the next step until the target's leader is the primary
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        h.ports.db.patroni.tick();
+        let out = h.handle(status_after(None)).await.expect("status");
+        seen.push(format!("{out:?}"));
+        if matches!(out, Response::Status(Status::Done { .. })) {
+            break;
+        }
+    }
+    assert!(seen.last().is_some_and(|s| s.contains("Done")), "{seen:?}");
+    assert_eq!(
+        h.ports.db.patroni.changes(),
+        [
+            "us-east-1 standby_cluster=pg1.us-west-2.test:5432",
+            "us-west-2 promoted"
+        ]
+    );
+    let leader = h.ports.db.patroni.leader("us-west-2").expect("leader");
+    assert_eq!(leader.role, PgRole::Primary);
+    // a repeated start changes nothing
+    let again = h.handle(start()).await.expect("again");
+    assert!(
+        matches!(again, Response::Start(StartOutcome::AlreadyDone { .. })),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn patroni_failover_with_the_primary_dark_is_refused_without_a_persons_override() {
+    let h = given_patroni();
+    h.ports.db.patroni.go_dark("us-east-1");
+    // the lag of a dark primary is unknown: never taken as zero
+    let err = h.handle(start()).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.db.patroni.changes().is_empty(), "nothing changed");
+    // WHEN a person overrode the RPO guard
+    let out = h
+        .handle(json!({"action": "start", "allow_data_loss_override": true}))
+        .await
+        .expect("started");
+    let Response::Start(StartOutcome::Started { promotion, .. }) = out else {
+        panic!("expected started, got {out:?}")
+    };
+    assert!(matches!(
+        promotion,
+        PromotionMode::Failover {
+            overridden: true,
+            ..
+        }
+    ));
+    assert_eq!(h.ports.db.patroni.changes(), ["us-west-2 promoted"]);
+    // THEN status with the approved failover goes on to done
+    h.ports.db.patroni.tick();
+    let approved = serde_json::to_value(promotion).expect("json");
+    let out = h
+        .handle(status_after(Some(approved)))
+        .await
+        .expect("status");
+    assert!(
+        matches!(out, Response::Status(Status::Done { .. })),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn patroni_a_planned_promotion_never_fails_over() {
+    let h = given_patroni();
+    h.ports.db.patroni.go_dark("us-east-1");
+    let err = h
+        .handle(json!({"action": "start", "planned": true, "allow_data_loss_override": true}))
+        .await
+        .expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.db.patroni.changes().is_empty());
+}
+
+#[tokio::test]
+async fn patroni_a_wrong_or_missing_password_is_refused_and_changes_nothing() {
+    let h = given_patroni();
+    h.ports.params.insert(PATRONI_PASSWORD, "wrong-pw-5e1");
+    let err = h.handle(start()).await.expect_err("401");
+    assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
+    assert!(!err.to_string().contains("wrong-pw-5e1"), "{err}");
+    assert!(h.ports.db.patroni.changes().is_empty());
+    h.ports.params.remove(PATRONI_PASSWORD);
+    let err = h.handle(start()).await.expect_err("no password");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(err.message().contains("password_parameter"), "{err}");
+}
+
+#[tokio::test]
+async fn patroni_has_no_database_capacity_to_scale() {
+    let h = given_patroni();
+    let out = h
+        .handle(json!({"action": "scale_capacity", "region": "us-west-2", "level": "active"}))
+        .await
+        .expect("capacity");
+    assert!(
+        matches!(
+            out,
+            Response::Capacity(CapacityOutcome {
+                state: CapacityState::NotPlanned,
+                ..
+            })
+        ),
+        "{out:?}"
     );
 }

@@ -28,7 +28,7 @@ use lifeboat_core::ports::{
     DomainRecord, DomainRecords, GlobalDatabase, HealthChecks, Notifier, ParameterStore,
     RecordSets, RecordValue, RoutingControls, Secret,
 };
-use lifeboat_core::steps::{upsert_batches, writer_region};
+use lifeboat_core::steps::upsert_batches;
 use lifeboat_core::traffic::{
     self, DomainSets, Flip, Switch, ZoneRecords, domain_set_reads_as, reconcile, same_record,
 };
@@ -216,7 +216,7 @@ where
     Records: RecordSets,
     Checks: HealthChecks,
     Arc: RoutingControls,
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
@@ -302,17 +302,12 @@ where
 
     async fn flip(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {
         // Never send traffic to a region whose database is not the writer.
-        let view = self
-            .ports
-            .db
-            .describe_global(target, &plan.database().global_cluster_id)
-            .await?;
-        let writer = writer_region(plan, &view);
-        if writer != Some(target) {
+        let writer = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await?;
+        if writer.as_deref() != Some(target) {
             return Err(Error::precondition(format!(
                 "the database writer is in {}, not {target}: traffic is not sent to a region \
                  whose database cannot take writes (promote the database first)",
-                writer.unwrap_or("no region")
+                writer.as_deref().unwrap_or("no region")
             )));
         }
         let mode = plan.traffic().mode;

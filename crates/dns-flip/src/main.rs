@@ -2,7 +2,6 @@
 
 use dns_flip::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
@@ -29,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             records: route53.clone(),
             checks: route53,
             arc: ArcAdapter::new(&sdk),
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),

@@ -36,7 +36,7 @@ use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
     AutoScalingGroups, Clock, EcsServiceView, EcsServices, GlobalDatabase, Notifier, ParameterStore,
 };
-use lifeboat_core::steps::{asg_steady, ecs_steady, writer_region};
+use lifeboat_core::steps::{asg_steady, ecs_steady};
 use lifeboat_core::{Error, Result, store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -225,7 +225,7 @@ impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time>
 where
     Ecs: EcsServices,
     Asg: AutoScalingGroups,
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
@@ -253,12 +253,13 @@ where
             }
             Request::ScaleDown { region, run_id } => {
                 plan.region(&region)?;
-                let view = self
-                    .ports
-                    .db
-                    .describe_global(&self.config.plan.region, &plan.database().global_cluster_id)
-                    .await?;
-                if writer_region(&plan, &view) == Some(region.as_str()) {
+                let writer = lifeboat_core::database::writer_region(
+                    &self.ports.db,
+                    &plan,
+                    &self.config.plan.region,
+                )
+                .await?;
+                if writer.as_deref() == Some(region.as_str()) {
                     return Err(Error::precondition(format!(
                         "{region} holds the database writer: it serves the shop and is not \
                          scaled down (fail back first)"

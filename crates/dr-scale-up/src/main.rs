@@ -3,7 +3,6 @@
 use dr_scale_up::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
@@ -21,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ports: Ports {
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),

@@ -199,7 +199,7 @@ fn refused(
 impl<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
     Handler<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
 where
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
     Lag: ReplicationLagSource,
     Health: HealthHistory,
     Params: ParameterStore,
@@ -354,7 +354,7 @@ where
             Ok(go) => go,
         };
         let p = &self.ports;
-        let from_arn = &plan.region(&from_region)?.db_cluster_arn;
+        let from_arn = plan.cluster_arn(&from_region)?;
         let readiness = Readiness {
             peer_lock_unread: snapshot.other_copy_unread.clone(),
             primary_data_plane: None,

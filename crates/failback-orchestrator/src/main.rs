@@ -4,7 +4,6 @@
 use failback_orchestrator::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::sfn::SfnWorkflow;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
@@ -22,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             lag: cloudwatch.clone(),
             health: cloudwatch,
             params: SsmParameterStore::new(&sdk),

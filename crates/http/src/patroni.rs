@@ -112,6 +112,25 @@ struct Xlog {
     location: Option<u64>,
     received_location: Option<u64>,
     replayed_location: Option<u64>,
+    /// `pg_last_xact_replay_timestamp()` as Python prints a datetime
+    /// (`2026-12-06 08:50:12.123456+00:00`), or null before anything was replayed
+    #[serde(default)]
+    replayed_timestamp: Option<String>,
+}
+
+/// Patroni's `replayed_timestamp`: Python's `str(datetime)` with its offset. Anything else is
+/// unknown (None), never "now": lag is computed from it.
+fn replayed_at(s: &str) -> Option<time::OffsetDateTime> {
+    use time::macros::format_description;
+    let with_fraction = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    let without = format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+    );
+    time::OffsetDateTime::parse(s, with_fraction)
+        .or_else(|_| time::OffsetDateTime::parse(s, without))
+        .ok()
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +194,11 @@ impl PatroniClusters for PatroniRest {
             location: status.xlog.location,
             received: status.xlog.received_location,
             replayed: status.xlog.replayed_location,
+            replayed_at: status
+                .xlog
+                .replayed_timestamp
+                .as_deref()
+                .and_then(replayed_at),
         })
     }
 

@@ -506,6 +506,16 @@ async fn a_switchover_there_and_back_loses_no_order() {
         "{1,2,3}",
     )
     .await;
+    // the standby's newest replayed commit, as this Patroni prints it: the time the lag rule
+    // measures from (lifeboat_core::patroni::lag)
+    let at = member(&a)
+        .await
+        .and_then(|v| v.replayed_at)
+        .expect("a replayed b's commit: its replayed_timestamp is read");
+    assert!(
+        (time::OffsetDateTime::now_utc() - at).abs() < time::Duration::minutes(5),
+        "{at}"
+    );
     assert_eq!(writer(&a, &b).await.expect("one writer"), Some("b"));
 
     // AND the way home is the same, in reverse

@@ -144,7 +144,9 @@ pub struct Handler<
 impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
     Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
 where
-    Db: GlobalDatabase + lifeboat_core::ports::DatabaseCapacity,
+    Db: GlobalDatabase
+        + lifeboat_core::ports::DatabaseCapacity
+        + lifeboat_core::ports::PatroniClusters,
     Lag: ReplicationLagSource,
     Ecs: EcsServices,
     Asg: AutoScalingGroups,

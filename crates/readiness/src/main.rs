@@ -3,7 +3,6 @@
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::s3::S3Buckets;
 use lifeboat_aws::sfn::SfnWorkflow;
@@ -23,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let route53 = Route53Adapter::new(&sdk);
     let handler = Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             lag: CloudWatch::new(&sdk),
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),

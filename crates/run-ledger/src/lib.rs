@@ -344,7 +344,7 @@ pub use lifeboat_core::report::{CaughtError, Decided, Report, render_text, subje
 impl<Db, Lag, Alarms, Params, History, Topic, Time>
     Handler<Db, Lag, Alarms, Params, History, Topic, Time>
 where
-    Db: GlobalDatabase,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
     Lag: ReplicationLagSource,
     Alarms: AlarmReader,
     Params: ParameterStore,
@@ -449,6 +449,7 @@ where
             &run.target_region,
             &run.source_region,
             &run.trigger,
+            p.clock.now(),
         )
         .await?;
         tracing::info!(run_id = %run.run_id, readiness = ?readiness, after_approval_timeout, "assess");
@@ -565,9 +566,9 @@ where
                         e.cause.as_deref().unwrap_or("(no cause given)")
                     )
                 }),
-                plan.region(&run.source_region)
+                plan.cluster_arn(&run.source_region)
                     .ok()
-                    .and_then(|r| lifeboat_core::plan::cluster_id_from_arn(&r.db_cluster_arn)),
+                    .and_then(lifeboat_core::plan::cluster_id_from_arn),
             )
         });
         // The compute branch ended when traffic could shift: its last status is the capacity the

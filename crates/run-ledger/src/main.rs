@@ -3,7 +3,6 @@
 
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::cloudwatch::CloudWatch;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::sfn::SfnHistory;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
@@ -21,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let cloudwatch = CloudWatch::new(&sdk);
     let handler = Handler {
         ports: Ports {
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             lag: cloudwatch.clone(),
             alarms: cloudwatch,
             params: SsmParameterStore::new(&sdk),

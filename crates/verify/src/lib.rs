@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use lifeboat_core::plan::{HealthEndpoint, ValidPlan};
+use lifeboat_core::plan::{DatabaseProvider, HealthEndpoint, ValidPlan};
 use lifeboat_core::ports::{CacheNodes, GlobalDatabase, HttpGetter, ParameterStore};
-use lifeboat_core::steps::{judge, writer_region};
+use lifeboat_core::steps::judge;
 use lifeboat_core::{Result, store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -82,8 +82,12 @@ pub struct Handler<Http, Db, Params, Cache> {
     pub ports: Ports<Http, Db, Params, Cache>,
 }
 
-impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore, Cache: CacheNodes>
-    Handler<Http, Db, Params, Cache>
+impl<
+    Http: HttpGetter,
+    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Params: ParameterStore,
+    Cache: CacheNodes,
+> Handler<Http, Db, Params, Cache>
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("verify request", event)?;
@@ -123,21 +127,16 @@ impl<Http: HttpGetter, Db: GlobalDatabase, Params: ParameterStore, Cache: CacheN
     }
 
     async fn writer_check(&self, plan: &ValidPlan, target: &str) -> Check {
-        let seen = self
-            .ports
-            .db
-            .describe_global(target, &plan.database().global_cluster_id)
-            .await;
+        let seen = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await;
+        let none = match plan.database_provider() {
+            DatabaseProvider::AuroraGlobal => "the global database has no writer",
+            DatabaseProvider::Patroni => "neither region's Patroni cluster has a primary",
+        };
         let (passed, evidence) = match seen {
-            Ok(view) => match writer_region(plan, &view) {
-                Some(w) if w == target => (true, format!("database writer is in {target}")),
-                Some(w) => (false, format!("database writer is in {w}, not {target}")),
-                None => (false, "the global database has no writer".to_string()),
-            },
-            Err(e) => (
-                false,
-                format!("could not describe the global database: {e}"),
-            ),
+            Ok(Some(w)) if w == target => (true, format!("database writer is in {target}")),
+            Ok(Some(w)) => (false, format!("database writer is in {w}, not {target}")),
+            Ok(None) => (false, none.to_string()),
+            Err(e) => (false, format!("could not read the database writer: {e}")),
         };
         Check {
             kind: CheckKind::DatabaseWriter,

@@ -1,7 +1,6 @@
 //! verify Lambda: wiring only (policy lives in the library and lifeboat-core).
 
 use lifeboat_aws::AwsSettings;
-use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_http::Http;
 use lifeboat_lambda::{Env, init_tracing};
@@ -18,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let handler = Handler {
         ports: Ports {
             http: Http::new()?,
-            db: RdsGlobalDatabase::new(&sdk, settings.probe_timeout),
+            db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             params: SsmParameterStore::new(&sdk),
             cache: RedisSentinel::default(),
         },

@@ -84,14 +84,14 @@ pub(super) async fn database_capacity_steps(
     region: &str,
     level: DbLevel,
 ) -> Vec<String> {
-    let (Ok(Some(target)), Ok(rp)) = (
+    let (Ok(Some(target)), Ok(arn)) = (
         db_capacity::target(plan, region, level),
-        plan.region(region),
+        plan.cluster_arn(region),
     ) else {
         return vec![];
     };
     let db = RdsGlobalDatabase::new(sdk, PROBE_TIMEOUT);
-    let now = db.describe_capacity(region, &rp.db_cluster_arn).await;
+    let now = db.describe_capacity(region, arn).await;
     database_capacity_lines(region, &target, now)
 }
 
@@ -295,7 +295,10 @@ pub(super) fn verify_steps(plan: &ValidPlan, target: &str) -> Result<Vec<String>
                 .map_or(String::new(), |b| format!(" containing '{b}'"))
         ));
     }
-    steps.push(format!("Verify: {} is the writer", tp.db_cluster_arn));
+    steps.push(format!(
+        "Verify: {} is the writer",
+        plan.database_label(target)
+    ));
     Ok(steps)
 }
 

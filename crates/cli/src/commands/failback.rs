@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) type FailbackHandler = failback_orchestrator::Handler<
-    RdsGlobalDatabase,
+    lifeboat_aws::rds::Databases,
     CloudWatch,
     CloudWatch,
     SsmParameterStore,
@@ -49,7 +49,7 @@ pub async fn failback(
             step_deadline_seconds: 1800,
         },
         ports: failback_orchestrator::Ports {
-            db: RdsGlobalDatabase::new(&sdk, PROBE_TIMEOUT),
+            db: lifeboat_aws::rds::databases(&sdk, PROBE_TIMEOUT)?,
             lag: CloudWatch::new(&sdk),
             health: CloudWatch::new(&sdk),
             params: SsmParameterStore::new(&sdk),
@@ -190,8 +190,8 @@ pub(super) async fn failback_dry_run(
         },
         format!(
             "Database: switchover of {} to {} (planned, RPO 0; never with data loss), then wait until it is the writer",
-            plan.database().global_cluster_id,
-            hp.db_cluster_arn
+            plan.database_name(),
+            plan.database_label(home)
         ),
     ];
     steps.extend(shift_steps(sdk, plan, home).await?);

@@ -29,12 +29,7 @@ pub(super) async fn failover_handler(
         state_machine_arn: arn.clone(),
         peer_region,
     };
-    Ok(alarm_to_failover::wiring::over_aws(
-        config,
-        sdk,
-        &peer,
-        PROBE_TIMEOUT,
-    ))
+    alarm_to_failover::wiring::over_aws(config, sdk, &peer, PROBE_TIMEOUT)
 }
 
 pub(super) fn operator() -> String {
@@ -153,16 +148,16 @@ pub(super) async fn dry_run_plan(
             timeout_minutes, ..
         } => format!("Approval: ask through the topic, wait up to {timeout_minutes} min"),
     });
-    let gid = &plan.database().global_cluster_id;
+    let gid = plan.database_name();
+    let label = plan.database_label(target);
     steps.push(match promotion {
         PromotionMode::Switchover => format!(
-            "Database: switchover of {gid} to {} (planned, RPO 0), then wait until it is the writer",
-            tp.db_cluster_arn
+            "Database: switchover of {gid} to {label} (planned, RPO 0), then wait until it is the writer"
         ),
         PromotionMode::Failover { lag, overridden } => format!(
             "Database: failover of {gid} to {} ALLOWING DATA LOSS (lag {}{}), then wait until it is \
              the writer",
-            tp.db_cluster_arn,
+            label,
             lag.map_or("unknown".into(), |l| format!("{:.1} s", l.as_secs_f64())),
             if *overridden {
                 ", RPO guard overridden"

@@ -21,10 +21,9 @@ use lifeboat_core::db_capacity::{self, DbLevel};
 use lifeboat_core::decision::{Approval, Decision, PromotionMode};
 use lifeboat_core::failback::FailbackRefusal;
 use lifeboat_core::params::report as report_parameter;
-use lifeboat_core::plan::{Plan, PlanError, ValidPlan, cluster_id_from_arn};
+use lifeboat_core::plan::{Plan, PlanError, ValidPlan};
 use lifeboat_core::ports::{
-    AutoScalingGroups, DatabaseCapacity, EcsServices, GlobalDatabase, ParameterStore, RecordSets,
-    ReplicationLagSource, SystemClock,
+    AutoScalingGroups, DatabaseCapacity, EcsServices, ParameterStore, RecordSets, SystemClock,
 };
 use lifeboat_core::readiness::{Account, Severity, evaluate};
 use lifeboat_core::report::Report;

@@ -14,7 +14,7 @@ pub async fn readiness(
     let plan = load_plan(global, &sdk).await?;
     let route53 = Route53Adapter::new(&sdk);
     let account = Account {
-        db: &RdsGlobalDatabase::new(&sdk, PROBE_TIMEOUT),
+        db: &lifeboat_aws::rds::databases(&sdk, PROBE_TIMEOUT)?,
         lag: &CloudWatch::new(&sdk),
         ecs: &EcsAdapter::new(&sdk),
         asg: &AsgAdapter::new(&sdk),

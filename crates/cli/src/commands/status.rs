@@ -7,16 +7,16 @@ pub async fn status(global: &Global) -> Result<Output> {
     let home = global.region()?;
     let home_sdk = sdk(global, &home).await?;
     let plan = load_plan(global, &home_sdk).await?;
-    let db = RdsGlobalDatabase::new(&home_sdk, PROBE_TIMEOUT);
-    let gid = &plan.database().global_cluster_id;
+    let db = lifeboat_aws::rds::databases(&home_sdk, PROBE_TIMEOUT)?;
+    let gid = plan.database_name();
 
     // The writer, through the first region that answers.
     let mut writer = None;
     let mut db_error = None;
     for region in plan.region_names() {
-        match db.describe_global(region, gid).await {
-            Ok(view) => {
-                writer = lifeboat_core::steps::writer_region(&plan, &view).map(str::to_string);
+        match lifeboat_core::database::writer_region(&db, &plan, region).await {
+            Ok(w) => {
+                writer = w;
                 db_error = None;
                 break;
             }
@@ -28,13 +28,19 @@ pub async fn status(global: &Global) -> Result<Output> {
         lifeboat_core::status::standby_region(&plan, writer.as_deref()).map(str::to_string);
     let mut lag_s = None;
     if let Some(standby) = &standby {
-        let arn = &plan.region(standby)?.db_cluster_arn;
-        if let Some(id) = cluster_id_from_arn(arn) {
-            lag_s = CloudWatch::new(&home_sdk)
-                .replication_lag(standby, id)
-                .await
-                .ok()
-                .flatten();
+        let measured = lifeboat_core::database::standby_lag(
+            &db,
+            &CloudWatch::new(&home_sdk),
+            &plan,
+            standby,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+        if let Ok((Some(lag), age)) = measured {
+            lag_s = Some(lifeboat_core::ports::LagSample {
+                lag,
+                age: age.unwrap_or_default(),
+            });
         }
     }
 

@@ -17,6 +17,9 @@ pub struct FakeGlobalDatabase {
     /// Each cluster's capacity by cluster ARN (a cluster not here has no instances and no
     /// range).
     pub capacity: Mutex<BTreeMap<String, ClusterCapacityView>>,
+    /// The Patroni clusters a plan with `database.provider: patroni` names (empty until a test
+    /// sets them: [`super::FakePatroni::new`]).
+    pub patroni: super::FakePatroni,
 }
 
 impl FakeGlobalDatabase {
@@ -283,6 +286,22 @@ impl DatabaseCapacity for FakeGlobalDatabase {
             range.min_acu, range.max_acu
         ));
         Ok(())
+    }
+}
+
+/// A plan of `database.provider: patroni` reaches its clusters through the same port.
+impl PatroniClusters for FakeGlobalDatabase {
+    async fn member(&self, api: &str) -> Result<PgMemberView> {
+        self.patroni.member(api).await
+    }
+
+    async fn set_standby_cluster(
+        &self,
+        api: &str,
+        upstream: Option<&PgUpstream>,
+        auth: &PatroniAuth,
+    ) -> Result<()> {
+        self.patroni.set_standby_cluster(api, upstream, auth).await
     }
 }
 

@@ -13,6 +13,7 @@ mod http;
 mod metrics;
 mod notify;
 mod parameters;
+mod patroni;
 mod traffic;
 mod workflow;
 
@@ -25,6 +26,7 @@ pub use http::*;
 pub use metrics::*;
 pub use notify::*;
 pub use parameters::*;
+pub use patroni::*;
 pub use traffic::*;
 pub use workflow::*;
 

@@ -13,6 +13,7 @@ fn member(name: &str, role: PgRole, pg: &str) -> PgMemberView {
         location: None,
         received: None,
         replayed: None,
+        replayed_at: None,
     }
 }
 

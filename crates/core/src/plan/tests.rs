@@ -105,7 +105,7 @@ fn every_problem_is_reported_at_once() {
     plan.database.rpo_guard_seconds = 0;
     plan.triggers.alarms.clear();
     let west = plan.regions.get_mut("us-west-2").expect("region");
-    west.db_cluster_arn = "arn:aws:rds:us-east-1:123456789012:cluster:shop-usw2".into();
+    west.db_cluster_arn = Some("arn:aws:rds:us-east-1:123456789012:cluster:shop-usw2".into());
     west.compute.ecs_services[0].active_count = 0;
     let got = fields(plan);
     for want in [
@@ -496,7 +496,7 @@ fn what_the_plan_said_reaches_a_person_inert_and_bounded_in_every_problem() {
     let hostile = format!("us-east-1\n\u{202e}APPROVED{}", "x".repeat(5_000));
     plan.primary_region = hostile.clone();
     let region = plan.regions.get_mut("us-west-2").expect("region");
-    region.db_cluster_arn = format!("arn:aws:rds:{hostile}:123456789012:cluster:x");
+    region.db_cluster_arn = Some(format!("arn:aws:rds:{hostile}:123456789012:cluster:x"));
     region.notification_topic_arn = hostile.clone();
     let west = plan.regions.remove("us-west-2").expect("region");
     plan.regions.insert(hostile.clone(), west);

@@ -118,18 +118,20 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
             &at,
             format!("'{name}' is not a region name"),
         );
-        c.arn(
-            &format!("{at}.db_cluster_arn"),
-            &region.db_cluster_arn,
-            "rds",
-            name,
-            "cluster:",
-        );
-        c.check(
-            cluster_arns.insert(region.db_cluster_arn.as_str()),
-            format!("{at}.db_cluster_arn"),
-            "the same cluster is named for both regions",
-        );
+        if let Some(arn) = &region.db_cluster_arn {
+            c.arn(
+                &format!("{at}.db_cluster_arn"),
+                arn,
+                "rds",
+                name,
+                "cluster:",
+            );
+            c.check(
+                cluster_arns.insert(arn.as_str()),
+                format!("{at}.db_cluster_arn"),
+                "the same cluster is named for both regions",
+            );
+        }
         c.arn(
             &format!("{at}.notification_topic_arn"),
             &region.notification_topic_arn,
@@ -190,11 +192,7 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
     }
 
     let db = &plan.database;
-    c.check(
-        is_identifier(&db.global_cluster_id, 255),
-        "database.global_cluster_id",
-        "must start with a letter and hold only letters, digits and '-:._' (at most 255)",
-    );
+    validate_database_provider(&mut c, plan);
     c.range(
         "database.rpo_guard_seconds",
         db.rpo_guard_seconds.into(),
@@ -742,6 +740,122 @@ fn is_parameter_name(p: &str) -> bool {
 }
 
 /// The cache: its settings, and each region's nodes and Sentinels (both regions, or neither).
+/// Each provider's fields, required with it and refused with another (a plan that names both
+/// would leave a reader guessing which database lifeboat promotes).
+fn validate_database_provider(c: &mut Checker, plan: &Plan) {
+    let db = &plan.database;
+    let provider = db.provider.as_str();
+    let aurora = db.provider == DatabaseProvider::AuroraGlobal;
+    let patroni = db.provider == DatabaseProvider::Patroni;
+    let only = |of: &str| format!("is {of}'s; the plan's database provider is {provider}");
+    match &db.global_cluster_id {
+        Some(id) if aurora => c.check(
+            is_identifier(id, 255),
+            "database.global_cluster_id",
+            "must start with a letter and hold only letters, digits and '-:._' (at most 255)",
+        ),
+        Some(_) => c.fail("database.global_cluster_id", only("aurora_global")),
+        None if aurora => c.fail(
+            "database.global_cluster_id",
+            "is required with the database provider aurora_global",
+        ),
+        None => {}
+    }
+    match &db.patroni {
+        Some(p) if patroni => {
+            c.check(
+                !p.username.is_empty()
+                    && p.username.len() <= 64
+                    && !p.username.contains([':', '@', '/'])
+                    && !p
+                        .username
+                        .chars()
+                        .any(|ch| ch.is_whitespace() || ch.is_control()),
+                "database.patroni.username",
+                "must be 1-64 characters without ':', '@', '/', spaces or control characters",
+            );
+            c.check(
+                is_parameter_name(&p.password_parameter),
+                "database.patroni.password_parameter",
+                PARAMETER_NAME_RULE,
+            );
+        }
+        Some(_) => c.fail("database.patroni", only("patroni")),
+        None if patroni => c.fail(
+            "database.patroni",
+            "is required with the database provider patroni (the REST API's username and \
+             password_parameter)",
+        ),
+        None => {}
+    }
+    let mut apis = BTreeSet::new();
+    for (name, region) in &plan.regions {
+        let at = format!("regions.{name}");
+        match (&region.db_cluster_arn, aurora) {
+            (None, true) => c.fail(
+                format!("{at}.db_cluster_arn"),
+                "is required with the database provider aurora_global",
+            ),
+            (Some(_), false) => c.fail(format!("{at}.db_cluster_arn"), only("aurora_global")),
+            _ => {}
+        }
+        if !aurora && region.database_capacity.is_some() {
+            c.fail(
+                format!("{at}.database_capacity"),
+                only("aurora_global (instance classes and Serverless v2)"),
+            );
+        }
+        match (&region.patroni, patroni) {
+            (None, true) => c.fail(
+                format!("{at}.patroni"),
+                "is required with the database provider patroni (the region's members)",
+            ),
+            (Some(_), false) => c.fail(format!("{at}.patroni"), only("patroni")),
+            (Some(p), true) => {
+                c.check(
+                    !p.members.is_empty(),
+                    format!("{at}.patroni.members"),
+                    "must list at least one member's REST API URL",
+                );
+                for (i, url) in p.members.iter().enumerate() {
+                    let field = format!("{at}.patroni.members[{i}]");
+                    c.check(
+                        is_rest_base_url(url),
+                        &field,
+                        format!(
+                            "'{}' is not an http:// or https:// base URL without credentials \
+                             (e.g. http://10.0.0.5:8008)",
+                            crate::text::inert(url, 80)
+                        ),
+                    );
+                    c.check(
+                        apis.insert(url.trim_end_matches('/').to_ascii_lowercase()),
+                        &field,
+                        "is listed twice (a member belongs to one region's cluster)",
+                    );
+                }
+            }
+            (None, false) => {}
+        }
+    }
+}
+
+/// A REST API's base URL as lifeboat sends requests to it: http(s), a host, no credentials,
+/// query or fragment, nothing a log line would have to hide.
+fn is_rest_base_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    url.len() <= 200
+        && !authority.is_empty()
+        && !rest.contains(['@', '?', '#'])
+        && !url.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+}
+
 fn validate_cache(c: &mut Checker, plan: &Plan) {
     let Some(cache) = &plan.cache else {
         for (name, region) in &plan.regions {

@@ -48,6 +48,36 @@ async fn a_member_is_read_from_its_status_and_the_clusters_member_list() {
     assert_eq!(v.position(), Some(50472184));
     assert_eq!(v.timeline, Some(1));
     assert_eq!(v.state, "streaming", "the member list's word");
+    assert_eq!(
+        v.replayed_at, None,
+        "null: nothing replayed yet, so unknown"
+    );
+}
+
+#[test]
+fn replayed_timestamp_is_read_as_python_prints_it_and_anything_else_is_unknown() {
+    use time::macros::datetime;
+    assert_eq!(
+        replayed_at("2026-12-06 08:50:12.123456+00:00"),
+        Some(datetime!(2026-12-06 08:50:12.123456 UTC))
+    );
+    assert_eq!(
+        replayed_at("2024-05-29 11:29:42.060016-04:00"),
+        Some(datetime!(2024-05-29 15:29:42.060016 UTC))
+    );
+    // Python leaves the fraction out when it is zero
+    assert_eq!(
+        replayed_at("2026-12-06 08:50:12+00:00"),
+        Some(datetime!(2026-12-06 08:50:12 UTC))
+    );
+    for bad in [
+        "",
+        "yesterday",
+        "2026-12-06T08:50:12Z",
+        "2026-12-06 08:50:12",
+    ] {
+        assert_eq!(replayed_at(bad), None, "{bad}");
+    }
 }
 
 #[tokio::test]
