@@ -694,3 +694,108 @@ fn a_cache_plan_names_each_wrong_field() {
         "{f:?}"
     );
 }
+
+/// The example shop under Patroni (the fakes' rewrite: members instead of cluster ARNs).
+fn patroni_example() -> Plan {
+    Plan::parse(&crate::fakes::plan_with_patroni(EXAMPLE)).expect("the Patroni example parses")
+}
+
+#[test]
+fn a_patroni_plan_is_valid_and_names_its_members_and_secret_by_name() {
+    let plan = patroni_example().validate().expect("valid");
+    assert_eq!(plan.database_provider(), DatabaseProvider::Patroni);
+    assert_eq!(
+        plan.patroni_members("us-west-2").expect("members"),
+        ["http://pg1.us-west-2.test:8008"]
+    );
+    assert_eq!(
+        plan.database()
+            .patroni
+            .as_ref()
+            .map(|p| p.password_parameter.as_str()),
+        Some("/lifeboat/shop/patroni-password")
+    );
+}
+
+#[test]
+fn each_database_providers_fields_are_required_with_it_and_refused_under_the_other() {
+    // Aurora's fields on a Patroni plan, and Patroni's missing
+    let mut plan = patroni_example();
+    plan.database.global_cluster_id = Some("shop-global".into());
+    plan.database.patroni = None;
+    let west = plan.regions.get_mut("us-west-2").expect("region");
+    west.db_cluster_arn = Some("arn:aws:rds:us-west-2:123456789012:cluster:shop-usw2".into());
+    west.patroni = None;
+    let got = fields(plan);
+    for want in [
+        "database.global_cluster_id",
+        "database.patroni",
+        "regions.us-west-2.db_cluster_arn",
+        "regions.us-west-2.patroni",
+    ] {
+        assert!(got.iter().any(|f| f == want), "{want} not in {got:?}");
+    }
+    // Patroni's fields on an Aurora plan
+    let mut plan = example();
+    plan.database.patroni = patroni_example().database.patroni;
+    plan.regions.get_mut("us-east-1").expect("region").patroni =
+        patroni_example().regions["us-east-1"].patroni.clone();
+    let found = problems(plan);
+    for want in ["database.patroni", "regions.us-east-1.patroni"] {
+        let p = found
+            .iter()
+            .find(|p| p.field == want)
+            .unwrap_or_else(|| panic!("{want} not in {found:?}"));
+        assert!(p.message.contains("aurora_global"), "{p:?}");
+    }
+}
+
+#[test]
+fn patroni_members_must_be_plain_rest_urls_each_in_one_region() {
+    let mut plan = patroni_example();
+    let east = plan.regions["us-east-1"].patroni.clone().expect("east");
+    let west = plan.regions.get_mut("us-west-2").expect("region");
+    west.patroni = Some(RegionPatroniPlan {
+        members: vec![
+            "http://lifeboat:secret@10.0.0.5:8008".into(),
+            "ftp://10.0.0.6:8008".into(),
+            east.members[0].clone(),
+        ],
+    });
+    plan.database.patroni = Some(PatroniPlan {
+        username: "life boat".into(),
+        password_parameter: "not a parameter".into(),
+    });
+    let found = problems(plan);
+    let text = format!("{found:?}");
+    for want in [
+        "regions.us-west-2.patroni.members[0]",
+        "regions.us-west-2.patroni.members[1]",
+        "database.patroni.username",
+        "database.patroni.password_parameter",
+    ] {
+        assert!(
+            found.iter().any(|p| p.field == want),
+            "{want} not in {text}"
+        );
+    }
+    assert!(text.contains("listed twice"), "{text}");
+    assert!(
+        !text.contains("secret"),
+        "a credential in a URL is never repeated: {text}"
+    );
+    // database capacity is Aurora's
+    let capacity = example().regions["us-west-2"].database_capacity.clone();
+    assert!(capacity.is_some(), "the example sizes us-west-2's database");
+    let mut plan = patroni_example();
+    plan.regions
+        .get_mut("us-west-2")
+        .expect("region")
+        .database_capacity = capacity;
+    let got = fields(plan);
+    assert!(
+        got.iter()
+            .any(|f| f == "regions.us-west-2.database_capacity"),
+        "{got:?}"
+    );
+}

@@ -822,11 +822,19 @@ fn validate_database_provider(c: &mut Checker, plan: &Plan) {
                     c.check(
                         is_rest_base_url(url),
                         &field,
-                        format!(
-                            "'{}' is not an http:// or https:// base URL without credentials \
-                             (e.g. http://10.0.0.5:8008)",
-                            crate::text::inert(url, 80)
-                        ),
+                        if url.contains('@') {
+                            // what may be a password is never repeated where it is read
+                            "carries credentials (not shown): the URL must be an http:// or \
+                             https:// base URL without them (e.g. http://10.0.0.5:8008); the \
+                             password goes in database.patroni.password_parameter"
+                                .to_string()
+                        } else {
+                            format!(
+                                "'{}' is not an http:// or https:// base URL without \
+                                 credentials (e.g. http://10.0.0.5:8008)",
+                                crate::text::inert(url, 80)
+                            )
+                        },
                     );
                     c.check(
                         apis.insert(url.trim_end_matches('/').to_ascii_lowercase()),
