@@ -611,6 +611,31 @@ fn secrets_are_readable_only_by_failover_approval() {
 }
 
 #[test]
+fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
+    // Each provider's secret parameter: exactly the roles whose functions read it, no other.
+    let readers = parameter_readers(&template());
+    for (parameter, allowed) in [
+        (
+            "PatroniPasswordParameterName",
+            &["DbFailoverRole", "DrScaleUpRole"][..],
+        ),
+        (
+            "CachePasswordParameterName",
+            &["DbFailoverRole", "VerifyRole"][..],
+        ),
+        ("DnsProviderTokenParameterName", &["DnsFlipRole"][..]),
+    ] {
+        let mut who: Vec<&str> = readers
+            .iter()
+            .filter(|(_, res)| res.iter().any(|r| r.contains(parameter)))
+            .map(|(role, _)| role.as_str())
+            .collect();
+        who.sort_unstable();
+        assert_eq!(who, allowed, "who may read {parameter}");
+    }
+}
+
+#[test]
 fn the_failover_path_has_reserved_concurrency_and_the_public_url_a_cap() {
     let t = template();
     let reserved = |id: &str| {

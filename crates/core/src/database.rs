@@ -222,6 +222,282 @@ where
     }
 }
 
+/// The region whose database the last promotion made the writer, read through `via` (Aurora)
+/// or from every Patroni member: as [`writer_region`], except that under Patroni an old primary
+/// back beside the writer (on an older timeline: a promotion was made past it) does not hide
+/// the writer. What the returning home region's guard fences against
+/// ([`crate::fence::observe`]); nothing moves traffic on it.
+pub async fn promoted_writer<D>(db: &D, plan: &ValidPlan, via: &str) -> Result<Option<String>>
+where
+    D: GlobalDatabase + PatroniClusters,
+{
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => writer_region(db, plan, via).await,
+        DatabaseProvider::Patroni => {
+            let regions = read_regions(db, plan).await?;
+            if regions.iter().all(|(_, seen)| !answering(seen)) {
+                let all: Vec<Seen<PgMemberView>> =
+                    regions.into_iter().flat_map(|(_, seen)| seen).collect();
+                return Err(none_answered(
+                    "no Patroni member of either region answered",
+                    &all,
+                ));
+            }
+            let [(a, sa), (b, sb)] = regions.as_slice() else {
+                return Err(Error::internal("a valid plan has two regions"));
+            };
+            let la = patroni::leader(a, sa)?.map(|(_, v)| v);
+            let lb = patroni::leader(b, sb)?.map(|(_, v)| v);
+            Ok(
+                patroni::promoted_primary([(a.as_str(), la), (b.as_str(), lb)])?
+                    .map(str::to_string),
+            )
+        }
+    }
+}
+
+/// The returning home region's database fenced, where the provider needs lifeboat to do it:
+/// `None` under Aurora (its global failover demoted the old primary, which rejoins read-only
+/// by itself: [`crate::fence::DATABASE_FENCE`]). Under Patroni, `region`'s cluster back as a
+/// primary of its own while `writer`'s was promoted past it is made a standby cluster of the
+/// writer (read-only; what it wrote after the fork stays on its disk, never rewound by
+/// lifeboat), with the REST API's password from its SecureString; already a standby cluster is
+/// already fenced; a region that does not answer is recorded, never an error.
+pub async fn fence_home<D, S>(
+    db: &D,
+    params: &S,
+    plan: &ValidPlan,
+    region: &str,
+    writer: &str,
+) -> Option<crate::fence::FenceAction>
+where
+    D: GlobalDatabase + PatroniClusters,
+    S: crate::ports::ParameterStore,
+{
+    use crate::fence::{FenceAction, FenceOutcome};
+    if plan.database_provider() != DatabaseProvider::Patroni {
+        return None;
+    }
+    let resource = format!("database:{region} Patroni cluster");
+    let action = |outcome| {
+        Some(FenceAction {
+            resource: resource.clone(),
+            outcome,
+        })
+    };
+    let (mine, theirs) = match (plan.patroni_members(region), plan.patroni_members(writer)) {
+        (Ok(m), Ok(t)) => (m, t),
+        (Err(e), _) | (_, Err(e)) => return action(FenceOutcome::of_error(&e)),
+    };
+    let seen = patroni::read(db, mine).await;
+    let leader = match patroni::leader(region, &seen) {
+        Ok(l) => l.map(|(_, v)| v.clone()),
+        Err(e) => return action(FenceOutcome::of_error(&e)),
+    };
+    match leader {
+        None if !answering(&seen) => action(FenceOutcome::of_error(&none_answered(
+            format!("no Patroni member of {region} answered"),
+            &seen,
+        ))),
+        None => action(FenceOutcome::Unreachable {
+            detail: "its cluster has no leader yet (Patroni elects one)".to_string(),
+        }),
+        Some(v) if v.role != PgRole::Primary => action(FenceOutcome::ReadOnly {
+            detail: format!("a standby cluster ({}), read-only", v.name),
+        }),
+        Some(v) => {
+            let auth = match patroni::auth(params, plan).await {
+                Ok(a) => a,
+                Err(e) => return action(FenceOutcome::of_error(&e)),
+            };
+            match patroni::promote(db, theirs, mine, patroni::PgMode::Failover, &auth).await {
+                Ok(p) if p.fenced.is_some() => action(FenceOutcome::Demoted {
+                    detail: format!(
+                        "{} (primary on timeline {}) made a standby cluster of {writer}'s \
+                         primary: read-only; what it wrote after the fork stays on its disk",
+                        v.name,
+                        v.timeline.unwrap_or(0)
+                    ),
+                }),
+                Ok(p) => action(FenceOutcome::Failed {
+                    detail: format!(
+                        "{} answers as a primary and was not demoted ({:?})",
+                        v.name, p.state
+                    ),
+                }),
+                Err(e) => action(FenceOutcome::of_error(&e)),
+            }
+        }
+    }
+}
+
+/// Whether `region`'s database answers as a writer: Aurora, its cluster described `available`
+/// from its own region; Patroni, its leader answers as primary. Unknown is `false`.
+pub async fn writer_answers<D>(db: &D, plan: &ValidPlan, region: &str) -> bool
+where
+    D: GlobalDatabase + PatroniClusters,
+{
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => match plan.cluster_arn(region) {
+            Ok(arn) => crate::steps::primary_answers(db, region, arn).await,
+            Err(_) => false,
+        },
+        DatabaseProvider::Patroni => {
+            let Ok(members) = plan.patroni_members(region) else {
+                return false;
+            };
+            let seen = patroni::read(db, members).await;
+            matches!(patroni::leader(region, &seen), Ok(Some((_, v))) if v.role == PgRole::Primary)
+        }
+    }
+}
+
+/// What a failback home is decided on, of the database ([`crate::failback`]): who writes,
+/// home's database as the writer's standby, any promotion under way, and home's lag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HomeView {
+    pub writer_region: Option<String>,
+    pub home_member: Option<crate::failback::HomeMember>,
+    pub operation_in_progress: Option<String>,
+    pub home_lag: Option<Duration>,
+}
+
+/// The database's part of a failback snapshot, seen from `from_region` (the copy bringing the
+/// shop home) and home's own endpoints.
+///
+/// Aurora: the global cluster described from `from_region`, home's member of it, home's
+/// newest lag datapoint (read through home's own endpoint: unknown while home is dark).
+///
+/// Patroni: every member of both regions. Home is "connected" when its cluster is a standby
+/// cluster whose leader streams from the writer (what Aurora calls a connected secondary);
+/// a home leader that runs but does not stream (its timeline forked at a failover with data
+/// loss: it must be rebuilt, docs/plan.md) is not. Home back as a primary of its own beside the
+/// writer, on an older timeline than the writer's, is named as such: not connected, never a
+/// second writer lifeboat would bring traffic to. Two primaries on one timeline (or home's
+/// newer) are `PreconditionFailed`.
+pub async fn home_view<D, L>(
+    db: &D,
+    lag: &L,
+    plan: &ValidPlan,
+    from_region: &str,
+    now: time::OffsetDateTime,
+) -> Result<HomeView>
+where
+    D: GlobalDatabase + PatroniClusters,
+    L: ReplicationLagSource,
+{
+    let home = plan.primary_region();
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => {
+            let gid = plan.global_cluster_id()?;
+            let home_arn = plan.cluster_arn(home)?;
+            let view = db.describe_global(from_region, gid).await?;
+            let writer_region = view
+                .writer_arn()
+                .and_then(|arn| plan.region_of_cluster(arn))
+                .map(str::to_string);
+            let home_member = match view.member(home_arn) {
+                None => None,
+                Some(m) => Some(crate::failback::HomeMember {
+                    is_writer: m.is_writer,
+                    synchronization_status: m.synchronization_status.clone(),
+                    cluster_available: crate::steps::primary_answers(db, home, home_arn).await,
+                }),
+            };
+            let home_id = cluster_id_from_arn(home_arn)
+                .ok_or_else(|| Error::internal("a valid plan has cluster ARNs"))?;
+            // Read through home's own endpoint: while home is dark its lag is unknown, not an
+            // error. (Failing back is a switchover, RPO 0 by itself: any datapoint of the last
+            // minutes shows whether home has caught up.)
+            let home_lag = match lag.replication_lag(home, home_id).await {
+                Ok(l) => l.map(|s| s.lag),
+                Err(e) => {
+                    tracing::warn!(region = home, error = %e, "home's replication lag cannot be read");
+                    None
+                }
+            };
+            Ok(HomeView {
+                writer_region,
+                home_member,
+                operation_in_progress: view.operation.map(|o| o.status),
+                home_lag,
+            })
+        }
+        DatabaseProvider::Patroni => {
+            let h = patroni::read(db, plan.patroni_members(home)?).await;
+            let f = patroni::read(db, plan.patroni_members(from_region)?).await;
+            if !answering(&h) && !answering(&f) {
+                let all: Vec<Seen<PgMemberView>> = h.into_iter().chain(f).collect();
+                return Err(none_answered(
+                    "no Patroni member of either region answered",
+                    &all,
+                ));
+            }
+            let h_leader = patroni::leader(home, &h)?.map(|(_, v)| v);
+            let f_leader = patroni::leader(from_region, &f)?.map(|(_, v)| v);
+            let writer = f_leader.filter(|v| v.role == PgRole::Primary);
+            let writer_region =
+                patroni::promoted_primary([(home, h_leader), (from_region, f_leader)])?
+                    .map(str::to_string);
+            // home promoted last: the writer is home's, and there is nothing to fail back
+            let writer = if writer_region.as_deref() == Some(home) {
+                None
+            } else {
+                writer
+            };
+            let synchronization = match (h_leader, writer) {
+                (None, _) if !answering(&h) => "not answering".to_string(),
+                (None, _) => "no leader (Patroni elects one)".to_string(),
+                (Some(hv), Some(fv)) if hv.role == PgRole::Primary => format!(
+                    "a primary of its own on timeline {}, behind the writer's {}: not fenced yet",
+                    hv.timeline.unwrap_or(0),
+                    fv.timeline.unwrap_or(0)
+                ),
+                (Some(hv), _) if hv.role == PgRole::Primary => "primary".to_string(),
+                (Some(hv), Some(fv)) if hv.state == "streaming" && hv.timeline == fv.timeline => {
+                    "connected".to_string()
+                }
+                (Some(hv), Some(fv)) => format!(
+                    "a standby cluster {} on timeline {}, the writer's is {}",
+                    if hv.state == "streaming" {
+                        "streaming"
+                    } else {
+                        "not streaming"
+                    },
+                    hv.timeline.unwrap_or(0),
+                    fv.timeline.unwrap_or(0)
+                ),
+                (Some(hv), None) => {
+                    format!("a standby cluster ({}) with no primary to follow", hv.state)
+                }
+            };
+            let home_member = Some(crate::failback::HomeMember {
+                is_writer: writer_region.as_deref() == Some(home),
+                synchronization_status: Some(crate::text::inert(&synchronization, 200)),
+                cluster_available: h_leader.is_some_and(patroni::runs),
+            });
+            let operation_in_progress = match (h_leader, f_leader) {
+                (Some(hv), Some(fv))
+                    if hv.role == PgRole::StandbyLeader && fv.role == PgRole::StandbyLeader =>
+                {
+                    Some("switching-over (both clusters are standby clusters)".to_string())
+                }
+                _ => None,
+            };
+            let home_lag = match (writer, h_leader) {
+                (Some(p), Some(hv)) if hv.role == PgRole::StandbyLeader => patroni::lag(p, hv, now),
+                _ => None,
+            };
+            Ok(HomeView {
+                writer_region,
+                home_member,
+                operation_in_progress,
+                home_lag,
+            })
+        }
+    }
+}
+
 /// Every Patroni member of each plan region, in the plan's order.
 async fn read_regions<D: PatroniClusters>(
     db: &D,

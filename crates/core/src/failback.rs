@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Approval;
-use crate::plan::{ValidPlan, cluster_id_from_arn};
+use crate::plan::ValidPlan;
 use crate::ports::{GlobalDatabase, HealthHistory, ParameterStore, ReplicationLagSource};
 use crate::run::LockRecord;
 
@@ -279,40 +279,14 @@ pub async fn snapshot<D, L, H, P, W>(
     now: time::OffsetDateTime,
 ) -> crate::Result<FailbackSnapshot>
 where
-    D: GlobalDatabase,
+    D: GlobalDatabase + crate::ports::PatroniClusters,
     L: ReplicationLagSource,
     H: HealthHistory,
     P: ParameterStore,
     W: crate::ports::WorkflowStarter,
 {
     let home = plan.primary_region();
-    let gid = plan.global_cluster_id()?;
-    let home_arn = plan.cluster_arn(home)?;
-    let view = db.describe_global(from_region, gid).await?;
-    let writer_region = view
-        .writer_arn()
-        .and_then(|arn| plan.region_of_cluster(arn))
-        .map(str::to_string);
-    let home_member = match view.member(home_arn) {
-        None => None,
-        Some(m) => Some(HomeMember {
-            is_writer: m.is_writer,
-            synchronization_status: m.synchronization_status.clone(),
-            cluster_available: crate::steps::primary_answers(db, home, home_arn).await,
-        }),
-    };
-    let home_id = cluster_id_from_arn(home_arn)
-        .ok_or_else(|| crate::Error::internal("a valid plan has cluster ARNs"))?;
-    // Read through home's own endpoint: while home is dark its lag is unknown, not an error.
-    // (Failing back is a switchover, RPO 0 by itself: any datapoint of the last minutes shows
-    // whether home has caught up.)
-    let home_lag = match lag.replication_lag(home, home_id).await {
-        Ok(l) => l.map(|s| s.lag),
-        Err(e) => {
-            tracing::warn!(region = home, error = %e, "home's replication lag cannot be read");
-            None
-        }
-    };
+    let db_view = crate::database::home_view(db, lag, plan, from_region, now).await?;
     let required = u64::from(plan.failback().home_healthy_minutes) * 60;
     // Look back a little further than required, so that "long enough" is visible as such.
     let window = Duration::from_secs(required + 600);
@@ -327,10 +301,10 @@ where
         };
     let lock = lock.filter(|l| Some(&l.run_id) != own_run);
     Ok(FailbackSnapshot {
-        writer_region,
-        home_member,
-        operation_in_progress: view.operation.map(|o| o.status),
-        home_lag,
+        writer_region: db_view.writer_region,
+        home_member: db_view.home_member,
+        operation_in_progress: db_view.operation_in_progress,
+        home_lag: db_view.home_lag,
         home_healthy_for,
         lock,
         stale_lock,

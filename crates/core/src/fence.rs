@@ -30,6 +30,11 @@ pub enum FenceOutcome {
     /// Done by the service itself, as documented (e.g. Aurora's global failover demotes the old
     /// primary cluster).
     Delegated { detail: String },
+    /// A database that took writes made read-only now (a Patroni cluster demoted to a standby
+    /// cluster of the writer).
+    Demoted { detail: String },
+    /// A database already read-only: nothing changed.
+    ReadOnly { detail: String },
 }
 
 impl FenceOutcome {
@@ -43,11 +48,15 @@ impl FenceOutcome {
         }
     }
 
-    /// The region's compute is known to run at most the fenced level after this action.
+    /// The resource is known fenced after this action: compute at most at the fenced level, a
+    /// database read-only.
     pub fn holds(&self) -> bool {
         matches!(
             self,
-            FenceOutcome::Fenced { .. } | FenceOutcome::AlreadyFenced { .. }
+            FenceOutcome::Fenced { .. }
+                | FenceOutcome::AlreadyFenced { .. }
+                | FenceOutcome::Demoted { .. }
+                | FenceOutcome::ReadOnly { .. }
         )
     }
 }
@@ -77,9 +86,12 @@ impl FenceReport {
 
     /// Whether anything was lowered now.
     pub fn changed(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| matches!(a.outcome, FenceOutcome::Fenced { .. }))
+        self.actions.iter().any(|a| {
+            matches!(
+                a.outcome,
+                FenceOutcome::Fenced { .. } | FenceOutcome::Demoted { .. }
+            )
+        })
     }
 
     /// One line per action, for the report, the topic and `lifeboat status`.
@@ -98,6 +110,10 @@ impl FenceReport {
                 }
                 FenceOutcome::Failed { detail } => format!("{}: FAILED ({detail})", a.resource),
                 FenceOutcome::Delegated { detail } => format!("{}: {detail}", a.resource),
+                FenceOutcome::Demoted { detail } => format!("{}: demoted, {detail}", a.resource),
+                FenceOutcome::ReadOnly { detail } => {
+                    format!("{}: already read-only, {detail}", a.resource)
+                }
             })
             .collect()
     }
@@ -250,7 +266,7 @@ where
         return Ok(GuardVerdict::NotHome);
     }
     let why = |e: crate::Error| crate::text::inert(&e.to_string(), 300);
-    let writer = crate::database::writer_region(db, plan, region)
+    let writer = crate::database::promoted_writer(db, plan, region)
         .await
         .map_err(why);
     let peer = plan.other_region(region)?.to_string();

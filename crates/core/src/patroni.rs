@@ -130,12 +130,16 @@ pub fn runs(v: &PgMemberView) -> bool {
 /// when the standby has received everything the primary had written; else the time since the
 /// standby's newest replayed transaction was committed, an upper bound of what a failover
 /// now would lose (every write it lacks came after that one). `None` (unknown, never zero)
-/// when a position or that time is missing, or that time is ahead of `now`.
+/// when a position or that time is missing, that time is ahead of `now`, or the two report
+/// different timelines (a position on a forked timeline says nothing about the other's).
 pub fn lag(
     primary: &PgMemberView,
     standby: &PgMemberView,
     now: time::OffsetDateTime,
 ) -> Option<std::time::Duration> {
+    if primary.timeline != standby.timeline {
+        return None;
+    }
     let (end, at) = (primary.location?, standby.position()?);
     if at >= end {
         return Some(std::time::Duration::ZERO);
@@ -369,6 +373,34 @@ pub fn primary_region<'a>(regions: &[(&'a str, &[Seen<PgMemberView>])]) -> Resul
             "the database has a primary in each of {}: two writers",
             found.join(" and ")
         ))),
+    }
+}
+
+/// The region whose primary the last promotion made, from each region's leader (`None`: no
+/// leader answered): the one primary; of two primaries, the one on the newer timeline (the
+/// other came back after a failover and is not fenced yet: [`crate::database::fence_home`]).
+/// Two primaries on one timeline are `PreconditionFailed`: neither was made after the other.
+pub fn promoted_primary<'a>(
+    leaders: [(&'a str, Option<&PgMemberView>); 2],
+) -> Result<Option<&'a str>> {
+    let primaries: Vec<(&'a str, &PgMemberView)> = leaders
+        .iter()
+        .filter_map(|(r, v)| v.filter(|v| v.role == PgRole::Primary).map(|v| (*r, v)))
+        .collect();
+    match primaries.as_slice() {
+        [] => Ok(None),
+        [(r, _)] => Ok(Some(*r)),
+        [(ra, a), (rb, b), ..] => match a.timeline.cmp(&b.timeline) {
+            std::cmp::Ordering::Greater => Ok(Some(*ra)),
+            std::cmp::Ordering::Less => Ok(Some(*rb)),
+            std::cmp::Ordering::Equal => Err(Error::precondition(format!(
+                "both regions' leaders are primaries on timeline {} ({ra}'s {}, {rb}'s {}): two \
+                 writers, and neither made by a promotion after the other",
+                a.timeline.unwrap_or(0),
+                a.name,
+                b.name
+            ))),
+        },
     }
 }
 

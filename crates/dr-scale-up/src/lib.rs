@@ -20,7 +20,8 @@
 //!   region never blocks the failover.
 //! * `guard` (the copy's schedule): the returning home region fences itself when another region
 //!   holds the writer ([`lifeboat_core::fence::home_guard`]), notes it in its store and says so
-//!   on its topic, once.
+//!   on its topic, once. Under Patroni its database too: a cluster back as a primary of its own
+//!   is made a standby cluster of the writer ([`lifeboat_core::database::fence_home`]).
 //!
 //! Every action is idempotent: a repeat finds the values set and changes nothing.
 
@@ -359,7 +360,19 @@ where
                 writer_region,
                 unread_locks,
             } => {
-                let report = self.fence(plan, &region).await?;
+                let mut report = self.fence(plan, &region).await?;
+                // the database too, where the provider leaves that to lifeboat (Patroni)
+                if let Some(db) = lifeboat_core::database::fence_home(
+                    &self.ports.db,
+                    &self.ports.params,
+                    plan,
+                    &region,
+                    writer_region,
+                )
+                .await
+                {
+                    report.actions.push(db);
+                }
                 let noted = self.ports.params.get(&marker_name).await?;
                 let announced = if noted.is_none() || report.changed() {
                     let id = self

@@ -633,3 +633,152 @@ async fn full_capacity_first_never_serves_early_and_standby_never_serves() {
         .unwrap();
     assert!(matches!(out, Response::Scaling { .. }), "{out:?}");
 }
+
+// ---- PostgreSQL under Patroni (issue 22): the returning home region's database is fenced by
+// its own copy, as its compute is.
+
+fn rest_auth() -> lifeboat_core::ports::PatroniAuth {
+    lifeboat_core::ports::PatroniAuth {
+        username: "lifeboat".into(),
+        password: lifeboat_core::ports::Secret::new("rest-pw"),
+    }
+}
+
+/// GIVEN the home copy (us-east-1) of a Patroni shop after a failover with data loss: us-east-1
+/// was dark, us-west-2's standby cluster was promoted onto timeline 2, and us-east-1 came back
+/// as it was, a primary of its own on timeline 1 (two primaries). The REST password is in the
+/// home region's store.
+async fn given_home_back_as_its_own_patroni_primary() -> Fakes {
+    let mut h = given_home_copy_after_a_failover();
+    let plan_text = plan_with_patroni(PLAN);
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_text);
+    h.ports
+        .params
+        .put("/lifeboat/shop/patroni-password", "rest-pw")
+        .await
+        .unwrap();
+    h.ports.db = FakeGlobalDatabase::new("other-global", EAST, WEST);
+    h.ports.db.patroni = FakePatroni::new("us-east-1", "us-west-2");
+    let plan = lifeboat_core::plan::ValidPlan::parse(&plan_text).unwrap();
+    h.ports.db.patroni.go_dark("us-east-1");
+    lifeboat_core::patroni::promote(
+        &h.ports.db,
+        plan.patroni_members("us-west-2").unwrap(),
+        plan.patroni_members("us-east-1").unwrap(),
+        lifeboat_core::patroni::PgMode::Failover,
+        &rest_auth(),
+    )
+    .await
+    .unwrap();
+    h.ports.db.patroni.tick();
+    h.ports.db.patroni.come_back("us-east-1");
+    h
+}
+
+#[tokio::test]
+async fn a_patroni_home_back_as_its_own_primary_is_demoted_by_its_own_copy_once() {
+    // Fails on 12b6e81: two primaries read as "two writers", the guard's verdict was Unknown,
+    // and home's old primary kept taking writes beside the shop's.
+    let h = given_home_back_as_its_own_patroni_primary().await;
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded {
+        verdict,
+        fence,
+        announced,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert!(
+        matches!(verdict, GuardVerdict::Fence { writer_region, .. } if writer_region == "us-west-2"),
+        "{verdict:?}"
+    );
+    let fence = fence.as_ref().expect("fenced");
+    assert!(fence.complete() && fence.changed(), "{fence:?}");
+    assert!(
+        matches!(
+            outcome(fence, "database:us-east-1 Patroni cluster"),
+            FenceOutcome::Demoted { .. }
+        ),
+        "{fence:?}"
+    );
+    // THEN home's cluster was made a standby cluster of the writer's primary
+    assert_eq!(
+        h.ports.db.patroni.changes(),
+        vec![
+            "us-west-2 promoted".to_string(),
+            "us-east-1 standby_cluster=pg1.us-west-2.test:5432".to_string()
+        ]
+    );
+    assert!(announced.is_some());
+    let msgs = h.ports.notifier.messages();
+    assert_eq!(msgs.len(), 1);
+    assert!(
+        msgs[0]
+            .message
+            .contains("database:us-east-1 Patroni cluster: demoted"),
+        "{}",
+        msgs[0].message
+    );
+    // the password never reaches what a person reads
+    assert!(!msgs[0].message.contains("rest-pw"));
+
+    // WHEN Patroni has applied it, THEN the next tick finds it read-only: nothing changes,
+    // nothing is announced again
+    h.ports.db.patroni.tick();
+    let again = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded {
+        fence, announced, ..
+    } = &again
+    else {
+        panic!("{again:?}")
+    };
+    let fence = fence.as_ref().expect("fence");
+    assert!(
+        matches!(
+            outcome(fence, "database:us-east-1 Patroni cluster"),
+            FenceOutcome::ReadOnly { .. }
+        ),
+        "{fence:?}"
+    );
+    assert!(announced.is_none());
+    assert_eq!(h.ports.notifier.messages().len(), 1);
+    assert_eq!(h.ports.db.patroni.changes().len(), 2);
+}
+
+#[tokio::test]
+async fn a_patroni_fence_refused_for_its_password_is_recorded_and_not_complete() {
+    let h = given_home_back_as_its_own_patroni_primary().await;
+    *h.ports.db.patroni.password.lock().unwrap() = Some("rotated".into());
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { fence, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let fence = fence.as_ref().expect("fence");
+    assert!(!fence.complete(), "{fence:?}");
+    let FenceOutcome::Failed { detail } = outcome(fence, "database:us-east-1 Patroni cluster")
+    else {
+        panic!("{fence:?}")
+    };
+    assert!(!detail.contains("rest-pw"), "{detail}");
+    assert_eq!(h.ports.db.patroni.changes().len(), 1, "nothing demoted");
+}
+
+#[tokio::test]
+async fn an_aurora_home_gets_no_database_action_from_the_guard() {
+    // Aurora demotes the old primary itself: the guard's report names compute only
+    let h = given_home_copy_after_a_failover();
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { fence, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let fence = fence.as_ref().expect("fence");
+    assert!(
+        fence
+            .actions
+            .iter()
+            .all(|a| !a.resource.starts_with("database:")),
+        "{fence:?}"
+    );
+}

@@ -354,7 +354,6 @@ where
             Ok(go) => go,
         };
         let p = &self.ports;
-        let from_arn = plan.cluster_arn(&from_region)?;
         let readiness = Readiness {
             peer_lock_unread: snapshot.other_copy_unread.clone(),
             primary_data_plane: None,
@@ -364,7 +363,7 @@ where
                 .home_member
                 .as_ref()
                 .is_some_and(|m| m.cluster_available),
-            primary_reachable: lifeboat_core::steps::primary_answers(&p.db, &from_region, from_arn)
+            primary_reachable: lifeboat_core::database::writer_answers(&p.db, &plan, &from_region)
                 .await,
             replication_lag: snapshot.home_lag,
             replication_lag_age: None,

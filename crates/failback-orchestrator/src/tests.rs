@@ -410,3 +410,169 @@ async fn an_unreadable_home_copy_lock_is_recorded_in_the_snapshot() {
         "{v}"
     );
 }
+
+// ---- PostgreSQL under Patroni (issue 22): the same decision, read from both regions' members.
+
+const EAST_REGION: &str = "us-east-1";
+const WEST_REGION: &str = "us-west-2";
+
+fn rest_auth() -> lifeboat_core::ports::PatroniAuth {
+    lifeboat_core::ports::PatroniAuth {
+        username: "lifeboat".into(),
+        password: lifeboat_core::ports::Secret::new("rest-pw"),
+    }
+}
+
+/// GIVEN a Patroni plan and the shop served from us-west-2's cluster (the primary); us-east-1's
+/// cluster a standby cluster streaming from it, caught up; the canary has seen home healthy for
+/// 40 min. (Aurora's fake describes nothing about this shop: a Patroni plan never asks it.)
+fn settled_on_patroni() -> Fakes {
+    let mut h = settled();
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_with_patroni(PLAN));
+    h.ports.db = FakeGlobalDatabase::new("other-global", EAST, WEST);
+    h.ports.db.patroni = FakePatroni::new(WEST_REGION, EAST_REGION);
+    h.ports.lag.samples.lock().expect("lag").clear();
+    h
+}
+
+/// GIVEN the same plan right after a failover with data loss into us-west-2: us-east-1 was
+/// dark, us-west-2's standby cluster was promoted onto a new timeline; then us-east-1 came back
+/// as it was, a primary of its own on the old timeline.
+async fn failed_over_on_patroni_and_home_back_as_its_own_primary() -> Fakes {
+    let mut h = settled_on_patroni();
+    h.ports.db.patroni = FakePatroni::new(EAST_REGION, WEST_REGION);
+    let plan = lifeboat_core::plan::ValidPlan::parse(&plan_with_patroni(PLAN)).expect("plan");
+    h.ports.db.patroni.go_dark(EAST_REGION);
+    lifeboat_core::patroni::promote(
+        &h.ports.db,
+        plan.patroni_members(WEST_REGION).expect("west"),
+        plan.patroni_members(EAST_REGION).expect("east"),
+        lifeboat_core::patroni::PgMode::Failover,
+        &rest_auth(),
+    )
+    .await
+    .expect("promoted");
+    h.ports.db.patroni.tick();
+    h.ports.db.patroni.come_back(EAST_REGION);
+    h
+}
+
+#[tokio::test]
+async fn a_patroni_shop_goes_home_when_home_streams_from_the_writer_and_has_it_all() {
+    // Fails on 12b6e81: the failback snapshot asked for the plan's global cluster, which a
+    // Patroni plan has none of (PreconditionFailed), so a Patroni shop could never come home.
+    let h = settled_on_patroni();
+    let out = request(&h, Some("ana")).await;
+    let Outcome::Started { request, .. } = out else {
+        panic!("not started: {out:?}");
+    };
+    assert_eq!(request.source_region, WEST_REGION);
+    assert_eq!(request.target_region, EAST_REGION);
+    assert_eq!(request.promotion, PromotionMode::Switchover);
+    assert!(
+        request.readiness.primary_reachable,
+        "{:?}",
+        request.readiness
+    );
+    assert_eq!(
+        request.readiness.replication_lag,
+        Some(Duration::ZERO),
+        "measured from both leaders"
+    );
+    // reads only: no Patroni configuration was changed, Aurora never asked
+    assert!(h.ports.db.patroni.changes().is_empty());
+    assert!(h.ports.db.calls().is_empty(), "{:?}", h.ports.db.calls());
+}
+
+#[tokio::test]
+async fn a_patroni_home_behind_the_writer_waits_with_its_lag_named() {
+    // GIVEN the writer wrote what home has not received; home's newest replayed transaction
+    // committed 4 s ago (the plan allows 1 s)
+    let h = settled_on_patroni();
+    h.ports.db.patroni.write(WEST_REGION, 8192);
+    h.ports
+        .db
+        .patroni
+        .set_replayed_at(EAST_REGION, NOW - time::Duration::seconds(4));
+    let out = request(&h, Some("ana")).await;
+    assert_eq!(refusals(&out), vec!["lag_above_threshold"]);
+    // AND with no replayed time at all, the lag is unknown, never zero
+    let h = settled_on_patroni();
+    h.ports.db.patroni.write(WEST_REGION, 8192);
+    assert_eq!(
+        refusals(&request(&h, Some("ana")).await),
+        vec!["lag_unknown"]
+    );
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_patroni_home_back_as_its_own_primary_is_named_unfenced_and_refused() {
+    let h = failed_over_on_patroni_and_home_back_as_its_own_primary().await;
+    let out = request(&h, Some("ana")).await;
+    // THEN the writer is the region a promotion made (the newer timeline), and home is named
+    // as a primary of its own, not fenced: no failback over two writers
+    let Outcome::Refused {
+        message, snapshot, ..
+    } = &out
+    else {
+        panic!("not refused: {out:?}");
+    };
+    assert_eq!(snapshot.writer_region.as_deref(), Some(WEST_REGION));
+    assert_eq!(
+        refusals(&out),
+        vec!["home_not_synchronized", "lag_unknown"],
+        "{message}"
+    );
+    assert!(message.contains("not fenced yet"), "{message}");
+    assert!(h.ports.workflow.names().is_empty());
+}
+
+#[tokio::test]
+async fn a_fenced_patroni_home_that_forked_is_not_connected_until_rebuilt() {
+    // GIVEN home back as its own primary, then fenced by the promotion asked again: a standby
+    // cluster of the writer whose timeline forked, so it does not stream
+    let h = failed_over_on_patroni_and_home_back_as_its_own_primary().await;
+    let plan = lifeboat_core::plan::ValidPlan::parse(&plan_with_patroni(PLAN)).expect("plan");
+    let fenced = lifeboat_core::patroni::promote(
+        &h.ports.db,
+        plan.patroni_members(WEST_REGION).expect("west"),
+        plan.patroni_members(EAST_REGION).expect("east"),
+        lifeboat_core::patroni::PgMode::Failover,
+        &rest_auth(),
+    )
+    .await
+    .expect("fenced");
+    assert!(fenced.fenced.is_some(), "{fenced:?}");
+    h.ports.db.patroni.tick();
+    let out = request(&h, Some("ana")).await;
+    let Outcome::Refused { message, .. } = &out else {
+        panic!("not refused: {out:?}");
+    };
+    assert_eq!(
+        refusals(&out),
+        vec!["home_not_synchronized", "lag_unknown"],
+        "{message}"
+    );
+    assert!(message.contains("not streaming"), "{message}");
+}
+
+#[tokio::test]
+async fn two_patroni_primaries_on_one_timeline_are_refused_as_an_error() {
+    // GIVEN both regions' leaders primaries on the same timeline: neither was made by a
+    // promotion after the other, so neither is known to be the writer
+    let h = settled_on_patroni();
+    {
+        let mut members = h.ports.db.patroni.members.lock().expect("members");
+        for m in members.values_mut() {
+            m.view.role = lifeboat_core::ports::PgRole::Primary;
+            m.view.location = Some(1000);
+        }
+    }
+    let err = h
+        .handle(json!({"action": "request", "requested_by": "ana"}))
+        .await
+        .expect_err("two writers");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.workflow.names().is_empty());
+}

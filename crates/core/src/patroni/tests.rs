@@ -282,3 +282,29 @@ async fn promote_makes_the_changes_it_decided_in_order_and_nothing_when_refused(
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
     assert_eq!(p.changes.lock().expect("lock").len(), 1);
 }
+
+#[test]
+fn lag_across_timelines_is_unknown_never_zero() {
+    // GIVEN an old primary fenced after a failover with data loss: it holds more WAL than the
+    // new primary, on the timeline that forked
+    let now = time::macros::datetime!(2026-12-06 09:00 UTC);
+    let writer = PgMemberView {
+        timeline: Some(2),
+        ..primary("b1", "b:5432", 1000)
+    };
+    let forked = PgMemberView {
+        replayed_at: Some(now - time::Duration::seconds(1)),
+        ..standby("a1", "a:5432", 4000)
+    };
+    // THEN its position says nothing about the writer's: unknown, not "has it all"
+    assert_eq!(lag(&writer, &forked, now), None);
+    // AND once it follows the writer's timeline, the positions compare
+    let following = PgMemberView {
+        timeline: Some(2),
+        ..forked
+    };
+    assert_eq!(
+        lag(&writer, &following, now),
+        Some(std::time::Duration::ZERO)
+    );
+}
