@@ -517,6 +517,18 @@ async fn a_switchover_there_and_back_loses_no_order() {
         "{at}"
     );
     assert_eq!(writer(&a, &b).await.expect("one writer"), Some("b"));
+    // AND a reads as a failback needs it (lifeboat_core::database::home_view's "connected"):
+    // its leader streams from b on b's timeline, and the lag measured from both is zero
+    let bv = member(&b).await.expect("b answers");
+    let av = wait_for(&a, "streams from b on b's timeline", |v| {
+        v.state == "streaming" && v.timeline == bv.timeline
+    })
+    .await;
+    assert_eq!(
+        lifeboat_core::patroni::lag(&bv, &av, time::OffsetDateTime::now_utc()),
+        Some(Duration::ZERO),
+        "{bv:?} {av:?}"
+    );
 
     // AND the way home is the same, in reverse
     b.psql("insert into orders values (4)").expect("b writes");
