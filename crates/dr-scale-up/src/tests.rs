@@ -782,3 +782,46 @@ async fn an_aurora_home_gets_no_database_action_from_the_guard() {
         "{fence:?}"
     );
 }
+
+/// The example plan with no `compute` in either region (a stack whose compute lifeboat does not
+/// scale, e.g. droplets that always run).
+fn plan_without_compute() -> String {
+    let mut out = Vec::new();
+    let mut skipping = false;
+    for line in PLAN.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if skipping && (line.trim().is_empty() || indent > 4) {
+            continue;
+        }
+        skipping = indent == 4 && line.trim_start().starts_with("compute:");
+        if !skipping {
+            out.push(line);
+        }
+    }
+    let plan = out.join("\n");
+    assert!(!plan.contains("ecs_services"), "{plan}");
+    plan
+}
+
+#[tokio::test]
+async fn a_plan_without_compute_scales_nothing_and_is_steady_at_once() {
+    let mut h = given_a_standby_region();
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_without_compute());
+    let out = h.handle(json!({"action": "start"})).await.unwrap();
+    let Response::Scaled { changed, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(changed.is_empty(), "{out:?}");
+    let out = h.handle(json!({"action": "status"})).await.unwrap();
+    assert!(matches!(out, Response::Steady { .. }), "{out:?}");
+    // nothing was touched in either region
+    assert_eq!(
+        h.ports.ecs.get("us-west-2", "shop", "web").unwrap().desired,
+        1
+    );
+    let out = h
+        .handle(json!({"action": "fence", "region": "us-east-1"}))
+        .await
+        .unwrap();
+    assert!(format!("{out:?}").contains("actions: []"), "{out:?}");
+}
