@@ -524,7 +524,9 @@ class Drill(Deploy):
             # the DR database's Serverless v2 range (the plan's database_capacity)
             "db_acu_west": (acu.get("MinCapacity"), acu.get("MaxCapacity")),
             "ecs_desired_east": east,
-            "writer_region": writer.split(":")[3] if writer else None,
+            # the plan's database: Aurora's global cluster, or the drill's Patroni clusters
+            "writer_region": (self.patroni_world.writer() if hasattr(self, "patroni_world")  # type: ignore[attr-defined]
+                              else writer.split(":")[3] if writer else None),
             "www_region": self.shop.www_region(),
             "ecs_desired": {s["serviceName"]: s["desiredCount"] for s in services},
             "asg_desired": asg["DesiredCapacity"],

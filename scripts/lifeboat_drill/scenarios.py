@@ -739,6 +739,87 @@ def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     })
 
 
+# PostgreSQL under Patroni (issue 22): real Patroni, etcd and PostgreSQL in both regions.
+
+def patroni_in_both_regions(d: Drill) -> None:
+    from . import patroni
+    world = patroni.PatroniWorld(d)
+    d.patroni_world = world  # type: ignore[attr-defined]
+    for region in (WEST, EAST):
+        d.client("ssm", region).put_parameter(
+            Name=patroni.PASSWORD_PARAMETER, Value=patroni.PASSWORD, Type="SecureString",
+            Overwrite=True)
+    plan = d.plan()
+    patroni.patroni_plan(world, plan)
+    d.put_plan(plan)
+    world.regions[EAST].psql("insert into orders values (1), (2)")
+    wait_for("orders 1 and 2 replicated to us-west-2", lambda: world.orders(WEST) == "{1,2}", 60)
+    d.say("database: PostgreSQL under Patroni in both regions (its own etcd each); us-west-2 a "
+          "standby cluster of us-east-1, orders 1 and 2 written at home and replicated")
+
+
+def scenario_patroni(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import patroni
+    world: patroni.PatroniWorld = d.patroni_world  # type: ignore[attr-defined]
+    assert d.shop is not None
+    d.say("us-east-1's shop fails (its health endpoint answers 503); its database still answers: "
+          "lifeboat switches over")
+    d.shop.broken.add(EAST)
+    out.broke_at = time.time()
+    probe = d.canary()
+    d.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes of us-east-1 failed")
+    d.follow(out, sm, inbox)
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    failed_over = out.status == "SUCCEEDED" and report.get("outcome") == "succeeded"
+    writer_after = world.writer()
+    west_orders = world.orders(WEST)
+    east_follows = world.streaming(EAST) or wait_for_quietly(lambda: world.streaming(EAST), 30)
+    east_refuses = world.regions[EAST].try_psql("insert into orders values (99)") is None
+    d.say(f"after the failover: writer {writer_after}; orders in us-west-2 {west_orders}; "
+          f"us-east-1 a standby cluster streaming: {east_follows}; refuses writes: {east_refuses}")
+    home = None
+    if writer_after == WEST:
+        world.regions[WEST].psql("insert into orders values (3)")
+        wait_quietly = wait_for_quietly(lambda: world.orders(EAST) == "{1,2,3}", 30)
+        d.say(f"order 3 written in us-west-2; replicated home: {wait_quietly}")
+    if d.go_home and failed_over:
+        d.shop.broken.discard(EAST)
+        back = d.failback(inbox)
+        out.failback = back
+        home = {
+            "writer": world.writer(),
+            "orders": world.orders(EAST),
+            "west_follows": world.streaming(WEST) or wait_for_quietly(lambda: world.streaming(WEST), 30),
+            "mode": ((back.report or {}).get("promotion") or {}).get("mode"),
+        }
+        d.say(f"after the failback: {home}")
+    checks = {
+        "SUCCEEDED": failed_over,
+        "the approval and the run made a switchover (RPO 0): the primary answered":
+            promotion.get("mode") == "switchover",
+        "us-west-2's Patroni leads as the only primary, with every order":
+            writer_after == WEST and west_orders == "{1,2}",
+        "us-east-1 is the standby cluster, streaming, read-only": east_follows and east_refuses,
+        "traffic moved to us-west-2": (d.shop.www_region() == WEST) if home is None else True,
+    }
+    if d.go_home:
+        checks["the failback brought the database home by switchover with every order, "
+               "us-west-2 the standby again"] = bool(
+            home and out.failback is not None and out.failback.passed and home["writer"] == EAST
+            and home["orders"] == "{1,2,3}" and home["west_follows"])
+    verdict(d, out, checks)
+
+
+def wait_for_quietly(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 LAG_ABOVE_GUARD_MS = 60_000.0  # the example plan's guard is 30 s
 
 SCENARIOS: dict[str, Scenario] = {
@@ -813,6 +894,9 @@ SCENARIOS: dict[str, Scenario] = {
     "record-upsert": Scenario(
         "traffic moves by Route 53 record UPSERT (examples/plan-record-upsert.yaml; the outage spares Route 53's control plane, which this mode needs): the run waits for the change to be INSYNC, verifies, and the way home does the same",
         traffic="record_upsert", spares=("route53",), way_home=True),
+    "patroni": Scenario(
+        "the shop's PostgreSQL under Patroni (real Patroni, etcd and PostgreSQL in each region; us-west-2 a standby cluster): us-east-1's shop fails while its database answers; a person approves; lifeboat switches over (us-east-1 demoted first, us-west-2 promoted once it has every order), traffic moves, verify reads the writer from Patroni; the way home is the failback machine's switchover back: no order lost either way",
+        fault=patroni_in_both_regions, course=scenario_patroni),
     "cache": Scenario(
         "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty (its Sentinels reset to the standby's configuration) and the way home catches it up before promoting it: no cart lost",
         fault=cache_in_both_regions, course=scenario_cache),

@@ -637,3 +637,18 @@ def test_the_cache_moves_with_the_database_and_home_catches_up_before_it_is_prom
     assert out.failback is not None and out.failback.passed, out.failback.verdict
     moved = (out.report or {}).get("cache") or {}
     assert (moved.get("outcome") or {}).get("master"), moved
+
+
+def test_a_patroni_database_switches_over_there_and_back_with_no_order_lost(run_drill: Any) -> None:
+    """GIVEN the shop's PostgreSQL under Patroni (real Patroni, etcd and PostgreSQL in each
+    region, us-west-2 a standby cluster) with orders written at home, WHEN us-east-1's shop fails
+    while its database answers and a person approves, THEN the failover machine switches over
+    (us-east-1 demoted first, us-west-2 promoted with every order), traffic moves and verify
+    reads the writer from Patroni; AND the failback machine brings the database home by
+    switchover, with the order written in us-west-2, us-west-2 the standby again. Fails on
+    12b6e81 (the failback was refused, PreconditionFailed: no global cluster in the plan)."""
+    d, out = run_drill("patroni", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    assert ((out.report or {}).get("promotion") or {}).get("mode") == "switchover"
+

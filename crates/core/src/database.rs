@@ -331,6 +331,33 @@ where
     }
 }
 
+/// What becomes of the old primary's database in a run's fence (a failover with data loss from
+/// `region`), as the plan's provider does it: Aurora's global failover demotes it (it rejoins
+/// read-only by itself); under Patroni, the region's own copy demotes it when it returns.
+pub fn run_fence_action(plan: &ValidPlan, region: &str) -> crate::fence::FenceAction {
+    use crate::fence::{DATABASE_FENCE, FenceAction, FenceOutcome, PATRONI_DATABASE_FENCE};
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => FenceAction {
+            resource: format!(
+                "database:{}",
+                plan.cluster_arn(region)
+                    .ok()
+                    .and_then(cluster_id_from_arn)
+                    .unwrap_or("old primary")
+            ),
+            outcome: FenceOutcome::Delegated {
+                detail: DATABASE_FENCE.to_string(),
+            },
+        },
+        DatabaseProvider::Patroni => FenceAction {
+            resource: format!("database:{region} Patroni cluster"),
+            outcome: FenceOutcome::Delegated {
+                detail: PATRONI_DATABASE_FENCE.to_string(),
+            },
+        },
+    }
+}
+
 /// Whether `region`'s database answers as a writer: Aurora, its cluster described `available`
 /// from its own region; Patroni, its leader answers as primary. Unknown is `false`.
 pub async fn writer_answers<D>(db: &D, plan: &ValidPlan, region: &str) -> bool

@@ -125,14 +125,21 @@ impl FenceReport {
 pub const DATABASE_FENCE: &str = "demoted by Aurora's global failover (FailoverGlobalCluster with \
      AllowDataLoss): it rejoins as a secondary, read-only, when its region returns";
 
+/// What Patroni needs for the old primary's cluster after a failover with data loss: lifeboat
+/// could not reach it (its region was dark); when it returns, its region's own copy makes it a
+/// standby cluster of the new primary ([`crate::database::fence_home`]).
+pub const PATRONI_DATABASE_FENCE: &str = "not reached during the failover: when its region \
+     returns, its own copy makes it a standby cluster of the new primary (read-only) before \
+     anything else";
+
 /// The run's fence, as recorded: what dr-scale-up did to the old primary's compute (or why it
-/// could not run), and the database action Aurora's global failover takes (`cluster_id`: the old
-/// primary's cluster).
+/// could not run), and what becomes of the old primary's database (`database`: the plan's
+/// provider's action, [`crate::database::run_fence_action`]).
 pub fn run_fence(
     region: &str,
     compute: Option<FenceReport>,
     could_not_run: Option<String>,
-    cluster_id: Option<&str>,
+    database: FenceAction,
 ) -> FenceReport {
     let mut report = compute.unwrap_or_else(|| FenceReport {
         region: region.to_string(),
@@ -146,12 +153,7 @@ pub fn run_fence(
             },
         });
     }
-    report.actions.push(FenceAction {
-        resource: format!("database:{}", cluster_id.unwrap_or("old primary")),
-        outcome: FenceOutcome::Delegated {
-            detail: DATABASE_FENCE.to_string(),
-        },
-    });
+    report.actions.push(database);
     report
 }
 

@@ -566,9 +566,7 @@ where
                         e.cause.as_deref().unwrap_or("(no cause given)")
                     )
                 }),
-                plan.cluster_arn(&run.source_region)
-                    .ok()
-                    .and_then(lifeboat_core::plan::cluster_id_from_arn),
+                lifeboat_core::database::run_fence_action(&plan, &run.source_region),
             )
         });
         // The compute branch ended when traffic could shift: its last status is the capacity the

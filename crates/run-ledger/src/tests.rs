@@ -741,3 +741,35 @@ async fn a_cache_that_could_not_move_is_recorded_not_hidden_and_no_cache_records
     assert_eq!(r.cache, None);
     assert!(!render_text(&r).contains("Cache:"));
 }
+
+#[tokio::test]
+async fn a_patroni_runs_fence_says_what_happens_to_its_database_not_aurora() {
+    // Fails on 12b6e81: a Patroni plan's report said the old primary's database was "demoted by
+    // Aurora's global failover", which nothing had done: a person reading it was misled.
+    let (h, run) = given_a_run_in_progress().await;
+    h.ports
+        .params
+        .put("/lifeboat/shop/plan", &plan_with_patroni(PLAN))
+        .await
+        .expect("plan");
+    h.ports.history.set(EXECUTION, a_successful_history());
+    let mut req = record(&run, "succeeded", None);
+    req["branches"].as_array_mut().unwrap().push(json!({
+        "step": "fence",
+        "fence": {"region": "us-east-1", "actions": [
+            {"resource": "ecs:shop/web", "outcome": "unreachable", "detail": "us-east-1: timed out"}
+        ]}
+    }));
+    let Response::Report(r) = h.handle(req).await.expect("recorded") else {
+        panic!("not a report")
+    };
+    let f = r.fence.as_ref().expect("fence recorded");
+    let db = f.actions.last().expect("the database's action");
+    assert_eq!(db.resource, "database:us-east-1 Patroni cluster");
+    let text = render_text(&r);
+    assert!(!text.contains("Aurora"), "{text}");
+    assert!(
+        text.contains("its own copy makes it a standby cluster of the new primary"),
+        "{text}"
+    );
+}
