@@ -231,6 +231,27 @@ class PatroniWorld:
         self.d.procs.append(proc)
         return proc
 
+    def rebuild(self, region: str) -> None:
+        """What docs/plan.md asks of a person for a fenced cluster whose history forked: stop it,
+        move its data directory aside (kept: what it wrote after the fork), remove the cluster's
+        state from its DCS (here the region's own etcd holds nothing else; `patronictl remove`),
+        and start it with `bootstrap.dcs.standby_cluster` naming the writer's PostgreSQL: Patroni
+        bootstraps it as a standby cluster with basebackup. (Moving the data directory aside
+        alone leaves Patroni waiting for a leader to clone from, forever: seen with 4.1.5.)"""
+        r = self.regions[region]
+        writer = self.regions[WEST if region == EAST else EAST]
+        r.kill()
+        stamp = int(time.time())
+        for part in ("pg", "etcd"):
+            if (r.dir / part).exists():
+                (r.dir / part).rename(r.dir / f"{part}.forked-{stamp}")
+        config = json.loads((r.dir / "patroni.yml").read_text())
+        config["bootstrap"]["dcs"]["standby_cluster"] = {
+            "host": "127.0.0.1", "port": writer.pg_port, "create_replica_methods": ["basebackup"]}
+        (r.dir / "patroni.yml").write_text(json.dumps(config, indent=2))
+        _chown(r.dir)
+        r.start()
+
     def members(self, region: str) -> list[str]:
         return [self.regions[region].api]
 

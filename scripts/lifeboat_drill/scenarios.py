@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import template
-from .harness import ACCOUNT, APP, EAST, OUTAGE_SERVICES, ROOT, WEST, DrillError, Outcome, wait_for
+from .harness import ACCOUNT, APP, EAST, OUTAGE_SERVICES, PLAN_PARAMETER, ROOT, WEST, DrillError, Outcome, wait_for
 
 if TYPE_CHECKING:
     from .course import Drill
@@ -752,6 +752,10 @@ def patroni_in_both_regions(d: Drill) -> None:
     plan = d.plan()
     patroni.patroni_plan(world, plan)
     d.put_plan(plan)
+    if getattr(d, "home_sm", None):
+        # the home copy reads its own region's plan
+        d.client("ssm", EAST).put_parameter(
+            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
     world.regions[EAST].psql("insert into orders values (1), (2)")
     wait_for("orders 1 and 2 replicated to us-west-2", lambda: world.orders(WEST) == "{1,2}", 60)
     d.say("database: PostgreSQL under Patroni in both regions (its own etcd each); us-west-2 a "
@@ -809,6 +813,89 @@ def scenario_patroni(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
             home and out.failback is not None and out.failback.passed and home["writer"] == EAST
             and home["orders"] == "{1,2,3}" and home["west_follows"])
     verdict(d, out, checks)
+
+
+def scenario_patroni_dark_home(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import patroni
+    world: patroni.PatroniWorld = d.patroni_world  # type: ignore[attr-defined]
+    east = world.regions[EAST]
+    d.say("breaking the primary: us-east-1 goes dark, its Patroni, PostgreSQL and etcd killed")
+    d.break_primary()
+    east.kill()
+    out.broke_at = time.time()
+    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:160]}")
+    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
+    if code2 != 0 or started.get("outcome") != "started":
+        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
+    out.run_id = started["run_id"]
+    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    fence = {a["resource"]: a for a in (report.get("fence") or {}).get("actions", [])}
+    db_fence = fence.get(f"database:{EAST} Patroni cluster") or {}
+    failed_over = out.status == "SUCCEEDED" and world.writer() == WEST and world.orders(WEST) == "{1,2}"
+    d.say(f"after the failover: writer {world.writer()}; orders in us-west-2 {world.orders(WEST)}; "
+          f"the run's fence of the database: {db_fence.get('outcome')}")
+    world.regions[WEST].psql("insert into orders values (3)")
+
+    d.say("us-east-1 comes back: its AWS services and health endpoint answer; Patroni starts on its "
+          "old data")
+    d.heal_primary()
+    east.start()
+    two = wait_for_quietly(lambda: east.role() == "primary", 60)
+    code3, dry = d.lifeboat("failback", "--dry-run", "--state-machine-arn", d.failback_arn)
+    unfenced = [r for r in dry.get("refusals", []) if r.get("reason") == "home_not_synchronized"]
+    d.say(f"us-east-1 is a primary of its own again: {two}; lifeboat failback --dry-run -> exit "
+          f"{code3}: {[r.get('reason') for r in dry.get('refusals', [])] or str(dry)[:300]}")
+    guard = d.home_copy("dr-scale-up", {"action": "guard"})
+    actions = {a["resource"]: a["outcome"] for a in ((guard.get("fence") or {}).get("actions") or [])}
+    d.say(f"home copy, dr-scale-up guard: {str(guard.get('verdict'))[:120]}; "
+          f"database: {actions.get(f'database:{EAST} Patroni cluster')}; announced: {bool(guard.get('announced'))}")
+    demoted = wait_for_quietly(lambda: east.role() == "standby_leader", 30)
+    read_only = east.try_psql("insert into orders values (99)") is None
+    again = d.home_copy("dr-scale-up", {"action": "guard"})
+    again_db = {a["resource"]: a["outcome"] for a in ((again.get("fence") or {}).get("actions") or [])}
+    # lifeboat's own verdict on home (the failback's dry run), not a glance at Patroni: a forked
+    # standby's WAL receiver reconnects now and then, and reads "streaming" for a moment
+    wait_for_quietly(lambda: world.streaming(EAST), 15)
+    _, dry2 = d.lifeboat("failback", "--dry-run", "--state-machine-arn", d.failback_arn)
+    forked = "forked" in json.dumps(dry2)
+    streams = not forked and world.streaming(EAST)
+    rebuilt = False
+    if forked or not streams:
+        d.say("us-east-1's timeline forked at the failover: it does not stream; rebuilt as "
+              "docs/plan.md says (its data directory moved aside, Patroni bootstraps it from "
+              "us-west-2)")
+        world.rebuild(EAST)
+        rebuilt = True
+        streams = wait_for_quietly(lambda: world.streaming(EAST), 120)
+    d.say(f"us-east-1 streams from us-west-2: {streams}")
+    back = d.failback(inbox)
+    out.failback = back
+    home = {"writer": world.writer(), "orders": world.orders(EAST),
+            "west_follows": wait_for_quietly(lambda: world.streaming(WEST), 30)}
+    d.say(f"after the failback: {home}")
+    verdict(d, out, {
+        "without the override: refused (lag unknown, the primary dark), nothing started": code == 3,
+        "SUCCEEDED, a failover with data loss, the override recorded": failed_over
+            and promotion.get("mode") == "failover" and promotion.get("overridden") is True,
+        "the run's fence says the home copy demotes the database when it returns (not Aurora)":
+            db_fence.get("outcome") == "delegated" and "own copy" in str(db_fence.get("detail")),
+        "home back as its own primary: the failback refused it as not fenced": two and code3 == 3
+            and bool(unfenced) and "not fenced yet" in str(unfenced[0]),
+        "its own copy demoted it (a standby cluster of us-west-2, read-only), announced once":
+            actions.get(f"database:{EAST} Patroni cluster") == "demoted" and demoted and read_only
+            and bool(guard.get("announced")) and not again.get("announced")
+            and again_db.get(f"database:{EAST} Patroni cluster") == "read_only",
+        "lifeboat named home's history as forked (never 'connected'), and once rebuilt it streams":
+            forked and rebuilt and streams,
+        "the failback brought the database home by switchover with every order":
+            back.passed and home["writer"] == EAST and home["orders"] == "{1,2,3}"
+            and home["west_follows"],
+    })
+    out.timings["home_rebuilt"] = 1.0 if rebuilt else 0.0
 
 
 def wait_for_quietly(check: Callable[[], bool], seconds: float) -> bool:
@@ -897,6 +984,9 @@ SCENARIOS: dict[str, Scenario] = {
     "patroni": Scenario(
         "the shop's PostgreSQL under Patroni (real Patroni, etcd and PostgreSQL in each region; us-west-2 a standby cluster): us-east-1's shop fails while its database answers; a person approves; lifeboat switches over (us-east-1 demoted first, us-west-2 promoted once it has every order), traffic moves, verify reads the writer from Patroni; the way home is the failback machine's switchover back: no order lost either way",
         fault=patroni_in_both_regions, course=scenario_patroni),
+    "patroni-dark-home": Scenario(
+        "the worst night under Patroni: us-east-1 goes dark with its database; the lag is unknown, so only a person's override fails over (with data loss, approved); us-east-1 comes back as a primary of its own beside us-west-2's; the failback refuses it as not fenced, its own copy's guard makes it a standby cluster of us-west-2 (read-only, announced once); rebuilt where its timeline forked, it streams, and the failback brings the shop home with every order",
+        fault=patroni_in_both_regions, course=scenario_patroni_dark_home, home_copy=True),
     "cache": Scenario(
         "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty (its Sentinels reset to the standby's configuration) and the way home catches it up before promoting it: no cart lost",
         fault=cache_in_both_regions, course=scenario_cache),

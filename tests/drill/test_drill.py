@@ -652,3 +652,17 @@ def test_a_patroni_database_switches_over_there_and_back_with_no_order_lost(run_
     assert out.failback is not None and out.failback.passed, out.failback.verdict
     assert ((out.report or {}).get("promotion") or {}).get("mode") == "switchover"
 
+
+def test_the_worst_night_under_patroni_fences_the_returning_home_and_brings_it_back(run_drill: Any) -> None:
+    """GIVEN the shop's PostgreSQL under Patroni, WHEN us-east-1 goes dark with its database,
+    THEN the lag is unknown and only a person's override fails over (recorded); AND when
+    us-east-1 comes back as a primary of its own, the failback refuses it as not fenced, its own
+    copy's guard makes it a standby cluster of us-west-2 (announced once), lifeboat names its
+    history forked until it is rebuilt, and the failback brings the shop home with every order.
+    Fails on 44e49f9: with the primary's Patroni dark the writer read as unknown and even the
+    override was refused (writer_unknown); and the home copy's guard could not tell the two
+    primaries apart (both on timeline 2) nor read the other copy's run state."""
+    d, out = run_drill("patroni-dark-home", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+

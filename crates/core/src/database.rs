@@ -224,10 +224,15 @@ where
 
 /// The region whose database the last promotion made the writer, read through `via` (Aurora)
 /// or from every Patroni member: as [`writer_region`], except that under Patroni an old primary
-/// back beside the writer (on an older timeline: a promotion was made past it) does not hide
-/// the writer. What the returning home region's guard fences against
+/// back beside the writer does not hide the writer when lifeboat's run state names the region
+/// it made active ([`patroni::promoted_primary`]). What the returning home region's guard fences against
 /// ([`crate::fence::observe`]); nothing moves traffic on it.
-pub async fn promoted_writer<D>(db: &D, plan: &ValidPlan, via: &str) -> Result<Option<String>>
+pub async fn promoted_writer<D>(
+    db: &D,
+    plan: &ValidPlan,
+    via: &str,
+    lifeboat_active: Option<&str>,
+) -> Result<Option<String>>
 where
     D: GlobalDatabase + PatroniClusters,
 {
@@ -249,7 +254,7 @@ where
             let la = patroni::leader(a, sa)?.map(|(_, v)| v);
             let lb = patroni::leader(b, sb)?.map(|(_, v)| v);
             Ok(
-                patroni::promoted_primary([(a.as_str(), la), (b.as_str(), lb)])?
+                patroni::promoted_primary([(a.as_str(), la), (b.as_str(), lb)], lifeboat_active)?
                     .map(str::to_string),
             )
         }
@@ -399,14 +404,15 @@ pub struct HomeView {
 /// cluster whose leader streams from the writer (what Aurora calls a connected secondary);
 /// a home leader that runs but does not stream (its timeline forked at a failover with data
 /// loss: it must be rebuilt, docs/plan.md) is not. Home back as a primary of its own beside the
-/// writer, on an older timeline than the writer's, is named as such: not connected, never a
-/// second writer lifeboat would bring traffic to. Two primaries on one timeline (or home's
-/// newer) are `PreconditionFailed`.
+/// writer lifeboat made active (`lifeboat_active`, this copy's run state) is named as such: not
+/// connected, never a second writer lifeboat would bring traffic to. Two primaries without that
+/// record naming one are `PreconditionFailed`.
 pub async fn home_view<D, L>(
     db: &D,
     lag: &L,
     plan: &ValidPlan,
     from_region: &str,
+    lifeboat_active: Option<&str>,
     now: time::OffsetDateTime,
 ) -> Result<HomeView>
 where
@@ -463,9 +469,11 @@ where
             let h_leader = patroni::leader(home, &h)?.map(|(_, v)| v);
             let f_leader = patroni::leader(from_region, &f)?.map(|(_, v)| v);
             let writer = f_leader.filter(|v| v.role == PgRole::Primary);
-            let writer_region =
-                patroni::promoted_primary([(home, h_leader), (from_region, f_leader)])?
-                    .map(str::to_string);
+            let writer_region = patroni::promoted_primary(
+                [(home, h_leader), (from_region, f_leader)],
+                lifeboat_active,
+            )?
+            .map(str::to_string);
             // home promoted last: the writer is home's, and there is nothing to fail back
             let writer = if writer_region.as_deref() == Some(home) {
                 None
@@ -475,12 +483,17 @@ where
             let synchronization = match (h_leader, writer) {
                 (None, _) if !answering(&h) => "not answering".to_string(),
                 (None, _) => "no leader (Patroni elects one)".to_string(),
-                (Some(hv), Some(fv)) if hv.role == PgRole::Primary => format!(
-                    "a primary of its own on timeline {}, behind the writer's {}: not fenced yet",
-                    hv.timeline.unwrap_or(0),
-                    fv.timeline.unwrap_or(0)
+                (Some(hv), Some(_)) if hv.role == PgRole::Primary => format!(
+                    "a primary of its own ({}) beside the writer lifeboat made active in \
+                     {from_region}: not fenced yet",
+                    hv.name
                 ),
                 (Some(hv), _) if hv.role == PgRole::Primary => "primary".to_string(),
+                (Some(hv), Some(fv)) if matches!((hv.position(), fv.location), (Some(at), Some(end)) if at > end) => {
+                    "a standby cluster holding WAL the writer never wrote: its history forked \
+                     (rebuild it, docs/plan.md)"
+                        .to_string()
+                }
                 (Some(hv), Some(fv)) if hv.state == "streaming" && hv.timeline == fv.timeline => {
                     "connected".to_string()
                 }

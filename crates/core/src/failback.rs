@@ -286,7 +286,13 @@ where
     W: crate::ports::WorkflowStarter,
 {
     let home = plan.primary_region();
-    let db_view = crate::database::home_view(db, lag, plan, from_region, now).await?;
+    // Which region lifeboat made active (this copy's run state): of two Patroni primaries, the
+    // writer is that region's.
+    let active = crate::store::read_state(params, plan.app())
+        .await?
+        .map(|s| s.active_region);
+    let db_view =
+        crate::database::home_view(db, lag, plan, from_region, active.as_deref(), now).await?;
     let required = u64::from(plan.failback().home_healthy_minutes) * 60;
     // Look back a little further than required, so that "long enough" is visible as such.
     let window = Duration::from_secs(required + 600);

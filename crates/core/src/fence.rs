@@ -268,11 +268,30 @@ where
         return Ok(GuardVerdict::NotHome);
     }
     let why = |e: crate::Error| crate::text::inert(&e.to_string(), 300);
-    let writer = crate::database::promoted_writer(db, plan, region)
-        .await
-        .map_err(why);
     let peer = plan.other_region(region)?.to_string();
     let app = plan.app();
+    // Which region lifeboat made active last: the newer of both copies' run states (the copy
+    // that ran the failover recorded it; this one may have been dark).
+    let unread = |e: crate::Error| {
+        tracing::warn!(error = %e, "a copy's run state cannot be read");
+        None
+    };
+    let states = [
+        crate::store::read_state(params, app)
+            .await
+            .unwrap_or_else(unread),
+        crate::store::read_state(peer_params, app)
+            .await
+            .unwrap_or_else(unread),
+    ];
+    let active = states
+        .into_iter()
+        .flatten()
+        .max_by_key(|s| s.epoch)
+        .map(|s| s.active_region);
+    let writer = crate::database::promoted_writer(db, plan, region, active.as_deref())
+        .await
+        .map_err(why);
     let locks = [
         LockSeen {
             region: region.to_string(),

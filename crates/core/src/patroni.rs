@@ -141,7 +141,12 @@ pub fn lag(
         return None;
     }
     let (end, at) = (primary.location?, standby.position()?);
-    if at >= end {
+    // Ahead of its primary, a standby holds WAL the primary never wrote: its history forked
+    // (the timeline numbers can still agree: a crashed primary promotes itself again). Unknown.
+    if at > end {
+        return None;
+    }
+    if at == end {
         return Some(std::time::Duration::ZERO);
     }
     // A time ahead of ours is clocks that disagree: unknown, not zero.
@@ -251,7 +256,16 @@ pub fn promotion(
             let (Some(end), Some(at)) = (sv.position(), t.position()) else {
                 return Ok(done(vec![], PgState::Demoting, None, None));
             };
-            if at >= end {
+            if at > end {
+                // The target holds WAL the source never wrote: its history forked from the
+                // source's. Promoting it would drop what the source wrote since the fork.
+                Err(Error::precondition(format!(
+                    "{} holds WAL beyond the end of {}'s ({at} > {end} bytes): its history forked \
+                     from the source's (rebuild it, docs/plan.md); promoting it would lose the \
+                     source's writes since the fork",
+                    t.name, sv.name
+                )))
+            } else if at == end {
                 Ok(done(
                     vec![PgOp::Promote {
                         api: t_api.to_string(),
@@ -355,19 +369,35 @@ pub async fn read<P: PatroniClusters>(p: &P, apis: &[String]) -> Vec<Seen<PgMemb
     seen
 }
 
-/// The region whose cluster is the primary, from what each region's members answered:
-/// `Ok(None)` when neither leads as primary; both is `PreconditionFailed` (two writers).
+/// The region whose cluster is the writer, from what each region's members answered: the one
+/// whose leader is the primary; both is `PreconditionFailed` (two writers). With no primary
+/// answering, a region none of whose members answers is the writer's when the other region's
+/// leader answers as a standby cluster's: that cluster replicates the writer, which has gone
+/// dark (as Aurora's global cluster still names a dark primary's cluster its writer). Otherwise
+/// `Ok(None)`: no region is the writer now (both standby clusters, mid-switchover; a leader
+/// still being elected).
 pub fn primary_region<'a>(regions: &[(&'a str, &[Seen<PgMemberView>])]) -> Result<Option<&'a str>> {
     let mut found = Vec::new();
+    let mut following = false;
     for (region, members) in regions {
-        if let Some((_, v)) = leader(region, members)?
-            && v.role == PgRole::Primary
-        {
-            found.push(*region);
+        match leader(region, members)? {
+            Some((_, v)) if v.role == PgRole::Primary => found.push(*region),
+            Some((_, v)) if v.role == PgRole::StandbyLeader => following = true,
+            _ => {}
         }
     }
     match found.as_slice() {
-        [] => Ok(None),
+        [] => {
+            let dark: Vec<&'a str> = regions
+                .iter()
+                .filter(|(_, members)| !answering(members))
+                .map(|(r, _)| *r)
+                .collect();
+            match dark.as_slice() {
+                [one] if following && regions.len() == 2 => Ok(Some(*one)),
+                _ => Ok(None),
+            }
+        }
         [one] => Ok(Some(*one)),
         _ => Err(Error::precondition(format!(
             "the database has a primary in each of {}: two writers",
@@ -376,12 +406,17 @@ pub fn primary_region<'a>(regions: &[(&'a str, &[Seen<PgMemberView>])]) -> Resul
     }
 }
 
-/// The region whose primary the last promotion made, from each region's leader (`None`: no
-/// leader answered): the one primary; of two primaries, the one on the newer timeline (the
-/// other came back after a failover and is not fenced yet: [`crate::database::fence_home`]).
-/// Two primaries on one timeline are `PreconditionFailed`: neither was made after the other.
+/// The region whose primary is the shop's writer, from each region's leader (`None`: no leader
+/// answered) and the region lifeboat's run state names active (`lifeboat_active`: the copies'
+/// newest record of a completed traffic shift): the one primary; of two primaries, the one in
+/// the region lifeboat made active (the other came back after a failover and is not fenced yet:
+/// [`crate::database::fence_home`]). Timelines do not tell them apart: a primary that crashed
+/// is promoted again by its own Patroni onto a new timeline, the same number the failover's
+/// promotion gave the other (seen with Patroni 4.1.5). Two primaries without such a record
+/// naming one of them are `PreconditionFailed`.
 pub fn promoted_primary<'a>(
     leaders: [(&'a str, Option<&PgMemberView>); 2],
+    lifeboat_active: Option<&str>,
 ) -> Result<Option<&'a str>> {
     let primaries: Vec<(&'a str, &PgMemberView)> = leaders
         .iter()
@@ -390,15 +425,13 @@ pub fn promoted_primary<'a>(
     match primaries.as_slice() {
         [] => Ok(None),
         [(r, _)] => Ok(Some(*r)),
-        [(ra, a), (rb, b), ..] => match a.timeline.cmp(&b.timeline) {
-            std::cmp::Ordering::Greater => Ok(Some(*ra)),
-            std::cmp::Ordering::Less => Ok(Some(*rb)),
-            std::cmp::Ordering::Equal => Err(Error::precondition(format!(
-                "both regions' leaders are primaries on timeline {} ({ra}'s {}, {rb}'s {}): two \
-                 writers, and neither made by a promotion after the other",
-                a.timeline.unwrap_or(0),
-                a.name,
-                b.name
+        [(ra, a), (rb, b), ..] => match lifeboat_active {
+            Some(active) if active == *ra => Ok(Some(*ra)),
+            Some(active) if active == *rb => Ok(Some(*rb)),
+            _ => Err(Error::precondition(format!(
+                "both regions' leaders are primaries ({ra}'s {}, {rb}'s {}): two writers, and \
+                 no run of lifeboat's made either region active",
+                a.name, b.name
             ))),
         },
     }

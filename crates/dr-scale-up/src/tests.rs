@@ -672,6 +672,15 @@ async fn given_home_back_as_its_own_patroni_primary() -> Fakes {
     .unwrap();
     h.ports.db.patroni.tick();
     h.ports.db.patroni.come_back("us-east-1");
+    // the copy that ran the failover recorded us-west-2 active (its store, the peer's here)
+    h.ports
+        .peer_params
+        .put(
+            "/lifeboat/shop/state",
+            r#"{"active_region":"us-west-2","epoch":1,"last_run":null}"#,
+        )
+        .await
+        .unwrap();
     h
 }
 
@@ -824,4 +833,27 @@ async fn a_plan_without_compute_scales_nothing_and_is_steady_at_once() {
         .await
         .unwrap();
     assert!(format!("{out:?}").contains("actions: []"), "{out:?}");
+}
+
+#[tokio::test]
+async fn two_patroni_primaries_without_lifeboats_record_are_not_guessed_at() {
+    // GIVEN home back as its own primary, and no run state in either copy naming the region
+    // lifeboat made active: timelines cannot tell the two primaries apart (a crashed primary
+    // is promoted again by its own Patroni), so the guard fences nothing
+    let h = given_home_back_as_its_own_patroni_primary().await;
+    h.ports
+        .peer_params
+        .delete("/lifeboat/shop/state")
+        .await
+        .unwrap();
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    let Response::Guarded { verdict, fence, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        matches!(verdict, GuardVerdict::Unknown { .. }),
+        "{verdict:?}"
+    );
+    assert!(fence.is_none());
+    assert_eq!(h.ports.db.patroni.changes().len(), 1, "nothing demoted");
 }

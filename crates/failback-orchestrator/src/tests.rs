@@ -454,6 +454,15 @@ async fn failed_over_on_patroni_and_home_back_as_its_own_primary() -> Fakes {
     .expect("promoted");
     h.ports.db.patroni.tick();
     h.ports.db.patroni.come_back(EAST_REGION);
+    // this copy's run recorded us-west-2 active
+    h.ports
+        .params
+        .put(
+            "/lifeboat/shop/state",
+            r#"{"active_region":"us-west-2","epoch":1,"last_run":null}"#,
+        )
+        .await
+        .expect("state");
     h
 }
 
@@ -510,8 +519,8 @@ async fn a_patroni_home_behind_the_writer_waits_with_its_lag_named() {
 async fn a_patroni_home_back_as_its_own_primary_is_named_unfenced_and_refused() {
     let h = failed_over_on_patroni_and_home_back_as_its_own_primary().await;
     let out = request(&h, Some("ana")).await;
-    // THEN the writer is the region a promotion made (the newer timeline), and home is named
-    // as a primary of its own, not fenced: no failback over two writers
+    // THEN the writer is the region lifeboat made active (its run state), and home is named as
+    // a primary of its own, not fenced: no failback over two writers
     let Outcome::Refused {
         message, snapshot, ..
     } = &out
@@ -558,9 +567,9 @@ async fn a_fenced_patroni_home_that_forked_is_not_connected_until_rebuilt() {
 }
 
 #[tokio::test]
-async fn two_patroni_primaries_on_one_timeline_are_refused_as_an_error() {
-    // GIVEN both regions' leaders primaries on the same timeline: neither was made by a
-    // promotion after the other, so neither is known to be the writer
+async fn two_patroni_primaries_without_lifeboats_record_are_refused_as_an_error() {
+    // GIVEN both regions' leaders primaries and no run state naming the region lifeboat made
+    // active: neither is known to be the writer
     let h = settled_on_patroni();
     {
         let mut members = h.ports.db.patroni.members.lock().expect("members");

@@ -217,8 +217,26 @@ fn the_primary_region_is_the_one_whose_leader_is_primary_and_two_are_two_writers
     let b2 = [seen(T, primary("b1", "10.1.0.5:5432", 1))];
     let err = primary_region(&[("us-east-1", &a), ("us-west-2", &b2)]).expect_err("two");
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed);
+    // A dark region whose standby cluster answers in the other region is the writer's: the
+    // standby replicates it (on 12b6e81 this was "no writer", and a failover out of a dark
+    // Patroni primary was refused as writer_unknown even with the override)
     assert_eq!(
-        primary_region(&[("us-east-1", &[dark(S)]), ("us-west-2", &b)]).expect("none"),
+        primary_region(&[("us-east-1", &[dark(S)]), ("us-west-2", &b)]).expect("dark writer"),
+        Some("us-east-1")
+    );
+    // both standby clusters (mid-switchover), or a dark region beside a cluster with no leader
+    // yet: no writer now
+    let a2 = [seen(S, standby("a1", "10.0.0.5:5432", 1))];
+    assert_eq!(
+        primary_region(&[("us-east-1", &a2), ("us-west-2", &b)]).expect("none"),
+        None
+    );
+    let leaderless = [seen(
+        T,
+        member("b1", PgRole::Replica("replica".into()), "10.1.0.5:5432"),
+    )];
+    assert_eq!(
+        primary_region(&[("us-east-1", &[dark(S)]), ("us-west-2", &leaderless)]).expect("none"),
         None
     );
 }
@@ -298,13 +316,32 @@ fn lag_across_timelines_is_unknown_never_zero() {
     };
     // THEN its position says nothing about the writer's: unknown, not "has it all"
     assert_eq!(lag(&writer, &forked, now), None);
-    // AND once it follows the writer's timeline, the positions compare
-    let following = PgMemberView {
+    // AND on the writer's timeline number but ahead of it (a crashed primary promoted itself
+    // onto "timeline 2" too, as Patroni 4.1.5 did in the drill): forked, unknown, never zero
+    let same_number = PgMemberView {
         timeline: Some(2),
         ..forked
+    };
+    assert_eq!(lag(&writer, &same_number, now), None);
+    // AND once it follows the writer (rebuilt), the positions compare
+    let following = PgMemberView {
+        timeline: Some(2),
+        ..standby("a1", "a:5432", 1000)
     };
     assert_eq!(
         lag(&writer, &following, now),
         Some(std::time::Duration::ZERO)
     );
+}
+
+#[test]
+fn a_target_ahead_of_the_demoted_source_is_never_promoted() {
+    // GIVEN a failback's switchover: the source demoted (a standby cluster, its end at 1000),
+    // and the target a forked old primary holding WAL to 4000
+    let target = [seen(T, standby("a1", "10.0.0.5:5432", 4000))];
+    let source = [seen(S, standby("b1", "10.1.0.5:5432", 1000))];
+    // THEN it is refused: promoting it would lose what the source wrote since the fork
+    let err = promotion(&target, &source, PgMode::Switchover).expect_err("forked");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(err.message().contains("forked"), "{err}");
 }
