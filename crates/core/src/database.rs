@@ -48,14 +48,6 @@ where
         }
         DatabaseProvider::Patroni => {
             let regions = read_regions(db, plan).await?;
-            if regions.iter().all(|(_, seen)| !answering(seen)) {
-                let all: Vec<Seen<PgMemberView>> =
-                    regions.into_iter().flat_map(|(_, seen)| seen).collect();
-                return Err(none_answered(
-                    "no Patroni member of either region answered",
-                    &all,
-                ));
-            }
             let views: Vec<(&str, &[Seen<PgMemberView>])> = regions
                 .iter()
                 .map(|(r, seen)| (r.as_str(), seen.as_slice()))
@@ -240,14 +232,6 @@ where
         DatabaseProvider::AuroraGlobal => writer_region(db, plan, via).await,
         DatabaseProvider::Patroni => {
             let regions = read_regions(db, plan).await?;
-            if regions.iter().all(|(_, seen)| !answering(seen)) {
-                let all: Vec<Seen<PgMemberView>> =
-                    regions.into_iter().flat_map(|(_, seen)| seen).collect();
-                return Err(none_answered(
-                    "no Patroni member of either region answered",
-                    &all,
-                ));
-            }
             let [(a, sa), (b, sb)] = regions.as_slice() else {
                 return Err(Error::internal("a valid plan has two regions"));
             };
@@ -457,17 +441,19 @@ where
             })
         }
         DatabaseProvider::Patroni => {
-            let h = patroni::read(db, plan.patroni_members(home)?).await;
-            let f = patroni::read(db, plan.patroni_members(from_region)?).await;
-            if !answering(&h) && !answering(&f) {
-                let all: Vec<Seen<PgMemberView>> = h.into_iter().chain(f).collect();
-                return Err(none_answered(
-                    "no Patroni member of either region answered",
-                    &all,
-                ));
-            }
-            let h_leader = patroni::leader(home, &h)?.map(|(_, v)| v);
-            let f_leader = patroni::leader(from_region, &f)?.map(|(_, v)| v);
+            let regions = read_regions(db, plan).await?;
+            let of = |region: &str| {
+                regions
+                    .iter()
+                    .find(|(r, _)| r == region)
+                    .map(|(_, seen)| seen.as_slice())
+                    .ok_or_else(|| {
+                        Error::precondition(format!("{region} is not one of the plan's regions"))
+                    })
+            };
+            let (h, f) = (of(home)?, of(from_region)?);
+            let h_leader = patroni::leader(home, h)?.map(|(_, v)| v);
+            let f_leader = patroni::leader(from_region, f)?.map(|(_, v)| v);
             let writer = f_leader.filter(|v| v.role == PgRole::Primary);
             let writer_region = patroni::promoted_primary(
                 [(home, h_leader), (from_region, f_leader)],
@@ -481,7 +467,7 @@ where
                 writer
             };
             let synchronization = match (h_leader, writer) {
-                (None, _) if !answering(&h) => "not answering".to_string(),
+                (None, _) if !answering(h) => "not answering".to_string(),
                 (None, _) => "no leader (Patroni elects one)".to_string(),
                 (Some(hv), Some(_)) if hv.role == PgRole::Primary => format!(
                     "a primary of its own ({}) beside the writer lifeboat made active in \
@@ -538,7 +524,8 @@ where
     }
 }
 
-/// Every Patroni member of each plan region, in the plan's order.
+/// Every Patroni member of each plan region, in the plan's order. No member answering at all
+/// is an error (who writes is unknown, not "nobody"; see [`none_answered`]).
 async fn read_regions<D: PatroniClusters>(
     db: &D,
     plan: &ValidPlan,
@@ -547,6 +534,13 @@ async fn read_regions<D: PatroniClusters>(
     for region in plan.region_names() {
         let seen = patroni::read(db, plan.patroni_members(region)?).await;
         out.push((region.to_string(), seen));
+    }
+    if out.iter().all(|(_, seen)| !answering(seen)) {
+        let all: Vec<Seen<PgMemberView>> = out.into_iter().flat_map(|(_, seen)| seen).collect();
+        return Err(none_answered(
+            "no Patroni member of either region answered",
+            &all,
+        ));
     }
     Ok(out)
 }
