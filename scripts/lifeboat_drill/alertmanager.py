@@ -76,6 +76,17 @@ class Alertmanager:
             if r.status != 200:
                 raise DrillError(f"Alertmanager refused the alert: {r.status}")
 
+    def resolve(self, labels: dict[str, str], summary: str) -> None:
+        """The alert resolved, as Prometheus says it once its rule no longer fires (the same
+        labels, `endsAt` now)."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        alert = [{"labels": labels, "annotations": {"summary": summary}, "endsAt": now}]
+        req = urllib.request.Request(f"{self.url}/api/v2/alerts", data=json.dumps(alert).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - loopback
+            if r.status != 200:
+                raise DrillError(f"Alertmanager refused the resolved alert: {r.status}")
+
     def metrics(self) -> dict[str, float]:
         """Alertmanager's webhook notification counters: sent, failed."""
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as r:  # noqa: S310 - loopback

@@ -13,6 +13,9 @@ from .harness import ROOT, DrillError
 from .report import html_report, summary
 from .scenarios import SCENARIOS
 
+# Each stack's drill when no scenario is named.
+STACKS = {"aws": "failover", "digitalocean": "digitalocean"}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -20,7 +23,11 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Scenarios:\n" + "\n".join(f"  {k:<18} {v.summary}" for k, v in SCENARIOS.items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--scenario", default="failover", choices=sorted(SCENARIOS))
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS),
+                        help="default: the stack's own (failover on AWS)")
+    parser.add_argument("--stack", choices=sorted(STACKS),
+                        help="aws (Aurora, ECS, Route 53: the default), or digitalocean: the whole "
+                             "DigitalOcean stack (Alertmanager, Patroni, Redis, DigitalOcean DNS)")
     parser.add_argument("--no-approval", action="store_true",
                         help="the plan does not require a person (default: the drill approves by link)")
     parser.add_argument("--time-scale", type=float, default=0.1,
@@ -32,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-failback", action="store_true",
                         help="scenario failover: stop once failed over (default: then fail back home)")
     args = parser.parse_args(argv)
+    if args.scenario is None:
+        args.scenario = STACKS[args.stack or "aws"]
+    elif args.stack and SCENARIOS[args.scenario].stack != args.stack:
+        print(f"drill: scenario {args.scenario} runs on the {SCENARIOS[args.scenario].stack} stack, "
+              f"not {args.stack}", file=sys.stderr)
+        return 2
     try:
         drill = Drill(args.scenario, not args.no_approval, args.time_scale, keep=args.keep,
                       go_home=not args.no_failback)

@@ -100,6 +100,8 @@ class ShopServer:
         # region's routing controls (set by use_routing_controls).
         self.arc_url: str | None = None
         self.controls: dict[str, list[str]] = {}
+        # Where www resolves when the shop's DNS is not Route 53's (the DigitalOcean stack).
+        self.resolver: Callable[[], str | None] | None = None
         shop = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -163,6 +165,8 @@ class ShopServer:
         self.controls = controls
 
     def www_region(self) -> str | None:
+        if self.resolver is not None:
+            return self.resolver()
         if self.arc_url:
             return self.arc_region()
         records = self.route53.list_resource_record_sets(
@@ -248,6 +252,14 @@ class Harness:
         self.lag_publisher: threading.Thread | None = None
         self.home_sm = ""
         self.home_failback_sm = ""
+        # DigitalOcean's API as dns-flip reaches it (the drill's contract-checked fake), when the
+        # scenario's DNS is there
+        self.digitalocean_api_url = ""
+        # Provider secrets the scenario handed lifeboat (what -> value): check_logs finds none
+        # of them in a log line
+        self.secrets: dict[str, str] = {}
+        # In-process servers to stop with the drill (the DigitalOcean fake)
+        self.on_stop: list[Callable[[], None]] = []
 
     def say(self, msg: str) -> None:
         if self.verbose:
@@ -462,6 +474,8 @@ class Harness:
             self.lag_publisher.join(timeout=10)
         if self.shop:
             self.shop.stop()
+        for stop in self.on_stop:
+            stop()
         for p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -74,6 +74,9 @@ class Scenario:
     traffic: str = "routing_control"
     # us-east-1's services the outage leaves answering.
     spares: tuple[str, ...] = ()
+    # "aws", or "digitalocean": the shop's DNS at DigitalOcean (the contract-checked fake that
+    # dns-flip reaches, www resolving through it), set up before the functions start.
+    stack: str = "aws"
 
 
 def record_upsert_traffic(plan: dict[str, Any], zone_id: str) -> None:
@@ -209,6 +212,7 @@ def scenario_alertmanager(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
 
     d.client("ssm").put_parameter(Name=alertmanager.TOKEN_PARAMETER, Value=ALERTMANAGER_TOKEN,
                                   Type="SecureString", Overwrite=True)
+    d.secrets["Alertmanager's bearer token"] = ALERTMANAGER_TOKEN
     url = f"http://127.0.0.1:{d.invoke_port}/lambda-url/alertmanager-webhook/alertmanager"
     am = alertmanager.Alertmanager(d, url, ALERTMANAGER_TOKEN)
     d.say(f"Alertmanager on {am.url}, its webhook receiver at lifeboat's URL with the bearer token")
@@ -697,6 +701,7 @@ def scenario_home_copy_alarm(d: Drill, out: Outcome, sm: str, inbox: str) -> Non
 def cache_in_both_regions(d: Drill) -> None:
     from . import cache
     d.cache_world = cache.set_up(d)  # type: ignore[attr-defined]
+    d.secrets["the Redis password"] = cache.PASSWORD
 
 
 def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
@@ -745,6 +750,7 @@ def patroni_in_both_regions(d: Drill) -> None:
     from . import patroni
     world = patroni.PatroniWorld(d)
     d.patroni_world = world  # type: ignore[attr-defined]
+    d.secrets["the Patroni REST password"] = patroni.PASSWORD
     for region in (WEST, EAST):
         d.client("ssm", region).put_parameter(
             Name=patroni.PASSWORD_PARAMETER, Value=patroni.PASSWORD, Type="SecureString",
@@ -898,6 +904,106 @@ def scenario_patroni_dark_home(d: Drill, out: Outcome, sm: str, inbox: str) -> N
     out.timings["home_rebuilt"] = 1.0 if rebuilt else 0.0
 
 
+# The whole DigitalOcean stack (issue 22, item 6): Alertmanager, Patroni, Redis with Sentinel,
+# DigitalOcean's DNS; no compute (the droplets run in both regions).
+
+def digitalocean_stack_plan(plan: dict[str, Any]) -> None:
+    from . import digitalocean
+    digitalocean.plan(plan)
+    alertmanager_plan(plan)
+
+
+def digitalocean_stack(d: Drill) -> None:
+    patroni_in_both_regions(d)
+    cache_in_both_regions(d)
+
+
+def scenario_digitalocean(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import alertmanager, cache, digitalocean, patroni
+    db: patroni.PatroniWorld = d.patroni_world  # type: ignore[attr-defined]
+    redis: cache.CacheWorld = d.cache_world  # type: ignore[attr-defined]
+    dns: digitalocean.DomainRecords = d.dns  # type: ignore[attr-defined]
+    assert d.shop is not None
+    d.client("ssm").put_parameter(Name=alertmanager.TOKEN_PARAMETER, Value=ALERTMANAGER_TOKEN,
+                                  Type="SecureString", Overwrite=True)
+    d.secrets["Alertmanager's bearer token"] = ALERTMANAGER_TOKEN
+    url = f"http://127.0.0.1:{d.invoke_port}/lambda-url/alertmanager-webhook/alertmanager"
+    am = alertmanager.Alertmanager(d, url, ALERTMANAGER_TOKEN)
+    d.say(f"Alertmanager on {am.url}, its webhook receiver lifeboat's URL with the bearer token")
+
+    d.say("us-east-1's droplets fail (its health endpoint answers 503); its PostgreSQL and Redis "
+          "still answer")
+    d.shop.broken.add(EAST)
+    out.broke_at = time.time()
+    am.fire(PRIMARY_DOWN, "us-east-1 does not answer")
+    d.say("Prometheus fires PrimaryRegionDown{severity=critical, region=us-east-1}: Alertmanager "
+          "notifies lifeboat")
+    d.follow(out, sm, inbox)
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    failed_over = out.status == "SUCCEEDED" and report.get("outcome") == "succeeded"
+    before = am.metrics()
+    wait_for_quietly(lambda: am.metrics()["sent"] >= before["sent"] + 2, 30)
+    runs = len(d.executions(sm))
+    there = {
+        "writer": db.writer(), "orders": db.orders(WEST),
+        "east_follows": db.streaming(EAST) or wait_for_quietly(lambda: db.streaming(EAST), 30),
+        "east_refuses": db.regions[EAST].try_psql("insert into orders values (99)") is None,
+        "cache_master": redis.master_of(WEST),
+        "dns": dns.region(), "www": d.shop.www_region(),
+    }
+    west_master = there["cache_master"]
+    there["cart"] = west_master is not None and redis.cmd(west_master, "GET", "cart:42") == "3 items"
+    there["east_cache_replicates"] = west_master is not None and all(
+        redis.role(n.addr) == "slave" for n in redis.nodes[EAST])
+    d.say(f"after the failover: {there}; {runs} execution(s) while Alertmanager repeated")
+    checks = {
+        "Alertmanager's notification started the run; its repeats started nothing more":
+            str(report.get("trigger", "")).startswith("Alertmanager: PrimaryRegionDown") and runs == 1,
+        "SUCCEEDED by switchover (RPO 0): the primary's database answered":
+            failed_over and promotion.get("mode") == "switchover",
+        "us-west-2's Patroni leads with every order; us-east-1 a read-only standby cluster streaming":
+            there["writer"] == WEST and there["orders"] == "{1,2}" and there["east_follows"]
+            and there["east_refuses"],
+        "the cache's master in us-west-2 with cart:42, us-east-1's nodes its replicas":
+            bool(there["cart"]) and there["east_cache_replicates"],
+        "DigitalOcean holds us-west-2's records, and www answers from there":
+            there["dns"] == WEST and there["www"] == WEST,
+    }
+    if there["writer"] == WEST and west_master:
+        db.regions[WEST].psql("insert into orders values (3)")
+        redis.cmd(west_master, "SET", "cart:43", "1 item")
+        d.say("order 3 and cart:43 written in us-west-2")
+    if d.go_home and failed_over:
+        d.say("us-east-1's droplets answer again: Prometheus resolves PrimaryRegionDown")
+        am.resolve(PRIMARY_DOWN, "us-east-1 answers")
+        back = d.failback(inbox)
+        out.failback = back
+        east_master = redis.master_of(EAST)
+        home = {
+            "writer": db.writer(), "orders": db.orders(EAST),
+            "west_follows": db.streaming(WEST) or wait_for_quietly(lambda: db.streaming(WEST), 30),
+            "mode": ((back.report or {}).get("promotion") or {}).get("mode"),
+            "cache_master": east_master,
+            "carts": [redis.cmd(east_master, "GET", k) for k in ("cart:42", "cart:43")] if east_master else [],
+            "dns": dns.region(), "www": d.shop.www_region(),
+        }
+        d.say(f"after the failback: {home}")
+        checks["the way home: a switchover back with every order and cart, us-west-2 the standby, "
+               "DigitalOcean holding us-east-1's records"] = (
+            back.passed and home["writer"] == EAST and home["orders"] == "{1,2,3}"
+            and home["west_follows"] and home["mode"] == "switchover"
+            and home["carts"] == ["3 items", "1 item"] and redis.master_of(WEST) is None
+            and home["dns"] == EAST and home["www"] == EAST)
+    changed = [r for r in dns.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    d.say(f"DigitalOcean's API: {len(dns.requests)} requests ({len(changed)} changes), "
+          f"{len(dns.violations)} rejected by its OpenAPI description")
+    checks["every request to DigitalOcean and every answer as its OpenAPI description says"] = (
+        not dns.violations and bool(changed))
+    verdict(d, out, checks)
+    out.timings["digitalocean_requests"] = float(len(dns.requests))
+
+
 def wait_for_quietly(check: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -990,6 +1096,10 @@ SCENARIOS: dict[str, Scenario] = {
     "cache": Scenario(
         "the shop's Redis (Sentinel in each region) moves with the database: us-east-1 goes dark with its cache; us-west-2's replica furthest along becomes the master, its Sentinels watch it, verify sees it; home comes back empty (its Sentinels reset to the standby's configuration) and the way home catches it up before promoting it: no cart lost",
         fault=cache_in_both_regions, course=scenario_cache),
+    "digitalocean": Scenario(
+        "the whole DigitalOcean stack (make drill ARGS=\"--stack digitalocean\"): Prometheus's Alertmanager is the trigger, PostgreSQL under Patroni and Redis under Sentinel in each region, DNS at DigitalOcean (the contract-checked fake), no compute to scale; us-east-1's droplets fail while its database and cache answer; a person approves; lifeboat switches Patroni over and moves the cache, sets the domain's records, verifies; the group's repeats start nothing more; the way home does it all back: no order or cart lost",
+        plan=digitalocean_stack_plan, fault=digitalocean_stack, course=scenario_digitalocean,
+        stack="digitalocean"),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

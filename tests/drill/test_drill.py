@@ -666,3 +666,22 @@ def test_the_worst_night_under_patroni_fences_the_returning_home_and_brings_it_b
     assert out.passed, out.verdict
     assert out.failback is not None and out.failback.passed, out.failback.verdict
 
+
+
+def test_the_whole_digitalocean_stack_fails_over_and_comes_home_with_no_order_or_cart_lost(run_drill: Any) -> None:
+    """GIVEN the DigitalOcean stack (make drill ARGS="--stack digitalocean"): a real Alertmanager
+    as the trigger, real Patroni + etcd + PostgreSQL and real Redis + Sentinel in each region, the
+    shop's domain at DigitalOcean (the fake checked against DigitalOcean's OpenAPI description),
+    no compute, WHEN us-east-1's droplets fail while its database and cache answer and
+    Alertmanager notifies lifeboat, THEN one run (the group's repeats start nothing more), approved
+    by a person, switches Patroni over, moves the cache's master, sets the domain's records and
+    verifies www from us-west-2; AND the way home does each of these back with every order and
+    cart, and every request dns-flip sent DigitalOcean is one its description accepts."""
+    d, out = run_drill("digitalocean", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    # the records were set by dns-flip through DigitalOcean's API, nothing else
+    changes = [r for r in d.dns.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    assert changes and not d.dns.violations, (changes, d.dns.violations)
+    # the token reached no log line
+    assert "dop_v1_drill0digitalocean0token0d5c9a" not in d.logs("functions.log")

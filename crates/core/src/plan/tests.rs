@@ -541,6 +541,35 @@ fn the_digitalocean_example_names_its_token_parameter_and_domains() {
     plan.validate().expect("valid");
 }
 
+const DIGITALOCEAN_STACK_EXAMPLE: &str =
+    include_str!("../../../../examples/plan-digitalocean-stack.yaml");
+
+/// Issue 22 item 7: the README's plan of the whole DigitalOcean stack is a valid plan with every
+/// provider of that stack, and only names its secrets.
+#[test]
+fn the_digitalocean_stack_example_is_valid_with_each_of_its_providers() {
+    let plan = Plan::parse(DIGITALOCEAN_STACK_EXAMPLE).expect("parses");
+    assert_eq!(plan.database.provider, DatabaseProvider::Patroni);
+    assert_eq!(plan.traffic.mode, TrafficMode::Digitalocean);
+    assert!(plan.cache.is_some());
+    let alertmanager = plan
+        .triggers
+        .alertmanager
+        .as_ref()
+        .expect("an Alertmanager trigger");
+    assert!(alertmanager.token_parameter.starts_with("/lifeboat/"));
+    for (name, region) in &plan.regions {
+        assert!(region.patroni.is_some(), "{name}");
+        assert!(region.cache.is_some(), "{name}");
+        assert!(region.db_cluster_arn.is_none(), "{name}");
+        assert!(
+            region.compute.ecs_services.is_empty() && region.compute.autoscaling_groups.is_empty(),
+            "{name}: a DigitalOcean shop's droplets are not lifeboat's to scale"
+        );
+    }
+    plan.validate().expect("valid");
+}
+
 #[test]
 fn a_digitalocean_plan_without_its_token_or_domains_names_each_field() {
     let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
