@@ -280,7 +280,7 @@ where
     };
     let seen = patroni::read(db, mine).await;
     let leader = match patroni::leader(region, &seen) {
-        Ok(l) => l.map(|(_, v)| v.clone()),
+        Ok(l) => l.map(|(api, v)| (api.to_string(), v.clone())),
         Err(e) => return action(FenceOutcome::of_error(&e)),
     };
     match leader {
@@ -291,27 +291,22 @@ where
         None => action(FenceOutcome::Unreachable {
             detail: "its cluster has no leader yet (Patroni elects one)".to_string(),
         }),
-        Some(v) if v.role != PgRole::Primary => action(FenceOutcome::ReadOnly {
+        Some((_, v)) if v.role != PgRole::Primary => action(FenceOutcome::ReadOnly {
             detail: format!("a standby cluster ({}), read-only", v.name),
         }),
-        Some(v) => {
+        Some((api, v)) => {
             let auth = match patroni::auth(params, plan).await {
                 Ok(a) => a,
                 Err(e) => return action(FenceOutcome::of_error(&e)),
             };
-            match patroni::promote(db, theirs, mine, patroni::PgMode::Failover, &auth).await {
-                Ok(p) if p.fenced.is_some() => action(FenceOutcome::Demoted {
+            // demoted under the writer lifeboat's run made active, whatever its timeline number
+            match patroni::fence_primary(db, theirs, &api, &auth).await {
+                Ok(()) => action(FenceOutcome::Demoted {
                     detail: format!(
                         "{} (primary on timeline {}) made a standby cluster of {writer}'s \
                          primary: read-only; what it wrote after the fork stays on its disk",
                         v.name,
                         v.timeline.unwrap_or(0)
-                    ),
-                }),
-                Ok(p) => action(FenceOutcome::Failed {
-                    detail: format!(
-                        "{} answers as a primary and was not demoted ({:?})",
-                        v.name, p.state
                     ),
                 }),
                 Err(e) => action(FenceOutcome::of_error(&e)),

@@ -330,6 +330,40 @@ pub async fn promote<P: PatroniClusters>(
     Ok(decided)
 }
 
+/// Fence a returning home cluster: its leader at `home_api`, back as a primary of its own, made
+/// a standby cluster of the writer's primary (`writer`: that region's members). Which region is
+/// the writer is the caller's to know from lifeboat's run state
+/// ([`crate::database::promoted_writer`]), never from timeline numbers: a crashed primary is
+/// promoted again by its own Patroni onto a new timeline each time, so the home cluster's number
+/// may well be higher than the writer's. The writer's leader must answer as the primary (its
+/// address is the new upstream); otherwise nothing is changed (`Transient` while it has no
+/// leader, `PreconditionFailed` when its leader is not a primary). Safe to repeat.
+pub async fn fence_primary<P: PatroniClusters>(
+    p: &P,
+    writer: &[String],
+    home_api: &str,
+    auth: &PatroniAuth,
+) -> Result<()> {
+    let w = read(p, writer).await;
+    if !answering(&w) {
+        return Err(silent("the writer's region", &w));
+    }
+    let (_, wv) = leader("the writer's region", &w)?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Transient,
+            "the writer's cluster has no leader yet (Patroni elects one)",
+        )
+    })?;
+    if wv.role != PgRole::Primary {
+        return Err(Error::precondition(format!(
+            "the writer's leader ({}) does not answer as a primary: nothing to follow",
+            wv.name
+        )));
+    }
+    p.set_standby_cluster(home_api, Some(&upstream_of(wv)?), auth)
+        .await
+}
+
 /// The REST API's credentials for `plan`: the plan's user and the password read from its
 /// SecureString. A missing or empty parameter is `PreconditionFailed` (nothing was changed);
 /// the password is only ever held as a [`crate::ports::Secret`].

@@ -269,6 +269,15 @@ fn outcome<'a>(fence: &'a FenceReport, resource: &str) -> &'a FenceOutcome {
         .outcome
 }
 
+/// The guard's fence of us-east-1's Patroni cluster, from its response.
+fn home_database_fence(out: &Response) -> &FenceOutcome {
+    let Response::Guarded { fence, .. } = out else {
+        panic!("{out:?}")
+    };
+    let fence = fence.as_ref().expect("a fence");
+    outcome(fence, "database:us-east-1 Patroni cluster")
+}
+
 /// GIVEN the home region serving at active capacity (web 6, checkout 4, workers 4/6).
 fn given_home_at_active() -> Fakes {
     let h = given_a_standby_region();
@@ -682,6 +691,30 @@ async fn given_home_back_as_its_own_patroni_primary() -> Fakes {
         .await
         .unwrap();
     h
+}
+
+#[tokio::test]
+async fn a_patroni_home_back_on_a_newer_timeline_number_than_the_writer_is_still_demoted() {
+    // GIVEN home back as its own primary after crashing and being promoted again by its own
+    // Patroni twice: timeline 3, the writer (made active by lifeboat's run) on timeline 2
+    let h = given_home_back_as_its_own_patroni_primary().await;
+    h.ports.db.patroni.promoted_again("us-east-1");
+    h.ports.db.patroni.promoted_again("us-east-1");
+    let home = h.ports.db.patroni.leader("us-east-1").unwrap();
+    let writer = h.ports.db.patroni.leader("us-west-2").unwrap();
+    assert!(home.timeline > writer.timeline, "{home:?} {writer:?}");
+    // WHEN its own copy's guard runs
+    let out = h.handle(json!({"action": "guard"})).await.unwrap();
+    // THEN it is demoted all the same: the writer is the region lifeboat's run made active, and
+    // a timeline number says nothing about which primary the shop writes to. Fails on d10e20c:
+    // the fence went through the promotion rule, which refused to demote a source on a newer
+    // timeline than the target's, and home kept taking writes beside the shop's.
+    let fenced = home_database_fence(&out);
+    assert!(matches!(fenced, FenceOutcome::Demoted { .. }), "{fenced:?}");
+    assert_eq!(
+        h.ports.db.patroni.changes().last().map(String::as_str),
+        Some("us-east-1 standby_cluster=pg1.us-west-2.test:5432")
+    );
 }
 
 #[tokio::test]

@@ -77,6 +77,16 @@ impl FakePatroni {
         self.dark_regions.lock().unwrap().remove(region);
     }
 
+    /// `region`'s primary crashed and its own Patroni promoted it again: a new timeline (as a
+    /// crashed primary that restarts does, however many times).
+    pub fn promoted_again(&self, region: &str) {
+        for m in self.members.lock().unwrap().values_mut() {
+            if m.region == region && m.view.role == PgRole::Primary {
+                m.view.timeline = m.view.timeline.map(|t| t + 1);
+            }
+        }
+    }
+
     /// The shop writes `bytes` of WAL on `region`'s primary (not yet received by the standby).
     pub fn write(&self, region: &str, bytes: u64) {
         for m in self.members.lock().unwrap().values_mut() {
