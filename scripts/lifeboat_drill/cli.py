@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drill: {exc}", file=sys.stderr)
         return 2
     print(f"lifeboat drill — scenario '{args.scenario}': {SCENARIOS[args.scenario].summary}")
+    # `timeout` and `kill` send SIGTERM: stop the real servers (Patroni, PostgreSQL, etcd, Redis,
+    # the emulator) as for Ctrl-C, never leave them running
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         out = drill.run()
     except DrillError as exc:
@@ -75,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(dataclasses.asdict(out), indent=1, default=str))
     return 0 if out.passed else 1
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

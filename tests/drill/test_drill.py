@@ -632,7 +632,7 @@ def test_the_cache_moves_with_the_database_and_home_catches_up_before_it_is_prom
     Sentinels watch (the cart kept), verify sees it and the report names the home nodes not
     reached; AND with home back as an empty master, the way home catches it up before promoting
     it: both carts are home and us-west-2 is the standby again."""
-    d, out = run_drill("cache")
+    d, out = run_drill("cache", go_home=True)
     assert out.passed, out.verdict
     assert out.failback is not None and out.failback.passed, out.failback.verdict
     moved = (out.report or {}).get("cache") or {}
