@@ -646,13 +646,6 @@ async fn full_capacity_first_never_serves_early_and_standby_never_serves() {
 // ---- PostgreSQL under Patroni (issue 22): the returning home region's database is fenced by
 // its own copy, as its compute is.
 
-fn rest_auth() -> lifeboat_core::ports::PatroniAuth {
-    lifeboat_core::ports::PatroniAuth {
-        username: "lifeboat".into(),
-        password: lifeboat_core::ports::Secret::new("rest-pw"),
-    }
-}
-
 /// GIVEN the home copy (us-east-1) of a Patroni shop after a failover with data loss: us-east-1
 /// was dark, us-west-2's standby cluster was promoted onto timeline 2, and us-east-1 came back
 /// as it was, a primary of its own on timeline 1 (two primaries). The REST password is in the
@@ -668,19 +661,10 @@ async fn given_home_back_as_its_own_patroni_primary() -> Fakes {
         .unwrap();
     h.ports.db = FakeGlobalDatabase::new("other-global", EAST, WEST);
     h.ports.db.patroni = FakePatroni::new("us-east-1", "us-west-2");
-    let plan = lifeboat_core::plan::ValidPlan::parse(&plan_text).unwrap();
-    h.ports.db.patroni.go_dark("us-east-1");
-    lifeboat_core::patroni::promote(
-        &h.ports.db,
-        plan.patroni_members("us-west-2").unwrap(),
-        plan.patroni_members("us-east-1").unwrap(),
-        lifeboat_core::patroni::PgMode::Failover,
-        &rest_auth(),
-    )
-    .await
-    .unwrap();
-    h.ports.db.patroni.tick();
-    h.ports.db.patroni.come_back("us-east-1");
+    h.ports
+        .db
+        .patroni
+        .failed_over_while_dark("us-east-1", "us-west-2");
     // the copy that ran the failover recorded us-west-2 active (its store, the peer's here)
     h.ports
         .peer_params

@@ -441,19 +441,10 @@ fn settled_on_patroni() -> Fakes {
 async fn failed_over_on_patroni_and_home_back_as_its_own_primary() -> Fakes {
     let mut h = settled_on_patroni();
     h.ports.db.patroni = FakePatroni::new(EAST_REGION, WEST_REGION);
-    let plan = lifeboat_core::plan::ValidPlan::parse(&plan_with_patroni(PLAN)).expect("plan");
-    h.ports.db.patroni.go_dark(EAST_REGION);
-    lifeboat_core::patroni::promote(
-        &h.ports.db,
-        plan.patroni_members(WEST_REGION).expect("west"),
-        plan.patroni_members(EAST_REGION).expect("east"),
-        lifeboat_core::patroni::PgMode::Failover,
-        &rest_auth(),
-    )
-    .await
-    .expect("promoted");
-    h.ports.db.patroni.tick();
-    h.ports.db.patroni.come_back(EAST_REGION);
+    h.ports
+        .db
+        .patroni
+        .failed_over_while_dark(EAST_REGION, WEST_REGION);
     // this copy's run recorded us-west-2 active
     h.ports
         .params

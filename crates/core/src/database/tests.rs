@@ -96,18 +96,7 @@ async fn two_patroni_primaries_are_refused_as_two_writers() {
     let db = given_databases();
     let plan = patroni_plan();
     // the target promoted while the source was dark; then the source came back as primary
-    db.patroni.go_dark(EAST);
-    crate::patroni::promote(
-        &db,
-        plan.patroni_members(WEST).expect("west"),
-        plan.patroni_members(EAST).expect("east"),
-        crate::patroni::PgMode::Failover,
-        &auth(),
-    )
-    .await
-    .expect("promoted");
-    db.patroni.tick();
-    db.patroni.come_back(EAST);
+    db.patroni.failed_over_while_dark(EAST, WEST);
     let err = writer_region(&db, &plan, WEST)
         .await
         .expect_err("two writers");

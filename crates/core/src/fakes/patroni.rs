@@ -77,6 +77,24 @@ impl FakePatroni {
         self.dark_regions.lock().unwrap().remove(region);
     }
 
+    /// The worst night, as the fixtures of the fence and failback tests need it: `home` went
+    /// dark, `writer`'s standby cluster was promoted past it (a failover with data loss, as
+    /// lifeboat's rule makes it: `<writer> promoted`), and `home` came back as it was, a primary
+    /// of its own on its old timeline: two primaries.
+    pub fn failed_over_while_dark(&self, home: &str, writer: &str) {
+        self.go_dark(home);
+        self.changes
+            .lock()
+            .unwrap()
+            .push(format!("{writer} promoted"));
+        self.pending
+            .lock()
+            .unwrap()
+            .insert(writer.to_string(), None);
+        self.tick();
+        self.come_back(home);
+    }
+
     /// `region`'s primary crashed and its own Patroni promoted it again: a new timeline (as a
     /// crashed primary that restarts does, however many times).
     pub fn promoted_again(&self, region: &str) {
