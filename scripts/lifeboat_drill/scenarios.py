@@ -290,6 +290,24 @@ def approval_requests(out: Outcome) -> list[dict[str, str]]:
     return [n for n in out.notifications if "APPROVAL NEEDED" in n["subject"]]
 
 
+def failover_refused_then_overridden(
+    d: Drill, out: Outcome, sm: str, inbox: str, between: Callable[[], bool] | None = None,
+) -> tuple[int, dict[str, Any], bool]:
+    """The break-glass path as an operator walks it: `lifeboat failover` without the flag (its
+    exit status and answer), `between()` judged at once (nothing started or changed?), then
+    `--allow-data-loss`, a person approves, followed to its end."""
+    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
+    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:160]}")
+    judged = between() if between is not None else True
+    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
+    if code2 != 0 or started.get("outcome") != "started":
+        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
+    out.run_id = started["run_id"]
+    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
+    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    return code, refused, judged
+
+
 def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     unknown = d.lag_ms is not None and d.lag_ms < 0
     d.say("breaking the primary: us-east-1 goes dark; " + (
@@ -297,16 +315,10 @@ def scenario_override_data_loss(d: Drill, out: Outcome, sm: str, inbox: str) -> 
         else "the lag is 60 s, above the plan's 30 s guard"))
     d.break_primary()
     out.broke_at = time.time()
-    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
-    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:140]}")
-    untouched = not d.executions(sm) and writer_region(d) == EAST and d.shop is not None \
-        and d.shop.www_region() == EAST and lock_of(d) is None
-    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
-    if code2 != 0 or started.get("outcome") != "started":
-        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
-    out.run_id = started["run_id"]
-    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
-    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    code, refused, untouched = failover_refused_then_overridden(
+        d, out, sm, inbox,
+        lambda: not d.executions(sm) and writer_region(d) == EAST and d.shop is not None
+        and d.shop.www_region() == EAST and lock_of(d) is None)
     report = out.report or {}
     promotion = report.get("promotion") or {}
     done_text = "".join(n["message"] for n in out.notifications if "succeeded" in n["subject"])
@@ -844,14 +856,7 @@ def scenario_patroni_dark_home(d: Drill, out: Outcome, sm: str, inbox: str) -> N
     d.break_primary()
     east.kill()
     out.broke_at = time.time()
-    code, refused = d.lifeboat("failover", "--to", WEST, "--state-machine-arn", sm)
-    d.say(f"operator: lifeboat failover --to {WEST} -> exit {code}: {str(refused.get('message'))[:160]}")
-    code2, started = d.lifeboat("failover", "--to", WEST, "--allow-data-loss", "--state-machine-arn", sm)
-    if code2 != 0 or started.get("outcome") != "started":
-        raise DrillError(f"lifeboat failover --allow-data-loss: exit {code2}: {started}")
-    out.run_id = started["run_id"]
-    d.say(f"operator: lifeboat failover --to {WEST} --allow-data-loss -> run {out.run_id}; a person approves")
-    d.follow(out, sm, inbox, execution_arn=started["execution_arn"])
+    code, _, _ = failover_refused_then_overridden(d, out, sm, inbox)
     report = out.report or {}
     promotion = report.get("promotion") or {}
     fence = {a["resource"]: a for a in (report.get("fence") or {}).get("actions", [])}
