@@ -114,6 +114,9 @@ class Region:
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
              "--initial-cluster", f"{name}={peer}"], f"etcd-{SHORT[self.region]}.log", as_pg=False)
         _listening(self.etcd_port, "etcd", 30)
+        # Listening is not serving: a Patroni that finds etcd's API not ready yet gives up ("No
+        # more machines in the cluster") and exits, and its region stays dark for good
+        wait_for(f"{self.region}'s etcd healthy", lambda: _etcd_healthy(self.etcd_port), 60, every=0.1)
         self.patroni = self.world.spawn(
             self.world.patroni_command() + [str(self.dir / "patroni.yml")],
             f"patroni-{SHORT[self.region]}.log", as_pg=True)
@@ -170,6 +173,16 @@ def _answers(port: int) -> bool:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
         return True
     except OSError:
+        return False
+
+
+def _etcd_healthy(port: int) -> bool:
+    """etcd answers its health check (GET /health: {"health": "true"}): it serves its API."""
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:  # noqa: S310 - loopback
+            return str(json.load(r).get("health")) == "true"
+    except Exception:  # noqa: BLE001 - starting
         return False
 
 
@@ -251,6 +264,13 @@ class PatroniWorld:
         (r.dir / "patroni.yml").write_text(json.dumps(config, indent=2))
         _chown(r.dir)
         r.start()
+        # its REST API answers once Patroni runs; a Patroni that exited says why in its log
+        deadline = time.monotonic() + 90
+        while r.member() is None:
+            if r.patroni is None or r.patroni.poll() is not None or time.monotonic() > deadline:
+                log = self.d.logs(f"patroni-{SHORT[region]}.log")[-2000:]
+                raise DrillError(f"{region}'s Patroni did not come back after the rebuild:\n{log}")
+            time.sleep(0.2)
 
     def members(self, region: str) -> list[str]:
         return [self.regions[region].api]
