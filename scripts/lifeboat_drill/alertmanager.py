@@ -68,24 +68,21 @@ class Alertmanager:
 
     def fire(self, labels: dict[str, str], summary: str) -> None:
         """An alert as Prometheus sends it (POST /api/v2/alerts), starting now."""
-        alert = [{"labels": labels, "annotations": {"summary": summary},
-                  "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}]
-        req = urllib.request.Request(f"{self.url}/api/v2/alerts", data=json.dumps(alert).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - loopback
-            if r.status != 200:
-                raise DrillError(f"Alertmanager refused the alert: {r.status}")
+        self._push({"labels": labels, "annotations": {"summary": summary}, "startsAt": _now()},
+                   "the alert")
 
     def resolve(self, labels: dict[str, str], summary: str) -> None:
         """The alert resolved, as Prometheus says it once its rule no longer fires (the same
         labels, `endsAt` now)."""
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        alert = [{"labels": labels, "annotations": {"summary": summary}, "endsAt": now}]
-        req = urllib.request.Request(f"{self.url}/api/v2/alerts", data=json.dumps(alert).encode(),
+        self._push({"labels": labels, "annotations": {"summary": summary}, "endsAt": _now()},
+                   "the resolved alert")
+
+    def _push(self, alert: dict[str, Any], what: str) -> None:
+        req = urllib.request.Request(f"{self.url}/api/v2/alerts", data=json.dumps([alert]).encode(),
                                      headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - loopback
             if r.status != 200:
-                raise DrillError(f"Alertmanager refused the resolved alert: {r.status}")
+                raise DrillError(f"Alertmanager refused {what}: {r.status}")
 
     def metrics(self) -> dict[str, float]:
         """Alertmanager's webhook notification counters: sent, failed."""
@@ -97,6 +94,10 @@ class Alertmanager:
             out[name] = float(m.group(1)) if m else 0.0
         return {"sent": out["alertmanager_notifications_total"],
                 "failed": out["alertmanager_notifications_failed_total"]}
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def post(url: str, body: Any, authorization: str | None) -> int:

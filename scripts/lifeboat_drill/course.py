@@ -77,8 +77,6 @@ class Drill(Deploy):
         if spec.stack == "digitalocean":
             from . import digitalocean
             self.dns = digitalocean.DomainRecords(self)
-            self.on_stop.append(self.dns.stop)
-            self.digitalocean_api_url = self.dns.base_url
             self.shop.resolver = self.dns.www_region
             self.say(f"DigitalOcean's DNS API: the contract-checked fake on {self.dns.base_url}, "
                      f"{digitalocean.DOMAIN} holding us-east-1's records")

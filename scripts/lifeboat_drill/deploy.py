@@ -121,9 +121,9 @@ class Deploy(Harness):
             configured = template.function_environment(fn, stack)
         except template.TemplateError as e:
             raise DrillError(str(e)) from e
-        if self.digitalocean_api_url:
+        if self.dns:
             # dns-flip's DigitalOcean API (the adapter takes http:// only to loopback)
-            configured["LIFEBOAT_DIGITALOCEAN_API_URL"] = self.digitalocean_api_url
+            configured["LIFEBOAT_DIGITALOCEAN_API_URL"] = self.dns.base_url
         return {
             **configured,
             "AWS_REGION": region,

@@ -19,9 +19,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import template
+
+if TYPE_CHECKING:
+    from .digitalocean import DomainRecords
 
 ROOT = template.ROOT
 ACCOUNT = template.ACCOUNT
@@ -252,14 +255,12 @@ class Harness:
         self.lag_publisher: threading.Thread | None = None
         self.home_sm = ""
         self.home_failback_sm = ""
-        # DigitalOcean's API as dns-flip reaches it (the drill's contract-checked fake), when the
+        # The shop's DNS at DigitalOcean (the contract-checked fake dns-flip reaches), when the
         # scenario's DNS is there
-        self.digitalocean_api_url = ""
+        self.dns: DomainRecords | None = None
         # Provider secrets the scenario handed lifeboat (what -> value): check_logs finds none
         # of them in a log line
         self.secrets: dict[str, str] = {}
-        # In-process servers to stop with the drill (the DigitalOcean fake)
-        self.on_stop: list[Callable[[], None]] = []
 
     def say(self, msg: str) -> None:
         if self.verbose:
@@ -474,8 +475,8 @@ class Harness:
             self.lag_publisher.join(timeout=10)
         if self.shop:
             self.shop.stop()
-        for stop in self.on_stop:
-            stop()
+        if self.dns:
+            self.dns.stop()
         for p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -943,10 +943,11 @@ def digitalocean_stack(d: Drill) -> None:
 
 
 def scenario_digitalocean(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
-    from . import cache, digitalocean, patroni
+    from . import cache, patroni
     db: patroni.PatroniWorld = d.patroni_world  # type: ignore[attr-defined]
     redis: cache.CacheWorld = d.cache_world  # type: ignore[attr-defined]
-    dns: digitalocean.DomainRecords = d.dns  # type: ignore[attr-defined]
+    dns = d.dns
+    assert dns is not None
     assert d.shop is not None
     am, _ = start_alertmanager(d)
 
