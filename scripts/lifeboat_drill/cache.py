@@ -152,10 +152,14 @@ class CacheWorld:
                 return line.split(":", 1)[1].strip()
         return "unknown"
 
+    def watched_by(self, region: str) -> list[str]:
+        """What each Sentinel of the region answers it watches ("" for nothing)."""
+        return [self.cmd(s.addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME, password=False).replace("\n", ":")
+                for s in self.sentinels[region]]
+
     def master_of(self, region: str) -> str | None:
         """The node every Sentinel of the region watches, when they agree."""
-        seen = {self.cmd(s.addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME, password=False).replace("\n", ":")
-                for s in self.sentinels[region]}
+        seen = set(self.watched_by(region))
         return seen.pop() if len(seen) == 1 and seen != {""} else None
 
     def wait_synced(self, master: str, region: str, seconds: float = 20) -> None:

@@ -4,6 +4,7 @@ clients and checks every course uses (least privilege, the operator's CLI, EMF t
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shutil
@@ -245,6 +246,9 @@ class Harness:
         self.work = Path(tempfile.mkdtemp(prefix="lifeboat-drill-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.t0 = time.monotonic()
+        # the last lines said, verbose or not: a failed verdict carries them (a test's failure
+        # message is then enough to see what the drill saw)
+        self.said: collections.deque[str] = collections.deque(maxlen=8)
         self.shop: ShopServer | None = None
         self.endpoint = ""
         self.invoke_port = 0
@@ -263,8 +267,10 @@ class Harness:
         self.secrets: dict[str, str] = {}
 
     def say(self, msg: str) -> None:
+        line = f"[{time.monotonic() - self.t0:6.1f} s] {msg}"
+        self.said.append(line)
         if self.verbose:
-            print(f"[{time.monotonic() - self.t0:6.1f} s] {msg}", flush=True)
+            print(line, flush=True)
 
     def client(self, service: str, region: str = WEST) -> Any:
         import boto3

@@ -270,7 +270,11 @@ def verdict(d: Drill, out: Outcome, checks: dict[str, bool]) -> None:
     out.passed = not failed
     out.verdict = (f"execution {out.status}, run {(out.report or {}).get('outcome')}; "
                    + ("all of: " + "; ".join(checks) if not failed else "FAILED: " + "; ".join(failed)))
+    seen = " | ".join(d.said)
     d.say(out.verdict)
+    if failed:
+        # one line, so that a test's failure message (all CI keeps) shows what the drill saw
+        out.verdict += f" || the drill's last lines: {seen}"
 
 
 def writer_region(d: Drill) -> str | None:
@@ -743,11 +747,14 @@ def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     cart_there = west_master is not None and world.cmd(west_master, "GET", "cart:42") == "3 items"
     if west_master:
         world.cmd(west_master, "SET", "cart:43", "1 item")
-    d.say(f"cache after the failover: us-west-2's Sentinels watch {west_master}; cart:42 there: {cart_there}; "
+    d.say(f"cache after the failover (database writer in {writer_region(d)}): us-west-2's Sentinels watch "
+          f"{west_master} (each: {world.watched_by(WEST)}), the report names {moved.get('master')}; cart:42 there: {cart_there}; "
           f"not reached: {', '.join(moved.get('not_reached') or []) or '-'}; cart:43 written there")
     checks = {
-        "failed over, the cache's master in us-west-2 watched by its Sentinels, cart:42 kept":
-            failed_over and west_master in west and moved.get("master") == west_master and cart_there,
+        "failed over": failed_over,
+        "the cache's master in us-west-2, watched by all its Sentinels": west_master in west,
+        "the report names that master": moved.get("master") == west_master,
+        "cart:42 kept": cart_there,
         "the report names the home nodes and Sentinels not reached (left as they were)":
             len(moved.get("not_reached") or []) == len(east) + 3,
     }
@@ -764,8 +771,9 @@ def scenario_cache(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
           f"us-west-2's Sentinels watch {world.master_of(WEST) or 'nothing'}")
     verdict(d, out, {
         **checks,
+        "the failback passed": back.passed,
         "the failback brought the cache home with both carts (home caught up first; its empty a1 never won)":
-            back.passed and east_master in east and carts == ["3 items", "1 item"],
+            east_master in east and carts == ["3 items", "1 item"],
         "us-west-2 is the standby again: its Sentinels watch nothing, its nodes replicate home":
             world.master_of(WEST) is None and all(world.role(a) == "slave" for a in west),
     })
