@@ -11,6 +11,8 @@
 use std::time::Duration;
 
 use lifeboat_core::ports::{DomainRecord, DomainRecords, RecordData, Secret};
+
+use crate::domains::{domain_key, relative, segment};
 use lifeboat_core::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
@@ -37,19 +39,9 @@ impl DigitalOceanDns {
     /// `api_url`: [`DEFAULT_API_URL`], or an `http://` URL on 127.0.0.1 / localhost (a fake on
     /// this machine); anything else is refused.
     pub fn new(api_url: &str, timeout: Duration) -> Result<Self> {
-        let base = api_url.trim_end_matches('/').to_string();
-        let loopback = ["http://127.0.0.1:", "http://localhost:"]
-            .iter()
-            .any(|p| base.starts_with(p));
-        if !(base.starts_with("https://") || loopback) {
-            return Err(Error::invalid_input(format!(
-                "the DigitalOcean API URL '{}' must be https:// (http:// only to 127.0.0.1 or localhost)",
-                lifeboat_core::text::inert(&base, 120)
-            )));
-        }
         Ok(Self {
             client: crate::client()?,
-            base,
+            base: crate::domains::api_base("DigitalOcean", api_url)?,
             timeout,
         })
     }
@@ -103,39 +95,6 @@ impl DigitalOceanDns {
             format!("DigitalOcean {what}: HTTP {status}{said}"),
         ))
     }
-}
-
-/// A domain or record id as one URL path segment: DNS names and ids hold nothing to escape,
-/// and anything else is refused.
-fn segment(s: &str) -> Result<&str> {
-    if !s.is_empty()
-        && s.len() <= 253
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        Ok(s)
-    } else {
-        Err(Error::invalid_input(format!(
-            "'{}' is not a domain name or record id",
-            lifeboat_core::text::inert(s, 80)
-        )))
-    }
-}
-
-/// `www.shop.example.com` in `shop.example.com` → `www`; the domain itself → `@`.
-fn relative(name: &str, domain: &str) -> Result<String> {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    if name == domain {
-        return Ok("@".into());
-    }
-    name.strip_suffix(&format!(".{domain}"))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::invalid_input(format!(
-                "'{}' is not in the domain {domain}",
-                lifeboat_core::text::inert(&name, 120)
-            ))
-        })
 }
 
 fn qualified(name: &str, domain: &str) -> String {
@@ -215,10 +174,6 @@ fn body<'a>(domain: &str, record: &'a RecordData) -> Result<Body<'a>> {
         data,
         ttl: record.ttl,
     })
-}
-
-fn domain_key(domain: &str) -> String {
-    domain.trim_end_matches('.').to_ascii_lowercase()
 }
 
 impl DomainRecords for DigitalOceanDns {

@@ -4,7 +4,7 @@
 //!   and a bounded body) and [`WebhookPoster`] (Slack incoming webhooks).
 //!
 //! * [`digitalocean::DigitalOceanDns`] implements [`DomainRecords`](lifeboat_core::ports::DomainRecords)
-//!   through DigitalOcean's DNS API.
+//!   through DigitalOcean's DNS API, [`linode::LinodeDns`] through Linode's (DNS Manager).
 //!
 //! * [`patroni::PatroniRest`] implements [`PatroniClusters`](lifeboat_core::ports::PatroniClusters)
 //!   through Patroni's REST API (PostgreSQL under Patroni, one cluster per region).
@@ -12,6 +12,8 @@
 //! One `reqwest::Client` (rustls, system roots) is built once per function and shared.
 
 pub mod digitalocean;
+mod domains;
+pub mod linode;
 pub mod patroni;
 
 use std::time::{Duration, Instant};

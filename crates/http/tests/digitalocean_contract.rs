@@ -6,10 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+mod common;
+
 use std::time::Duration;
+
+use common::Fake;
 
 use lifeboat_core::ErrorKind;
 use lifeboat_core::ports::{DomainRecords, RecordData, RecordValue, Secret};
@@ -19,90 +20,6 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "dop_v1_c0ntractt0kenc0ntractt0kenc0ntractt0kenc0ntractt0ken0000";
 const DOMAIN: &str = "shop.example.com";
-
-struct Fake {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    base_url: String,
-}
-
-impl Fake {
-    fn start(domains: Value) -> Fake {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python = root.join(".venv/bin/python");
-        assert!(
-            python.exists(),
-            "{} is missing: run `make setup` (the contract-checked fakes are Python)",
-            python.display()
-        );
-        let mut child = Command::new(python)
-            .arg(root.join("tests/vendor/serve_digitalocean.py"))
-            .arg(TOKEN)
-            .arg(domains.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the DigitalOcean fake");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let base_url = line
-            .trim()
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("the fake said {line:?}"))
-            .to_string();
-        Fake {
-            child,
-            stdin,
-            stdout,
-            base_url,
-        }
-    }
-
-    fn ask(&mut self, command: &str) -> Value {
-        writeln!(self.stdin, "{command}").unwrap();
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        serde_json::from_str(&line).unwrap()
-    }
-
-    /// The fake's records of the domain as (name, type, data, ttl), sorted.
-    fn held(&mut self) -> Vec<(String, String, String, u64)> {
-        let mut held: Vec<_> = self
-            .ask(&format!("records {DOMAIN}"))
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["name"].as_str().unwrap().to_string(),
-                    r["type"].as_str().unwrap().to_string(),
-                    r["data"].as_str().unwrap().to_string(),
-                    r["ttl"].as_u64().unwrap(),
-                )
-            })
-            .collect();
-        held.sort();
-        held
-    }
-
-    fn assert_no_violations(&mut self) {
-        assert_eq!(
-            self.ask("violations"),
-            json!([]),
-            "requests the spec rejects"
-        );
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn shop() -> Value {
     let mut records = vec![
@@ -142,7 +59,7 @@ async fn apply(dns: &DigitalOceanDns, token: &Secret, wanted: &RecordValue) -> u
 
 #[tokio::test]
 async fn a_flip_and_its_undo_keep_digitaloceans_contract() {
-    let mut fake = Fake::start(shop());
+    let mut fake = Fake::start("digitalocean", TOKEN, shop());
     let dns = adapter(&fake);
     let token = Secret::new(TOKEN);
 
@@ -175,7 +92,7 @@ async fn a_flip_and_its_undo_keep_digitaloceans_contract() {
     assert_eq!(apply(&dns, &token, &west_api).await, 1);
 
     // THEN DigitalOcean holds exactly the planned records, read back alike, and a repeat sends nothing
-    let held = fake.held();
+    let held = fake.held(DOMAIN, "data", "ttl");
     let www_held: Vec<_> = held.iter().filter(|r| r.0 == "www").collect();
     assert_eq!(www_held.len(), 3, "{held:?}");
     assert!(held.contains(&(
@@ -205,13 +122,19 @@ async fn a_flip_and_its_undo_keep_digitaloceans_contract() {
         3,
         "two updates, one delete"
     );
-    assert_eq!(fake.held().iter().filter(|r| r.0 == "www").count(), 2);
+    assert_eq!(
+        fake.held(DOMAIN, "data", "ttl")
+            .iter()
+            .filter(|r| r.0 == "www")
+            .count(),
+        2
+    );
     fake.assert_no_violations();
 }
 
 #[tokio::test]
 async fn digitaloceans_errors_keep_their_kind_and_never_carry_the_token() {
-    let mut fake = Fake::start(shop());
+    let mut fake = Fake::start("digitalocean", TOKEN, shop());
     let dns = adapter(&fake);
     let token = Secret::new(TOKEN);
     let data = RecordData {
@@ -259,7 +182,13 @@ async fn digitaloceans_errors_keep_their_kind_and_never_carry_the_token() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 
     // Nothing changed through any of the failures.
-    assert_eq!(fake.held().iter().filter(|r| r.0 == "www").count(), 2);
+    assert_eq!(
+        fake.held(DOMAIN, "data", "ttl")
+            .iter()
+            .filter(|r| r.0 == "www")
+            .count(),
+        2
+    );
     fake.assert_no_violations();
 
     // Nobody listening: Transient, and no error says the token.

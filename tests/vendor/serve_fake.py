@@ -1,10 +1,10 @@
-"""Serve the contract-checked DigitalOcean DNS fake for a test in another language (lifeboat's
-Rust adapter test, crates/http/tests/digitalocean_contract.rs).
+"""Serve one of the contract-checked DNS fakes for a test in another language (lifeboat's Rust
+adapter tests, crates/http/tests/digitalocean_contract.rs and linode_contract.rs).
 
-    serve_digitalocean.py TOKEN DOMAINS_JSON
+    serve_fake.py digitalocean|linode TOKEN DOMAINS_JSON
 
 prints `ready <base_url>`, then answers one command per stdin line, each with one JSON line:
-`fail <status>` (the next request is answered with that DigitalOcean error), `records <domain>`
+`fail <status>` (the next request is answered with that vendor error), `records <domain>`
 (the domain's records as the fake holds them), `violations` (every request or answer the
 OpenAPI description rejected). End of input stops the server.
 """
@@ -16,11 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from digitalocean_dns import DigitalOceanDns  # noqa: E402
+from linode_dns import LinodeDns  # noqa: E402
+
+FAKES = {"digitalocean": DigitalOceanDns, "linode": LinodeDns}
 
 
 def main() -> int:
-    token, domains = sys.argv[1], json.loads(sys.argv[2])
-    fake = DigitalOceanDns(token, domains)
+    vendor, token, domains = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    fake = FAKES[vendor](token, domains)
     print(f"ready {fake.base_url}", flush=True)
     try:
         for line in sys.stdin:
