@@ -2,6 +2,7 @@
 //! adapters over HTTP; health endpoints served by local HTTP servers.
 
 use lifeboat_http::digitalocean::DigitalOceanDns;
+use lifeboat_http::linode::LinodeDns;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -99,6 +100,7 @@ type DnsHandler = dns_flip::Handler<
     SsmParameterStore,
     SnsNotifier,
     DigitalOceanDns,
+    LinodeDns,
 >;
 
 fn dns_handler(shop: &Shop) -> DnsHandler {
@@ -124,7 +126,9 @@ fn dns_handler_with_arc(shop: &Shop, arc: ArcAdapter) -> DnsHandler {
             peer_params: SsmParameterStore::new(&shop.east),
             notifier: SnsNotifier::new(sdk),
             // Not reached in Route 53 modes; an address nothing listens on.
-            domains: DigitalOceanDns::new("http://127.0.0.1:9", Duration::from_secs(1))
+            digitalocean: DigitalOceanDns::new("http://127.0.0.1:9", Duration::from_secs(1))
+                .expect("a loopback URL"),
+            linode: LinodeDns::new("http://127.0.0.1:9", Duration::from_secs(1))
                 .expect("a loopback URL"),
         },
     }

@@ -480,8 +480,8 @@ impl Default for CanaryPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficPlan {
-    /// `record_upsert`, `health_check` or `routing_control` (Route 53), or `digitalocean`
-    /// (DigitalOcean DNS).
+    /// `record_upsert`, `health_check` or `routing_control` (Route 53), `digitalocean`
+    /// (DigitalOcean DNS) or `linode` (Linode DNS Manager).
     pub mode: TrafficMode,
     /// How long verify keeps trying after the shift before the run fails (resolvers keep the
     /// old answer up to the records' TTL: at least the largest TTL of the shifted records).
@@ -493,6 +493,10 @@ pub struct TrafficPlan {
     /// DigitalOcean's API (mode `digitalocean`): the SecureString with the API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digitalocean: Option<DnsProviderPlan>,
+    /// Linode's API (mode `linode`): the SecureString with the API token (a personal access
+    /// token with the `domains:read_write` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linode: Option<DnsProviderPlan>,
     /// Shift traffic once the database is the writer and every ECS service and Auto Scaling
     /// group of the target region has at least this share (percent) of its active capacity
     /// running or in service; scale-up goes on to full capacity after the shift. 100 (the
@@ -556,7 +560,100 @@ pub enum TrafficMode {
     /// DigitalOcean DNS: the region's domain records set through DigitalOcean's API (one
     /// record per value; no atomic batch), the previous values kept, then read back.
     Digitalocean,
+    /// Linode DNS Manager: likewise through Linode's API v4 (TTLs of 300 s and up, from the
+    /// values Linode keeps).
+    Linode,
 }
+
+impl TrafficMode {
+    /// The DNS provider that holds the records, in the modes that set a provider's domains.
+    pub fn dns_provider(self) -> Option<DnsProvider> {
+        match self {
+            TrafficMode::Digitalocean => Some(DnsProvider::Digitalocean),
+            TrafficMode::Linode => Some(DnsProvider::Linode),
+            TrafficMode::RecordUpsert | TrafficMode::HealthCheck | TrafficMode::RoutingControl => {
+                None
+            }
+        }
+    }
+}
+
+/// A DNS provider whose domains hold one record per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DnsProvider {
+    Digitalocean,
+    Linode,
+}
+
+impl DnsProvider {
+    /// The plan's key for it (`traffic.<key>`, mode `<key>`).
+    pub fn key(self) -> &'static str {
+        match self {
+            DnsProvider::Digitalocean => "digitalocean",
+            DnsProvider::Linode => "linode",
+        }
+    }
+
+    /// Its name as people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DnsProvider::Digitalocean => "DigitalOcean",
+            DnsProvider::Linode => "Linode",
+        }
+    }
+
+    /// The TTLs (seconds) a record may have so that the provider keeps it as sent: DigitalOcean
+    /// takes 30 s and up; Linode rounds any other value to the nearest of its own.
+    pub fn accepts_ttl(self, ttl: u32) -> bool {
+        match self {
+            DnsProvider::Digitalocean => ttl >= DIGITALOCEAN_MIN_TTL,
+            DnsProvider::Linode => LINODE_TTLS.contains(&ttl),
+        }
+    }
+
+    /// What [`accepts_ttl`](Self::accepts_ttl) asks, in words.
+    pub fn ttl_rule(self) -> String {
+        match self {
+            DnsProvider::Digitalocean => {
+                format!("DigitalOcean's smallest TTL is {DIGITALOCEAN_MIN_TTL} s")
+            }
+            DnsProvider::Linode => format!(
+                "Linode keeps only TTLs of {} s (any other is rounded to the nearest, and would never read back as planned)",
+                LINODE_TTLS
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// Whether a record of `record_type` can be set at the domain's apex through the API.
+    /// Linode names a record by a host of at least one character, or for A and AAAA by the
+    /// fully qualified name; DigitalOcean names the apex `@`.
+    pub fn sets_apex(self, record_type: &str) -> bool {
+        match self {
+            DnsProvider::Digitalocean => true,
+            DnsProvider::Linode => matches!(record_type, "A" | "AAAA"),
+        }
+    }
+
+    /// The plan's token parameter for it.
+    pub fn api(self, traffic: &TrafficPlan) -> Option<&DnsProviderPlan> {
+        match self {
+            DnsProvider::Digitalocean => traffic.digitalocean.as_ref(),
+            DnsProvider::Linode => traffic.linode.as_ref(),
+        }
+    }
+}
+
+/// DigitalOcean's smallest record TTL (seconds).
+const DIGITALOCEAN_MIN_TTL: u32 = 30;
+/// The record TTLs Linode keeps as given (seconds; its API docs, DomainRecord.ttl_sec).
+pub const LINODE_TTLS: [u32; 12] = [
+    300, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800, 1209600, 2419200,
+];
 
 /// A DNS provider's API access.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -588,8 +685,8 @@ pub struct RegionTraffic {
     /// Routing controls that send traffic to this region (mode `routing_control`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routing_control_arns: Vec<String>,
-    /// Records to set at a DNS provider when this region becomes active (mode
-    /// `digitalocean`), by the provider's domain (zone).
+    /// Records to set at a DNS provider when this region becomes active (modes
+    /// `digitalocean` and `linode`), by the provider's domain (zone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<DomainRecordsPlan>,
 }

@@ -3,7 +3,7 @@
 //! only.
 
 use crate::error::Result;
-use crate::plan::{ArcClusterEndpoint, RecordPlan, TrafficMode, ValidPlan};
+use crate::plan::{ArcClusterEndpoint, DnsProvider, RecordPlan, TrafficMode, ValidPlan};
 use crate::ports::{DomainRecord, DomainRecords, RecordData, RecordValue, Secret};
 
 /// A health check or routing control and the state a flip gives it.
@@ -46,9 +46,10 @@ pub enum Flip {
         controls: Vec<Switch>,
         endpoints: Vec<ArcClusterEndpoint>,
     },
-    /// `digitalocean`: each domain's record sets through the provider's API (with the token in
-    /// the SecureString `token_parameter`), one record per value ([`reconcile`]).
+    /// `digitalocean` or `linode`: each domain's record sets through the provider's API (with
+    /// the token in the SecureString `token_parameter`), one record per value ([`reconcile`]).
     Domains {
+        provider: DnsProvider,
         token_parameter: String,
         domains: Vec<DomainSets>,
     },
@@ -101,25 +102,32 @@ pub fn flip_into(plan: &ValidPlan, target: &str) -> Result<Flip> {
             controls: switches(&into.routing_control_arns, &away.routing_control_arns),
             endpoints: plan.traffic().arc_cluster_endpoints.clone(),
         },
-        TrafficMode::Digitalocean => Flip::Domains {
-            // A valid plan in this mode names it.
-            token_parameter: plan
-                .traffic()
-                .digitalocean
-                .as_ref()
-                .map(|api| api.token_parameter.clone())
-                .ok_or_else(|| {
-                    crate::Error::invalid_input("traffic.digitalocean.token_parameter is missing")
-                })?,
-            domains: into
-                .domains
-                .iter()
-                .map(|d| DomainSets {
-                    domain: d.domain.trim_end_matches('.').to_ascii_lowercase(),
-                    records: values(&d.records),
-                })
-                .collect(),
-        },
+        TrafficMode::Digitalocean | TrafficMode::Linode => {
+            let provider = plan.traffic().mode.dns_provider().ok_or_else(|| {
+                crate::Error::internal("a provider's traffic mode names no provider")
+            })?;
+            Flip::Domains {
+                provider,
+                // A valid plan in this mode names it.
+                token_parameter: provider
+                    .api(plan.traffic())
+                    .map(|api| api.token_parameter.clone())
+                    .ok_or_else(|| {
+                        crate::Error::invalid_input(format!(
+                            "traffic.{}.token_parameter is missing",
+                            provider.key()
+                        ))
+                    })?,
+                domains: into
+                    .domains
+                    .iter()
+                    .map(|d| DomainSets {
+                        domain: d.domain.trim_end_matches('.').to_ascii_lowercase(),
+                        records: values(&d.records),
+                    })
+                    .collect(),
+            }
+        }
     })
 }
 
@@ -398,12 +406,14 @@ mod tests {
         let plan = ValidPlan::parse(include_str!("../../../examples/plan-digitalocean.yaml"))
             .expect("valid");
         let Flip::Domains {
+            provider,
             token_parameter,
             domains,
         } = flip_into(&plan, "us-west-2").expect("flip")
         else {
             panic!("the example moves traffic through DigitalOcean")
         };
+        assert_eq!(provider, DnsProvider::Digitalocean);
         assert_eq!(token_parameter, "/lifeboat/shop/digitalocean-token");
         assert_eq!(domains.len(), 1);
         assert_eq!(domains[0].domain, "shop.example.com");
@@ -411,5 +421,22 @@ mod tests {
             domains[0].records[0].values,
             ["198.51.100.20", "198.51.100.21"]
         );
+    }
+
+    #[test]
+    fn a_linode_flip_sets_the_target_regions_domains_at_linode_with_its_token_parameter() {
+        let plan =
+            ValidPlan::parse(include_str!("../../../examples/plan-linode.yaml")).expect("valid");
+        let Flip::Domains {
+            provider,
+            token_parameter,
+            domains,
+        } = flip_into(&plan, "us-west-2").expect("flip")
+        else {
+            panic!("the example moves traffic through Linode")
+        };
+        assert_eq!(provider, DnsProvider::Linode);
+        assert_eq!(token_parameter, "/lifeboat/shop/linode-token");
+        assert_eq!(domains[0].records[0].ttl, 300);
     }
 }

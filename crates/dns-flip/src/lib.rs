@@ -8,8 +8,9 @@
 //! * `routing_control`: the target's ARC routing controls `On` and the other region's `Off`, in
 //!   one `UpdateRoutingControlStates` call, trying each cluster endpoint in turn until one
 //!   answers (the data-plane path AWS recommends during a regional outage).
-//! * `digitalocean`: each domain's record sets through DigitalOcean's API with the token from
-//!   the plan's SecureString (read for every flip), one request per record
+//! * `digitalocean` and `linode`: each domain's record sets through the provider's API
+//!   (DigitalOcean's, or Linode's DNS Manager) with the token from the plan's SecureString (read
+//!   for every flip), one request per record
 //!   ([`lifeboat_core::traffic::reconcile`]: updates, then creates, then deletes), then every set
 //!   read back; nothing to wait for afterwards (the provider serves what its API reads).
 //!
@@ -23,7 +24,7 @@
 
 use futures::future::join_all;
 use lifeboat_core::fence::{self, GuardVerdict};
-use lifeboat_core::plan::{ArcClusterEndpoint, TrafficMode, ValidPlan};
+use lifeboat_core::plan::{ArcClusterEndpoint, DnsProvider, TrafficMode, ValidPlan};
 use lifeboat_core::ports::{
     DomainRecord, DomainRecords, GlobalDatabase, HealthChecks, Notifier, ParameterStore,
     RecordSets, RecordValue, RoutingControls, Secret,
@@ -190,7 +191,7 @@ impl Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains> {
+pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, DoDomains, LinodeDomains> {
     pub records: Records,
     pub checks: Checks,
     pub arc: Arc,
@@ -199,19 +200,21 @@ pub struct Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains> {
     /// The other region's parameter store (its copy's run lock), read where reachable.
     pub peer_params: PeerParams,
     pub notifier: Topic,
-    /// The DNS provider's records (mode `digitalocean`).
-    pub domains: Domains,
+    /// DigitalOcean's domain records (mode `digitalocean`).
+    pub digitalocean: DoDomains,
+    /// Linode's domain records (mode `linode`).
+    pub linode: LinodeDomains,
 }
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains> {
+pub struct Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, DoDomains, LinodeDomains> {
     pub config: Config,
-    pub ports: Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>,
+    pub ports: Ports<Records, Checks, Arc, Db, Params, PeerParams, Topic, DoDomains, LinodeDomains>,
 }
 
-impl<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>
-    Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, Domains>
+impl<Records, Checks, Arc, Db, Params, PeerParams, Topic, DoDomains, LinodeDomains>
+    Handler<Records, Checks, Arc, Db, Params, PeerParams, Topic, DoDomains, LinodeDomains>
 where
     Records: RecordSets,
     Checks: HealthChecks,
@@ -220,7 +223,8 @@ where
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
-    Domains: DomainRecords,
+    DoDomains: DomainRecords,
+    LinodeDomains: DomainRecords,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dns-flip request", event)?;
@@ -340,12 +344,21 @@ where
                 })
             }
             Flip::Domains {
+                provider,
                 token_parameter,
                 domains,
-            } => {
-                self.set_domain_records(mode, &token_parameter, &domains, target)
-                    .await
-            }
+            } => match provider {
+                DnsProvider::Digitalocean => {
+                    let port = &self.ports.digitalocean;
+                    self.set_domain_records(port, mode, &token_parameter, &domains, target)
+                        .await
+                }
+                DnsProvider::Linode => {
+                    let port = &self.ports.linode;
+                    self.set_domain_records(port, mode, &token_parameter, &domains, target)
+                        .await
+                }
+            },
             Flip::RoutingControls {
                 controls,
                 endpoints,
@@ -457,8 +470,9 @@ where
     /// Each domain's sets as planned at the provider, then read back; on a failure the error
     /// says which sets changed so far (the flip is safe to repeat: a set that reads as planned
     /// gets no request).
-    async fn set_domain_records(
+    async fn set_domain_records<D: DomainRecords>(
         &self,
+        port: &D,
         mode: TrafficMode,
         token_parameter: &str,
         domains: &[DomainSets],
@@ -483,7 +497,7 @@ where
         for domain in domains {
             let d = &domain.domain;
             let attempt = self
-                .set_domain(&token, domain, &mut previous, &mut changed)
+                .set_domain(port, &token, domain, &mut previous, &mut changed)
                 .await;
             match attempt {
                 Ok(false) => unchanged.push(d.clone()),
@@ -511,15 +525,15 @@ where
     }
 
     /// One domain: whether anything was sent.
-    async fn set_domain(
+    async fn set_domain<D: DomainRecords>(
         &self,
+        domains: &D,
         token: &Secret,
         domain: &DomainSets,
         previous: &mut Vec<PreviousDomainSet>,
         changed: &mut Vec<String>,
     ) -> Result<bool> {
         let d = &domain.domain;
-        let domains = &self.ports.domains;
         let mut sent = false;
         for wanted in &domain.records {
             let current = domains

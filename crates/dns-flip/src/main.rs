@@ -6,6 +6,7 @@ use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_http::digitalocean::{self, DigitalOceanDns};
+use lifeboat_http::linode::{self, LinodeDns};
 use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
@@ -17,12 +18,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = settings.load(&config.plan.region).await;
     let peer = settings.load(&config.peer_region).await;
     let route53 = Route53Adapter::new(&sdk);
-    // DigitalOcean's API; a fake on loopback only in tests (the adapter refuses anything else
+    // DigitalOcean's and Linode's APIs; a fake on loopback only in tests (the adapter refuses anything else
     // that is not https).
     let digitalocean_api = env
         .optional("LIFEBOAT_DIGITALOCEAN_API_URL")
         .unwrap_or_else(|| digitalocean::DEFAULT_API_URL.to_string());
-    let domains = DigitalOceanDns::new(&digitalocean_api, digitalocean::REQUEST_TIMEOUT)?;
+    let digitalocean = DigitalOceanDns::new(&digitalocean_api, digitalocean::REQUEST_TIMEOUT)?;
+    let linode_api = env
+        .optional("LIFEBOAT_LINODE_API_URL")
+        .unwrap_or_else(|| linode::DEFAULT_API_URL.to_string());
+    let linode = LinodeDns::new(&linode_api, linode::REQUEST_TIMEOUT)?;
     let handler = Handler {
         ports: Ports {
             records: route53.clone(),
@@ -32,7 +37,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),
             notifier: SnsNotifier::new(&sdk),
-            domains,
+            digitalocean,
+            linode,
         },
         config,
     };

@@ -28,6 +28,7 @@ type Fakes = Handler<
     FakeParameters,
     FakeNotifier,
     FakeDomainRecords,
+    FakeDomainRecords,
 >;
 
 fn cname(name: &str, value: &str) -> RecordValue {
@@ -103,7 +104,8 @@ fn given_a_promoted_database(mode: TrafficMode) -> Fakes {
             ),
             peer_params: FakeParameters::default(),
             notifier: FakeNotifier::default(),
-            domains: FakeDomainRecords::new(DO_TOKEN),
+            digitalocean: FakeDomainRecords::new(DO_TOKEN),
+            linode: FakeDomainRecords::new(LINODE_TOKEN),
         },
     }
 }
@@ -388,7 +390,7 @@ fn given_a_digitalocean_shop() -> Fakes {
     let h = given_a_promoted_database(TrafficMode::RecordUpsert);
     h.ports.params.insert("/lifeboat/shop/plan", DO_PLAN);
     h.ports.params.insert(DO_TOKEN_PARAMETER, DO_TOKEN);
-    let d = &h.ports.domains;
+    let d = &h.ports.digitalocean;
     d.put(DOMAIN, WWW, "A", 60, "203.0.113.10");
     d.put(DOMAIN, WWW, "A", 60, "203.0.113.11");
     d.put(DOMAIN, API, "CNAME", 60, "api-use1.shop.example.com.");
@@ -400,7 +402,7 @@ fn given_a_digitalocean_shop() -> Fakes {
 async fn a_digitalocean_flip_sets_each_record_keeps_the_previous_ones_and_reads_them_back() {
     let h = given_a_digitalocean_shop();
     let out = h.handle(flip()).await.unwrap();
-    let d = &h.ports.domains;
+    let d = &h.ports.digitalocean;
     assert_eq!(
         d.values(DOMAIN, WWW, "A"),
         ["198.51.100.20", "198.51.100.21"]
@@ -477,14 +479,14 @@ async fn a_digitalocean_flip_without_its_token_or_with_a_wrong_one_changes_nothi
             .contains("traffic.digitalocean.token_parameter"),
         "{err}"
     );
-    assert!(h.ports.domains.requests.lock().unwrap().is_empty());
+    assert!(h.ports.digitalocean.requests.lock().unwrap().is_empty());
 
     h.ports.params.insert(DO_TOKEN_PARAMETER, "dop_v1_revoked");
     let err = h.handle(flip()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
     assert!(!format!("{err:?}").contains("dop_v1_revoked"));
     assert_eq!(
-        h.ports.domains.values(DOMAIN, WWW, "A"),
+        h.ports.digitalocean.values(DOMAIN, WWW, "A"),
         ["203.0.113.10", "203.0.113.11"]
     );
 }
@@ -497,13 +499,13 @@ async fn a_digitalocean_flip_is_refused_while_the_writer_is_elsewhere() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
-    assert!(h.ports.domains.requests.lock().unwrap().is_empty());
+    assert!(h.ports.digitalocean.requests.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_provider_failure_keeps_its_kind_and_says_what_changed_and_a_repeat_finishes() {
     let h = given_a_digitalocean_shop();
-    let d = &h.ports.domains;
+    let d = &h.ports.digitalocean;
     // www: list, update, update, read back; api: list, then its update (the sixth) throttled.
     d.fail_request
         .lock()
@@ -531,7 +533,7 @@ async fn a_provider_failure_keeps_its_kind_and_says_what_changed_and_a_repeat_fi
 #[tokio::test]
 async fn a_change_the_provider_does_not_read_back_is_transient_not_done() {
     let h = given_a_digitalocean_shop();
-    *h.ports.domains.drop_writes.lock().unwrap() = true;
+    *h.ports.digitalocean.drop_writes.lock().unwrap() = true;
     let err = h.handle(flip()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient, "{err}");
     assert!(
@@ -539,4 +541,84 @@ async fn a_change_the_provider_does_not_read_back_is_transient_not_done() {
             .contains("reads back as [203.0.113.10, 203.0.113.11]"),
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 23 item 3: DNS at Linode (examples/plan-linode.yaml)
+
+const LINODE_PLAN: &str = include_str!("../../../examples/plan-linode.yaml");
+const LINODE_TOKEN: &str = "linodefaketokenlinodefaketokenlinodefaketokenlinodefaketoken00";
+const LINODE_TOKEN_PARAMETER: &str = "/lifeboat/shop/linode-token";
+
+/// GIVEN the shop's DNS at Linode pointing at us-east-1, the token in its SecureString, the
+/// database promoted in us-west-2; DigitalOcean holds the same domain (it must not be touched).
+fn given_a_linode_shop() -> Fakes {
+    let h = given_a_promoted_database(TrafficMode::RecordUpsert);
+    h.ports.params.insert("/lifeboat/shop/plan", LINODE_PLAN);
+    h.ports.params.insert(LINODE_TOKEN_PARAMETER, LINODE_TOKEN);
+    for d in [&h.ports.linode, &h.ports.digitalocean] {
+        d.put(DOMAIN, WWW, "A", 300, "203.0.113.10");
+        d.put(DOMAIN, WWW, "A", 300, "203.0.113.11");
+        d.put(DOMAIN, API, "CNAME", 300, "api-use1.shop.example.com");
+    }
+    h
+}
+
+#[tokio::test]
+async fn a_linode_flip_sets_the_records_at_linode_only_keeps_the_previous_ones_and_reads_them_back()
+{
+    let h = given_a_linode_shop();
+    let out = h.handle(flip()).await.unwrap();
+    let l = &h.ports.linode;
+    assert_eq!(
+        l.values(DOMAIN, WWW, "A"),
+        ["198.51.100.20", "198.51.100.21"]
+    );
+    assert_eq!(
+        l.values(DOMAIN, API, "CNAME"),
+        ["api-usw2.shop.example.com"]
+    );
+    assert!(
+        h.ports.digitalocean.requests.lock().unwrap().is_empty(),
+        "the plan's provider is Linode"
+    );
+    let requests = l.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests.last().map(String::as_str),
+        Some("list api.shop.example.com CNAME"),
+        "read back"
+    );
+    let Response::Flipped {
+        mode,
+        changed_sets,
+        previous,
+        ..
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*mode, TrafficMode::Linode);
+    assert_eq!(changed_sets, &[format!("{WWW} A"), format!("{API} CNAME")]);
+    assert_eq!(previous.domain_records[0].records.len(), 2);
+    let plan = ValidPlan::parse(LINODE_PLAN).unwrap();
+    assert!(out.moved("us-west-2", &plan));
+    let again = h.handle(flip()).await.unwrap();
+    assert!(!again.moved("us-west-2", &plan));
+}
+
+#[tokio::test]
+async fn a_linode_flip_without_its_token_changes_nothing_and_names_the_linode_parameter() {
+    let h = given_a_linode_shop();
+    h.ports.params.remove(LINODE_TOKEN_PARAMETER);
+    // the DigitalOcean token's presence changes nothing
+    h.ports.params.insert(DO_TOKEN_PARAMETER, DO_TOKEN);
+    let err = h.handle(flip()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(err.message().contains(LINODE_TOKEN_PARAMETER), "{err}");
+    assert!(
+        err.message().contains("traffic.linode.token_parameter"),
+        "{err}"
+    );
+    assert!(h.ports.linode.requests.lock().unwrap().is_empty());
+    assert!(h.ports.digitalocean.requests.lock().unwrap().is_empty());
 }

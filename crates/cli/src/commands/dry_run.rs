@@ -243,6 +243,7 @@ pub(super) async fn traffic_steps(
             }
         }
         Flip::Domains {
+            provider,
             token_parameter,
             domains,
         } => {
@@ -251,10 +252,11 @@ pub(super) async fn traffic_steps(
             for d in &domains {
                 for r in &d.records {
                     steps.push(format!(
-                        "Traffic: set {} {} in {} at the DNS provider to {} (TTL {}), a request per value (token from {token_parameter}), then read back",
+                        "Traffic: set {} {} in {} at {} to {} (TTL {}), a request per value (token from {token_parameter}), then read back",
                         r.name,
                         r.record_type,
                         d.domain,
+                        provider.name(),
                         r.values.join(","),
                         r.ttl
                     ));

@@ -828,3 +828,86 @@ fn patroni_members_must_be_plain_rest_urls_each_in_one_region() {
         "{got:?}"
     );
 }
+
+const LINODE_EXAMPLE: &str = include_str!("../../../../examples/plan-linode.yaml");
+
+/// Issue 23 item 3: traffic through Linode's DNS Manager is a mode of the plan, with the API
+/// token's SecureString named and each region's records by domain.
+#[test]
+fn the_linode_example_names_its_token_parameter_and_domains() {
+    let plan = Plan::parse(LINODE_EXAMPLE).expect("parses");
+    assert_eq!(plan.traffic.mode, TrafficMode::Linode);
+    assert_eq!(plan.traffic.mode.dns_provider(), Some(DnsProvider::Linode));
+    assert_eq!(
+        plan.traffic
+            .linode
+            .as_ref()
+            .map(|d| d.token_parameter.as_str()),
+        Some("/lifeboat/shop/linode-token")
+    );
+    assert!(plan.traffic.digitalocean.is_none());
+    plan.validate().expect("valid");
+}
+
+#[test]
+fn a_linode_plan_without_its_token_or_with_digitaloceans_names_each_field() {
+    let mut plan = Plan::parse(LINODE_EXAMPLE).expect("parses");
+    plan.traffic.linode = None;
+    plan.traffic.digitalocean = Some(DnsProviderPlan {
+        token_parameter: "/lifeboat/shop/digitalocean-token".into(),
+    });
+    let f = fields(plan);
+    assert!(f.contains(&"traffic.linode".to_string()), "{f:?}");
+    assert!(f.contains(&"traffic.digitalocean".to_string()), "{f:?}");
+
+    // Linode's token outside its mode is a mistake, not ignored.
+    let mut plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    plan.traffic.linode = Some(DnsProviderPlan {
+        token_parameter: "/lifeboat/shop/linode-token".into(),
+    });
+    assert_eq!(fields(plan), vec!["traffic.linode".to_string()]);
+}
+
+/// Linode rounds a TTL it does not keep to the nearest one it does: a record of 60 s would
+/// read back as 300 s and never as planned, so every flip would fail its read-back. And Linode
+/// names the apex only for A and AAAA.
+#[test]
+fn linode_records_need_a_ttl_linode_keeps_and_an_apex_it_can_name() {
+    let mut plan = Plan::parse(LINODE_EXAMPLE).expect("parses");
+    let east = plan.regions.get_mut("us-east-1").expect("east");
+    let d = &mut east.traffic.domains[0];
+    d.records[0].ttl = 60;
+    d.records.push(RecordPlan {
+        name: "shop.example.com".into(),
+        record_type: "TXT".into(),
+        ttl: 300,
+        values: vec!["v=spf1 -all".into()],
+    });
+    d.records.push(RecordPlan {
+        name: "shop.example.com".into(),
+        record_type: "A".into(),
+        ttl: 3600,
+        values: vec!["203.0.113.10".into()],
+    });
+    let f = problems(plan);
+    let base = "regions.us-east-1.traffic.domains[0]";
+    let ttl = f
+        .iter()
+        .find(|p| p.field == format!("{base}.records[0].ttl"))
+        .expect("the TTL of 60 s");
+    assert!(ttl.message.contains("300, 3600"), "{ttl:?}");
+    assert!(
+        f.iter().any(|p| p.field == format!("{base}.records[2].name")
+            && p.message.contains("TXT")),
+        "{f:?}"
+    );
+    // the apex A record of 3600 s is fine by Linode, but longer than verify's deadline
+    assert!(
+        f.iter().all(|p| p.field != format!("{base}.records[3].name")),
+        "{f:?}"
+    );
+
+    // DigitalOcean's rules are its own: 60 s is fine there, and a TXT at the apex too
+    let plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
+    plan.validate().expect("valid");
+}

@@ -369,21 +369,22 @@ pub(super) fn validate(plan: &Plan) -> Vec<Problem> {
         );
     }
 
-    match (&plan.traffic.digitalocean, plan.traffic.mode) {
-        (Some(api), TrafficMode::Digitalocean) => c.check(
-            is_parameter_name(&api.token_parameter),
-            "traffic.digitalocean.token_parameter",
-            PARAMETER_NAME_RULE,
-        ),
-        (None, TrafficMode::Digitalocean) => c.fail(
-            "traffic.digitalocean",
-            "mode digitalocean needs the token: traffic.digitalocean.token_parameter names the SecureString that holds it",
-        ),
-        (Some(_), _) => c.fail(
-            "traffic.digitalocean",
-            "is used only with mode digitalocean",
-        ),
-        (None, _) => {}
+    for provider in [DnsProvider::Digitalocean, DnsProvider::Linode] {
+        let key = provider.key();
+        let at = format!("traffic.{key}");
+        match (provider.api(&plan.traffic), plan.traffic.mode.dns_provider() == Some(provider)) {
+            (Some(api), true) => c.check(
+                is_parameter_name(&api.token_parameter),
+                format!("{at}.token_parameter"),
+                PARAMETER_NAME_RULE,
+            ),
+            (None, true) => c.fail(
+                at.clone(),
+                format!("mode {key} needs the token: traffic.{key}.token_parameter names the SecureString that holds it"),
+            ),
+            (Some(_), false) => c.fail(at.clone(), format!("is used only with mode {key}")),
+            (None, false) => {}
+        }
     }
     validate_cache(&mut c, plan);
     if plan.traffic.mode == TrafficMode::RoutingControl {
@@ -593,10 +594,13 @@ fn validate_region_traffic(
             format!("{f}.routing_control_arns"),
             "mode routing_control needs at least one routing control",
         ),
-        TrafficMode::Digitalocean => c.check(
+        TrafficMode::Digitalocean | TrafficMode::Linode => c.check(
             traffic.domains.iter().any(|d| !d.records.is_empty()),
             format!("{f}.domains"),
-            "mode digitalocean needs at least one domain with records",
+            format!(
+                "mode {} needs at least one domain with records",
+                plan.mode.dns_provider().map_or("", DnsProvider::key)
+            ),
         ),
     }
     for (z, zone) in traffic.hosted_zones.iter().enumerate() {
@@ -643,9 +647,6 @@ fn validate_region_traffic(
         );
     }
 }
-
-/// DigitalOcean's smallest record TTL (seconds).
-const DIGITALOCEAN_MIN_TTL: u32 = 30;
 
 /// The record sets of one hosted zone (`domain: None`) or one provider domain (every name must
 /// be the domain or under it).
@@ -694,11 +695,22 @@ fn validate_records(
                 rec.name
             ),
         );
-        c.check(
-            rec.ttl >= DIGITALOCEAN_MIN_TTL,
-            format!("{rf}.ttl"),
-            format!("DigitalOcean's smallest TTL is {DIGITALOCEAN_MIN_TTL} s"),
-        );
+        if let Some(provider) = plan.mode.dns_provider() {
+            c.check(
+                provider.accepts_ttl(rec.ttl),
+                format!("{rf}.ttl"),
+                provider.ttl_rule(),
+            );
+            c.check(
+                name != domain || provider.sets_apex(&rec.record_type),
+                format!("{rf}.name"),
+                format!(
+                    "{} cannot set a {} record at the apex of {domain} through its API (only A and AAAA)",
+                    provider.name(),
+                    rec.record_type
+                ),
+            );
+        }
         c.check(
             rec.record_type != "CNAME" || rec.values.len() == 1,
             format!("{rf}.values"),
