@@ -47,25 +47,27 @@ $(STAMP): tests/emulator/requirements.txt
 # Real servers on loopback (Debian packages): Alertmanager, whose webhook triggers a run in the
 # alertmanager scenario; Redis and Sentinel, the cache adapter's two "regions"
 # (crates/redis/tests/sentinel_it.rs); PostgreSQL and etcd under Patroni (PyPI, in
-# .venv-patroni), the database adapter's two regions (crates/http/tests/patroni_it.rs).
-DEBIAN_PACKAGES := prometheus-alertmanager redis-server redis-sentinel postgresql etcd-server
+# .venv-patroni), the database adapter's two regions (crates/http/tests/patroni_it.rs); MariaDB,
+# a source and its binlog replica (crates/mysql/tests/mariadb_it.rs).
+DEBIAN_PACKAGES := prometheus-alertmanager redis-server redis-sentinel postgresql etcd-server mariadb-server
 DEBIAN_COMMANDS := prometheus-alertmanager redis-server redis-sentinel etcd
-DEBIAN_STAMP    := .venv/.debian-installed-3
+DEBIAN_STAMP    := .venv/.debian-installed-4
 PATRONI_VENV    := .venv-patroni
 PATRONI_STAMP   := $(PATRONI_VENV)/.installed
 
 $(DEBIAN_STAMP): $(STAMP)
 	@missing=; for c in $(DEBIAN_COMMANDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgres"; \
+	ls /usr/sbin/mariadbd >/dev/null 2>&1 || missing="$$missing mariadbd"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	elif command -v sudo >/dev/null; then \
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
 	else echo "install the Debian packages $(DEBIAN_PACKAGES) (root or sudo needed)"; exit 1; fi
-	@# where systemd runs, the packages start services on :9093, :6379, :26379, :5432 and :2379;
-	@# the tests and the drill run their own
-	@-systemctl disable --now prometheus-alertmanager redis-server redis-sentinel postgresql etcd >/dev/null 2>&1 || true
+	@# where systemd runs, the packages start services on :9093, :6379, :26379, :5432, :2379
+	@# and :3306; the tests and the drill run their own
+	@-systemctl disable --now prometheus-alertmanager redis-server redis-sentinel postgresql etcd mariadb >/dev/null 2>&1 || true
 	touch $@
 
 # Debian's own Python (not the moto venv's): Patroni runs as the postgres user when the tests
@@ -82,7 +84,7 @@ $(IAM_STAMP): tests/iam/package.json tests/iam/package-lock.json
 	cd tests/iam && npm ci --no-audit --no-fund --silent
 	touch $@
 
-setup: $(STAMP) $(IAM_STAMP) $(DEBIAN_STAMP) $(PATRONI_STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI); the IAM policy simulator (npm); the real servers: Debian's Alertmanager, Redis, PostgreSQL, etcd and PyPI's Patroni
+setup: $(STAMP) $(IAM_STAMP) $(DEBIAN_STAMP) $(PATRONI_STAMP) ## Python venv (moto server, pytest, cargo-lambda from PyPI); the IAM policy simulator (npm); the real servers: Debian's Alertmanager, Redis, PostgreSQL, etcd, MariaDB and PyPI's Patroni
 
 test: setup ## All tests: Rust unit, adapter, contract and emulator-backed tests; the emulator's own tests; the drill's scenarios
 	cargo test --workspace --all-targets

@@ -34,6 +34,7 @@ pub mod failback;
 pub mod fakes;
 pub mod fence;
 pub mod metrics;
+pub mod mysql;
 pub mod params;
 pub mod patroni;
 pub mod plan;

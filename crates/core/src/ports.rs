@@ -994,6 +994,19 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// MySQL / MariaDB servers (the Linode stack's database: a source and a binlog replica in the
+/// other region), through the server's own protocol, with a user and its password (read by the
+/// caller from SecureString; adapters never log it).
+pub trait MysqlServers: Send + Sync {
+    /// What `server` (`host:port`) says of itself and of its replication.
+    fn observe(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<crate::mysql::MysqlServerView>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -897,13 +897,14 @@ fn linode_records_need_a_ttl_linode_keeps_and_an_apex_it_can_name() {
         .expect("the TTL of 60 s");
     assert!(ttl.message.contains("300, 3600"), "{ttl:?}");
     assert!(
-        f.iter().any(|p| p.field == format!("{base}.records[2].name")
-            && p.message.contains("TXT")),
+        f.iter()
+            .any(|p| p.field == format!("{base}.records[2].name") && p.message.contains("TXT")),
         "{f:?}"
     );
     // the apex A record of 3600 s is fine by Linode, but longer than verify's deadline
     assert!(
-        f.iter().all(|p| p.field != format!("{base}.records[3].name")),
+        f.iter()
+            .all(|p| p.field != format!("{base}.records[3].name")),
         "{f:?}"
     );
 

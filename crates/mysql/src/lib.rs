@@ -1,0 +1,280 @@
+//! lifeboat-mysql: MySQL / MariaDB servers through their own protocol (`mysql_async`), as
+//! [`MysqlServers`]: a server's `@@version`, `@@read_only`, GTID position
+//! (`@@gtid_current_pos` on MariaDB, `@@gtid_executed` on MySQL) and `SHOW REPLICA STATUS`
+//! (MariaDB 10.5+ and MySQL 8.0.22+; `SHOW SLAVE STATUS` on older servers), read in either
+//! server's column names. The rules drawn from it live in `lifeboat_core::mysql`.
+//!
+//! One connection per observation, closed after it, bounded by the adapter's timeout; the
+//! password goes only into the server's authentication, never into an error or log line.
+
+use std::time::Duration;
+
+use lifeboat_core::mysql::{BinlogPosition, MysqlServerView, ReplicaStatus, ThreadState};
+use lifeboat_core::ports::{MysqlServers, Secret};
+use lifeboat_core::{Error, ErrorKind, Result};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder, Row, Value};
+
+/// How long connecting and one observation may take before it is `Transient`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Most replication channels lifeboat reads: it expects one (the other region's source).
+const CHANNELS: usize = 1;
+
+/// The adapter (no state but its timeout; built once per function).
+#[derive(Debug, Clone)]
+pub struct MysqlAdapter {
+    timeout: Duration,
+}
+
+impl MysqlAdapter {
+    pub fn new(timeout: Duration) -> Self {
+        Self { timeout }
+    }
+
+    async fn connect(&self, server: &str, user: &str, password: &Secret) -> Result<Conn> {
+        let (host, port) = split_addr(server)?;
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(host)
+            .tcp_port(port)
+            .user(Some(user))
+            .pass(Some(password.expose()))
+            .prefer_socket(false)
+            .wait_timeout(Some(60));
+        match tokio::time::timeout(self.timeout, Conn::new(opts)).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(map_error(server, "connect", &e)),
+            Err(_) => Err(Error::new(
+                ErrorKind::Transient,
+                format!("MySQL {server}: no connection within {:?}", self.timeout),
+            )),
+        }
+    }
+}
+
+impl Default for MysqlAdapter {
+    fn default() -> Self {
+        Self::new(DEFAULT_TIMEOUT)
+    }
+}
+
+/// `host:port` (the port required: lifeboat names every server it acts on exactly).
+fn split_addr(addr: &str) -> Result<(&str, u16)> {
+    let parsed = addr
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .filter(|(h, p)| !h.is_empty() && *p != 0);
+    parsed.ok_or_else(|| {
+        Error::invalid_input(format!(
+            "'{}' is not host:port",
+            lifeboat_core::text::inert(addr, 80)
+        ))
+    })
+}
+
+/// A server's refusal keeps its kind: access denied (1045) or a missing privilege (1227, 1142,
+/// 1044) `AccessDenied`; the network or a server going away `Transient`; anything else
+/// `Internal`.
+fn map_error(server: &str, what: &str, e: &mysql_async::Error) -> Error {
+    let (kind, said) = match e {
+        mysql_async::Error::Server(s) => {
+            let kind = match s.code {
+                1044 | 1045 | 1142 | 1227 | 1698 => ErrorKind::AccessDenied,
+                // too many connections, lock wait, server shutting down, read-only
+                1040 | 1205 | 1053 | 2013 => ErrorKind::Transient,
+                _ => ErrorKind::Internal,
+            };
+            (
+                kind,
+                format!(
+                    "error {}: {}",
+                    s.code,
+                    lifeboat_core::text::inert(&s.message, 200)
+                ),
+            )
+        }
+        mysql_async::Error::Io(io) => (
+            ErrorKind::Transient,
+            lifeboat_core::text::inert(&io.to_string(), 200),
+        ),
+        mysql_async::Error::Driver(d) => (
+            ErrorKind::Transient,
+            lifeboat_core::text::inert(&d.to_string(), 200),
+        ),
+        other => (
+            ErrorKind::Internal,
+            lifeboat_core::text::inert(&other.to_string(), 200),
+        ),
+    };
+    Error::new(kind, format!("MySQL {server}: {what}: {said}"))
+}
+
+/// A column's value as text (`NULL` as None); MySQL sends status values as text or numbers.
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        other => Some(other.as_sql(true)),
+    }
+}
+
+/// One status row by column name, either server's (`Slave_IO_Running` / `Replica_IO_Running`,
+/// `Master_Host` / `Source_Host`, ...).
+struct StatusRow {
+    columns: Vec<(String, Option<String>)>,
+}
+
+impl StatusRow {
+    fn from_row(row: &Row) -> Self {
+        let columns = row
+            .columns_ref()
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let value = row.as_ref(i).and_then(text);
+                (c.name_str().into_owned(), value)
+            })
+            .collect();
+        Self { columns }
+    }
+
+    /// The first of `names` the row has, as text (`NULL` as None).
+    fn get(&self, names: &[&str]) -> Option<&str> {
+        names.iter().find_map(|n| {
+            self.columns
+                .iter()
+                .find(|(c, _)| c.eq_ignore_ascii_case(n))
+                .and_then(|(_, v)| v.as_deref())
+        })
+    }
+
+    fn text(&self, names: &[&str]) -> String {
+        self.get(names).unwrap_or_default().to_string()
+    }
+
+    fn number(&self, names: &[&str]) -> Option<u64> {
+        self.get(names).and_then(|v| v.trim().parse().ok())
+    }
+
+    fn replica(&self) -> Result<ReplicaStatus> {
+        let io = self.text(&["Slave_IO_Running", "Replica_IO_Running"]);
+        let io_thread = match io.as_str() {
+            "Yes" => ThreadState::Yes,
+            "No" | "" => ThreadState::No,
+            // "Connecting", "Preparing": not (yet) receiving
+            _ => ThreadState::Connecting,
+        };
+        let host = self.text(&["Master_Host", "Source_Host"]);
+        let port = self.number(&["Master_Port", "Source_Port"]).unwrap_or(0);
+        if host.is_empty() {
+            return Err(Error::internal(
+                "SHOW REPLICA STATUS: a row without the source's host",
+            ));
+        }
+        Ok(ReplicaStatus {
+            source: format!("{host}:{port}"),
+            io_thread,
+            sql_running: self.text(&["Slave_SQL_Running", "Replica_SQL_Running"]) == "Yes",
+            seconds_behind: self.number(&["Seconds_Behind_Master", "Seconds_Behind_Source"]),
+            read_position: BinlogPosition {
+                file: self.text(&["Master_Log_File", "Source_Log_File"]),
+                position: self
+                    .number(&["Read_Master_Log_Pos", "Read_Source_Log_Pos"])
+                    .unwrap_or(0),
+            },
+            applied_position: BinlogPosition {
+                file: self.text(&["Relay_Master_Log_File", "Relay_Source_Log_File"]),
+                position: self
+                    .number(&["Exec_Master_Log_Pos", "Exec_Source_Log_Pos"])
+                    .unwrap_or(0),
+            },
+            last_io_error: self.text(&["Last_IO_Error"]),
+            last_sql_error: self.text(&["Last_SQL_Error"]),
+        })
+    }
+}
+
+async fn observe(conn: &mut Conn, server: &str) -> Result<MysqlServerView> {
+    let (version, read_only): (String, i64) = conn
+        .query_first("SELECT @@version, @@read_only")
+        .await
+        .map_err(|e| map_error(server, "SELECT @@version, @@read_only", &e))?
+        .ok_or_else(|| Error::internal(format!("MySQL {server}: no answer to SELECT @@version")))?;
+    let mariadb = version.contains("MariaDB");
+    let gtid_query = if mariadb {
+        "SELECT @@gtid_current_pos"
+    } else {
+        "SELECT @@gtid_executed"
+    };
+    let gtid: Option<Option<String>> = conn
+        .query_first(gtid_query)
+        .await
+        .map_err(|e| map_error(server, gtid_query, &e))?;
+    let rows: Vec<Row> = match conn.query("SHOW REPLICA STATUS").await {
+        Ok(rows) => rows,
+        // before MariaDB 10.5 / MySQL 8.0.22: the old name
+        Err(mysql_async::Error::Server(e)) if e.code == 1064 => conn
+            .query("SHOW SLAVE STATUS")
+            .await
+            .map_err(|e| map_error(server, "SHOW SLAVE STATUS", &e))?,
+        Err(e) => return Err(map_error(server, "SHOW REPLICA STATUS", &e)),
+    };
+    if rows.len() > CHANNELS {
+        return Err(Error::precondition(format!(
+            "MySQL {server}: {} replication channels; lifeboat expects the one from the other region's source",
+            rows.len()
+        )));
+    }
+    let replica = rows
+        .first()
+        .map(|r| StatusRow::from_row(r).replica())
+        .transpose()
+        .map_err(|e| e.context(format!("MySQL {server}")))?;
+    Ok(MysqlServerView {
+        version: lifeboat_core::text::inert(&version, 120),
+        read_only: read_only != 0,
+        gtid_position: gtid.flatten().unwrap_or_default().replace('\n', ""),
+        replica,
+    })
+}
+
+impl MysqlServers for MysqlAdapter {
+    async fn observe(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<MysqlServerView> {
+        let mut conn = self.connect(server, user, password).await?;
+        let seen = tokio::time::timeout(self.timeout, observe(&mut conn, server))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Transient,
+                    format!("MySQL {server}: no answer within {:?}", self.timeout),
+                ))
+            });
+        // closing is a courtesy: the observation stands whatever it answers
+        let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
+        seen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_that_is_not_host_port_is_refused_before_any_connection() {
+        for bad in ["db.example.com", ":3306", "db:0", "db:notaport", "db:70000"] {
+            assert_eq!(
+                split_addr(bad).unwrap_err().kind(),
+                ErrorKind::InvalidInput,
+                "{bad}"
+            );
+        }
+        assert_eq!(split_addr("127.0.0.1:3306").ok(), Some(("127.0.0.1", 3306)));
+    }
+}

@@ -1,0 +1,315 @@
+//! Issue 23 item 1 (the reads): lifeboat's MySQL adapter against real MariaDB servers (Debian's
+//! `mariadb-server`, `make setup` installs it) on 127.0.0.1: a source and a binlog replica set up
+//! here as the Linode stack runs them (GTID replication, the replica read-only). Breaking the
+//! source's region stops its server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lifeboat_core::ErrorKind;
+use lifeboat_core::mysql::{ReplicaLag, ThreadState, replica_lag};
+use lifeboat_core::ports::{MysqlServers, Secret};
+use lifeboat_mysql::MysqlAdapter;
+use mysql_async::prelude::Queryable;
+
+const USER: &str = "lifeboat";
+const PASSWORD: &str = "mariadb-it-lifeboat-password-7c1e";
+const REPL_PASSWORD: &str = "mariadb-it-replication-password-2d9a";
+
+fn binary(name: &str) -> PathBuf {
+    ["/usr/sbin", "/usr/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed: `make setup` installs Debian's mariadb-server")
+        })
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// One MariaDB server under the test's directory.
+struct Server {
+    child: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+    id: u32,
+}
+
+impl Server {
+    fn start(root: &Path, id: u32) -> Server {
+        let dir = root.join(format!("server-{id}"));
+        let data = dir.join("data");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut install = Command::new(binary("mariadb-install-db"));
+        install
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg("--auth-root-authentication-method=normal")
+            .arg("--skip-test-db")
+            .arg("--innodb-log-file-size=4M")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if is_root() {
+            install.arg("--user=root");
+        }
+        assert!(install.status().unwrap().success(), "mariadb-install-db");
+        let mut server = Server {
+            child: None,
+            dir,
+            port: free_port(),
+            id,
+        };
+        server.run();
+        server
+    }
+
+    fn run(&mut self) {
+        let mut cmd = Command::new(binary("mariadbd"));
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", self.dir.join("data").display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", self.dir.join("sock").display()))
+            .arg(format!("--pid-file={}", self.dir.join("pid").display()))
+            .arg(format!(
+                "--log-error={}",
+                self.dir.join("error.log").display()
+            ))
+            .arg(format!("--server-id={}", self.id))
+            .arg("--log-bin=binlog")
+            .arg("--skip-name-resolve")
+            .arg("--innodb-buffer-pool-size=16M")
+            .arg("--innodb-log-file-size=4M")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if is_root() {
+            cmd.arg("--user=root");
+        }
+        self.child = Some(cmd.spawn().expect("start mariadbd"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mariadbd on {} never listened: {}",
+                self.port,
+                std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The region goes dark: the server is killed, as a power cut would.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    async fn root(&self) -> mysql_async::Conn {
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.port)
+            .user(Some("root"))
+            .prefer_socket(false);
+        mysql_async::Conn::new(opts).await.unwrap()
+    }
+
+    async fn sql(&self, statements: &[&str]) {
+        let mut conn = self.root().await;
+        for s in statements {
+            conn.query_drop(*s)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        conn.disconnect().await.unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(parent) = self.dir.parent() {
+            // the pair's directory, once both servers are gone
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// GIVEN a source in us-east-1 and its binlog replica in us-west-2, replicating by GTID, each
+/// with lifeboat's user (the grants docs/linode.md lists for reading).
+async fn given_a_source_and_its_replica() -> (Server, Server) {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "mariadb-it-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let source = Server::start(&root, 1);
+    let replica = Server::start(&root, 2);
+    let lifeboat_user = format!("CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'");
+    let grants = format!("GRANT REPLICA MONITOR, BINLOG MONITOR ON *.* TO '{USER}'@'127.0.0.1'");
+    let repl_user = format!("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '{REPL_PASSWORD}'");
+    source
+        .sql(&[
+            &lifeboat_user,
+            &grants,
+            &repl_user,
+            "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
+            "CREATE DATABASE shop",
+            "CREATE TABLE shop.orders (id INT PRIMARY KEY, total_cents INT NOT NULL)",
+            "INSERT INTO shop.orders VALUES (1, 4200)",
+        ])
+        .await;
+    let change = format!(
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={}, MASTER_USER='repl', \
+         MASTER_PASSWORD='{REPL_PASSWORD}', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1",
+        source.port
+    );
+    // lifeboat's user reaches the replica by replication, as every change of the source's
+    replica
+        .sql(&["SET GLOBAL read_only = 1", &change, "START REPLICA"])
+        .await;
+    (source, replica)
+}
+
+async fn until<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f().await {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn secret() -> Secret {
+    Secret::new(PASSWORD)
+}
+
+#[tokio::test]
+async fn a_replica_that_replicates_is_read_with_its_lag_and_the_sources_position() {
+    let (source, replica) = given_a_source_and_its_replica().await;
+    let mysql = MysqlAdapter::default();
+    let pw = secret();
+
+    // WHEN both are observed once the replica has caught up
+    let s = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+    until("the replica holds the source's position", || async {
+        let r = mysql.observe(&replica.addr(), USER, &pw).await;
+        r.is_ok_and(|r| r.gtid_position == s.gtid_position)
+    })
+    .await;
+    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+
+    // THEN the source is a writable server with no replication, the replica read-only,
+    // replicating from it, 0 s behind
+    assert!(s.version.contains("MariaDB"), "{s:?}");
+    assert!(!s.read_only && s.replica.is_none(), "{s:?}");
+    assert!(!s.gtid_position.is_empty(), "{s:?}");
+    assert!(r.read_only, "{r:?}");
+    let status = r.replica.as_ref().expect("a replica");
+    assert_eq!(status.source, source.addr());
+    assert_eq!(status.io_thread, ThreadState::Yes);
+    assert!(status.sql_running);
+    assert_eq!(status.read_position, status.applied_position);
+    assert_eq!(replica_lag(&r), ReplicaLag::Seconds { seconds: 0 });
+}
+
+#[tokio::test]
+async fn a_replica_that_stopped_applying_or_lost_its_source_is_lag_unknown_never_zero() {
+    let (mut source, replica) = given_a_source_and_its_replica().await;
+    let mysql = MysqlAdapter::default();
+    let pw = secret();
+    until("replicating", || async {
+        let r = mysql.observe(&replica.addr(), USER, &pw).await;
+        r.is_ok_and(|r| replica_lag(&r) == ReplicaLag::Seconds { seconds: 0 })
+    })
+    .await;
+
+    // WHEN the replica's SQL thread stops: lag unknown, naming it
+    replica.sql(&["STOP REPLICA SQL_THREAD"]).await;
+    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    match replica_lag(&r) {
+        ReplicaLag::Unknown { reason } => assert!(reason.contains("SQL thread"), "{reason}"),
+        known => panic!("{known:?}"),
+    }
+    replica.sql(&["START REPLICA SQL_THREAD"]).await;
+
+    // WHEN the source's region goes dark: the source does not answer (Transient), and the
+    // replica, which last said "0 seconds behind", is lag unknown
+    source.kill();
+    let e = mysql.observe(&source.addr(), USER, &pw).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+    until("the replica knows its source is gone", || async {
+        let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+        matches!(replica_lag(&r), ReplicaLag::Unknown { .. })
+    })
+    .await;
+    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    let status = r.replica.as_ref().unwrap();
+    assert_ne!(status.io_thread, ThreadState::Yes, "{status:?}");
+    assert_eq!(status.seconds_behind, None, "{status:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_access_denied_and_no_error_carries_a_password() {
+    let (source, _replica) = given_a_source_and_its_replica().await;
+    let mysql = MysqlAdapter::default();
+    let wrong = Secret::new("not-the-password-but-a-secret-all-the-same-91f");
+    let e = mysql
+        .observe(&source.addr(), USER, &wrong)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+    // a user without the monitor grants cannot read replication: AccessDenied, not "no replica"
+    source
+        .sql(&["CREATE USER 'nogrant'@'127.0.0.1' IDENTIFIED BY 'nogrant-password-55'"])
+        .await;
+    let e2 = mysql
+        .observe(
+            &source.addr(),
+            "nogrant",
+            &Secret::new("nogrant-password-55"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e2.kind(), ErrorKind::AccessDenied, "{e2}");
+    for shown in [
+        format!("{e}"),
+        format!("{e:?}"),
+        format!("{e2}"),
+        format!("{e2:?}"),
+    ] {
+        assert!(
+            !shown.contains("not-the-password") && !shown.contains("nogrant-password"),
+            "{shown}"
+        );
+    }
+    let e = mysql
+        .observe("127.0.0.1", USER, &secret())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+}
