@@ -126,6 +126,404 @@ fn error_suffix(error: &str) -> String {
     }
 }
 
+/// How one server's transactions compare with another's (by GTID position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// The same transactions.
+    Same,
+    /// A strict part of the other's: it lacks some.
+    Behind,
+    /// All of the other's and more.
+    Ahead,
+    /// Each has transactions the other lacks: their histories forked.
+    Diverged,
+}
+
+/// How `a`'s GTID position compares with `b`'s: MariaDB's `domain-server-seq` lists (per
+/// domain, the higher sequence number holds the lower's transactions) or MySQL's
+/// `uuid:interval[:interval]` sets; `None` when either cannot be read.
+pub fn compare_gtid(a: &str, b: &str) -> Option<Holds> {
+    let (a, b) = (a.replace(['\n', ' '], ""), b.replace(['\n', ' '], ""));
+    let (ab, ba) = if looks_like_mariadb(&a) && looks_like_mariadb(&b) {
+        let (pa, pb) = (mariadb_position(&a)?, mariadb_position(&b)?);
+        (mariadb_holds(&pa, &pb), mariadb_holds(&pb, &pa))
+    } else {
+        let (sa, sb) = (mysql_set(&a)?, mysql_set(&b)?);
+        (mysql_holds(&sa, &sb), mysql_holds(&sb, &sa))
+    };
+    Some(match (ab, ba) {
+        (true, true) => Holds::Same,
+        (false, true) => Holds::Behind,
+        (true, false) => Holds::Ahead,
+        (false, false) => Holds::Diverged,
+    })
+}
+
+fn looks_like_mariadb(p: &str) -> bool {
+    p.is_empty() || !p.contains(':')
+}
+
+/// MariaDB: domain -> (server id, sequence number) of its newest transaction.
+fn mariadb_position(p: &str) -> Option<std::collections::BTreeMap<u32, (u32, u64)>> {
+    let mut out = std::collections::BTreeMap::new();
+    for part in p.split(',').filter(|s| !s.is_empty()) {
+        let mut it = part.split('-');
+        let (d, server, seq) = (it.next()?, it.next()?, it.next()?);
+        if it.next().is_some() {
+            return None;
+        }
+        let (server, seq): (u32, u64) = (server.parse().ok()?, seq.parse().ok()?);
+        let e = out.entry(d.parse().ok()?).or_insert((server, seq));
+        if seq > e.1 {
+            *e = (server, seq);
+        }
+    }
+    Some(out)
+}
+
+/// Whether position `a` holds every transaction of `b`: in each of `b`'s domains, `a` is as far
+/// or further. The same sequence number written by two servers is two transactions (a fork),
+/// which neither holds. (A position says no more: whether `a`'s history passes through `b`'s
+/// newest transaction, MariaDB checks with `gtid_strict_mode` when replication starts, which
+/// docs/linode.md asks of the shop.)
+fn mariadb_holds(
+    a: &std::collections::BTreeMap<u32, (u32, u64)>,
+    b: &std::collections::BTreeMap<u32, (u32, u64)>,
+) -> bool {
+    b.iter().all(|(d, (server, seq))| {
+        a.get(d)
+            .is_some_and(|(have_server, have)| have > seq || (have == seq && have_server == server))
+    })
+}
+
+/// MySQL: source uuid -> closed intervals of transaction numbers.
+type GtidSet = std::collections::BTreeMap<String, Vec<(u64, u64)>>;
+
+fn mysql_set(p: &str) -> Option<GtidSet> {
+    let mut out = GtidSet::new();
+    for part in p.split(',').filter(|s| !s.is_empty()) {
+        let mut it = part.split(':');
+        let uuid = it.next()?.to_ascii_lowercase();
+        if uuid.len() != 36 {
+            return None;
+        }
+        for interval in it {
+            let (lo, hi) = match interval.split_once('-') {
+                Some((lo, hi)) => (lo.parse().ok()?, hi.parse().ok()?),
+                None => {
+                    let n = interval.parse().ok()?;
+                    (n, n)
+                }
+            };
+            if lo > hi {
+                return None;
+            }
+            out.entry(uuid.clone()).or_default().push((lo, hi));
+        }
+    }
+    Some(out)
+}
+
+fn mysql_holds(a: &GtidSet, b: &GtidSet) -> bool {
+    b.iter().all(|(uuid, wanted)| {
+        let have = a.get(uuid).map(Vec::as_slice).unwrap_or_default();
+        wanted.iter().all(|(lo, hi)| {
+            // every number of [lo, hi] lies in one of `have`'s intervals (they may touch)
+            let mut next = *lo;
+            let mut sorted = have.to_vec();
+            sorted.sort_unstable();
+            for (h_lo, h_hi) in sorted {
+                if h_lo <= next && h_hi >= next {
+                    next = h_hi.saturating_add(1);
+                    if next > *hi {
+                        return true;
+                    }
+                }
+            }
+            next > *hi
+        })
+    })
+}
+
+/// What the run's decision allows the promotion to do (as for Patroni).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MyMode {
+    /// RPO 0: the source is made read-only, and the target promoted once it holds every
+    /// transaction the source has.
+    Switchover,
+    /// The source does not answer and the decision allowed the data loss it measured: the
+    /// target is promoted once it has applied its relay log (what it received). When the source
+    /// answers, the switchover's way.
+    Failover,
+}
+
+/// One change lifeboat makes to a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MyOp {
+    /// `SET GLOBAL read_only = ON|OFF`.
+    ReadOnly { server: String, on: bool },
+    /// `STOP REPLICA` and `RESET REPLICA ALL`: the server replicates nothing any more.
+    Detach { server: String },
+    /// The server replicates `source` by GTID (its own position kept) and starts replicating.
+    Follow { server: String, source: String },
+}
+
+impl std::fmt::Display for MyOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MyOp::ReadOnly { server, on: true } => write!(f, "{server} made read-only"),
+            MyOp::ReadOnly { server, on: false } => write!(f, "{server} made writable"),
+            MyOp::Detach { server } => write!(f, "{server}'s replication stopped and cleared"),
+            MyOp::Follow { server, source } => write!(f, "{server} replicates {source}"),
+        }
+    }
+}
+
+/// Where the target stands after a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MyState {
+    /// The target is the writable source (and the old source, where it answers, read-only).
+    Done,
+    /// The source is being made read-only (asked now).
+    Demoting,
+    /// The source takes no writes; the target has not yet applied all of them.
+    CatchingUp,
+    /// The source is dark; the target is still applying what it received (its relay log).
+    Applying,
+}
+
+/// What a call decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MyPromotion {
+    pub ops: Vec<MyOp>,
+    pub state: MyState,
+    /// The source server, when this call makes it read-only.
+    pub fenced: Option<String>,
+    /// Why the old source was left as it is (its history forked from the target's).
+    pub note: Option<String>,
+}
+
+fn writable_source(v: &MysqlServerView) -> bool {
+    !v.read_only && v.replica.is_none()
+}
+
+/// The changes that make `target` the writable source, from what both servers answered.
+///
+/// * The target already writable and replicating nothing: done; a source back writable beside
+///   it is made read-only (fenced), and a read-only source that holds nothing the target lacks
+///   is made to replicate it (the way home starts there). A source with transactions the
+///   target lacks forked from it: it is left read-only, not replicating (rebuilt by a person).
+/// * The source answers writable: it is made read-only first (`Demoting`), whatever the mode.
+/// * The source answers read-only: the target is promoted (replication stopped and cleared,
+///   writable) once it holds exactly the source's transactions, and the source then replicates
+///   it; until then `CatchingUp`. A target that is not replicating cannot catch up, and one
+///   with transactions the source lacks has forked: both are `PreconditionFailed`.
+/// * The source does not answer: in a failover, the target is promoted once it has applied
+///   everything it received (`Applying` until then); in a switchover, `PreconditionFailed`.
+pub fn promotion(
+    target: &crate::cache::Seen<MysqlServerView>,
+    source: &crate::cache::Seen<MysqlServerView>,
+    mode: MyMode,
+) -> crate::Result<MyPromotion> {
+    use crate::Error;
+    let t = match &target.answer {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(Error::new(
+                e.kind(),
+                format!("the target {} did not answer: {}", target.addr, e.message()),
+            ));
+        }
+    };
+    let (t_addr, s_addr) = (target.addr.clone(), source.addr.clone());
+    let plan = |ops: Vec<MyOp>, state: MyState| MyPromotion {
+        ops,
+        state,
+        fenced: None,
+        note: None,
+    };
+    let promote_target = || {
+        vec![
+            MyOp::Detach {
+                server: t_addr.clone(),
+            },
+            MyOp::ReadOnly {
+                server: t_addr.clone(),
+                on: false,
+            },
+        ]
+    };
+    let s = source.answer.as_ref().ok();
+    if writable_source(t) {
+        return Ok(match s {
+            Some(sv) if !sv.read_only => MyPromotion {
+                ops: vec![MyOp::ReadOnly {
+                    server: s_addr.clone(),
+                    on: true,
+                }],
+                state: MyState::Done,
+                fenced: Some(s_addr),
+                note: None,
+            },
+            Some(sv) if sv.replica.is_none() => {
+                match compare_gtid(&t.gtid_position, &sv.gtid_position) {
+                    Some(Holds::Same | Holds::Ahead) => plan(
+                        vec![MyOp::Follow {
+                            server: s_addr,
+                            source: t_addr,
+                        }],
+                        MyState::Done,
+                    ),
+                    other => MyPromotion {
+                        note: Some(format!(
+                            "{s_addr} holds transactions {t_addr} lacks ({}; GTID {} against {}):                              its history forked, so it stays read-only and replicates nothing                              until a person rebuilds it from {t_addr}",
+                            match other {
+                                None => "positions unreadable",
+                                Some(_) => "forked",
+                            },
+                            crate::text::inert(&sv.gtid_position, 120),
+                            crate::text::inert(&t.gtid_position, 120)
+                        )),
+                        ..plan(Vec::new(), MyState::Done)
+                    },
+                }
+            }
+            _ => plan(Vec::new(), MyState::Done),
+        });
+    }
+    match s {
+        Some(sv) if !sv.read_only => Ok(MyPromotion {
+            ops: vec![MyOp::ReadOnly {
+                server: s_addr.clone(),
+                on: true,
+            }],
+            state: MyState::Demoting,
+            fenced: Some(s_addr),
+            note: None,
+        }),
+        Some(sv) => match compare_gtid(&t.gtid_position, &sv.gtid_position) {
+            Some(Holds::Same) => {
+                let mut ops = promote_target();
+                ops.push(MyOp::Follow {
+                    server: s_addr,
+                    source: t_addr,
+                });
+                Ok(plan(ops, MyState::Done))
+            }
+            Some(Holds::Behind) => match replica_lag(t) {
+                ReplicaLag::Seconds { .. } => Ok(plan(Vec::new(), MyState::CatchingUp)),
+                ReplicaLag::Unknown { reason } => Err(Error::precondition(format!(
+                    "{t_addr} lacks transactions of the read-only {s_addr} and does not                      replicate it ({reason}): it cannot catch up"
+                ))),
+            },
+            Some(Holds::Ahead | Holds::Diverged) => Err(Error::precondition(format!(
+                "{t_addr} holds transactions {s_addr} lacks (GTID {} against {}): its history                  forked from the source's; promoting it would lose the source's since the fork",
+                crate::text::inert(&t.gtid_position, 120),
+                crate::text::inert(&sv.gtid_position, 120)
+            ))),
+            None => Err(Error::internal(format!(
+                "the GTID positions of {t_addr} and {s_addr} cannot be read ('{}', '{}')",
+                crate::text::inert(&t.gtid_position, 120),
+                crate::text::inert(&sv.gtid_position, 120)
+            ))),
+        },
+        None => match mode {
+            MyMode::Switchover => Err(Error::precondition(format!(
+                "the source {s_addr} does not answer: promoting {t_addr} could lose its last                  writes, which only a failover the run's decision allowed may do"
+            ))),
+            MyMode::Failover => match &t.replica {
+                Some(r) if r.applied_position < r.read_position || !r.sql_running => {
+                    if r.sql_running {
+                        Ok(plan(Vec::new(), MyState::Applying))
+                    } else {
+                        Err(Error::precondition(format!(
+                            "{t_addr} has not applied all it received and its SQL thread is                              stopped{}: promoting it now would drop what it holds unapplied",
+                            error_suffix(&r.last_sql_error)
+                        )))
+                    }
+                }
+                _ => Ok(plan(promote_target(), MyState::Done)),
+            },
+        },
+    }
+}
+
+/// Read both servers, decide ([`promotion`]) and make the changes in order; a failure keeps
+/// its kind and says what was done. Call again until [`MyState::Done`]; each call is safe to
+/// repeat (it starts from what the servers answer).
+pub async fn promote<P: crate::ports::MysqlServers>(
+    p: &P,
+    target: &str,
+    source: &str,
+    mode: MyMode,
+    login: &MysqlLogin,
+) -> crate::Result<MyPromotion> {
+    let seen = |addr: &str, answer| crate::cache::Seen {
+        addr: addr.to_string(),
+        answer,
+    };
+    let t = seen(
+        target,
+        p.observe(target, &login.user, &login.password).await,
+    );
+    let s = seen(
+        source,
+        p.observe(source, &login.user, &login.password).await,
+    );
+    let decided = promotion(&t, &s, mode)?;
+    let mut done: Vec<String> = Vec::new();
+    for op in &decided.ops {
+        let result = match op {
+            MyOp::ReadOnly { server, on } => {
+                p.set_read_only(server, &login.user, &login.password, *on)
+                    .await
+            }
+            MyOp::Detach { server } => p.detach(server, &login.user, &login.password).await,
+            MyOp::Follow { server, source } => {
+                p.follow(
+                    server,
+                    &login.user,
+                    &login.password,
+                    source,
+                    &login.replication,
+                )
+                .await
+            }
+        };
+        result.map_err(|e| {
+            e.context(format!(
+                "database: {op} failed (done so far: {})",
+                if done.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    done.join("; ")
+                }
+            ))
+        })?;
+        done.push(op.to_string());
+    }
+    Ok(decided)
+}
+
+/// lifeboat's logins to the shop's servers: its own user (reads, `read_only`, replication
+/// control) and the replication user a server that follows another connects with.
+#[derive(Debug, Clone)]
+pub struct MysqlLogin {
+    pub user: String,
+    pub password: crate::ports::Secret,
+    pub replication: ReplicationLogin,
+}
+
+/// The replication user (`CHANGE MASTER TO MASTER_USER`, `MASTER_PASSWORD`).
+#[derive(Debug, Clone)]
+pub struct ReplicationLogin {
+    pub user: String,
+    pub password: crate::ports::Secret,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +629,206 @@ mod tests {
             panic!("unknown")
         };
         assert!(!reason.contains('\u{1b}') && reason.len() < 400, "{reason}");
+    }
+
+    #[test]
+    fn gtid_positions_compare_in_either_servers_form() {
+        use Holds::*;
+        for (a, b, want) in [
+            ("0-1-5", "0-1-5", Same),
+            ("0-1-4", "0-1-5", Behind),
+            ("0-2-9,1-1-3", "0-1-5", Ahead),
+            ("0-1-5,1-2-1", "0-1-5,2-3-1", Diverged),
+            ("", "0-1-1", Behind),
+            ("", "", Same),
+            (
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3:5",
+                Ahead,
+            ),
+            (
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3,\n4e11fa47-71ca-11e1-9e33-c80aa9429562:1",
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-2:3",
+                Ahead,
+            ),
+            (
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:2-3",
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4",
+                Behind,
+            ),
+            (
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-3",
+                "3e11fa47-71ca-11e1-9e33-c80aa9429562:2-4",
+                Diverged,
+            ),
+            ("0-2-6", "0-1-6", Diverged),
+        ] {
+            assert_eq!(compare_gtid(a, b), Some(want), "{a} vs {b}");
+        }
+        assert_eq!(compare_gtid("0-1-x", "0-1-5"), None);
+        assert_eq!(compare_gtid("nonsense:1-2", "0-1-5"), None);
+    }
+
+    fn seen(addr: &str, v: Option<MysqlServerView>) -> crate::cache::Seen<MysqlServerView> {
+        crate::cache::Seen {
+            addr: addr.into(),
+            answer: v.ok_or_else(|| crate::Error::new(crate::ErrorKind::Transient, "no answer")),
+        }
+    }
+
+    fn source_at(gtid: &str, read_only: bool) -> MysqlServerView {
+        MysqlServerView {
+            read_only,
+            gtid_position: gtid.into(),
+            replica: None,
+            ..replicating()
+        }
+    }
+
+    fn replica_at(gtid: &str) -> MysqlServerView {
+        MysqlServerView {
+            gtid_position: gtid.into(),
+            ..replicating()
+        }
+    }
+
+    const T: &str = "10.20.0.5:3306";
+    const S: &str = "10.10.0.5:3306";
+
+    #[test]
+    fn a_switchover_makes_the_source_read_only_waits_then_promotes_and_points_the_source_at_it() {
+        let step = |t: MysqlServerView, s: MysqlServerView| {
+            promotion(&seen(T, Some(t)), &seen(S, Some(s)), MyMode::Switchover).unwrap()
+        };
+        // the source answers writable: made read-only first
+        let p = step(replica_at("0-1-5"), source_at("0-1-6", false));
+        assert_eq!(p.state, MyState::Demoting);
+        assert_eq!(
+            p.ops,
+            [MyOp::ReadOnly {
+                server: S.into(),
+                on: true
+            }]
+        );
+        // read-only, the target one transaction behind: catching up, nothing sent
+        let p = step(replica_at("0-1-5"), source_at("0-1-6", true));
+        assert_eq!((p.state, p.ops.len()), (MyState::CatchingUp, 0));
+        // the target holds everything: promoted, and the source replicates it
+        let p = step(replica_at("0-1-6"), source_at("0-1-6", true));
+        assert_eq!(p.state, MyState::Done);
+        assert_eq!(
+            p.ops,
+            [
+                MyOp::Detach { server: T.into() },
+                MyOp::ReadOnly {
+                    server: T.into(),
+                    on: false
+                },
+                MyOp::Follow {
+                    server: S.into(),
+                    source: T.into()
+                },
+            ]
+        );
+        // repeated after a failure part-way (target writable, source not yet following)
+        let p = step(source_at("0-1-6", false), source_at("0-1-6", true));
+        assert_eq!(
+            p.ops,
+            [MyOp::Follow {
+                server: S.into(),
+                source: T.into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_target_that_cannot_catch_up_or_forked_is_refused_and_nothing_is_sent() {
+        let mut stopped = replica_at("0-1-5");
+        if let Some(r) = stopped.replica.as_mut() {
+            r.io_thread = ThreadState::No;
+        }
+        let e = promotion(
+            &seen(T, Some(stopped)),
+            &seen(S, Some(source_at("0-1-6", true))),
+            MyMode::Switchover,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::PreconditionFailed, "{e}");
+        assert!(e.message().contains("cannot catch up"), "{e}");
+        let e = promotion(
+            &seen(T, Some(replica_at("0-2-6"))),
+            &seen(S, Some(source_at("0-1-6", true))),
+            MyMode::Switchover,
+        )
+        .unwrap_err();
+        assert!(e.message().contains("forked"), "{e}");
+    }
+
+    #[test]
+    fn with_the_source_dark_a_failover_applies_the_relay_log_first_and_a_switchover_refuses() {
+        let mut applying = replica_at("0-1-5");
+        if let Some(r) = applying.replica.as_mut() {
+            r.io_thread = ThreadState::Connecting;
+            r.applied_position.position = 900;
+        }
+        let p = promotion(
+            &seen(T, Some(applying.clone())),
+            &seen(S, None),
+            MyMode::Failover,
+        )
+        .unwrap();
+        assert_eq!((p.state, p.ops.len()), (MyState::Applying, 0));
+        if let Some(r) = applying.replica.as_mut() {
+            r.applied_position.position = 1133;
+        }
+        let p = promotion(
+            &seen(T, Some(applying.clone())),
+            &seen(S, None),
+            MyMode::Failover,
+        )
+        .unwrap();
+        assert_eq!(p.state, MyState::Done);
+        assert_eq!(
+            p.ops.len(),
+            2,
+            "detached and writable; nothing sent to the dark source"
+        );
+        let e =
+            promotion(&seen(T, Some(applying)), &seen(S, None), MyMode::Switchover).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::PreconditionFailed, "{e}");
+        // a target that does not answer: its own error's kind
+        let e = promotion(&seen(T, None), &seen(S, None), MyMode::Failover).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Transient, "{e}");
+    }
+
+    #[test]
+    fn an_old_source_back_writable_beside_the_promoted_target_is_fenced_and_a_forked_one_kept() {
+        let promoted = source_at("0-1-6,0-2-3", false);
+        let p = promotion(
+            &seen(T, Some(promoted.clone())),
+            &seen(S, Some(source_at("0-1-7", false))),
+            MyMode::Failover,
+        )
+        .unwrap();
+        assert_eq!(p.fenced.as_deref(), Some(S));
+        assert_eq!(
+            p.ops,
+            [MyOp::ReadOnly {
+                server: S.into(),
+                on: true
+            }]
+        );
+        // fenced, but it wrote 0-1-7 the target never received: not pointed at the target
+        let p = promotion(
+            &seen(T, Some(promoted)),
+            &seen(S, Some(source_at("0-1-7", true))),
+            MyMode::Failover,
+        )
+        .unwrap();
+        assert!(p.ops.is_empty(), "{p:?}");
+        assert!(
+            p.note.as_deref().unwrap_or_default().contains("forked"),
+            "{p:?}"
+        );
     }
 }

@@ -1005,6 +1005,35 @@ pub trait MysqlServers: Send + Sync {
         user: &str,
         password: &Secret,
     ) -> impl Future<Output = Result<crate::mysql::MysqlServerView>> + Send;
+
+    /// `SET GLOBAL read_only = ON` (`on`) or `OFF`.
+    fn set_read_only(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// `STOP REPLICA` and `RESET REPLICA ALL`: the server replicates nothing any more (safe to
+    /// repeat on a server that replicates nothing).
+    fn detach(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The server replicates `source` (`host:port`) by GTID from its own position, with the
+    /// replication login, and starts replicating.
+    fn follow(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &crate::mysql::ReplicationLogin,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use lifeboat_core::mysql::{BinlogPosition, MysqlServerView, ReplicaStatus, ThreadState};
+use lifeboat_core::mysql::{
+    BinlogPosition, MysqlServerView, ReplicaStatus, ReplicationLogin, ThreadState,
+};
 use lifeboat_core::ports::{MysqlServers, Secret};
 use lifeboat_core::{Error, ErrorKind, Result};
 use mysql_async::prelude::Queryable;
@@ -240,7 +242,162 @@ async fn observe(conn: &mut Conn, server: &str) -> Result<MysqlServerView> {
     })
 }
 
+/// A text as an SQL string literal, a quote doubled. Control characters (a NUL, a line break)
+/// and backslashes are refused: no host, user or password of lifeboat's needs them, and a
+/// backslash reads two ways by the server's `sql_mode` (`NO_BACKSLASH_ESCAPES`).
+fn literal(what: &str, s: &str) -> Result<String> {
+    if s.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(Error::invalid_input(format!(
+            "the {what} holds a control character or a backslash: refused (choose another)"
+        )));
+    }
+    Ok(format!("'{}'", s.replace('\'', "''")))
+}
+
+/// A host lifeboat names a server by: letters, digits, '.', '-' (and ':' for IPv6).
+fn host_literal(host: &str) -> Result<String> {
+    if host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'))
+    {
+        Ok(format!("'{host}'"))
+    } else {
+        Err(Error::invalid_input(format!(
+            "'{}' is not a host name or address",
+            lifeboat_core::text::inert(host, 80)
+        )))
+    }
+}
+
+impl MysqlAdapter {
+    /// Run `statements` in order on `server`; the first failure stops them. `secret` (a
+    /// password inside them) is cut from any error the server gives back.
+    async fn run(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        statements: &[(&str, String)],
+        secret: Option<&Secret>,
+    ) -> Result<()> {
+        let mut conn = self.connect(server, user, password).await?;
+        let work = async {
+            for (label, sql) in statements {
+                conn.query_drop(sql.as_str()).await.map_err(|e| {
+                    let e = map_error(server, label, &e);
+                    match secret {
+                        Some(s) if !s.expose().is_empty() && e.message().contains(s.expose()) => {
+                            Error::new(e.kind(), e.message().replace(s.expose(), "***"))
+                        }
+                        _ => e,
+                    }
+                })?;
+            }
+            Ok(())
+        };
+        let done = tokio::time::timeout(self.timeout, work)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Transient,
+                    format!("MySQL {server}: no answer within {:?}", self.timeout),
+                ))
+            });
+        let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
+        done
+    }
+
+    /// Whether `server` is MariaDB (its statements' names differ from MySQL's).
+    async fn is_mariadb(&self, server: &str, user: &str, password: &Secret) -> Result<bool> {
+        let mut conn = self.connect(server, user, password).await?;
+        let version: Option<String> =
+            tokio::time::timeout(self.timeout, conn.query_first("SELECT @@version"))
+                .await
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Transient,
+                        format!("MySQL {server}: no answer within {:?}", self.timeout),
+                    )
+                })?
+                .map_err(|e| map_error(server, "SELECT @@version", &e))?;
+        let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
+        Ok(version.unwrap_or_default().contains("MariaDB"))
+    }
+}
+
 impl MysqlServers for MysqlAdapter {
+    async fn set_read_only(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> Result<()> {
+        let sql = format!("SET GLOBAL read_only = {}", if on { "ON" } else { "OFF" });
+        self.run(
+            server,
+            user,
+            password,
+            &[("SET GLOBAL read_only", sql)],
+            None,
+        )
+        .await
+    }
+
+    async fn detach(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
+        // MariaDB 10.5+ and MySQL 8.0.22+ name them so (both servers lifeboat supports)
+        self.run(
+            server,
+            user,
+            password,
+            &[
+                ("STOP REPLICA", "STOP REPLICA".to_string()),
+                ("RESET REPLICA ALL", "RESET REPLICA ALL".to_string()),
+            ],
+            None,
+        )
+        .await
+    }
+
+    async fn follow(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &ReplicationLogin,
+    ) -> Result<()> {
+        let (host, port) = split_addr(source)?;
+        let host = host_literal(host)?;
+        let repl_user = literal("replication user", &replication.user)?;
+        let repl_password = literal("replication password", replication.password.expose())?;
+        let change = if self.is_mariadb(server, user, password).await? {
+            // current_pos: a former source's own transactions are in its current position,
+            // not in its (empty) replica position
+            format!(
+                "CHANGE MASTER TO MASTER_HOST={host}, MASTER_PORT={port}, MASTER_USER={repl_user}, \
+                 MASTER_PASSWORD={repl_password}, MASTER_USE_GTID=current_pos"
+            )
+        } else {
+            format!(
+                "CHANGE REPLICATION SOURCE TO SOURCE_HOST={host}, SOURCE_PORT={port}, \
+                 SOURCE_USER={repl_user}, SOURCE_PASSWORD={repl_password}, SOURCE_AUTO_POSITION=1"
+            )
+        };
+        self.run(
+            server,
+            user,
+            password,
+            &[
+                ("STOP REPLICA", "STOP REPLICA".to_string()),
+                ("CHANGE MASTER TO", change),
+                ("START REPLICA", "START REPLICA".to_string()),
+            ],
+            Some(&replication.password),
+        )
+        .await
+    }
+
     async fn observe(
         &self,
         server: &str,
@@ -265,6 +422,16 @@ impl MysqlServers for MysqlAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_are_quoted_and_control_characters_refused() {
+        assert_eq!(literal("x", "it's").ok().as_deref(), Some("'it''s'"));
+        assert!(literal("x", "a\\b").is_err());
+        assert!(literal("x", "a\nb").is_err());
+        assert!(literal("x", "a\0b").is_err());
+        assert!(host_literal("db'; DROP").is_err());
+        assert_eq!(host_literal("10.0.0.1").ok().as_deref(), Some("'10.0.0.1'"));
+    }
 
     #[test]
     fn an_address_that_is_not_host_port_is_refused_before_any_connection() {

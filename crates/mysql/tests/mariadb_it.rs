@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lifeboat_core::ErrorKind;
-use lifeboat_core::mysql::{ReplicaLag, ThreadState, replica_lag};
+use lifeboat_core::mysql::{
+    MyMode, MyState, MysqlLogin, ReplicaLag, ReplicationLogin, ThreadState, promote, replica_lag,
+};
 use lifeboat_core::ports::{MysqlServers, Secret};
 use lifeboat_mysql::MysqlAdapter;
 use mysql_async::prelude::Queryable;
@@ -54,7 +56,9 @@ impl Server {
     fn start(root: &Path, id: u32) -> Server {
         let dir = root.join(format!("server-{id}"));
         let data = dir.join("data");
-        std::fs::create_dir_all(&dir).unwrap();
+        // each server its own temporary directory: bootstraps running side by side in one
+        // /tmp collide on their temporary tables' names
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let mut install = Command::new(binary("mariadb-install-db"));
         install
             .arg("--no-defaults")
@@ -62,12 +66,18 @@ impl Server {
             .arg("--auth-root-authentication-method=normal")
             .arg("--skip-test-db")
             .arg("--innodb-log-file-size=4M")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
+            .stdin(Stdio::null());
         if is_root() {
             install.arg("--user=root");
         }
-        assert!(install.status().unwrap().success(), "mariadb-install-db");
+        let out = install.output().unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut server = Server {
             child: None,
             dir,
@@ -91,6 +101,7 @@ impl Server {
                 self.dir.join("error.log").display()
             ))
             .arg(format!("--server-id={}", self.id))
+            .arg(format!("--tmpdir={}", self.dir.join("tmp").display()))
             .arg("--log-bin=binlog")
             .arg("--skip-name-resolve")
             .arg("--innodb-buffer-pool-size=16M")
@@ -134,6 +145,13 @@ impl Server {
         mysql_async::Conn::new(opts).await.unwrap()
     }
 
+    async fn position(&self) -> String {
+        let mut conn = self.root().await;
+        let p: Option<String> = conn.query_first("SELECT @@gtid_current_pos").await.unwrap();
+        conn.disconnect().await.unwrap();
+        p.unwrap_or_default()
+    }
+
     async fn sql(&self, statements: &[&str]) {
         let mut conn = self.root().await;
         for s in statements {
@@ -167,7 +185,10 @@ async fn given_a_source_and_its_replica() -> (Server, Server) {
     let source = Server::start(&root, 1);
     let replica = Server::start(&root, 2);
     let lifeboat_user = format!("CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'");
-    let grants = format!("GRANT REPLICA MONITOR, BINLOG MONITOR ON *.* TO '{USER}'@'127.0.0.1'");
+    let grants = format!(
+        "GRANT REPLICA MONITOR, BINLOG MONITOR, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, RELOAD \
+         ON *.* TO '{USER}'@'127.0.0.1'"
+    );
     let repl_user = format!("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '{REPL_PASSWORD}'");
     source
         .sql(&[
@@ -178,6 +199,9 @@ async fn given_a_source_and_its_replica() -> (Server, Server) {
             "CREATE DATABASE shop",
             "CREATE TABLE shop.orders (id INT PRIMARY KEY, total_cents INT NOT NULL)",
             "INSERT INTO shop.orders VALUES (1, 4200)",
+            // the shop's own user: no SUPER, so read_only stops it
+            "CREATE USER 'shop'@'127.0.0.1' IDENTIFIED BY 'shop-app-password'",
+            "GRANT SELECT, INSERT ON shop.* TO 'shop'@'127.0.0.1'",
         ])
         .await;
     let change = format!(
@@ -189,6 +213,12 @@ async fn given_a_source_and_its_replica() -> (Server, Server) {
     replica
         .sql(&["SET GLOBAL read_only = 1", &change, "START REPLICA"])
         .await;
+    // the set-up above has reached the replica
+    let at = source.position().await;
+    until("the replica holds the set-up", || async {
+        replica.position().await == at
+    })
+    .await;
     (source, replica)
 }
 
@@ -312,4 +342,183 @@ async fn a_wrong_password_is_access_denied_and_no_error_carries_a_password() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+}
+
+fn login() -> MysqlLogin {
+    MysqlLogin {
+        user: USER.into(),
+        password: secret(),
+        replication: ReplicationLogin {
+            user: "repl".into(),
+            password: Secret::new(REPL_PASSWORD),
+        },
+    }
+}
+
+/// The shop writes an order as its own user (no SUPER): `Err` with the server's code when the
+/// server refuses it (1290: read-only).
+async fn order(server: &Server, id: u32) -> Result<(), u16> {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(server.port)
+        .user(Some("shop"))
+        .pass(Some("shop-app-password"))
+        .prefer_socket(false);
+    let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+    let done = conn
+        .query_drop(format!("INSERT INTO shop.orders VALUES ({id}, 100)"))
+        .await;
+    conn.disconnect().await.unwrap();
+    match done {
+        Ok(()) => Ok(()),
+        Err(mysql_async::Error::Server(e)) => Err(e.code),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn orders(server: &Server) -> Vec<u32> {
+    let mut conn = server.root().await;
+    let ids: Vec<u32> = conn
+        .query("SELECT id FROM shop.orders ORDER BY id")
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    ids
+}
+
+/// Promote until done, as the state machine's retries would (each call safe to repeat).
+async fn promote_until_done(
+    mysql: &MysqlAdapter,
+    target: &Server,
+    source: &Server,
+    mode: MyMode,
+) -> Vec<MyState> {
+    let mut states = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let p = promote(mysql, &target.addr(), &source.addr(), mode, &login())
+            .await
+            .unwrap_or_else(|e| panic!("promote: {e}"));
+        states.push(p.state.clone());
+        if p.state == MyState::Done && p.ops.is_empty() {
+            return states;
+        }
+        assert!(Instant::now() < deadline, "never done: {states:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_switchover_loses_no_order_and_the_planned_switchover_back_brings_the_shop_home() {
+    let (source, replica) = given_a_source_and_its_replica().await;
+    let mysql = MysqlAdapter::default();
+    // GIVEN an order written at home just before
+    order(&source, 2).await.unwrap();
+
+    // WHEN lifeboat switches over to us-west-2
+    let states = promote_until_done(&mysql, &replica, &source, MyMode::Switchover).await;
+    assert_eq!(states.first(), Some(&MyState::Demoting), "{states:?}");
+
+    // THEN no order is lost, us-west-2 takes the shop's writes, home takes none and replicates
+    assert_eq!(orders(&replica).await, [1, 2]);
+    assert_eq!(order(&source, 3).await, Err(1290), "home is read-only");
+    order(&replica, 3).await.unwrap();
+    let pw = secret();
+    until("home replicates us-west-2 and holds order 3", || async {
+        let h = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+        h.replica
+            .as_ref()
+            .is_some_and(|r| r.source == replica.addr())
+            && replica_lag(&h) == ReplicaLag::Seconds { seconds: 0 }
+            && h.gtid_position
+                == mysql
+                    .observe(&replica.addr(), USER, &pw)
+                    .await
+                    .unwrap()
+                    .gtid_position
+    })
+    .await;
+    assert_eq!(orders(&source).await, [1, 2, 3]);
+    let w = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    assert!(!w.read_only && w.replica.is_none(), "{w:?}");
+
+    // AND the way home is the same switchover back: nothing lost, us-west-2 the replica again
+    promote_until_done(&mysql, &source, &replica, MyMode::Switchover).await;
+    order(&source, 4).await.unwrap();
+    assert_eq!(order(&replica, 5).await, Err(1290));
+    until("us-west-2 replicates home again", || async {
+        orders(&replica).await == [1, 2, 3, 4]
+    })
+    .await;
+    let h = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+    assert!(!h.read_only && h.replica.is_none(), "{h:?}");
+}
+
+#[tokio::test]
+async fn a_failover_promotes_what_the_replica_received_and_the_source_back_writable_is_fenced() {
+    let (mut source, replica) = given_a_source_and_its_replica().await;
+    let mysql = MysqlAdapter::default();
+    order(&source, 2).await.unwrap();
+    until("order 2 replicated", || async {
+        orders(&replica).await == [1, 2]
+    })
+    .await;
+
+    // WHEN us-east-1 goes dark
+    source.kill();
+    // a switchover cannot go on without the source: refused, nothing changed
+    let e = promote(
+        &mysql,
+        &replica.addr(),
+        &source.addr(),
+        MyMode::Switchover,
+        &login(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
+    let pw = secret();
+    assert!(
+        mysql
+            .observe(&replica.addr(), USER, &pw)
+            .await
+            .unwrap()
+            .read_only
+    );
+
+    // THEN the failover the decision allowed promotes us-west-2 with what it received
+    promote_until_done(&mysql, &replica, &source, MyMode::Failover).await;
+    order(&replica, 3).await.unwrap();
+    assert_eq!(orders(&replica).await, [1, 2, 3]);
+
+    // AND home comes back writable (a restart forgets read_only): the next call fences it,
+    // then points it at us-west-2, from which it catches up
+    source.run();
+    assert!(
+        !mysql
+            .observe(&source.addr(), USER, &pw)
+            .await
+            .unwrap()
+            .read_only
+    );
+    let p = promote(
+        &mysql,
+        &replica.addr(),
+        &source.addr(),
+        MyMode::Failover,
+        &login(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.fenced.as_deref(), Some(source.addr().as_str()), "{p:?}");
+    assert_eq!(
+        order(&source, 9).await,
+        Err(1290),
+        "fenced: home takes no writes"
+    );
+    promote_until_done(&mysql, &replica, &source, MyMode::Failover).await;
+    until("home caught up from us-west-2", || async {
+        orders(&source).await == [1, 2, 3]
+    })
+    .await;
 }
