@@ -297,31 +297,21 @@ impl MysqlAdapter {
         };
         let done = tokio::time::timeout(self.timeout, work)
             .await
-            .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Transient,
-                    format!("MySQL {server}: no answer within {:?}", self.timeout),
-                ))
-            });
-        let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
+            .unwrap_or_else(|_| Err(self.no_answer(server)));
+        self.close(conn).await;
         done
     }
 
-    /// Whether `server` is MariaDB (its statements' names differ from MySQL's).
-    async fn is_mariadb(&self, server: &str, user: &str, password: &Secret) -> Result<bool> {
-        let mut conn = self.connect(server, user, password).await?;
-        let version: Option<String> =
-            tokio::time::timeout(self.timeout, conn.query_first("SELECT @@version"))
-                .await
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Transient,
-                        format!("MySQL {server}: no answer within {:?}", self.timeout),
-                    )
-                })?
-                .map_err(|e| map_error(server, "SELECT @@version", &e))?;
+    fn no_answer(&self, server: &str) -> Error {
+        Error::new(
+            ErrorKind::Transient,
+            format!("MySQL {server}: no answer within {:?}", self.timeout),
+        )
+    }
+
+    /// Closing is a courtesy: what the session did or read stands whatever it answers.
+    async fn close(&self, conn: Conn) {
         let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
-        Ok(version.unwrap_or_default().contains("MariaDB"))
     }
 }
 
@@ -371,7 +361,12 @@ impl MysqlServers for MysqlAdapter {
         let host = host_literal(host)?;
         let repl_user = literal("replication user", &replication.user)?;
         let repl_password = literal("replication password", replication.password.expose())?;
-        let change = if self.is_mariadb(server, user, password).await? {
+        let mariadb = self
+            .observe(server, user, password)
+            .await?
+            .version
+            .contains("MariaDB");
+        let change = if mariadb {
             // current_pos: a former source's own transactions are in its current position,
             // not in its (empty) replica position
             format!(
@@ -405,16 +400,11 @@ impl MysqlServers for MysqlAdapter {
         password: &Secret,
     ) -> Result<MysqlServerView> {
         let mut conn = self.connect(server, user, password).await?;
-        let seen = tokio::time::timeout(self.timeout, observe(&mut conn, server))
+        let work = observe(&mut conn, server);
+        let seen = tokio::time::timeout(self.timeout, work)
             .await
-            .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Transient,
-                    format!("MySQL {server}: no answer within {:?}", self.timeout),
-                ))
-            });
-        // closing is a courtesy: the observation stands whatever it answers
-        let _ = tokio::time::timeout(self.timeout, conn.disconnect()).await;
+            .unwrap_or_else(|_| Err(self.no_answer(server)));
+        self.close(conn).await;
         seen
     }
 }
