@@ -33,6 +33,7 @@ pub mod failback;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod fence;
+pub mod kubernetes;
 pub mod metrics;
 pub mod mysql;
 pub mod params;

@@ -994,6 +994,36 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// How to reach one Kubernetes cluster's API: its URL, a bearer token (a service account's, or
+/// for EKS the IAM-authenticated one) and the cluster's CA certificate when the API's is not
+/// signed by a public one (LKE, DOKS). Read by the caller for each call; adapters never log the
+/// token.
+#[derive(Debug, Clone)]
+pub struct ClusterAccess {
+    pub api_url: String,
+    pub token: Secret,
+    /// PEM.
+    pub ca_pem: Option<String>,
+}
+
+/// Kubernetes workloads through a cluster's API (apps/v1 and its `scale` subresource).
+pub trait KubernetesWorkloads: Send + Sync {
+    /// The workload as its object says it stands.
+    fn workload(
+        &self,
+        cluster: &ClusterAccess,
+        workload: &crate::kubernetes::WorkloadRef,
+    ) -> impl Future<Output = Result<crate::kubernetes::WorkloadView>> + Send;
+
+    /// `spec.replicas` set through the `scale` subresource (a merge patch).
+    fn scale(
+        &self,
+        cluster: &ClusterAccess,
+        workload: &crate::kubernetes::WorkloadRef,
+        replicas: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
 /// MySQL / MariaDB servers (the Linode stack's database: a source and a binlog replica in the
 /// other region), through the server's own protocol, with a user and its password (read by the
 /// caller from SecureString; adapters never log it).

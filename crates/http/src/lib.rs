@@ -6,6 +6,9 @@
 //! * [`digitalocean::DigitalOceanDns`] implements [`DomainRecords`](lifeboat_core::ports::DomainRecords)
 //!   through DigitalOcean's DNS API, [`linode::LinodeDns`] through Linode's (DNS Manager).
 //!
+//! * [`kubernetes::KubernetesApi`] implements
+//!   [`KubernetesWorkloads`](lifeboat_core::ports::KubernetesWorkloads) through a cluster's API.
+//!
 //! * [`patroni::PatroniRest`] implements [`PatroniClusters`](lifeboat_core::ports::PatroniClusters)
 //!   through Patroni's REST API (PostgreSQL under Patroni, one cluster per region).
 //!
@@ -13,6 +16,7 @@
 
 pub mod digitalocean;
 mod domains;
+pub mod kubernetes;
 pub mod linode;
 pub mod patroni;
 
@@ -43,12 +47,17 @@ impl Http {
 
 /// lifeboat's HTTP client: at most 3 redirects, `lifeboat/<version>` as user agent.
 fn client() -> Result<reqwest::Client> {
+    client_builder()
+        .build()
+        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
+}
+
+/// [`client`]'s settings, for a client that adds to them (a cluster's CA certificate).
+fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::limited(3))
         .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| Error::internal(format!("HTTP client: {e}")))
 }
 
 fn millis(since: Instant) -> u64 {
