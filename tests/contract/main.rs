@@ -624,6 +624,8 @@ fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
             &["DbFailoverRole", "VerifyRole"][..],
         ),
         ("DnsProviderTokenParameterName", &["DnsFlipRole"][..]),
+        // the Kubernetes clusters' tokens and CA certificates (compute.kubernetes)
+        ("KubernetesParameterPath", &["DrScaleUpRole"][..]),
     ] {
         let mut who: Vec<&str> = readers
             .iter()

@@ -2,6 +2,7 @@
 //! adapters over HTTP; health endpoints served by local HTTP servers.
 
 use lifeboat_http::digitalocean::DigitalOceanDns;
+use lifeboat_http::kubernetes::KubernetesApi;
 use lifeboat_http::linode::LinodeDns;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ type ScaleHandler = dr_scale_up::Handler<
     SsmParameterStore,
     SnsNotifier,
     SystemClock,
+    KubernetesApi,
 >;
 
 /// dr-scale-up as the copy in `region` wires it (the other region's store as its peer).
@@ -56,6 +58,8 @@ fn scale_handler_in(shop: &Shop, region: &str) -> ScaleHandler {
             peer_params: SsmParameterStore::new(peer),
             notifier: SnsNotifier::new(sdk),
             clock: SystemClock,
+            // Not reached: the shop's plan names no Kubernetes cluster.
+            k8s: KubernetesApi::new(Duration::from_secs(1)).expect("a client"),
         },
     }
 }

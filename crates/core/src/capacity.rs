@@ -35,16 +35,25 @@ pub struct Capacity {
 /// A compute resource the plan names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
-    Ecs { cluster: String, service: String },
-    Asg { name: String },
+    Ecs {
+        cluster: String,
+        service: String,
+    },
+    Asg {
+        name: String,
+    },
+    /// A deployment or stateful set of the region's Kubernetes cluster.
+    Workload(crate::kubernetes::WorkloadRef),
 }
 
 impl Resource {
-    /// `ecs:<cluster>/<service>` or `asg:<name>`: how reports and answers name it.
+    /// `ecs:<cluster>/<service>`, `asg:<name>` or `k8s:<kind>/<namespace>/<name>`: how reports
+    /// and answers name it.
     pub fn id(&self) -> String {
         match self {
             Resource::Ecs { cluster, service } => format!("ecs:{cluster}/{service}"),
             Resource::Asg { name } => format!("asg:{name}"),
+            Resource::Workload(w) => format!("k8s:{w}"),
         }
     }
 }
@@ -57,7 +66,8 @@ pub struct Target {
 }
 
 /// Every compute resource of `region` with the capacity `level` asks of it: ECS services first,
-/// then Auto Scaling groups, each in the plan's order.
+/// then Auto Scaling groups, then the Kubernetes cluster's deployments and stateful sets, each
+/// in the plan's order.
 pub fn targets(plan: &ValidPlan, region: &str, level: Level) -> Result<Vec<Target>> {
     let compute = &plan.region(region)?.compute;
     let fenced = plan.fencing().compute_count;
@@ -94,7 +104,34 @@ pub fn targets(plan: &ValidPlan, region: &str, level: Level) -> Result<Vec<Targe
             },
         }
     });
-    Ok(ecs.chain(asg).collect())
+    let workloads = compute.kubernetes.iter().flat_map(|k| {
+        let of = |kind: crate::kubernetes::WorkloadKind, list: &[crate::plan::WorkloadPlan]| {
+            list.iter()
+                .map(|w| Target {
+                    resource: Resource::Workload(crate::kubernetes::WorkloadRef {
+                        kind,
+                        namespace: w.namespace.clone(),
+                        name: w.name.clone(),
+                    }),
+                    capacity: Capacity {
+                        min: None,
+                        desired: match level {
+                            Level::Active => w.active_replicas,
+                            Level::Standby => w.standby_replicas,
+                            Level::Fenced => fenced,
+                        },
+                    },
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut all = of(crate::kubernetes::WorkloadKind::Deployment, &k.deployments);
+        all.extend(of(
+            crate::kubernetes::WorkloadKind::StatefulSet,
+            &k.statefulsets,
+        ));
+        all
+    });
+    Ok(ecs.chain(asg).chain(workloads).collect())
 }
 
 /// What a scale step sets, from what is there `now`. Scale-up never lowers what is there (a

@@ -734,6 +734,39 @@ pub struct ComputePlan {
     pub ecs_services: Vec<EcsServicePlan>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub autoscaling_groups: Vec<AutoScalingGroupPlan>,
+    /// The region's Kubernetes cluster (LKE, DOKS, EKS): its deployments and stateful sets,
+    /// scaled through their `scale` subresource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesPlan>,
+}
+
+/// A region's Kubernetes cluster and the workloads lifeboat scales in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesPlan {
+    /// The cluster's API, `https://` (as its kubeconfig's `server`).
+    pub api_url: String,
+    /// SecureString holding a bearer token whose role may get the workloads and get and patch
+    /// their `scale` subresource (the name, never the token; read for every call).
+    pub token_parameter: String,
+    /// Parameter holding the cluster's CA certificate (PEM), when its API's certificate is not
+    /// signed by a public CA (LKE, DOKS: the kubeconfig's `certificate-authority-data`, decoded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_parameter: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deployments: Vec<WorkloadPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statefulsets: Vec<WorkloadPlan>,
+}
+
+/// A deployment or stateful set with its standby and active replica counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadPlan {
+    pub namespace: String,
+    pub name: String,
+    pub standby_replicas: u32,
+    pub active_replicas: u32,
 }
 
 /// An ECS service with its standby and active desired counts.

@@ -158,7 +158,8 @@ pub fn expected_scale_up_seconds(plan: &ValidPlan, target_region: &str) -> u32 {
         .filter(|(a, s)| !can_serve(a, s.capacity.desired, share))
         .map(|(a, _)| match a.resource {
             Resource::Asg { .. } => published::EC2_INSTANCE_START_SECONDS,
-            Resource::Ecs { .. } => published::ECS_TASK_START_SECONDS,
+            // a pod starts as a task does (an image pulled, a container started)
+            Resource::Ecs { .. } | Resource::Workload(_) => published::ECS_TASK_START_SECONDS,
         })
         .max()
         .unwrap_or(0)

@@ -33,12 +33,14 @@ use lifeboat_core::capacity::{self, Resource, Target};
 use lifeboat_core::fence::{
     self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict,
 };
+use lifeboat_core::kubernetes::steady;
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AutoScalingGroups, Clock, EcsServiceView, EcsServices, GlobalDatabase, Notifier, ParameterStore,
+    AutoScalingGroups, Clock, ClusterAccess, EcsServiceView, EcsServices, GlobalDatabase,
+    KubernetesWorkloads, Notifier, ParameterStore, Secret,
 };
 use lifeboat_core::steps::{asg_steady, ecs_steady};
-use lifeboat_core::{Error, Result, store};
+use lifeboat_core::{Error, ErrorKind, Result, store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -184,9 +186,11 @@ pub enum Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
+pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s> {
     pub ecs: Ecs,
     pub asg: Asg,
+    /// The Kubernetes clusters' APIs (a plan's `compute.kubernetes`).
+    pub k8s: K8s,
     pub db: Db,
     /// This region's parameter store (the plan, this copy's lock, the fence marker).
     pub params: Params,
@@ -198,9 +202,9 @@ pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time> {
+pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s> {
     pub config: Config,
-    pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time>,
+    pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>,
 }
 
 /// What a described resource is now.
@@ -221,8 +225,8 @@ struct Step {
     after: Capacity,
 }
 
-impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time>
-    Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time>
+impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>
+    Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>
 where
     Ecs: EcsServices,
     Asg: AutoScalingGroups,
@@ -231,6 +235,7 @@ where
     PeerParams: ParameterStore,
     Topic: Notifier,
     Time: Clock,
+    K8s: KubernetesWorkloads,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dr-scale-up request", event)?;
@@ -287,7 +292,7 @@ where
         let targets = capacity::targets(plan, region, Level::Fenced)?;
         let actions: Vec<FenceAction> = stream::iter(targets)
             .map(|t| async move {
-                let outcome = self.fence_one(region, &t).await;
+                let outcome = self.fence_one(plan, region, &t).await;
                 FenceAction {
                     resource: t.resource.id(),
                     outcome,
@@ -302,8 +307,8 @@ where
         })
     }
 
-    async fn fence_one(&self, region: &str, target: &Target) -> FenceOutcome {
-        let observed = match self.observe(region, target).await {
+    async fn fence_one(&self, plan: &ValidPlan, region: &str, target: &Target) -> FenceOutcome {
+        let observed = match self.observe(plan, region, target).await {
             Ok(Some(o)) => o,
             Ok(None) => {
                 return FenceOutcome::Failed {
@@ -312,26 +317,13 @@ where
             }
             Err(e) => return FenceOutcome::of_error(&e),
         };
-        let Capacity { min, desired } = target.capacity;
+        let desired = target.capacity.desired;
         if !capacity::above_fence(target, observed.now) {
             return FenceOutcome::AlreadyFenced {
                 desired: observed.now.desired,
             };
         }
-        let r = match &target.resource {
-            Resource::Ecs { cluster, service } => {
-                self.ports
-                    .ecs
-                    .set_desired_count(region, cluster, service, desired)
-                    .await
-            }
-            Resource::Asg { name } => {
-                self.ports
-                    .asg
-                    .set_capacity(region, name, min.unwrap_or(0), desired)
-                    .await
-            }
-        };
+        let r = self.set(plan, region, target, target.capacity).await;
         match r {
             Ok(()) => FenceOutcome::Fenced {
                 before: observed.now.desired,
@@ -458,7 +450,12 @@ where
         Ok(target)
     }
 
-    async fn observe(&self, region: &str, target: &Target) -> Result<Option<Observed>> {
+    async fn observe(
+        &self,
+        plan: &ValidPlan,
+        region: &str,
+        target: &Target,
+    ) -> Result<Option<Observed>> {
         match &target.resource {
             Resource::Ecs { cluster, service } => Ok(self
                 .ports
@@ -483,6 +480,88 @@ where
                         detail: format!("{} of {} instances in service", g.in_service, g.instances),
                     }))
             }
+            Resource::Workload(w) => {
+                let access = self.cluster_access(plan, region).await?;
+                match self.ports.k8s.workload(&access, w).await {
+                    Ok(v) => Ok(Some(Observed {
+                        now: Capacity {
+                            min: None,
+                            desired: v.replicas,
+                        },
+                        max: None,
+                        ready: v.ready,
+                        steady: steady(&v, v.replicas),
+                        detail: format!(
+                            "{} ready, {} updated, {} available; generation {} observed {}",
+                            v.ready, v.updated, v.available, v.generation, v.observed_generation
+                        ),
+                    })),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    }
+
+    /// How to reach `region`'s Kubernetes cluster: the plan's API URL, the token and the CA
+    /// certificate read from this copy's parameter store now (a rotated token is used at once).
+    async fn cluster_access(&self, plan: &ValidPlan, region: &str) -> Result<ClusterAccess> {
+        let k = plan
+            .region(region)?
+            .compute
+            .kubernetes
+            .as_ref()
+            .ok_or_else(|| Error::internal(format!("{region} names no Kubernetes cluster")))?;
+        let read = |name: &str, what: &str| {
+            let name = name.to_string();
+            let what = what.to_string();
+            async move {
+                match self.ports.params.get(&name).await? {
+                    Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+                    _ => Err(Error::precondition(format!(
+                        "the parameter {name} (regions.{region}.compute.kubernetes.{what}) is \
+                         missing or empty: nothing was changed in the cluster"
+                    ))),
+                }
+            }
+        };
+        let token = Secret::new(read(&k.token_parameter, "token_parameter").await?);
+        let ca_pem = match &k.ca_parameter {
+            Some(p) => Some(read(p, "ca_parameter").await?),
+            None => None,
+        };
+        Ok(ClusterAccess {
+            api_url: k.api_url.clone(),
+            token,
+            ca_pem,
+        })
+    }
+
+    /// Set one resource's capacity.
+    async fn set(
+        &self,
+        plan: &ValidPlan,
+        region: &str,
+        target: &Target,
+        to: Capacity,
+    ) -> Result<()> {
+        match &target.resource {
+            Resource::Ecs { cluster, service } => {
+                self.ports
+                    .ecs
+                    .set_desired_count(region, cluster, service, to.desired)
+                    .await
+            }
+            Resource::Asg { name } => {
+                self.ports
+                    .asg
+                    .set_capacity(region, name, to.min.unwrap_or(0), to.desired)
+                    .await
+            }
+            Resource::Workload(w) => {
+                let access = self.cluster_access(plan, region).await?;
+                self.ports.k8s.scale(&access, w, to.desired).await
+            }
         }
     }
 
@@ -490,6 +569,7 @@ where
     /// cluster), the other resources one by one at once (bounded).
     async fn observe_all(
         &self,
+        plan: &ValidPlan,
         region: &str,
         targets: &[Target],
     ) -> Result<Vec<(Target, Option<Observed>)>> {
@@ -531,7 +611,7 @@ where
                                 ))),
                             }
                         }
-                        _ => self.observe(region, &t).await,
+                        _ => self.observe(plan, region, &t).await,
                     };
                     (t, o)
                 }
@@ -555,7 +635,7 @@ where
 
     async fn scale(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
         let targets = capacity::targets(plan, region, level)?;
-        let observed = self.observe_all(region, &targets).await?;
+        let observed = self.observe_all(plan, region, &targets).await?;
 
         let mut missing = Vec::new();
         let mut over_max = Vec::new();
@@ -604,20 +684,7 @@ where
             steps.into_iter().partition(|s| s.before != s.after);
         let results: Vec<_> = stream::iter(todo)
             .map(|s| async move {
-                let r = match &s.target.resource {
-                    Resource::Ecs { cluster, service } => {
-                        self.ports
-                            .ecs
-                            .set_desired_count(region, cluster, service, s.after.desired)
-                            .await
-                    }
-                    Resource::Asg { name } => {
-                        self.ports
-                            .asg
-                            .set_capacity(region, name, s.after.min.unwrap_or(0), s.after.desired)
-                            .await
-                    }
-                };
+                let r = self.set(plan, region, &s.target, s.after).await;
                 (s, r)
             })
             .buffer_unordered(self.config.concurrency)
@@ -653,7 +720,7 @@ where
 
     async fn status(&self, plan: &ValidPlan, region: &str, level: Level) -> Result<Response> {
         let targets = capacity::targets(plan, region, level)?;
-        let observed = self.observe_all(region, &targets).await?;
+        let observed = self.observe_all(plan, region, &targets).await?;
         let share = plan.traffic().shift_at_capacity_percent;
         let mut resources = Vec::new();
         let mut serving = level == Level::Active && share < capacity::FULL_CAPACITY_PERCENT;

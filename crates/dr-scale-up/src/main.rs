@@ -6,6 +6,7 @@ use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
+use lifeboat_http::kubernetes::{self, KubernetesApi};
 use lifeboat_lambda::{Env, init_tracing};
 
 #[tokio::main]
@@ -20,6 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         ports: Ports {
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),
+            k8s: KubernetesApi::new(kubernetes::REQUEST_TIMEOUT)?,
             db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),

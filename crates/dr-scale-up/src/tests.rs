@@ -18,6 +18,7 @@ type Fakes = Handler<
     FakeParameters,
     FakeNotifier,
     FixedClock,
+    FakeKubernetes,
 >;
 
 /// GIVEN the example shop: us-west-2 at standby capacity (web 1, checkout 1, workers 1/1, max
@@ -48,6 +49,7 @@ fn given_a_standby_region() -> Fakes {
             peer_params: FakeParameters::default(),
             notifier: FakeNotifier::default(),
             clock: FixedClock::at(time::macros::datetime!(2026-12-03 03:00 UTC)),
+            k8s: FakeKubernetes::new(K8S_TOKEN),
         },
     }
 }
@@ -478,6 +480,7 @@ async fn the_guard_fences_even_when_the_other_lock_cannot_be_read_and_says_so() 
             peer_params: DarkParameters,
             notifier: h.ports.notifier,
             clock: h.ports.clock,
+            k8s: h.ports.k8s,
         },
     };
     let out = h.handle(json!({"action": "guard"})).await.unwrap();
@@ -873,4 +876,175 @@ async fn two_patroni_primaries_without_lifeboats_record_are_not_guessed_at() {
     );
     assert!(fence.is_none());
     assert_eq!(h.ports.db.patroni.changes().len(), 1, "nothing demoted");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 23 item 2: Kubernetes workloads (a plan's compute.kubernetes)
+
+const K8S_TOKEN: &str = "k8s-fake-token-k8s-fake-token-k8s-fake-token-0000";
+const K8S_API: &str = "https://lke-usw2.example.com:443";
+const K8S_TOKEN_PARAMETER: &str = "/lifeboat/shop/k8s-usw2-token";
+
+fn deployment(name: &str) -> lifeboat_core::kubernetes::WorkloadRef {
+    lifeboat_core::kubernetes::WorkloadRef {
+        kind: lifeboat_core::kubernetes::WorkloadKind::Deployment,
+        namespace: "shop".into(),
+        name: name.into(),
+    }
+}
+
+/// GIVEN the example shop with us-west-2's cluster in the plan: web at 1 (active 4) and the
+/// stateful set queue at 0 (active 2), the token in its SecureString.
+fn given_a_standby_cluster() -> Fakes {
+    let h = given_a_standby_region();
+    let mut plan: lifeboat_core::plan::Plan = serde_norway::from_str(PLAN).unwrap();
+    plan.regions
+        .get_mut("us-west-2")
+        .unwrap()
+        .compute
+        .kubernetes = Some(lifeboat_core::plan::KubernetesPlan {
+        api_url: K8S_API.into(),
+        token_parameter: K8S_TOKEN_PARAMETER.into(),
+        ca_parameter: None,
+        deployments: vec![lifeboat_core::plan::WorkloadPlan {
+            namespace: "shop".into(),
+            name: "web".into(),
+            standby_replicas: 1,
+            active_replicas: 4,
+        }],
+        statefulsets: vec![lifeboat_core::plan::WorkloadPlan {
+            namespace: "shop".into(),
+            name: "queue".into(),
+            standby_replicas: 0,
+            active_replicas: 2,
+        }],
+    });
+    h.ports.params.insert(
+        "/lifeboat/shop/plan",
+        &serde_json::to_string(&plan).unwrap(),
+    );
+    h.ports.params.insert(K8S_TOKEN_PARAMETER, K8S_TOKEN);
+    h.ports.k8s.add(K8S_API, deployment("web"), 1);
+    let queue = lifeboat_core::kubernetes::WorkloadRef {
+        kind: lifeboat_core::kubernetes::WorkloadKind::StatefulSet,
+        ..deployment("queue")
+    };
+    h.ports.k8s.add(K8S_API, queue, 0);
+    h
+}
+
+#[tokio::test]
+async fn kubernetes_workloads_scale_to_active_and_are_steady_only_once_every_pod_is_ready() {
+    let h = given_a_standby_cluster();
+    let out = h.handle(json!({"action": "start"})).await.unwrap();
+    let Response::Scaled { changed, .. } = &out else {
+        panic!("{out:?}")
+    };
+    let ids: Vec<&str> = changed.iter().map(|c| c.resource.as_str()).collect();
+    assert!(ids.contains(&"k8s:deployments/shop/web"), "{ids:?}");
+    assert!(ids.contains(&"k8s:statefulsets/shop/queue"), "{ids:?}");
+    assert_eq!(
+        h.ports.k8s.replicas(K8S_API, &deployment("web")),
+        Some((4, 1))
+    );
+
+    // status: scaling while pods come up, steady once all are ready
+    let mut states = Vec::new();
+    for _ in 0..12 {
+        let r = h.handle(json!({"action": "status"})).await.unwrap();
+        let web = resources(&r)
+            .into_iter()
+            .find(|(id, _)| id == "k8s:deployments/shop/web")
+            .unwrap();
+        states.push(web.1);
+        if matches!(r, Response::Steady { .. }) {
+            break;
+        }
+    }
+    assert_eq!(states.first(), Some(&false), "{states:?}");
+    assert_eq!(states.last(), Some(&true), "{states:?}");
+
+    // a repeat changes nothing
+    let again = h.handle(json!({"action": "start"})).await.unwrap();
+    let Response::Scaled { changed, .. } = &again else {
+        panic!("{again:?}")
+    };
+    assert!(
+        changed.iter().all(|c| !c.resource.starts_with("k8s:")),
+        "{changed:?}"
+    );
+}
+
+#[tokio::test]
+async fn pods_that_never_become_ready_keep_the_region_scaling() {
+    let h = given_a_standby_cluster();
+    h.ports.k8s.hold(K8S_API, &deployment("web"));
+    h.handle(json!({"action": "start"})).await.unwrap();
+    for _ in 0..8 {
+        let r = h.handle(json!({"action": "status"})).await.unwrap();
+        assert!(!matches!(r, Response::Steady { .. }), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn without_its_token_nothing_is_changed_and_the_parameter_is_named() {
+    let h = given_a_standby_cluster();
+    h.ports.params.remove(K8S_TOKEN_PARAMETER);
+    let e = h.handle(json!({"action": "start"})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
+    assert!(e.message().contains(K8S_TOKEN_PARAMETER), "{e}");
+    assert!(
+        h.ports.k8s.calls.lock().unwrap().is_empty(),
+        "no call reached the cluster"
+    );
+    assert_eq!(
+        h.ports
+            .ecs
+            .get("us-west-2", "shop", "web")
+            .map(|v| v.desired),
+        Some(1),
+        "nothing else changed"
+    );
+
+    // a wrong token: AccessDenied, the token in no error
+    h.ports
+        .params
+        .insert(K8S_TOKEN_PARAMETER, "a-revoked-token");
+    let e = h.handle(json!({"action": "start"})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+    assert!(!format!("{e:?}").contains("a-revoked-token"));
+}
+
+#[tokio::test]
+async fn a_fence_of_a_dark_cluster_is_recorded_and_the_way_home_returns_workloads_to_standby() {
+    let h = given_a_standby_cluster();
+    h.handle(json!({"action": "start"})).await.unwrap();
+    // the failback's scale-down (us-east-1 holds the writer in the example)
+    let out = h
+        .handle(json!({"action": "scale_down", "region": "us-west-2"}))
+        .await
+        .unwrap();
+    let Response::Scaled { level, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*level, Level::Standby);
+    assert_eq!(
+        h.ports
+            .k8s
+            .replicas(K8S_API, &deployment("web"))
+            .map(|r| r.0),
+        Some(1)
+    );
+
+    // a fence of us-west-2 while its cluster does not answer: recorded, not an error
+    h.ports.k8s.dark.lock().unwrap().insert(K8S_API.into());
+    let out = h
+        .handle(json!({"action": "fence", "region": "us-west-2"}))
+        .await
+        .unwrap();
+    let Response::Fenced { fence } = &out else {
+        panic!("{out:?}")
+    };
+    let web = outcome(fence, "k8s:deployments/shop/web");
+    assert!(matches!(web, FenceOutcome::Unreachable { .. }), "{web:?}");
 }

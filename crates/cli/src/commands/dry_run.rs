@@ -69,6 +69,10 @@ pub(super) async fn compute_steps(
                     desired: g.desired,
                 })
             }),
+            // the cluster's token is for lifeboat's functions; the dry run shows the plan's side
+            Resource::Workload(_) => Err(lifeboat_core::Error::precondition(
+                "the dry run does not read the cluster",
+            )),
         };
         steps.push(compute_line(region, t, level, now));
     }
@@ -168,6 +172,9 @@ pub(super) fn compute_line(
         }
         Resource::Asg { name } => (format!("Auto Scaling {region}/{name}"), |c| {
             format!("min {} desired {}", c.min.unwrap_or(0), c.desired)
+        }),
+        Resource::Workload(w) => (format!("Kubernetes {region}/{w} replicas"), |c| {
+            c.desired.to_string()
         }),
     };
     let want = target.capacity;

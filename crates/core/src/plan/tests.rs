@@ -912,3 +912,78 @@ fn linode_records_need_a_ttl_linode_keeps_and_an_apex_it_can_name() {
     let plan = Plan::parse(DIGITALOCEAN_EXAMPLE).expect("parses");
     plan.validate().expect("valid");
 }
+
+/// Issue 23 item 2: a region's Kubernetes cluster in the plan: its API, its token's and CA's
+/// parameters, and workloads with standby and active replicas, each rule named by its field.
+#[test]
+fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
+    let mut plan = record_example();
+    let west = plan.regions.get_mut("us-west-2").expect("west");
+    west.compute.kubernetes = Some(KubernetesPlan {
+        api_url: "https://lke123.us-west.linodelke.net:443".into(),
+        token_parameter: "/lifeboat/shop/kubernetes/usw2-token".into(),
+        ca_parameter: Some("/lifeboat/shop/kubernetes/usw2-ca".into()),
+        deployments: vec![WorkloadPlan {
+            namespace: "shop".into(),
+            name: "web".into(),
+            standby_replicas: 1,
+            active_replicas: 6,
+        }],
+        statefulsets: Vec::new(),
+    });
+    plan.clone().validate().expect("valid");
+    let targets = crate::capacity::targets(
+        &ValidPlan::parse(&serde_json::to_string(&plan).expect("json")).expect("valid"),
+        "us-west-2",
+        crate::capacity::Level::Active,
+    )
+    .expect("targets");
+    assert_eq!(
+        targets
+            .last()
+            .map(|t| (t.resource.id(), t.capacity.desired)),
+        Some(("k8s:deployments/shop/web".to_string(), 6))
+    );
+
+    let mut bad = plan.clone();
+    let k = bad
+        .regions
+        .get_mut("us-west-2")
+        .and_then(|r| r.compute.kubernetes.as_mut())
+        .expect("cluster");
+    k.api_url = "http://lke123.example.com".into();
+    k.token_parameter = "a-token-written-here".into();
+    k.deployments[0].name = "Web/../secrets".into();
+    k.deployments[0].standby_replicas = 9;
+    k.deployments.push(k.deployments[0].clone());
+    let f = fields(bad);
+    let base = "regions.us-west-2.compute.kubernetes";
+    for field in [
+        format!("{base}.api_url"),
+        format!("{base}.token_parameter"),
+        format!("{base}.deployments[0].name"),
+        format!("{base}.deployments[0].active_replicas"),
+        format!("{base}.deployments[1]"),
+    ] {
+        assert!(f.contains(&field), "{field}: {f:?}");
+    }
+
+    // fencing never scales a workload up
+    let mut bad = plan;
+    bad.fencing.compute_count = 2;
+    if let Some(k) = bad.regions.get_mut("us-east-1").map(|r| &mut r.compute) {
+        k.kubernetes = Some(KubernetesPlan {
+            api_url: "https://lke1.example.com".into(),
+            token_parameter: "/lifeboat/shop/kubernetes/use1-token".into(),
+            ca_parameter: None,
+            deployments: Vec::new(),
+            statefulsets: vec![WorkloadPlan {
+                namespace: "shop".into(),
+                name: "queue".into(),
+                standby_replicas: 0,
+                active_replicas: 2,
+            }],
+        });
+    }
+    assert!(fields(bad).contains(&"fencing.compute_count".to_string()));
+}

@@ -462,6 +462,86 @@ fn validate_compute(c: &mut Checker, at: &str, compute: &ComputePlan) {
             10_000,
         );
     }
+    if let Some(k) = &compute.kubernetes {
+        validate_kubernetes(c, &format!("{at}.compute.kubernetes"), k);
+    }
+}
+
+/// A Kubernetes name lifeboat puts in an API path: a DNS subdomain (lower-case letters, digits,
+/// '-' and '.', starting and ending alphanumeric, at most 253 characters).
+fn is_kubernetes_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn validate_kubernetes(c: &mut Checker, f: &str, k: &KubernetesPlan) {
+    c.check(
+        is_arc_endpoint_url(&k.api_url),
+        format!("{f}.api_url"),
+        format!(
+            "'{}' is not an https:// URL (http:// only to 127.0.0.1 or localhost)",
+            crate::text::inert(&k.api_url, 120)
+        ),
+    );
+    c.check(
+        is_parameter_name(&k.token_parameter),
+        format!("{f}.token_parameter"),
+        PARAMETER_NAME_RULE,
+    );
+    if let Some(ca) = &k.ca_parameter {
+        c.check(
+            is_parameter_name(ca),
+            format!("{f}.ca_parameter"),
+            PARAMETER_NAME_RULE,
+        );
+    }
+    c.check(
+        !(k.deployments.is_empty() && k.statefulsets.is_empty()),
+        f.to_string(),
+        "names no deployment or stateful set",
+    );
+    let mut seen = BTreeSet::new();
+    for (list, kind) in [
+        (&k.deployments, "deployments"),
+        (&k.statefulsets, "statefulsets"),
+    ] {
+        for (i, w) in list.iter().enumerate() {
+            let wf = format!("{f}.{kind}[{i}]");
+            for (field, value) in [("namespace", &w.namespace), ("name", &w.name)] {
+                c.check(
+                    is_kubernetes_name(value),
+                    format!("{wf}.{field}"),
+                    format!(
+                        "'{}' is not a Kubernetes name (lower-case letters, digits, '-' and '.')",
+                        crate::text::inert(value, 80)
+                    ),
+                );
+            }
+            c.check(
+                w.active_replicas >= w.standby_replicas,
+                format!("{wf}.active_replicas"),
+                format!(
+                    "active replicas {} are below standby replicas {}",
+                    w.active_replicas, w.standby_replicas
+                ),
+            );
+            c.range(
+                &format!("{wf}.active_replicas"),
+                w.active_replicas.into(),
+                1,
+                5_000,
+            );
+            c.check(
+                seen.insert((kind, w.namespace.clone(), w.name.clone())),
+                wf,
+                "listed twice",
+            );
+        }
+    }
 }
 
 /// A region's database capacity: instance classes RDS can name (never `db.serverless`, which
@@ -537,6 +617,24 @@ fn validate_fencing(c: &mut Checker, at: &str, compute: &ComputePlan, count: u32
                 s.standby_count
             ),
         );
+    }
+    if let Some(k) = &compute.kubernetes {
+        for (list, kind) in [
+            (&k.deployments, "deployments"),
+            (&k.statefulsets, "statefulsets"),
+        ] {
+            for (i, w) in list.iter().enumerate() {
+                c.check(
+                    count <= w.standby_replicas,
+                    "fencing.compute_count",
+                    format!(
+                        "{count} is above {at}.compute.kubernetes.{kind}[{i}].standby_replicas {} \
+                         (fencing never scales up)",
+                        w.standby_replicas
+                    ),
+                );
+            }
+        }
     }
     for (i, g) in compute.autoscaling_groups.iter().enumerate() {
         c.check(
