@@ -54,46 +54,22 @@ impl DigitalOceanDns {
         ))
     }
 
-    /// Send, and read a success's body as `T` (or DigitalOcean's error as a typed error).
+    /// Send, and read a success's body as `T` (`None` for 204), or DigitalOcean's error.
     async fn exchange<T: for<'de> Deserialize<'de>>(
         &self,
         what: &str,
         request: reqwest::RequestBuilder,
         token: &Secret,
     ) -> Result<Option<T>> {
-        let (status, body) = crate::exchange_bytes(
+        crate::bearer_json(
             &format!("DigitalOcean {what}"),
-            request.bearer_auth(token.expose()),
+            request,
+            token,
             self.timeout,
+            crate::kind_of_status,
+            said,
         )
-        .await?;
-        if status.is_success() {
-            if status == reqwest::StatusCode::NO_CONTENT {
-                return Ok(None);
-            }
-            return serde_json::from_slice(&body).map(Some).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Internal,
-                    format!("DigitalOcean {what}: HTTP {status} with a body lifeboat cannot read"),
-                    e,
-                )
-            });
-        }
-        let kind = crate::kind_of_status(status.as_u16());
-        // DigitalOcean's own words, bounded and inert; a body that is not its error is not shown.
-        let said = serde_json::from_slice::<ApiError>(&body)
-            .map(|e| {
-                format!(
-                    ": {} ({})",
-                    lifeboat_core::text::inert(&e.message, 200),
-                    lifeboat_core::text::inert(&e.id, 60)
-                )
-            })
-            .unwrap_or_default();
-        Err(Error::new(
-            kind,
-            format!("DigitalOcean {what}: HTTP {status}{said}"),
-        ))
+        .await
     }
 }
 
@@ -109,6 +85,17 @@ fn qualified(name: &str, domain: &str) -> String {
 struct ApiError {
     id: String,
     message: String,
+}
+
+/// DigitalOcean's own words from its error form `{"id", "message"}`.
+fn said(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ApiError>(body).ok().map(|e| {
+        format!(
+            "{} ({})",
+            lifeboat_core::text::inert(&e.message, 200),
+            lifeboat_core::text::inert(&e.id, 60)
+        )
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -92,38 +92,15 @@ impl KubernetesApi {
         request: reqwest::RequestBuilder,
         cluster: &ClusterAccess,
     ) -> Result<T> {
-        let (status, body) = crate::exchange_bytes(
+        crate::bearer_json(
             &format!("Kubernetes {what}"),
-            request.bearer_auth(cluster.token.expose()),
+            request,
+            &cluster.token,
             self.timeout,
+            kind_of,
+            said,
         )
-        .await?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Internal,
-                    format!("Kubernetes {what}: HTTP {status} with a body lifeboat cannot read"),
-                    e,
-                )
-            });
-        }
-        let kind = match status.as_u16() {
-            409 => ErrorKind::Transient,
-            code => crate::kind_of_status(code),
-        };
-        let said = serde_json::from_slice::<ApiStatus>(&body)
-            .map(|s| {
-                format!(
-                    ": {} ({})",
-                    lifeboat_core::text::inert(&s.message, 200),
-                    lifeboat_core::text::inert(&s.reason, 40)
-                )
-            })
-            .unwrap_or_default();
-        Err(Error::new(
-            kind,
-            format!("Kubernetes {what}: HTTP {status}{said}"),
-        ))
+        .await
     }
 }
 
@@ -142,6 +119,25 @@ fn name_segment<'a>(what: &str, s: &'a str) -> Result<&'a str> {
             lifeboat_core::text::inert(s, 80)
         )))
     }
+}
+
+/// 409 (a write that conflicted with another) is worth another try; the rest as every API's.
+fn kind_of(status: u16) -> ErrorKind {
+    match status {
+        409 => ErrorKind::Transient,
+        code => crate::kind_of_status(code),
+    }
+}
+
+/// Kubernetes' own words from a meta/v1 `Status`.
+fn said(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ApiStatus>(body).ok().map(|s| {
+        format!(
+            "{} ({})",
+            lifeboat_core::text::inert(&s.message, 200),
+            lifeboat_core::text::inert(&s.reason, 40)
+        )
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -128,6 +128,45 @@ async fn exchange_bytes(
     Ok((status, body.to_vec()))
 }
 
+/// One exchange with a vendor's JSON API under a bearer token (DigitalOcean, Linode, a Kubernetes
+/// cluster): a success's body read as `T` (a 204 reads as JSON `null`: `None` for an `Option`),
+/// a body that does not parse `Internal`; a refusal an error of `kind_of(status)` carrying the
+/// vendor's own words as `said` reads them from its error form (bounded and inert there; a body
+/// not in that form shows nothing). `label` names the exchange (`Linode list records`).
+async fn bearer_json<T: for<'de> serde::Deserialize<'de>>(
+    label: &str,
+    request: reqwest::RequestBuilder,
+    token: &Secret,
+    timeout: Duration,
+    kind_of: fn(u16) -> ErrorKind,
+    said: fn(&[u8]) -> Option<String>,
+) -> Result<T> {
+    let (status, body) =
+        exchange_bytes(label, request.bearer_auth(token.expose()), timeout).await?;
+    if status.is_success() {
+        let body: &[u8] = if status == reqwest::StatusCode::NO_CONTENT {
+            b"null"
+        } else {
+            &body
+        };
+        return serde_json::from_slice(body).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Internal,
+                format!("{label}: HTTP {status} with a body lifeboat cannot read"),
+                e,
+            )
+        });
+    }
+    let said = said(&body)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!(": {s}"))
+        .unwrap_or_default();
+    Err(Error::new(
+        kind_of(status.as_u16()),
+        format!("{label}: HTTP {status}{said}"),
+    ))
+}
+
 /// The error kind of an HTTP API's refusal: 429 `Throttled`, 401/403 `AccessDenied`, 404
 /// `NotFound`, another 4xx `InvalidInput`, anything else (5xx) `Transient`.
 fn kind_of_status(status: u16) -> ErrorKind {

@@ -61,47 +61,15 @@ impl LinodeDns {
         request: reqwest::RequestBuilder,
         token: &Secret,
     ) -> Result<T> {
-        let (status, body) = crate::exchange_bytes(
+        crate::bearer_json(
             &format!("Linode {what}"),
-            request.bearer_auth(token.expose()),
+            request,
+            token,
             self.timeout,
+            crate::kind_of_status,
+            said,
         )
-        .await?;
-        if status.is_success() {
-            return serde_json::from_slice(&body).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Internal,
-                    format!("Linode {what}: HTTP {status} with a body lifeboat cannot read"),
-                    e,
-                )
-            });
-        }
-        let kind = crate::kind_of_status(status.as_u16());
-        // Linode's own words, bounded and inert; a body that is not its error is not shown.
-        let said = serde_json::from_slice::<ApiErrors>(&body)
-            .ok()
-            .map(|e| {
-                e.errors
-                    .iter()
-                    .take(3)
-                    .map(|e| match &e.field {
-                        Some(f) => format!(
-                            "{} ({})",
-                            lifeboat_core::text::inert(&e.reason, 200),
-                            lifeboat_core::text::inert(f, 60)
-                        ),
-                        None => lifeboat_core::text::inert(&e.reason, 200),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .filter(|s| !s.is_empty())
-            .map(|s| format!(": {s}"))
-            .unwrap_or_default();
-        Err(Error::new(
-            kind,
-            format!("Linode {what}: HTTP {status}{said}"),
-        ))
+        .await
     }
 
     /// The id Linode gives `domain` (lower case, no final dot) in this account.
@@ -156,6 +124,26 @@ struct ApiErrorItem {
     reason: String,
     #[serde(default)]
     field: Option<String>,
+}
+
+/// Linode's own words from its error form `{"errors": [{"reason", "field"}]}` (the first three).
+fn said(body: &[u8]) -> Option<String> {
+    let e = serde_json::from_slice::<ApiErrors>(body).ok()?;
+    Some(
+        e.errors
+            .iter()
+            .take(3)
+            .map(|e| match &e.field {
+                Some(f) => format!(
+                    "{} ({})",
+                    lifeboat_core::text::inert(&e.reason, 200),
+                    lifeboat_core::text::inert(f, 60)
+                ),
+                None => lifeboat_core::text::inert(&e.reason, 200),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 #[derive(Debug, Deserialize)]
