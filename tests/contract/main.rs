@@ -626,6 +626,26 @@ fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
         ("DnsProviderTokenParameterName", &["DnsFlipRole"][..]),
         // the Kubernetes clusters' tokens and CA certificates (compute.kubernetes)
         ("KubernetesParameterPath", &["DrScaleUpRole"][..]),
+        // lifeboat's MySQL login: every function that asks the database who writes
+        (
+            "MysqlPasswordParameterName",
+            &[
+                "AlarmToFailoverRole",
+                "AlertmanagerWebhookRole",
+                "DbFailoverRole",
+                "DnsFlipRole",
+                "DrScaleUpRole",
+                "FailbackOrchestratorRole",
+                "ReadinessRole",
+                "RunLedgerRole",
+                "VerifyRole",
+            ][..],
+        ),
+        // the replication login: only where a server is made to follow the writer
+        (
+            "MysqlReplicationPasswordParameterName",
+            &["DbFailoverRole", "DrScaleUpRole"][..],
+        ),
     ] {
         let mut who: Vec<&str> = readers
             .iter()

@@ -22,8 +22,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lifeboat_core::decision::{Decision, DecisionInput, IgnoreReason, Readiness, decide, precheck};
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AlarmReader, Clock, GlobalDatabase, Notifier, ParameterStore, ReplicationLagSource, Secret,
-    WorkflowStarter,
+    AlarmReader, Clock, Notifier, ParameterStore, ReplicationLagSource, Secret, WorkflowStarter,
 };
 use lifeboat_core::run::{RunId, RunRequest, encode, notice_parameter};
 use lifeboat_core::store::{self, LockView, RunStart};
@@ -296,7 +295,7 @@ fn describe_mute(v: &Value) -> String {
 impl<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
     Handler<Db, Lag, Alarms, Params, Runs, Topic, Time, PeerParams, PeerWorkflow>
 where
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Lag: ReplicationLagSource,
     Alarms: AlarmReader,
     Params: ParameterStore,
@@ -542,7 +541,7 @@ where
 
         let p = &self.ports;
         let mut readiness = lifeboat_core::steps::readiness(
-            &p.db, &p.lag, &p.alarms, &plan, &target, &source, &trigger, now,
+            &p.db, &p.lag, &p.alarms, &p.params, &plan, &target, &source, &trigger, now,
         )
         .await?;
         readiness.peer_lock_unread = peer_lock_unread;

@@ -23,17 +23,21 @@ pub struct RdsGlobalDatabase {
 }
 
 /// Every database provider's adapter as one port value: Aurora Global Database through RDS,
-/// PostgreSQL under Patroni through its REST API. The plan's provider chooses which one a step
-/// asks ([`lifeboat_core::database`]).
-pub type Databases =
-    lifeboat_core::ports::Databases<RdsGlobalDatabase, lifeboat_http::patroni::PatroniRest>;
+/// PostgreSQL under Patroni through its REST API, MySQL / MariaDB through its own protocol. The
+/// plan's provider chooses which one a step asks ([`lifeboat_core::database`]).
+pub type Databases = lifeboat_core::ports::Databases<
+    RdsGlobalDatabase,
+    lifeboat_http::patroni::PatroniRest,
+    lifeboat_mysql::MysqlAdapter,
+>;
 
-/// The one place that builds [`Databases`]: `probe_timeout` bounds both an RDS probe and a
-/// request to a Patroni member (a dark region's member must not hold a step for longer).
+/// The one place that builds [`Databases`]: `probe_timeout` bounds an RDS probe, a request to a
+/// Patroni member and a MySQL connection (a dark region's server must not hold a step longer).
 pub fn databases(base: &aws_config::SdkConfig, probe_timeout: Duration) -> Result<Databases> {
     Ok(lifeboat_core::ports::Databases {
         aurora: RdsGlobalDatabase::new(base, probe_timeout),
         patroni: lifeboat_http::patroni::PatroniRest::new(probe_timeout)?,
+        mysql: lifeboat_mysql::MysqlAdapter::new(probe_timeout),
     })
 }
 

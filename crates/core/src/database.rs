@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use crate::cache::{Seen, none_answered};
 use crate::error::{Error, Result};
+use crate::mysql;
 use crate::patroni;
 use crate::plan::{DatabaseProvider, ValidPlan, cluster_id_from_arn};
-use crate::ports::{GlobalDatabase, PatroniClusters, PgMemberView, PgRole, ReplicationLagSource};
+use crate::ports::{
+    AnyDatabase, GlobalDatabase, ParameterStore, PatroniClusters, PgMemberView, PgRole,
+    ReplicationLagSource,
+};
 
 /// What a promotion into `target` is decided on, as the database shows it now.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,9 +41,15 @@ pub struct DbEvidence {
 /// The plan region whose database is the writer, read through `via` (Aurora's API in that
 /// region) or from every Patroni member of both regions. Patroni: no member answering at all is
 /// an error (the writer is unknown, not absent); two primaries is `PreconditionFailed`.
-pub async fn writer_region<D>(db: &D, plan: &ValidPlan, via: &str) -> Result<Option<String>>
+pub async fn writer_region<D, S>(
+    db: &D,
+    params: &S,
+    plan: &ValidPlan,
+    via: &str,
+) -> Result<Option<String>>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
+    S: ParameterStore,
 {
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => {
@@ -54,27 +64,98 @@ where
                 .collect();
             Ok(patroni::primary_region(&views)?.map(str::to_string))
         }
+        DatabaseProvider::Mysql => {
+            let (_, [a, b]) = read_mysql(db, params, plan).await?;
+            Ok(mysql::writer_region([(a.0, &a.1), (b.0, &b.1)], None)?.map(str::to_string))
+        }
     }
 }
 
 /// The evidence a promotion from `source` into `target` is decided on (one code for the
 /// trigger's decision, the state machine's Assess, readiness and db-failover's start).
-pub async fn evidence<D, L>(
+#[allow(clippy::too_many_arguments)]
+pub async fn evidence<D, L, S>(
     db: &D,
     lag: &L,
+    params: &S,
     plan: &ValidPlan,
     target: &str,
     source: &str,
     now: time::OffsetDateTime,
 ) -> Result<DbEvidence>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
     L: ReplicationLagSource,
+    S: ParameterStore,
 {
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => aurora_evidence(db, lag, plan, target, source).await,
         DatabaseProvider::Patroni => patroni_evidence(db, plan, target, source, now).await,
+        DatabaseProvider::Mysql => mysql_evidence(db, params, plan, target, source).await,
     }
+}
+
+/// Under MySQL: both servers read now. The lag counts only while the source answers as the
+/// writer ([`mysql::lag_evidence`]); a dark source's replica has unknown lag.
+async fn mysql_evidence<D, S>(
+    db: &D,
+    params: &S,
+    plan: &ValidPlan,
+    target: &str,
+    source: &str,
+) -> Result<DbEvidence>
+where
+    D: AnyDatabase,
+    S: ParameterStore,
+{
+    let login = mysql::login(params, plan, false).await?;
+    let t = mysql::read(db, plan.mysql_server(target)?, &login).await;
+    let s = mysql::read(db, plan.mysql_server(source)?, &login).await;
+    let writer_region =
+        mysql::writer_region([(target, &t), (source, &s)], None)?.map(str::to_string);
+    let primary_reachable = mysql::answers_as_writer(&s);
+    if !primary_reachable {
+        tracing::warn!(
+            region = source,
+            "the source's MySQL server does not answer as the writer"
+        );
+    }
+    let primary_data_plane =
+        crate::steps::primary_data_plane(db, plan, source, primary_reachable).await?;
+    let lag = mysql::lag_evidence(&t, &s);
+    Ok(DbEvidence {
+        writer_region,
+        operation_in_progress: mysql::switching_over(&t, &s)
+            .then(|| "switching-over (both servers read-only)".to_string()),
+        target_available: t.answer.is_ok(),
+        primary_reachable,
+        primary_data_plane,
+        replication_lag: lag,
+        replication_lag_age: lag.map(|_| Duration::ZERO),
+    })
+}
+
+/// Both plan regions' servers read with lifeboat's login, in the plan's order.
+async fn read_mysql<'p, D, S>(
+    db: &D,
+    params: &S,
+    plan: &'p ValidPlan,
+) -> Result<(
+    mysql::MysqlLogin,
+    [(&'p str, crate::cache::Seen<mysql::MysqlServerView>); 2],
+)>
+where
+    D: AnyDatabase,
+    S: ParameterStore,
+{
+    let login = mysql::login(params, plan, false).await?;
+    let names = plan.region_names();
+    let [a, b] = names.as_slice() else {
+        return Err(Error::internal("a valid plan has two regions"));
+    };
+    let sa = mysql::read(db, plan.mysql_server(a)?, &login).await;
+    let sb = mysql::read(db, plan.mysql_server(b)?, &login).await;
+    Ok((login, [(*a, sa), (*b, sb)]))
 }
 
 async fn aurora_evidence<D, L>(
@@ -132,7 +213,7 @@ async fn patroni_evidence<D>(
     now: time::OffsetDateTime,
 ) -> Result<DbEvidence>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
 {
     let t = patroni::read(db, plan.patroni_members(target)?).await;
     let s = patroni::read(db, plan.patroni_members(source)?).await;
@@ -178,16 +259,18 @@ where
 /// The replication lag of `standby`'s database behind the writer, and how old its evidence is:
 /// Aurora's newest `AuroraGlobalDBReplicationLag` datapoint of the standby's cluster, or under
 /// Patroni the lag measured now from both leaders ([`patroni::lag`]). `(None, _)`: unknown.
-pub async fn standby_lag<D, L>(
+pub async fn standby_lag<D, L, S>(
     db: &D,
     lag: &L,
+    params: &S,
     plan: &ValidPlan,
     standby: &str,
     now: time::OffsetDateTime,
 ) -> Result<(Option<Duration>, Option<Duration>)>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
     L: ReplicationLagSource,
+    S: ParameterStore,
 {
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => {
@@ -211,6 +294,13 @@ where
             };
             Ok((measured, measured.map(|_| Duration::ZERO)))
         }
+        DatabaseProvider::Mysql => {
+            let login = mysql::login(params, plan, false).await?;
+            let s = mysql::read(db, plan.mysql_server(standby)?, &login).await;
+            let w = mysql::read(db, plan.mysql_server(plan.other_region(standby)?)?, &login).await;
+            let measured = mysql::lag_evidence(&s, &w);
+            Ok((measured, measured.map(|_| Duration::ZERO)))
+        }
     }
 }
 
@@ -219,17 +309,26 @@ where
 /// back beside the writer does not hide the writer when lifeboat's run state names the region
 /// it made active ([`patroni::promoted_primary`]). What the returning home region's guard fences against
 /// ([`crate::fence::observe`]); nothing moves traffic on it.
-pub async fn promoted_writer<D>(
+pub async fn promoted_writer<D, S>(
     db: &D,
+    params: &S,
     plan: &ValidPlan,
     via: &str,
     lifeboat_active: Option<&str>,
 ) -> Result<Option<String>>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
+    S: ParameterStore,
 {
     match plan.database_provider() {
-        DatabaseProvider::AuroraGlobal => writer_region(db, plan, via).await,
+        DatabaseProvider::AuroraGlobal => writer_region(db, params, plan, via).await,
+        DatabaseProvider::Mysql => {
+            let (_, [a, b]) = read_mysql(db, params, plan).await?;
+            Ok(
+                mysql::writer_region([(a.0, &a.1), (b.0, &b.1)], lifeboat_active)?
+                    .map(str::to_string),
+            )
+        }
         DatabaseProvider::Patroni => {
             let regions = read_regions(db, plan).await?;
             let [(a, sa), (b, sb)] = regions.as_slice() else {
@@ -260,12 +359,16 @@ pub async fn fence_home<D, S>(
     writer: &str,
 ) -> Option<crate::fence::FenceAction>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
     S: crate::ports::ParameterStore,
 {
     use crate::fence::{FenceAction, FenceOutcome};
-    if plan.database_provider() != DatabaseProvider::Patroni {
-        return None;
+    match plan.database_provider() {
+        DatabaseProvider::AuroraGlobal => return None,
+        DatabaseProvider::Mysql => {
+            return Some(fence_home_mysql(db, params, plan, region, writer).await);
+        }
+        DatabaseProvider::Patroni => {}
     }
     let resource = format!("database:{region} Patroni cluster");
     let action = |outcome| {
@@ -315,11 +418,78 @@ where
     }
 }
 
+/// Under MySQL: `region`'s server back as a writer beside `writer`'s is made read-only, and a
+/// read-only server that replicates nothing replicates `writer`'s, unless it holds
+/// transactions the writer lacks (its history forked: left read-only for a person to rebuild;
+/// its writes are never discarded by lifeboat). Each call takes the next step
+/// ([`mysql::promote`] with the writer as its target).
+async fn fence_home_mysql<D, S>(
+    db: &D,
+    params: &S,
+    plan: &ValidPlan,
+    region: &str,
+    writer: &str,
+) -> crate::fence::FenceAction
+where
+    D: AnyDatabase,
+    S: ParameterStore,
+{
+    use crate::fence::{FenceAction, FenceOutcome};
+    let resource = format!("database:{region} MySQL server");
+    let action = |outcome| FenceAction {
+        resource: resource.clone(),
+        outcome,
+    };
+    let (mine, theirs) = match (plan.mysql_server(region), plan.mysql_server(writer)) {
+        (Ok(m), Ok(t)) => (m, t),
+        (Err(e), _) | (_, Err(e)) => return action(FenceOutcome::of_error(&e)),
+    };
+    let login = match mysql::login(params, plan, true).await {
+        Ok(l) => l,
+        Err(e) => return action(FenceOutcome::of_error(&e)),
+    };
+    let seen = mysql::read(db, mine, &login).await;
+    let view = match &seen.answer {
+        Ok(v) => v,
+        Err(e) => return action(FenceOutcome::of_error(e)),
+    };
+    if view.replica.is_some() {
+        return action(FenceOutcome::ReadOnly {
+            detail: format!("{mine} is read-only and replicates {theirs}"),
+        });
+    }
+    match mysql::promote(db, theirs, mine, mysql::MyMode::Failover, &login).await {
+        Ok(p) if p.fenced.is_some() => action(FenceOutcome::Demoted {
+            detail: format!(
+                "{mine} (writable beside {writer}'s server) made read-only: what it wrote \
+                 after the failover stays on it"
+            ),
+        }),
+        Ok(p) => action(FenceOutcome::ReadOnly {
+            detail: match p.note {
+                Some(note) => note,
+                None if p.ops.is_empty() => format!("{mine} is read-only"),
+                None => format!(
+                    "{mine} is read-only; {}",
+                    p.ops
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            },
+        }),
+        Err(e) => action(FenceOutcome::of_error(&e)),
+    }
+}
+
 /// What becomes of the old primary's database in a run's fence (a failover with data loss from
 /// `region`), as the plan's provider does it: Aurora's global failover demotes it (it rejoins
 /// read-only by itself); under Patroni, the region's own copy demotes it when it returns.
 pub fn run_fence_action(plan: &ValidPlan, region: &str) -> crate::fence::FenceAction {
-    use crate::fence::{DATABASE_FENCE, FenceAction, FenceOutcome, PATRONI_DATABASE_FENCE};
+    use crate::fence::{
+        DATABASE_FENCE, FenceAction, FenceOutcome, MYSQL_DATABASE_FENCE, PATRONI_DATABASE_FENCE,
+    };
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => FenceAction {
             resource: format!(
@@ -339,14 +509,21 @@ pub fn run_fence_action(plan: &ValidPlan, region: &str) -> crate::fence::FenceAc
                 detail: PATRONI_DATABASE_FENCE.to_string(),
             },
         },
+        DatabaseProvider::Mysql => FenceAction {
+            resource: format!("database:{region} MySQL server"),
+            outcome: FenceOutcome::Delegated {
+                detail: MYSQL_DATABASE_FENCE.to_string(),
+            },
+        },
     }
 }
 
 /// Whether `region`'s database answers as a writer: Aurora, its cluster described `available`
 /// from its own region; Patroni, its leader answers as primary. Unknown is `false`.
-pub async fn writer_answers<D>(db: &D, plan: &ValidPlan, region: &str) -> bool
+pub async fn writer_answers<D, S>(db: &D, params: &S, plan: &ValidPlan, region: &str) -> bool
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
+    S: ParameterStore,
 {
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => match plan.cluster_arn(region) {
@@ -359,6 +536,15 @@ where
             };
             let seen = patroni::read(db, members).await;
             matches!(patroni::leader(region, &seen), Ok(Some((_, v))) if v.role == PgRole::Primary)
+        }
+        DatabaseProvider::Mysql => {
+            let (Ok(server), Ok(login)) = (
+                plan.mysql_server(region),
+                mysql::login(params, plan, false).await,
+            ) else {
+                return false;
+            };
+            mysql::answers_as_writer(&mysql::read(db, server, &login).await)
         }
     }
 }
@@ -386,17 +572,20 @@ pub struct HomeView {
 /// writer lifeboat made active (`lifeboat_active`, this copy's run state) is named as such: not
 /// connected, never a second writer lifeboat would bring traffic to. Two primaries without that
 /// record naming one are `PreconditionFailed`.
-pub async fn home_view<D, L>(
+#[allow(clippy::too_many_arguments)]
+pub async fn home_view<D, L, S>(
     db: &D,
     lag: &L,
+    params: &S,
     plan: &ValidPlan,
     from_region: &str,
     lifeboat_active: Option<&str>,
     now: time::OffsetDateTime,
 ) -> Result<HomeView>
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: AnyDatabase,
     L: ReplicationLagSource,
+    S: ParameterStore,
 {
     let home = plan.primary_region();
     match plan.database_provider() {
@@ -516,7 +705,75 @@ where
                 home_lag,
             })
         }
+        DatabaseProvider::Mysql => {
+            mysql_home_view(db, params, plan, home, from_region, lifeboat_active).await
+        }
     }
+}
+
+/// Under MySQL: home is "connected" when its server is read-only and replicates the writer's
+/// with a known lag; a home server holding transactions the writer lacks forked at a failover
+/// with data loss (rebuild it, docs/linode.md); home back writable beside the writer lifeboat
+/// made active is named so: not connected, never a second writer to bring traffic to.
+async fn mysql_home_view<D, S>(
+    db: &D,
+    params: &S,
+    plan: &ValidPlan,
+    home: &str,
+    from_region: &str,
+    lifeboat_active: Option<&str>,
+) -> Result<HomeView>
+where
+    D: AnyDatabase,
+    S: ParameterStore,
+{
+    let login = mysql::login(params, plan, false).await?;
+    let h = mysql::read(db, plan.mysql_server(home)?, &login).await;
+    let f = mysql::read(db, plan.mysql_server(from_region)?, &login).await;
+    let writer_region =
+        mysql::writer_region([(home, &h), (from_region, &f)], lifeboat_active)?.map(str::to_string);
+    let writer = match &f.answer {
+        Ok(v) if mysql::writes(v) && writer_region.as_deref() != Some(home) => Some(v),
+        _ => None,
+    };
+    let lag = mysql::lag_evidence(&h, &f).filter(|_| writer.is_some());
+    let synchronization = match (&h.answer, writer) {
+        (Err(_), _) => "not answering".to_string(),
+        (Ok(hv), Some(_)) if mysql::writes(hv) => format!(
+            "a writer of its own beside the writer lifeboat made active in {from_region}: not \
+             fenced yet"
+        ),
+        (Ok(hv), _) if mysql::writes(hv) => "the writer".to_string(),
+        (Ok(hv), Some(fv)) => match mysql::compare_gtid(&hv.gtid_position, &fv.gtid_position) {
+            Some(mysql::Holds::Ahead | mysql::Holds::Diverged) => format!(
+                "a read-only server holding transactions the writer never wrote (GTID {} \
+                 against {}): its history forked (rebuild it, docs/linode.md)",
+                crate::text::inert(&hv.gtid_position, 120),
+                crate::text::inert(&fv.gtid_position, 120)
+            ),
+            _ if lag.is_some() => "connected".to_string(),
+            _ => match mysql::replica_lag(hv) {
+                mysql::ReplicaLag::Unknown { reason } => {
+                    format!("a read-only server not replicating {from_region}'s: {reason}")
+                }
+                mysql::ReplicaLag::Seconds { .. } => {
+                    format!("a read-only server replicating another source than {from_region}'s")
+                }
+            },
+        },
+        (Ok(_), None) => "a read-only server with no writer to follow".to_string(),
+    };
+    Ok(HomeView {
+        home_member: Some(crate::failback::HomeMember {
+            is_writer: writer_region.as_deref() == Some(home),
+            synchronization_status: Some(crate::text::inert(&synchronization, 240)),
+            cluster_available: h.answer.is_ok(),
+        }),
+        writer_region,
+        operation_in_progress: mysql::switching_over(&h, &f)
+            .then(|| "switching-over (both servers read-only)".to_string()),
+        home_lag: lag,
+    })
 }
 
 /// Every Patroni member of each plan region, in the plan's order. No member answering at all

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::Approval;
 use crate::plan::ValidPlan;
-use crate::ports::{GlobalDatabase, HealthHistory, ParameterStore, ReplicationLagSource};
+use crate::ports::{HealthHistory, ParameterStore, ReplicationLagSource};
 use crate::run::LockRecord;
 
 /// Home's member of the global database, as described.
@@ -279,7 +279,7 @@ pub async fn snapshot<D, L, H, P, W>(
     now: time::OffsetDateTime,
 ) -> crate::Result<FailbackSnapshot>
 where
-    D: GlobalDatabase + crate::ports::PatroniClusters,
+    D: crate::ports::AnyDatabase,
     L: ReplicationLagSource,
     H: HealthHistory,
     P: ParameterStore,
@@ -292,7 +292,8 @@ where
         .await?
         .map(|s| s.active_region);
     let db_view =
-        crate::database::home_view(db, lag, plan, from_region, active.as_deref(), now).await?;
+        crate::database::home_view(db, lag, params, plan, from_region, active.as_deref(), now)
+            .await?;
     let required = u64::from(plan.failback().home_healthy_minutes) * 60;
     // Look back a little further than required, so that "long enough" is visible as such.
     let window = Duration::from_secs(required + 600);

@@ -132,6 +132,13 @@ pub const PATRONI_DATABASE_FENCE: &str = "not reached during the failover: when 
      returns, its own copy makes it a standby cluster of the new primary (read-only) before \
      anything else";
 
+/// What becomes of the old source's MySQL server in a failover with data loss: lifeboat could
+/// not reach it; when it returns, its region's own copy makes it read-only, then has it
+/// replicate the new source unless its history forked ([`crate::database::fence_home`]).
+pub const MYSQL_DATABASE_FENCE: &str = "not reached during the failover: when its region \
+     returns, its own copy makes it read-only before anything else, then has it replicate the \
+     new source unless it holds writes the new source lacks";
+
 /// The run's fence, as recorded: what dr-scale-up did to the old primary's compute (or why it
 /// could not run), and what becomes of the old primary's database (`database`: the plan's
 /// provider's action, [`crate::database::run_fence_action`]).
@@ -260,7 +267,7 @@ pub async fn observe<D, P, Q>(
     region: &str,
 ) -> crate::Result<GuardVerdict>
 where
-    D: crate::ports::GlobalDatabase + crate::ports::PatroniClusters,
+    D: crate::ports::AnyDatabase,
     P: crate::ports::ParameterStore,
     Q: crate::ports::ParameterStore,
 {
@@ -289,7 +296,7 @@ where
         .flatten()
         .max_by_key(|s| s.epoch)
         .map(|s| s.active_region);
-    let writer = crate::database::promoted_writer(db, plan, region, active.as_deref())
+    let writer = crate::database::promoted_writer(db, params, plan, region, active.as_deref())
         .await
         .map_err(why);
     let locks = [

@@ -310,6 +310,147 @@ fn writable_source(v: &MysqlServerView) -> bool {
     !v.read_only && v.replica.is_none()
 }
 
+/// Whether the server takes the shop's writes: writable and replicating nothing (what lifeboat
+/// calls the writer; a writable replica is a misconfiguration, never a writer).
+pub fn writes(v: &MysqlServerView) -> bool {
+    writable_source(v)
+}
+
+/// Whether the answer shows a writer.
+pub fn answers_as_writer(seen: &crate::cache::Seen<MysqlServerView>) -> bool {
+    seen.answer.as_ref().is_ok_and(writes)
+}
+
+/// The plan region whose server is the writer, of both regions' answers; `lifeboat_active`
+/// (this copy's run state: the region lifeboat made active) names the writer when both servers
+/// take writes (an old source back writable after a failover with data loss, not fenced yet).
+/// Two writers without that record, or neither server answering, is an error: who writes is
+/// unknown, never "nobody".
+pub fn writer_region<'a>(
+    regions: [(&'a str, &crate::cache::Seen<MysqlServerView>); 2],
+    lifeboat_active: Option<&str>,
+) -> crate::Result<Option<&'a str>> {
+    let [(a, sa), (b, sb)] = regions;
+    if let (Err(ea), Err(eb)) = (&sa.answer, &sb.answer) {
+        // one refusal for both (a wrong password) keeps its kind: retrying cannot help
+        let kind = if ea.kind() == eb.kind() {
+            ea.kind()
+        } else {
+            crate::ErrorKind::Transient
+        };
+        return Err(crate::Error::new(
+            kind,
+            format!(
+                "neither region's MySQL server answered ({}: {ea}; {}: {eb})",
+                sa.addr, sb.addr
+            ),
+        ));
+    }
+    match (answers_as_writer(sa), answers_as_writer(sb)) {
+        (true, false) => Ok(Some(a)),
+        (false, true) => Ok(Some(b)),
+        (false, false) => Ok(None),
+        (true, true) => match lifeboat_active {
+            Some(r) if r == a => Ok(Some(a)),
+            Some(r) if r == b => Ok(Some(b)),
+            _ => Err(crate::Error::precondition(format!(
+                "both {a}'s server ({}) and {b}'s ({}) take writes, and no run of lifeboat \
+                 made either the active region: two writers, which a person must resolve",
+                sa.addr, sb.addr
+            ))),
+        },
+    }
+}
+
+/// Both servers answer read-only and neither replicates the other's writes yet: a switchover
+/// between its demotion and its promotion.
+pub fn switching_over(
+    a: &crate::cache::Seen<MysqlServerView>,
+    b: &crate::cache::Seen<MysqlServerView>,
+) -> bool {
+    matches!((&a.answer, &b.answer), (Ok(x), Ok(y)) if x.read_only && y.read_only
+        && (x.replica.is_none() || y.replica.is_none()))
+}
+
+/// The replica's lag as evidence for the RPO guard: its seconds behind, counted only while its
+/// source answers as the writer. With the source dark, the replica's last "0 seconds behind"
+/// says nothing of what the source wrote since (a silent network keeps the I/O thread `Yes`
+/// until `slave_net_timeout`): unknown, so only a person's override fails over.
+pub fn lag_evidence(
+    replica: &crate::cache::Seen<MysqlServerView>,
+    source: &crate::cache::Seen<MysqlServerView>,
+) -> Option<std::time::Duration> {
+    if !answers_as_writer(source) {
+        return None;
+    }
+    let v = replica.answer.as_ref().ok()?;
+    let follows = v
+        .replica
+        .as_ref()
+        .is_some_and(|r| r.source.eq_ignore_ascii_case(&source.addr));
+    match replica_lag(v) {
+        ReplicaLag::Seconds { seconds } if follows => Some(std::time::Duration::from_secs(seconds)),
+        _ => None,
+    }
+}
+
+/// The server's answer, read with lifeboat's login.
+pub async fn read<P: crate::ports::MysqlServers>(
+    p: &P,
+    server: &str,
+    login: &MysqlLogin,
+) -> crate::cache::Seen<MysqlServerView> {
+    crate::cache::Seen {
+        addr: server.to_string(),
+        answer: p.observe(server, &login.user, &login.password).await,
+    }
+}
+
+/// lifeboat's login from the plan's SecureStrings: its own user's password (to read the
+/// servers), and with `replication` the replication user's too (to have a server follow
+/// another). Missing or empty: `PreconditionFailed` naming the parameter, nothing read or
+/// changed.
+pub async fn login<S: crate::ports::ParameterStore>(
+    params: &S,
+    plan: &crate::plan::ValidPlan,
+    replication: bool,
+) -> crate::Result<MysqlLogin> {
+    let m = plan.database().mysql.as_ref().ok_or_else(|| {
+        crate::Error::precondition(format!(
+            "plan '{}' names the database provider {}, not mysql",
+            plan.app(),
+            plan.database_provider().as_str()
+        ))
+    })?;
+    let secret = |field: &'static str, name: String| async move {
+        match params.get(&name).await? {
+            Some(v) if !v.trim().is_empty() => Ok(crate::ports::Secret::new(v.trim())),
+            _ => Err(crate::Error::precondition(format!(
+                "the SecureString {name} (database.mysql.{field}) is missing or empty: nothing \
+                 was changed"
+            ))),
+        }
+    };
+    let password = secret("password_parameter", m.password_parameter.clone()).await?;
+    let replication = if replication {
+        Some(ReplicationLogin {
+            user: m.replication_user.clone(),
+            password: secret(
+                "replication_password_parameter",
+                m.replication_password_parameter.clone(),
+            )
+            .await?,
+        })
+    } else {
+        None
+    };
+    Ok(MysqlLogin {
+        user: m.user.clone(),
+        password,
+        replication,
+    })
+}
+
 /// The changes that make `target` the writable source, from what both servers answered.
 ///
 /// * The target already writable and replicating nothing: done; a source back writable beside
@@ -474,6 +615,20 @@ pub async fn promote<P: crate::ports::MysqlServers>(
         p.observe(source, &login.user, &login.password).await,
     );
     let decided = promotion(&t, &s, mode)?;
+    let follows = decided
+        .ops
+        .iter()
+        .any(|op| matches!(op, MyOp::Follow { .. }));
+    let replication = match &login.replication {
+        Some(r) => Some(r),
+        None if follows => {
+            return Err(crate::Error::internal(
+                "a server is to follow another, and the replication login was not read: \
+                 nothing was changed",
+            ));
+        }
+        None => None,
+    };
     let mut done: Vec<String> = Vec::new();
     for op in &decided.ops {
         let result = match op {
@@ -482,16 +637,13 @@ pub async fn promote<P: crate::ports::MysqlServers>(
                     .await
             }
             MyOp::Detach { server } => p.detach(server, &login.user, &login.password).await,
-            MyOp::Follow { server, source } => {
-                p.follow(
-                    server,
-                    &login.user,
-                    &login.password,
-                    source,
-                    &login.replication,
-                )
-                .await
-            }
+            MyOp::Follow { server, source } => match replication {
+                Some(r) => {
+                    p.follow(server, &login.user, &login.password, source, r)
+                        .await
+                }
+                None => Err(crate::Error::internal("no replication login")),
+            },
         };
         result.map_err(|e| {
             e.context(format!(
@@ -514,7 +666,8 @@ pub async fn promote<P: crate::ports::MysqlServers>(
 pub struct MysqlLogin {
     pub user: String,
     pub password: crate::ports::Secret,
-    pub replication: ReplicationLogin,
+    /// Read only where a server may be made to follow another.
+    pub replication: Option<ReplicationLogin>,
 }
 
 /// The replication user (`CHANGE MASTER TO MASTER_USER`, `MASTER_PASSWORD`).

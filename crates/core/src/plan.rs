@@ -156,6 +156,9 @@ pub struct RegionPlan {
     /// This region's Patroni cluster (`database.provider: patroni`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patroni: Option<RegionPatroniPlan>,
+    /// This region's MySQL / MariaDB server (`database.provider: mysql`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql: Option<RegionMysqlPlan>,
     /// SNS topic in this region for approval requests and run reports.
     pub notification_topic_arn: String,
     /// The cluster's writer endpoint, `host:port` (e.g.
@@ -244,6 +247,9 @@ pub struct DatabasePlan {
     /// The Patroni REST API's credentials (`patroni`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patroni: Option<PatroniPlan>,
+    /// lifeboat's logins to the MySQL / MariaDB servers (`mysql`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mysql: Option<MysqlPlan>,
     /// RPO guard: the largest replication lag (seconds) accepted for an unplanned failover
     /// (which may lose the writes not yet replicated). Above it lifeboat refuses unless a person
     /// explicitly overrides.
@@ -265,6 +271,9 @@ pub enum DatabaseProvider {
     /// standby cluster (`lifeboat_core::patroni`): `database.patroni` and each region's
     /// `patroni.members`.
     Patroni,
+    /// MySQL / MariaDB with a GTID binlog replica in the other region (`lifeboat_core::mysql`):
+    /// `database.mysql` and each region's `mysql.server`.
+    Mysql,
 }
 
 impl DatabaseProvider {
@@ -272,6 +281,7 @@ impl DatabaseProvider {
         match self {
             DatabaseProvider::AuroraGlobal => "aurora_global",
             DatabaseProvider::Patroni => "patroni",
+            DatabaseProvider::Mysql => "mysql",
         }
     }
 }
@@ -294,6 +304,31 @@ pub struct RegionPatroniPlan {
     /// Every member's REST API base URL (`http://10.0.0.5:8008`), reachable from lifeboat's
     /// functions; no credentials in the URL.
     pub members: Vec<String>,
+}
+
+/// lifeboat's logins to the MySQL / MariaDB servers: its own user on both (to read them, make
+/// them read-only or writable, and start and stop replication) and the replication user a
+/// replica connects to its source with. Passwords live in SSM SecureStrings: the names here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlPlan {
+    /// lifeboat's user on both servers (privileges: docs/linode.md).
+    pub user: String,
+    /// SSM SecureString parameter holding that user's password.
+    pub password_parameter: String,
+    /// The user replicas connect to their source with (`REPLICATION SLAVE`).
+    pub replication_user: String,
+    /// SSM SecureString parameter holding the replication user's password.
+    pub replication_password_parameter: String,
+}
+
+/// One region's MySQL / MariaDB server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionMysqlPlan {
+    /// `host:port` (e.g. `10.0.0.5:3306`), reachable from lifeboat's functions and from the
+    /// other region's server (a replica connects to its source at this address).
+    pub server: String,
 }
 
 fn default_failback_max_lag_seconds() -> u32 {
@@ -970,6 +1005,7 @@ impl ValidPlan {
                 .clone()
                 .unwrap_or_default(),
             DatabaseProvider::Patroni => "the Patroni clusters".to_string(),
+            DatabaseProvider::Mysql => "the MySQL servers".to_string(),
         }
     }
 
@@ -986,7 +1022,27 @@ impl ValidPlan {
                 .as_ref()
                 .and_then(|p| p.members.first())
                 .map_or_else(String::new, |m| format!("{region}'s Patroni cluster ({m})")),
+            DatabaseProvider::Mysql => r.mysql.as_ref().map_or_else(String::new, |m| {
+                format!("{region}'s MySQL server ({})", m.server)
+            }),
         }
+    }
+
+    /// `region`'s MySQL server, `host:port` (`PreconditionFailed` for another provider).
+    pub fn mysql_server(&self, region: &str) -> crate::Result<&str> {
+        let r = self.region(region)?;
+        r.mysql
+            .as_ref()
+            .filter(|_| self.0.database.provider == DatabaseProvider::Mysql)
+            .map(|m| m.server.as_str())
+            .ok_or_else(|| {
+                Error::precondition(format!(
+                    "plan '{}' names the database provider {}, not mysql: {region} has no \
+                     MySQL server",
+                    self.0.app,
+                    self.0.database.provider.as_str()
+                ))
+            })
     }
 
     /// `region`'s Patroni members' REST API URLs (`PreconditionFailed` for another provider).

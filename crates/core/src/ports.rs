@@ -775,14 +775,22 @@ pub trait PatroniClusters: Send + Sync {
 /// The adapters of every database provider, one value: each step holds one database port and
 /// the plan's provider chooses which of them it asks ([`crate::database`]). Delegation only.
 #[derive(Debug, Clone)]
-pub struct Databases<A, P> {
+pub struct Databases<A, P, M> {
     /// Aurora Global Database (RDS).
     pub aurora: A,
     /// PostgreSQL under Patroni (its REST API).
     pub patroni: P,
+    /// MySQL / MariaDB (the server's own protocol).
+    pub mysql: M,
 }
 
-impl<A: GlobalDatabase, P: Send + Sync> GlobalDatabase for Databases<A, P> {
+/// Every database provider's port: what a step that asks the database (whichever the plan
+/// names) holds. A new provider adds its port here, not to each step's bounds.
+pub trait AnyDatabase: GlobalDatabase + PatroniClusters + MysqlServers {}
+
+impl<T: GlobalDatabase + PatroniClusters + MysqlServers> AnyDatabase for T {}
+
+impl<A: GlobalDatabase, P: Send + Sync, M: Send + Sync> GlobalDatabase for Databases<A, P, M> {
     fn describe_global(
         &self,
         region: &str,
@@ -827,7 +835,7 @@ impl<A: GlobalDatabase, P: Send + Sync> GlobalDatabase for Databases<A, P> {
     }
 }
 
-impl<A: DatabaseCapacity, P: Send + Sync> DatabaseCapacity for Databases<A, P> {
+impl<A: DatabaseCapacity, P: Send + Sync, M: Send + Sync> DatabaseCapacity for Databases<A, P, M> {
     fn describe_capacity(
         &self,
         region: &str,
@@ -857,7 +865,7 @@ impl<A: DatabaseCapacity, P: Send + Sync> DatabaseCapacity for Databases<A, P> {
     }
 }
 
-impl<A: Send + Sync, P: PatroniClusters> PatroniClusters for Databases<A, P> {
+impl<A: Send + Sync, P: PatroniClusters, M: Send + Sync> PatroniClusters for Databases<A, P, M> {
     fn member(&self, api: &str) -> impl Future<Output = Result<PgMemberView>> + Send {
         self.patroni.member(api)
     }
@@ -1064,6 +1072,48 @@ pub trait MysqlServers: Send + Sync {
         source: &str,
         replication: &crate::mysql::ReplicationLogin,
     ) -> impl Future<Output = Result<()>> + Send;
+}
+
+impl<A: Send + Sync, P: Send + Sync, M: MysqlServers> MysqlServers for Databases<A, P, M> {
+    fn observe(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<crate::mysql::MysqlServerView>> + Send {
+        self.mysql.observe(server, user, password)
+    }
+
+    fn set_read_only(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.mysql.set_read_only(server, user, password, on)
+    }
+
+    fn detach(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.mysql.detach(server, user, password)
+    }
+
+    fn follow(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &crate::mysql::ReplicationLogin,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.mysql
+            .follow(server, user, password, source, replication)
+    }
 }
 
 #[cfg(test)]

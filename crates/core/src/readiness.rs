@@ -351,7 +351,7 @@ pub async fn evaluate<D, L, E, G, R, H, C, T, P, B, K>(
     now: OffsetDateTime,
 ) -> Result<ReadinessReport>
 where
-    D: GlobalDatabase + DatabaseCapacity + PatroniClusters,
+    D: crate::ports::AnyDatabase + DatabaseCapacity,
     L: ReplicationLagSource,
     E: EcsServices,
     G: AutoScalingGroups,
@@ -364,7 +364,8 @@ where
     K: CacheNodes,
 {
     plan.region(target)?;
-    let (mut findings, writer_region) = database(account.db, account.lag, plan, target, now).await;
+    let (mut findings, writer_region) =
+        database(account.db, account.lag, account.params, plan, target, now).await;
     let primary = writer_region
         .clone()
         .filter(|w| w != target)
@@ -417,6 +418,10 @@ fn lag_evidence(plan: &ValidPlan) -> &'static str {
         DatabaseProvider::AuroraGlobal => "AuroraGlobalDBReplicationLag datapoint",
         DatabaseProvider::Patroni => {
             "measurement (both leaders answering, the standby's replayed transaction time known)"
+        }
+        DatabaseProvider::Mysql => {
+            "reading (the source answering as the writer, the replica's threads running and its \
+             Seconds_Behind_Master given)"
         }
     }
 }
@@ -481,6 +486,84 @@ async fn aurora_members<D: GlobalDatabase>(
                 ));
             }
         }
+    }
+}
+
+/// MySQL: each region's server answers; one takes writes and the other is a read-only replica
+/// that replicates (a replica whose threads stopped has unknown lag, never 0: critical, as a
+/// promotion into it could not be judged). Which region is the writer is the snapshot's (two
+/// writers is critical there).
+async fn mysql_servers<D, P>(db: &D, params: &P, plan: &ValidPlan, out: &mut Vec<Finding>)
+where
+    D: crate::ports::MysqlServers,
+    P: ParameterStore,
+{
+    use crate::mysql;
+    let login = match mysql::login(params, plan, false).await {
+        Ok(l) => l,
+        Err(e) => {
+            out.push(could_not(Check::GlobalCluster, "MySQL servers", &e));
+            return;
+        }
+    };
+    for region in plan.region_names() {
+        let Ok(server) = plan.mysql_server(region) else {
+            continue;
+        };
+        let subject = format!("{region} MySQL server");
+        let seen = mysql::read(db, server, &login).await;
+        let view = match &seen.answer {
+            Ok(v) => v,
+            Err(e) => {
+                out.push(could_not(Check::GlobalCluster, &subject, e));
+                continue;
+            }
+        };
+        let gtid = crate::text::inert(&view.gtid_position, 120);
+        out.push(match (&view.replica, view.read_only) {
+            (None, false) => Finding::new(
+                Check::GlobalCluster,
+                Severity::Ok,
+                &subject,
+                format!("{server} takes writes (GTID {gtid})"),
+            ),
+            (Some(r), false) => Finding::new(
+                Check::GlobalCluster,
+                Severity::Critical,
+                &subject,
+                format!(
+                    "{server} is writable while it replicates {}: writes there would fork it \
+                     from its source (set read_only)",
+                    crate::text::inert(&r.source, 120)
+                ),
+            ),
+            (None, true) => Finding::new(
+                Check::GlobalCluster,
+                Severity::Critical,
+                &subject,
+                format!("{server} is read-only and replicates nothing (GTID {gtid})"),
+            ),
+            (Some(r), true) => match mysql::replica_lag(view) {
+                mysql::ReplicaLag::Seconds { seconds } => Finding::new(
+                    Check::GlobalCluster,
+                    Severity::Ok,
+                    &subject,
+                    format!(
+                        "{server}, read-only, replicates {} ({seconds} s behind; GTID {gtid})",
+                        crate::text::inert(&r.source, 120)
+                    ),
+                ),
+                mysql::ReplicaLag::Unknown { reason } => Finding::new(
+                    Check::GlobalCluster,
+                    Severity::Critical,
+                    &subject,
+                    format!(
+                        "{server} does not replicate {}: {reason}; its lag is unknown",
+                        crate::text::inert(&r.source, 120)
+                    ),
+                ),
+            },
+        });
     }
 }
 
@@ -640,16 +723,18 @@ fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-async fn database<D, L>(
+async fn database<D, L, P>(
     db: &D,
     lag: &L,
+    params: &P,
     plan: &ValidPlan,
     target: &str,
     now: OffsetDateTime,
 ) -> (Vec<Finding>, Option<String>)
 where
-    D: GlobalDatabase + PatroniClusters,
+    D: crate::ports::AnyDatabase,
     L: ReplicationLagSource,
+    P: ParameterStore,
 {
     let mut out = Vec::new();
     // Whose writes the run would move: the plan's clusters, as the provider describes them.
@@ -668,6 +753,13 @@ where
                 format!("{target} Patroni cluster"),
             )
         }
+        DatabaseProvider::Mysql => {
+            mysql_servers(db, params, plan, &mut out).await;
+            (
+                "MySQL servers".to_string(),
+                format!("{target} MySQL server"),
+            )
+        }
     };
 
     // The same snapshot the failover decides on.
@@ -683,16 +775,17 @@ where
         at: now,
     };
     let target_arn = target_subject;
-    let snap =
-        match crate::steps::readiness(db, lag, &NoAlarms, plan, target, &source, &trigger, now)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                out.push(could_not(Check::TargetCluster, &target_arn, &e));
-                return (out, None);
-            }
-        };
+    let snap = match crate::steps::readiness(
+        db, lag, &NoAlarms, params, plan, target, &source, &trigger, now,
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(could_not(Check::TargetCluster, &target_arn, &e));
+            return (out, None);
+        }
+    };
     let target_is_writer = snap.writer_region.as_deref() == Some(target);
     if let Some(op) = &snap.operation_in_progress {
         out.push(Finding::new(
@@ -733,7 +826,7 @@ where
     let lag_value = if standby == target {
         Ok((snap.replication_lag, snap.replication_lag_age))
     } else {
-        crate::database::standby_lag(db, lag, plan, standby, now).await
+        crate::database::standby_lag(db, lag, params, plan, standby, now).await
     };
     let subject = format!("{standby} standby");
     out.push(match lag_value {
@@ -1011,6 +1104,10 @@ async fn secret_params<P: ParameterStore>(
     }
     if let Some(password) = plan.cache().and_then(|c| c.password_parameter.as_ref()) {
         names.push(password.clone());
+    }
+    if let Some(m) = &plan.database().mysql {
+        names.push(m.password_parameter.clone());
+        names.push(m.replication_password_parameter.clone());
     }
     names.sort();
     names.dedup();

@@ -211,10 +211,11 @@ pub async fn primary_data_plane<D: GlobalDatabase>(
 /// alarm-to-failover's decision and the state machine's Assess step. `now` is when Patroni's
 /// lag is measured.
 #[allow(clippy::too_many_arguments)] // three ports, the plan, the move and its time
-pub async fn readiness<D, L, A>(
+pub async fn readiness<D, L, A, S>(
     db: &D,
     lag: &L,
     alarms: &A,
+    params: &S,
     plan: &ValidPlan,
     target: &str,
     source: &str,
@@ -222,11 +223,12 @@ pub async fn readiness<D, L, A>(
     now: time::OffsetDateTime,
 ) -> Result<Readiness>
 where
-    D: GlobalDatabase + crate::ports::PatroniClusters,
+    D: crate::ports::AnyDatabase,
     L: ReplicationLagSource,
     A: AlarmReader,
+    S: crate::ports::ParameterStore,
 {
-    let db_seen = crate::database::evidence(db, lag, plan, target, source, now).await?;
+    let db_seen = crate::database::evidence(db, lag, params, plan, target, source, now).await?;
     let alarm_still_firing = match trigger {
         Trigger::Alarm { name, region, .. } => {
             let region = if region.is_empty() {

@@ -23,11 +23,12 @@
 pub use lifeboat_core::cache::{CacheState, CacheStep};
 use lifeboat_core::db_capacity::{self, DbChange, DbLevel};
 use lifeboat_core::decision::{PromotionMode, choose_promotion};
-use lifeboat_core::patroni::{self, PgMode, PgPromotion, PgState};
+use lifeboat_core::mysql::{self, MyMode, MyState};
+use lifeboat_core::patroni::{self, PgMode, PgState};
 use lifeboat_core::plan::{DatabaseProvider, RegionCachePlan, ValidPlan, cluster_id_from_arn};
 use lifeboat_core::ports::{
-    CacheNodes, Clock, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalDatabase,
-    GlobalMember, ParameterStore, ReplicationLagSource,
+    CacheNodes, Clock, ClusterCapacityView, DatabaseCapacity, GlobalClusterView, GlobalMember,
+    ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::store;
 use lifeboat_core::{Error, Result};
@@ -192,7 +193,7 @@ pub struct Handler<Db, Lag, Params, Cache, Time> {
 }
 
 impl<
-    Db: GlobalDatabase + DatabaseCapacity + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase + DatabaseCapacity,
     Lag: ReplicationLagSource,
     Params: ParameterStore,
     Cache: CacheNodes,
@@ -224,8 +225,8 @@ impl<
                         self.start(&plan, &target, allow_override, planned, approved)
                             .await
                     }
-                    DatabaseProvider::Patroni => {
-                        self.start_patroni(&plan, &target, allow_override, planned, approved)
+                    DatabaseProvider::Patroni | DatabaseProvider::Mysql => {
+                        self.start_replicated(&plan, &target, allow_override, planned, approved)
                             .await
                     }
                 };
@@ -244,8 +245,9 @@ impl<
                 let target = self.target(&plan, target_region)?;
                 match plan.database_provider() {
                     DatabaseProvider::AuroraGlobal => self.status(&plan, &target).await,
-                    DatabaseProvider::Patroni => {
-                        self.status_patroni(&plan, &target, approved.as_ref()).await
+                    DatabaseProvider::Patroni | DatabaseProvider::Mysql => {
+                        self.status_replicated(&plan, &target, approved.as_ref())
+                            .await
                     }
                 }
                 .map(Response::Status)
@@ -281,7 +283,13 @@ impl<
                 cache: None,
             });
         };
-        let writer = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await?;
+        let writer = lifeboat_core::database::writer_region(
+            &self.ports.db,
+            &self.ports.params,
+            plan,
+            target,
+        )
+        .await?;
         if writer.as_deref() != Some(target) {
             return Err(Error::precondition(format!(
                 "the cache moves with the database, and {target}'s database is not the writer: nothing was changed"
@@ -499,7 +507,9 @@ impl<
     /// Under Patroni: the same decision as Aurora's (core), made on the evidence both
     /// regions' members give ([`lifeboat_core::database::evidence`]), then the first step of
     /// [`patroni::promote`]; `status` drives the rest.
-    async fn start_patroni(
+    /// Patroni or MySQL: lifeboat itself demotes the source and promotes the target, one step
+    /// per call (the state machine's Status loop drives the rest).
+    async fn start_replicated(
         &self,
         plan: &ValidPlan,
         target: &str,
@@ -512,6 +522,7 @@ impl<
         let ev = lifeboat_core::database::evidence(
             &self.ports.db,
             &self.ports.lag,
+            &self.ports.params,
             plan,
             target,
             source,
@@ -525,16 +536,21 @@ impl<
         }
         if ev.operation_in_progress.is_some() {
             // an earlier start demoted the source: its switchover goes on (RPO 0)
-            let out = self.drive(plan, target, PgMode::Switchover).await?;
+            let out = self.drive(plan, target, false).await?;
             return Ok(StartOutcome::InProgress {
-                rds_status: pg_status(&out.state),
+                rds_status: out.status(),
                 to_region: target.to_string(),
             });
         }
         if !ev.target_available {
-            return Err(Error::precondition(format!(
-                "{target}'s Patroni cluster has no running leader: lifeboat never promotes into an unhealthy target"
-            )));
+            return Err(Error::precondition(match plan.database_provider() {
+                DatabaseProvider::Mysql => format!(
+                    "{target}'s MySQL server does not answer: lifeboat never promotes into an unhealthy target"
+                ),
+                _ => format!(
+                    "{target}'s Patroni cluster has no running leader: lifeboat never promotes into an unhealthy target"
+                ),
+            }));
         }
         if planned && !ev.primary_reachable {
             return Err(Error::precondition(format!(
@@ -552,57 +568,90 @@ impl<
             ev.replication_lag
         };
         let promotion = decide(plan, primary, lag, allow_override, approved.as_ref())?;
-        let (mode, rpo) = match &promotion {
-            PromotionMode::Switchover => (PgMode::Switchover, Some(0.0)),
-            PromotionMode::Failover { lag, .. } => (PgMode::Failover, lag.map(|l| l.as_secs_f64())),
+        let (failover, rpo) = match &promotion {
+            PromotionMode::Switchover => (false, Some(0.0)),
+            PromotionMode::Failover { lag, .. } => (true, lag.map(|l| l.as_secs_f64())),
         };
-        let out = self.drive(plan, target, mode).await?;
+        let out = self.drive(plan, target, failover).await?;
         Ok(StartOutcome::Started {
             promotion,
             from_region: source.to_string(),
             to_region: target.to_string(),
             rpo_estimate_seconds: rpo,
-            rds_status: Some(pg_status(&out.state)),
+            rds_status: Some(out.status()),
         })
     }
 
-    /// One step of the Patroni promotion into `target` (each call safe to repeat).
-    async fn drive(&self, plan: &ValidPlan, target: &str, mode: PgMode) -> Result<PgPromotion> {
+    /// One step of the promotion into `target` by the plan's provider (each call safe to
+    /// repeat). `failover`: the run's decision allowed promoting without the source.
+    async fn drive(&self, plan: &ValidPlan, target: &str, failover: bool) -> Result<Step> {
+        let source = plan.other_region(target)?;
+        if plan.database_provider() == DatabaseProvider::Mysql {
+            let login = mysql::login(&self.ports.params, plan, true).await?;
+            let mode = if failover {
+                MyMode::Failover
+            } else {
+                MyMode::Switchover
+            };
+            let out = mysql::promote(
+                &self.ports.db,
+                plan.mysql_server(target)?,
+                plan.mysql_server(source)?,
+                mode,
+                &login,
+            )
+            .await?;
+            let ops: Vec<String> = out.ops.iter().map(ToString::to_string).collect();
+            tracing::info!(target = %target, state = ?out.state, ops = ?ops, fenced = ?out.fenced, note = ?out.note, "mysql");
+            return Ok(match out.state {
+                MyState::Done => Step::Done,
+                MyState::Demoting => Step::InProgress("making the source's server read-only"),
+                MyState::CatchingUp => {
+                    Step::InProgress("the target is catching up with the read-only source")
+                }
+                MyState::Applying => {
+                    Step::InProgress("the target is applying the transactions it received")
+                }
+            });
+        }
         let auth = patroni::auth(&self.ports.params, plan).await?;
+        let mode = if failover {
+            PgMode::Failover
+        } else {
+            PgMode::Switchover
+        };
         let out = patroni::promote(
             &self.ports.db,
             plan.patroni_members(target)?,
-            plan.patroni_members(plan.other_region(target)?)?,
+            plan.patroni_members(source)?,
             mode,
             &auth,
         )
         .await?;
         tracing::info!(target = %target, leader = %out.leader, state = ?out.state, ops = ?out.ops, fenced = ?out.fenced, "patroni");
-        Ok(out)
+        Ok(Step::Patroni(out.state))
     }
 
-    /// Under Patroni: drive the promotion's next step and say where it stands. `done` once the
-    /// target's leader is the primary (and a source that answers as primary is demoted).
-    async fn status_patroni(
+    /// Patroni or MySQL: drive the promotion's next step and say where it stands. `done` once
+    /// the target takes writes (and a source that answers as a writer is demoted).
+    async fn status_replicated(
         &self,
         plan: &ValidPlan,
         target: &str,
         approved: Option<&PromotionMode>,
     ) -> Result<Status> {
-        let mode = match approved {
-            Some(PromotionMode::Failover { .. }) => PgMode::Failover,
-            _ => PgMode::Switchover,
-        };
-        let out = self.drive(plan, target, mode).await?;
-        Ok(match out.state {
-            PgState::Done => Status::Done {
+        let failover = matches!(approved, Some(PromotionMode::Failover { .. }));
+        let out = self.drive(plan, target, failover).await?;
+        Ok(if out.done() {
+            Status::Done {
                 writer_region: target.to_string(),
                 secondaries: Vec::new(),
                 capacity: None,
-            },
-            state => Status::InProgress {
-                rds_status: pg_status(&state),
-            },
+            }
+        } else {
+            Status::InProgress {
+                rds_status: out.status(),
+            }
         })
     }
 
@@ -681,6 +730,27 @@ fn decide(
 }
 
 /// A Patroni promotion's state in the words the report shows.
+/// Where one step of a promotion by Patroni or MySQL left it.
+enum Step {
+    Patroni(PgState),
+    Done,
+    InProgress(&'static str),
+}
+
+impl Step {
+    fn done(&self) -> bool {
+        matches!(self, Step::Done | Step::Patroni(PgState::Done))
+    }
+
+    fn status(&self) -> String {
+        match self {
+            Step::Patroni(state) => pg_status(state),
+            Step::Done => "done".into(),
+            Step::InProgress(s) => (*s).to_string(),
+        }
+    }
+}
+
 fn pg_status(state: &PgState) -> String {
     match state {
         PgState::Done => "done".into(),

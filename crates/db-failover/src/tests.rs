@@ -833,3 +833,199 @@ async fn patroni_has_no_database_capacity_to_scale() {
         "{out:?}"
     );
 }
+
+// ---- MySQL / MariaDB (issue 23): the same decision, lifeboat moves the servers itself ----
+
+/// GIVEN the example plan under MySQL: us-east-1's server takes writes, us-west-2's replicates
+/// it read-only; lifeboat's passwords in their SecureStrings.
+fn given_mysql() -> Fakes {
+    let mut h = given_a_global_database();
+    h.ports.db.mysql = FakeMysql::new("us-east-1", "us-west-2");
+    h.ports.params = FakeParameters::with("/lifeboat/shop/plan", &plan_with_mysql(PLAN));
+    mysql_parameters(&h.ports.params);
+    h
+}
+
+fn east_server() -> String {
+    FakeMysql::addr("us-east-1")
+}
+
+fn west_server() -> String {
+    FakeMysql::addr("us-west-2")
+}
+
+#[tokio::test]
+async fn mysql_switchover_makes_the_source_read_only_waits_for_the_replica_then_promotes() {
+    let h = given_mysql();
+    // GIVEN the replica still has three of the source's transactions to apply
+    h.ports.db.mysql.set("us-west-2", |s| s.unapplied = 3);
+    for _ in 0..3 {
+        h.ports
+            .db
+            .mysql
+            .write("us-east-1")
+            .expect("the shop writes");
+    }
+    // WHEN started while the source answers
+    let out = h.handle(start()).await.expect("started");
+    let Response::Start(StartOutcome::Started {
+        promotion,
+        rpo_estimate_seconds,
+        ..
+    }) = out
+    else {
+        panic!("expected started, got {out:?}")
+    };
+    assert_eq!(promotion, PromotionMode::Switchover);
+    assert_eq!(rpo_estimate_seconds, Some(0.0));
+    // THEN the source takes no more writes first; nothing is promoted yet
+    assert_eq!(
+        h.ports.db.mysql.changes.lock().unwrap().clone(),
+        [format!("read_only {} on", east_server())]
+    );
+    assert!(
+        h.ports.db.mysql.write("us-east-1").is_err(),
+        "the source refuses writes"
+    );
+    // AND each status waits for the replica to hold every transaction, then promotes it
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let out = h.handle(status_after(None)).await.expect("status");
+        seen.push(format!("{out:?}"));
+        if matches!(out, Response::Status(Status::Done { .. })) {
+            break;
+        }
+        h.ports.db.mysql.tick();
+    }
+    assert!(seen.iter().any(|s| s.contains("catching up")), "{seen:?}");
+    assert!(seen.last().is_some_and(|s| s.contains("Done")), "{seen:?}");
+    assert_eq!(
+        h.ports.db.mysql.changes.lock().unwrap().clone(),
+        [
+            format!("read_only {} on", east_server()),
+            format!("detach {}", west_server()),
+            format!("read_only {} off", west_server()),
+            format!("follow {} {}", east_server(), west_server()),
+        ]
+    );
+    let (east, west) = (
+        h.ports.db.mysql.server("us-east-1"),
+        h.ports.db.mysql.server("us-west-2"),
+    );
+    assert_eq!(
+        west.history.len(),
+        8,
+        "every order reached us-west-2 (RPO 0)"
+    );
+    assert!(!west.read_only && west.source.is_none());
+    assert!(east.read_only && east.source == Some(west_server()));
+    let again = h.handle(start()).await.expect("again");
+    assert!(
+        matches!(again, Response::Start(StartOutcome::AlreadyDone { .. })),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn mysql_failover_with_the_source_dark_needs_a_persons_override_and_applies_what_was_received()
+ {
+    let h = given_mysql();
+    // GIVEN us-west-2 received three transactions it has not applied, then us-east-1 went dark
+    h.ports.db.mysql.set("us-west-2", |s| s.unapplied = 3);
+    for _ in 0..3 {
+        h.ports
+            .db
+            .mysql
+            .write("us-east-1")
+            .expect("the shop writes");
+    }
+    h.ports
+        .db
+        .mysql
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert("us-east-1".into());
+    // WHEN started: the lag of a dark source's replica is unknown, never 0
+    let err = h.handle(start()).await.expect_err("refused");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(
+        h.ports.db.mysql.changes.lock().unwrap().is_empty(),
+        "nothing changed"
+    );
+    // WHEN a person overrode the RPO guard
+    let out = h
+        .handle(json!({"action": "start", "allow_data_loss_override": true}))
+        .await
+        .expect("started");
+    let Response::Start(StartOutcome::Started { promotion, .. }) = out else {
+        panic!("expected started, got {out:?}")
+    };
+    assert!(matches!(
+        promotion,
+        PromotionMode::Failover {
+            overridden: true,
+            ..
+        }
+    ));
+    // THEN the target first applies what it received (nothing promoted while it does)
+    assert!(h.ports.db.mysql.changes.lock().unwrap().is_empty());
+    let approved = serde_json::to_value(promotion).expect("json");
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        h.ports.db.mysql.tick();
+        let out = h
+            .handle(status_after(Some(approved.clone())))
+            .await
+            .expect("status");
+        seen.push(format!("{out:?}"));
+        if matches!(out, Response::Status(Status::Done { .. })) {
+            break;
+        }
+    }
+    assert!(seen.iter().any(|s| s.contains("applying")), "{seen:?}");
+    assert!(seen.last().is_some_and(|s| s.contains("Done")), "{seen:?}");
+    assert_eq!(
+        h.ports.db.mysql.changes.lock().unwrap().clone(),
+        [
+            format!("detach {}", west_server()),
+            format!("read_only {} off", west_server()),
+        ]
+    );
+    assert_eq!(h.ports.db.mysql.server("us-west-2").history.len(), 8);
+    // a status without the approved failover never promotes without the source
+    let h = given_mysql();
+    h.ports
+        .db
+        .mysql
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert("us-east-1".into());
+    let err = h.handle(status_after(None)).await.expect_err("switchover");
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert!(h.ports.db.mysql.changes.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn mysql_a_wrong_or_missing_password_is_refused_and_changes_nothing() {
+    let h = given_mysql();
+    h.ports
+        .params
+        .insert(MYSQL_PASSWORD_PARAMETER, "wrong-pw-9c3");
+    let err = h.handle(start()).await.expect_err("1045");
+    assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
+    assert!(!err.to_string().contains("wrong-pw-9c3"), "{err}");
+    assert!(h.ports.db.mysql.changes.lock().unwrap().is_empty());
+    for missing in [
+        MYSQL_PASSWORD_PARAMETER,
+        MYSQL_REPLICATION_PASSWORD_PARAMETER,
+    ] {
+        let h = given_mysql();
+        h.ports.params.remove(missing);
+        let err = h.handle(start()).await.expect_err("no password");
+        assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+        assert!(err.message().contains(missing), "{err}");
+        assert!(h.ports.db.mysql.changes.lock().unwrap().is_empty());
+    }
+}

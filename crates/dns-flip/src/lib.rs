@@ -26,8 +26,8 @@ use futures::future::join_all;
 use lifeboat_core::fence::{self, GuardVerdict};
 use lifeboat_core::plan::{ArcClusterEndpoint, DnsProvider, TrafficMode, ValidPlan};
 use lifeboat_core::ports::{
-    DomainRecord, DomainRecords, GlobalDatabase, HealthChecks, Notifier, ParameterStore,
-    RecordSets, RecordValue, RoutingControls, Secret,
+    DomainRecord, DomainRecords, HealthChecks, Notifier, ParameterStore, RecordSets, RecordValue,
+    RoutingControls, Secret,
 };
 use lifeboat_core::steps::upsert_batches;
 use lifeboat_core::traffic::{
@@ -219,7 +219,7 @@ where
     Records: RecordSets,
     Checks: HealthChecks,
     Arc: RoutingControls,
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
@@ -306,7 +306,13 @@ where
 
     async fn flip(&self, plan: &ValidPlan, target: &str, run: &str) -> Result<Response> {
         // Never send traffic to a region whose database is not the writer.
-        let writer = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await?;
+        let writer = lifeboat_core::database::writer_region(
+            &self.ports.db,
+            &self.ports.params,
+            plan,
+            target,
+        )
+        .await?;
         if writer.as_deref() != Some(target) {
             return Err(Error::precondition(format!(
                 "the database writer is in {}, not {target}: traffic is not sent to a region \

@@ -36,8 +36,8 @@ use lifeboat_core::fence::{
 use lifeboat_core::kubernetes::steady;
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AutoScalingGroups, Clock, ClusterAccess, EcsServiceView, EcsServices, GlobalDatabase,
-    KubernetesWorkloads, Notifier, ParameterStore, Secret,
+    AutoScalingGroups, Clock, ClusterAccess, EcsServiceView, EcsServices, KubernetesWorkloads,
+    Notifier, ParameterStore, Secret,
 };
 use lifeboat_core::steps::{asg_steady, ecs_steady};
 use lifeboat_core::{Error, ErrorKind, Result, store};
@@ -230,7 +230,7 @@ impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>
 where
     Ecs: EcsServices,
     Asg: AutoScalingGroups,
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Params: ParameterStore,
     PeerParams: ParameterStore,
     Topic: Notifier,
@@ -261,6 +261,7 @@ where
                 plan.region(&region)?;
                 let writer = lifeboat_core::database::writer_region(
                     &self.ports.db,
+                    &self.ports.params,
                     &plan,
                     &self.config.plan.region,
                 )

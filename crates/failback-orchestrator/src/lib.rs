@@ -19,7 +19,7 @@ use lifeboat_core::decision::{PromotionMode, Readiness};
 use lifeboat_core::failback::{FailbackGo, FailbackRefusal, FailbackSnapshot, decide_failback};
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    Clock, GlobalDatabase, HealthHistory, ParameterStore, ReplicationLagSource, WorkflowStarter,
+    Clock, HealthHistory, ParameterStore, ReplicationLagSource, WorkflowStarter,
 };
 use lifeboat_core::run::{RunId, RunKind, RunRequest};
 use lifeboat_core::store::{self, RunStart};
@@ -199,7 +199,7 @@ fn refused(
 impl<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
     Handler<Db, Lag, Health, Params, Runs, Time, PeerParams, PeerWorkflow>
 where
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Lag: ReplicationLagSource,
     Health: HealthHistory,
     Params: ParameterStore,
@@ -363,8 +363,13 @@ where
                 .home_member
                 .as_ref()
                 .is_some_and(|m| m.cluster_available),
-            primary_reachable: lifeboat_core::database::writer_answers(&p.db, &plan, &from_region)
-                .await,
+            primary_reachable: lifeboat_core::database::writer_answers(
+                &p.db,
+                &p.params,
+                &plan,
+                &from_region,
+            )
+            .await,
             replication_lag: snapshot.home_lag,
             replication_lag_age: None,
             alarm_still_firing: None,

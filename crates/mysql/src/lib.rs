@@ -43,7 +43,8 @@ impl MysqlAdapter {
             .pass(Some(password.expose()))
             .prefer_socket(false)
             .wait_timeout(Some(60));
-        match tokio::time::timeout(self.timeout, Conn::new(opts)).await {
+        // boxed: mysql_async's connection future is deep, and every step's future holds it
+        match tokio::time::timeout(self.timeout, Box::pin(Conn::new(opts))).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(e)) => Err(map_error(server, "connect", &e)),
             Err(_) => Err(Error::new(
@@ -315,8 +316,11 @@ impl MysqlAdapter {
     }
 }
 
-impl MysqlServers for MysqlAdapter {
-    async fn set_read_only(
+/// The port's work, one session per call; the port boxes each future (mysql_async's are deep,
+/// and every step of a function holds one: unboxed, a handler's future outgrows rustc's
+/// layout depth).
+impl MysqlAdapter {
+    async fn set_read_only_now(
         &self,
         server: &str,
         user: &str,
@@ -334,7 +338,7 @@ impl MysqlServers for MysqlAdapter {
         .await
     }
 
-    async fn detach(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
+    async fn detach_now(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
         // MariaDB 10.5+ and MySQL 8.0.22+ name them so (both servers lifeboat supports)
         self.run(
             server,
@@ -349,7 +353,7 @@ impl MysqlServers for MysqlAdapter {
         .await
     }
 
-    async fn follow(
+    async fn follow_now(
         &self,
         server: &str,
         user: &str,
@@ -362,7 +366,7 @@ impl MysqlServers for MysqlAdapter {
         let repl_user = literal("replication user", &replication.user)?;
         let repl_password = literal("replication password", replication.password.expose())?;
         let mariadb = self
-            .observe(server, user, password)
+            .observe_now(server, user, password)
             .await?
             .version
             .contains("MariaDB");
@@ -393,7 +397,7 @@ impl MysqlServers for MysqlAdapter {
         .await
     }
 
-    async fn observe(
+    async fn observe_now(
         &self,
         server: &str,
         user: &str,
@@ -406,6 +410,47 @@ impl MysqlServers for MysqlAdapter {
             .unwrap_or_else(|_| Err(self.no_answer(server)));
         self.close(conn).await;
         seen
+    }
+}
+
+impl MysqlServers for MysqlAdapter {
+    fn observe(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<MysqlServerView>> + Send {
+        Box::pin(self.observe_now(server, user, password))
+    }
+
+    fn set_read_only(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> impl Future<Output = Result<()>> + Send {
+        Box::pin(self.set_read_only_now(server, user, password, on))
+    }
+
+    fn detach(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> impl Future<Output = Result<()>> + Send {
+        Box::pin(self.detach_now(server, user, password))
+    }
+
+    fn follow(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &ReplicationLogin,
+    ) -> impl Future<Output = Result<()>> + Send {
+        Box::pin(self.follow_now(server, user, password, source, replication))
     }
 }
 

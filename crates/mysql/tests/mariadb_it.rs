@@ -348,10 +348,10 @@ fn login() -> MysqlLogin {
     MysqlLogin {
         user: USER.into(),
         password: secret(),
-        replication: ReplicationLogin {
+        replication: Some(ReplicationLogin {
             user: "repl".into(),
             password: Secret::new(REPL_PASSWORD),
-        },
+        }),
     }
 }
 

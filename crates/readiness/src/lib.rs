@@ -12,8 +12,8 @@
 
 use lifeboat_core::plan::ValidPlan;
 use lifeboat_core::ports::{
-    AutoScalingGroups, Buckets, Clock, EcsServices, GlobalDatabase, HealthChecks, Notifier,
-    ParameterStore, RecordSets, ReplicationLagSource, RoutingControls, Topics,
+    AutoScalingGroups, Buckets, Clock, EcsServices, HealthChecks, Notifier, ParameterStore,
+    RecordSets, ReplicationLagSource, RoutingControls, Topics,
 };
 use lifeboat_core::readiness::{Account, ReadinessReport, Severity, evaluate};
 use lifeboat_core::{Result, store};
@@ -144,9 +144,7 @@ pub struct Handler<
 impl<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
     Handler<Db, Lag, Ecs, Asg, Records, Checks, Arc, Topic, Params, S3, Sink, Time, Runs, Cache>
 where
-    Db: GlobalDatabase
-        + lifeboat_core::ports::DatabaseCapacity
-        + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase + lifeboat_core::ports::DatabaseCapacity,
     Lag: ReplicationLagSource,
     Ecs: EcsServices,
     Asg: AutoScalingGroups,

@@ -19,8 +19,7 @@ use lifeboat_core::decision::{Approval, PromotionMode, Readiness, choose_promoti
 use lifeboat_core::fence::{self, FenceReport};
 use lifeboat_core::plan::{OnTimeout, ValidPlan};
 use lifeboat_core::ports::{
-    AlarmReader, Clock, Created, ExecutionHistory, GlobalDatabase, Notifier, ParameterStore,
-    ReplicationLagSource,
+    AlarmReader, Clock, Created, ExecutionHistory, Notifier, ParameterStore, ReplicationLagSource,
 };
 use lifeboat_core::run::{
     LastRun, RunKind, RunOutcome, RunRequest, RunState, encode, lock_parameter, state_parameter,
@@ -344,7 +343,7 @@ pub use lifeboat_core::report::{CaughtError, Decided, Report, render_text, subje
 impl<Db, Lag, Alarms, Params, History, Topic, Time>
     Handler<Db, Lag, Alarms, Params, History, Topic, Time>
 where
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Lag: ReplicationLagSource,
     Alarms: AlarmReader,
     Params: ParameterStore,
@@ -445,6 +444,7 @@ where
             &p.db,
             &p.lag,
             &p.alarms,
+            &p.params,
             &plan,
             &run.target_region,
             &run.source_region,

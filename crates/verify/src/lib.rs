@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use lifeboat_core::plan::{DatabaseProvider, HealthEndpoint, ValidPlan};
-use lifeboat_core::ports::{CacheNodes, GlobalDatabase, HttpGetter, ParameterStore};
+use lifeboat_core::ports::{CacheNodes, HttpGetter, ParameterStore};
 use lifeboat_core::steps::judge;
 use lifeboat_core::{Result, store};
 use serde::{Deserialize, Serialize};
@@ -84,7 +84,7 @@ pub struct Handler<Http, Db, Params, Cache> {
 
 impl<
     Http: HttpGetter,
-    Db: GlobalDatabase + lifeboat_core::ports::PatroniClusters,
+    Db: lifeboat_core::ports::AnyDatabase,
     Params: ParameterStore,
     Cache: CacheNodes,
 > Handler<Http, Db, Params, Cache>
@@ -127,10 +127,17 @@ impl<
     }
 
     async fn writer_check(&self, plan: &ValidPlan, target: &str) -> Check {
-        let seen = lifeboat_core::database::writer_region(&self.ports.db, plan, target).await;
+        let seen = lifeboat_core::database::writer_region(
+            &self.ports.db,
+            &self.ports.params,
+            plan,
+            target,
+        )
+        .await;
         let none = match plan.database_provider() {
             DatabaseProvider::AuroraGlobal => "the global database has no writer",
             DatabaseProvider::Patroni => "neither region's Patroni cluster has a primary",
+            DatabaseProvider::Mysql => "neither region's MySQL server takes writes",
         };
         let (passed, evidence) = match seen {
             Ok(Some(w)) if w == target => (true, format!("database writer is in {target}")),

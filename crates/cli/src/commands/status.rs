@@ -9,12 +9,14 @@ pub async fn status(global: &Global) -> Result<Output> {
     let plan = load_plan(global, &home_sdk).await?;
     let db = lifeboat_aws::rds::databases(&home_sdk, PROBE_TIMEOUT)?;
     let gid = plan.database_name();
+    // the database's logins (MySQL) are read where the plan lives: the home region's copy
+    let home_params = SsmParameterStore::new(&home_sdk);
 
     // The writer, through the first region that answers.
     let mut writer = None;
     let mut db_error = None;
     for region in plan.region_names() {
-        match lifeboat_core::database::writer_region(&db, &plan, region).await {
+        match lifeboat_core::database::writer_region(&db, &home_params, &plan, region).await {
             Ok(w) => {
                 writer = w;
                 db_error = None;
@@ -31,6 +33,7 @@ pub async fn status(global: &Global) -> Result<Output> {
         let measured = lifeboat_core::database::standby_lag(
             &db,
             &CloudWatch::new(&home_sdk),
+            &home_params,
             &plan,
             standby,
             time::OffsetDateTime::now_utc(),

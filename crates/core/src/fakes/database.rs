@@ -20,6 +20,9 @@ pub struct FakeGlobalDatabase {
     /// The Patroni clusters a plan with `database.provider: patroni` names (empty until a test
     /// sets them: [`super::FakePatroni::new`]).
     pub patroni: super::FakePatroni,
+    /// The MySQL servers a plan with `database.provider: mysql` names (empty until a test sets
+    /// them: [`super::FakeMysql::new`]).
+    pub mysql: super::FakeMysql,
 }
 
 impl FakeGlobalDatabase {
@@ -302,6 +305,45 @@ impl PatroniClusters for FakeGlobalDatabase {
         auth: &PatroniAuth,
     ) -> Result<()> {
         self.patroni.set_standby_cluster(api, upstream, auth).await
+    }
+}
+
+/// A plan of `database.provider: mysql` reaches its servers through the same port.
+impl MysqlServers for FakeGlobalDatabase {
+    async fn observe(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+    ) -> Result<crate::mysql::MysqlServerView> {
+        self.mysql.observe(server, user, password).await
+    }
+
+    async fn set_read_only(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> Result<()> {
+        self.mysql.set_read_only(server, user, password, on).await
+    }
+
+    async fn detach(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
+        self.mysql.detach(server, user, password).await
+    }
+
+    async fn follow(
+        &self,
+        server: &str,
+        user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &crate::mysql::ReplicationLogin,
+    ) -> Result<()> {
+        self.mysql
+            .follow(server, user, password, source, replication)
+            .await
     }
 }
 

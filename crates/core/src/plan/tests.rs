@@ -987,3 +987,83 @@ fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
     }
     assert!(fields(bad).contains(&"fencing.compute_count".to_string()));
 }
+
+fn mysql_example() -> Plan {
+    Plan::parse(&crate::fakes::plan_with_mysql(EXAMPLE)).expect("the MySQL example parses")
+}
+
+#[test]
+fn a_mysql_plan_names_each_regions_server_and_its_logins_secrets_by_name_and_is_checked_field_by_field()
+ {
+    let plan = mysql_example().validate().expect("valid");
+    assert_eq!(
+        plan.mysql_server("us-west-2").expect("server"),
+        crate::fakes::FakeMysql::addr("us-west-2")
+    );
+    assert_eq!(
+        plan.patroni_members("us-west-2")
+            .expect_err("not patroni")
+            .kind(),
+        crate::ErrorKind::PreconditionFailed
+    );
+    // MySQL's fields missing, Aurora's present
+    let mut plan = mysql_example();
+    plan.database.mysql = None;
+    plan.database.global_cluster_id = Some("shop-global".into());
+    plan.regions.get_mut("us-west-2").expect("region").mysql = None;
+    let got = fields(plan);
+    for want in [
+        "database.mysql",
+        "database.global_cluster_id",
+        "regions.us-west-2.mysql",
+    ] {
+        assert!(got.iter().any(|f| f == want), "{want} not in {got:?}");
+    }
+    // MySQL's fields on an Aurora plan
+    let mut plan = example();
+    plan.database.mysql = mysql_example().database.mysql;
+    let found = problems(plan);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.field == "database.mysql" && p.message.contains("aurora_global")),
+        "{found:?}"
+    );
+    // bad values
+    let mut plan = mysql_example();
+    let east = plan.regions["us-east-1"].mysql.clone().expect("east");
+    plan.regions.get_mut("us-west-2").expect("region").mysql = Some(east);
+    plan.regions.get_mut("us-east-1").expect("region").mysql = Some(RegionMysqlPlan {
+        server: "lifeboat:hunter2@10.0.0.5:3306".into(),
+    });
+    plan.database.mysql = Some(MysqlPlan {
+        user: "life'boat".into(),
+        password_parameter: "not a parameter".into(),
+        replication_user: String::new(),
+        replication_password_parameter: "/ok/name".into(),
+    });
+    let found = problems(plan);
+    let text = format!("{found:?}");
+    for want in [
+        "regions.us-east-1.mysql.server",
+        "database.mysql.user",
+        "database.mysql.password_parameter",
+        "database.mysql.replication_user",
+    ] {
+        assert!(
+            found.iter().any(|p| p.field == want),
+            "{want} not in {text}"
+        );
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|p| p.field == "database.mysql.replication_password_parameter"),
+        "{text}"
+    );
+    assert!(text.contains("carries credentials"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "a credential is never repeated: {text}"
+    );
+}

@@ -857,6 +857,7 @@ fn validate_database_provider(c: &mut Checker, plan: &Plan) {
     let provider = db.provider.as_str();
     let aurora = db.provider == DatabaseProvider::AuroraGlobal;
     let patroni = db.provider == DatabaseProvider::Patroni;
+    let mysql = db.provider == DatabaseProvider::Mysql;
     let only = |of: &str| format!("is {of}'s; the plan's database provider is {provider}");
     match &db.global_cluster_id {
         Some(id) if aurora => c.check(
@@ -898,9 +899,71 @@ fn validate_database_provider(c: &mut Checker, plan: &Plan) {
         ),
         None => {}
     }
+    match &db.mysql {
+        Some(m) if mysql => {
+            for (field, user) in [
+                ("database.mysql.user", &m.user),
+                ("database.mysql.replication_user", &m.replication_user),
+            ] {
+                c.check(
+                    is_mysql_user(user),
+                    field,
+                    "must be 1-80 characters without quotes, backslashes, '@', spaces or \
+                     control characters",
+                );
+            }
+            for (field, name) in [
+                ("database.mysql.password_parameter", &m.password_parameter),
+                (
+                    "database.mysql.replication_password_parameter",
+                    &m.replication_password_parameter,
+                ),
+            ] {
+                c.check(is_parameter_name(name), field, PARAMETER_NAME_RULE);
+            }
+        }
+        Some(_) => c.fail("database.mysql", only("mysql")),
+        None if mysql => c.fail(
+            "database.mysql",
+            "is required with the database provider mysql (user, password_parameter, \
+             replication_user, replication_password_parameter)",
+        ),
+        None => {}
+    }
+    let mut servers = BTreeSet::new();
     let mut apis = BTreeSet::new();
     for (name, region) in &plan.regions {
         let at = format!("regions.{name}");
+        match (&region.mysql, mysql) {
+            (None, true) => c.fail(
+                format!("{at}.mysql"),
+                "is required with the database provider mysql (the region's server)",
+            ),
+            (Some(_), false) => c.fail(format!("{at}.mysql"), only("mysql")),
+            (Some(m), true) => {
+                let field = format!("{at}.mysql.server");
+                c.check(
+                    is_host_port(&m.server),
+                    &field,
+                    if m.server.contains('@') {
+                        "carries credentials (not shown): the server is host:port (e.g. \
+                         10.0.0.5:3306); passwords go in SecureStrings"
+                            .to_string()
+                    } else {
+                        format!(
+                            "'{}' is not host:port (e.g. 10.0.0.5:3306)",
+                            crate::text::inert(&m.server, 80)
+                        )
+                    },
+                );
+                c.check(
+                    servers.insert(m.server.to_ascii_lowercase()),
+                    &field,
+                    "is the other region's server too (each region has its own)",
+                );
+            }
+            (None, false) => {}
+        }
         match (&region.db_cluster_arn, aurora) {
             (None, true) => c.fail(
                 format!("{at}.db_cluster_arn"),
@@ -956,6 +1019,15 @@ fn validate_database_provider(c: &mut Checker, plan: &Plan) {
             (None, false) => {}
         }
     }
+}
+
+/// A MySQL user name lifeboat can quote as a literal (MariaDB allows 80 characters, MySQL 32).
+fn is_mysql_user(u: &str) -> bool {
+    !u.is_empty()
+        && u.chars().count() <= 80
+        && !u.chars().any(|ch| {
+            ch.is_whitespace() || ch.is_control() || matches!(ch, '\'' | '"' | '`' | '\\' | '@')
+        })
 }
 
 /// A REST API's base URL as lifeboat sends requests to it: http(s), a host, no credentials,

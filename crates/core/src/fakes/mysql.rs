@@ -1,0 +1,328 @@
+//! Fakes: MySQL / MariaDB servers, one per region, simulated as MariaDB's GTID replication
+//! behaves: a replica whose source answers holds everything the source wrote (unless held
+//! back), a replica whose source is dark keeps what it had and its I/O thread reconnects, and a
+//! replica whose history forked from its source's stops with an error.
+
+use crate::mysql::{BinlogPosition, MysqlServerView, ReplicaStatus, ReplicationLogin, ThreadState};
+
+use super::prelude::*;
+
+/// One server: its region, its settings and the transactions it holds (`(server id, seq)`).
+#[derive(Debug, Clone)]
+pub struct FakeMysqlServer {
+    pub region: String,
+    pub server_id: u32,
+    pub read_only: bool,
+    /// The source it replicates, `host:port`.
+    pub source: Option<String>,
+    pub history: Vec<(u32, u64)>,
+    /// `Seconds_Behind_Master` it reports while replicating.
+    pub seconds_behind: u64,
+    /// Transactions of its source it has received but not applied yet (it applies one per read
+    /// while its SQL thread runs).
+    pub unapplied: u64,
+    pub sql_running: bool,
+}
+
+/// Two regions' servers (source and replica) reached by `host:port`.
+#[derive(Debug, Default)]
+pub struct FakeMysql {
+    pub servers: Mutex<BTreeMap<String, FakeMysqlServer>>,
+    pub dark_regions: Mutex<BTreeSet<String>>,
+    /// lifeboat's password; another is refused (1045: AccessDenied).
+    pub password: Mutex<Option<String>>,
+    /// Every change: `read_only <addr> on|off`, `detach <addr>`, `follow <addr> <source>`.
+    pub changes: Mutex<Vec<String>>,
+}
+
+impl FakeMysql {
+    /// `region`'s server address.
+    pub fn addr(region: &str) -> String {
+        format!("db.{region}.test:3306")
+    }
+
+    /// `source`'s server takes writes and holds five transactions; `replica`'s replicates it
+    /// read-only, holding all five.
+    pub fn new(source: &str, replica: &str) -> Self {
+        let history: Vec<(u32, u64)> = (1..=5).map(|s| (1, s)).collect();
+        let servers = [
+            (
+                Self::addr(source),
+                FakeMysqlServer {
+                    region: source.to_string(),
+                    server_id: 1,
+                    read_only: false,
+                    source: None,
+                    history: history.clone(),
+                    seconds_behind: 0,
+                    unapplied: 0,
+                    sql_running: true,
+                },
+            ),
+            (
+                Self::addr(replica),
+                FakeMysqlServer {
+                    region: replica.to_string(),
+                    server_id: 2,
+                    read_only: true,
+                    source: Some(Self::addr(source)),
+                    history,
+                    seconds_behind: 0,
+                    unapplied: 0,
+                    sql_running: true,
+                },
+            ),
+        ];
+        Self {
+            servers: Mutex::new(servers.into_iter().collect()),
+            password: Mutex::new(Some("mysql-secret".into())),
+            ..Self::default()
+        }
+    }
+
+    /// The shop writes one transaction at `region`'s server (refused when read-only).
+    pub fn write(&self, region: &str) -> Result<()> {
+        let mut servers = self.servers.lock().unwrap();
+        let s = servers
+            .get_mut(&Self::addr(region))
+            .ok_or_else(|| Error::not_found(format!("no server in {region}")))?;
+        if s.read_only {
+            return Err(Error::precondition("1290: the server is read-only"));
+        }
+        let next = s.history.last().map_or(1, |(_, seq)| seq + 1);
+        s.history.push((s.server_id, next));
+        Ok(())
+    }
+
+    /// `region`'s server, as it stands.
+    pub fn server(&self, region: &str) -> FakeMysqlServer {
+        self.servers.lock().unwrap()[&Self::addr(region)].clone()
+    }
+
+    pub fn set(&self, region: &str, change: impl FnOnce(&mut FakeMysqlServer)) {
+        let mut servers = self.servers.lock().unwrap();
+        if let Some(s) = servers.get_mut(&Self::addr(region)) {
+            change(s);
+        }
+    }
+
+    fn check(&self, addr: &str, password: &Secret) -> Result<()> {
+        let region = self
+            .servers
+            .lock()
+            .unwrap()
+            .get(addr)
+            .map(|s| s.region.clone())
+            .ok_or_else(|| {
+                Error::new(ErrorKind::Transient, format!("{addr}: connection refused"))
+            })?;
+        reachable(&self.dark_regions, &region)?;
+        match &*self.password.lock().unwrap() {
+            Some(p) if p != password.expose() => Err(Error::new(
+                ErrorKind::AccessDenied,
+                format!("1045: access denied for user at {addr}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// One loop of every replica's threads: a replica applies one received transaction from
+    /// its relay log (also while its source is dark); with nothing left unapplied and its
+    /// source answering it receives and applies all the source wrote. A replica whose history
+    /// forked from its source's applies nothing.
+    pub fn tick(&self) {
+        let dark = self.dark_regions.lock().unwrap().clone();
+        let mut servers = self.servers.lock().unwrap();
+        let all = servers.clone();
+        for s in servers.values_mut() {
+            let Some(src) = s.source.as_ref().and_then(|a| all.get(a)) else {
+                continue;
+            };
+            if !s.sql_running || !src.history.starts_with(&s.history) {
+                continue;
+            }
+            if s.unapplied > 0 {
+                let n = (s.history.len() + 1).min(src.history.len());
+                s.history = src.history[..n].to_vec();
+                s.unapplied -= 1;
+            } else if !dark.contains(&src.region) {
+                s.history = src.history.clone();
+            }
+        }
+    }
+
+    /// How `addr`'s replication stands: `Ok` while it receives from a source that answers.
+    fn replication(&self, addr: &str) -> std::result::Result<(), String> {
+        let servers = self.servers.lock().unwrap();
+        let Some(source) = servers.get(addr).and_then(|s| s.source.clone()) else {
+            return Ok(());
+        };
+        let (Some(s), Some(src)) = (servers.get(addr), servers.get(&source)) else {
+            return Err(format!("error connecting to {source}: unknown host"));
+        };
+        if !src.history.starts_with(&s.history) {
+            return Err("Got fatal error 1236 from master: the slave has transactions the master lacks (gtid_strict_mode)".into());
+        }
+        if self.dark_regions.lock().unwrap().contains(&src.region) {
+            return Err(format!("error reconnecting to {source}"));
+        }
+        Ok(())
+    }
+}
+
+impl MysqlServers for FakeMysql {
+    async fn observe(
+        &self,
+        server: &str,
+        _user: &str,
+        password: &Secret,
+    ) -> Result<MysqlServerView> {
+        self.check(server, password)?;
+        let replicated = self.replication(server);
+        let s = self.servers.lock().unwrap()[server].clone();
+        let position = |n: usize| BinlogPosition {
+            file: "binlog.000001".into(),
+            position: 300 + 100 * n as u64,
+        };
+        let received = s.history.len() + s.unapplied as usize;
+        Ok(MysqlServerView {
+            version: "10.11.19-MariaDB-fake".into(),
+            read_only: s.read_only,
+            gtid_position: s
+                .history
+                .last()
+                .map_or_else(String::new, |(id, seq)| format!("0-{id}-{seq}")),
+            replica: s.source.as_ref().map(|source| {
+                let (io_thread, error) = match &replicated {
+                    Ok(()) => (ThreadState::Yes, String::new()),
+                    Err(e) if e.starts_with("error ") => (ThreadState::Connecting, e.clone()),
+                    Err(e) => (ThreadState::No, e.clone()),
+                };
+                ReplicaStatus {
+                    source: source.clone(),
+                    io_thread,
+                    sql_running: s.sql_running,
+                    seconds_behind: (io_thread == ThreadState::Yes && s.sql_running)
+                        .then_some(s.seconds_behind),
+                    read_position: position(received),
+                    applied_position: position(s.history.len()),
+                    last_io_error: error,
+                    last_sql_error: String::new(),
+                }
+            }),
+        })
+    }
+
+    async fn set_read_only(
+        &self,
+        server: &str,
+        _user: &str,
+        password: &Secret,
+        on: bool,
+    ) -> Result<()> {
+        self.check(server, password)?;
+        self.servers
+            .lock()
+            .unwrap()
+            .get_mut(server)
+            .unwrap()
+            .read_only = on;
+        self.changes.lock().unwrap().push(format!(
+            "read_only {server} {}",
+            if on { "on" } else { "off" }
+        ));
+        Ok(())
+    }
+
+    async fn detach(&self, server: &str, _user: &str, password: &Secret) -> Result<()> {
+        self.check(server, password)?;
+        let mut servers = self.servers.lock().unwrap();
+        let s = servers.get_mut(server).unwrap();
+        s.source = None;
+        s.unapplied = 0;
+        self.changes
+            .lock()
+            .unwrap()
+            .push(format!("detach {server}"));
+        Ok(())
+    }
+
+    async fn follow(
+        &self,
+        server: &str,
+        _user: &str,
+        password: &Secret,
+        source: &str,
+        replication: &ReplicationLogin,
+    ) -> Result<()> {
+        self.check(server, password)?;
+        if replication.password.expose().is_empty() {
+            return Err(Error::new(
+                ErrorKind::AccessDenied,
+                "no replication password",
+            ));
+        }
+        self.servers.lock().unwrap().get_mut(server).unwrap().source = Some(source.to_string());
+        self.changes
+            .lock()
+            .unwrap()
+            .push(format!("follow {server} {source}"));
+        Ok(())
+    }
+}
+
+/// The password parameters [`plan_with_mysql`] names.
+pub const MYSQL_PASSWORD_PARAMETER: &str = "/lifeboat/shop/mysql-password";
+pub const MYSQL_REPLICATION_PASSWORD_PARAMETER: &str = "/lifeboat/shop/mysql-replication-password";
+
+/// `plan` (an Aurora plan) under `database.provider: mysql`: each region's cluster ARN becomes
+/// its server ([`FakeMysql::addr`]), database capacity is dropped (Aurora's).
+pub fn plan_with_mysql(plan: &str) -> String {
+    let mut out = Vec::new();
+    let mut skipping_capacity = None;
+    for line in plan.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(at) = skipping_capacity {
+            if line.trim().is_empty() || indent > at {
+                continue;
+            }
+            skipping_capacity = None;
+        }
+        let t = line.trim_start();
+        if t.starts_with("database_capacity:") {
+            skipping_capacity = Some(indent);
+            continue;
+        }
+        if let Some(arn) = t.strip_prefix("db_cluster_arn: ") {
+            let region = arn
+                .split(':')
+                .nth(3)
+                .expect("a cluster ARN names its region");
+            out.push(format!(
+                "{}mysql: {{ server: \"{}\" }}",
+                " ".repeat(indent),
+                FakeMysql::addr(region)
+            ));
+            continue;
+        }
+        if t.starts_with("global_cluster_id: ") {
+            let pad = " ".repeat(indent);
+            out.push(format!("{pad}provider: mysql"));
+            out.push(format!(
+                "{pad}mysql: {{ user: lifeboat, password_parameter: {MYSQL_PASSWORD_PARAMETER}, \
+                 replication_user: repl, replication_password_parameter: \
+                 {MYSQL_REPLICATION_PASSWORD_PARAMETER} }}"
+            ));
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    out.join("\n") + "\n"
+}
+
+/// The parameters [`plan_with_mysql`]'s logins are read from, holding [`FakeMysql::new`]'s
+/// password.
+pub fn mysql_parameters(params: &super::FakeParameters) {
+    params.insert(MYSQL_PASSWORD_PARAMETER, "mysql-secret");
+    params.insert(MYSQL_REPLICATION_PASSWORD_PARAMETER, "replication-secret");
+}
