@@ -15,7 +15,7 @@ from .report import html_report, summary
 from .scenarios import SCENARIOS
 
 # Each stack's drill when no scenario is named.
-STACKS = {"aws": "failover", "digitalocean": "digitalocean"}
+STACKS = {"aws": "failover", "digitalocean": "digitalocean", "linode": "linode"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS),
                         help="default: the stack's own (failover on AWS)")
     parser.add_argument("--stack", choices=sorted(STACKS),
-                        help="aws (Aurora, ECS, Route 53: the default), or digitalocean: the whole "
-                             "DigitalOcean stack (Alertmanager, Patroni, Redis, DigitalOcean DNS)")
+                        help="aws (Aurora, ECS, Route 53: the default); digitalocean: the whole "
+                             "DigitalOcean stack (Alertmanager, Patroni, Redis, DigitalOcean DNS); "
+                             "linode: the Linode stack (MariaDB, Kubernetes, Linode DNS)")
     parser.add_argument("--no-approval", action="store_true",
                         help="the plan does not require a person (default: the drill approves by link)")
     parser.add_argument("--time-scale", type=float, default=0.1,

@@ -80,6 +80,12 @@ class Drill(Deploy):
             self.shop.resolver = self.dns.www_region
             self.say(f"DigitalOcean's DNS API: the contract-checked fake on {self.dns.base_url}, "
                      f"{digitalocean.DOMAIN} holding us-east-1's records")
+        elif spec.stack == "linode":
+            from . import linode
+            self.dns = linode.DomainRecords(self)
+            self.shop.resolver = self.dns.www_region
+            self.say(f"Linode's DNS API: the contract-checked fake on {self.dns.base_url}, "
+                     f"{linode.DOMAIN} holding us-east-1's records")
         # the functions' roles as deployed for the seeded shop (its hosted zone), enforced from
         # their first call on
         self.enforce_roles()
@@ -530,8 +536,10 @@ class Drill(Deploy):
             # the DR database's Serverless v2 range (the plan's database_capacity)
             "db_acu_west": (acu.get("MinCapacity"), acu.get("MaxCapacity")),
             "ecs_desired_east": east,
-            # the plan's database: Aurora's global cluster, or the drill's Patroni clusters
+            # the plan's database: Aurora's global cluster, or the drill's Patroni clusters or
+            # MariaDB servers
             "writer_region": (self.patroni_world.writer() if hasattr(self, "patroni_world")  # type: ignore[attr-defined]
+                              else self.mariadb_world.writer() if hasattr(self, "mariadb_world")  # type: ignore[attr-defined]
                               else writer.split(":")[3] if writer else None),
             "www_region": self.shop.www_region(),
             "ecs_desired": {s["serviceName"]: s["desiredCount"] for s in services},

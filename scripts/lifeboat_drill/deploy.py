@@ -122,8 +122,8 @@ class Deploy(Harness):
         except template.TemplateError as e:
             raise DrillError(str(e)) from e
         if self.dns:
-            # dns-flip's DigitalOcean API (the adapter takes http:// only to loopback)
-            configured["LIFEBOAT_DIGITALOCEAN_API_URL"] = self.dns.base_url
+            # dns-flip's DigitalOcean or Linode API (the adapters take http:// only to loopback)
+            configured[self.dns.api_url_env] = self.dns.base_url
         return {
             **configured,
             "AWS_REGION": region,

@@ -26,6 +26,7 @@ from . import template
 
 if TYPE_CHECKING:
     from .digitalocean import DomainRecords
+    from .linode import DomainRecords as LinodeRecords
 
 ROOT = template.ROOT
 ACCOUNT = template.ACCOUNT
@@ -259,9 +260,11 @@ class Harness:
         self.lag_publisher: threading.Thread | None = None
         self.home_sm = ""
         self.home_failback_sm = ""
-        # The shop's DNS at DigitalOcean (the contract-checked fake dns-flip reaches), when the
-        # scenario's DNS is there
-        self.dns: DomainRecords | None = None
+        # The shop's DNS at DigitalOcean or Linode (the contract-checked fake dns-flip reaches),
+        # when the scenario's DNS is there
+        self.dns: DomainRecords | LinodeRecords | None = None
+        # What else the scenario started that stops with the drill (vendor fakes)
+        self.stoppers: list[Callable[[], None]] = []
         # Provider secrets the scenario handed lifeboat (what -> value): check_logs finds none
         # of them in a log line
         self.secrets: dict[str, str] = {}
@@ -420,9 +423,14 @@ class Harness:
 
     def stack_parameters(self) -> dict[str, str]:
         """The stack's parameters that are not the template's defaults, as deployed for the
-        seeded shop: its hosted zone (HostedZoneId, which scopes the record mode's statements)."""
+        seeded shop: its hosted zone (HostedZoneId, which scopes the record mode's statements);
+        on the Linode stack, the DNS provider's token parameter is Linode's."""
         zone = self.shop.zone_id if self.shop else self.seeded.get("zone_id")
-        return {"HostedZoneId": zone} if zone else {}
+        out = {"HostedZoneId": zone} if zone else {}
+        if self.dns is not None and self.dns.api_url_env == "LIFEBOAT_LINODE_API_URL":
+            from .linode import TOKEN_PARAMETER
+            out["DnsProviderTokenParameterName"] = TOKEN_PARAMETER
+        return out
 
     def enforce_roles(self) -> None:
         """Each function's calls are recorded, and judged at the moment they are made by its
@@ -483,6 +491,8 @@ class Harness:
             self.shop.stop()
         if self.dns:
             self.dns.stop()
+        for stop in self.stoppers:
+            stop()
         for p in self.procs:
             try:
                 os.killpg(p.pid, signal.SIGTERM)

@@ -1032,6 +1032,172 @@ def scenario_digitalocean(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
     out.timings["digitalocean_requests"] = float(len(dns.requests))
 
 
+# The Linode stack (issue 23): MariaDB with a GTID binlog replica, the shop's pods on a
+# Kubernetes cluster in each region, Linode's DNS; the canary sees the /healthz outage.
+
+def linode_stack(d: Drill) -> None:
+    from . import linode
+    world = linode.MariaDBWorld(d)
+    d.mariadb_world = world  # type: ignore[attr-defined]
+    clusters = linode.Clusters(d)
+    d.k8s_clusters = clusters  # type: ignore[attr-defined]
+    d.stoppers.append(clusters.stop)
+    plan = d.plan()
+    linode.plan(world, clusters, plan)
+    d.put_plan(plan)
+    if getattr(d, "home_sm", None):
+        # the home copy reads its own region's plan
+        d.client("ssm", EAST).put_parameter(
+            Name=PLAN_PARAMETER, Value=json.dumps(plan), Type="String", Overwrite=True)
+    east = world.servers[EAST]
+    if not (east.shop_write("INSERT INTO shop.orders VALUES (1)")
+            and east.shop_write("INSERT INTO shop.orders VALUES (2)")):
+        raise DrillError("the shop could not write orders 1 and 2 in us-east-1")
+    wait_for("orders 1 and 2 replicated to us-west-2", lambda: world.orders(WEST) == "{1,2}", 30)
+    d.say(f"database: MariaDB in both regions ({east.addr} the source, "
+          f"{world.servers[WEST].addr} its read-only GTID replica), orders 1 and 2 written at home "
+          f"and replicated; Kubernetes: each region's cluster (the contract-checked fake), "
+          f"us-west-2's workloads at standby {clusters.replicas(WEST)}")
+
+
+def scenario_linode(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import linode
+    world: linode.MariaDBWorld = d.mariadb_world  # type: ignore[attr-defined]
+    k8s: linode.Clusters = d.k8s_clusters  # type: ignore[attr-defined]
+    dns = d.dns
+    assert dns is not None
+    assert d.shop is not None
+    d.say("us-east-1's shop fails (its /healthz answers 503); its MariaDB still answers")
+    d.shop.broken.add(EAST)
+    out.broke_at = time.time()
+    probe = d.canary()
+    d.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes of us-east-1 failed")
+    d.follow(out, sm, inbox)
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    failed_over = out.status == "SUCCEEDED" and report.get("outcome") == "succeeded"
+    there = {
+        "writer": world.writer(), "orders": world.orders(WEST),
+        "east_replicates": world.replicates(EAST) or wait_for_quietly(lambda: world.replicates(EAST), 30),
+        "east_refuses": not world.servers[EAST].shop_write("INSERT INTO shop.orders VALUES (99)"),
+        "west_pods": k8s.replicas(WEST), "dns": dns.region(), "www": d.shop.www_region(),
+    }
+    d.say(f"after the failover: {there}")
+    checks = {
+        "the canary's alarm started the run; SUCCEEDED by switchover (RPO 0): the source answered":
+            failed_over and promotion.get("mode") == "switchover",
+        "us-west-2's MariaDB takes writes with every order; us-east-1's read-only, replicating it":
+            there["writer"] == WEST and there["orders"] == "{1,2}" and there["east_replicates"]
+            and there["east_refuses"],
+        "us-west-2's workloads at their active replicas, every pod ready":
+            k8s.at(WEST, "active") and all(spec == ready for spec, ready in there["west_pods"].values()),
+        "Linode holds us-west-2's records, and www answers from there":
+            there["dns"] == WEST and there["www"] == WEST,
+    }
+    if there["writer"] == WEST:
+        wrote = world.servers[WEST].shop_write("INSERT INTO shop.orders VALUES (3)")
+        d.say(f"order 3 written in us-west-2: {wrote}")
+    if d.go_home and failed_over:
+        d.say("us-east-1's shop answers again")
+        d.shop.broken.discard(EAST)
+        back = d.failback(inbox)
+        out.failback = back
+        home = {
+            "writer": world.writer(), "orders": world.orders(EAST),
+            "west_replicates": world.replicates(WEST) or wait_for_quietly(lambda: world.replicates(WEST), 30),
+            "mode": ((back.report or {}).get("promotion") or {}).get("mode"),
+            "west_pods": k8s.replicas(WEST), "dns": dns.region(), "www": d.shop.www_region(),
+        }
+        d.say(f"after the failback: {home}")
+        checks["the way home: a switchover back with every order, us-west-2 the read-only replica, "
+               "its workloads back at standby, Linode holding us-east-1's records"] = (
+            back.passed and home["writer"] == EAST and home["orders"] == "{1,2,3}"
+            and home["west_replicates"] and home["mode"] == "switchover"
+            and k8s.at(WEST, "standby") and home["dns"] == EAST and home["www"] == EAST)
+    changed = [r for r in dns.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    d.say(f"Linode's API: {len(dns.requests)} requests ({len(changed)} changes), "
+          f"{len(dns.violations)} rejected by its OpenAPI description; Kubernetes: "
+          f"{len(k8s.patches)} scale patches, {len(k8s.violations)} rejected by its description")
+    checks["every request to Linode and to Kubernetes and every answer as their OpenAPI "
+           "descriptions say"] = not dns.violations and bool(changed) and not k8s.violations \
+        and bool(k8s.patches)
+    verdict(d, out, checks)
+    out.timings["linode_requests"] = float(len(dns.requests))
+    out.timings["kubernetes_patches"] = float(len(k8s.patches))
+
+
+def scenario_linode_dark_home(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import linode
+    world: linode.MariaDBWorld = d.mariadb_world  # type: ignore[attr-defined]
+    k8s: linode.Clusters = d.k8s_clusters  # type: ignore[attr-defined]
+    assert d.shop is not None
+    east = world.servers[EAST]
+    db = f"database:{EAST} MySQL server"
+    d.say("breaking the primary: us-east-1 goes dark, its MariaDB killed and its Kubernetes API "
+          "silent")
+    d.break_primary()
+    east.kill()
+    k8s.go_dark(EAST)
+    out.broke_at = time.time()
+    code, _, _ = failover_refused_then_overridden(d, out, sm, inbox)
+    report = out.report or {}
+    promotion = report.get("promotion") or {}
+    fence = {a["resource"]: a for a in (report.get("fence") or {}).get("actions", [])}
+    db_fence = fence.get(db) or {}
+    failed_over = out.status == "SUCCEEDED" and world.writer() == WEST and world.orders(WEST) == "{1,2}"
+    d.say(f"after the failover: writer {world.writer()}; orders in us-west-2 {world.orders(WEST)}; "
+          f"the run's fence of the database: {db_fence.get('outcome')}")
+    wrote = world.servers[WEST].shop_write("INSERT INTO shop.orders VALUES (3)")
+    d.say(f"order 3 written in us-west-2: {wrote}")
+
+    d.say("us-east-1 comes back: its AWS services, health endpoint and Kubernetes API answer; "
+          "MariaDB starts on its old data, writable")
+    d.heal_primary()
+    k8s.go_dark(EAST, dark=False)
+    east.start()
+    two = east.sql("SELECT @@read_only", quiet=True) == "0"
+    code3, dry = d.lifeboat("failback", "--dry-run", "--state-machine-arn", d.failback_arn)
+    unfenced = [r for r in dry.get("refusals", []) if r.get("reason") == "home_not_synchronized"]
+    d.say(f"us-east-1's server takes writes again: {two}; lifeboat failback --dry-run -> exit "
+          f"{code3}: {[r.get('reason') for r in dry.get('refusals', [])] or str(dry)[:300]}")
+    guard = d.home_copy("dr-scale-up", {"action": "guard"})
+    actions = {a["resource"]: a["outcome"] for a in ((guard.get("fence") or {}).get("actions") or [])}
+    d.say(f"home copy, dr-scale-up guard: {str(guard.get('verdict'))[:120]}; database: "
+          f"{actions.get(db)}; announced: {bool(guard.get('announced'))}")
+    read_only = not east.shop_write("INSERT INTO shop.orders VALUES (99)")
+    again = d.home_copy("dr-scale-up", {"action": "guard"})
+    again_db = {a["resource"]: a["outcome"] for a in ((again.get("fence") or {}).get("actions") or [])}
+    follows = wait_for_quietly(lambda: world.replicates(EAST) and world.orders(EAST) == "{1,2,3}", 30)
+    d.say(f"home copy's guard again: database {again_db.get(db)}; us-east-1 replicates us-west-2 "
+          f"with every order: {follows}")
+    back, home = None, {}
+    if d.go_home:
+        back = d.failback(inbox)
+        out.failback = back
+        home = {"writer": world.writer(), "orders": world.orders(EAST),
+                "west_replicates": wait_for_quietly(lambda: world.replicates(WEST), 30),
+                "east_pods": k8s.replicas(EAST), "west_pods": k8s.replicas(WEST)}
+        d.say(f"after the failback: {home}")
+    checks = {
+        "without the override: refused (lag unknown, the source dark), nothing started": code == 3,
+        "SUCCEEDED, a failover with data loss, the override recorded": failed_over
+            and promotion.get("mode") == "failover" and promotion.get("overridden") is True,
+        "the run's fence says the home copy fences the database when it returns":
+            db_fence.get("outcome") == "delegated" and "own copy" in str(db_fence.get("detail")),
+        "home back writable: the failback refused it as not fenced": two and code3 == 3
+            and bool(unfenced) and "not fenced yet" in str(unfenced[0]),
+        "its own copy made it read-only (announced once), then had it replicate us-west-2 and "
+        "catch up": actions.get(db) == "demoted" and read_only and bool(guard.get("announced"))
+            and not again.get("announced") and again_db.get(db) == "read_only" and follows,
+    }
+    if back is not None:
+        checks["the failback brought the shop home by switchover with every order, us-east-1's "
+               "workloads active, us-west-2's at standby"] = (
+            back.passed and home["writer"] == EAST and home["orders"] == "{1,2,3}"
+            and bool(home["west_replicates"]) and k8s.at(EAST, "active") and k8s.at(WEST, "standby"))
+    verdict(d, out, checks)
+
+
 def wait_for_quietly(check: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -1128,6 +1294,12 @@ SCENARIOS: dict[str, Scenario] = {
         "the whole DigitalOcean stack (make drill ARGS=\"--stack digitalocean\"): Prometheus's Alertmanager is the trigger, PostgreSQL under Patroni and Redis under Sentinel in each region, DNS at DigitalOcean (the contract-checked fake), no compute to scale; us-east-1's droplets fail while its database and cache answer; a person approves; lifeboat switches Patroni over and moves the cache, sets the domain's records, verifies; the group's repeats start nothing more; the way home does it all back: no order or cart lost",
         plan=digitalocean_stack_plan, fault=digitalocean_stack, course=scenario_digitalocean,
         stack="digitalocean"),
+    "linode": Scenario(
+        "the Linode stack (make drill ARGS=\"--stack linode\"): MariaDB with a GTID binlog replica in us-west-2 (real servers), the shop's pods on a Kubernetes cluster in each region and DNS at Linode (both contract-checked fakes); us-east-1's /healthz fails while its database answers; the canary's alarm starts the run, a person approves; lifeboat makes us-east-1's server read-only, promotes us-west-2's once it holds every order ‖ scales us-west-2's deployments and stateful set to active, sets the domain's records at Linode, verifies; the way home does it all back: no order lost",
+        fault=linode_stack, course=scenario_linode, stack="linode"),
+    "linode-dark-home": Scenario(
+        "the worst night on the Linode stack: us-east-1 goes dark with its MariaDB and Kubernetes API; the replica's lag is unknown, so only a person's override fails over (with data loss, approved); us-east-1's server comes back writable beside us-west-2's; the failback refuses it as not fenced, its own copy's guard makes it read-only (announced once), then has it replicate us-west-2 and catch up; the failback brings the shop home with every order",
+        fault=linode_stack, course=scenario_linode_dark_home, stack="linode", home_copy=True),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

@@ -685,3 +685,40 @@ def test_the_whole_digitalocean_stack_fails_over_and_comes_home_with_no_order_or
     assert changes and not d.dns.violations, (changes, d.dns.violations)
     # the token reached no log line
     assert "dop_v1_drill0digitalocean0token0d5c9a" not in d.logs("functions.log")
+
+
+def test_the_linode_stack_fails_over_and_comes_home_with_no_order_lost(run_drill: Any) -> None:
+    """GIVEN the Linode stack (make drill ARGS="--stack linode"): real MariaDB in each region,
+    us-west-2's a read-only GTID replica of us-east-1's source, the shop's pods on a Kubernetes
+    cluster in each region and its domain at Linode (fakes checked against Kubernetes' and
+    Linode's published OpenAPI descriptions), WHEN us-east-1's /healthz fails while its database
+    answers, THEN the canary's alarm starts one run, approved by a person, that makes us-east-1's
+    server read-only, promotes us-west-2's once it holds every order, scales us-west-2's
+    deployments and stateful set to active (steady once every pod is ready), sets the domain's
+    records at Linode and verifies www from us-west-2; AND the way home switches back with the
+    order written in us-west-2, us-west-2 a read-only replica and its workloads at standby."""
+    d, out = run_drill("linode", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    assert ((out.report or {}).get("promotion") or {}).get("mode") == "switchover"
+    changes = [r for r in d.dns.requests if r[0] in ("POST", "PUT", "PATCH", "DELETE")]
+    assert changes and not d.dns.violations, (changes, d.dns.violations)
+    # no password or token reached a log line
+    logs = d.logs("functions.log")
+    for secret in d.secrets.values():
+        assert secret not in logs
+
+
+def test_the_worst_night_on_the_linode_stack_fences_the_returning_source_and_brings_it_home(run_drill: Any) -> None:
+    """GIVEN the Linode stack, WHEN us-east-1 goes dark with its MariaDB and Kubernetes API, THEN
+    the replica's lag is unknown (never 0) and only a person's override fails over (recorded);
+    AND when us-east-1's server comes back writable beside us-west-2's, the failback refuses it as
+    not fenced, its own copy's guard makes it read-only (announced once) and then has it
+    replicate us-west-2 and catch up, and the failback brings the shop home with every order.
+    Fails on 1aee2c0: with the source dark and its replica read-only the writer read as nobody,
+    so even the override was refused (writer_unknown)."""
+    d, out = run_drill("linode-dark-home", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    promotion = (out.report or {}).get("promotion") or {}
+    assert promotion.get("mode") == "failover" and promotion.get("overridden") is True

@@ -324,8 +324,9 @@ pub fn answers_as_writer(seen: &crate::cache::Seen<MysqlServerView>) -> bool {
 /// The plan region whose server is the writer, of both regions' answers; `lifeboat_active`
 /// (this copy's run state: the region lifeboat made active) names the writer when both servers
 /// take writes (an old source back writable after a failover with data loss, not fenced yet).
-/// Two writers without that record, or neither server answering, is an error: who writes is
-/// unknown, never "nobody".
+/// With no server taking writes, a dark region is the writer's while the other's server still
+/// replicates it. Two writers without that record, or neither server answering, is an error:
+/// who writes is unknown, never "nobody".
 pub fn writer_region<'a>(
     regions: [(&'a str, &crate::cache::Seen<MysqlServerView>); 2],
     lifeboat_active: Option<&str>,
@@ -349,7 +350,15 @@ pub fn writer_region<'a>(
     match (answers_as_writer(sa), answers_as_writer(sb)) {
         (true, false) => Ok(Some(a)),
         (false, true) => Ok(Some(b)),
-        (false, false) => Ok(None),
+        // A dark server whose region's replica still replicates it is the writer's: the replica
+        // follows the writer, which has gone dark (as Aurora's global cluster still names a
+        // dark primary's cluster its writer). Otherwise no server writes now (both read-only,
+        // mid-switchover).
+        (false, false) => Ok(match (&sa.answer, &sb.answer) {
+            (Err(_), Ok(v)) if replicates_from(v, &sa.addr) => Some(a),
+            (Ok(v), Err(_)) if replicates_from(v, &sb.addr) => Some(b),
+            _ => None,
+        }),
         (true, true) => match lifeboat_active {
             Some(r) if r == a => Ok(Some(a)),
             Some(r) if r == b => Ok(Some(b)),
@@ -360,6 +369,14 @@ pub fn writer_region<'a>(
             ))),
         },
     }
+}
+
+/// `v` is a read-only replica whose configured source is `source`.
+fn replicates_from(v: &MysqlServerView, source: &str) -> bool {
+    v.read_only
+        && v.replica
+            .as_ref()
+            .is_some_and(|r| r.source.eq_ignore_ascii_case(source))
 }
 
 /// Both servers answer read-only and neither replicates the other's writes yet: a switchover

@@ -546,3 +546,36 @@ async fn a_mysql_home_that_wrote_after_the_failover_is_never_made_to_follow_and_
     assert!(status.contains("forked"), "{status}");
     assert_eq!(home.home_lag, None);
 }
+
+#[tokio::test]
+async fn a_dark_mysql_source_whose_replica_still_follows_it_is_still_the_writer() {
+    // GIVEN us-east-1's source dark, us-west-2's server read-only and replicating it: the
+    // writer is the dark region's (as Aurora's global cluster still names a dark primary's
+    // cluster its writer), so a person's override can move it; not "no writer"
+    let (db, params) = given_mysql();
+    let plan = mysql_plan();
+    db.mysql
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert(EAST.to_string());
+    assert_eq!(
+        writer_region(&db, &params, &plan, WEST)
+            .await
+            .expect("read"),
+        Some(EAST.to_string())
+    );
+    let ev = evidence(&db, &FakeLag::default(), &params, &plan, WEST, EAST, now())
+        .await
+        .expect("evidence");
+    assert_eq!(ev.writer_region.as_deref(), Some(EAST));
+    assert!(!ev.primary_reachable);
+    // a read-only server that replicates nothing says nothing of who writes
+    db.mysql.set(WEST, |s| s.source = None);
+    assert_eq!(
+        writer_region(&db, &params, &plan, WEST)
+            .await
+            .expect("read"),
+        None
+    );
+}

@@ -1067,3 +1067,36 @@ fn a_mysql_plan_names_each_regions_server_and_its_logins_secrets_by_name_and_is_
         "a credential is never repeated: {text}"
     );
 }
+
+const LINODE_STACK_EXAMPLE: &str = include_str!("../../../../examples/plan-linode-stack.yaml");
+
+/// Issue 23 item 5: the README's plan of the Linode stack is a valid plan with every provider of
+/// that stack (MySQL, Kubernetes, Linode DNS), and only names its secrets.
+#[test]
+fn the_linode_stack_example_is_valid_with_each_of_its_providers() {
+    let plan = Plan::parse(LINODE_STACK_EXAMPLE).expect("parses");
+    assert_eq!(plan.database.provider, DatabaseProvider::Mysql);
+    assert_eq!(plan.traffic.mode, TrafficMode::Linode);
+    let mysql = plan.database.mysql.as_ref().expect("logins");
+    for p in [
+        &mysql.password_parameter,
+        &mysql.replication_password_parameter,
+    ] {
+        assert!(p.starts_with("/lifeboat/"), "{p}");
+    }
+    for (name, region) in &plan.regions {
+        assert!(region.mysql.is_some(), "{name}");
+        assert!(region.db_cluster_arn.is_none(), "{name}");
+        let k8s = region.compute.kubernetes.as_ref().expect("a cluster");
+        assert!(
+            k8s.token_parameter
+                .starts_with("/lifeboat/shop/kubernetes/"),
+            "{name}"
+        );
+        assert!(
+            !k8s.deployments.is_empty() && !k8s.statefulsets.is_empty(),
+            "{name}"
+        );
+    }
+    plan.validate().expect("valid");
+}
