@@ -48,10 +48,11 @@ $(STAMP): tests/emulator/requirements.txt
 # alertmanager scenario; Redis and Sentinel, the cache adapter's two "regions"
 # (crates/redis/tests/sentinel_it.rs); PostgreSQL and etcd under Patroni (PyPI, in
 # .venv-patroni), the database adapter's two regions (crates/http/tests/patroni_it.rs); MariaDB,
-# a source and its binlog replica (crates/mysql/tests/mariadb_it.rs).
-DEBIAN_PACKAGES := prometheus-alertmanager redis-server redis-sentinel postgresql etcd-server mariadb-server
-DEBIAN_COMMANDS := prometheus-alertmanager redis-server redis-sentinel etcd
-DEBIAN_STAMP    := .venv/.debian-installed-4
+# a source and its binlog replica (crates/mysql/tests/mariadb_it.rs); openssl, which issues the
+# MariaDB servers' TLS certificates there and in the linode drill.
+DEBIAN_PACKAGES := prometheus-alertmanager redis-server redis-sentinel postgresql etcd-server mariadb-server openssl
+DEBIAN_COMMANDS := prometheus-alertmanager redis-server redis-sentinel etcd openssl
+DEBIAN_STAMP    := .venv/.debian-installed-5
 PATRONI_VENV    := .venv-patroni
 PATRONI_STAMP   := $(PATRONI_VENV)/.installed
 

@@ -10,11 +10,10 @@ addresses the domain's A records hold (ShopServer.resolver).
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import TYPE_CHECKING, Any
 
-from .harness import EAST, ROOT, WEST
+from .harness import EAST, WEST
+from .vendor_dns import VendorDomain, load_vendor_fakes
 
 if TYPE_CHECKING:
     from .course import Drill
@@ -36,62 +35,31 @@ def _relative(name: str) -> str:
     return "@" if name == DOMAIN else name[: -len(DOMAIN) - 1]
 
 
-class DomainRecords:
+class DomainRecords(VendorDomain):
     """DigitalOcean's DNS for the shop's domain, holding us-east-1's records to begin with."""
 
     # where dns-flip is told the API is (the adapter takes http:// only to loopback)
     api_url_env = "LIFEBOAT_DIGITALOCEAN_API_URL"
+    domain = DOMAIN
+    records = RECORDS
 
     def __init__(self, d: Drill) -> None:
-        vendor = str(ROOT / "tests/vendor")
-        if vendor not in sys.path:
-            sys.path.insert(0, vendor)
+        load_vendor_fakes()
         from digitalocean_dns import DigitalOceanDns  # tests/vendor (no package)
-
-        # the fake's server would print every request over the drill's progress view
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
         # DigitalOcean holds a CNAME's target fully qualified, with its trailing dot
         seeded = [{"type": r["type"], "name": _relative(r["name"]), "ttl": r["ttl"],
                    "data": f"{v}." if r["type"] == "CNAME" else v}
                   for r in RECORDS[EAST] for v in r["values"]]
         self.fake = DigitalOceanDns(TOKEN, {DOMAIN: seeded})
-        self.base_url = self.fake.base_url
         d.client("ssm").put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN, Type="SecureString",
                                       Overwrite=True)
         d.secrets["the DigitalOcean API token"] = TOKEN
 
     def values(self, name: str, rtype: str) -> list[str]:
-        """The values DigitalOcean holds for one record set, sorted."""
         rel = _relative(name)
         return sorted(str(r["data"]).rstrip(".") for r in list(self.fake.records[DOMAIN].values())
                       if r["name"] == rel and r["type"] == rtype)
-
-    def region(self) -> str | None:
-        """The region whose records the domain holds now (every set as that region plans it)."""
-        for region in (EAST, WEST):
-            if all(self.values(r["name"], r["type"]) == sorted(r["values"]) for r in RECORDS[region]):
-                return region
-        return None
-
-    def www_region(self) -> str | None:
-        """Where www.shop.example.com sends a resolver: the region whose addresses it holds."""
-        www = self.values(f"www.{DOMAIN}", "A")
-        for region in (EAST, WEST):
-            if www and set(www) <= set(RECORDS[region][0]["values"]):
-                return region
-        return None
-
-    @property
-    def violations(self) -> list[str]:
-        return self.fake.violations
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        return self.fake.server.requests
-
-    def stop(self) -> None:
-        self.fake.stop()
 
 
 def plan(p: dict[str, Any]) -> None:

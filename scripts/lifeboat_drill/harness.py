@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import template
 
 if TYPE_CHECKING:
-    from .digitalocean import DomainRecords
-    from .linode import DomainRecords as LinodeRecords
+    from .vendor_dns import VendorDomain
 
 ROOT = template.ROOT
 ACCOUNT = template.ACCOUNT
@@ -262,7 +261,7 @@ class Harness:
         self.home_failback_sm = ""
         # The shop's DNS at DigitalOcean or Linode (the contract-checked fake dns-flip reaches),
         # when the scenario's DNS is there
-        self.dns: DomainRecords | LinodeRecords | None = None
+        self.dns: VendorDomain | None = None
         # What else the scenario started that stops with the drill (vendor fakes)
         self.stoppers: list[Callable[[], None]] = []
         # Provider secrets the scenario handed lifeboat (what -> value): check_logs finds none

@@ -19,15 +19,13 @@ fails on any. The shop's public name follows the records (ShopServer.resolver).
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .harness import EAST, ROOT, WEST, DrillError, free_port, wait_for
+from .harness import EAST, WEST, DrillError, free_port, wait_for
+from .vendor_dns import VendorDomain, load_vendor_fakes
 
 if TYPE_CHECKING:
     from .course import Drill
@@ -48,31 +46,24 @@ RECORDS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _vendor() -> None:
-    vendor = str(ROOT / "tests/vendor")
-    if vendor not in sys.path:
-        sys.path.insert(0, vendor)
-    # the fakes' servers would print every request over the drill's progress view
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-
 def _relative(name: str) -> str:
     return "" if name == DOMAIN else name[: -len(DOMAIN) - 1]
 
 
-class DomainRecords:
+class DomainRecords(VendorDomain):
     """Linode's DNS for the shop's domain, holding us-east-1's records to begin with."""
 
     api_url_env = "LIFEBOAT_LINODE_API_URL"
+    domain = DOMAIN
+    records = RECORDS
 
     def __init__(self, d: Drill) -> None:
-        _vendor()
+        load_vendor_fakes()
         from linode_dns import LinodeDns  # tests/vendor (no package)
 
         seeded = [{"type": r["type"], "name": _relative(r["name"]), "ttl_sec": r["ttl"], "target": v}
                   for r in RECORDS[EAST] for v in r["values"]]
         self.fake = LinodeDns(TOKEN, {DOMAIN: seeded})
-        self.base_url = self.fake.base_url
         for region in (WEST, EAST):
             d.client("ssm", region).put_parameter(Name=TOKEN_PARAMETER, Value=TOKEN,
                                                   Type="SecureString", Overwrite=True)
@@ -82,31 +73,6 @@ class DomainRecords:
         rel = _relative(name)
         return sorted(str(r["target"]).rstrip(".") for r in list(self.fake.records[DOMAIN].values())
                       if r["name"] == rel and r["type"] == rtype)
-
-    def region(self) -> str | None:
-        """The region whose records the domain holds now (every set as that region plans it)."""
-        for region in (EAST, WEST):
-            if all(self.values(r["name"], r["type"]) == sorted(r["values"]) for r in RECORDS[region]):
-                return region
-        return None
-
-    def www_region(self) -> str | None:
-        www = self.values(f"www.{DOMAIN}", "A")
-        for region in (EAST, WEST):
-            if www and set(www) <= set(RECORDS[region][0]["values"]):
-                return region
-        return None
-
-    @property
-    def violations(self) -> list[str]:
-        return self.fake.violations
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        return self.fake.server.requests
-
-    def stop(self) -> None:
-        self.fake.stop()
 
 
 # ---- Kubernetes (one cluster per region) ----
@@ -124,7 +90,7 @@ class Clusters:
     us-east-1 (serving)."""
 
     def __init__(self, d: Drill) -> None:
-        _vendor()
+        load_vendor_fakes()
         from kubernetes_apps import KubernetesApps  # tests/vendor (no package)
 
         self.fakes = {
@@ -174,6 +140,7 @@ PASSWORD_PARAMETER = "/lifeboat/shop/mysql-password"
 REPL_USER = "repl"
 REPL_PASSWORD = "drill-mariadb-replication-password-90d2"
 REPL_PASSWORD_PARAMETER = "/lifeboat/shop/mysql-replication-password"
+CA_PARAMETER = "/lifeboat/shop/mysql-ca"
 SHOP_PASSWORD = "drill-shop-app-password-77e0"
 
 
@@ -182,6 +149,26 @@ def _binary(name: str) -> str:
         if Path(d, name).exists():
             return str(Path(d, name))
     raise DrillError(f"{name} is not installed: `make setup` installs Debian's mariadb-server")
+
+
+def _certificates(pki: Path) -> str:
+    """A CA (the shop's) and the certificate it signed for 127.0.0.1, both servers' (openssl);
+    the CA's PEM."""
+    pki.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        out = subprocess.run(["openssl", *args], cwd=pki, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise DrillError(f"openssl {' '.join(args[:2])}: {out.stderr.strip()}")
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=shop drill CA")
+    (pki / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    return (pki / "ca.pem").read_text()
 
 
 class Server:
@@ -212,6 +199,9 @@ class Server:
                 f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.dir / 'sock'}",
                 f"--pid-file={self.dir / 'pid'}", f"--log-error={self.dir / 'error.log'}",
                 f"--server-id={self.server_id}", f"--tmpdir={self.dir / 'tmp'}", "--log-bin=binlog",
+                # TLS with a certificate the shop's CA signed for the address lifeboat connects to
+                f"--ssl-ca={self.world.pki / 'ca.pem'}", f"--ssl-cert={self.world.pki / 'server.pem'}",
+                f"--ssl-key={self.world.pki / 'server.key'}",
                 "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=4M",
                 # as docs/linode.md asks of a shop: a replica refuses a history that forked
                 "--gtid-strict-mode=1",
@@ -266,6 +256,8 @@ class MariaDBWorld:
         self.d = d
         self.dir = d.work / "mariadb"
         self.dir.mkdir(exist_ok=True)
+        self.pki = self.dir / "pki"
+        self.ca_pem = _certificates(self.pki)
         self.servers = {EAST: Server(self, EAST, 1), WEST: Server(self, WEST, 2)}
         for s in self.servers.values():
             s.start()
@@ -275,7 +267,8 @@ class MariaDBWorld:
             # source); the shop's user without SUPER. Not written to the binary log: each
             # server holds its own, and the replica's history is the shop's only.
             s.sql("SET SESSION sql_log_bin = 0; "
-                  f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; "
+                  # lifeboat's login only over TLS (the plan's database.mysql.tls)
+                  f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL; "
                   "GRANT REPLICA MONITOR, BINLOG MONITOR, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, "
                   f"RELOAD ON *.* TO '{USER}'@'127.0.0.1'; "
                   f"CREATE USER '{REPL_USER}'@'127.0.0.1' IDENTIFIED BY '{REPL_PASSWORD}'; "
@@ -297,6 +290,7 @@ class MariaDBWorld:
             ssm.put_parameter(Name=PASSWORD_PARAMETER, Value=PASSWORD, Type="SecureString", Overwrite=True)
             ssm.put_parameter(Name=REPL_PASSWORD_PARAMETER, Value=REPL_PASSWORD, Type="SecureString",
                               Overwrite=True)
+            ssm.put_parameter(Name=CA_PARAMETER, Value=self.ca_pem, Type="String", Overwrite=True)
         d.secrets["lifeboat's MariaDB password"] = PASSWORD
         d.secrets["the MariaDB replication password"] = REPL_PASSWORD
 
@@ -334,7 +328,8 @@ def plan(world: MariaDBWorld, clusters: Clusters, p: dict[str, Any]) -> None:
     p["database"] = {
         "provider": "mysql",
         "mysql": {"user": USER, "password_parameter": PASSWORD_PARAMETER,
-                  "replication_user": REPL_USER, "replication_password_parameter": REPL_PASSWORD_PARAMETER},
+                  "replication_user": REPL_USER, "replication_password_parameter": REPL_PASSWORD_PARAMETER,
+                  "tls": {"ca_parameter": CA_PARAMETER}},
         "rpo_guard_seconds": p["database"]["rpo_guard_seconds"],
         "failback_max_lag_seconds": p["database"].get("failback_max_lag_seconds", 1),
     }
@@ -356,11 +351,3 @@ def plan(world: MariaDBWorld, clusters: Clusters, p: dict[str, Any]) -> None:
                                        "token_parameter": K8S_TOKEN_PARAMETERS[region],
                                        **workloads}}
 
-
-def wait_until(check: Any, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False

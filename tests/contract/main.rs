@@ -641,6 +641,21 @@ fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
                 "VerifyRole",
             ][..],
         ),
+        // the MySQL servers' CA, read with that login
+        (
+            "MysqlCaParameterName",
+            &[
+                "AlarmToFailoverRole",
+                "AlertmanagerWebhookRole",
+                "DbFailoverRole",
+                "DnsFlipRole",
+                "DrScaleUpRole",
+                "FailbackOrchestratorRole",
+                "ReadinessRole",
+                "RunLedgerRole",
+                "VerifyRole",
+            ][..],
+        ),
         // the replication login: only where a server is made to follow the writer
         (
             "MysqlReplicationPasswordParameterName",

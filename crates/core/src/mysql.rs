@@ -419,7 +419,7 @@ pub async fn read<P: crate::ports::MysqlServers>(
 ) -> crate::cache::Seen<MysqlServerView> {
     crate::cache::Seen {
         addr: server.to_string(),
-        answer: p.observe(server, &login.user, &login.password).await,
+        answer: p.observe(server, login).await,
     }
 }
 
@@ -461,10 +461,34 @@ pub async fn login<S: crate::ports::ParameterStore>(
     } else {
         None
     };
+    let tls = match &m.tls {
+        None => None,
+        Some(t) => Some(MysqlTls {
+            ca_pem: match &t.ca_parameter {
+                None => None,
+                Some(name) => match params.get(name).await? {
+                    Some(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => Some(pem),
+                    Some(_) => {
+                        return Err(crate::Error::precondition(format!(
+                            "the parameter {name} (database.mysql.tls.ca_parameter) holds no \
+                             PEM certificate: nothing was changed"
+                        )));
+                    }
+                    None => {
+                        return Err(crate::Error::precondition(format!(
+                            "the parameter {name} (database.mysql.tls.ca_parameter) is missing: \
+                             nothing was changed"
+                        )));
+                    }
+                },
+            },
+        }),
+    };
     Ok(MysqlLogin {
         user: m.user.clone(),
         password,
         replication,
+        tls,
     })
 }
 
@@ -623,44 +647,25 @@ pub async fn promote<P: crate::ports::MysqlServers>(
         addr: addr.to_string(),
         answer,
     };
-    let t = seen(
-        target,
-        p.observe(target, &login.user, &login.password).await,
-    );
-    let s = seen(
-        source,
-        p.observe(source, &login.user, &login.password).await,
-    );
+    let t = seen(target, p.observe(target, login).await);
+    let s = seen(source, p.observe(source, login).await);
     let decided = promotion(&t, &s, mode)?;
     let follows = decided
         .ops
         .iter()
         .any(|op| matches!(op, MyOp::Follow { .. }));
-    let replication = match &login.replication {
-        Some(r) => Some(r),
-        None if follows => {
-            return Err(crate::Error::internal(
-                "a server is to follow another, and the replication login was not read: \
-                 nothing was changed",
-            ));
-        }
-        None => None,
-    };
+    if follows && login.replication.is_none() {
+        return Err(crate::Error::internal(
+            "a server is to follow another, and the replication login was not read: nothing \
+             was changed",
+        ));
+    }
     let mut done: Vec<String> = Vec::new();
     for op in &decided.ops {
         let result = match op {
-            MyOp::ReadOnly { server, on } => {
-                p.set_read_only(server, &login.user, &login.password, *on)
-                    .await
-            }
-            MyOp::Detach { server } => p.detach(server, &login.user, &login.password).await,
-            MyOp::Follow { server, source } => match replication {
-                Some(r) => {
-                    p.follow(server, &login.user, &login.password, source, r)
-                        .await
-                }
-                None => Err(crate::Error::internal("no replication login")),
-            },
+            MyOp::ReadOnly { server, on } => p.set_read_only(server, login, *on).await,
+            MyOp::Detach { server } => p.detach(server, login).await,
+            MyOp::Follow { server, source } => p.follow(server, login, source).await,
         };
         result.map_err(|e| {
             e.context(format!(
@@ -685,6 +690,16 @@ pub struct MysqlLogin {
     pub password: crate::ports::Secret,
     /// Read only where a server may be made to follow another.
     pub replication: Option<ReplicationLogin>,
+    /// TLS to the servers, required and verified (`None`: without TLS).
+    pub tls: Option<MysqlTls>,
+}
+
+/// TLS as the plan asks it (`database.mysql.tls`).
+#[derive(Debug, Clone, Default)]
+pub struct MysqlTls {
+    /// The CA that signed the servers' certificates (PEM), the only one trusted; `None`: the
+    /// public CAs.
+    pub ca_pem: Option<String>,
 }
 
 /// The replication user (`CHANGE MASTER TO MASTER_USER`, `MASTER_PASSWORD`).

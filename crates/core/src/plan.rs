@@ -320,6 +320,21 @@ pub struct MysqlPlan {
     pub replication_user: String,
     /// SSM SecureString parameter holding the replication user's password.
     pub replication_password_parameter: String,
+    /// TLS to the servers, required and verified when present (the server's certificate must
+    /// name the address in `server`). Without it lifeboat connects without TLS: only over a
+    /// private path (docs/linode.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<MysqlTlsPlan>,
+}
+
+/// How lifeboat trusts the MySQL servers' certificates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlTlsPlan {
+    /// Parameter holding the CA certificate (PEM) that signed the servers' certificates; only
+    /// that CA is trusted. Without it, the public CAs are (webpki's roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_parameter: Option<String>,
 }
 
 /// One region's MySQL / MariaDB server.

@@ -1040,16 +1040,14 @@ pub trait MysqlServers: Send + Sync {
     fn observe(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
     ) -> impl Future<Output = Result<crate::mysql::MysqlServerView>> + Send;
 
     /// `SET GLOBAL read_only = ON` (`on`) or `OFF`.
     fn set_read_only(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         on: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
@@ -1058,19 +1056,16 @@ pub trait MysqlServers: Send + Sync {
     fn detach(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// The server replicates `source` (`host:port`) by GTID from its own position, with the
-    /// replication login, and starts replicating.
+    /// login's replication user, and starts replicating (`PreconditionFailed` without it).
     fn follow(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         source: &str,
-        replication: &crate::mysql::ReplicationLogin,
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
@@ -1078,41 +1073,35 @@ impl<A: Send + Sync, P: Send + Sync, M: MysqlServers> MysqlServers for Databases
     fn observe(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
     ) -> impl Future<Output = Result<crate::mysql::MysqlServerView>> + Send {
-        self.mysql.observe(server, user, password)
+        self.mysql.observe(server, login)
     }
 
     fn set_read_only(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         on: bool,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.mysql.set_read_only(server, user, password, on)
+        self.mysql.set_read_only(server, login, on)
     }
 
     fn detach(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.mysql.detach(server, user, password)
+        self.mysql.detach(server, login)
     }
 
     fn follow(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         source: &str,
-        replication: &crate::mysql::ReplicationLogin,
     ) -> impl Future<Output = Result<()>> + Send {
-        self.mysql
-            .follow(server, user, password, source, replication)
+        self.mysql.follow(server, login, source)
     }
 }
 

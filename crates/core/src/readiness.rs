@@ -1112,7 +1112,9 @@ async fn secret_params<P: ParameterStore>(
     names.sort();
     names.dedup();
     let checks = names.into_iter().map(|name| async move {
-        // Metadata only: readiness never reads a secret's value (only failover-approval may).
+        // Metadata only: readiness never reads these secrets' values (only the functions that
+        // use them may). Under MySQL it reads lifeboat's own login to read the servers
+        // (mysql_servers), never the replication user's.
         match params.exists(&name).await {
             Err(e) => could_not(Check::Secret, &name, &e),
             Ok(false) => Finding::new(

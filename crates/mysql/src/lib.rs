@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use lifeboat_core::mysql::{
-    BinlogPosition, MysqlServerView, ReplicaStatus, ReplicationLogin, ThreadState,
+    BinlogPosition, MysqlLogin, MysqlServerView, ReplicaStatus, ThreadState,
 };
 use lifeboat_core::ports::{MysqlServers, Secret};
 use lifeboat_core::{Error, ErrorKind, Result};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{Conn, OptsBuilder, Row, SslOpts, Value};
 
 /// How long connecting and one observation may take before it is `Transient`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,19 +30,35 @@ pub struct MysqlAdapter {
 }
 
 impl MysqlAdapter {
+    /// Also makes ring rustls's crypto provider for the process, unless one is already: with
+    /// the AWS SDK's aws-lc-rs compiled in too, rustls picks none by itself, and mysql_async's
+    /// TLS would panic at its first connection.
     pub fn new(timeout: Duration) -> Self {
+        // Err: a provider is already installed (this process chose one); any serves
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Self { timeout }
     }
 
-    async fn connect(&self, server: &str, user: &str, password: &Secret) -> Result<Conn> {
+    async fn connect(&self, server: &str, login: &MysqlLogin) -> Result<Conn> {
         let (host, port) = split_addr(server)?;
-        let opts = OptsBuilder::default()
+        let mut opts = OptsBuilder::default()
             .ip_or_hostname(host)
             .tcp_port(port)
-            .user(Some(user))
-            .pass(Some(password.expose()))
+            .user(Some(login.user.as_str()))
+            .pass(Some(login.password.expose()))
             .prefer_socket(false)
             .wait_timeout(Some(60));
+        if let Some(tls) = &login.tls {
+            // required and verified: the server's certificate must chain to the plan's CA (the
+            // only one trusted then) or a public one, and name the address connected to
+            let mut ssl = SslOpts::default();
+            if let Some(ca) = &tls.ca_pem {
+                ssl = ssl
+                    .with_root_certs(vec![ca.as_bytes().to_vec().into()])
+                    .with_disable_built_in_roots(true);
+            }
+            opts = opts.ssl_opts(Some(ssl));
+        }
         // boxed: mysql_async's connection future is deep, and every step's future holds it
         match tokio::time::timeout(self.timeout, Box::pin(Conn::new(opts))).await {
             Ok(Ok(conn)) => Ok(conn),
@@ -96,6 +112,24 @@ fn map_error(server: &str, what: &str, e: &mysql_async::Error) -> Error {
                 ),
             )
         }
+        // a TLS handshake that failed (tokio-rustls reports rustls's errors as InvalidData): a
+        // certificate not of the trusted CA or naming another host; retrying cannot help
+        mysql_async::Error::Io(mysql_async::IoError::Io(io))
+            if io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            (
+                ErrorKind::PreconditionFailed,
+                format!(
+                    "TLS refused (the server's certificate must chain to database.mysql.tls's CA \
+                     and name the address): {}",
+                    lifeboat_core::text::inert(&io.to_string(), 200)
+                ),
+            )
+        }
+        mysql_async::Error::Io(mysql_async::IoError::Tls(tls)) => (
+            ErrorKind::PreconditionFailed,
+            format!("TLS: {}", lifeboat_core::text::inert(&tls.to_string(), 200)),
+        ),
         mysql_async::Error::Io(io) => (
             ErrorKind::Transient,
             lifeboat_core::text::inert(&io.to_string(), 200),
@@ -276,12 +310,11 @@ impl MysqlAdapter {
     async fn run(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &MysqlLogin,
         statements: &[(&str, String)],
         secret: Option<&Secret>,
     ) -> Result<()> {
-        let mut conn = self.connect(server, user, password).await?;
+        let mut conn = self.connect(server, login).await?;
         let work = async {
             for (label, sql) in statements {
                 conn.query_drop(sql.as_str()).await.map_err(|e| {
@@ -320,30 +353,17 @@ impl MysqlAdapter {
 /// and every step of a function holds one: unboxed, a handler's future outgrows rustc's
 /// layout depth).
 impl MysqlAdapter {
-    async fn set_read_only_now(
-        &self,
-        server: &str,
-        user: &str,
-        password: &Secret,
-        on: bool,
-    ) -> Result<()> {
+    async fn set_read_only_now(&self, server: &str, login: &MysqlLogin, on: bool) -> Result<()> {
         let sql = format!("SET GLOBAL read_only = {}", if on { "ON" } else { "OFF" });
-        self.run(
-            server,
-            user,
-            password,
-            &[("SET GLOBAL read_only", sql)],
-            None,
-        )
-        .await
+        self.run(server, login, &[("SET GLOBAL read_only", sql)], None)
+            .await
     }
 
-    async fn detach_now(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
+    async fn detach_now(&self, server: &str, login: &MysqlLogin) -> Result<()> {
         // MariaDB 10.5+ and MySQL 8.0.22+ name them so (both servers lifeboat supports)
         self.run(
             server,
-            user,
-            password,
+            login,
             &[
                 ("STOP REPLICA", "STOP REPLICA".to_string()),
                 ("RESET REPLICA ALL", "RESET REPLICA ALL".to_string()),
@@ -353,40 +373,48 @@ impl MysqlAdapter {
         .await
     }
 
-    async fn follow_now(
-        &self,
-        server: &str,
-        user: &str,
-        password: &Secret,
-        source: &str,
-        replication: &ReplicationLogin,
-    ) -> Result<()> {
+    async fn follow_now(&self, server: &str, login: &MysqlLogin, source: &str) -> Result<()> {
+        let replication = login.replication.as_ref().ok_or_else(|| {
+            Error::precondition(format!(
+                "MySQL {server}: no replication login to follow {source} with: nothing was changed"
+            ))
+        })?;
         let (host, port) = split_addr(source)?;
         let host = host_literal(host)?;
         let repl_user = literal("replication user", &replication.user)?;
         let repl_password = literal("replication password", replication.password.expose())?;
         let mariadb = self
-            .observe_now(server, user, password)
+            .observe_now(server, login)
             .await?
             .version
             .contains("MariaDB");
+        // with TLS to the servers, the replica's connection to its source asks for it too
+        let ssl = if login.tls.is_some() {
+            ", MASTER_SSL=1"
+        } else {
+            ""
+        };
         let change = if mariadb {
             // current_pos: a former source's own transactions are in its current position,
             // not in its (empty) replica position
             format!(
                 "CHANGE MASTER TO MASTER_HOST={host}, MASTER_PORT={port}, MASTER_USER={repl_user}, \
-                 MASTER_PASSWORD={repl_password}, MASTER_USE_GTID=current_pos"
+                 MASTER_PASSWORD={repl_password}, MASTER_USE_GTID=current_pos{ssl}"
             )
         } else {
             format!(
                 "CHANGE REPLICATION SOURCE TO SOURCE_HOST={host}, SOURCE_PORT={port}, \
-                 SOURCE_USER={repl_user}, SOURCE_PASSWORD={repl_password}, SOURCE_AUTO_POSITION=1"
+                 SOURCE_USER={repl_user}, SOURCE_PASSWORD={repl_password}, SOURCE_AUTO_POSITION=1{}",
+                if login.tls.is_some() {
+                    ", SOURCE_SSL=1"
+                } else {
+                    ""
+                }
             )
         };
         self.run(
             server,
-            user,
-            password,
+            login,
             &[
                 ("STOP REPLICA", "STOP REPLICA".to_string()),
                 ("CHANGE MASTER TO", change),
@@ -397,13 +425,8 @@ impl MysqlAdapter {
         .await
     }
 
-    async fn observe_now(
-        &self,
-        server: &str,
-        user: &str,
-        password: &Secret,
-    ) -> Result<MysqlServerView> {
-        let mut conn = self.connect(server, user, password).await?;
+    async fn observe_now(&self, server: &str, login: &MysqlLogin) -> Result<MysqlServerView> {
+        let mut conn = self.connect(server, login).await?;
         let work = observe(&mut conn, server);
         let seen = tokio::time::timeout(self.timeout, work)
             .await
@@ -417,40 +440,31 @@ impl MysqlServers for MysqlAdapter {
     fn observe(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &MysqlLogin,
     ) -> impl Future<Output = Result<MysqlServerView>> + Send {
-        Box::pin(self.observe_now(server, user, password))
+        Box::pin(self.observe_now(server, login))
     }
 
     fn set_read_only(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &MysqlLogin,
         on: bool,
     ) -> impl Future<Output = Result<()>> + Send {
-        Box::pin(self.set_read_only_now(server, user, password, on))
+        Box::pin(self.set_read_only_now(server, login, on))
     }
 
-    fn detach(
-        &self,
-        server: &str,
-        user: &str,
-        password: &Secret,
-    ) -> impl Future<Output = Result<()>> + Send {
-        Box::pin(self.detach_now(server, user, password))
+    fn detach(&self, server: &str, login: &MysqlLogin) -> impl Future<Output = Result<()>> + Send {
+        Box::pin(self.detach_now(server, login))
     }
 
     fn follow(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &MysqlLogin,
         source: &str,
-        replication: &ReplicationLogin,
     ) -> impl Future<Output = Result<()>> + Send {
-        Box::pin(self.follow_now(server, user, password, source, replication))
+        Box::pin(self.follow_now(server, login, source))
     }
 }
 

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use lifeboat_core::ErrorKind;
 use lifeboat_core::mysql::{
-    MyMode, MyState, MysqlLogin, ReplicaLag, ReplicationLogin, ThreadState, promote, replica_lag,
+    MyMode, MyState, MysqlLogin, MysqlTls, ReplicaLag, ReplicationLogin, ThreadState, promote,
+    replica_lag,
 };
 use lifeboat_core::ports::{MysqlServers, Secret};
 use lifeboat_mysql::MysqlAdapter;
@@ -50,10 +51,16 @@ struct Server {
     dir: PathBuf,
     port: u16,
     id: u32,
+    /// More options for mariadbd (TLS's).
+    extra: Vec<String>,
 }
 
 impl Server {
     fn start(root: &Path, id: u32) -> Server {
+        Self::start_with(root, id, Vec::new())
+    }
+
+    fn start_with(root: &Path, id: u32, extra: Vec<String>) -> Server {
         let dir = root.join(format!("server-{id}"));
         let data = dir.join("data");
         // each server its own temporary directory: bootstraps running side by side in one
@@ -83,6 +90,7 @@ impl Server {
             dir,
             port: free_port(),
             id,
+            extra,
         };
         server.run();
         server
@@ -91,6 +99,7 @@ impl Server {
     fn run(&mut self) {
         let mut cmd = Command::new(binary("mariadbd"));
         cmd.arg("--no-defaults")
+            .args(&self.extra)
             .arg(format!("--datadir={}", self.dir.join("data").display()))
             .arg(format!("--port={}", self.port))
             .arg("--bind-address=127.0.0.1")
@@ -242,16 +251,16 @@ fn secret() -> Secret {
 async fn a_replica_that_replicates_is_read_with_its_lag_and_the_sources_position() {
     let (source, replica) = given_a_source_and_its_replica().await;
     let mysql = MysqlAdapter::default();
-    let pw = secret();
+    let pw = login();
 
     // WHEN both are observed once the replica has caught up
-    let s = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+    let s = mysql.observe(&source.addr(), &pw).await.unwrap();
     until("the replica holds the source's position", || async {
-        let r = mysql.observe(&replica.addr(), USER, &pw).await;
+        let r = mysql.observe(&replica.addr(), &pw).await;
         r.is_ok_and(|r| r.gtid_position == s.gtid_position)
     })
     .await;
-    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    let r = mysql.observe(&replica.addr(), &pw).await.unwrap();
 
     // THEN the source is a writable server with no replication, the replica read-only,
     // replicating from it, 0 s behind
@@ -271,16 +280,16 @@ async fn a_replica_that_replicates_is_read_with_its_lag_and_the_sources_position
 async fn a_replica_that_stopped_applying_or_lost_its_source_is_lag_unknown_never_zero() {
     let (mut source, replica) = given_a_source_and_its_replica().await;
     let mysql = MysqlAdapter::default();
-    let pw = secret();
+    let pw = login();
     until("replicating", || async {
-        let r = mysql.observe(&replica.addr(), USER, &pw).await;
+        let r = mysql.observe(&replica.addr(), &pw).await;
         r.is_ok_and(|r| replica_lag(&r) == ReplicaLag::Seconds { seconds: 0 })
     })
     .await;
 
     // WHEN the replica's SQL thread stops: lag unknown, naming it
     replica.sql(&["STOP REPLICA SQL_THREAD"]).await;
-    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    let r = mysql.observe(&replica.addr(), &pw).await.unwrap();
     match replica_lag(&r) {
         ReplicaLag::Unknown { reason } => assert!(reason.contains("SQL thread"), "{reason}"),
         known => panic!("{known:?}"),
@@ -290,14 +299,14 @@ async fn a_replica_that_stopped_applying_or_lost_its_source_is_lag_unknown_never
     // WHEN the source's region goes dark: the source does not answer (Transient), and the
     // replica, which last said "0 seconds behind", is lag unknown
     source.kill();
-    let e = mysql.observe(&source.addr(), USER, &pw).await.unwrap_err();
+    let e = mysql.observe(&source.addr(), &pw).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
     until("the replica knows its source is gone", || async {
-        let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+        let r = mysql.observe(&replica.addr(), &pw).await.unwrap();
         matches!(replica_lag(&r), ReplicaLag::Unknown { .. })
     })
     .await;
-    let r = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    let r = mysql.observe(&replica.addr(), &pw).await.unwrap();
     let status = r.replica.as_ref().unwrap();
     assert_ne!(status.io_thread, ThreadState::Yes, "{status:?}");
     assert_eq!(status.seconds_behind, None, "{status:?}");
@@ -309,7 +318,7 @@ async fn a_wrong_password_is_access_denied_and_no_error_carries_a_password() {
     let mysql = MysqlAdapter::default();
     let wrong = Secret::new("not-the-password-but-a-secret-all-the-same-91f");
     let e = mysql
-        .observe(&source.addr(), USER, &wrong)
+        .observe(&source.addr(), &as_user(USER, wrong))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
@@ -320,8 +329,7 @@ async fn a_wrong_password_is_access_denied_and_no_error_carries_a_password() {
     let e2 = mysql
         .observe(
             &source.addr(),
-            "nogrant",
-            &Secret::new("nogrant-password-55"),
+            &as_user("nogrant", Secret::new("nogrant-password-55")),
         )
         .await
         .unwrap_err();
@@ -337,10 +345,7 @@ async fn a_wrong_password_is_access_denied_and_no_error_carries_a_password() {
             "{shown}"
         );
     }
-    let e = mysql
-        .observe("127.0.0.1", USER, &secret())
-        .await
-        .unwrap_err();
+    let e = mysql.observe("127.0.0.1", &login()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
 }
 
@@ -352,6 +357,17 @@ fn login() -> MysqlLogin {
             user: "repl".into(),
             password: Secret::new(REPL_PASSWORD),
         }),
+        tls: None,
+    }
+}
+
+/// Another user's login (reads only).
+fn as_user(user: &str, password: Secret) -> MysqlLogin {
+    MysqlLogin {
+        user: user.into(),
+        password,
+        replication: None,
+        tls: None,
     }
 }
 
@@ -423,23 +439,23 @@ async fn a_switchover_loses_no_order_and_the_planned_switchover_back_brings_the_
     assert_eq!(orders(&replica).await, [1, 2]);
     assert_eq!(order(&source, 3).await, Err(1290), "home is read-only");
     order(&replica, 3).await.unwrap();
-    let pw = secret();
+    let pw = login();
     until("home replicates us-west-2 and holds order 3", || async {
-        let h = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+        let h = mysql.observe(&source.addr(), &pw).await.unwrap();
         h.replica
             .as_ref()
             .is_some_and(|r| r.source == replica.addr())
             && replica_lag(&h) == ReplicaLag::Seconds { seconds: 0 }
             && h.gtid_position
                 == mysql
-                    .observe(&replica.addr(), USER, &pw)
+                    .observe(&replica.addr(), &pw)
                     .await
                     .unwrap()
                     .gtid_position
     })
     .await;
     assert_eq!(orders(&source).await, [1, 2, 3]);
-    let w = mysql.observe(&replica.addr(), USER, &pw).await.unwrap();
+    let w = mysql.observe(&replica.addr(), &pw).await.unwrap();
     assert!(!w.read_only && w.replica.is_none(), "{w:?}");
 
     // AND the way home is the same switchover back: nothing lost, us-west-2 the replica again
@@ -450,7 +466,7 @@ async fn a_switchover_loses_no_order_and_the_planned_switchover_back_brings_the_
         orders(&replica).await == [1, 2, 3, 4]
     })
     .await;
-    let h = mysql.observe(&source.addr(), USER, &pw).await.unwrap();
+    let h = mysql.observe(&source.addr(), &pw).await.unwrap();
     assert!(!h.read_only && h.replica.is_none(), "{h:?}");
 }
 
@@ -477,14 +493,8 @@ async fn a_failover_promotes_what_the_replica_received_and_the_source_back_writa
     .await
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
-    let pw = secret();
-    assert!(
-        mysql
-            .observe(&replica.addr(), USER, &pw)
-            .await
-            .unwrap()
-            .read_only
-    );
+    let pw = login();
+    assert!(mysql.observe(&replica.addr(), &pw).await.unwrap().read_only);
 
     // THEN the failover the decision allowed promotes us-west-2 with what it received
     promote_until_done(&mysql, &replica, &source, MyMode::Failover).await;
@@ -494,13 +504,7 @@ async fn a_failover_promotes_what_the_replica_received_and_the_source_back_writa
     // AND home comes back writable (a restart forgets read_only): the next call fences it,
     // then points it at us-west-2, from which it catches up
     source.run();
-    assert!(
-        !mysql
-            .observe(&source.addr(), USER, &pw)
-            .await
-            .unwrap()
-            .read_only
-    );
+    assert!(!mysql.observe(&source.addr(), &pw).await.unwrap().read_only);
     let p = promote(
         &mysql,
         &replica.addr(),
@@ -521,4 +525,125 @@ async fn a_failover_promotes_what_the_replica_received_and_the_source_back_writa
         orders(&source).await == [1, 2, 3]
     })
     .await;
+}
+
+/// A CA and a server certificate it signed for 127.0.0.1 (openssl, as a shop's PKI would issue
+/// them), and a second CA that signed nothing here; PEM files under `dir`.
+fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for ca in ["ca", "other-ca"] {
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=lifeboat test {ca}"),
+        ]);
+    }
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+        dir.join("other-ca.pem"),
+    )
+}
+
+#[tokio::test]
+async fn with_tls_the_server_is_reached_only_through_a_certificate_of_the_plans_ca() {
+    // GIVEN a server with a certificate the shop's CA signed, lifeboat's user REQUIRE SSL
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "mariadb-tls-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    let (ca, cert, key, other_ca) = certificates(&root.join("pki"));
+    let server = Server::start_with(
+        &root,
+        1,
+        vec![
+            format!("--ssl-ca={}", ca.display()),
+            format!("--ssl-cert={}", cert.display()),
+            format!("--ssl-key={}", key.display()),
+        ],
+    );
+    server
+        .sql(&[
+            &format!("CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}' REQUIRE SSL"),
+            &format!("GRANT REPLICA MONITOR, BINLOG MONITOR ON *.* TO '{USER}'@'127.0.0.1'"),
+        ])
+        .await;
+    let mysql = MysqlAdapter::default();
+    let with_ca = |pem: &Path| MysqlLogin {
+        tls: Some(MysqlTls {
+            ca_pem: Some(std::fs::read_to_string(pem).unwrap()),
+        }),
+        ..login()
+    };
+    // WHEN lifeboat connects without TLS: the server refuses the login
+    let e = mysql.observe(&server.addr(), &login()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AccessDenied, "{e}");
+    // WHEN with TLS and the shop's CA: it reads the server
+    let v = mysql.observe(&server.addr(), &with_ca(&ca)).await.unwrap();
+    assert!(!v.read_only && v.version.contains("MariaDB"), "{v:?}");
+    // WHEN with TLS and a CA that did not sign the server's certificate: refused before the
+    // login is sent, a precondition (retrying cannot help), no password shown
+    let e = mysql
+        .observe(&server.addr(), &with_ca(&other_ca))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
+    assert!(e.message().contains("certificate"), "{e}");
+    assert!(!format!("{e:?}").contains(PASSWORD), "{e:?}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&root);
 }

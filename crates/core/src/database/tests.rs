@@ -579,3 +579,38 @@ async fn a_dark_mysql_source_whose_replica_still_follows_it_is_still_the_writer(
         None
     );
 }
+
+#[tokio::test]
+async fn with_tls_the_servers_ca_is_read_from_its_parameter_and_a_missing_one_changes_nothing() {
+    let (db, params) = given_mysql();
+    let mut plan =
+        crate::plan::Plan::parse(&crate::fakes::plan_with_mysql(EXAMPLE)).expect("parses");
+    if let Some(m) = plan.database.mysql.as_mut() {
+        m.tls = Some(crate::plan::MysqlTlsPlan {
+            ca_parameter: Some("/lifeboat/shop/mysql-ca".into()),
+        });
+    }
+    let plan = plan.validate().expect("valid");
+    // WHEN the CA's parameter is missing, or holds no certificate: refused, naming it
+    for held in [None, Some("not a certificate")] {
+        if let Some(v) = held {
+            params.insert("/lifeboat/shop/mysql-ca", v);
+        }
+        let err = evidence(&db, &FakeLag::default(), &params, &plan, WEST, EAST, now())
+            .await
+            .expect_err("no CA");
+        assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+        assert!(
+            err.message().contains("database.mysql.tls.ca_parameter"),
+            "{err}"
+        );
+    }
+    // WHEN it holds the CA: the login carries it
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    params.insert("/lifeboat/shop/mysql-ca", pem);
+    let login = crate::mysql::login(&params, &plan, false)
+        .await
+        .expect("login");
+    assert_eq!(login.tls.and_then(|t| t.ca_pem).as_deref(), Some(pem));
+    assert!(db.mysql.changes.lock().unwrap().is_empty());
+}

@@ -313,37 +313,31 @@ impl MysqlServers for FakeGlobalDatabase {
     async fn observe(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
     ) -> Result<crate::mysql::MysqlServerView> {
-        self.mysql.observe(server, user, password).await
+        self.mysql.observe(server, login).await
     }
 
     async fn set_read_only(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         on: bool,
     ) -> Result<()> {
-        self.mysql.set_read_only(server, user, password, on).await
+        self.mysql.set_read_only(server, login, on).await
     }
 
-    async fn detach(&self, server: &str, user: &str, password: &Secret) -> Result<()> {
-        self.mysql.detach(server, user, password).await
+    async fn detach(&self, server: &str, login: &crate::mysql::MysqlLogin) -> Result<()> {
+        self.mysql.detach(server, login).await
     }
 
     async fn follow(
         &self,
         server: &str,
-        user: &str,
-        password: &Secret,
+        login: &crate::mysql::MysqlLogin,
         source: &str,
-        replication: &crate::mysql::ReplicationLogin,
     ) -> Result<()> {
-        self.mysql
-            .follow(server, user, password, source, replication)
-            .await
+        self.mysql.follow(server, login, source).await
     }
 }
 

@@ -50,6 +50,43 @@ mod prelude {
 
 use prelude::*;
 
+/// An Aurora plan's text under another database provider: each region's `db_cluster_arn` line
+/// becomes `region_line(region)`, the `global_cluster_id` line becomes `database`'s lines (at its
+/// indentation), and `database_capacity` blocks (Aurora's) are dropped.
+pub(crate) fn rewrite_database(
+    plan: &str,
+    region_line: impl Fn(&str) -> String,
+    database: &[String],
+) -> String {
+    let mut out = Vec::new();
+    let mut skipping_capacity = None;
+    for line in plan.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(at) = skipping_capacity {
+            if line.trim().is_empty() || indent > at {
+                continue;
+            }
+            skipping_capacity = None;
+        }
+        let t = line.trim_start();
+        let pad = " ".repeat(indent);
+        if t.starts_with("database_capacity:") {
+            skipping_capacity = Some(indent);
+        } else if let Some(arn) = t.strip_prefix("db_cluster_arn: ") {
+            let region = arn
+                .split(':')
+                .nth(3)
+                .expect("a cluster ARN names its region");
+            out.push(format!("{pad}{}", region_line(region)));
+        } else if t.starts_with("global_cluster_id: ") {
+            out.extend(database.iter().map(|l| format!("{pad}{l}")));
+        } else {
+            out.push(line.to_string());
+        }
+    }
+    out.join("\n") + "\n"
+}
+
 /// A call into `region` while it is dark: a timeout (transient).
 pub(crate) fn reachable(dark_regions: &Mutex<BTreeSet<String>>, region: &str) -> Result<()> {
     if dark_regions.lock().unwrap().contains(region) {

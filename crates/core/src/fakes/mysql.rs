@@ -3,7 +3,7 @@
 //! back), a replica whose source is dark keeps what it had and its I/O thread reconnects, and a
 //! replica whose history forked from its source's stops with an error.
 
-use crate::mysql::{BinlogPosition, MysqlServerView, ReplicaStatus, ReplicationLogin, ThreadState};
+use crate::mysql::{BinlogPosition, MysqlLogin, MysqlServerView, ReplicaStatus, ThreadState};
 
 use super::prelude::*;
 
@@ -171,13 +171,8 @@ impl FakeMysql {
 }
 
 impl MysqlServers for FakeMysql {
-    async fn observe(
-        &self,
-        server: &str,
-        _user: &str,
-        password: &Secret,
-    ) -> Result<MysqlServerView> {
-        self.check(server, password)?;
+    async fn observe(&self, server: &str, login: &MysqlLogin) -> Result<MysqlServerView> {
+        self.check(server, &login.password)?;
         let replicated = self.replication(server);
         let s = self.servers.lock().unwrap()[server].clone();
         let position = |n: usize| BinlogPosition {
@@ -213,14 +208,8 @@ impl MysqlServers for FakeMysql {
         })
     }
 
-    async fn set_read_only(
-        &self,
-        server: &str,
-        _user: &str,
-        password: &Secret,
-        on: bool,
-    ) -> Result<()> {
-        self.check(server, password)?;
+    async fn set_read_only(&self, server: &str, login: &MysqlLogin, on: bool) -> Result<()> {
+        self.check(server, &login.password)?;
         self.servers
             .lock()
             .unwrap()
@@ -234,8 +223,8 @@ impl MysqlServers for FakeMysql {
         Ok(())
     }
 
-    async fn detach(&self, server: &str, _user: &str, password: &Secret) -> Result<()> {
-        self.check(server, password)?;
+    async fn detach(&self, server: &str, login: &MysqlLogin) -> Result<()> {
+        self.check(server, &login.password)?;
         let mut servers = self.servers.lock().unwrap();
         let s = servers.get_mut(server).unwrap();
         s.source = None;
@@ -247,20 +236,14 @@ impl MysqlServers for FakeMysql {
         Ok(())
     }
 
-    async fn follow(
-        &self,
-        server: &str,
-        _user: &str,
-        password: &Secret,
-        source: &str,
-        replication: &ReplicationLogin,
-    ) -> Result<()> {
-        self.check(server, password)?;
-        if replication.password.expose().is_empty() {
-            return Err(Error::new(
-                ErrorKind::AccessDenied,
-                "no replication password",
-            ));
+    async fn follow(&self, server: &str, login: &MysqlLogin, source: &str) -> Result<()> {
+        self.check(server, &login.password)?;
+        if login
+            .replication
+            .as_ref()
+            .is_none_or(|r| r.password.expose().is_empty())
+        {
+            return Err(Error::precondition("no replication login"));
         }
         self.servers.lock().unwrap().get_mut(server).unwrap().source = Some(source.to_string());
         self.changes
@@ -278,46 +261,18 @@ pub const MYSQL_REPLICATION_PASSWORD_PARAMETER: &str = "/lifeboat/shop/mysql-rep
 /// `plan` (an Aurora plan) under `database.provider: mysql`: each region's cluster ARN becomes
 /// its server ([`FakeMysql::addr`]), database capacity is dropped (Aurora's).
 pub fn plan_with_mysql(plan: &str) -> String {
-    let mut out = Vec::new();
-    let mut skipping_capacity = None;
-    for line in plan.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if let Some(at) = skipping_capacity {
-            if line.trim().is_empty() || indent > at {
-                continue;
-            }
-            skipping_capacity = None;
-        }
-        let t = line.trim_start();
-        if t.starts_with("database_capacity:") {
-            skipping_capacity = Some(indent);
-            continue;
-        }
-        if let Some(arn) = t.strip_prefix("db_cluster_arn: ") {
-            let region = arn
-                .split(':')
-                .nth(3)
-                .expect("a cluster ARN names its region");
-            out.push(format!(
-                "{}mysql: {{ server: \"{}\" }}",
-                " ".repeat(indent),
-                FakeMysql::addr(region)
-            ));
-            continue;
-        }
-        if t.starts_with("global_cluster_id: ") {
-            let pad = " ".repeat(indent);
-            out.push(format!("{pad}provider: mysql"));
-            out.push(format!(
-                "{pad}mysql: {{ user: lifeboat, password_parameter: {MYSQL_PASSWORD_PARAMETER}, \
+    super::rewrite_database(
+        plan,
+        |region| format!("mysql: {{ server: \"{}\" }}", FakeMysql::addr(region)),
+        &[
+            "provider: mysql".to_string(),
+            format!(
+                "mysql: {{ user: lifeboat, password_parameter: {MYSQL_PASSWORD_PARAMETER}, \
                  replication_user: repl, replication_password_parameter: \
                  {MYSQL_REPLICATION_PASSWORD_PARAMETER} }}"
-            ));
-            continue;
-        }
-        out.push(line.to_string());
-    }
-    out.join("\n") + "\n"
+            ),
+        ],
+    )
 }
 
 /// The parameters [`plan_with_mysql`]'s logins are read from, holding [`FakeMysql::new`]'s

@@ -249,42 +249,13 @@ impl PatroniClusters for FakePatroni {
 /// becomes its Patroni member ([`FakePatroni::api`]), Aurora's capacity and global cluster go,
 /// and the REST API's credentials are named (`/lifeboat/<app>/patroni-password`).
 pub fn plan_with_patroni(plan: &str) -> String {
-    let mut out = Vec::new();
-    let mut skipping_capacity = None;
-    for line in plan.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if let Some(at) = skipping_capacity {
-            if line.trim().is_empty() || indent > at {
-                continue;
-            }
-            skipping_capacity = None;
-        }
-        let t = line.trim_start();
-        if t.starts_with("database_capacity:") {
-            skipping_capacity = Some(indent);
-            continue;
-        }
-        if let Some(arn) = t.strip_prefix("db_cluster_arn: ") {
-            let region = arn
-                .split(':')
-                .nth(3)
-                .expect("a cluster ARN names its region");
-            out.push(format!(
-                "{}patroni: {{ members: [\"{}\"] }}",
-                " ".repeat(indent),
-                FakePatroni::api(region)
-            ));
-            continue;
-        }
-        if t.starts_with("global_cluster_id: ") {
-            let pad = " ".repeat(indent);
-            out.push(format!("{pad}provider: patroni"));
-            out.push(format!(
-                "{pad}patroni: {{ username: lifeboat, password_parameter: /lifeboat/shop/patroni-password }}"
-            ));
-            continue;
-        }
-        out.push(line.to_string());
-    }
-    out.join("\n") + "\n"
+    super::rewrite_database(
+        plan,
+        |region| format!("patroni: {{ members: [\"{}\"] }}", FakePatroni::api(region)),
+        &[
+            "provider: patroni".to_string(),
+            "patroni: { username: lifeboat, password_parameter: /lifeboat/shop/patroni-password }"
+                .to_string(),
+        ],
+    )
 }

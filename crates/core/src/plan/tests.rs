@@ -1041,6 +1041,9 @@ fn a_mysql_plan_names_each_regions_server_and_its_logins_secrets_by_name_and_is_
         password_parameter: "not a parameter".into(),
         replication_user: String::new(),
         replication_password_parameter: "/ok/name".into(),
+        tls: Some(MysqlTlsPlan {
+            ca_parameter: Some("no/leading/slash".into()),
+        }),
     });
     let found = problems(plan);
     let text = format!("{found:?}");

@@ -912,6 +912,13 @@ fn validate_database_provider(c: &mut Checker, plan: &Plan) {
                      control characters",
                 );
             }
+            if let Some(ca) = m.tls.as_ref().and_then(|t| t.ca_parameter.as_ref()) {
+                c.check(
+                    is_parameter_name(ca),
+                    "database.mysql.tls.ca_parameter",
+                    PARAMETER_NAME_RULE,
+                );
+            }
             for (field, name) in [
                 ("database.mysql.password_parameter", &m.password_parameter),
                 (
