@@ -111,6 +111,24 @@ where
     let login = mysql::login(params, plan, false).await?;
     let t = mysql::read(db, plan.mysql_server(target)?, &login).await;
     let s = mysql::read(db, plan.mysql_server(source)?, &login).await;
+    // A source that answered and refused lifeboat (its login, its certificate) is not dark:
+    // whether it takes writes is unknown, and no person is shown "the primary does not answer"
+    if let Err(e) = &s.answer
+        && !matches!(
+            e.kind(),
+            crate::ErrorKind::Transient | crate::ErrorKind::Throttled
+        )
+    {
+        return Err(Error::new(
+            e.kind(),
+            format!(
+                "the source's MySQL server {} answered and refused lifeboat, so whether it \
+                 takes writes is unknown (nothing was changed): {}",
+                s.addr,
+                e.message()
+            ),
+        ));
+    }
     let writer_region =
         mysql::writer_region([(target, &t), (source, &s)], None)?.map(str::to_string);
     let primary_reachable = mysql::answers_as_writer(&s);

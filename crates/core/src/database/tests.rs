@@ -614,3 +614,32 @@ async fn with_tls_the_servers_ca_is_read_from_its_parameter_and_a_missing_one_ch
     assert_eq!(login.tls.and_then(|t| t.ca_pem).as_deref(), Some(pem));
     assert!(db.mysql.changes.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_mysql_source_that_refuses_lifeboats_login_is_never_taken_for_a_dark_one() {
+    // GIVEN us-east-1's source answers and takes writes, but refuses lifeboat's login (its
+    // password was changed there only): whether it takes writes is unknown, and a person must
+    // never be shown "the primary does not answer" and asked to fail over with data loss
+    let (db, params) = given_mysql();
+    let plan = mysql_plan();
+    db.mysql.set(EAST, |s| s.refuses_login = true);
+    let err = evidence(&db, &FakeLag::default(), &params, &plan, WEST, EAST, now())
+        .await
+        .expect_err("unknown, not dark");
+    assert_eq!(err.kind(), ErrorKind::AccessDenied, "{err}");
+    assert!(
+        err.message().contains(&crate::fakes::FakeMysql::addr(EAST)),
+        "{err}"
+    );
+    // a dark one is still dark (the failover decision's to make)
+    db.mysql.set(EAST, |s| s.refuses_login = false);
+    db.mysql
+        .dark_regions
+        .lock()
+        .unwrap()
+        .insert(EAST.to_string());
+    let ev = evidence(&db, &FakeLag::default(), &params, &plan, WEST, EAST, now())
+        .await
+        .expect("dark");
+    assert!(!ev.primary_reachable);
+}

@@ -22,6 +22,8 @@ pub struct FakeMysqlServer {
     /// while its SQL thread runs).
     pub unapplied: u64,
     pub sql_running: bool,
+    /// It answers, and refuses lifeboat's login (a password changed on this server only).
+    pub refuses_login: bool,
 }
 
 /// Two regions' servers (source and replica) reached by `host:port`.
@@ -57,6 +59,7 @@ impl FakeMysql {
                     seconds_behind: 0,
                     unapplied: 0,
                     sql_running: true,
+                    refuses_login: false,
                 },
             ),
             (
@@ -70,6 +73,7 @@ impl FakeMysql {
                     seconds_behind: 0,
                     unapplied: 0,
                     sql_running: true,
+                    refuses_login: false,
                 },
             ),
         ];
@@ -107,17 +111,21 @@ impl FakeMysql {
     }
 
     fn check(&self, addr: &str, password: &Secret) -> Result<()> {
-        let region = self
+        let (region, refuses) = self
             .servers
             .lock()
             .unwrap()
             .get(addr)
-            .map(|s| s.region.clone())
+            .map(|s| (s.region.clone(), s.refuses_login))
             .ok_or_else(|| {
                 Error::new(ErrorKind::Transient, format!("{addr}: connection refused"))
             })?;
         reachable(&self.dark_regions, &region)?;
         match &*self.password.lock().unwrap() {
+            _ if refuses => Err(Error::new(
+                ErrorKind::AccessDenied,
+                format!("1045: access denied for user at {addr}"),
+            )),
             Some(p) if p != password.expose() => Err(Error::new(
                 ErrorKind::AccessDenied,
                 format!("1045: access denied for user at {addr}"),
