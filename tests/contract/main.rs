@@ -610,6 +610,20 @@ fn secrets_are_readable_only_by_failover_approval() {
     assert!(webhook_reads_token, "alertmanager-webhook reads its token");
 }
 
+/// The roles of every function that asks the database who writes: under MySQL they read
+/// lifeboat's login and the servers' CA.
+const MYSQL_LOGIN_READERS: &[&str] = &[
+    "AlarmToFailoverRole",
+    "AlertmanagerWebhookRole",
+    "DbFailoverRole",
+    "DnsFlipRole",
+    "DrScaleUpRole",
+    "FailbackOrchestratorRole",
+    "ReadinessRole",
+    "RunLedgerRole",
+    "VerifyRole",
+];
+
 #[test]
 fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
     // Each provider's secret parameter: exactly the roles whose functions read it, no other.
@@ -627,35 +641,9 @@ fn provider_credentials_are_readable_only_by_the_functions_that_use_them() {
         // the Kubernetes clusters' tokens and CA certificates (compute.kubernetes)
         ("KubernetesParameterPath", &["DrScaleUpRole"][..]),
         // lifeboat's MySQL login: every function that asks the database who writes
-        (
-            "MysqlPasswordParameterName",
-            &[
-                "AlarmToFailoverRole",
-                "AlertmanagerWebhookRole",
-                "DbFailoverRole",
-                "DnsFlipRole",
-                "DrScaleUpRole",
-                "FailbackOrchestratorRole",
-                "ReadinessRole",
-                "RunLedgerRole",
-                "VerifyRole",
-            ][..],
-        ),
+        ("MysqlPasswordParameterName", MYSQL_LOGIN_READERS),
         // the MySQL servers' CA, read with that login
-        (
-            "MysqlCaParameterName",
-            &[
-                "AlarmToFailoverRole",
-                "AlertmanagerWebhookRole",
-                "DbFailoverRole",
-                "DnsFlipRole",
-                "DrScaleUpRole",
-                "FailbackOrchestratorRole",
-                "ReadinessRole",
-                "RunLedgerRole",
-                "VerifyRole",
-            ][..],
-        ),
+        ("MysqlCaParameterName", MYSQL_LOGIN_READERS),
         // the replication login: only where a server is made to follow the writer
         (
             "MysqlReplicationPasswordParameterName",

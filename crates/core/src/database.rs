@@ -65,7 +65,7 @@ where
             Ok(patroni::primary_region(&views)?.map(str::to_string))
         }
         DatabaseProvider::Mysql => {
-            let (_, [a, b]) = read_mysql(db, params, plan).await?;
+            let [a, b] = read_mysql(db, params, plan).await?;
             Ok(mysql::writer_region([(a.0, &a.1), (b.0, &b.1)], None)?.map(str::to_string))
         }
     }
@@ -158,10 +158,7 @@ async fn read_mysql<'p, D, S>(
     db: &D,
     params: &S,
     plan: &'p ValidPlan,
-) -> Result<(
-    mysql::MysqlLogin,
-    [(&'p str, crate::cache::Seen<mysql::MysqlServerView>); 2],
-)>
+) -> Result<[(&'p str, crate::cache::Seen<mysql::MysqlServerView>); 2]>
 where
     D: AnyDatabase,
     S: ParameterStore,
@@ -173,7 +170,7 @@ where
     };
     let sa = mysql::read(db, plan.mysql_server(a)?, &login).await;
     let sb = mysql::read(db, plan.mysql_server(b)?, &login).await;
-    Ok((login, [(*a, sa), (*b, sb)]))
+    Ok([(*a, sa), (*b, sb)])
 }
 
 async fn aurora_evidence<D, L>(
@@ -341,7 +338,7 @@ where
     match plan.database_provider() {
         DatabaseProvider::AuroraGlobal => writer_region(db, params, plan, via).await,
         DatabaseProvider::Mysql => {
-            let (_, [a, b]) = read_mysql(db, params, plan).await?;
+            let [a, b] = read_mysql(db, params, plan).await?;
             Ok(
                 mysql::writer_region([(a.0, &a.1), (b.0, &b.1)], lifeboat_active)?
                     .map(str::to_string),

@@ -373,10 +373,14 @@ pub fn writer_region<'a>(
 
 /// `v` is a read-only replica whose configured source is `source`.
 fn replicates_from(v: &MysqlServerView, source: &str) -> bool {
-    v.read_only
-        && v.replica
-            .as_ref()
-            .is_some_and(|r| r.source.eq_ignore_ascii_case(source))
+    v.read_only && follows(v, source)
+}
+
+/// `v`'s configured source is `source` (`host:port`, as the plan names it).
+fn follows(v: &MysqlServerView, source: &str) -> bool {
+    v.replica
+        .as_ref()
+        .is_some_and(|r| r.source.eq_ignore_ascii_case(source))
 }
 
 /// Both servers answer read-only and neither replicates the other's writes yet: a switchover
@@ -401,12 +405,10 @@ pub fn lag_evidence(
         return None;
     }
     let v = replica.answer.as_ref().ok()?;
-    let follows = v
-        .replica
-        .as_ref()
-        .is_some_and(|r| r.source.eq_ignore_ascii_case(&source.addr));
     match replica_lag(v) {
-        ReplicaLag::Seconds { seconds } if follows => Some(std::time::Duration::from_secs(seconds)),
+        ReplicaLag::Seconds { seconds } if follows(v, &source.addr) => {
+            Some(std::time::Duration::from_secs(seconds))
+        }
         _ => None,
     }
 }
