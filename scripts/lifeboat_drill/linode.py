@@ -151,7 +151,7 @@ def _binary(name: str) -> str:
     raise DrillError(f"{name} is not installed: `make setup` installs Debian's mariadb-server")
 
 
-def _certificates(pki: Path) -> str:
+def certificates(pki: Path) -> str:
     """A CA (the shop's) and the certificate it signed for 127.0.0.1, both servers' (openssl);
     the CA's PEM."""
     pki.mkdir(parents=True, exist_ok=True)
@@ -257,7 +257,7 @@ class MariaDBWorld:
         self.dir = d.work / "mariadb"
         self.dir.mkdir(exist_ok=True)
         self.pki = self.dir / "pki"
-        self.ca_pem = _certificates(self.pki)
+        self.ca_pem = certificates(self.pki)
         self.servers = {EAST: Server(self, EAST, 1), WEST: Server(self, WEST, 2)}
         for s in self.servers.values():
             s.start()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import template
-from .harness import ACCOUNT, APP, EAST, OUTAGE_SERVICES, PLAN_PARAMETER, ROOT, WEST, DrillError, Outcome, wait_for
+from .harness import (ACCOUNT, APP, EAST, OUTAGE_SERVICES, PLAN_PARAMETER, ROOT, WEST, DrillError, Outcome,
+                      function_key, wait_for)
 
 if TYPE_CHECKING:
     from .course import Drill
@@ -1198,6 +1199,62 @@ def scenario_linode_dark_home(d: Drill, out: Outcome, sm: str, inbox: str) -> No
     verdict(d, out, checks)
 
 
+# The shop's pods on EKS (issue 23 item 2): the AWS stack, each region's compute also an EKS
+# cluster that lets dr-scale-up in by its IAM role (the token it signs, checked through STS).
+
+def eks_clusters(d: Drill) -> None:
+    from . import eks
+    clusters = eks.EksClusters(d)
+    d.k8s_clusters = clusters  # type: ignore[attr-defined]
+    d.stoppers.append(clusters.stop)
+    plan = d.plan()
+    eks.plan(clusters, plan)
+    d.put_plan(plan)
+    d.say(f"Kubernetes: an EKS cluster in each region (the contract-checked fake over https, its "
+          f"own CA), us-west-2's workloads at standby {clusters.replicas(WEST)}; each lets in "
+          f"both copies' dr-scale-up roles (access entries) by the token STS vouches for")
+
+
+def scenario_eks(d: Drill, out: Outcome, sm: str, inbox: str) -> None:
+    from . import eks
+    k8s: eks.EksClusters = d.k8s_clusters  # type: ignore[attr-defined]
+    d.say(f"breaking the primary: us-east-1 goes dark ({', '.join(OUTAGE_SERVICES[:4])}, ...)")
+    d.break_primary()
+    out.broke_at = time.time()
+    probe = d.canary()
+    d.say(f"canary: {probe.get('failures')} of {probe.get('probes')} probes of us-east-1 failed")
+    d.follow(out, sm, inbox)
+    report = out.report or {}
+    failed_over = out.status == "SUCCEEDED" and report.get("outcome") == "succeeded"
+    role = f"arn:aws:iam::{eks.ACCOUNT}:role/{function_key('dr-scale-up', WEST)}"
+    there = {"west_pods": k8s.replicas(WEST), "let_in": sorted(set(k8s.authenticated(WEST))),
+             "refused": k8s.refused(WEST)}
+    d.say(f"after the failover: {there}")
+    checks = {
+        "SUCCEEDED: the failover ran to its end": failed_over,
+        "us-west-2's EKS workloads at their active replicas, every pod ready":
+            k8s.at(WEST, "active") and all(spec == ready for spec, ready in there["west_pods"].values()),
+        "us-west-2's cluster let in only us-west-2's dr-scale-up role, by the token STS vouched "
+        "for, and refused nothing": there["let_in"] == [role] and not there["refused"],
+    }
+    if d.go_home and failed_over:
+        back = d.failback(inbox)
+        out.failback = back
+        checks["the way home: us-west-2's EKS workloads back at standby, us-east-1's active"] = (
+            back.passed and k8s.at(WEST, "standby") and k8s.at(EAST, "active"))
+    d.say(f"Kubernetes: {len(k8s.patches)} scale patches, {len(k8s.violations)} rejected by its "
+          f"OpenAPI description; {len(k8s.authenticated(WEST))} requests let in by STS")
+    checks["every request to Kubernetes and every answer as its OpenAPI description says"] = \
+        not k8s.violations and bool(k8s.patches)
+    # each token dr-scale-up signed is a credential for minutes: none may reach a log line
+    for i, token in enumerate(sorted(k8s.tokens())):
+        d.secrets[f"EKS token {i + 1}"] = token
+        d.secrets[f"EKS token {i + 1}'s signature"] = eks.signature(token)
+    verdict(d, out, checks)
+    out.timings["kubernetes_patches"] = float(len(k8s.patches))
+    out.timings["eks_tokens"] = float(len(k8s.tokens()))
+
+
 def wait_for_quietly(check: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -1300,6 +1357,9 @@ SCENARIOS: dict[str, Scenario] = {
     "linode-dark-home": Scenario(
         "the worst night on the Linode stack: us-east-1 goes dark with its MariaDB and Kubernetes API; the replica's lag is unknown, so only a person's override fails over (with data loss, approved); us-east-1's server comes back writable beside us-west-2's; the failback refuses it as not fenced, its own copy's guard makes it read-only (announced once), then has it replicate us-west-2 and catch up; the failback brings the shop home with every order",
         fault=linode_stack, course=scenario_linode_dark_home, stack="linode", home_copy=True),
+    "eks": Scenario(
+        "the shop's pods on EKS in each region (the contract-checked Kubernetes fake over https, with its cluster's CA) beside the AWS stack: us-east-1 goes dark; a person approves; dr-scale-up scales us-west-2's deployments and stateful set to active with the IAM-authenticated token it signs with its role (no stored token; the cluster has STS vouch for it and maps the role through its access entries); the way home returns them to standby",
+        fault=eks_clusters, course=scenario_eks),
     "home-copy-alarm": Scenario(
         "after a failover, us-east-1's own copy gets its alarm: refused (a failback, not a failover); `lifeboat failback` from us-west-2 brings the shop home",
         home_copy=True, course=scenario_home_copy_alarm),

@@ -709,6 +709,23 @@ def test_the_linode_stack_fails_over_and_comes_home_with_no_order_lost(run_drill
         assert secret not in logs
 
 
+def test_on_eks_dr_scale_up_is_let_in_by_the_token_it_signs_with_its_role(run_drill: Any) -> None:
+    """GIVEN the AWS stack with the shop's pods also on an EKS cluster in each region (the
+    contract-checked Kubernetes fake over https with its cluster's CA, authenticating callers as
+    EKS does: the bearer token's presigned STS request sent to the emulated STS, which checks its
+    signature, the signing role mapped through the cluster's access entries), and no Kubernetes
+    token stored anywhere, WHEN us-east-1 goes dark and a person approves, THEN dr-scale-up
+    scales us-west-2's deployments and stateful set to active, let in as its own role by the
+    token it signed, AND the way home returns them to standby; no token or signature reaches a
+    log line."""
+    d, out = run_drill("eks", go_home=True)
+    assert out.passed, out.verdict
+    assert out.failback is not None and out.failback.passed, out.failback.verdict
+    assert out.timings.get("eks_tokens", 0) > 0
+    logs = d.logs("functions.log")
+    assert "k8s-aws-v1." not in logs and "X-Amz-Signature" not in logs
+
+
 def test_the_worst_night_on_the_linode_stack_fences_the_returning_source_and_brings_it_home(run_drill: Any) -> None:
     """GIVEN the Linode stack, WHEN us-east-1 goes dark with its MariaDB and Kubernetes API, THEN
     the replica's lag is unknown (never 0) and only a person's override fails over (recorded);

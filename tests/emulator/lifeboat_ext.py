@@ -121,6 +121,11 @@ routing controls and assertion safety rules, seeded with ``POST /_lifeboat/arc``
 the route53-recovery-cluster JSON API; an endpoint whose region is dark (or whose outage names
 ``arc``) answers ``EndpointTemporarilyUnavailableException``. See ``arc.py``.
 
+STS presigned GetCallerIdentity
+-------------------------------
+A GET with SigV4 in the query for ``sts`` (EKS's bearer token, sent on by its authenticator) is
+answered here, its signature and age checked as STS checks them: see ``sts_presigned.py``.
+
 S3
 --
 ``GetBucketVersioning`` answers with the root element S3 documents, ``VersioningConfiguration``
@@ -142,6 +147,7 @@ from moto.core.responses import ActionResult
 
 import api_faults
 import iam_requests
+import sts_presigned
 from arc import ARC
 from arc import PATH as ARC_PATH
 from moto.rds import models as rds_models
@@ -1224,6 +1230,8 @@ class LifeboatMiddleware:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_lifeboat/"):
             return self._control(path, method, environ, start_response)
+        if sts_presigned.is_presigned_sts(environ):
+            return self._presigned_sts(environ, start_response)
         signed = _signed(environ)
         arc = ARC_PATH.match(path)
         if arc and method == "POST":
@@ -1253,6 +1261,21 @@ class LifeboatMiddleware:
             return self._serve(environ, start_response, signed, refused)
         finally:
             STATE.request.now = None
+
+    def _presigned_sts(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """A presigned STS GetCallerIdentity (EKS's token, sent on by its authenticator): see
+        sts_presigned.py. Counted as ``sts:GetCallerIdentity``; never judged by a role's policy
+        (STS requires no permission for it)."""
+        q = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        key, _, region, *_ = q["X-Amz-Credential"][0].split("/") + ["", "", ""]
+        with STATE.lock:
+            STATE.calls["sts:GetCallerIdentity"] = STATE.calls.get("sts:GetCallerIdentity", 0) + 1
+        if STATE.region_dark(region, "sts", key):
+            body = b"<ErrorResponse><Error><Code>ServiceUnavailable</Code></Error></ErrorResponse>"
+            start_response("503 Service Unavailable",
+                           [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        return sts_presigned.respond(environ, start_response, "testing")
 
     def _serve(self, environ: dict[str, Any], start_response: Any, signed: _Signed | None,
                refused: str | None = None) -> Any:

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
+use lifeboat_aws::eks::EksTokenSigner;
 use lifeboat_aws::events::EventBridgePublisher;
 use lifeboat_aws::rds::RdsGlobalDatabase;
 use lifeboat_aws::route53::{ArcAdapter, Route53Adapter};
@@ -32,6 +33,7 @@ type ScaleHandler = dr_scale_up::Handler<
     SnsNotifier,
     SystemClock,
     KubernetesApi,
+    EksTokenSigner,
 >;
 
 /// dr-scale-up as the copy in `region` wires it (the other region's store as its peer).
@@ -60,6 +62,7 @@ fn scale_handler_in(shop: &Shop, region: &str) -> ScaleHandler {
             clock: SystemClock,
             // Not reached: the shop's plan names no Kubernetes cluster.
             k8s: KubernetesApi::new(Duration::from_secs(1)).expect("a client"),
+            eks: EksTokenSigner::new(sdk),
         },
     }
 }
@@ -1026,4 +1029,52 @@ async fn a_scale_status_reads_ecs_services_ten_per_call() {
         "{status:?}"
     );
     assert_eq!(calls_of(&shop, "ecs:DescribeServices").await, 2);
+}
+
+/// Issue 23 item 2 (EKS): the token dr-scale-up signs is one STS honours, over real HTTP: sent
+/// to the emulated STS as EKS's authenticator sends it (the URL, this cluster's name in
+/// `x-k8s-aws-id`), it answers the identity that signed it; for another cluster it is refused.
+/// (The emulator's STS checks presigned signatures: tests/emulator/sts_presigned.py.)
+#[tokio::test]
+async fn an_eks_token_is_one_sts_honours_for_its_cluster_only() {
+    use base64::Engine as _;
+    use lifeboat_core::ports::EksTokens;
+
+    let emulator = lifeboat_tests::Emulator::start().await;
+    let sdk = lifeboat_tests::settings_for(emulator.endpoint())
+        .load(WEST)
+        .await;
+    let token = EksTokenSigner::new(&sdk)
+        .token(WEST, "shop-usw2")
+        .await
+        .expect("a token");
+    let b64 = token
+        .expose()
+        .strip_prefix("k8s-aws-v1.")
+        .expect("the prefix");
+    let url = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(b64)
+            .expect("base64url"),
+    )
+    .unwrap();
+    assert!(url.starts_with(emulator.endpoint()), "{url}");
+    let http = reqwest::Client::new();
+    let ask = |cluster: &'static str| {
+        http.get(&url)
+            .header("x-k8s-aws-id", cluster)
+            .header("accept", "application/json")
+            .send()
+    };
+    let ok = ask("shop-usw2").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(
+        body["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/testing/testing"
+    );
+    let other = ask("shop-use1").await.unwrap();
+    assert_eq!(other.status(), 403);
+    let body: Value = other.json().await.unwrap();
+    assert_eq!(body["Error"]["Code"], "SignatureDoesNotMatch");
 }

@@ -81,14 +81,16 @@ class CheckedServer:
 
     def __init__(self, spec_file: str, handle: Callable[[Request], Answer],
                  bad_request: Callable[[str], Any] | None = None,
-                 error_response: str | None = None, check_spec: bool = True) -> None:
+                 error_response: str | None = None, check_spec: bool = True,
+                 tls: tuple[str, str] | None = None) -> None:
         """`bad_request(reasons)`: the vendor's error body for a request its description
         rejects (DigitalOcean's `{"id", "message"}` unless given). `error_response`: the
         description's shared error answer (a `components.responses` name, or a
         `components.schemas` name: the error's body), against which an error status is checked
         where an operation lists no error answer of its own with a body (Linode's Domain Records
         List lists only its 200; Kubernetes lists a 401 without a body, while every Kubernetes
-        error is a meta/v1 `Status`). `check_spec`: see `load_spec`."""
+        error is a meta/v1 `Status`). `check_spec`: see `load_spec`. `tls`: (certificate file,
+        key file): served over https with that certificate."""
         self.handle = handle
         self.bad_request = bad_request or (lambda reasons: {"id": "bad_request", "message": reasons})
         self.error_schema = None
@@ -103,8 +105,8 @@ class CheckedServer:
         self.violations: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
-        self.server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.server = make_server("127.0.0.1", 0, self._app, threaded=True, ssl_context=tls)
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_port}"
         self.spec = load_spec(spec_file, self.base_url, check_spec)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

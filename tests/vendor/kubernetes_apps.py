@@ -13,6 +13,14 @@ What Kubernetes documents and the fake keeps:
   change moves `status` one step (`readyReplicas`, `updatedReplicas`, `availableReplicas`),
   so a client sees the rollout progress and complete, not a jump; `hold(kind, ns, name)`
   stops a workload's progress (pods that never become ready);
+* on EKS (`eks=EksAuthenticator(...)`), a bearer token `k8s-aws-v1.…` is what EKS's
+  authenticator (aws-iam-authenticator's `Verify`) takes it for: a presigned STS
+  `GetCallerIdentity` URL, checked as it checks one (base64url, its STS host, path `/`, only the
+  query parameters it allows, `x-k8s-aws-id` among the signed headers, `X-Amz-Expires` at most
+  900, its date at most 15 minutes old), then sent to STS (here: the emulated AWS, whose STS
+  checks the signature, see tests/emulator/sts_presigned.py) with this cluster's name in
+  `x-k8s-aws-id`; the role that signed it must have an access entry, which names the
+  namespaces it may touch (401 otherwise, as EKS answers a principal it cannot map);
 * errors are meta/v1 `Status` objects (`{"kind": "Status", "status": "Failure", "reason",
   "code", "message"}`): 401 without the bearer token, 403 for a namespace the token may not
   touch, 404 for an unknown workload, 415 for a patch that is not a merge patch, 422 for a
@@ -20,10 +28,16 @@ What Kubernetes documents and the fake keeps:
 """
 from __future__ import annotations
 
+import base64
+import datetime
 import json
+import re
 import threading
+import urllib.parse
 import uuid
 from typing import Any
+
+import requests
 
 from werkzeug.wrappers import Request
 
@@ -99,12 +113,101 @@ class Workload:
                 "spec": spec, "status": st}
 
 
+EKS_PREFIX = "k8s-aws-v1."
+# aws-iam-authenticator's limits and the query parameters it lets through
+EKS_MAX_TOKEN = 4096
+EKS_PARAMETERS = {"action", "version", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+                  "x-amz-expires", "x-amz-security-token", "x-amz-signature",
+                  "x-amz-signedheaders", "x-amz-user-agent"}
+
+
+class EksAuthenticator:
+    """EKS's authentication of IAM principals: `cluster` (the name tokens must be bound to),
+    `sts_url` (STS's endpoint: here the emulated AWS, standing in for sts.<region>.amazonaws.com,
+    the one host a token's URL may name), `access_entries` (principal ARN -> the namespaces its
+    access policy is scoped to)."""
+
+    def __init__(self, cluster: str, sts_url: str, access_entries: dict[str, set[str]]) -> None:
+        self.cluster = cluster
+        parsed = urllib.parse.urlsplit(sts_url)
+        self.sts = (parsed.scheme, parsed.netloc)
+        self.access_entries = access_entries
+        self.authenticated: list[str] = []
+        self.refused: list[str] = []
+        # every token presented (a test looks for each in the caller's logs)
+        self.tokens: set[str] = set()
+
+    def principal(self, token: str) -> str | None:
+        """The canonical ARN of the role that signed `token`, or None (the reason in refused)."""
+        self.tokens.add(token)
+        principal, why = self._verify(token)
+        if principal is None:
+            self.refused.append(why)
+        else:
+            self.authenticated.append(principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[str | None, str]:
+        if len(token) > EKS_MAX_TOKEN:
+            return None, "token is too large"
+        try:
+            b64 = token[len(EKS_PREFIX):]
+            url = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True).decode()
+        except (ValueError, UnicodeDecodeError) as e:
+            return None, f"not base64url: {e}"
+        parsed = urllib.parse.urlsplit(url)
+        if (parsed.scheme, parsed.netloc) != self.sts:
+            return None, f"unexpected STS host {parsed.scheme}://{parsed.netloc} in pre-signed URL"
+        if parsed.path != "/":
+            return None, "unexpected path in pre-signed URL"
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        lower: dict[str, str] = {}
+        for key, values in query.items():
+            if key.lower() not in EKS_PARAMETERS:
+                return None, f"non-whitelisted query parameter {key!r}"
+            if len(values) != 1:
+                return None, "query parameter with multiple values not supported"
+            lower[key.lower()] = values[0]
+        if lower.get("action") != "GetCallerIdentity":
+            return None, "unexpected action parameter in pre-signed URL"
+        if "x-k8s-aws-id" not in [h.lower() for h in lower.get("x-amz-signedheaders", "").split(";")]:
+            return None, "client did not sign the x-k8s-aws-id header in the pre-signed URL"
+        try:
+            expires = int(lower.get("x-amz-expires", ""))
+        except ValueError:
+            expires = -1
+        if not 0 <= expires <= 900:
+            return None, "invalid X-Amz-Expires parameter in pre-signed URL"
+        try:
+            date = datetime.datetime.strptime(lower.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ")
+        except ValueError:
+            return None, "X-Amz-Date parameter must be present in pre-signed URL"
+        if datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) > date + datetime.timedelta(minutes=15):
+            return None, "X-Amz-Date parameter is expired (15 minute expiration)"
+        try:
+            r = requests.get(url, headers={"x-k8s-aws-id": self.cluster, "accept": "application/json"},
+                             timeout=5, allow_redirects=False)
+        except requests.RequestException as e:
+            return None, f"error during GET: {type(e).__name__}"
+        if r.status_code != 200:
+            return None, f"error from AWS (expected 200, got {r.status_code})"
+        arn = r.json()["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"]
+        m = re.fullmatch(r"arn:aws:sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+", arn)
+        if m is None:
+            return None, f"not a role's session: {arn}"
+        return f"arn:aws:iam::{m.group(1)}:role/{m.group(2)}", "authenticated"
+
+
 class KubernetesApps:
-    def __init__(self, token: str, workloads: list[tuple[str, str, str, int]],
-                 namespaces: set[str] | None = None) -> None:
+    def __init__(self, token: str | None, workloads: list[tuple[str, str, str, int]],
+                 namespaces: set[str] | None = None, eks: EksAuthenticator | None = None,
+                 tls: tuple[str, str] | None = None) -> None:
         """`workloads`: (kind: deployments|statefulsets, namespace, name, replicas), running
-        ready. `namespaces`: those the token may touch (all of the workloads' by default)."""
+        ready. `namespaces`: those the token may touch (all of the workloads' by default).
+        `eks`: the cluster authenticates IAM principals as EKS does (then `token` may be None).
+        `tls`: (certificate file, key file) to serve https with, as a cluster's API is served."""
         self.token = token
+        self.eks = eks
         self._lock = threading.Lock()
         self.workloads = {(k, ns, n): Workload(k, ns, n, r) for k, ns, n, r in workloads}
         self.namespaces = namespaces if namespaces is not None else {ns for _, ns, _, _ in workloads}
@@ -113,7 +216,8 @@ class KubernetesApps:
         self.server = CheckedServer(
             SPEC, self.handle,
             bad_request=lambda reasons: status(400, reasons)[1],
-            error_response="io.k8s.apimachinery.pkg.apis.meta.v1.Status", check_spec=False)
+            error_response="io.k8s.apimachinery.pkg.apis.meta.v1.Status", check_spec=False,
+            tls=tls)
         self.base_url = self.server.base_url
 
     @property
@@ -132,8 +236,20 @@ class KubernetesApps:
         with self._lock:
             return self._serve(request)
 
+    def _admitted(self, request: Request) -> set[str] | None:
+        """The namespaces the request's bearer may touch; None: not authenticated."""
+        auth = request.headers.get("Authorization", "")
+        if self.token is not None and auth == f"Bearer {self.token}":
+            return self.namespaces
+        if self.eks is not None and auth.startswith(f"Bearer {EKS_PREFIX}"):
+            principal = self.eks.principal(auth[len("Bearer "):])
+            if principal is not None:
+                return self.eks.access_entries.get(principal)
+        return None
+
     def _serve(self, request: Request) -> Answer:
-        if request.headers.get("Authorization", "") != f"Bearer {self.token}":
+        namespaces = self._admitted(request)
+        if namespaces is None:
             return status(401, "Unauthorized")
         if self.fail_next:
             code = self.fail_next.pop(0)
@@ -142,7 +258,7 @@ class KubernetesApps:
         if len(parts) not in (3, 4) or parts[1] not in KINDS or (len(parts) == 4 and parts[3] != "scale"):
             return status(404, "the server could not find the requested resource")
         namespace, kind, name = parts[0], parts[1], parts[2]
-        if namespace not in self.namespaces:
+        if namespace not in namespaces:
             return status(403, f'{kind}.apps "{name}" is forbidden: the token may not '
                                f'touch namespace "{namespace}"')
         w = self.workloads.get((kind, namespace, name))

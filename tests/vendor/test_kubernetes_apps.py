@@ -92,3 +92,63 @@ def test_a_request_or_answer_the_description_rejects_is_a_violation(k8s: Kuberne
     k8s.server.handle = lambda request: (200, {"kind": "Scale", "spec": {"replicas": "three"}}, {})
     assert call(k8s, "GET", f"{BASE}/deployments/web/scale")[0] == 500
     assert len(k8s.violations) == 2
+
+
+# ---- EKS: IAM principals authenticated through STS (the emulated AWS's) ----
+
+EMULATOR = Path(__file__).resolve().parents[1] / "emulator"
+ROLE_KEY = "LBFNDRSCALEUP"  # the emulator names a key's role after the key
+
+
+@pytest.fixture(scope="module")
+def sts() -> Iterator[str]:
+    import threading
+    sys.path.insert(0, str(EMULATOR))
+    import server  # tests/emulator (no package)
+    srv = server.build_server("127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture
+def eks(sts: str) -> Iterator[KubernetesApps]:
+    import requests
+    from kubernetes_apps import EksAuthenticator
+    # the emulator's state is the process's: no outage left by another test
+    requests.post(f"{sts}/moto-api/reset", timeout=10).raise_for_status()
+    entries = {f"arn:aws:iam::123456789012:role/{ROLE_KEY}": {NS}}
+    fake = KubernetesApps(None, [("deployments", NS, "web", 1), ("deployments", "billing", "api", 1)],
+                          eks=EksAuthenticator("shop-usw2", sts, entries))
+    yield fake
+    fake.stop()
+
+
+def test_on_eks_a_token_signed_for_the_cluster_by_a_role_with_an_access_entry_is_let_in(eks, sts):
+    from sts_presigned import aws_cli_token
+    token = aws_cli_token(sts, "shop-usw2", key=ROLE_KEY)
+    code, body = call(eks, "GET", f"{BASE}/deployments/web", token=token)
+    assert code == 200 and body["kind"] == "Deployment"
+    assert eks.eks is not None
+    assert eks.eks.authenticated == [f"arn:aws:iam::123456789012:role/{ROLE_KEY}"]
+    # its access entry is scoped to the shop's namespace
+    code, body = call(eks, "GET", "/apis/apps/v1/namespaces/billing/deployments/api", token=token)
+    assert code == 403 and body["reason"] == "Forbidden"
+
+
+def test_on_eks_another_clusters_token_an_unmapped_role_or_a_forged_one_is_unauthorized(eks, sts):
+    from sts_presigned import aws_cli_token
+    assert eks.eks is not None
+    for token, why in [
+        (aws_cli_token(sts, "shop-use1", key=ROLE_KEY), "error from AWS (expected 200, got 403)"),
+        (aws_cli_token(sts, "shop-usw2", key=ROLE_KEY, secret="wrong"), "error from AWS (expected 200, got 403)"),
+        (aws_cli_token("https://sts.example.com", "shop-usw2", key=ROLE_KEY), "unexpected STS host"),
+        ("k8s-aws-v1.!!!", "not base64url"),
+    ]:
+        code, body = call(eks, "GET", f"{BASE}/deployments/web", token=token)
+        assert code == 401 and body["reason"] == "Unauthorized", token
+        assert eks.eks.refused[-1].startswith(why), eks.eks.refused
+    # authenticated, but no access entry: unauthorized, as EKS answers a principal it cannot map
+    code, _ = call(eks, "GET", f"{BASE}/deployments/web", token=aws_cli_token(sts, "shop-usw2", key="LBFNVERIFY"))
+    assert code == 401
+    assert eks.eks.authenticated[-1] == "arn:aws:iam::123456789012:role/LBFNVERIFY"

@@ -11,6 +11,7 @@
 pub mod cloudwatch;
 pub mod compute;
 pub mod config;
+pub mod eks;
 pub mod error;
 pub mod events;
 pub mod rds;

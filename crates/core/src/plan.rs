@@ -797,16 +797,56 @@ pub struct KubernetesPlan {
     /// The cluster's API, `https://` (as its kubeconfig's `server`).
     pub api_url: String,
     /// SecureString holding a bearer token whose role may get the workloads and get and patch
-    /// their `scale` subresource (the name, never the token; read for every call).
-    pub token_parameter: String,
+    /// their `scale` subresource (the name, never the token; read for every call). LKE, DOKS,
+    /// or any cluster with a service account token; exactly one of this and `eks`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_parameter: Option<String>,
+    /// An EKS cluster in this region that lifeboat reaches with the IAM-authenticated token AWS
+    /// documents (`aws eks get-token`): signed for each call with the function's own role, which
+    /// the cluster's access entries must name. Exactly one of this and `token_parameter`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eks: Option<EksClusterPlan>,
     /// Parameter holding the cluster's CA certificate (PEM), when its API's certificate is not
-    /// signed by a public CA (LKE, DOKS: the kubeconfig's `certificate-authority-data`, decoded).
+    /// signed by a public CA (LKE, DOKS: the kubeconfig's `certificate-authority-data`, decoded;
+    /// EKS: the cluster's `certificateAuthority.data`, decoded, always needed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_parameter: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deployments: Vec<WorkloadPlan>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub statefulsets: Vec<WorkloadPlan>,
+}
+
+/// An EKS cluster lifeboat authenticates to with its function's IAM role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EksClusterPlan {
+    /// The cluster's name, as EKS knows it (`aws eks describe-cluster --name`): the token is
+    /// bound to it (`x-k8s-aws-id`).
+    pub cluster_name: String,
+}
+
+/// How lifeboat authenticates to a cluster (a valid plan names exactly one way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterAuth<'a> {
+    /// A bearer token read from this SecureString.
+    Token { parameter: &'a str },
+    /// EKS's IAM-authenticated token for this cluster, signed in the plan's region.
+    Eks { cluster_name: &'a str },
+}
+
+impl KubernetesPlan {
+    /// How lifeboat authenticates to the cluster; `None` only in a plan that failed validation
+    /// (neither way named).
+    pub fn auth(&self) -> Option<ClusterAuth<'_>> {
+        match (&self.eks, &self.token_parameter) {
+            (Some(eks), _) => Some(ClusterAuth::Eks {
+                cluster_name: &eks.cluster_name,
+            }),
+            (None, Some(p)) => Some(ClusterAuth::Token { parameter: p }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A deployment or stateful set with its standby and active replica counts.

@@ -1014,6 +1014,19 @@ pub struct ClusterAccess {
     pub ca_pem: Option<String>,
 }
 
+/// EKS's IAM-authenticated bearer token (what `aws eks get-token` prints): a presigned STS
+/// `GetCallerIdentity` bound to one cluster, signed with the caller's own credentials. The
+/// cluster's authenticator sends it to STS and maps the signer's role through its access
+/// entries. Made locally for each use (it is good for minutes, and nothing is stored).
+pub trait EksTokens: Send + Sync {
+    /// A token for `cluster_name`, signed for STS in `region` (the cluster's).
+    fn token(
+        &self,
+        region: &str,
+        cluster_name: &str,
+    ) -> impl Future<Output = Result<Secret>> + Send;
+}
+
 /// Kubernetes workloads through a cluster's API (apps/v1 and its `scale` subresource).
 pub trait KubernetesWorkloads: Send + Sync {
     /// The workload as its object says it stands.

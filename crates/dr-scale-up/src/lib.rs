@@ -34,10 +34,10 @@ use lifeboat_core::fence::{
     self, FenceAction, FenceMarker, FenceOutcome, FenceReport, GuardVerdict,
 };
 use lifeboat_core::kubernetes::steady;
-use lifeboat_core::plan::ValidPlan;
+use lifeboat_core::plan::{ClusterAuth, ValidPlan};
 use lifeboat_core::ports::{
-    AutoScalingGroups, Clock, ClusterAccess, EcsServiceView, EcsServices, KubernetesWorkloads,
-    Notifier, ParameterStore, Secret,
+    AutoScalingGroups, Clock, ClusterAccess, EcsServiceView, EcsServices, EksTokens,
+    KubernetesWorkloads, Notifier, ParameterStore, Secret,
 };
 use lifeboat_core::steps::{asg_steady, ecs_steady};
 use lifeboat_core::{Error, ErrorKind, Result, store};
@@ -186,11 +186,13 @@ pub enum Response {
 
 /// The ports the handler uses.
 #[derive(Debug)]
-pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s> {
+pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s, Eks> {
     pub ecs: Ecs,
     pub asg: Asg,
     /// The Kubernetes clusters' APIs (a plan's `compute.kubernetes`).
     pub k8s: K8s,
+    /// EKS's IAM-authenticated tokens, signed with this function's role (a cluster's `eks`).
+    pub eks: Eks,
     pub db: Db,
     /// This region's parameter store (the plan, this copy's lock, the fence marker).
     pub params: Params,
@@ -202,9 +204,9 @@ pub struct Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s> {
 
 /// The handler: built once at init, called per request.
 #[derive(Debug)]
-pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s> {
+pub struct Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s, Eks> {
     pub config: Config,
-    pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>,
+    pub ports: Ports<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s, Eks>,
 }
 
 /// What a described resource is now.
@@ -225,8 +227,8 @@ struct Step {
     after: Capacity,
 }
 
-impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>
-    Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s>
+impl<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s, Eks>
+    Handler<Ecs, Asg, Db, Params, PeerParams, Topic, Time, K8s, Eks>
 where
     Ecs: EcsServices,
     Asg: AutoScalingGroups,
@@ -236,6 +238,7 @@ where
     Topic: Notifier,
     Time: Clock,
     K8s: KubernetesWorkloads,
+    Eks: EksTokens,
 {
     pub async fn handle(&self, event: Value) -> Result<Response> {
         let request: Request = lifeboat_lambda::parse_event("dr-scale-up request", event)?;
@@ -504,8 +507,10 @@ where
         }
     }
 
-    /// How to reach `region`'s Kubernetes cluster: the plan's API URL, the token and the CA
-    /// certificate read from this copy's parameter store now (a rotated token is used at once).
+    /// How to reach `region`'s Kubernetes cluster: the plan's API URL and CA certificate (read
+    /// from this copy's parameter store now), and a bearer token: the one in its SecureString
+    /// (read now: a rotated token is used at once) or, on EKS, one signed now with this
+    /// function's role.
     async fn cluster_access(&self, plan: &ValidPlan, region: &str) -> Result<ClusterAccess> {
         let k = plan
             .region(region)?
@@ -526,7 +531,19 @@ where
                 }
             }
         };
-        let token = Secret::new(read(&k.token_parameter, "token_parameter").await?);
+        let token = match k.auth() {
+            Some(ClusterAuth::Token { parameter }) => {
+                Secret::new(read(parameter, "token_parameter").await?)
+            }
+            Some(ClusterAuth::Eks { cluster_name }) => {
+                self.ports.eks.token(region, cluster_name).await?
+            }
+            None => {
+                return Err(Error::internal(format!(
+                    "regions.{region}.compute.kubernetes names no way to authenticate"
+                )));
+            }
+        };
         let ca_pem = match &k.ca_parameter {
             Some(p) => Some(read(p, "ca_parameter").await?),
             None => None,

@@ -3,6 +3,7 @@
 use dr_scale_up::{Config, Handler, Ports};
 use lifeboat_aws::AwsSettings;
 use lifeboat_aws::compute::{AsgAdapter, EcsAdapter};
+use lifeboat_aws::eks::EksTokenSigner;
 use lifeboat_aws::sns::SnsNotifier;
 use lifeboat_aws::ssm::SsmParameterStore;
 use lifeboat_core::ports::SystemClock;
@@ -22,6 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ecs: EcsAdapter::new(&sdk),
             asg: AsgAdapter::new(&sdk),
             k8s: KubernetesApi::new(kubernetes::REQUEST_TIMEOUT)?,
+            eks: EksTokenSigner::new(&sdk),
             db: lifeboat_aws::rds::databases(&sdk, settings.probe_timeout)?,
             params: SsmParameterStore::new(&sdk),
             peer_params: SsmParameterStore::new(&peer),

@@ -19,6 +19,7 @@ type Fakes = Handler<
     FakeNotifier,
     FixedClock,
     FakeKubernetes,
+    FakeEksTokens,
 >;
 
 /// GIVEN the example shop: us-west-2 at standby capacity (web 1, checkout 1, workers 1/1, max
@@ -50,6 +51,7 @@ fn given_a_standby_region() -> Fakes {
             notifier: FakeNotifier::default(),
             clock: FixedClock::at(time::macros::datetime!(2026-12-03 03:00 UTC)),
             k8s: FakeKubernetes::new(K8S_TOKEN),
+            eks: FakeEksTokens::default(),
         },
     }
 }
@@ -481,6 +483,7 @@ async fn the_guard_fences_even_when_the_other_lock_cannot_be_read_and_says_so() 
             notifier: h.ports.notifier,
             clock: h.ports.clock,
             k8s: h.ports.k8s,
+            eks: h.ports.eks,
         },
     };
     let out = h.handle(json!({"action": "guard"})).await.unwrap();
@@ -904,7 +907,8 @@ fn given_a_standby_cluster() -> Fakes {
         .compute
         .kubernetes = Some(lifeboat_core::plan::KubernetesPlan {
         api_url: K8S_API.into(),
-        token_parameter: K8S_TOKEN_PARAMETER.into(),
+        token_parameter: Some(K8S_TOKEN_PARAMETER.into()),
+        eks: None,
         ca_parameter: None,
         deployments: vec![lifeboat_core::plan::WorkloadPlan {
             namespace: "shop".into(),
@@ -1047,4 +1051,111 @@ async fn a_fence_of_a_dark_cluster_is_recorded_and_the_way_home_returns_workload
     };
     let web = outcome(fence, "k8s:deployments/shop/web");
     assert!(matches!(web, FenceOutcome::Unreachable { .. }), "{web:?}");
+}
+
+// Issue 23 item 2 (EKS): the cluster is reached with the IAM-authenticated token, signed for it
+// by this function's role; no token is read from a parameter.
+
+const EKS_CA_PARAMETER: &str = "/lifeboat/shop/kubernetes/usw2-ca";
+
+/// GIVEN the standby cluster of [`given_a_standby_cluster`], on EKS: the plan names the cluster
+/// `shop-usw2` and its CA instead of a token, and the cluster accepts only the token signed for
+/// it.
+fn given_a_standby_eks_cluster() -> Fakes {
+    let mut h = given_a_standby_cluster();
+    let mut plan: lifeboat_core::plan::Plan =
+        serde_json::from_str(&h.ports.params.value("/lifeboat/shop/plan").unwrap()).unwrap();
+    let k = plan
+        .regions
+        .get_mut("us-west-2")
+        .and_then(|r| r.compute.kubernetes.as_mut())
+        .unwrap();
+    k.token_parameter = None;
+    k.eks = Some(lifeboat_core::plan::EksClusterPlan {
+        cluster_name: "shop-usw2".into(),
+    });
+    k.ca_parameter = Some(EKS_CA_PARAMETER.into());
+    h.ports.params.insert(
+        "/lifeboat/shop/plan",
+        &serde_json::to_string(&plan).unwrap(),
+    );
+    h.ports.params.remove(K8S_TOKEN_PARAMETER);
+    h.ports.params.insert(
+        EKS_CA_PARAMETER,
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+    );
+    let k8s = FakeKubernetes::new(&FakeEksTokens::token_for("us-west-2", "shop-usw2"));
+    for (w, n) in [
+        (deployment("web"), 1),
+        (
+            lifeboat_core::kubernetes::WorkloadRef {
+                kind: lifeboat_core::kubernetes::WorkloadKind::StatefulSet,
+                ..deployment("queue")
+            },
+            0,
+        ),
+    ] {
+        k8s.add(K8S_API, w, n);
+    }
+    h.ports.k8s = k8s;
+    h
+}
+
+#[tokio::test]
+async fn an_eks_cluster_is_scaled_with_a_token_signed_for_it_and_no_token_parameter() {
+    let h = given_a_standby_eks_cluster();
+    // WHEN the scale-up starts
+    let out = h.handle(json!({"action": "start"})).await.unwrap();
+    // THEN the workloads are scaled with the token signed for shop-usw2 in us-west-2
+    let Response::Scaled { changed, .. } = &out else {
+        panic!("{out:?}")
+    };
+    assert!(
+        changed
+            .iter()
+            .any(|c| c.resource == "k8s:deployments/shop/web"),
+        "{changed:?}"
+    );
+    assert_eq!(
+        h.ports.k8s.replicas(K8S_API, &deployment("web")),
+        Some((4, 1))
+    );
+    let signed = h.ports.eks.signed.lock().unwrap().clone();
+    assert!(!signed.is_empty());
+    assert!(
+        signed.iter().all(|s| s == "us-west-2 shop-usw2"),
+        "{signed:?}"
+    );
+    // (the token parameter of the token-based plan is gone: nothing needed it)
+    assert_eq!(h.ports.params.value(K8S_TOKEN_PARAMETER), None);
+}
+
+#[tokio::test]
+async fn without_credentials_to_sign_with_or_the_clusters_ca_nothing_is_changed() {
+    let h = given_a_standby_eks_cluster();
+    *h.ports.eks.unavailable.lock().unwrap() = true;
+    let e = h.handle(json!({"action": "start"})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+    assert!(
+        h.ports.k8s.calls.lock().unwrap().is_empty(),
+        "no call reached the cluster"
+    );
+    assert_eq!(
+        h.ports
+            .ecs
+            .get("us-west-2", "shop", "web")
+            .map(|v| v.desired),
+        Some(1),
+        "nothing else changed"
+    );
+
+    *h.ports.eks.unavailable.lock().unwrap() = false;
+    h.ports.params.remove(EKS_CA_PARAMETER);
+    let e = h.handle(json!({"action": "start"})).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
+    assert!(e.message().contains(EKS_CA_PARAMETER), "{e}");
+    assert!(
+        h.ports.k8s.calls.lock().unwrap().is_empty(),
+        "no call reached the cluster"
+    );
 }

@@ -130,3 +130,39 @@ impl KubernetesWorkloads for FakeKubernetes {
         Ok(())
     }
 }
+
+/// EKS tokens signed by a fake role: each one names its region and cluster, so a
+/// [`FakeKubernetes`] made with [`FakeEksTokens::token_for`] accepts only the token for its
+/// cluster. `unavailable` makes signing fail as when the function has no credentials.
+#[derive(Debug, Default)]
+pub struct FakeEksTokens {
+    /// Every token asked for: `<region> <cluster>`.
+    pub signed: Mutex<Vec<String>>,
+    pub unavailable: Mutex<bool>,
+}
+
+impl FakeEksTokens {
+    /// The token this fake signs for `cluster_name` in `region`.
+    pub fn token_for(region: &str, cluster_name: &str) -> String {
+        format!("k8s-aws-v1.fake-presigned-sts-{region}-{cluster_name}")
+    }
+}
+
+impl crate::ports::EksTokens for FakeEksTokens {
+    async fn token(&self, region: &str, cluster_name: &str) -> Result<crate::ports::Secret> {
+        self.signed
+            .lock()
+            .unwrap()
+            .push(format!("{region} {cluster_name}"));
+        if *self.unavailable.lock().unwrap() {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                "EKS token: no credentials to sign with (the credentials provider timed out)",
+            ));
+        }
+        Ok(crate::ports::Secret::new(Self::token_for(
+            region,
+            cluster_name,
+        )))
+    }
+}

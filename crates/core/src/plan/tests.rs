@@ -921,7 +921,8 @@ fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
     let west = plan.regions.get_mut("us-west-2").expect("west");
     west.compute.kubernetes = Some(KubernetesPlan {
         api_url: "https://lke123.us-west.linodelke.net:443".into(),
-        token_parameter: "/lifeboat/shop/kubernetes/usw2-token".into(),
+        token_parameter: Some("/lifeboat/shop/kubernetes/usw2-token".into()),
+        eks: None,
         ca_parameter: Some("/lifeboat/shop/kubernetes/usw2-ca".into()),
         deployments: vec![WorkloadPlan {
             namespace: "shop".into(),
@@ -952,7 +953,7 @@ fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
         .and_then(|r| r.compute.kubernetes.as_mut())
         .expect("cluster");
     k.api_url = "http://lke123.example.com".into();
-    k.token_parameter = "a-token-written-here".into();
+    k.token_parameter = Some("a-token-written-here".into());
     k.deployments[0].name = "Web/../secrets".into();
     k.deployments[0].standby_replicas = 9;
     k.deployments.push(k.deployments[0].clone());
@@ -974,7 +975,8 @@ fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
     if let Some(k) = bad.regions.get_mut("us-east-1").map(|r| &mut r.compute) {
         k.kubernetes = Some(KubernetesPlan {
             api_url: "https://lke1.example.com".into(),
-            token_parameter: "/lifeboat/shop/kubernetes/use1-token".into(),
+            token_parameter: Some("/lifeboat/shop/kubernetes/use1-token".into()),
+            eks: None,
             ca_parameter: None,
             deployments: Vec::new(),
             statefulsets: vec![WorkloadPlan {
@@ -986,6 +988,72 @@ fn a_kubernetes_cluster_in_the_plan_is_checked_field_by_field() {
         });
     }
     assert!(fields(bad).contains(&"fencing.compute_count".to_string()));
+}
+
+/// Issue 23 item 2 (EKS): a cluster is reached either with a token from a SecureString or, on
+/// EKS, with the IAM-authenticated token signed for the named cluster; exactly one way, and an
+/// EKS cluster's CA is always named (its API's certificate is the cluster's own CA's).
+#[test]
+fn an_eks_cluster_is_named_instead_of_a_token_and_needs_its_ca() {
+    let eks = |name: &str, ca: Option<&str>| KubernetesPlan {
+        api_url: "https://0123456789ABCDEF.gr7.us-west-2.eks.amazonaws.com".into(),
+        token_parameter: None,
+        eks: Some(EksClusterPlan {
+            cluster_name: name.into(),
+        }),
+        ca_parameter: ca.map(Into::into),
+        deployments: vec![WorkloadPlan {
+            namespace: "shop".into(),
+            name: "web".into(),
+            standby_replicas: 1,
+            active_replicas: 4,
+        }],
+        statefulsets: Vec::new(),
+    };
+    let with = |k: KubernetesPlan| {
+        let mut plan = record_example();
+        plan.regions
+            .get_mut("us-west-2")
+            .expect("west")
+            .compute
+            .kubernetes = Some(k);
+        plan
+    };
+    let valid = with(eks("shop-usw2", Some("/lifeboat/shop/kubernetes/usw2-ca")))
+        .validate()
+        .expect("valid");
+    let k = valid
+        .region("us-west-2")
+        .expect("west")
+        .compute
+        .kubernetes
+        .as_ref()
+        .expect("cluster");
+    assert_eq!(
+        k.auth(),
+        Some(ClusterAuth::Eks {
+            cluster_name: "shop-usw2"
+        })
+    );
+
+    let base = "regions.us-west-2.compute.kubernetes";
+    // no CA: refused, named
+    assert!(fields(with(eks("shop-usw2", None))).contains(&format!("{base}.ca_parameter")));
+    // not a name EKS accepts (and never echoed raw)
+    for name in ["", "-shop", "shop/usw2", &"x".repeat(101)] {
+        assert!(
+            fields(with(eks(name, Some("/lifeboat/ca"))))
+                .contains(&format!("{base}.eks.cluster_name")),
+            "{name:?}"
+        );
+    }
+    // both ways, or neither: refused at the cluster
+    let mut both = eks("shop-usw2", Some("/lifeboat/ca"));
+    both.token_parameter = Some("/lifeboat/shop/kubernetes/usw2-token".into());
+    assert!(fields(with(both)).contains(&base.to_string()));
+    let mut neither = eks("shop-usw2", Some("/lifeboat/ca"));
+    neither.eks = None;
+    assert!(fields(with(neither)).contains(&base.to_string()));
 }
 
 fn mysql_example() -> Plan {
@@ -1093,7 +1161,8 @@ fn the_linode_stack_example_is_valid_with_each_of_its_providers() {
         let k8s = region.compute.kubernetes.as_ref().expect("a cluster");
         assert!(
             k8s.token_parameter
-                .starts_with("/lifeboat/shop/kubernetes/"),
+                .as_deref()
+                .is_some_and(|p| p.starts_with("/lifeboat/shop/kubernetes/")),
             "{name}"
         );
         assert!(

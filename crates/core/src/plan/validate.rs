@@ -478,6 +478,15 @@ fn is_kubernetes_name(s: &str) -> bool {
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
+/// An EKS cluster name as EKS accepts it: 1 to 100 letters, digits, '-' and '_', starting with
+/// a letter or digit.
+fn is_eks_cluster_name(s: &str) -> bool {
+    (1..=100).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 fn validate_kubernetes(c: &mut Checker, f: &str, k: &KubernetesPlan) {
     c.check(
         is_arc_endpoint_url(&k.api_url),
@@ -487,11 +496,43 @@ fn validate_kubernetes(c: &mut Checker, f: &str, k: &KubernetesPlan) {
             crate::text::inert(&k.api_url, 120)
         ),
     );
-    c.check(
-        is_parameter_name(&k.token_parameter),
-        format!("{f}.token_parameter"),
-        PARAMETER_NAME_RULE,
-    );
+    match (&k.token_parameter, &k.eks) {
+        (Some(_), Some(_)) => c.check(
+            false,
+            f.to_string(),
+            "names both token_parameter and eks: one way to authenticate",
+        ),
+        (None, None) => c.check(
+            false,
+            f.to_string(),
+            "names neither token_parameter nor eks: how lifeboat authenticates to the cluster",
+        ),
+        _ => {}
+    }
+    if let Some(token) = &k.token_parameter {
+        c.check(
+            is_parameter_name(token),
+            format!("{f}.token_parameter"),
+            PARAMETER_NAME_RULE,
+        );
+    }
+    if let Some(eks) = &k.eks {
+        c.check(
+            is_eks_cluster_name(&eks.cluster_name),
+            format!("{f}.eks.cluster_name"),
+            format!(
+                "'{}' is not an EKS cluster name (1 to 100 letters, digits, '-' and '_', \
+                 starting with a letter or digit)",
+                crate::text::inert(&eks.cluster_name, 120)
+            ),
+        );
+        c.check(
+            k.ca_parameter.is_some(),
+            format!("{f}.ca_parameter"),
+            "is required with eks: an EKS API's certificate is signed by the cluster's own CA \
+             (its certificateAuthority.data, decoded, in a parameter)",
+        );
+    }
     if let Some(ca) = &k.ca_parameter {
         c.check(
             is_parameter_name(ca),
