@@ -1077,4 +1077,43 @@ async fn an_eks_token_is_one_sts_honours_for_its_cluster_only() {
     assert_eq!(other.status(), 403);
     let body: Value = other.json().await.unwrap();
     assert_eq!(body["Error"]["Code"], "SignatureDoesNotMatch");
+
+    // a role's credentials (as in Lambda) carry a session token: it is signed in, and honoured
+    let mut settings = lifeboat_tests::settings_for(emulator.endpoint());
+    settings.credentials = Some(aws_sdk_ssm::config::SharedCredentialsProvider::new(
+        aws_sdk_ssm::config::Credentials::new(
+            "LBFNDRSCALEUP",
+            "testing",
+            Some("a-role-session-token".into()),
+            None,
+            "role",
+        ),
+    ));
+    let token = EksTokenSigner::new(&settings.load(WEST).await)
+        .token(WEST, "shop-usw2")
+        .await
+        .expect("a token");
+    let url = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.expose().trim_start_matches("k8s-aws-v1."))
+            .expect("base64url"),
+    )
+    .unwrap();
+    assert!(
+        url.contains("X-Amz-Security-Token=a-role-session-token"),
+        "{url}"
+    );
+    let ok = http
+        .get(&url)
+        .header("x-k8s-aws-id", "shop-usw2")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(
+        body["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"],
+        "arn:aws:sts::123456789012:assumed-role/LBFNDRSCALEUP/LBFNDRSCALEUP"
+    );
 }
